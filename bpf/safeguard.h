@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The ABI between the BPF programs and the agent: constants and the records the
+ * kernel side writes into ring buffers. This is the only place the C/Rust
+ * contract is written; Rust decodes these structs from the skeletons'
+ * generated `types` and asserts their sizes at compile time (src/bpf.rs).
+ *
+ * Rules for every struct here: fixed sizes, natural alignment, largest fields
+ * first, no bool, no pointers, an explicit length beside every byte array.
+ */
+#ifndef SAFEGUARD_ABI_H
+#define SAFEGUARD_ABI_H
+
+#define SG_COMM_LEN 16
+#define SG_HOSTNAME_LEN 72 /* __NEW_UTS_LEN (64) + NUL, rounded up to 8 */
+#define SG_PATH_LEN 4096   /* PATH_MAX; a power of two (used as a mask) */
+#define SG_FILENAME_LEN 512
+#define SG_ARGV_LEN 1024   /* a power of two (used as a mask) */
+#define SG_RULE_PATH_LEN 256 /* LPM trie data limit: rule paths are shorter */
+
+/* Message kinds: one explicit numbered enum for every module. */
+enum sg_kind {
+	SG_KIND_EXEC = 1,
+	SG_KIND_FORK = 2,
+	SG_KIND_EXIT = 3,
+};
+
+/* Operations, as logged in the record's `op` field. */
+enum sg_op {
+	SG_OP_EXEC = 1,
+	SG_OP_FORK = 2,
+	SG_OP_EXIT = 3,
+};
+
+/* The record's `action`. SG_ACTION_NONE marks life-cycle records. */
+enum sg_action {
+	SG_ACTION_NONE = 0,
+	SG_ACTION_ALLOWED = 1, /* an audit rule matched */
+	SG_ACTION_MONITOR = 2, /* block mode would deny */
+	SG_ACTION_BLOCKED = 3, /* denied with EPERM */
+};
+
+/* Rule ids index the agent's table of rules as written; 0 is "no rule". */
+#define SG_RULE_NONE 0
+#define SG_RULE_NOT_ALLOWED 0xffffffff /* outside a non-empty allow list */
+
+/* sg_header.flags */
+#define SG_FLAG_TRUNCATED (1U << 0) /* a path could not be resolved completely */
+#define SG_FLAG_CONTAINER (1U << 1) /* subject is in another pid namespace */
+#define SG_FLAG_ARGV_TRUNCATED (1U << 2)
+
+/* `target` (const volatile in every program) */
+enum sg_target {
+	SG_TARGET_ALL = 0,
+	SG_TARGET_HOST = 1,
+	SG_TARGET_CONTAINER = 2,
+};
+
+/* Verdict stored in rule maps. */
+enum sg_verdict {
+	SG_VERDICT_ALLOW = 1,
+	SG_VERDICT_DENY = 2,
+};
+
+/* Per-module counters (a per-CPU array indexed by this enum). */
+enum sg_counter {
+	SG_COUNTER_RINGBUF_FULL = 0, /* events the kernel could not queue */
+	SG_COUNTER_TRUNCATED = 1,    /* paths resolved only in part */
+	SG_COUNTER_MAX = 2,
+};
+
+/* The task an event is about (the subject). */
+struct sg_subject {
+	__u64 cgroup_id;
+	__u64 start_time; /* boot-time ns: with pid, a key that survives pid reuse */
+	__u32 pid;        /* tgid, as userspace knows it */
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u32 pidns_inum;
+	__u8 comm[SG_COMM_LEN];
+	__u8 parent_comm[SG_COMM_LEN];
+	__u8 hostname[SG_HOSTNAME_LEN];
+};
+
+struct sg_header {
+	__u64 time_ns; /* CLOCK_BOOTTIME */
+	__u32 kind;    /* enum sg_kind */
+	__u32 op;      /* enum sg_op */
+	__u32 action;  /* enum sg_action */
+	__u32 rule_id;
+	__u32 flags;   /* SG_FLAG_* */
+	__u32 _pad;
+	struct sg_subject subject;
+};
+
+/* An exec: a decision (LSM, ACTION set) or the life-cycle record (tracepoint). */
+struct sg_exec_event {
+	struct sg_header hdr;
+	__u32 filename_len;
+	__u32 exe_len;
+	__u32 argv_len; /* bytes of NUL-separated argv */
+	__u32 argc;
+	__u8 filename[SG_FILENAME_LEN]; /* as the caller passed it */
+	__u8 exe[SG_PATH_LEN];          /* resolved path of the file executed */
+	__u8 argv[SG_ARGV_LEN];
+};
+
+struct sg_fork_event {
+	struct sg_header hdr; /* subject: the parent */
+	__u32 child_pid;
+	__u32 child_tid;
+};
+
+struct sg_exit_event {
+	struct sg_header hdr;
+	__u32 exit_code; /* wait status: code << 8 | signal */
+	__u32 _pad;
+};
+
+/* Keys of the rule maps, filled by the agent. */
+struct sg_inode_key {
+	__u64 ino;
+	__u32 dev; /* the kernel's s_dev: (major << 20) | minor */
+	__u32 _pad;
+};
+
+struct sg_path_key {
+	__u32 prefixlen; /* bits, LPM trie convention */
+	__u8 path[SG_RULE_PATH_LEN]; /* directories end in '/' */
+};
+
+struct sg_rule_value {
+	__u32 rule_id;
+	__u32 verdict; /* enum sg_verdict */
+};
+
+#endif /* SAFEGUARD_ABI_H */

@@ -1,0 +1,40 @@
+//! Compiles every `bpf/*.bpf.c` into a libbpf skeleton in OUT_DIR (`<name>.skel.rs`).
+//! The skeletons are `include!`d once, by `src/bpf.rs`; nothing generated is committed.
+
+use std::env;
+use std::ffi::OsStr;
+use std::fs;
+use std::path::PathBuf;
+
+use libbpf_cargo::SkeletonBuilder;
+
+fn main() {
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let arch = env::var("CARGO_CFG_TARGET_ARCH").expect("cargo sets CARGO_CFG_TARGET_ARCH");
+    let vmlinux_dir = PathBuf::from("vmlinux").join(&arch);
+
+    // One call to clang_args: a second call would replace the first.
+    let include_vmlinux = format!("-I{}", vmlinux_dir.display());
+    let clang_args = [include_vmlinux.as_str(), "-Ibpf", "-Wall", "-Werror", "-O2", "-g"];
+
+    println!("cargo:rerun-if-changed=bpf");
+    println!("cargo:rerun-if-changed={}", vmlinux_dir.display());
+
+    let mut sources: Vec<PathBuf> = fs::read_dir("bpf")
+        .expect("read bpf/")
+        .map(|entry| entry.expect("read bpf/ entry").path())
+        .filter(|path| path.to_string_lossy().ends_with(".bpf.c"))
+        .collect();
+    sources.sort();
+
+    for source in sources {
+        let file_name = source.file_name().and_then(OsStr::to_str).expect("utf-8 file name");
+        let name = file_name.trim_end_matches(".bpf.c");
+        let skeleton = out_dir.join(format!("{name}.skel.rs"));
+        SkeletonBuilder::new()
+            .source(&source)
+            .clang_args(clang_args)
+            .build_and_generate(&skeleton)
+            .unwrap_or_else(|err| panic!("compile {}: {err:#}", source.display()));
+    }
+}

@@ -1,0 +1,1 @@
+//! The log writer: records, JSON and text formats, rotation.
