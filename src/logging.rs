@@ -1,1 +1,0 @@
-//! The log writer: records, JSON and text formats, rotation.

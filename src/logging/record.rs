@@ -1,0 +1,73 @@
+//! One log record: the fixed head of SPEC section 4 and the module's own fields.
+//! Formats (JSON, text) write the head in a fixed order, then `fields` in the order
+//! given, then the configured tags.
+
+use std::time::SystemTime;
+
+use super::Level;
+
+/// The decision a record reports; absent on life-cycle and agent records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// An audit rule matched an allowed operation.
+    Allowed,
+    /// Block mode would have denied the operation; monitor mode let it through.
+    Monitor,
+    /// The operation was denied with EPERM.
+    Blocked,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Allowed => "ALLOWED",
+            Action::Monitor => "MONITOR",
+            Action::Blocked => "BLOCKED",
+        }
+    }
+
+    /// The level SPEC section 4 gives this action.
+    pub fn level(self) -> Level {
+        match self {
+            Action::Allowed => Level::Info,
+            Action::Monitor | Action::Blocked => Level::Warning,
+        }
+    }
+}
+
+/// A field value. `Bytes` is for what the kernel hands us (paths, comm, argv):
+/// valid UTF-8 is written as is, other bytes are escaped, nothing is dropped.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Str(String),
+    Bytes(Vec<u8>),
+    Uint(u64),
+    Int(i64),
+    Bool(bool),
+    List(Vec<Value>),
+    Map(Vec<(String, Value)>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub time: SystemTime,
+    pub level: Level,
+    /// `file`, `network`, `process`, `mount` or `agent`.
+    pub module: &'static str,
+    pub op: &'static str,
+    pub action: Option<Action>,
+    /// The rule that decided, as written in the config.
+    pub rule: Option<String>,
+    pub fields: Vec<(&'static str, Value)>,
+}
+
+impl Record {
+    pub fn new(level: Level, module: &'static str, op: &'static str) -> Record {
+        Record { time: SystemTime::now(), level, module, op, action: None, rule: None, fields: Vec::new() }
+    }
+
+    pub fn field(mut self, name: &'static str, value: Value) -> Record {
+        self.fields.push((name, value));
+        self
+    }
+}
