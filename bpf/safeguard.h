@@ -133,7 +133,9 @@ struct sg_path_key {
 
 struct sg_rule_value {
 	__u32 rule_id;
-	__u32 verdict; /* enum sg_verdict */
+	__u32 verdict;  /* enum sg_verdict */
+	__u32 path_len; /* of the rule's path: the longer rule wins */
+	__u32 _pad;
 };
 
 #endif /* SAFEGUARD_ABI_H */

@@ -1,11 +1,96 @@
 //! safeguard: a Linux host security agent built on BPF LSM (KRSI).
+//! `main` parses the command line and maps outcomes to exit codes: 0 ok,
+//! 1 runtime failure, 2 bad usage or config.
 
+mod agent;
 mod bpf;
 mod config;
+mod events;
 mod logging;
+mod probe;
+mod process;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
+const DEFAULT_CONFIG: &str = "/etc/safeguard/safeguard.toml";
+
+#[derive(Parser)]
+#[command(name = "safeguard", version, about = "Linux host security agent: BPF LSM audit and enforcement")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the agent in the foreground until SIGTERM or SIGINT.
+    Run {
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Exit non-zero instead of running audit-only when BPF LSM cannot enforce.
+        #[arg(long)]
+        require_enforcement: bool,
+    },
+    /// Validate a configuration and print the effective policy.
+    Check {
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Report what this kernel lets safeguard do.
+    Probe {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    // The agent's own diagnostics go to stderr; records go to the configured log.
+    let _logger = flexi_logger::Logger::try_with_env_or_str("info")
+        .and_then(|logger| logger.log_to_stderr().format(flexi_logger::default_format).start());
+    bpf::route_libbpf_messages();
+
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { config, require_enforcement } => {
+            let parsed = match config::load(&config) {
+                Ok(parsed) => parsed,
+                Err(err) => return config_error(err),
+            };
+            report(agent::run(parsed, &config, require_enforcement))
+        }
+        Command::Check { config } => match config::load(&config) {
+            Ok(parsed) => {
+                print!("{}", parsed.describe());
+                ExitCode::SUCCESS
+            }
+            Err(err) => config_error(err),
+        },
+        Command::Probe { json } => {
+            let caps = probe::probe();
+            if json {
+                println!("{}", caps.to_json());
+            } else {
+                print!("{}", caps.to_text());
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn config_error(err: config::ConfigError) -> ExitCode {
+    eprintln!("safeguard: {err}");
+    ExitCode::from(2)
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("safeguard: {err:#}");
+            ExitCode::from(1)
+        }
+    }
 }

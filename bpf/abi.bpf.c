@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Never loaded. One global of every ABI struct, so that this object's skeleton
+ * carries the one Rust view of bpf/safeguard.h (`crate::bpf::abi`), shared by
+ * every module's decoder.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "safeguard.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct sg_exec_event sg_abi_exec_event;
+struct sg_fork_event sg_abi_fork_event;
+struct sg_exit_event sg_abi_exit_event;
+struct sg_inode_key sg_abi_inode_key;
+struct sg_path_key sg_abi_path_key;
+struct sg_rule_value sg_abi_rule_value;
+enum sg_kind sg_abi_kind;
+enum sg_op sg_abi_op;
+enum sg_action sg_abi_action;
+enum sg_counter sg_abi_counter;
+enum sg_verdict sg_abi_verdict;
+enum sg_target sg_abi_target;

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The process module: exec decisions (lsm/bprm_check_security) and the
+ * life-cycle records fork, exec and exit (BTF tracepoints). When BPF LSM is
+ * not available the exec tracepoint makes the same decision, audit-only.
+ */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Load-time switches (rodata), set by src/process.rs. */
+const volatile __u32 sg_allowlist = 0;       /* a non-empty allow list: all else is denied */
+const volatile __u32 sg_decide_in_tracepoint = 0; /* degraded mode: judge at exec, audit-only */
+const volatile __u32 sg_log_exec = 0;
+
+/* Records are built here, not on the 512-byte stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_exec_event);
+} exec_scratch SEC(".maps");
+
+/* Judge the file about to be executed. Fills ev->exe (and its flags) on the
+ * way, because the rules need the resolved path anyway. */
+static __always_inline __u32 judge_exec(struct file *file, struct sg_exec_event *ev)
+{
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct sg_resolved resolved;
+	struct sg_rule_value *rule;
+
+	if (!pb)
+		return SG_VERDICT_ALLOW;
+	sg_resolve(&file->f_path, pb, &resolved);
+	ev->hdr.flags |= resolved.flags;
+	ev->exe_len = sg_copy_path(ev->exe, pb, &resolved);
+
+	rule = sg_better(pb->found ? &pb->by_inode : 0, sg_lookup_path(pb, &resolved));
+	if (rule) {
+		ev->hdr.rule_id = rule->rule_id;
+		return rule->verdict;
+	}
+	/* A path that could not be resolved completely is never silently allowed
+	 * where an allow list applies; with only deny rules it is decided by the
+	 * identity rules met on the way (above). */
+	if (sg_allowlist) {
+		ev->hdr.rule_id = SG_RULE_NOT_ALLOWED;
+		return SG_VERDICT_DENY;
+	}
+	return SG_VERDICT_ALLOW;
+}
+
+static __always_inline struct sg_exec_event *exec_event(struct task_struct *task, const char *filename)
+{
+	__u32 zero = 0;
+	struct sg_exec_event *ev = bpf_map_lookup_elem(&exec_scratch, &zero);
+
+	if (!ev)
+		return 0;
+	ev->hdr.kind = SG_KIND_EXEC;
+	ev->hdr.op = SG_OP_EXEC;
+	ev->hdr.action = SG_ACTION_NONE;
+	ev->hdr.rule_id = SG_RULE_NONE;
+	ev->hdr.flags = 0;
+	sg_fill_subject(&ev->hdr, task);
+	ev->argc = 0;
+	ev->argv_len = 0;
+	ev->exe_len = 0;
+	ev->filename_len = 0;
+	if (filename) {
+		long n = bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename), filename);
+
+		ev->filename_len = n > 0 ? n - 1 : 0;
+	}
+	return ev;
+}
+
+SEC("lsm/bprm_check_security")
+int BPF_PROG(sg_exec_check, struct linux_binprm *bprm, int ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct sg_exec_event *ev;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!sg_in_target(task))
+		return 0;
+	ev = exec_event(task, BPF_CORE_READ(bprm, filename));
+	if (!ev)
+		return 0;
+	/* For a script this runs twice: for the script, then the interpreter;
+	 * bprm->file is the one being checked each time. */
+	if (judge_exec(BPF_CORE_READ(bprm, file), ev) != SG_VERDICT_DENY)
+		return 0;
+
+	if (sg_block) {
+		ev->hdr.action = SG_ACTION_BLOCKED;
+		sg_emit(ev, sizeof(*ev));
+		return -EPERM;
+	}
+	ev->hdr.action = SG_ACTION_MONITOR;
+	sg_emit(ev, sizeof(*ev));
+	return 0;
+}
+
+/* argv of the new program, NUL-separated, from its stack. */
+static __always_inline void read_argv(struct task_struct *task, struct linux_binprm *bprm,
+				      struct sg_exec_event *ev)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	unsigned long start = BPF_CORE_READ(mm, arg_start);
+	unsigned long end = BPF_CORE_READ(mm, arg_end);
+	unsigned long len = end - start;
+
+	ev->argc = BPF_CORE_READ(bprm, argc);
+	if (end <= start)
+		return;
+	if (len > SG_ARGV_LEN) {
+		len = SG_ARGV_LEN;
+		ev->hdr.flags |= SG_FLAG_ARGV_TRUNCATED;
+	}
+	if (bpf_probe_read_user(ev->argv, len & (SG_ARGV_LEN - 1) ? len & (SG_ARGV_LEN - 1) : SG_ARGV_LEN,
+				(void *)start) == 0)
+		ev->argv_len = len;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sg_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct sg_exec_event *ev;
+
+	if (!sg_in_target(task))
+		return 0;
+	ev = exec_event(task, BPF_CORE_READ(bprm, filename));
+	if (!ev)
+		return 0;
+
+	if (sg_decide_in_tracepoint) {
+		/* Too late to refuse: say what block mode would have done. */
+		if (judge_exec(BPF_CORE_READ(bprm, file), ev) == SG_VERDICT_DENY) {
+			ev->hdr.action = SG_ACTION_MONITOR;
+			sg_emit(ev, sizeof(*ev));
+		}
+	}
+	if (!sg_log_exec)
+		return 0;
+	if (!sg_decide_in_tracepoint) {
+		struct sg_pathbuf *pb = sg_pathbuf();
+		struct sg_resolved resolved;
+
+		if (!pb)
+			return 0;
+		sg_resolve(&BPF_CORE_READ(bprm, file)->f_path, pb, &resolved);
+		ev->hdr.flags |= resolved.flags;
+		ev->exe_len = sg_copy_path(ev->exe, pb, &resolved);
+	}
+	ev->hdr.action = SG_ACTION_NONE;
+	ev->hdr.rule_id = SG_RULE_NONE;
+	read_argv(task, bprm, ev);
+	sg_emit(ev, sizeof(*ev));
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sg_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct sg_fork_event ev = {};
+	__u32 child_tgid = BPF_CORE_READ(child, tgid);
+
+	/* A new thread is not a new process. */
+	if (child_tgid == BPF_CORE_READ(parent, tgid))
+		return 0;
+	if (!sg_in_target(parent))
+		return 0;
+	ev.hdr.kind = SG_KIND_FORK;
+	ev.hdr.op = SG_OP_FORK;
+	sg_fill_subject(&ev.hdr, parent);
+	ev.child_pid = child_tgid;
+	ev.child_tid = BPF_CORE_READ(child, pid);
+	sg_emit(&ev, sizeof(ev));
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sg_exit, struct task_struct *task)
+{
+	struct sg_exit_event ev = {};
+
+	/* One record per process: when its last thread exits. */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	if (!sg_in_target(task))
+		return 0;
+	ev.hdr.kind = SG_KIND_EXIT;
+	ev.hdr.op = SG_OP_EXIT;
+	sg_fill_subject(&ev.hdr, task);
+	ev.exit_code = BPF_CORE_READ(task, exit_code);
+	sg_emit(&ev, sizeof(ev));
+	return 0;
+}

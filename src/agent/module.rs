@@ -1,0 +1,122 @@
+//! What a module thread gets from the agent, and the loop every module runs:
+//! poll its ring buffer with a stop flag, hand records to the writer without ever
+//! blocking, publish its kernel counters.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use crossbeam_channel::{Sender, TrySendError};
+use libbpf_rs::{MapCore, MapFlags, RingBuffer};
+
+use crate::logging::Record;
+
+/// A module's effective state, as the start record reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModuleState {
+    Enforcing,
+    AuditOnly,
+    Off,
+}
+
+impl ModuleState {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModuleState::Enforcing => "enforcing",
+            ModuleState::AuditOnly => "audit-only",
+            ModuleState::Off => "off",
+        }
+    }
+}
+
+/// Counters of one module; the kernel's are copied in by the module's thread.
+#[derive(Debug, Default)]
+pub struct ModuleStats {
+    /// Records decoded from the ring buffer.
+    pub events: AtomicU64,
+    /// Events the kernel could not queue (ring buffer full).
+    pub ringbuf_full: AtomicU64,
+    /// Records dropped because the writer's queue was full.
+    pub queue_full: AtomicU64,
+    /// Paths resolved only in part.
+    pub truncated: AtomicU64,
+    /// Ring-buffer records that could not be decoded.
+    pub malformed: AtomicU64,
+}
+
+#[derive(Clone)]
+pub struct ModuleContext {
+    pub records: Sender<Record>,
+    pub stats: Arc<ModuleStats>,
+    pub running: Arc<AtomicBool>,
+}
+
+impl ModuleContext {
+    /// Hands a record to the writer; never blocks (this runs inside a ring-buffer
+    /// callback): a full queue is counted.
+    pub fn send(&self, record: Record) {
+        self.stats.events.fetch_add(1, Ordering::Relaxed);
+        match self.records.try_send(record) {
+            Ok(()) | Err(TrySendError::Disconnected(_)) => {}
+            Err(TrySendError::Full(_)) => {
+                self.stats.queue_full.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub fn malformed(&self, what: &str, len: usize) {
+        if self.stats.malformed.fetch_add(1, Ordering::Relaxed) == 0 {
+            log::error!("undecodable ring-buffer record ({what}, {len} bytes): is the BPF object out of date?");
+        }
+    }
+}
+
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
+const COUNTER_INTERVAL: Duration = Duration::from_secs(1);
+
+// Indexes of the per-module counters map (enum sg_counter).
+const SG_COUNTER_RINGBUF_FULL: u32 = 0;
+const SG_COUNTER_TRUNCATED: u32 = 1;
+
+/// Polls until the agent stops. The kernel wakes us only past a fill threshold, so
+/// a quiet buffer is drained by the poll timeout followed by `consume`.
+pub fn poll_until_stopped(
+    name: &str,
+    ring: &RingBuffer<'_>,
+    counters: &dyn MapCore,
+    ctx: &ModuleContext,
+) -> anyhow::Result<()> {
+    let mut last_counters = Instant::now();
+    while ctx.running.load(Ordering::Relaxed) {
+        match ring.poll(POLL_INTERVAL) {
+            Ok(()) => {}
+            Err(err) if err.kind() == libbpf_rs::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err).with_context(|| format!("{name}: poll ring buffer")),
+        }
+        ring.consume().with_context(|| format!("{name}: consume ring buffer"))?;
+        if last_counters.elapsed() >= COUNTER_INTERVAL {
+            publish_counters(counters, &ctx.stats);
+            last_counters = Instant::now();
+        }
+    }
+    ring.consume().with_context(|| format!("{name}: consume ring buffer"))?;
+    publish_counters(counters, &ctx.stats);
+    Ok(())
+}
+
+fn publish_counters(counters: &dyn MapCore, stats: &ModuleStats) {
+    stats.ringbuf_full.store(read_counter(counters, SG_COUNTER_RINGBUF_FULL), Ordering::Relaxed);
+    stats.truncated.store(read_counter(counters, SG_COUNTER_TRUNCATED), Ordering::Relaxed);
+}
+
+/// Sum of a per-CPU counter.
+fn read_counter(counters: &dyn MapCore, index: u32) -> u64 {
+    match counters.lookup_percpu(&index.to_ne_bytes(), MapFlags::ANY) {
+        Ok(Some(per_cpu)) => per_cpu
+            .iter()
+            .filter_map(|bytes| bytes.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes))
+            .sum(),
+        _ => 0,
+    }
+}

@@ -1,0 +1,348 @@
+//! The capability probe (SPEC section 2): what this kernel lets safeguard do.
+//! Capability is proven, not guessed: the active LSM list is read AND a trivial LSM
+//! program is loaded and attached; an attached program enforces nothing when `bpf`
+//! is missing from the list, and the list says nothing about a loader that refuses.
+
+use std::fs;
+use std::io;
+use std::mem::MaybeUninit;
+use std::path::Path;
+
+use libbpf_rs::btf::types::Func;
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::{Btf, MapHandle, MapType};
+
+use crate::bpf::probe::ProbeSkelBuilder;
+use crate::logging::Value;
+
+const LSM_LIST: &str = "/sys/kernel/security/lsm";
+const SECURITYFS: &str = "/sys/kernel/security";
+const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+/// What the agent can do on this kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enforcement {
+    /// Audit and block.
+    Full,
+    /// Audit only, through tracepoints.
+    Degraded,
+    /// Nothing: no BTF or no bpf().
+    Unsupported,
+}
+
+impl Enforcement {
+    pub fn name(self) -> &'static str {
+        match self {
+            Enforcement::Full => "full",
+            Enforcement::Degraded => "degraded",
+            Enforcement::Unsupported => "unsupported",
+        }
+    }
+}
+
+/// The hooks each module needs: (module, kind, name). LSM hooks are found in BTF as
+/// `bpf_lsm_<hook>`, tracepoints as `btf_trace_<name>`.
+pub const HOOKS: &[(&str, HookKind, &str)] = &[
+    ("process", HookKind::Lsm, "bprm_check_security"),
+    ("process", HookKind::Tracepoint, "sched_process_fork"),
+    ("process", HookKind::Tracepoint, "sched_process_exec"),
+    ("process", HookKind::Tracepoint, "sched_process_exit"),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HookKind {
+    Lsm,
+    Tracepoint,
+}
+
+#[derive(Debug)]
+pub struct Capabilities {
+    pub kernel: String,
+    pub btf: bool,
+    /// The active LSMs, or why they could not be read.
+    pub lsm_list: Result<Vec<String>, String>,
+    /// Loading and attaching a trivial LSM program.
+    pub lsm_attach: Result<(), String>,
+    /// Loading and attaching a BTF tracepoint program.
+    pub tracepoint_attach: Result<(), String>,
+    pub ringbuf: Result<(), String>,
+    /// (module, hook, present in this kernel)
+    pub hooks: Vec<(&'static str, &'static str, bool)>,
+}
+
+impl Capabilities {
+    pub fn bpf_in_lsm_list(&self) -> bool {
+        self.lsm_list.as_ref().is_ok_and(|list| list.iter().any(|lsm| lsm == "bpf"))
+    }
+
+    pub fn enforcement(&self) -> Enforcement {
+        if !self.btf || self.tracepoint_attach.is_err() || self.ringbuf.is_err() {
+            Enforcement::Unsupported
+        } else if self.bpf_in_lsm_list() && self.lsm_attach.is_ok() {
+            Enforcement::Full
+        } else {
+            Enforcement::Degraded
+        }
+    }
+
+    pub fn hook_present(&self, hook: &str) -> bool {
+        self.hooks.iter().any(|&(_, name, present)| name == hook && present)
+    }
+
+    /// Why BPF LSM cannot enforce, with the remedy, in one line; None when it can.
+    pub fn degraded_reason(&self) -> Option<String> {
+        if self.enforcement() != Enforcement::Degraded {
+            return None;
+        }
+        let current = self.lsm_list.as_ref().map(|list| list.join(",")).unwrap_or_default();
+        let (why, remedy) = if !self.bpf_in_lsm_list() {
+            let why = match &self.lsm_list {
+                Ok(list) => format!("`bpf` is not in the active LSM list ({})", list.join(",")),
+                Err(err) => format!("the active LSM list is unreadable ({err})"),
+            };
+            let list = if current.is_empty() { "...".to_string() } else { current };
+            (why, format!("boot with lsm={list},bpf on the kernel command line"))
+        } else {
+            let err = self.lsm_attach.as_ref().err().map_or("", String::as_str);
+            (
+                format!("`bpf` is an active LSM but the kernel refused a BPF LSM program ({err})"),
+                "run safeguard as root outside any sandbox that forbids BPF trampolines (CAP_BPF, \
+                 CAP_MAC_ADMIN, no lockdown=confidentiality)"
+                    .to_string(),
+            )
+        };
+        Some(format!("BPF LSM enforcement unavailable: {why}; running audit-only through tracepoints. Remedy: {remedy}"))
+    }
+
+    /// What is missing when nothing can run.
+    pub fn unsupported_reason(&self) -> Option<String> {
+        if self.enforcement() != Enforcement::Unsupported {
+            return None;
+        }
+        let mut missing = Vec::new();
+        if !self.btf {
+            missing.push(format!("kernel BTF ({VMLINUX_BTF}: build with CONFIG_DEBUG_INFO_BTF=y)"));
+        }
+        if let Err(err) = &self.tracepoint_attach {
+            missing.push(format!("bpf() tracepoint programs ({err})"));
+        }
+        if let Err(err) = &self.ringbuf {
+            missing.push(format!("BPF ring buffers, Linux 5.8+ ({err})"));
+        }
+        Some(format!("this kernel cannot run safeguard: missing {}", missing.join("; ")))
+    }
+
+    pub fn to_text(&self) -> String {
+        let yes_no = |ok: bool| if ok { "yes" } else { "no" };
+        let result = |r: &Result<(), String>| match r {
+            Ok(()) => "ok".to_string(),
+            Err(err) => format!("refused: {err}"),
+        };
+        let mut out = String::new();
+        out.push_str(&format!("kernel:            {}\n", self.kernel));
+        out.push_str(&format!("BTF:               {}\n", yes_no(self.btf)));
+        out.push_str(&format!(
+            "active LSMs:       {}\n",
+            match &self.lsm_list {
+                Ok(list) => list.join(","),
+                Err(err) => format!("unknown ({err})"),
+            }
+        ));
+        out.push_str(&format!("bpf in LSM list:   {}\n", yes_no(self.bpf_in_lsm_list())));
+        out.push_str(&format!("LSM program:       {}\n", result(&self.lsm_attach)));
+        out.push_str(&format!("tracepoints:       {}\n", result(&self.tracepoint_attach)));
+        out.push_str(&format!("ring buffer:       {}\n", result(&self.ringbuf)));
+        out.push_str("hooks:\n");
+        for &(module, hook, present) in &self.hooks {
+            out.push_str(&format!("  {module:<8} {hook:<24} {}\n", if present { "available" } else { "missing" }));
+        }
+        let enforcement = self.enforcement();
+        out.push_str(&format!("effective:         {}\n", enforcement.name()));
+        out.push_str(&format!("BPF LSM active:    {}\n", yes_no(enforcement == Enforcement::Full)));
+        if let Some(reason) = self.degraded_reason().or_else(|| self.unsupported_reason()) {
+            out.push_str(&format!("note:              {reason}\n"));
+        }
+        out
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        let result = |r: &Result<(), String>| match r {
+            Ok(()) => serde_json::Value::from("ok"),
+            Err(err) => serde_json::Value::from(err.as_str()),
+        };
+        let hooks: serde_json::Map<String, serde_json::Value> = self
+            .hooks
+            .iter()
+            .map(|&(_, hook, present)| (hook.to_string(), present.into()))
+            .collect();
+        serde_json::json!({
+            "kernel": self.kernel,
+            "btf": self.btf,
+            "lsm_list": self.lsm_list.as_ref().ok(),
+            "bpf_in_lsm_list": self.bpf_in_lsm_list(),
+            "lsm_attach": result(&self.lsm_attach),
+            "tracepoints": result(&self.tracepoint_attach),
+            "ringbuf": result(&self.ringbuf),
+            "hooks": hooks,
+            "bpf_lsm": self.enforcement() == Enforcement::Full,
+            "effective": self.enforcement().name(),
+            "note": self.degraded_reason().or_else(|| self.unsupported_reason()),
+        })
+    }
+
+    /// The probe's findings as fields of the agent's start record.
+    pub fn record_fields(&self) -> Vec<(&'static str, Value)> {
+        vec![
+            ("kernel", Value::Str(self.kernel.clone())),
+            ("enforcement", Value::Str(self.enforcement().name().to_string())),
+        ]
+    }
+}
+
+pub fn probe() -> Capabilities {
+    let btf = Path::new(VMLINUX_BTF).exists();
+    let hooks = probe_hooks(btf);
+    let (lsm_attach, tracepoint_attach) = probe_programs();
+    Capabilities {
+        kernel: kernel_release(),
+        btf,
+        lsm_list: read_lsm_list(),
+        lsm_attach,
+        tracepoint_attach,
+        ringbuf: probe_ringbuf(),
+        hooks,
+    }
+}
+
+fn kernel_release() -> String {
+    fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()).unwrap_or_else(|_| "unknown".into())
+}
+
+/// Reads the active LSMs, mounting securityfs first where nobody has (a bare
+/// initramfs, some containers).
+fn read_lsm_list() -> Result<Vec<String>, String> {
+    let text = match fs::read_to_string(LSM_LIST) {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            mount_securityfs()?;
+            fs::read_to_string(LSM_LIST)
+        }
+        other => other,
+    }
+    .map_err(|err| format!("{LSM_LIST}: {err}"))?;
+    Ok(text.trim().split(',').filter(|s| !s.is_empty()).map(str::to_string).collect())
+}
+
+fn mount_securityfs() -> Result<(), String> {
+    let cstr = |s: &str| std::ffi::CString::new(s).map_err(|e| e.to_string());
+    let (source, target, fstype) = (cstr("securityfs")?, cstr(SECURITYFS)?, cstr("securityfs")?);
+    // SAFETY: all pointers are valid NUL-terminated strings for the duration of the call.
+    let rc = unsafe { libc::mount(source.as_ptr(), target.as_ptr(), fstype.as_ptr(), 0, std::ptr::null()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(format!("mount securityfs on {SECURITYFS}: {}", io::Error::last_os_error()))
+    }
+}
+
+fn probe_hooks(btf: bool) -> Vec<(&'static str, &'static str, bool)> {
+    let vmlinux = if btf { Btf::from_vmlinux().ok() } else { None };
+    HOOKS
+        .iter()
+        .map(|&(module, kind, hook)| {
+            let symbol = match kind {
+                HookKind::Lsm => format!("bpf_lsm_{hook}"),
+                HookKind::Tracepoint => format!("btf_trace_{hook}"),
+            };
+            let present = vmlinux.as_ref().is_some_and(|btf| match kind {
+                HookKind::Lsm => btf.type_by_name::<Func<'_>>(&symbol).is_some(),
+                HookKind::Tracepoint => btf.type_by_name::<libbpf_rs::btf::types::Typedef<'_>>(&symbol).is_some(),
+            });
+            (module, hook, present)
+        })
+        .collect()
+}
+
+/// Loads the probe object and attaches each of its two programs; the links are
+/// dropped (detached) at once.
+fn probe_programs() -> (Result<(), String>, Result<(), String>) {
+    let _quiet = crate::bpf::QuietLibbpf::new();
+    let mut storage = MaybeUninit::uninit();
+    let open = match ProbeSkelBuilder::default().open(&mut storage) {
+        Ok(open) => open,
+        Err(err) => {
+            let err = format!("open probe object: {err}");
+            return (Err(err.clone()), Err(err));
+        }
+    };
+    let skel = match open.load() {
+        Ok(skel) => skel,
+        Err(err) => {
+            // Loading fails as a whole when the LSM program is refused: retry without it
+            // to tell "no LSM" from "no bpf() at all".
+            let lsm = Err(format!("load: {err}"));
+            let mut storage = MaybeUninit::uninit();
+            let tracepoint = ProbeSkelBuilder::default()
+                .open(&mut storage)
+                .and_then(|mut open| {
+                    open.progs.sg_probe_file_open.set_autoload(false);
+                    open.load()
+                })
+                .and_then(|skel| skel.progs.sg_probe_tracepoint.attach().map(drop))
+                .map_err(|err| err.to_string());
+            return (lsm, tracepoint);
+        }
+    };
+    let lsm = skel.progs.sg_probe_file_open.attach_lsm().map(drop).map_err(|err| err.to_string());
+    let tracepoint = skel.progs.sg_probe_tracepoint.attach().map(drop).map_err(|err| err.to_string());
+    (lsm, tracepoint)
+}
+
+fn probe_ringbuf() -> Result<(), String> {
+    let opts = libbpf_rs::libbpf_sys::bpf_map_create_opts {
+        sz: size_of::<libbpf_rs::libbpf_sys::bpf_map_create_opts>() as libbpf_rs::libbpf_sys::size_t,
+        ..Default::default()
+    };
+    MapHandle::create(MapType::RingBuf, Some("sg_probe_rb"), 0, 0, 4096, &opts)
+        .map(drop)
+        .map_err(|err| err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caps(lsm_list: &[&str], lsm_attach: Result<(), String>) -> Capabilities {
+        Capabilities {
+            kernel: "6.1.0".into(),
+            btf: true,
+            lsm_list: Ok(lsm_list.iter().map(|s| s.to_string()).collect()),
+            lsm_attach,
+            tracepoint_attach: Ok(()),
+            ringbuf: Ok(()),
+            hooks: vec![],
+        }
+    }
+
+    #[test]
+    fn full_needs_both_the_list_and_a_loaded_program() {
+        assert_eq!(caps(&["lockdown", "bpf"], Ok(())).enforcement(), Enforcement::Full);
+        // Attaches without error but enforces nothing: bpf not in lsm=.
+        let not_listed = caps(&["lockdown", "yama"], Ok(()));
+        assert_eq!(not_listed.enforcement(), Enforcement::Degraded);
+        let reason = not_listed.degraded_reason().unwrap();
+        assert!(reason.contains("lsm=lockdown,yama,bpf"), "{reason}");
+        // Listed, but the loader refuses (this development machine).
+        let refused = caps(&["bpf"], Err("Operation not permitted (os error 1)".into()));
+        assert_eq!(refused.enforcement(), Enforcement::Degraded);
+        assert!(refused.degraded_reason().unwrap().contains("refused"));
+    }
+
+    #[test]
+    fn no_btf_is_unsupported_and_says_what_is_missing() {
+        let mut c = caps(&["bpf"], Ok(()));
+        c.btf = false;
+        assert_eq!(c.enforcement(), Enforcement::Unsupported);
+        assert!(c.unsupported_reason().unwrap().contains("BTF"));
+        assert!(c.degraded_reason().is_none());
+    }
+}

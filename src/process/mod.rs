@@ -1,0 +1,290 @@
+//! The process module (SPEC section 3.3): exec decisions through
+//! `lsm/bprm_check_security`, and fork, exec and exit records through BTF
+//! tracepoints. Without BPF LSM the exec tracepoint judges the same rules,
+//! audit-only. Kernel side: bpf/process.bpf.c.
+
+pub mod rules;
+
+use std::mem::MaybeUninit;
+use std::os::unix::fs::MetadataExt;
+
+use anyhow::{bail, Context};
+use crossbeam_channel::Sender;
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::{Link, MapCore, MapFlags, RingBufferBuilder};
+
+use crate::agent::module::{poll_until_stopped, ModuleContext, ModuleState};
+use crate::bpf::process::ProcessSkelBuilder;
+use crate::bpf::{bytes_of, decode, sized_bytes, sg};
+use crate::config::{Mode, ProcessConfig, ProcessOp, Target};
+use crate::events::{event_record, ExeCache, RuleTable, SG_FLAG_ARGV_TRUNCATED};
+use crate::logging::Value;
+use crate::probe::{Capabilities, Enforcement};
+use rules::{CompiledRules, ExecRule, Verdict};
+
+pub const NAME: &str = "process";
+
+// enum sg_kind (bpf/safeguard.h)
+const SG_KIND_EXEC: u32 = 1;
+const SG_KIND_FORK: u32 = 2;
+const SG_KIND_EXIT: u32 = 3;
+
+/// Everything the module's thread needs, decided before it starts.
+pub struct Plan {
+    pub config: ProcessConfig,
+    pub state: ModuleState,
+    /// Judge exec in `bprm_check_security` (BPF LSM available, rules present).
+    pub lsm: bool,
+    pub agent_pidns: u32,
+    pub rules: CompiledRules,
+}
+
+impl Plan {
+    pub fn new(config: &ProcessConfig, caps: &Capabilities, agent_pidns: u32) -> Plan {
+        let config = config.clone();
+        let has_rules = !config.allow.is_empty() || !config.deny.is_empty();
+        let enforcement = caps.enforcement();
+        let state = match (config.enable, enforcement, config.mode) {
+            (false, _, _) => ModuleState::Off,
+            (true, Enforcement::Full, Mode::Block) => ModuleState::Enforcing,
+            (true, _, _) => ModuleState::AuditOnly,
+        };
+        let lsm = enforcement == Enforcement::Full && has_rules && caps.hook_present("bprm_check_security");
+        let rules = compile(&config);
+        Plan { config, state, lsm, agent_pidns, rules }
+    }
+}
+
+/// The rule as the log shows it: a plain path without its quotes, a table as written.
+pub fn rule_text<'a>(text: &'a str, path: &'a str) -> &'a str {
+    if text.starts_with('"') || text.starts_with('\'') {
+        path
+    } else {
+        text
+    }
+}
+
+fn compile(config: &ProcessConfig) -> CompiledRules {
+    let mut exec_rules = Vec::new();
+    for (entries, verdict) in [(&config.deny, Verdict::Deny), (&config.allow, Verdict::Allow)] {
+        for entry in entries {
+            exec_rules.push(ExecRule { path: &entry.value, text: rule_text(&entry.text, &entry.value), verdict });
+        }
+    }
+    rules::compile(&exec_rules, rules::identify_on_host)
+}
+
+/// The inode of the agent's own pid namespace: tasks elsewhere are "container".
+pub fn own_pidns() -> u32 {
+    std::fs::metadata("/proc/self/ns/pid").map(|m| m.ino() as u32).unwrap_or(0)
+}
+
+fn target_code(target: Target) -> u32 {
+    match target {
+        Target::All => 0,
+        Target::Host => 1,
+        Target::Container => 2,
+    }
+}
+
+/// The module's thread: open, load, attach, report ready, then poll until stopped.
+/// Everything attached lives in this function's frame: returning detaches it.
+pub fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> anyhow::Result<()> {
+    let mut storage = MaybeUninit::uninit();
+    let loaded = load(&plan, &mut storage);
+    let (skel, _links) = match loaded {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            let _ = ready.send(Err(err));
+            return Ok(());
+        }
+    };
+
+    let rule_table = RuleTable { texts: plan.rules.texts.clone(), not_allowed: "not in process.allow".into() };
+    let mut decoder = Decoder { rules: rule_table, exe_cache: ExeCache::default() };
+    let callback_ctx = ctx.clone();
+    let mut builder = RingBufferBuilder::new();
+    builder
+        .add(&skel.maps.sg_events, move |data: &[u8]| {
+            decoder.handle(data, &callback_ctx);
+            0
+        })
+        .context("process: ring buffer")?;
+    let ring = match builder.build().context("process: ring buffer") {
+        Ok(ring) => ring,
+        Err(err) => {
+            let _ = ready.send(Err(err));
+            return Ok(());
+        }
+    };
+    let _ = ready.send(Ok(()));
+    poll_until_stopped(NAME, &ring, &skel.maps.sg_counters, &ctx)
+}
+
+type Loaded<'obj> = (crate::bpf::process::ProcessSkel<'obj>, Vec<Link>);
+
+fn load<'obj>(
+    plan: &Plan,
+    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
+) -> anyhow::Result<Loaded<'obj>> {
+    let config = &plan.config;
+    let mut open = ProcessSkelBuilder::default().open(storage).context("process: open BPF object")?;
+
+    let rodata = open.maps.rodata_data.as_deref_mut().context("process: no rodata")?;
+    rodata.sg_target = target_code(config.target);
+    rodata.sg_agent_pidns = plan.agent_pidns;
+    rodata.sg_block = u32::from(config.mode == Mode::Block);
+    rodata.sg_allowlist = u32::from(!config.allow.is_empty());
+    let has_rules = !config.allow.is_empty() || !config.deny.is_empty();
+    let decide_in_tracepoint = has_rules && !plan.lsm;
+    rodata.sg_decide_in_tracepoint = u32::from(decide_in_tracepoint);
+    rodata.sg_log_exec = u32::from(config.ops.contains(&ProcessOp::Exec));
+
+    open.maps.sg_inode_rules.set_max_entries(plan.rules.inodes.len().max(1) as u32)?;
+    open.maps.sg_path_rules.set_max_entries(plan.rules.paths.len().max(1) as u32)?;
+
+    // Only what the configuration puts in scope is loaded.
+    open.progs.sg_exec_check.set_autoload(plan.lsm);
+    open.progs.sg_exec.set_autoload(config.ops.contains(&ProcessOp::Exec) || decide_in_tracepoint);
+    open.progs.sg_fork.set_autoload(config.ops.contains(&ProcessOp::Fork));
+    open.progs.sg_exit.set_autoload(config.ops.contains(&ProcessOp::Exit));
+
+    let skel = open.load().context("process: load BPF programs")?;
+
+    for (key, value) in &plan.rules.inodes {
+        skel.maps.sg_inode_rules.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("process: inode rules")?;
+    }
+    for (key, value) in &plan.rules.paths {
+        skel.maps.sg_path_rules.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("process: path rules")?;
+    }
+
+    let mut links = Vec::new();
+    let progs = &skel.progs;
+    for prog in [&progs.sg_exec_check, &progs.sg_exec, &progs.sg_fork, &progs.sg_exit] {
+        if prog.autoload() {
+            let name = prog.name().to_string_lossy();
+            links.push(prog.attach().with_context(|| format!("process: attach {name}"))?);
+        }
+    }
+    if links.is_empty() && config.enable {
+        bail!("process: nothing to attach (no ops and no rules)");
+    }
+    Ok((skel, links))
+}
+
+struct Decoder {
+    rules: RuleTable,
+    exe_cache: ExeCache,
+}
+
+impl Decoder {
+    fn handle(&mut self, data: &[u8], ctx: &ModuleContext) {
+        let Some(hdr) = decode::<sg::sg_header>(data) else {
+            return ctx.malformed("process header", data.len());
+        };
+        let record = match hdr.kind {
+            SG_KIND_EXEC => decode::<sg::sg_exec_event>(data).map(|ev| self.exec(&ev)),
+            SG_KIND_FORK => decode::<sg::sg_fork_event>(data).map(|ev| self.fork(&ev)),
+            SG_KIND_EXIT => decode::<sg::sg_exit_event>(data).map(|ev| self.exit(&ev)),
+            _ => None,
+        };
+        match record {
+            Some(record) => ctx.send(record),
+            None => ctx.malformed("process event", data.len()),
+        }
+    }
+
+    fn exec(&mut self, ev: &sg::sg_exec_event) -> crate::logging::Record {
+        let hdr = &ev.hdr;
+        let exe = sized_bytes(&ev.exe, ev.exe_len);
+        let lifecycle = hdr.action == 0;
+        if lifecycle {
+            self.exe_cache.learn(hdr.subject.pid, hdr.subject.start_time, exe);
+        }
+        let mut record = event_record(hdr, NAME, "exec", &self.rules, Value::Bytes(exe.to_vec()));
+        record.fields.push(("filename", Value::Bytes(sized_bytes(&ev.filename, ev.filename_len).to_vec())));
+        if lifecycle {
+            let argv = sized_bytes(&ev.argv, ev.argv_len);
+            record.fields.push(("argv", Value::List(split_argv(argv))));
+            if hdr.flags & SG_FLAG_ARGV_TRUNCATED != 0 {
+                record.fields.push(("argv_truncated", Value::Bool(true)));
+            }
+        }
+        record
+    }
+
+    fn fork(&mut self, ev: &sg::sg_fork_event) -> crate::logging::Record {
+        let s = &ev.hdr.subject;
+        let exe = self.exe_cache.lookup(s.pid, s.start_time);
+        let mut record = event_record(&ev.hdr, NAME, "fork", &self.rules, exe);
+        record.fields.push(("child_pid", Value::Uint(ev.child_pid.into())));
+        record
+    }
+
+    fn exit(&mut self, ev: &sg::sg_exit_event) -> crate::logging::Record {
+        let s = &ev.hdr.subject;
+        let exe = self.exe_cache.lookup(s.pid, s.start_time);
+        self.exe_cache.forget(s.pid, s.start_time);
+        let mut record = event_record(&ev.hdr, NAME, "exit", &self.rules, exe);
+        record.fields.extend(exit_fields(ev.exit_code));
+        record
+    }
+}
+
+/// NUL-separated argv from the new program's stack; a truncated last argument is kept.
+fn split_argv(bytes: &[u8]) -> Vec<Value> {
+    let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
+    if bytes.is_empty() {
+        return Vec::new();
+    }
+    bytes.split(|&b| b == 0).map(|arg| Value::Bytes(arg.to_vec())).collect()
+}
+
+/// A wait status as `exit_code` or `signal` (and `core_dumped`).
+fn exit_fields(status: u32) -> Vec<(&'static str, Value)> {
+    let signal = status & 0x7f;
+    if signal == 0 {
+        vec![("exit_code", Value::Uint(((status >> 8) & 0xff).into()))]
+    } else if status & 0x80 != 0 {
+        vec![("signal", Value::Uint(signal.into())), ("core_dumped", Value::Bool(true))]
+    } else {
+        vec![("signal", Value::Uint(signal.into()))]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argv_splits_on_nul() {
+        assert_eq!(
+            split_argv(b"sleep\x0030\x00"),
+            vec![Value::Bytes(b"sleep".to_vec()), Value::Bytes(b"30".to_vec())]
+        );
+        assert_eq!(split_argv(b"a\x00\x00b\x00"), vec![
+            Value::Bytes(b"a".to_vec()),
+            Value::Bytes(vec![]),
+            Value::Bytes(b"b".to_vec())
+        ]);
+        assert_eq!(split_argv(b""), Vec::<Value>::new());
+        // Truncated in the middle of the last argument: kept as far as it goes.
+        assert_eq!(split_argv(b"cat\x00/very/lo"), vec![
+            Value::Bytes(b"cat".to_vec()),
+            Value::Bytes(b"/very/lo".to_vec())
+        ]);
+    }
+
+    #[test]
+    fn wait_status_decodes() {
+        assert_eq!(exit_fields(7 << 8), vec![("exit_code", Value::Uint(7))]);
+        assert_eq!(exit_fields(9), vec![("signal", Value::Uint(9))]);
+        assert_eq!(exit_fields(11 | 0x80), vec![("signal", Value::Uint(11)), ("core_dumped", Value::Bool(true))]);
+    }
+
+    #[test]
+    fn rule_text_drops_quotes_of_plain_paths() {
+        assert_eq!(rule_text("\"/usr/bin/nc\"", "/usr/bin/nc"), "/usr/bin/nc");
+        assert_eq!(rule_text("{ path = \"/x\" }", "/x"), "{ path = \"/x\" }");
+    }
+}

@@ -1,0 +1,194 @@
+//! Exec rules compiled into the kernel's two lookup tables (pure code, unit-tested):
+//! - a longest-prefix table of paths, so one lookup decides whatever the number of
+//!   rules; rule and looked-up paths end in '/' to match on component boundaries;
+//! - an identity table (device, inode) for rules that name an existing file or
+//!   directory, checked for the executed file and each of its ancestors, so that a
+//!   hard link, a bind mount, a chroot or another mount namespace reaches the rule.
+//!
+//! Of two matching rules the longer path wins; at equal length deny beats allow.
+
+use std::collections::HashMap;
+
+use crate::bpf::sg;
+
+/// A rule's id in the kernel is its index in `RuleTable::texts` plus one (0 is "none").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allow = 1,
+    Deny = 2,
+}
+
+/// What the filesystem says about a rule's path at load time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// The kernel's encoding of st_dev: (major << 20) | minor.
+    pub dev: u32,
+    pub ino: u64,
+    /// The path with symlinks resolved, when it differs from the rule's.
+    pub canonical: String,
+}
+
+pub struct ExecRule<'a> {
+    pub path: &'a str,
+    /// The rule as the log's `rule` field shows it.
+    pub text: &'a str,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Default)]
+pub struct CompiledRules {
+    /// Rule texts; rule id N is `texts[N - 1]`.
+    pub texts: Vec<String>,
+    pub paths: Vec<(sg::sg_path_key, sg::sg_rule_value)>,
+    pub inodes: Vec<(sg::sg_inode_key, sg::sg_rule_value)>,
+}
+
+/// The kernel's key for a rule path: the path and a closing '/' ("/" stays "/").
+pub fn path_key(path: &str) -> Option<sg::sg_path_key> {
+    let mut bytes = path.as_bytes().to_vec();
+    if bytes != b"/" {
+        bytes.push(b'/');
+    }
+    let mut key = sg::sg_path_key::default();
+    if bytes.len() > key.path.len() {
+        return None;
+    }
+    key.path[..bytes.len()].copy_from_slice(&bytes);
+    key.prefixlen = (bytes.len() * 8) as u32;
+    Some(key)
+}
+
+fn better(current: &sg::sg_rule_value, candidate: &sg::sg_rule_value) -> bool {
+    candidate.path_len > current.path_len
+        || (candidate.path_len == current.path_len
+            && candidate.verdict == Verdict::Deny as u32
+            && current.verdict != Verdict::Deny as u32)
+}
+
+fn insert<K: std::hash::Hash + Eq>(table: &mut HashMap<K, sg::sg_rule_value>, key: K, value: sg::sg_rule_value) {
+    match table.get(&key) {
+        Some(current) if !better(current, &value) => {}
+        _ => {
+            table.insert(key, value);
+        }
+    }
+}
+
+/// Compiles the rules; `identify` stats a path (following symlinks) and is a
+/// parameter so that tests need no filesystem.
+pub fn compile(rules: &[ExecRule<'_>], identify: impl Fn(&str) -> Option<Identity>) -> CompiledRules {
+    let mut texts = Vec::with_capacity(rules.len());
+    let mut paths: HashMap<Vec<u8>, sg::sg_rule_value> = HashMap::new();
+    let mut keys: HashMap<Vec<u8>, sg::sg_path_key> = HashMap::new();
+    let mut inodes: HashMap<(u32, u64), sg::sg_rule_value> = HashMap::new();
+
+    for rule in rules {
+        texts.push(rule.text.to_string());
+        let rule_id = texts.len() as u32;
+        let value = |path_len: usize| sg::sg_rule_value {
+            rule_id,
+            verdict: rule.verdict as u32,
+            path_len: path_len as u32,
+            ..Default::default()
+        };
+        let identity = identify(rule.path);
+        let mut spellings = vec![rule.path.to_string()];
+        if let Some(identity) = &identity {
+            if identity.canonical != rule.path {
+                spellings.push(identity.canonical.clone());
+            }
+        }
+        for spelling in &spellings {
+            // Config validation keeps rule paths within the key; a canonical form that
+            // is longer still has its identity entry below.
+            if let Some(key) = path_key(spelling) {
+                let bytes = key.path[..(key.prefixlen / 8) as usize].to_vec();
+                insert(&mut paths, bytes.clone(), value(spelling.len()));
+                keys.insert(bytes, key);
+            }
+        }
+        if let Some(identity) = identity {
+            insert(&mut inodes, (identity.dev, identity.ino), value(identity.canonical.len()));
+        }
+    }
+
+    let mut compiled = CompiledRules { texts, ..Default::default() };
+    compiled.paths = paths.into_iter().map(|(bytes, value)| (keys[&bytes], value)).collect();
+    compiled.inodes = inodes
+        .into_iter()
+        .map(|((dev, ino), value)| (sg::sg_inode_key { dev, ino, ..Default::default() }, value))
+        .collect();
+    compiled
+}
+
+/// Identity of a path on this machine: stat (following symlinks) and realpath.
+pub fn identify_on_host(path: &str) -> Option<Identity> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    let canonical = std::fs::canonicalize(path).ok()?.to_string_lossy().into_owned();
+    Some(Identity { dev: kernel_dev(meta.dev()), ino: meta.ino(), canonical })
+}
+
+/// st_dev as the kernel's `s_dev`: (major << 20) | minor.
+pub fn kernel_dev(st_dev: u64) -> u32 {
+    let major = libc::major(st_dev);
+    let minor = libc::minor(st_dev);
+    (major << 20) | minor
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key_text(key: &sg::sg_path_key) -> String {
+        String::from_utf8_lossy(&key.path[..(key.prefixlen / 8) as usize]).into_owned()
+    }
+
+    #[test]
+    fn keys_end_on_a_component_boundary() {
+        assert_eq!(key_text(&path_key("/usr/bin").unwrap()), "/usr/bin/");
+        assert_eq!(key_text(&path_key("/").unwrap()), "/");
+        assert!(path_key(&format!("/{}", "a".repeat(255))).is_none());
+        assert!(path_key(&format!("/{}", "a".repeat(254))).is_some());
+    }
+
+    #[test]
+    fn identities_and_symlink_targets_are_added() {
+        let rules = [
+            ExecRule { path: "/usr/bin/nc", text: "/usr/bin/nc", verdict: Verdict::Deny },
+            ExecRule { path: "/opt/missing", text: "/opt/missing", verdict: Verdict::Deny },
+        ];
+        let compiled = compile(&rules, |path| {
+            (path == "/usr/bin/nc").then(|| Identity { dev: 0x800001, ino: 42, canonical: "/bin/nc.openbsd".into() })
+        });
+        assert_eq!(compiled.texts, ["/usr/bin/nc", "/opt/missing"]);
+        let mut keys: Vec<String> = compiled.paths.iter().map(|(k, _)| key_text(k)).collect();
+        keys.sort();
+        assert_eq!(keys, ["/bin/nc.openbsd/", "/opt/missing/", "/usr/bin/nc/"]);
+        assert_eq!(compiled.inodes.len(), 1);
+        let (key, value) = &compiled.inodes[0];
+        assert_eq!((key.dev, key.ino), (0x800001, 42));
+        assert_eq!((value.rule_id, value.verdict, value.path_len), (1, Verdict::Deny as u32, 15));
+    }
+
+    #[test]
+    fn the_same_path_allowed_and_denied_is_denied() {
+        let rules = [
+            ExecRule { path: "/opt/x", text: "allow", verdict: Verdict::Allow },
+            ExecRule { path: "/opt/x", text: "deny", verdict: Verdict::Deny },
+            ExecRule { path: "/opt/x", text: "allow again", verdict: Verdict::Allow },
+        ];
+        let compiled = compile(&rules, |_| Some(Identity { dev: 1, ino: 7, canonical: "/opt/x".into() }));
+        assert_eq!(compiled.paths.len(), 1);
+        assert_eq!(compiled.paths[0].1.rule_id, 2);
+        assert_eq!(compiled.inodes.len(), 1);
+        assert_eq!(compiled.inodes[0].1.rule_id, 2);
+    }
+
+    #[test]
+    fn kernel_dev_encoding() {
+        // makedev(8, 1) is /dev/sda1; the kernel keeps it as (8 << 20) | 1.
+        assert_eq!(kernel_dev(libc::makedev(8, 1)), (8 << 20) | 1);
+        assert_eq!(kernel_dev(libc::makedev(259, 3)), (259 << 20) | 3);
+    }
+}
