@@ -18,18 +18,34 @@
 #![allow(dead_code)] // Nothing calls the config yet; the agent and `check` will.
 
 mod error;
+mod schema;
 mod values;
+
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::logging::Level;
 
 #[allow(unused_imports)] // `Problem` is for callers that list problems one by one.
 pub use error::{ConfigError, Problem};
+
+/// Reads and parses the config file; a read failure also names the file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: path.to_path_buf(), source })?;
+    parse(&text, path)
+}
+
+/// Parses config text; `origin` is the file name the errors show.
+pub fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+    schema::parse(text, origin)
+}
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Config {
