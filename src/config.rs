@@ -17,6 +17,7 @@
 
 #![allow(dead_code)] // Nothing calls the config yet; the agent and `check` will.
 
+mod describe;
 mod error;
 mod schema;
 mod values;

@@ -750,3 +750,50 @@ fn columns_count_characters() {
         at(2, 16, "log.tags.\"é\"", "expected a string, found an integer")
     );
 }
+
+// ---- describe
+
+#[test]
+fn describe_shows_every_module_and_rule() {
+    let text = parse_ok(SPEC_EXAMPLE).describe();
+    for expected in [
+        "log:",
+        "format json, output /var/log/safeguard/safeguard.log, level INFO (20)",
+        "rotate above 100 MB (100000000 bytes) or after 365d, keep 10 rotated files",
+        "statistics record every 1m",
+        "tags: env=\"prod\"",
+        "file: enabled, mode monitor, target all",
+        "ops: all (read write exec create delete rename link chmod chown setattr mmap)",
+        "allow-listed ops: none",
+        "allow / ",
+        "deny  /proc/sysrq-trigger  ops all",
+        "deny  /etc/shadow  ops read write  uid 1000  (written { path = \"/etc/shadow\", ops = [\"read\", \"write\"], uid = [1000] })",
+        "audit /etc  ops all  (written \"/etc/\")",
+        "network: enabled, mode monitor, target all",
+        "addresses no cidr entry covers: allowed",
+        "cidr allow: 0.0.0.0/0, ::/0",
+        "cidr deny: 169.254.169.254/32",
+        "domain deny: metadata.example.com",
+        "command deny: nc",
+        "uid allow: none",
+        "process: enabled, mode monitor, target all",
+        "ops: all (fork exec exit)",
+        "allow: none (any executable may run unless denied)",
+        "deny: /usr/bin/nc",
+        "mount: disabled, mode monitor, target all",
+        "deny: /var/run/docker.sock",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn describe_shows_normalization_and_off_modules() {
+    let text = parse_ok("[network]\nops = []\ncidr = { allow = [\"10.1.2.3/8\"] }\n").describe();
+    assert!(text.contains("network: enabled"), "{text}");
+    assert!(text.contains("  ops: none"), "{text}");
+    assert!(text.contains("cidr allow: 10.0.0.0/8 (written \"10.1.2.3/8\")"), "{text}");
+    assert!(text.contains("addresses no cidr entry covers: denied"), "{text}");
+    assert!(text.contains("file: disabled"), "{text}");
+    assert!(text.contains("process: disabled"), "{text}");
+}
