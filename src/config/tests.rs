@@ -198,6 +198,32 @@ fn spec_example_parses() {
     assert_eq!(config.mount.deny[0].value, MountSource::Path("/var/run/docker.sock".into()));
 }
 
+#[test]
+fn developer_config_parses() {
+    let config = parse_ok(include_str!("../../safeguard.toml"));
+    assert_eq!(config.log.output, LogOutput::Stdout);
+    assert_eq!(config.log.format, LogFormat::Json);
+    assert_eq!(config.log.level, crate::logging::Level::Info);
+    assert!(config.process.enable);
+    assert_eq!(config.process.mode, Mode::Monitor);
+    assert_eq!(config.process.ops, ProcessOp::all());
+    assert_eq!(config.process.deny[0].value, "/usr/bin/nc");
+    assert!(!config.file.enable && !config.network.enable && !config.mount.enable);
+}
+
+#[test]
+fn load_reads_the_file_and_names_it_when_it_cannot() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("safeguard.toml");
+    assert!(load(&path).is_ok());
+
+    let missing = Path::new("/nonexistent/safeguard.toml");
+    let err = load(missing).unwrap_err();
+    assert!(matches!(err, ConfigError::Read { .. }));
+    let message = err.to_string();
+    assert!(message.starts_with("/nonexistent/safeguard.toml: cannot read: "), "{message}");
+    assert_eq!(message.lines().count(), 1);
+}
+
 // ---- values
 
 #[test]
