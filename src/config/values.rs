@@ -1,0 +1,342 @@
+//! Pure parsers for the string values of the config: paths, sizes, durations, CIDRs,
+//! domain names, commands, mount sources. Each returns the one-line message the config
+//! error shows after `file:line:col: key:`.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::{Cidr, CommandMatch, MountSource};
+
+/// The longest rule path: the key size of the kernel's longest-prefix path table.
+pub const MAX_RULE_PATH: usize = 255;
+
+/// A task name (comm) holds 15 bytes plus the NUL (TASK_COMM_LEN).
+pub const MAX_COMM: usize = 15;
+
+/// Normalizes an absolute path: `//` collapsed, a trailing `/` removed (except for `/`
+/// itself). `.` and `..` components are refused rather than resolved: the kernel matches
+/// the path it resolved, so a rule that only matches after resolution would be a trap.
+pub fn path(raw: &str) -> Result<String, String> {
+    if raw.contains('\0') {
+        return Err(format!("path must not contain a NUL byte: {raw:?}"));
+    }
+    if !raw.starts_with('/') {
+        return Err(format!("path must be absolute: {raw:?}"));
+    }
+    let mut normalized = String::with_capacity(raw.len());
+    for component in raw.split('/').filter(|c| !c.is_empty()) {
+        if component == "." || component == ".." {
+            return Err(format!("path must not contain \".\" or \"..\" components: {raw:?}"));
+        }
+        normalized.push('/');
+        normalized.push_str(component);
+    }
+    if normalized.is_empty() {
+        normalized.push('/');
+    }
+    Ok(normalized)
+}
+
+/// A path that goes into a kernel rule table: `path` plus the table's length limit.
+pub fn rule_path(raw: &str) -> Result<String, String> {
+    let normalized = path(raw)?;
+    if normalized.len() > MAX_RULE_PATH {
+        return Err(format!(
+            "path is {} bytes, longer than the {MAX_RULE_PATH} bytes a key of the kernel's \
+             longest-prefix path table holds: {raw:?}",
+            normalized.len()
+        ));
+    }
+    Ok(normalized)
+}
+
+/// `nc` selects by task name (comm), `/usr/bin/nc` by executable path.
+pub fn command(raw: &str) -> Result<CommandMatch, String> {
+    if raw.contains('/') {
+        return rule_path(raw).map(CommandMatch::Exe);
+    }
+    if raw.is_empty() {
+        return Err("command must not be empty".to_string());
+    }
+    if raw.contains('\0') {
+        return Err(format!("command must not contain a NUL byte: {raw:?}"));
+    }
+    if raw.len() > MAX_COMM {
+        return Err(format!(
+            "command name is {} bytes, but a task name (comm) holds at most {MAX_COMM}; \
+             use the executable's absolute path instead: {raw:?}",
+            raw.len()
+        ));
+    }
+    Ok(CommandMatch::Comm(raw.to_string()))
+}
+
+/// A mount source: an absolute path (bind source or device node) is normalized, anything
+/// else (`tmpfs`, `proc`, `server:/export`) is kept as written.
+pub fn mount_source(raw: &str) -> Result<MountSource, String> {
+    if raw.starts_with('/') {
+        return rule_path(raw).map(MountSource::Path);
+    }
+    if raw.is_empty() {
+        return Err("mount source must not be empty".to_string());
+    }
+    if raw.contains('\0') {
+        return Err(format!("mount source must not contain a NUL byte: {raw:?}"));
+    }
+    if raw.len() > MAX_RULE_PATH {
+        return Err(format!("mount source is {} bytes, longer than {MAX_RULE_PATH}: {raw:?}", raw.len()));
+    }
+    Ok(MountSource::Name(raw.to_string()))
+}
+
+const SIZE_UNITS: [(&str, u64); 9] = [
+    ("b", 1),
+    ("kb", 1000),
+    ("mb", 1000 * 1000),
+    ("gb", 1000 * 1000 * 1000),
+    ("tb", 1000 * 1000 * 1000 * 1000),
+    ("kib", 1 << 10),
+    ("mib", 1 << 20),
+    ("gib", 1 << 30),
+    ("tib", 1 << 40),
+];
+
+const SIZE_HELP: &str =
+    "use bytes, or a number with KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024)";
+
+/// `"512"`, `"10KB"`, `"100 MiB"`: a whole number with an optional unit, in any case.
+/// KB, MB, GB, TB are powers of 1000 and KiB, MiB, GiB, TiB powers of 1024, as the SI and
+/// IEC prefixes say; a bare `K`/`M`/`G` is refused because it could mean either.
+pub fn size(raw: &str) -> Result<u64, String> {
+    let (number, unit) = split_number(raw.trim());
+    let unit = unit.trim().to_ascii_lowercase();
+    let Ok(number) = number.parse::<u64>() else {
+        return Err(format!("invalid size {raw:?} ({SIZE_HELP})"));
+    };
+    let multiplier = if unit.is_empty() {
+        1
+    } else if let Some(&(_, multiplier)) = SIZE_UNITS.iter().find(|(name, _)| *name == unit) {
+        multiplier
+    } else if matches!(unit.as_str(), "k" | "m" | "g" | "t") {
+        return Err(format!("ambiguous size {raw:?}: write {0}B (1000) or {0}iB (1024)", unit.to_ascii_uppercase()));
+    } else {
+        return Err(format!("invalid size {raw:?} ({SIZE_HELP})"));
+    };
+    number.checked_mul(multiplier).ok_or_else(|| format!("size {raw:?} is too large"))
+}
+
+const DURATION_UNITS: [(&str, u64); 4] = [("s", 1), ("m", 60), ("h", 3600), ("d", 86400)];
+
+/// `"30s"`, `"15m"`, `"12h"`, `"365d"`: a whole number and one unit.
+pub fn duration(raw: &str) -> Result<Duration, String> {
+    let (number, unit) = split_number(raw.trim());
+    let unit = unit.trim().to_ascii_lowercase();
+    let help = "use a whole number with s, m, h or d, like \"30s\" or \"365d\"";
+    let Ok(number) = number.parse::<u64>() else {
+        return Err(format!("invalid duration {raw:?} ({help})"));
+    };
+    if unit.is_empty() {
+        return Err(format!("duration {raw:?} needs a unit ({help})"));
+    }
+    let Some(&(_, seconds)) = DURATION_UNITS.iter().find(|(name, _)| *name == unit) else {
+        return Err(format!("invalid duration {raw:?} ({help})"));
+    };
+    number.checked_mul(seconds).map(Duration::from_secs).ok_or_else(|| format!("duration {raw:?} is too large"))
+}
+
+/// Splits leading ASCII digits from the rest (no sign, no fraction).
+fn split_number(text: &str) -> (&str, &str) {
+    let end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    text.split_at(end)
+}
+
+/// `"10.0.0.0/8"`, `"2001:db8::/32"`, or a bare address (/32, /128). Host bits are
+/// cleared (`10.0.0.1/8` is `10.0.0.0/8`), the table keys by prefix anyway; an IPv4-mapped
+/// IPv6 network (`::ffff:10.0.0.0/104`) becomes the IPv4 one, as the kernel side sees
+/// mapped peers as IPv4.
+pub fn cidr(raw: &str) -> Result<Cidr, String> {
+    let (address, prefix) = match raw.split_once('/') {
+        Some((address, prefix)) => (address, Some(prefix)),
+        None => (raw, None),
+    };
+    let addr: IpAddr =
+        address.parse().map_err(|_| format!("invalid CIDR {raw:?}: {address:?} is not an IPv4 or IPv6 address"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix_len = match prefix {
+        None => max,
+        Some(prefix) => match prefix.parse::<u8>() {
+            Ok(len) if len <= max && prefix.bytes().all(|b| b.is_ascii_digit()) => len,
+            _ => {
+                let family = if addr.is_ipv4() { "IPv4" } else { "IPv6" };
+                return Err(format!("invalid CIDR {raw:?}: the prefix length must be 0 to {max} for {family}"));
+            }
+        },
+    };
+    Ok(Cidr::new(addr, prefix_len))
+}
+
+/// A host name to resolve: RFC 1123 labels (letters, digits, inner hyphens, 1 to 63
+/// bytes), at most 253 bytes; lowercased, one trailing dot removed.
+pub fn domain(raw: &str) -> Result<String, String> {
+    let name = raw.strip_suffix('.').unwrap_or(raw).to_ascii_lowercase();
+    if name.parse::<IpAddr>().is_ok() {
+        return Err(format!("{raw:?} is an address, not a domain name: put it in network.cidr"));
+    }
+    if name.is_empty() || name.len() > 253 {
+        return Err(format!("invalid domain name {raw:?}: it must be 1 to 253 bytes long"));
+    }
+    for label in name.split('.') {
+        let valid = (1..=63).contains(&label.len())
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-');
+        if !valid {
+            return Err(format!(
+                "invalid domain name {raw:?}: each dot-separated label must be 1 to 63 letters, \
+                 digits or inner hyphens"
+            ));
+        }
+    }
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn paths_are_normalized() {
+        assert_eq!(path("/").unwrap(), "/");
+        assert_eq!(path("//").unwrap(), "/");
+        assert_eq!(path("/etc/").unwrap(), "/etc");
+        assert_eq!(path("//etc///shadow//").unwrap(), "/etc/shadow");
+        assert_eq!(path("/etc/...").unwrap(), "/etc/...");
+        assert_eq!(path("/a b/c").unwrap(), "/a b/c");
+    }
+
+    #[test]
+    fn bad_paths_are_refused() {
+        assert_eq!(path("usr/bin/nc").unwrap_err(), "path must be absolute: \"usr/bin/nc\"");
+        assert_eq!(path("").unwrap_err(), "path must be absolute: \"\"");
+        assert!(path("/etc/../shadow").unwrap_err().contains("\"..\" components"));
+        assert!(path("/etc/./shadow").unwrap_err().contains("\"..\" components"));
+        assert!(path("/etc/..").is_err());
+        assert!(path("/etc\0x").unwrap_err().contains("NUL"));
+    }
+
+    #[test]
+    fn rule_paths_hold_at_most_255_bytes() {
+        let longest = format!("/{}", "a".repeat(254));
+        assert_eq!(rule_path(&longest).unwrap().len(), 255);
+        // Length counts after normalization: the extra slashes go away.
+        assert!(rule_path(&format!("{longest}//")).is_ok());
+        let too_long = format!("/{}", "a".repeat(255));
+        let message = rule_path(&too_long).unwrap_err();
+        assert!(message.starts_with("path is 256 bytes, longer than the 255 bytes"), "{message}");
+        assert!(message.contains("longest-prefix"), "{message}");
+    }
+
+    #[test]
+    fn commands_are_comm_or_exe() {
+        assert_eq!(command("nc").unwrap(), CommandMatch::Comm("nc".into()));
+        assert_eq!(command("/usr/bin//nc").unwrap(), CommandMatch::Exe("/usr/bin/nc".into()));
+        assert_eq!(command("123456789012345").unwrap(), CommandMatch::Comm("123456789012345".into()));
+        assert!(command("1234567890123456").unwrap_err().contains("at most 15"));
+        assert!(command("bin/nc").unwrap_err().contains("absolute"));
+        assert!(command("").is_err());
+    }
+
+    #[test]
+    fn mount_sources() {
+        assert_eq!(mount_source("/var/run//docker.sock/").unwrap(), MountSource::Path("/var/run/docker.sock".into()));
+        assert_eq!(mount_source("tmpfs").unwrap(), MountSource::Name("tmpfs".into()));
+        assert_eq!(mount_source("nfs:/export").unwrap(), MountSource::Name("nfs:/export".into()));
+        assert!(mount_source("/a/../b").is_err());
+        assert!(mount_source("").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size("512"), Ok(512));
+        assert_eq!(size("512B"), Ok(512));
+        assert_eq!(size("10KB"), Ok(10_000));
+        assert_eq!(size("10kb"), Ok(10_000));
+        assert_eq!(size("100MB"), Ok(100_000_000));
+        assert_eq!(size("1GB"), Ok(1_000_000_000));
+        assert_eq!(size("1 KiB"), Ok(1024));
+        assert_eq!(size("3MiB"), Ok(3 << 20));
+        assert_eq!(size("1gib"), Ok(1 << 30));
+        assert_eq!(size("2TiB"), Ok(2 << 40));
+        assert!(size("100XB").unwrap_err().starts_with("invalid size \"100XB\" (use bytes"));
+        assert!(size("100M").unwrap_err().contains("ambiguous"));
+        assert!(size("MB").is_err());
+        assert!(size("-1MB").is_err());
+        assert!(size("1.5MB").is_err());
+        assert!(size("99999999999TB").unwrap_err().contains("too large"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(duration("12h"), Ok(Duration::from_secs(12 * 3600)));
+        assert_eq!(duration("365d"), Ok(Duration::from_secs(365 * 86400)));
+        assert_eq!(duration("0s"), Ok(Duration::ZERO));
+        assert!(duration("30").unwrap_err().contains("needs a unit"));
+        assert!(duration("10x").unwrap_err().starts_with("invalid duration \"10x\""));
+        assert!(duration("1h30m").is_err());
+        assert!(duration("s").is_err());
+        assert!(duration("-5s").is_err());
+    }
+
+    #[test]
+    fn cidrs() {
+        let v4 = |a, b, c, d, len| Cidr { addr: IpAddr::V4(Ipv4Addr::new(a, b, c, d)), prefix_len: len };
+        assert_eq!(cidr("10.0.0.0/8"), Ok(v4(10, 0, 0, 0, 8)));
+        assert_eq!(cidr("169.254.169.254"), Ok(v4(169, 254, 169, 254, 32)));
+        assert_eq!(cidr("0.0.0.0/0"), Ok(v4(0, 0, 0, 0, 0)));
+        // Host bits are cleared.
+        assert_eq!(cidr("10.1.2.3/8"), Ok(v4(10, 0, 0, 0, 8)));
+        assert_eq!(cidr("192.168.1.255/23"), Ok(v4(192, 168, 0, 0, 23)));
+        assert_eq!(cidr("::/0"), Ok(Cidr { addr: IpAddr::V6(Ipv6Addr::UNSPECIFIED), prefix_len: 0 }));
+        assert_eq!(cidr("2001:db8::1/32"), Ok(Cidr { addr: "2001:db8::".parse().unwrap(), prefix_len: 32 }));
+        assert_eq!(cidr("::1"), Ok(Cidr { addr: "::1".parse().unwrap(), prefix_len: 128 }));
+        assert!(cidr("10.0.0.0/33").unwrap_err().contains("0 to 32 for IPv4"));
+        assert!(cidr("::/129").unwrap_err().contains("0 to 128 for IPv6"));
+        assert!(cidr("10.0.0.0/+8").is_err());
+        assert!(cidr("10.0.0.0/").is_err());
+        assert!(cidr("10.0.0/8").unwrap_err().contains("not an IPv4 or IPv6 address"));
+        assert!(cidr("example.com").is_err());
+        assert!(cidr("fe80::1%eth0").is_err());
+    }
+
+    #[test]
+    fn ipv4_mapped_networks_become_ipv4() {
+        let v4 = |text: &str| cidr(text).unwrap();
+        assert_eq!(v4("::ffff:10.1.2.3"), v4("10.1.2.3/32"));
+        assert_eq!(v4("::ffff:10.0.0.0/104"), v4("10.0.0.0/8"));
+        assert_eq!(v4("::ffff:0.0.0.0/96"), v4("0.0.0.0/0"));
+        assert_eq!(v4("::ffff:a9fe:a9fe/128"), v4("169.254.169.254"));
+        // Wider than the mapped range: it stays IPv6.
+        let wide = v4("::ffff:0:0/80");
+        assert!(wide.addr.is_ipv6());
+        assert_eq!(wide.prefix_len, 80);
+    }
+
+    #[test]
+    fn domains() {
+        assert_eq!(domain("Metadata.Example.COM.").unwrap(), "metadata.example.com");
+        assert_eq!(domain("localhost").unwrap(), "localhost");
+        assert_eq!(domain("a-b.c0").unwrap(), "a-b.c0");
+        assert!(domain("-a.com").is_err());
+        assert!(domain("a-.com").is_err());
+        assert!(domain("a..com").is_err());
+        assert!(domain("*.example.com").is_err());
+        assert!(domain("exa_mple.com").is_err());
+        assert!(domain("").is_err());
+        assert!(domain(".").is_err());
+        assert!(domain(&format!("{}.com", "a".repeat(64))).is_err());
+        assert!(domain("10.0.0.1").unwrap_err().contains("network.cidr"));
+    }
+}
