@@ -7,6 +7,7 @@
 mod json;
 mod level;
 mod record;
+mod rotate;
 mod text;
 mod time;
 
