@@ -10,8 +10,10 @@ mod record;
 mod rotate;
 mod text;
 mod time;
+mod writer;
 
 pub use json::write_json;
 pub use level::Level;
 pub use record::{Action, Record, Value};
 pub use text::write_text;
+pub use writer::{Format, LogWriter, Output, WriterOptions};
