@@ -1,8 +1,19 @@
 //! The log writer: records, their JSON and text formats, level threshold, rotation.
 //! One thread owns the writer (see `agent`); everything else hands it `Record`s.
 
+// Nothing outside this module calls the writer yet; the agent will.
+#![allow(dead_code, unused_imports)]
+
+mod json;
 mod level;
 mod record;
+mod rotate;
+mod text;
+mod time;
+mod writer;
 
+pub use json::write_json;
 pub use level::Level;
 pub use record::{Action, Record, Value};
+pub use text::write_text;
+pub use writer::{Format, LogWriter, Output, WriterOptions};

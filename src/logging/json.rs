@@ -1,0 +1,304 @@
+//! The JSON line format: one compact object per record, ending in `\n`.
+//!
+//! Key order is fixed: `time`, `level`, `level_no`, `module`, `op`, `action` (when set),
+//! `rule` (when set), the record's fields in their order, then `tags` (when configured).
+//!
+//! Strings are JSON-escaped: `"` and `\` with a backslash, `\n` `\r` `\t` by name, every
+//! other control character (C0, DEL, C1) and U+2028/U+2029 as `\uXXXX`, so a line is
+//! safe to `cat` to a terminal and to split on `\n` by any tool.
+//!
+//! `Value::Bytes` (paths, comm, argv: kernel bytes that need not be UTF-8) decode to a
+//! JSON string with one more escaping layer inside it: valid UTF-8 runs are kept as they
+//! are, each byte that is not part of valid UTF-8 becomes the four characters `\xNN`
+//! (lowercase hex), and a literal backslash becomes `\\`. A reader that needs the exact
+//! bytes JSON-decodes the string, then replaces `\\` with `\` and `\xNN` with byte NN.
+//! Example: the bytes `/tmp/\xff\xfeevil\nname` are written as
+//! `"/tmp/\\xff\\xfeevil\nname"` (raw JSON text).
+
+use super::time::write_rfc3339;
+use super::{Record, Value};
+
+/// Appends `record` as one JSON line to `out`.
+pub fn write_json(out: &mut Vec<u8>, record: &Record, tags: &[(String, String)]) {
+    out.extend_from_slice(b"{\"time\":\"");
+    write_rfc3339(out, record.time);
+    out.extend_from_slice(b"\",\"level\":");
+    write_str(out, record.level.name());
+    out.extend_from_slice(b",\"level_no\":");
+    write_uint(out, u64::from(record.level.number()));
+    out.extend_from_slice(b",\"module\":");
+    write_str(out, record.module);
+    out.extend_from_slice(b",\"op\":");
+    write_str(out, record.op);
+    if let Some(action) = record.action {
+        out.extend_from_slice(b",\"action\":");
+        write_str(out, action.name());
+    }
+    if let Some(rule) = &record.rule {
+        out.extend_from_slice(b",\"rule\":");
+        write_str(out, rule);
+    }
+    for (name, value) in &record.fields {
+        out.push(b',');
+        write_str(out, name);
+        out.push(b':');
+        write_value(out, value);
+    }
+    if !tags.is_empty() {
+        out.extend_from_slice(b",\"tags\":{");
+        for (index, (name, value)) in tags.iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            write_str(out, name);
+            out.push(b':');
+            write_str(out, value);
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+fn write_value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Str(text) => write_str(out, text),
+        Value::Bytes(bytes) => write_bytes(out, bytes),
+        Value::Uint(number) => write_uint(out, *number),
+        Value::Int(number) => {
+            if *number < 0 {
+                out.push(b'-');
+            }
+            write_uint(out, number.unsigned_abs());
+        }
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::List(items) => {
+            out.push(b'[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Map(entries) => {
+            out.push(b'{');
+            for (index, (name, item)) in entries.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                write_str(out, name);
+                out.push(b':');
+                write_value(out, item);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+fn write_uint(out: &mut Vec<u8>, number: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = number;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
+}
+
+/// A quoted JSON string.
+fn write_str(out: &mut Vec<u8>, text: &str) {
+    out.push(b'"');
+    escape_str(out, text);
+    out.push(b'"');
+}
+
+/// A quoted JSON string carrying arbitrary bytes; see the module comment.
+fn write_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    for chunk in bytes.utf8_chunks() {
+        let mut valid = chunk.valid();
+        while let Some(at) = valid.find('\\') {
+            escape_str(out, &valid[..at]);
+            out.extend_from_slice(br"\\\\"); // `\\` after JSON decoding
+            valid = &valid[at + 1..];
+        }
+        escape_str(out, valid);
+        for byte in chunk.invalid() {
+            out.extend_from_slice(br"\\x"); // `\xNN` after JSON decoding
+            push_hex(out, *byte);
+        }
+    }
+    out.push(b'"');
+}
+
+/// JSON string escaping, without the quotes.
+fn escape_str(out: &mut Vec<u8>, text: &str) {
+    let mut plain_from = 0;
+    for (at, ch) in text.char_indices() {
+        let escape: &[u8] = match ch {
+            '"' => br#"\""#,
+            '\\' => br"\\",
+            '\n' => br"\n",
+            '\r' => br"\r",
+            '\t' => br"\t",
+            _ if ch.is_control() || ch == '\u{2028}' || ch == '\u{2029}' => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&text.as_bytes()[plain_from..at]);
+        plain_from = at + ch.len_utf8();
+        if escape.is_empty() {
+            // \uXXXX with four hex digits; every character handled here is below U+10000.
+            let code = ch as u32;
+            out.extend_from_slice(br"\u");
+            push_hex(out, (code >> 8) as u8);
+            push_hex(out, code as u8);
+        } else {
+            out.extend_from_slice(escape);
+        }
+    }
+    out.extend_from_slice(&text.as_bytes()[plain_from..]);
+}
+
+/// Two lowercase hex digits.
+pub(super) fn push_hex(out: &mut Vec<u8>, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(HEX[usize::from(byte >> 4)]);
+    out.push(HEX[usize::from(byte & 0xf)]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logging::{Action, Level};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn line(record: &Record, tags: &[(String, String)]) -> String {
+        let mut out = Vec::new();
+        write_json(&mut out, record, tags);
+        String::from_utf8(out).expect("JSON output is UTF-8")
+    }
+
+    fn record() -> Record {
+        let mut record = Record::new(Level::Warning, "process", "exec");
+        record.time = UNIX_EPOCH + Duration::new(1_795_350_896, 123_456_789);
+        record
+    }
+
+    #[test]
+    fn every_value_kind_exactly() {
+        let mut record = record()
+            .field("pid", Value::Uint(42))
+            .field("exit_code", Value::Int(-9))
+            .field("min", Value::Int(i64::MIN))
+            .field("max", Value::Uint(u64::MAX))
+            .field("container", Value::Bool(true))
+            .field("truncated", Value::Bool(false))
+            .field("comm", Value::Str("nc".into()))
+            .field("exe", Value::Bytes(b"/usr/bin/nc".to_vec()))
+            .field("argv", Value::List(vec![Value::Bytes(b"nc".to_vec()), Value::Str("-l".into())]))
+            .field("empty", Value::List(vec![]))
+            .field("totals", Value::Map(vec![("lost".into(), Value::Uint(0)), ("nested".into(), Value::Map(vec![]))]));
+        record.action = Some(Action::Blocked);
+        record.rule = Some("/usr/bin/nc".into());
+        let tags = [("env".to_string(), "prod".to_string()), ("dc".to_string(), "fra1".to_string())];
+        assert_eq!(
+            line(&record, &tags),
+            concat!(
+                r#"{"time":"2026-11-22T12:34:56.123456Z","level":"WARNING","level_no":30,"#,
+                r#""module":"process","op":"exec","action":"BLOCKED","rule":"/usr/bin/nc","#,
+                r#""pid":42,"exit_code":-9,"min":-9223372036854775808,"max":18446744073709551615,"#,
+                r#""container":true,"truncated":false,"comm":"nc","exe":"/usr/bin/nc","#,
+                r#""argv":["nc","-l"],"empty":[],"totals":{"lost":0,"nested":{}},"#,
+                r#""tags":{"env":"prod","dc":"fra1"}}"#,
+                "\n"
+            )
+        );
+    }
+
+    #[test]
+    fn optional_head_fields_and_tags_are_omitted() {
+        let record = record().field("pid", Value::Uint(1));
+        assert_eq!(
+            line(&record, &[]),
+            "{\"time\":\"2026-11-22T12:34:56.123456Z\",\"level\":\"WARNING\",\"level_no\":30,\
+             \"module\":\"process\",\"op\":\"exec\",\"pid\":1}\n"
+        );
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        let record = record().field("s", Value::Str("a\"b\\c\nd\te\r\u{1}\u{1f}\u{7f}\u{9b}\u{2028}é✓".into()));
+        let text = line(&record, &[]);
+        assert!(text.ends_with(concat!(r#","s":"a\"b\\c\nd\te\r\u0001\u001f\u007f\u009b\u2028é✓"}"#, "\n")));
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["s"], "a\"b\\c\nd\te\r\u{1}\u{1f}\u{7f}\u{9b}\u{2028}é✓");
+    }
+
+    #[test]
+    fn bytes_keep_valid_utf8_and_escape_the_rest() {
+        let record = record()
+            .field("path", Value::Bytes(b"/tmp/\xff\xfeevil\nname".to_vec()))
+            .field("backslash", Value::Bytes(b"C:\\x41\\".to_vec()))
+            .field("mixed", Value::Bytes("é\u{0}\"".as_bytes().iter().copied().chain([0xc3]).collect()));
+        let text = line(&record, &[]);
+        assert!(text.contains(r#""path":"/tmp/\\xff\\xfeevil\nname""#), "{text}");
+        assert!(text.contains(r#""backslash":"C:\\\\x41\\\\""#), "{text}");
+        assert!(text.contains(r#""mixed":"é\u0000\"\\xc3""#), "{text}");
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["path"], "/tmp/\\xff\\xfeevil\nname");
+        assert_eq!(unescape_bytes(parsed["path"].as_str().unwrap()), b"/tmp/\xff\xfeevil\nname");
+        // A literal `\x41` in the bytes must not read back as `A`.
+        assert_eq!(unescape_bytes(parsed["backslash"].as_str().unwrap()), b"C:\\x41\\");
+        assert_eq!(unescape_bytes(parsed["mixed"].as_str().unwrap()), b"\xc3\xa9\0\"\xc3");
+    }
+
+    #[test]
+    fn one_line_that_parses_whatever_the_bytes() {
+        let all_bytes: Vec<u8> = (0..=255).collect();
+        let record = record()
+            .field("all", Value::Bytes(all_bytes.clone()))
+            .field("list", Value::List(vec![Value::Bytes(all_bytes.clone())]));
+        let mut record = record;
+        record.rule = Some("line\nbreak".into());
+        let tags = [("k\"ey".to_string(), "v\nalue".to_string())];
+        let text = line(&record, &tags);
+        assert_eq!(text.matches('\n').count(), 1);
+        assert!(text.ends_with('\n'));
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(unescape_bytes(parsed["all"].as_str().unwrap()), all_bytes);
+        assert_eq!(parsed["tags"]["k\"ey"], "v\nalue");
+        assert_eq!(parsed["rule"], "line\nbreak");
+    }
+
+    /// What a reader does to recover the bytes of a `Bytes` value (after JSON decoding).
+    fn unescape_bytes(text: &str) -> Vec<u8> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < bytes.len() {
+            match (bytes[at], bytes.get(at + 1)) {
+                (b'\\', Some(b'\\')) => {
+                    out.push(b'\\');
+                    at += 2;
+                }
+                (b'\\', Some(b'x')) => {
+                    out.push(u8::from_str_radix(&text[at + 2..at + 4], 16).unwrap());
+                    at += 4;
+                }
+                (b'\\', _) => panic!("lone backslash in {text:?}"),
+                (byte, _) => {
+                    out.push(byte);
+                    at += 1;
+                }
+            }
+        }
+        out
+    }
+}
