@@ -14,7 +14,7 @@ STATIC_ENV := LIBBPF_SYS_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu \
 DEB_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make gcc \
                 qemu-system-x86 busybox-static cpio bpftool
 
-.PHONY: all build run test unit-test host-test vm-test bench vmlinux clean deps
+.PHONY: all build run test host-test vm-test bench vmlinux clean deps
 
 all: build
 
@@ -32,6 +32,16 @@ build: deps
 
 run: build
 	$(BIN) run -c $(CONFIG)
+
+# Unit tests, host BPF tests and kernel VM tests; ends with one "N passed, M failed" line.
+test: build
+	BIN=$(BIN) tests/run-all.sh
+
+host-test: build
+	tests/host/run.sh $(BIN)
+
+vm-test: build
+	tests/vm/run.sh $(BIN)
 
 vmlinux:
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/x86_64/vmlinux.h

@@ -10,6 +10,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Load-time switches (rodata), set by src/process.rs. */
 const volatile __u32 sg_allowlist = 0;       /* a non-empty allow list: all else is denied */
+const volatile __u32 sg_have_deny = 0;       /* any deny rule */
 const volatile __u32 sg_decide_in_tracepoint = 0; /* degraded mode: judge at exec, audit-only */
 const volatile __u32 sg_log_exec = 0;
 
@@ -35,16 +36,24 @@ static __always_inline __u32 judge_exec(struct file *file, struct sg_exec_event 
 	ev->hdr.flags |= resolved.flags;
 	ev->exe_len = sg_copy_path(ev->exe, pb, &resolved);
 
-	rule = sg_better(pb->found ? &pb->by_inode : 0, sg_lookup_path(pb, &resolved));
+	/* An inode rule met on the walk is deeper than any part left unresolved,
+	 * so it decides even for a truncated path. A truncated path itself is only
+	 * its tail: never looked up, or a crafted tail could pass for another path. */
+	rule = pb->found ? &pb->by_inode : 0;
+	if (!(resolved.flags & SG_FLAG_TRUNCATED))
+		rule = sg_better(rule, sg_lookup_path(pb, &resolved));
 	if (rule) {
 		ev->hdr.rule_id = rule->rule_id;
 		return rule->verdict;
 	}
-	/* A path that could not be resolved completely is never silently allowed
-	 * where an allow list applies; with only deny rules it is decided by the
-	 * identity rules met on the way (above). */
 	if (sg_allowlist) {
 		ev->hdr.rule_id = SG_RULE_NOT_ALLOWED;
+		return SG_VERDICT_DENY;
+	}
+	/* A path that could not be resolved completely is never silently allowed
+	 * where a deny rule could apply: the unresolved part might be under it. */
+	if (sg_have_deny && (resolved.flags & SG_FLAG_TRUNCATED)) {
+		ev->hdr.rule_id = SG_RULE_UNRESOLVED;
 		return SG_VERDICT_DENY;
 	}
 	return SG_VERDICT_ALLOW;

@@ -43,6 +43,7 @@ enum sg_action {
 /* Rule ids index the agent's table of rules as written; 0 is "no rule". */
 #define SG_RULE_NONE 0
 #define SG_RULE_NOT_ALLOWED 0xffffffff /* outside a non-empty allow list */
+#define SG_RULE_UNRESOLVED 0xfffffffe  /* a path too deep or long to judge, where rules apply */
 
 /* sg_header.flags */
 #define SG_FLAG_TRUNCATED (1U << 0) /* a path could not be resolved completely */

@@ -22,10 +22,16 @@ impl RuleTable {
         match rule_id {
             0 => None,
             u32::MAX => Some(self.not_allowed.clone()),
+            SG_RULE_UNRESOLVED => Some(UNRESOLVED.to_string()),
             id => self.texts.get(id as usize - 1).cloned(),
         }
     }
 }
+
+/// `SG_RULE_UNRESOLVED` (bpf/safeguard.h): a path too deep or too long to judge
+/// completely, refused because a deny rule might cover it.
+const SG_RULE_UNRESOLVED: u32 = 0xffff_fffe;
+const UNRESOLVED: &str = "path not resolved completely (deny rules apply)";
 
 /// CLOCK_BOOTTIME nanoseconds (what the kernel stamps) to wall-clock time.
 pub fn boot_time_to_wall(boot_ns: u64) -> SystemTime {

@@ -135,6 +135,7 @@ fn load<'obj>(
     rodata.sg_agent_pidns = plan.agent_pidns;
     rodata.sg_block = u32::from(config.mode == Mode::Block);
     rodata.sg_allowlist = u32::from(!config.allow.is_empty());
+    rodata.sg_have_deny = u32::from(!config.deny.is_empty());
     let has_rules = !config.allow.is_empty() || !config.deny.is_empty();
     let decide_in_tracepoint = has_rules && !plan.lsm;
     rodata.sg_decide_in_tracepoint = u32::from(decide_in_tracepoint);
