@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # lib.sh: helpers for the VM scenarios (sourced: `. /tests/lib.sh`). Busybox sh.
 #
 # A scenario is a small script that exits 0 when everything it checks holds. It runs as
@@ -49,9 +50,8 @@ log_of() {
     sed -n 's/^[[:space:]]*output[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$1" | head -n 1
 }
 
-# records PATTERN...: every line of $SG_LOG that contains all the fixed substrings.
-records() {
-    [ -f "$SG_LOG" ] || return 0
+# match PATTERN...: the lines of stdin that contain all the fixed substrings.
+match() {
     awk '
         function has(s, p,    i, rest) {
             # p must occur in s; when p ends in a digit, not followed by another digit
@@ -62,9 +62,15 @@ records() {
             }
             return 0
         }
-        BEGIN { n = ARGC - 2; for (i = 1; i <= n; i++) { p[i] = ARGV[i + 1]; delete ARGV[i + 1] } }
+        BEGIN { n = ARGC - 1; for (i = 1; i <= n; i++) { p[i] = ARGV[i]; delete ARGV[i] } }
         { for (i = 1; i <= n; i++) if (!has($0, p[i])) next; print }
-    ' "$SG_LOG" "$@"
+    ' "$@"
+}
+
+# records PATTERN...: every line of $SG_LOG that contains all the fixed substrings.
+records() {
+    [ -f "$SG_LOG" ] || return 0
+    match "$@" <"$SG_LOG"
 }
 
 # count_records PATTERN...: how many lines match.
@@ -84,6 +90,14 @@ wait_for_record() {
         i=$((i + 1))
     done
     fail "no record with all of: $* (waited $WAIT_SECS s)"
+}
+
+# rec_has PATTERN...: the record last found by wait_for_record ($REC) has every pattern.
+rec_has() {
+    for p in "$@"; do
+        [ -n "$(printf '%s\n' "$REC" | match "$p")" ] ||
+            fail "record lacks $p: $REC"
+    done
 }
 
 # assert_no_record PATTERN...: no line matches now. Make sure the records that could match
@@ -143,6 +157,30 @@ stop_agent() {
 run_cmd() {
     OUT=$("$@" 2>&1)
     RC=$?
+}
+
+# sh_pids: the first line of $OUT is "PID PPID" (see run_sh); set $SH_PID and $SH_PPID.
+sh_pids() {
+    # shellcheck disable=SC2034 # for the scenarios
+    read -r SH_PID SH_PPID <<EOF
+$OUT
+EOF
+}
+
+# run_sh SCRIPT: run `/bin/sh -c SCRIPT` after it printed its pid and parent pid, which land in
+# $SH_PID and $SH_PPID. End SCRIPT with `exec CMD` so that this very shell attempts the
+# exec: it is then the subject (pid, ppid, comm "sh") of the exec decision. The full path
+# matters: busybox sh runs an applet named without a path as execve("/proc/self/exe"),
+# whose comm is "exe" until busybox renames itself.
+run_sh() {
+    run_cmd /bin/sh -c "echo \$\$ \$PPID; $1"
+    sh_pids
+}
+
+# expect_eperm_sh SCRIPT: run_sh SCRIPT, which must fail with EPERM (see expect_eperm).
+expect_eperm_sh() {
+    expect_eperm /bin/sh -c "echo \$\$ \$PPID; $1"
+    sh_pids
 }
 
 # expect_eperm CMD...: CMD must fail because an exec got EPERM. Busybox (sh, env, su,

@@ -2,6 +2,7 @@
 # harness: the test bed itself, with busybox only (no agent needed): the mounts the agent
 # relies on, the guest's identity, the unprivileged user, and that the kernel's LSM list
 # matches what this boot expects. If this fails, no other result of the boot means much.
+# shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
 say "kernel $(uname -r), boot $SG_BOOT, bpf LSM expected: $SG_LSM"
