@@ -2,7 +2,8 @@
 # degraded-mode: booted without bpf in lsm=, the agent still starts, says so in ONE stderr
 # line with the remedy, runs the process module audit-only (the denied executable runs and
 # is logged as MONITOR), refuses to start with --require-enforcement, and probe says why.
-# Contract for probe's text output: one line that contains "BPF LSM" and "not active".
+# probe's text contract (see probe.sh): "BPF LSM active: no" and "effective: degraded";
+# --json: "bpf_lsm":false and "effective":"degraded".
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
@@ -51,5 +52,9 @@ say "probe"
 run_cmd timeout 60 "$SG" probe
 [ "$RC" = 0 ] || fail "probe exited $RC: $OUT"
 echo "$OUT"
-echo "$OUT" | grep 'BPF LSM' | grep -q 'not active' ||
-    fail "probe has no line with 'BPF LSM' and 'not active'"
+echo "$OUT" | grep -q '^BPF LSM active:[[:space:]]*no$' || fail "probe: no line 'BPF LSM active: no'"
+echo "$OUT" | grep -q '^effective:[[:space:]]*degraded$' || fail "probe: no line 'effective: degraded'"
+run_cmd timeout 60 "$SG" probe --json
+[ "$RC" = 0 ] || fail "probe --json exited $RC: $OUT"
+REC=$OUT
+rec_has '"bpf_lsm":false' '"effective":"degraded"'
