@@ -3,7 +3,8 @@
 # configuration in parallel under qemu (TCG), and reports one line per scenario per boot.
 # Usage: tests/vm/run.sh BIN [BOOT...]      BOOT: 5.10 6.1 6.12 6.1-nobpf (default: all)
 # Environment:
-#   SG_VM_OUT      logs and initramfs (default target/vm): <boot>.log is the serial console
+#   SG_VM_OUT      logs and initramfs (default target/vm in the repository): <boot>.log is
+#                  the serial console of that boot
 #   SG_VM_CACHE    kernel cache (default /var/cache/safeguard-vm), see kernels.sh
 #   SG_VM_ONLY     comma-separated scenario names to run (default: all that apply)
 #   SG_VM_TIMEOUT  hard limit per boot in seconds (default 600)
@@ -20,7 +21,8 @@ shift
 [ -f "$bin" ] || { echo "vm: no such binary: $bin" >&2; exit 2; }
 boots=("$@")
 [ ${#boots[@]} -gt 0 ] || boots=(5.10 6.1 6.12 6.1-nobpf)
-out=${SG_VM_OUT:-target/vm}
+root=$(cd "$here/../.." && pwd)
+out=${SG_VM_OUT:-$root/target/vm}
 boot_timeout=${SG_VM_TIMEOUT:-600}
 scenario_timeout=${SG_VM_SCENARIO_TIMEOUT:-120}
 only=${SG_VM_ONLY:-}
