@@ -33,10 +33,6 @@ build: deps
 run: build
 	$(BIN) run -c $(CONFIG)
 
-# Real BPF LSM hooks on Debian's 5.10, 6.1 and 6.12 kernels under qemu (tests/vm/README.md).
-vm-test: build
-	tests/vm/run.sh $(BIN)
-
 vmlinux:
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/x86_64/vmlinux.h
 
