@@ -14,7 +14,7 @@
 # A pattern that ends in a digit matches only where no further digit follows, so
 # '"pid":12' does not match "pid":123.
 
-SG=/usr/sbin/safeguard
+SG=${SG:-/usr/sbin/safeguard}  # the host tests (tests/host) point it at the built binary
 AGENT_ERR=/tmp/agent.err
 AGENT_OUT=/tmp/agent.out
 AGENT_PID=""
