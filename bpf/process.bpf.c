@@ -87,7 +87,8 @@ static __always_inline struct sg_exec_event *exec_event(struct task_struct *task
 SEC("lsm/bprm_check_security")
 int BPF_PROG(sg_exec_check, struct linux_binprm *bprm, int ret)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	/* bpf_get_current_task_btf() is 5.11+; reads go through BPF_CORE_READ anyway. */
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct sg_exec_event *ev;
 
 	if (ret)

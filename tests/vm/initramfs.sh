@@ -6,7 +6,7 @@
 set -eu
 
 [ $# -eq 2 ] || { echo "usage: $0 BIN OUT.cpio.gz" >&2; exit 2; }
-bin=$1 out=$2
+bin=$(realpath "$1") out=$(realpath -m "$2")
 here=$(cd "$(dirname "$0")" && pwd)
 [ -f "$bin" ] || { echo "initramfs: no such binary: $bin" >&2; exit 2; }
 
