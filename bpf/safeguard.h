@@ -18,14 +18,15 @@
 #define SG_ARGV_LEN 1024   /* a power of two (used as a mask) */
 #define SG_RULE_PATH_LEN 256 /* LPM trie data limit: rule paths are shorter */
 
-/* Message kinds: one explicit numbered enum for every module. */
+/* Message kinds: one explicit numbered enum; each module owns a range
+ * (process 1-9, file 10-29, network 30-49, mount 50-59). */
 enum sg_kind {
 	SG_KIND_EXEC = 1,
 	SG_KIND_FORK = 2,
 	SG_KIND_EXIT = 3,
 };
 
-/* Operations, as logged in the record's `op` field. */
+/* Operations, as logged in the record's `op` field; the same ranges. */
 enum sg_op {
 	SG_OP_EXEC = 1,
 	SG_OP_FORK = 2,
