@@ -28,7 +28,7 @@ static __always_inline __u32 judge_exec(struct file *file, struct sg_exec_event 
 {
 	struct sg_pathbuf *pb = sg_pathbuf();
 	struct sg_resolved resolved;
-	struct sg_rule_value *rule;
+	struct sg_match *rule;
 
 	if (!pb)
 		return SG_VERDICT_ALLOW;
@@ -43,7 +43,7 @@ static __always_inline __u32 judge_exec(struct file *file, struct sg_exec_event 
 	if (!(resolved.flags & SG_FLAG_TRUNCATED))
 		rule = sg_better(rule, sg_lookup_path(pb, &resolved));
 	if (rule) {
-		ev->hdr.rule_id = rule->rule_id;
+		ev->hdr.rule_id = rule->id;
 		return rule->verdict;
 	}
 	if (sg_allowlist) {

@@ -6,6 +6,7 @@ mod agent;
 mod bpf;
 mod config;
 mod events;
+mod file;
 mod logging;
 mod probe;
 mod process;

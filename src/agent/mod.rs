@@ -20,7 +20,7 @@ use crossbeam_channel::{bounded, Sender};
 use crate::config::Config;
 use crate::logging::{Level, Record, Value};
 use crate::probe::{self, Enforcement};
-use crate::process;
+use crate::{file, process};
 use module::{ModuleContext, ModuleState, ModuleStats, Prepared};
 use writer::WriterStats;
 
@@ -125,7 +125,7 @@ fn start_modules(
 ) -> anyhow::Result<()> {
     let pidns = module::agent_pidns();
     let prepared = [
-        Prepared::not_implemented("file", config.file.enable),
+        file::prepare(&config.file, caps, pidns),
         Prepared::not_implemented("network", config.network.enable),
         Prepared::not_implemented("mount", config.mount.enable),
         process::prepare(&config.process, caps, pidns),

@@ -196,6 +196,18 @@ expect_eperm() {
     say "refused with EPERM: $*"
 }
 
+# expect_eperm_file CMD...: CMD must fail because a file operation got EPERM: busybox
+# applets print "Operation not permitted" and exit 1 (not 126: that is execve's).
+expect_eperm_file() {
+    run_cmd "$@"
+    case $OUT in
+        *"Operation not permitted"*) ;;
+        *) fail "expected EPERM from: $* (status $RC, output: $OUT)" ;;
+    esac
+    [ "$RC" != 0 ] || fail "expected failure from: $* (output: $OUT)"
+    say "refused with EPERM: $*"
+}
+
 # expect_status N CMD...: CMD must exit with status N. Sets $OUT and $RC.
 expect_status() {
     want=$1
