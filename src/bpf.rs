@@ -16,6 +16,8 @@ macro_rules! skeleton {
 skeleton!(abi);
 skeleton!(probe);
 skeleton!(process);
+// network module
+skeleton!(network);
 
 /// The records and map entries of `bpf/safeguard.h`, generated from the `abi` object.
 pub use abi::types as sg;
@@ -29,6 +31,11 @@ const _: () = assert!(size_of::<sg::sg_exit_event>() == 176 + 8);
 const _: () = assert!(size_of::<sg::sg_inode_key>() == 16);
 const _: () = assert!(size_of::<sg::sg_path_key>() == 4 + 256);
 const _: () = assert!(size_of::<sg::sg_rule_value>() == 16);
+// network module
+const _: () = assert!(size_of::<sg::sg_net_event>() == 176 + 16 + 16 + 8);
+const _: () = assert!(size_of::<sg::sg_net_addr_key>() == 4 + 16);
+const _: () = assert!(size_of::<sg::sg_net_rule>() == 8);
+const _: () = assert!(size_of::<sg::sg_comm_key>() == 16);
 
 // SAFETY: these are plain C structs of integers and byte arrays (no pointers, no
 // bool, no enums with invalid bit patterns), so every byte pattern is a valid value.
@@ -39,6 +46,11 @@ unsafe impl plain::Plain for sg::sg_exit_event {}
 unsafe impl plain::Plain for sg::sg_inode_key {}
 unsafe impl plain::Plain for sg::sg_path_key {}
 unsafe impl plain::Plain for sg::sg_rule_value {}
+// network module
+unsafe impl plain::Plain for sg::sg_net_event {}
+unsafe impl plain::Plain for sg::sg_net_addr_key {}
+unsafe impl plain::Plain for sg::sg_net_rule {}
+unsafe impl plain::Plain for sg::sg_comm_key {}
 
 /// Copies a record out of ring-buffer bytes; None when the bytes are too short
 /// (a record from a mismatched object: logged by the caller, never fatal).

@@ -7,6 +7,7 @@ mod bpf;
 mod config;
 mod events;
 mod logging;
+mod network;
 mod probe;
 mod process;
 
