@@ -225,9 +225,11 @@ NET_B6=fd00::4
 NETTOOL=/usr/bin/sg-nettool
 
 net_setup() {
-    ip addr add "$NET_A/32" dev lo && ip addr add "$NET_B/32" dev lo &&
-        ip -6 addr add "$NET_A6/128" dev lo && ip -6 addr add "$NET_B6/128" dev lo ||
-        fail "net_setup: could not add the test addresses to lo"
+    for a in "$NET_A/32" "$NET_B/32" "$NET_A6/128" "$NET_B6/128"; do
+        # the addresses outlive a scenario (init does not reset lo)
+        ip addr show dev lo | grep -q " $a " || ip addr add "$a" dev lo ||
+            fail "net_setup: could not add $a to lo"
+    done
 }
 
 # net_serve ADDR:PORT: a TCP listener in the background (accepts and closes); waits for it.
