@@ -43,6 +43,12 @@ host-test: build
 vm-test: build
 	tests/vm/run.sh $(BIN)
 
+# ---- network benchmark (bench/run.sh; results in bench/results.md)
+bench-network: build
+	bench/run.sh $(BIN)
+bench: bench-network
+# ---- end network benchmark
+
 vmlinux:
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/x86_64/vmlinux.h
 
