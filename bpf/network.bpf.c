@@ -21,8 +21,6 @@
  * Without BPF LSM, tp_btf/inet_sock_set_state reports (audit-only) TCP
  * connects (-> SYN_SENT, process context) and accepts (SYN_RECV -> ESTABLISHED).
  */
-/* common.bpf.h's path resolution is for the file and process modules. */
-#pragma clang diagnostic ignored "-Wunused-function"
 #include "common.bpf.h"
 #include <bpf/bpf_endian.h>
 
@@ -285,6 +283,8 @@ static __always_inline __u32 decide_task(__u32 op, const struct flow *f, int blo
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct sg_net_scratch *s;
+	struct sg_pathbuf *pb;
+	struct file *exe;
 	struct who w = {};
 	__u32 rule_id = 0;
 	__u64 uid_gid;
@@ -307,6 +307,17 @@ static __always_inline __u32 decide_task(__u32 op, const struct flow *f, int blo
 	s->ev.hdr.flags = 0;
 	sg_fill_subject(&s->ev.hdr, task);
 	fill_event(&s->ev, op, block ? SG_ACTION_BLOCKED : SG_ACTION_MONITOR, rule_id, f);
+	/* The executable now: a short-lived client is gone before the agent reads /proc. */
+	s->ev.exe_len = 0;
+	exe = BPF_CORE_READ(task, mm, exe_file);
+	pb = sg_pathbuf();
+	if (exe && pb) {
+		struct sg_resolved resolved;
+
+		sg_resolve(&exe->f_path, pb, &resolved);
+		s->ev.hdr.flags |= resolved.flags;
+		s->ev.exe_len = sg_copy_path(s->ev.exe, pb, &resolved);
+	}
 	sg_emit(&s->ev, sizeof(s->ev));
 	return SG_VERDICT_DENY;
 }
@@ -356,6 +367,7 @@ static __always_inline __u32 decide_owner(__u32 op, struct sock *sk, const struc
 		s->ev.hdr.subject.gid = w.gid;
 	}
 	s->ev.hdr.time_ns = bpf_ktime_get_boot_ns();
+	s->ev.exe_len = 0;
 	fill_event(&s->ev, op, block ? SG_ACTION_BLOCKED : SG_ACTION_MONITOR, rule_id, f);
 	sg_emit(&s->ev, sizeof(s->ev));
 	return SG_VERDICT_DENY;

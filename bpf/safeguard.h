@@ -175,6 +175,9 @@ struct sg_net_event {
 	__u16 dst_port;
 	__u16 family;   /* of the socket: AF_INET (2) or AF_INET6 (10) */
 	__u16 protocol; /* IPPROTO_* of the socket */
+	__u32 exe_len;  /* 0: not resolved (a softirq decision: the agent reads /proc) */
+	__u32 _pad;
+	__u8 exe[SG_PATH_LEN]; /* the subject's executable, resolved in the kernel */
 };
 
 /* Key of the network rule trie (BPF_MAP_TYPE_LPM_TRIE). */

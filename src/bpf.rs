@@ -32,7 +32,7 @@ const _: () = assert!(size_of::<sg::sg_inode_key>() == 16);
 const _: () = assert!(size_of::<sg::sg_path_key>() == 4 + 256);
 const _: () = assert!(size_of::<sg::sg_rule_value>() == 16);
 // network module
-const _: () = assert!(size_of::<sg::sg_net_event>() == 176 + 16 + 16 + 8);
+const _: () = assert!(size_of::<sg::sg_net_event>() == 176 + 16 + 16 + 8 + 8 + 4096);
 const _: () = assert!(size_of::<sg::sg_net_addr_key>() == 4 + 16);
 const _: () = assert!(size_of::<sg::sg_net_rule>() == 8);
 const _: () = assert!(size_of::<sg::sg_comm_key>() == 16);

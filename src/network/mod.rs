@@ -230,15 +230,10 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     open.maps.sg_net_exe.set_max_entries(exes.max(1))?;
     open.maps.sg_net_uid.set_max_entries(uids.max(1))?;
     open.maps.sg_net_gid.set_max_entries(gids.max(1))?;
-    // Path resolution (common.bpf.h) is not used here.
-    for map in [
-        &mut open.maps.sg_pathbufs,
-        &mut open.maps.sg_inode_rules,
-        &mut open.maps.sg_path_rules,
-        &mut open.maps.sg_path_keys,
-    ] {
-        map.set_autocreate(false)?;
-    }
+    // Path resolution (common.bpf.h) names the executable of a denied task; its rule
+    // tables stay empty here, and the path-rule maps are not needed at all.
+    open.maps.sg_path_rules.set_autocreate(false)?;
+    open.maps.sg_path_keys.set_autocreate(false)?;
 
     // Only what the configuration puts in scope is loaded. connect, sendmsg and bind
     // also note the owners of datagram sockets, for recvmsg.
@@ -333,7 +328,13 @@ impl Decoder {
         let op = OPS.get(hdr.op.checked_sub(SG_OP_CONNECT)? as usize)?.1;
         let s = &hdr.subject;
         let known_task = s.pid != 0;
-        let exe = if known_task { self.exe_cache.lookup(s.pid, s.start_time) } else { Value::Str(String::new()) };
+        let exe = if ev.exe_len > 0 {
+            Value::Bytes(crate::bpf::sized_bytes(&ev.exe, ev.exe_len).to_vec())
+        } else if known_task {
+            self.exe_cache.lookup(s.pid, s.start_time)
+        } else {
+            Value::Str(String::new())
+        };
         let mut record = event_record(hdr, NAME, op, &self.rules, exe);
         if !known_task {
             // A socket older than the agent, judged in softirq context: only its owner's

@@ -17,7 +17,7 @@ say "IPv4 /32"
 net_eperm connect "$NET_A:8080"
 pid=$SH_PID
 wait_for_record '"module":"network"' '"op":"connect"' '"action":"BLOCKED"' "\"pid\":$pid"
-rec_has '"level":"WARNING"' '"comm":"sg-nettool"' "\"ppid\":$SH_PPID" '"uid":0' '"family":"ipv4"' \
+rec_has '"level":"WARNING"' '"comm":"sg-nettool"' '"exe":"/usr/bin/sg-nettool"' "\"ppid\":$SH_PPID" '"uid":0' '"family":"ipv4"' \
     '"protocol":"tcp"' "\"dst_addr\":\"$NET_A\"" '"dst_port":8080' "\"rule\":\"cidr.deny $NET_A/32\"" \
     '"hostname":"sg-guest"' '"cgroup_id":'
 net_ok connect "$NET_B:8080"
