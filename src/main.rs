@@ -8,6 +8,7 @@ mod config;
 mod events;
 mod file;
 mod logging;
+mod network;
 mod probe;
 mod process;
 
