@@ -3,6 +3,7 @@
 //! 1 runtime failure, 2 bad usage or config.
 
 mod agent;
+mod analysis;
 mod bpf;
 mod config;
 mod events;
@@ -44,6 +45,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the records of the agent's logs (JSON or text, rotated files included).
+    Events(analysis::EventsArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Events(args) => report(analysis::events::run(args)),
     }
 }
 

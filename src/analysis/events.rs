@@ -1,0 +1,483 @@
+//! `safeguard events`: the records of the logs that match the filters, as a table or as
+//! JSON lines, optionally following the live log across rotation.
+//!
+//! Speed comes from not parsing what cannot match: each filter first looks for its
+//! values in the raw line (`Filter::may_match`: substring searches and, for times, a
+//! string comparison of the fixed-width timestamp at the start of the line); only lines
+//! that pass are parsed, borrowing their strings.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use memchr::memmem::Finder;
+
+use super::entry::{printable, Entry, Format};
+use super::read::{log_set, Change, Diagnostics, Line, LineReader};
+use super::text;
+use super::time::{self, Micros, CANONICAL_LEN};
+use super::{parse_action, parse_time, DEFAULT_LOG, MODULES};
+
+#[derive(clap::Args, Debug)]
+pub struct EventsArgs {
+    /// Log files; each is read after its rotated files (FILE.N … FILE.1).
+    #[arg(default_value = DEFAULT_LOG)]
+    pub files: Vec<PathBuf>,
+    /// Only these modules (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_parser = MODULES)]
+    pub module: Vec<String>,
+    /// Only these actions: ALLOWED, MONITOR, BLOCKED, or DENIED for MONITOR and BLOCKED.
+    #[arg(long, value_delimiter = ',', value_parser = parse_action)]
+    pub action: Vec<Vec<String>>,
+    /// Only records of these process ids.
+    #[arg(long, value_delimiter = ',')]
+    pub pid: Vec<u64>,
+    /// Records at or after T: RFC 3339, a date, or an age such as 10m, 2h, 1d.
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub since: Option<Micros>,
+    /// Records at or before T (same forms as --since).
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub until: Option<Micros>,
+    /// Keep reading as the log grows and rotates, until interrupted.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Print JSON lines (text records are converted) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The record filters of the command line.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub modules: Vec<String>,
+    pub actions: Vec<String>,
+    pub pids: Vec<u64>,
+    pub since: Option<Micros>,
+    pub until: Option<Micros>,
+}
+
+/// A filter compiled for raw lines.
+pub struct Prefilter {
+    /// Per filter, the needles of which a matching JSON line holds at least one.
+    json: Vec<Vec<Needle>>,
+    /// The same for text lines.
+    text: Vec<Vec<Needle>>,
+    since: Option<[u8; CANONICAL_LEN]>,
+    until: Option<[u8; CANONICAL_LEN]>,
+}
+
+/// A string a matching line must contain.
+enum Needle {
+    /// Anywhere (`"process"`: a quoted JSON value, whatever the spacing around it).
+    Plain(Finder<'static>),
+    /// Not next to another digit (a pid in JSON).
+    Number(Finder<'static>),
+    /// Followed by a space or the end of the line (` pid=42` in text).
+    Token(Finder<'static>),
+}
+
+impl Needle {
+    fn plain(text: String) -> Needle {
+        Needle::Plain(Finder::new(text.as_bytes()).into_owned())
+    }
+
+    fn number(text: String) -> Needle {
+        Needle::Number(Finder::new(text.as_bytes()).into_owned())
+    }
+
+    fn token(text: String) -> Needle {
+        Needle::Token(Finder::new(text.as_bytes()).into_owned())
+    }
+
+    fn found_in(&self, line: &[u8]) -> bool {
+        match self {
+            Needle::Plain(finder) => finder.find(line).is_some(),
+            Needle::Number(finder) => {
+                let len = finder.needle().len();
+                let digit = |at: Option<usize>| at.and_then(|at| line.get(at)).is_some_and(u8::is_ascii_digit);
+                finder.find_iter(line).any(|at| !digit(at.checked_sub(1)) && !digit(Some(at + len)))
+            }
+            Needle::Token(finder) => {
+                let len = finder.needle().len();
+                finder.find_iter(line).any(|at| matches!(line.get(at + len), None | Some(b' ')))
+            }
+        }
+    }
+}
+
+impl Filter {
+    pub fn from_args(args: &EventsArgs) -> Filter {
+        Filter {
+            modules: args.module.clone(),
+            actions: args.action.iter().flatten().cloned().collect(),
+            pids: args.pid.clone(),
+            since: args.since,
+            until: args.until,
+        }
+    }
+
+    pub fn compile(&self) -> Prefilter {
+        let (mut json, mut text) = (Vec::new(), Vec::new());
+        if !self.modules.is_empty() {
+            json.push(self.modules.iter().map(|m| Needle::plain(format!("\"{m}\""))).collect());
+            text.push(self.modules.iter().map(|m| Needle::token(format!(" module={m}"))).collect());
+        }
+        if !self.actions.is_empty() {
+            json.push(self.actions.iter().map(|a| Needle::plain(format!("\"{a}\""))).collect());
+            text.push(self.actions.iter().map(|a| Needle::token(format!(" action={a}"))).collect());
+        }
+        if !self.pids.is_empty() {
+            json.push(self.pids.iter().map(|p| Needle::number(p.to_string())).collect());
+            text.push(self.pids.iter().map(|p| Needle::token(format!(" pid={p}"))).collect());
+        }
+        let canonical = |time: Micros| -> [u8; CANONICAL_LEN] {
+            let mut out = [0u8; CANONICAL_LEN];
+            out.copy_from_slice(time::format_rfc3339(time).as_bytes());
+            out
+        };
+        Prefilter { json, text, since: self.since.map(canonical), until: self.until.map(canonical) }
+    }
+
+    pub fn matches(&self, entry: &Entry<'_>) -> bool {
+        if !self.modules.is_empty() && !self.modules.iter().any(|m| m == entry.module.as_str()) {
+            return false;
+        }
+        if !self.actions.is_empty() {
+            let Some(action) = &entry.action else { return false };
+            if !self.actions.iter().any(|a| a == action.as_str()) {
+                return false;
+            }
+        }
+        if !self.pids.is_empty() && !entry.pid.is_some_and(|pid| self.pids.contains(&pid)) {
+            return false;
+        }
+        if self.since.is_some() || self.until.is_some() {
+            let Some(at) = entry.micros() else { return false };
+            if self.since.is_some_and(|since| at < since) || self.until.is_some_and(|until| at > until) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+impl Prefilter {
+    /// False only when the line cannot hold a matching record (of our writer's making;
+    /// a line that does not look like one is left for the parser to judge).
+    pub fn may_match(&self, line: &[u8]) -> bool {
+        let json = Format::of(line) == Format::Json;
+        if self.since.is_some() || self.until.is_some() {
+            let stamp = if json { line.get(9..9 + CANONICAL_LEN) } else { line.get(5..5 + CANONICAL_LEN) };
+            let prefix_ok = if json { line.starts_with(b"{\"time\":\"") } else { line.starts_with(b"time=") };
+            if let (true, Some(stamp)) = (prefix_ok, stamp) {
+                if stamp[CANONICAL_LEN - 1] == b'Z' && stamp[10] == b'T' {
+                    if self.since.as_ref().is_some_and(|since| stamp < &since[..]) {
+                        return false;
+                    }
+                    if self.until.as_ref().is_some_and(|until| stamp > &until[..]) {
+                        return false;
+                    }
+                }
+            }
+        }
+        let groups = if json { &self.json } else { &self.text };
+        groups.iter().all(|group| group.iter().any(|needle| needle.found_in(line)))
+    }
+}
+
+/// How matching records are printed.
+pub struct Printer<W: Write> {
+    out: W,
+    json: bool,
+    header_done: bool,
+}
+
+impl<W: Write> Printer<W> {
+    pub fn new(out: W, json: bool) -> Printer<W> {
+        Printer { out, json, header_done: false }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn print(&mut self, line: &[u8], entry: &Entry<'_>, diag: &mut Diagnostics, path: &Path, number: u64) -> io::Result<()> {
+        if self.json {
+            match Format::of(line) {
+                Format::Json => {
+                    self.out.write_all(line)?;
+                    self.out.write_all(b"\n")
+                }
+                // `Entry::parse` accepted the line, so it is UTF-8 and well-formed.
+                Format::Text => match std::str::from_utf8(line).map_err(|e| e.to_string()).and_then(text::to_json) {
+                    Ok(json) => writeln!(self.out, "{json}"),
+                    Err(err) => {
+                        diag.malformed += 1;
+                        diag.note(format!("{}:{number}: skipped malformed record: text: {err}", path.display()));
+                        Ok(())
+                    }
+                },
+            }
+        } else {
+            if !self.header_done {
+                self.header_done = true;
+                self.row(["TIME", "LEVEL", "MODULE", "OP", "ACTION", "PID", "COMM", "OBJECT", "RULE"])?;
+            }
+            let text = |field: &Option<super::entry::Text<'_>>| {
+                field.as_ref().map_or_else(|| "-".to_string(), |value| printable(value.as_str()).into_owned())
+            };
+            let object = entry.object();
+            let object = if object.is_empty() { "-".to_string() } else { printable(&object).into_owned() };
+            self.row([
+                &printable(entry.time.as_str()),
+                &printable(entry.level.as_str()),
+                &printable(entry.module.as_str()),
+                &printable(entry.op.as_str()),
+                &text(&entry.action),
+                &entry.pid.map_or_else(|| "-".to_string(), |pid| pid.to_string()),
+                &text(&entry.comm),
+                &object,
+                &text(&entry.rule),
+            ])
+        }
+    }
+
+    fn row(&mut self, cells: [&str; 9]) -> io::Result<()> {
+        const WIDTHS: [usize; 8] = [27, 7, 7, 11, 7, 7, 15, 40];
+        for (cell, width) in cells.iter().zip(WIDTHS) {
+            write!(self.out, "{cell:<width$}  ")?;
+        }
+        writeln!(self.out, "{}", cells[8])
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Reads `files`, prints what `filter` lets through; with `follow`, keeps reading the
+/// live files until `stop` is set. Output errors end the scan (a closed pipe is normal).
+pub fn scan<W: Write>(
+    files: &[PathBuf],
+    filter: &Filter,
+    follow: bool,
+    printer: &mut Printer<W>,
+    diag: &mut Diagnostics,
+    stop: &AtomicBool,
+) -> io::Result<()> {
+    let prefilter = filter.compile();
+    let handle = |line: Line<'_>, printer: &mut Printer<W>, diag: &mut Diagnostics| -> io::Result<()> {
+        if !prefilter.may_match(line.bytes) {
+            return Ok(());
+        }
+        match diag.parse(line.path, line.number, line.bytes) {
+            Some(entry) if filter.matches(&entry) => printer.print(line.bytes, &entry, diag, line.path, line.number),
+            _ => Ok(()),
+        }
+    };
+
+    // The live file of each set, when following; `None` until it exists.
+    let mut live: Vec<(PathBuf, Option<LineReader>)> = Vec::new();
+    for path in files {
+        let set = match log_set(path) {
+            Ok(set) => set,
+            Err(err) if follow && err.kind() == io::ErrorKind::NotFound => {
+                live.push((path.clone(), None));
+                continue;
+            }
+            Err(err) => {
+                diag.failure(format!("{}: {err}", path.display()));
+                continue;
+            }
+        };
+        for file in &set {
+            let is_live = follow && file == path;
+            let mut reader = match LineReader::open(file) {
+                Ok(reader) => reader,
+                Err(err) => {
+                    diag.failure(format!("{}: {err}", file.display()));
+                    continue;
+                }
+            };
+            let result = reader.read_available(is_live, &mut |line| handle(line, printer, diag));
+            match result {
+                Err(err) if is_output_error(&err) => return Err(err),
+                Err(err) => diag.failure(format!("{}: {err}", file.display())),
+                Ok(()) => {}
+            }
+            if is_live {
+                live.push((path.clone(), Some(reader)));
+            }
+        }
+        if follow && !set.contains(path) {
+            live.push((path.clone(), None));
+        }
+    }
+    printer.flush()?;
+    if !follow {
+        return Ok(());
+    }
+
+    while !stop.load(Ordering::Relaxed) {
+        for (path, slot) in live.iter_mut() {
+            if slot.is_none() {
+                *slot = LineReader::open(path).ok();
+            }
+            let Some(reader) = slot else { continue };
+            let mut each = |line: Line<'_>| handle(line, printer, diag);
+            let result = reader.read_available(true, &mut each).and_then(|()| reader.check(&mut each));
+            match result {
+                Ok(Change::Truncated) => diag.note(format!("{}: file truncated; reading from its start", path.display())),
+                Ok(Change::Reopened) => reader.read_available(true, &mut each)?,
+                Ok(Change::None | Change::Missing) => {}
+                Err(err) if is_output_error(&err) => return Err(err),
+                Err(err) => {
+                    diag.note(format!("{}: {err}; waiting for it to reappear", path.display()));
+                    *slot = None;
+                }
+            }
+        }
+        printer.flush()?;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    printer.flush()
+}
+
+/// Errors of our output rather than of the input: the scan must end.
+fn is_output_error(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::BrokenPipe || err.get_ref().is_some_and(|inner| inner.is::<OutputError>())
+}
+
+/// Marks a write error to stdout apart from read errors of the logs.
+#[derive(Debug)]
+struct OutputError;
+
+impl std::fmt::Display for OutputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("writing the output")
+    }
+}
+
+impl std::error::Error for OutputError {}
+
+/// Stdout that marks its errors as output errors.
+struct Stdout(io::BufWriter<io::StdoutLock<'static>>);
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf).map_err(mark)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush().map_err(mark)
+    }
+}
+
+fn mark(err: io::Error) -> io::Error {
+    if err.kind() == io::ErrorKind::BrokenPipe {
+        err
+    } else {
+        io::Error::new(err.kind(), OutputError)
+    }
+}
+
+pub fn run(args: EventsArgs) -> anyhow::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    if args.follow {
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(signal, stop.clone()).context("events: install signal handlers")?;
+        }
+    }
+    let filter = Filter::from_args(&args);
+    let stdout = Stdout(io::BufWriter::with_capacity(1 << 16, io::stdout().lock()));
+    let mut printer = Printer::new(stdout, args.json);
+    let mut diag = Diagnostics::stderr();
+    match scan(&args.files, &filter, args.follow, &mut printer, &mut diag, &stop) {
+        Ok(()) => {}
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+        Err(err) => return Err(err).context("events"),
+    }
+    if diag.failures > 0 {
+        anyhow::bail!("events: {} log file(s) could not be read", diag.failures);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JSON: &str = r#"{"time":"2026-11-22T12:37:18.299119Z","level":"WARNING","level_no":30,"module":"process","op":"exec","action":"MONITOR","rule":"/tmp/denied","pid":19814,"comm":"denied","filename":"/tmp/denied"}"#;
+    const TEXT: &str = "time=2026-11-22T12:37:18.299119Z level=WARNING level_no=30 module=process op=exec action=MONITOR rule=/tmp/denied pid=19814 comm=denied filename=/tmp/denied";
+
+    fn at(text: &str) -> Micros {
+        time::parse_rfc3339(text).unwrap()
+    }
+
+    /// The prefilter never rejects a line the full filter accepts.
+    #[test]
+    fn prefilter_agrees_with_the_filter() {
+        let filters = [
+            Filter::default(),
+            Filter { modules: vec!["process".into()], ..Filter::default() },
+            Filter { modules: vec!["file".into(), "network".into()], ..Filter::default() },
+            Filter { actions: vec!["MONITOR".into()], ..Filter::default() },
+            Filter { actions: vec!["BLOCKED".into()], ..Filter::default() },
+            Filter { pids: vec![19814], ..Filter::default() },
+            Filter { pids: vec![1981], ..Filter::default() },
+            Filter { since: Some(at("2026-11-22T12:37:18.299119Z")), ..Filter::default() },
+            Filter { since: Some(at("2026-11-22T12:37:18.299120Z")), ..Filter::default() },
+            Filter { until: Some(at("2026-11-22T12:37:18.299119Z")), ..Filter::default() },
+            Filter { until: Some(at("2026-11-22T12:37:18.299118Z")), ..Filter::default() },
+        ];
+        let expected = [true, true, false, true, false, true, false, true, false, true, false];
+        for line in [JSON, TEXT, &TEXT.replace(" filename=/tmp/denied", "")] {
+            let entry = Entry::parse(line.as_bytes()).unwrap();
+            for (filter, expected) in filters.iter().zip(expected) {
+                assert_eq!(filter.matches(&entry), expected, "{filter:?} {line}");
+                assert_eq!(filter.compile().may_match(line.as_bytes()), expected, "{filter:?} {line}");
+            }
+        }
+    }
+
+    #[test]
+    fn prefilter_leaves_odd_lines_to_the_parser() {
+        let filter = Filter { since: Some(at("2030-01-01T00:00:00Z")), ..Filter::default() };
+        // Not the canonical shape: only the parser can tell.
+        assert!(filter.compile().may_match(br#"{"level":"INFO","time":"2026-11-22T12:37:18Z"}"#));
+        assert!(filter.compile().may_match(b"garbage"));
+    }
+
+    #[test]
+    fn table_and_json_output() {
+        let dir = std::env::temp_dir().join(format!("safeguard-events-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("s.log");
+        std::fs::write(&log, format!("{JSON}\nnot a record\n{TEXT}\n")).unwrap();
+        let stop = AtomicBool::new(false);
+
+        let mut printer = Printer::new(Vec::new(), false);
+        let mut diag = Diagnostics::captured();
+        scan(std::slice::from_ref(&log), &Filter::default(), false, &mut printer, &mut diag, &stop).unwrap();
+        let table = String::from_utf8(printer.into_inner()).unwrap();
+        let rows: Vec<&str> = table.lines().collect();
+        assert_eq!(rows.len(), 3, "{table}");
+        assert!(rows[0].starts_with("TIME"));
+        assert_eq!(rows[1], rows[2]);
+        assert!(rows[1].contains("MONITOR  19814    denied           /tmp/denied"), "{table}");
+        assert_eq!(diag.malformed, 1);
+        assert!(diag.messages[0].contains("s.log:2: skipped malformed record"), "{:?}", diag.messages);
+
+        let mut printer = Printer::new(Vec::new(), true);
+        let mut diag = Diagnostics::captured();
+        scan(&[log], &Filter::default(), false, &mut printer, &mut diag, &stop).unwrap();
+        let json = String::from_utf8(printer.into_inner()).unwrap();
+        let lines: Vec<&str> = json.lines().collect();
+        assert_eq!(lines[0], JSON);
+        assert_eq!(lines[1], JSON);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
