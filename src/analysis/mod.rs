@@ -7,6 +7,8 @@
 
 pub mod entry;
 pub mod events;
+#[cfg(test)]
+pub mod fixtures;
 pub mod read;
 pub mod text;
 pub mod time;
