@@ -47,6 +47,8 @@ enum Command {
     },
     /// Print the records of the agent's logs (JSON or text, rotated files included).
     Events(analysis::EventsArgs),
+    /// Analyse the agent's logs: hot spots, denials, anomalies; optionally as HTML.
+    Report(analysis::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Events(args) => report(analysis::events::run(args)),
+        Command::Report(args) => report(analysis::report::run(args)),
     }
 }
 

@@ -200,6 +200,7 @@ impl<W: Write> Printer<W> {
         Printer { out, json, header_done: false }
     }
 
+    #[cfg(test)]
     pub fn into_inner(self) -> W {
         self.out
     }

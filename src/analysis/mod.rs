@@ -9,11 +9,14 @@ pub mod entry;
 pub mod events;
 #[cfg(test)]
 pub mod fixtures;
+pub mod html;
 pub mod read;
+pub mod report;
 pub mod text;
 pub mod time;
 
 pub use events::EventsArgs;
+pub use report::ReportArgs;
 
 /// Where the packaged agent writes its log (SPEC section 3, `[log] output`).
 pub const DEFAULT_LOG: &str = "/var/log/safeguard/safeguard.log";

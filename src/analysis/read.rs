@@ -69,6 +69,7 @@ impl Diagnostics {
         Diagnostics::default()
     }
 
+    #[cfg(test)]
     pub fn captured() -> Diagnostics {
         Diagnostics { quiet: true, ..Diagnostics::default() }
     }
