@@ -49,6 +49,8 @@ enum Command {
     Events(analysis::EventsArgs),
     /// Analyse the agent's logs: hot spots, denials, anomalies; optionally as HTML.
     Report(analysis::ReportArgs),
+    /// Propose an allow-list config from what a monitor-mode run logged.
+    Generate(analysis::GenerateArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         }
         Command::Events(args) => report(analysis::events::run(args)),
         Command::Report(args) => report(analysis::report::run(args)),
+        Command::Generate(args) => report(analysis::generate::run(args)),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod entry;
 pub mod events;
 #[cfg(test)]
 pub mod fixtures;
+pub mod generate;
 pub mod html;
 pub mod read;
 pub mod report;
@@ -16,6 +17,7 @@ pub mod text;
 pub mod time;
 
 pub use events::EventsArgs;
+pub use generate::GenerateArgs;
 pub use report::ReportArgs;
 
 /// Where the packaged agent writes its log (SPEC section 3, `[log] output`).
