@@ -240,34 +240,36 @@ impl<'a> Entry<'a> {
 
     /// What the record is about, for one column of a table: the path, the destination,
     /// the executed file, the child, the exit status, or the agent's counters.
-    pub fn object(&self) -> String {
-        let text = |field: &Option<Text>| field.as_ref().map(|t| t.as_str().to_string());
-        let found = match self.module.as_str() {
+    pub fn object(&self) -> Cow<'_, str> {
+        fn text<'s>(field: &'s Option<Text<'_>>) -> Option<&'s str> {
+            field.as_ref().map(Text::as_str)
+        }
+        let found: Option<Cow<'_, str>> = match self.module.as_str() {
             "file" | "mount" => match (text(&self.path), text(&self.target_path)) {
-                (Some(path), Some(target)) => Some(format!("{path} -> {target}")),
-                (path, _) => path,
+                (Some(path), Some(target)) => Some(Cow::Owned(format!("{path} -> {target}"))),
+                (path, _) => path.map(Cow::Borrowed),
             },
             "network" => self.endpoint().map(|end| match &self.domain {
-                Some(domain) if !domain.0.is_empty() => format!("{end} ({domain})"),
-                _ => end,
+                Some(domain) if !domain.0.is_empty() => Cow::Owned(format!("{end} ({domain})")),
+                _ => Cow::Owned(end),
             }),
             "process" => match self.op.as_str() {
-                "fork" => self.child_pid.map(|child| format!("child {child}")),
+                "fork" => self.child_pid.map(|child| Cow::Owned(format!("child {child}"))),
                 "exit" => match (self.exit_code, self.signal) {
-                    (_, Some(signal)) => Some(format!("signal {signal}")),
-                    (Some(code), _) => Some(format!("exit {code}")),
+                    (_, Some(signal)) => Some(Cow::Owned(format!("signal {signal}"))),
+                    (Some(code), _) => Some(Cow::Owned(format!("exit {code}"))),
                     _ => None,
                 },
-                _ => text(&self.filename),
+                _ => text(&self.filename).map(Cow::Borrowed),
             },
             "agent" => match self.op.as_str() {
-                "start" => self.enforcement.as_ref().map(|state| format!("enforcement {state}")),
-                "stats" => self.events.map(|events| format!("events {events}, lost {}", self.lost())),
+                "start" => self.enforcement.as_ref().map(|state| Cow::Owned(format!("enforcement {state}"))),
+                "stats" => self.events.map(|events| Cow::Owned(format!("events {events}, lost {}", self.lost()))),
                 _ => None,
             },
             _ => None,
         };
-        found.or_else(|| text(&self.path)).unwrap_or_default()
+        found.or_else(|| text(&self.path).map(Cow::Borrowed)).unwrap_or_default()
     }
 
     /// Events the agent reports lost in a `stats` record's interval.
@@ -472,7 +474,7 @@ mod tests {
         let head = "time=2026-11-22T12:34:56.000000Z level=INFO level_no=20";
         let object = |rest: &str| {
             let line: &'static str = Box::leak(format!("{head} {rest}").into_boxed_str());
-            parse(line).object()
+            parse(line).object().into_owned()
         };
         assert_eq!(object("module=file op=rename path=/a target_path=/b"), "/a -> /b");
         assert_eq!(object("module=network op=connect dst_addr=10.0.0.1 dst_port=443 domain=x.org"), "10.0.0.1:443 (x.org)");

@@ -6,6 +6,7 @@
 //! string comparison of the fixed-width timestamp at the start of the line); only lines
 //! that pass are parsed, borrowing their strings.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +16,7 @@ use std::time::Duration;
 use anyhow::Context;
 use memchr::memmem::Finder;
 
-use super::entry::{printable, Entry, Format};
+use super::entry::{printable, Entry, Format, Text};
 use super::read::{log_set, Change, Diagnostics, Line, LineReader};
 use super::text;
 use super::time::{self, Micros, CANONICAL_LEN};
@@ -205,7 +206,7 @@ impl<W: Write> Printer<W> {
         self.out
     }
 
-    fn print(&mut self, line: &[u8], entry: &Entry<'_>, diag: &mut Diagnostics, path: &Path, number: u64) -> io::Result<()> {
+    fn print<'e>(&mut self, line: &[u8], entry: &'e Entry<'_>, diag: &mut Diagnostics, path: &Path, number: u64) -> io::Result<()> {
         if self.json {
             match Format::of(line) {
                 Format::Json => {
@@ -227,18 +228,21 @@ impl<W: Write> Printer<W> {
                 self.header_done = true;
                 self.row(["TIME", "LEVEL", "MODULE", "OP", "ACTION", "PID", "COMM", "OBJECT", "RULE"])?;
             }
-            let text = |field: &Option<super::entry::Text<'_>>| {
-                field.as_ref().map_or_else(|| "-".to_string(), |value| printable(value.as_str()).into_owned())
-            };
+            let text = |field: &'e Option<Text<'_>>| field.as_ref().map_or(Cow::Borrowed("-"), |value| printable(value.as_str()));
             let object = entry.object();
-            let object = if object.is_empty() { "-".to_string() } else { printable(&object).into_owned() };
+            let object = if object.is_empty() { Cow::Borrowed("-") } else { printable(&object).into_owned().into() };
+            let mut pid = itoa_buffer();
+            let pid = match entry.pid {
+                Some(number) => format_u64(&mut pid, number),
+                None => "-",
+            };
             self.row([
                 &printable(entry.time.as_str()),
                 &printable(entry.level.as_str()),
                 &printable(entry.module.as_str()),
                 &printable(entry.op.as_str()),
                 &text(&entry.action),
-                &entry.pid.map_or_else(|| "-".to_string(), |pid| pid.to_string()),
+                pid,
                 &text(&entry.comm),
                 &object,
                 &text(&entry.rule),
@@ -248,15 +252,37 @@ impl<W: Write> Printer<W> {
 
     fn row(&mut self, cells: [&str; 9]) -> io::Result<()> {
         const WIDTHS: [usize; 8] = [27, 7, 7, 11, 7, 7, 15, 40];
+        const SPACES: [u8; 42] = [b' '; 42];
         for (cell, width) in cells.iter().zip(WIDTHS) {
-            write!(self.out, "{cell:<width$}  ")?;
+            self.out.write_all(cell.as_bytes())?;
+            let used = if cell.is_ascii() { cell.len() } else { cell.chars().count() };
+            self.out.write_all(&SPACES[..width.saturating_sub(used) + 2])?;
         }
-        writeln!(self.out, "{}", cells[8])
+        self.out.write_all(cells[8].as_bytes())?;
+        self.out.write_all(b"\n")
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
+}
+
+fn itoa_buffer() -> [u8; 20] {
+    [0; 20]
+}
+
+/// `number` in decimal, written into `buffer`.
+fn format_u64(buffer: &mut [u8; 20], mut number: u64) -> &str {
+    let mut start = buffer.len();
+    loop {
+        start -= 1;
+        buffer[start] = b'0' + (number % 10) as u8;
+        number /= 10;
+        if number == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buffer[start..]).unwrap_or("-")
 }
 
 /// Reads `files`, prints what `filter` lets through; with `follow`, keeps reading the
@@ -479,6 +505,88 @@ mod tests {
         let lines: Vec<&str> = json.lines().collect();
         assert_eq!(lines[0], JSON);
         assert_eq!(lines[1], JSON);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A buffer the test reads while `scan` writes it from another thread.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Shared {
+        fn lines(&self) -> Vec<String> {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap().lines().map(str::to_string).collect()
+        }
+
+        /// Waits (up to 20 s: the test machine may be busy) until `count` lines are out.
+        fn wait_for(&self, count: usize) -> Vec<String> {
+            for _ in 0..400 {
+                if self.lines().len() >= count {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            self.lines()
+        }
+    }
+
+    /// `--follow` reads what is appended, across a rename-and-create rotation and a
+    /// copytruncate, each record once and in order, and stops when asked.
+    #[test]
+    fn follow_survives_rotation_and_truncation() {
+        use std::fs::OpenOptions;
+        let dir = std::env::temp_dir().join(format!("safeguard-follow-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("s.log");
+        let record = |pid: u32| JSON.replace("19814", &pid.to_string()) + "\n";
+        let append = |text: &str| OpenOptions::new().create(true).append(true).open(&log).unwrap().write_all(text.as_bytes()).unwrap();
+        std::fs::write(dir.join("s.log.1"), record(1)).unwrap();
+        append(&record(2));
+
+        let out = Shared::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let scanner = {
+            let (log, out, stop) = (log.clone(), out.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut printer = Printer::new(out, true);
+                let mut diag = Diagnostics::captured();
+                scan(&[log], &Filter::default(), true, &mut printer, &mut diag, &stop).unwrap();
+                diag
+            })
+        };
+        assert_eq!(out.wait_for(2).len(), 2);
+        // A record written in two pieces is printed once it is whole.
+        let third = record(3);
+        append(&third[..40]);
+        std::thread::sleep(Duration::from_millis(300));
+        append(&third[40..]);
+        assert_eq!(out.wait_for(3).len(), 3);
+        // Rotation: a last record into the old file, rename, a new file.
+        append(&record(4));
+        std::fs::rename(&log, dir.join("s.log.1")).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        append(&record(5));
+        assert_eq!(out.wait_for(5).len(), 5);
+        // copytruncate.
+        std::fs::OpenOptions::new().write(true).truncate(true).open(&log).unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        append(&record(6));
+        let lines = out.wait_for(6);
+        stop.store(true, Ordering::Relaxed);
+        let diag = scanner.join().unwrap();
+        let pids: Vec<String> = lines.iter().map(|line| Entry::parse(line.as_bytes()).unwrap().pid.unwrap().to_string()).collect();
+        assert_eq!(pids, ["1", "2", "3", "4", "5", "6"]);
+        assert_eq!(diag.malformed, 0);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

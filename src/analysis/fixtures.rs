@@ -294,9 +294,48 @@ pub fn files() -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// Writes the day's records over and over (one day later each time) to `path` until it
+/// holds `megabytes` MB: the input of `tests/analysis/bench.sh`.
+pub fn write_large_log(path: &Path, megabytes: u64, json: bool) -> std::io::Result<u64> {
+    use std::io::Write;
+    let records = records();
+    let tags = [("env".to_string(), "prod".to_string())];
+    let mut file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let (mut written, mut day, mut line) = (0u64, 0u64, Vec::new());
+    while written < megabytes * 1_000_000 {
+        for record in &records {
+            let mut record = record.clone();
+            record.time += Duration::from_secs(day * 86_400);
+            line.clear();
+            if json {
+                write_json(&mut line, &record, &tags);
+            } else {
+                write_text(&mut line, &record, &tags);
+            }
+            file.write_all(&line)?;
+            written += line.len() as u64;
+        }
+        day += 1;
+    }
+    file.flush()?;
+    Ok(written)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `SAFEGUARD_BENCH_LOG=/tmp/big.log SAFEGUARD_BENCH_MB=200 SAFEGUARD_BENCH_FORMAT=json
+    /// cargo test --release write_bench_log -- --ignored`
+    #[test]
+    #[ignore = "writes a large log for tests/analysis/bench.sh"]
+    fn write_bench_log() {
+        let path = std::env::var("SAFEGUARD_BENCH_LOG").unwrap_or_else(|_| "/tmp/safeguard-bench.log".to_string());
+        let megabytes = std::env::var("SAFEGUARD_BENCH_MB").ok().and_then(|mb| mb.parse().ok()).unwrap_or(200);
+        let json = std::env::var("SAFEGUARD_BENCH_FORMAT").map_or(true, |format| format != "text");
+        let written = write_large_log(Path::new(&path), megabytes, json).unwrap();
+        eprintln!("wrote {written} bytes to {path}");
+    }
 
     #[test]
     fn fixtures_are_current() {

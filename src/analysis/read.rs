@@ -188,8 +188,9 @@ impl LineReader {
     }
 
     /// For following: compares the path with the open file. On rotation the rest of the
-    /// old file is read first (the writer finishes a file before renaming it), then the
-    /// new file is opened at its start; on truncation reading restarts at the start.
+    /// old file is read first (the writer finishes a file before renaming it), then any
+    /// file rotated after it in the meantime (`name.1` … newer than the old one), then
+    /// the new file from its start; on truncation reading restarts at the start.
     pub fn check<F>(&mut self, each: &mut F) -> io::Result<Change>
     where
         F: FnMut(Line<'_>) -> io::Result<()>,
@@ -201,6 +202,16 @@ impl LineReader {
         };
         if (meta.dev(), meta.ino()) != self.identity {
             self.read_available(false, each)?;
+            // Several rotations between two checks: the files after the old one in the
+            // set were written after it and never seen. (If the old one was already
+            // removed there is no telling, and they are skipped, as `tail -F` does.)
+            let set = log_set(&self.path).unwrap_or_default();
+            let identity = |file: &PathBuf| fs::metadata(file).ok().map(|m| (m.dev(), m.ino()));
+            if let Some(at) = set.iter().position(|file| identity(file) == Some(self.identity)) {
+                for file in set[at + 1..].iter().filter(|file| **file != self.path) {
+                    LineReader::open(file)?.read_available(false, each)?;
+                }
+            }
             let path = self.path.clone();
             *self = LineReader::open(&path)?;
             return Ok(Change::Reopened);
@@ -341,11 +352,27 @@ mod tests {
         assert_eq!(*seen.borrow(), ["c", "d"]);
         assert_eq!(lines_of(&mut reader, true), [(1, "e".to_string())]);
 
+        // Two rotations between checks: the file in between is read too, in order.
+        fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"e2\n").unwrap();
+        let rotate = |next: &str| {
+            for n in (1..3).rev() {
+                let _ = fs::rename(dir.join(format!("s.log.{n}")), dir.join(format!("s.log.{}", n + 1)));
+            }
+            fs::rename(&path, dir.join("s.log.1")).unwrap();
+            fs::write(&path, next).unwrap();
+        };
+        rotate("f1\n");
+        rotate("g\n");
+        seen.borrow_mut().clear();
+        assert_eq!(reader.check(&mut collect).unwrap(), Change::Reopened);
+        assert_eq!(*seen.borrow(), ["e2", "f1"]);
+        assert_eq!(lines_of(&mut reader, true), [(1, "g".to_string())]);
+
         // copytruncate: same file, shorter than what was read.
         fs::OpenOptions::new().write(true).truncate(true).open(&path).unwrap();
         assert_eq!(reader.check(&mut collect).unwrap(), Change::Truncated);
-        fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"f\n").unwrap();
-        assert_eq!(lines_of(&mut reader, true), [(1, "f".to_string())]);
+        fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"h\n").unwrap();
+        assert_eq!(lines_of(&mut reader, true), [(1, "h".to_string())]);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

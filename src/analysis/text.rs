@@ -348,33 +348,55 @@ pub fn to_json(line: &str) -> Result<String, String> {
     out.push('{');
     for pair in pairs(line) {
         let (key, raw) = pair?;
-        let key_bytes = unescape(key)?;
-        if let Some(tag) = key_bytes.strip_prefix(b"tags.") {
-            tags.push((String::from_utf8_lossy(tag).into_owned(), raw.bytes()?.into_owned()));
+        let key: Cow<'_, str> = if key.contains('\\') {
+            Cow::Owned(String::from_utf8_lossy(&unescape(key)?).into_owned())
+        } else {
+            Cow::Borrowed(key)
+        };
+        if let Some(tag) = key.strip_prefix("tags.") {
+            tags.push((tag.to_string(), raw.bytes()?.into_owned()));
             continue;
         }
         if out.len() > 1 {
             out.push(',');
         }
-        let key = String::from_utf8_lossy(&key_bytes);
         push_json_str(&mut out, &key);
         out.push(':');
-        let bytes = raw.bytes()?;
-        let bare = matches!(raw, Raw::Bare(_));
-        match kind(&key) {
-            Kind::Str => push_json_str(&mut out, &String::from_utf8_lossy(&bytes)),
-            Kind::Bytes => match (key.as_ref(), TreeParser::parse_all(&bytes)) {
-                ("argv", Some(tree @ Tree::List(_))) => push_tree(&mut out, &tree, Kind::Bytes),
-                _ => push_json_str(&mut out, &notation_of(&bytes)),
-            },
-            Kind::Map => match TreeParser::parse_all(&bytes) {
-                Some(tree @ Tree::Map(_)) => push_tree(&mut out, &tree, Kind::Infer),
-                _ => push_json_str(&mut out, &notation_of(&bytes)),
-            },
-            Kind::Infer => match (bytes.first(), TreeParser::parse_all(&bytes)) {
-                (Some(b'[' | b'{'), Some(tree)) => push_tree(&mut out, &tree, Kind::Infer),
-                _ => push_tree(&mut out, &Tree::Scalar(bytes.into_owned(), bare), Kind::Infer),
-            },
+        let kind = kind(&key);
+        // Bare values hold no escapes, no backslash and no control character: the common
+        // case goes straight through.
+        match (kind, raw) {
+            (Kind::Str, Raw::Bare(text)) => push_json_str(&mut out, text),
+            (Kind::Bytes, Raw::Bare(text)) if key != "argv" => push_json_str(&mut out, text),
+            (Kind::Infer, Raw::Bare(text)) if !text.starts_with(['[', '{']) => {
+                if is_number(text.as_bytes()) || text == "true" || text == "false" {
+                    out.push_str(text);
+                } else {
+                    push_json_str(&mut out, text);
+                }
+            }
+            _ => {
+                let bytes = raw.bytes()?;
+                let bare = matches!(raw, Raw::Bare(_));
+                match kind {
+                    Kind::Str => push_json_str(&mut out, &String::from_utf8_lossy(&bytes)),
+                    Kind::Bytes => match (key.as_ref(), TreeParser::parse_all(&bytes)) {
+                        ("argv", Some(tree @ Tree::List(_))) => push_tree(&mut out, &tree, Kind::Bytes),
+                        _ => push_json_str(&mut out, &notation_of(&bytes)),
+                    },
+                    Kind::Map => match TreeParser::parse_all(&bytes) {
+                        Some(tree @ Tree::Map(_)) => push_tree(&mut out, &tree, Kind::Infer),
+                        _ => push_json_str(&mut out, &notation_of(&bytes)),
+                    },
+                    Kind::Infer => match (bytes.first(), bare) {
+                        (Some(b'[' | b'{'), _) => match TreeParser::parse_all(&bytes) {
+                            Some(tree) => push_tree(&mut out, &tree, Kind::Infer),
+                            None => push_json_str(&mut out, &notation_of(&bytes)),
+                        },
+                        _ => push_tree(&mut out, &Tree::Scalar(bytes.into_owned(), bare), Kind::Infer),
+                    },
+                }
+            }
         }
     }
     if !tags.is_empty() {
@@ -431,16 +453,25 @@ fn push_tree(out: &mut String, tree: &Tree, kind: Kind) {
 /// An integer as the writer prints `Uint`/`Int` values: no sign but `-`, no leading zero.
 fn is_number(bytes: &[u8]) -> bool {
     let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
-    !digits.is_empty()
+    let well_formed = !digits.is_empty()
         && digits.iter().all(u8::is_ascii_digit)
-        && (digits.len() == 1 || digits[0] != b'0')
-        && std::str::from_utf8(bytes).is_ok_and(|text| text.parse::<i128>().is_ok_and(|n| n >= i128::from(i64::MIN) && n <= i128::from(u64::MAX)))
+        && (digits.len() == 1 || digits[0] != b'0');
+    // Up to 18 digits always fit; longer ones are checked against the writer's range.
+    well_formed
+        && (digits.len() <= 18
+            || std::str::from_utf8(bytes)
+                .is_ok_and(|text| text.parse::<i128>().is_ok_and(|n| n >= i128::from(i64::MIN) && n <= i128::from(u64::MAX))))
 }
 
 /// A quoted JSON string escaped like `logging::json` escapes: `"` `\` by backslash,
 /// `\n` `\r` `\t` by name, other control characters and U+2028/U+2029 as `\uXXXX`.
 pub fn push_json_str(out: &mut String, text: &str) {
     out.push('"');
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     for ch in text.chars() {
         match ch {
             '"' => out.push_str("\\\""),
