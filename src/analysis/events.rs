@@ -589,4 +589,46 @@ mod tests {
         assert_eq!(diag.malformed, 0);
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    /// Real logs the agent wrote (process module, JSON and text at once, rotated at
+    /// 4 KB); the text set ends in a record cut by a crash.
+    #[test]
+    fn recorded_logs_read_in_both_formats() {
+        let dir = crate::analysis::fixtures::dir();
+        let stop = AtomicBool::new(false);
+        let run = |set: &str, filter: &Filter| {
+            let mut printer = Printer::new(Vec::new(), true);
+            let mut diag = Diagnostics::captured();
+            scan(&[dir.join(set).join("safeguard.log")], filter, false, &mut printer, &mut diag, &stop).unwrap();
+            let out = String::from_utf8(printer.into_inner()).unwrap();
+            let records: Vec<serde_json::Value> = out.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+            (records, diag)
+        };
+        let (all_json, diag) = run("recorded-json", &Filter::default());
+        assert_eq!(all_json.len(), 32);
+        assert_eq!(diag.malformed, 0);
+        let (all_text, diag) = run("recorded-text", &Filter::default());
+        assert_eq!(all_text.len(), 30);
+        assert_eq!(diag.malformed, 1);
+        assert!(diag.messages[0].contains("recorded-text/safeguard.log:15: skipped malformed record"), "{:?}", diag.messages);
+
+        let denied = Filter { actions: vec!["MONITOR".into(), "BLOCKED".into()], ..Filter::default() };
+        for set in ["recorded-json", "recorded-text"] {
+            let (records, _) = run(set, &denied);
+            assert_eq!(records.len(), 2, "{set}");
+            assert!(records.iter().all(|r| r["rule"] == "/tmp/sgrec/denied" && r["filename"] == "/tmp/sgrec/denied"));
+        }
+
+        // The same exec, seen by both agents: equal but for the time stamp.
+        let weird = |records: &[serde_json::Value]| {
+            let mut record = records.iter().find(|r| r["op"] == "exec" && r["pid"] == 28071).unwrap().clone();
+            record.as_object_mut().unwrap().remove("time");
+            record
+        };
+        let from_json = weird(&all_json);
+        assert_eq!(from_json, weird(&all_text));
+        let exe = from_json["exe"].as_str().unwrap();
+        assert_eq!(&*crate::analysis::entry::bytes_of(exe), b"/tmp/sgrec/we\\ird\xfe");
+        assert_eq!(from_json["argv"][4], "tab\there");
+    }
 }

@@ -923,4 +923,17 @@ mod tests {
         assert_eq!(rule_path(b"/a/./b"), None);
         assert_eq!(rule_path(&[b'/'; 300]), None);
     }
+
+    #[test]
+    fn recorded_logs() {
+        for set in ["recorded-json", "recorded-text"] {
+            let mut diag = Diagnostics::captured();
+            let log = fixtures::dir().join(set).join("safeguard.log");
+            let text = generate(&[log], None, None, &agent(), &mut diag).unwrap();
+            let config = config::parse(&text, Path::new("<test>")).unwrap();
+            assert!(config.process.enable && !config.file.enable && !config.network.enable, "{set}");
+            assert!(text.contains("#   /tmp/sgrec/denied  ("), "{set}: {text}");
+            assert!(text.contains("# Not expressible as a rule (not UTF-8, or too long): /tmp/sgrec/we\\\\ird\\xfe"), "{set}: {text}");
+        }
+    }
 }

@@ -854,4 +854,18 @@ mod tests {
         assert!(report.novelty.is_none() && report.bursts.is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn recorded_logs() {
+        for set in ["recorded-json", "recorded-text"] {
+            let mut diag = Diagnostics::captured();
+            let log = fixtures::dir().join(set).join("safeguard.log");
+            let report = analyse(&[log], None, None, 10, &|_| None, &mut diag);
+            assert_eq!(row(&report.denials_by_rule, "/tmp/sgrec/denied").denials, 2, "{set}");
+            assert_eq!(report.by_module.keys().collect::<Vec<_>>(), ["process"]);
+            assert_eq!((report.agent_starts, report.agent_stops, report.lost), (1, 1, 0), "{set}");
+            assert!(report.processes.iter().any(|row| row.name == "/tmp/sgrec/we\\\\ird\\xfe"), "{set}: {:?}", report.processes);
+            render_text(&report);
+        }
+    }
 }
