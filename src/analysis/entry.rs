@@ -428,7 +428,8 @@ mod tests {
         let line = br#"{"time":"2026-11-22T12:34:56.000000Z","level":"INFO","level_no":20,"module":"process","op":"exec","exe":"/usr/bin/ls","pid":5}"#;
         let entry = Entry::parse(line).unwrap();
         assert!(matches!(entry.exe.as_ref().unwrap().0, Cow::Borrowed(_)));
-        let line = b"time=2026-11-22T12:34:56.000000Z level=INFO level_no=20 module=process op=exec exe=/usr/bin/ls pid=5";
+        let line =
+            b"time=2026-11-22T12:34:56.000000Z level=INFO level_no=20 module=process op=exec exe=/usr/bin/ls pid=5";
         let entry = Entry::parse(line).unwrap();
         assert!(matches!(entry.exe.as_ref().unwrap().0, Cow::Borrowed(_)));
         assert_eq!(entry.pid, Some(5));
@@ -477,7 +478,10 @@ mod tests {
             parse(line).object().into_owned()
         };
         assert_eq!(object("module=file op=rename path=/a target_path=/b"), "/a -> /b");
-        assert_eq!(object("module=network op=connect dst_addr=10.0.0.1 dst_port=443 domain=x.org"), "10.0.0.1:443 (x.org)");
+        assert_eq!(
+            object("module=network op=connect dst_addr=10.0.0.1 dst_port=443 domain=x.org"),
+            "10.0.0.1:443 (x.org)"
+        );
         assert_eq!(object("module=network op=connect dst_addr=::1 dst_port=53"), "[::1]:53");
         assert_eq!(object("module=network op=bind src_addr=0.0.0.0 src_port=22 dst_addr=1.2.3.4"), "0.0.0.0:22");
         assert_eq!(object("module=process op=exec filename=/bin/ls"), "/bin/ls");

@@ -206,7 +206,14 @@ impl<W: Write> Printer<W> {
         self.out
     }
 
-    fn print<'e>(&mut self, line: &[u8], entry: &'e Entry<'_>, diag: &mut Diagnostics, path: &Path, number: u64) -> io::Result<()> {
+    fn print<'e>(
+        &mut self,
+        line: &[u8],
+        entry: &'e Entry<'_>,
+        diag: &mut Diagnostics,
+        path: &Path,
+        number: u64,
+    ) -> io::Result<()> {
         if self.json {
             match Format::of(line) {
                 Format::Json => {
@@ -228,7 +235,9 @@ impl<W: Write> Printer<W> {
                 self.header_done = true;
                 self.row(["TIME", "LEVEL", "MODULE", "OP", "ACTION", "PID", "COMM", "OBJECT", "RULE"])?;
             }
-            let text = |field: &'e Option<Text<'_>>| field.as_ref().map_or(Cow::Borrowed("-"), |value| printable(value.as_str()));
+            let text = |field: &'e Option<Text<'_>>| {
+                field.as_ref().map_or(Cow::Borrowed("-"), |value| printable(value.as_str()))
+            };
             let object = entry.object();
             let object = if object.is_empty() { Cow::Borrowed("-") } else { printable(&object).into_owned().into() };
             let mut pid = itoa_buffer();
@@ -357,7 +366,9 @@ pub fn scan<W: Write>(
             let mut each = |line: Line<'_>| handle(line, printer, diag);
             let result = reader.read_available(true, &mut each).and_then(|()| reader.check(&mut each));
             match result {
-                Ok(Change::Truncated) => diag.note(format!("{}: file truncated; reading from its start", path.display())),
+                Ok(Change::Truncated) => {
+                    diag.note(format!("{}: file truncated; reading from its start", path.display()))
+                }
                 Ok(Change::Reopened) => reader.read_available(true, &mut each)?,
                 Ok(Change::None | Change::Missing) => {}
                 Err(err) if is_output_error(&err) => return Err(err),
@@ -549,7 +560,9 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let log = dir.join("s.log");
         let record = |pid: u32| JSON.replace("19814", &pid.to_string()) + "\n";
-        let append = |text: &str| OpenOptions::new().create(true).append(true).open(&log).unwrap().write_all(text.as_bytes()).unwrap();
+        let append = |text: &str| {
+            OpenOptions::new().create(true).append(true).open(&log).unwrap().write_all(text.as_bytes()).unwrap()
+        };
         std::fs::write(dir.join("s.log.1"), record(1)).unwrap();
         append(&record(2));
 
@@ -584,7 +597,8 @@ mod tests {
         let lines = out.wait_for(6);
         stop.store(true, Ordering::Relaxed);
         let diag = scanner.join().unwrap();
-        let pids: Vec<String> = lines.iter().map(|line| Entry::parse(line.as_bytes()).unwrap().pid.unwrap().to_string()).collect();
+        let pids: Vec<String> =
+            lines.iter().map(|line| Entry::parse(line.as_bytes()).unwrap().pid.unwrap().to_string()).collect();
         assert_eq!(pids, ["1", "2", "3", "4", "5", "6"]);
         assert_eq!(diag.malformed, 0);
         std::fs::remove_dir_all(&dir).unwrap();
@@ -610,7 +624,11 @@ mod tests {
         let (all_text, diag) = run("recorded-text", &Filter::default());
         assert_eq!(all_text.len(), 30);
         assert_eq!(diag.malformed, 1);
-        assert!(diag.messages[0].contains("recorded-text/safeguard.log:15: skipped malformed record"), "{:?}", diag.messages);
+        assert!(
+            diag.messages[0].contains("recorded-text/safeguard.log:15: skipped malformed record"),
+            "{:?}",
+            diag.messages
+        );
 
         let denied = Filter { actions: vec!["MONITOR".into(), "BLOCKED".into()], ..Filter::default() };
         for set in ["recorded-json", "recorded-text"] {

@@ -39,12 +39,18 @@ struct Subject {
     parent_comm: &'static [u8],
 }
 
-const NGINX: Subject = Subject { pid: 1200, ppid: 1, uid: 33, comm: b"nginx", exe: b"/usr/sbin/nginx", parent_comm: b"systemd" };
-const APP: Subject = Subject { pid: 2300, ppid: 1, uid: 1000, comm: b"python3", exe: b"/usr/bin/python3.11", parent_comm: b"systemd" };
-const CRON: Subject = Subject { pid: 900, ppid: 1, uid: 0, comm: b"cron", exe: b"/usr/sbin/cron", parent_comm: b"systemd" };
-const SSHD: Subject = Subject { pid: 800, ppid: 1, uid: 0, comm: b"sshd", exe: b"/usr/sbin/sshd", parent_comm: b"systemd" };
-const SHELL: Subject = Subject { pid: 5100, ppid: 5000, uid: 1000, comm: b"bash", exe: b"/usr/bin/bash", parent_comm: b"sshd" };
-const MINER: Subject = Subject { pid: 6600, ppid: 5100, uid: 1000, comm: b"miner", exe: b"/tmp/.hidden/miner", parent_comm: b"bash" };
+const NGINX: Subject =
+    Subject { pid: 1200, ppid: 1, uid: 33, comm: b"nginx", exe: b"/usr/sbin/nginx", parent_comm: b"systemd" };
+const APP: Subject =
+    Subject { pid: 2300, ppid: 1, uid: 1000, comm: b"python3", exe: b"/usr/bin/python3.11", parent_comm: b"systemd" };
+const CRON: Subject =
+    Subject { pid: 900, ppid: 1, uid: 0, comm: b"cron", exe: b"/usr/sbin/cron", parent_comm: b"systemd" };
+const SSHD: Subject =
+    Subject { pid: 800, ppid: 1, uid: 0, comm: b"sshd", exe: b"/usr/sbin/sshd", parent_comm: b"systemd" };
+const SHELL: Subject =
+    Subject { pid: 5100, ppid: 5000, uid: 1000, comm: b"bash", exe: b"/usr/bin/bash", parent_comm: b"sshd" };
+const MINER: Subject =
+    Subject { pid: 6600, ppid: 5100, uid: 1000, comm: b"miner", exe: b"/tmp/.hidden/miner", parent_comm: b"bash" };
 
 struct Scenario {
     records: Vec<Record>,
@@ -62,7 +68,14 @@ impl Scenario {
         UNIX_EPOCH + Duration::from_secs(START_SECONDS + seconds) + Duration::from_micros(micros)
     }
 
-    fn event(&mut self, second: u64, module: &'static str, op: &'static str, who: &Subject, decision: Option<(Action, &str)>) -> Record {
+    fn event(
+        &mut self,
+        second: u64,
+        module: &'static str,
+        op: &'static str,
+        who: &Subject,
+        decision: Option<(Action, &str)>,
+    ) -> Record {
         let level = decision.map_or(Level::Info, |(action, _)| action.level());
         let mut record = Record::new(level, module, op);
         record.time = Scenario::at(second, self.random(1_000_000));
@@ -89,7 +102,16 @@ impl Scenario {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn net(&mut self, second: u64, op: &'static str, who: &Subject, dst: &str, port: u64, domain: Option<&str>, decision: Option<(Action, &str)>) {
+    fn net(
+        &mut self,
+        second: u64,
+        op: &'static str,
+        who: &Subject,
+        dst: &str,
+        port: u64,
+        domain: Option<&str>,
+        decision: Option<(Action, &str)>,
+    ) {
         let v6 = dst.contains(':');
         let mut record = self
             .event(second, "network", op, who, decision)
@@ -106,7 +128,15 @@ impl Scenario {
     }
 
     /// fork, exec and exit of a child of `parent`.
-    fn run(&mut self, second: u64, parent: &Subject, child_pid: u64, exe: &'static [u8], argv: &[&[u8]], decision: Option<(Action, &str)>) {
+    fn run(
+        &mut self,
+        second: u64,
+        parent: &Subject,
+        child_pid: u64,
+        exe: &'static [u8],
+        argv: &[&[u8]],
+        decision: Option<(Action, &str)>,
+    ) {
         let fork = self.event(second, "process", "fork", parent, None).field("child_pid", Value::Uint(child_pid));
         self.records.push(fork);
         let comm: &'static [u8] = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
@@ -141,13 +171,17 @@ impl Scenario {
             .iter()
             .map(|name| (name.to_string(), Value::Str(if *name == "mount" { "off" } else { "audit-only" }.into())))
             .collect();
-        self.agent(second, "start", vec![
-            ("version", Value::Str("0.1.0".into())),
-            ("config", Value::Bytes(b"/etc/safeguard/safeguard.toml".to_vec())),
-            ("kernel", Value::Str("6.1.0-27-cloud-amd64".into())),
-            ("enforcement", Value::Str("degraded".into())),
-            ("modules", Value::Map(modules)),
-        ]);
+        self.agent(
+            second,
+            "start",
+            vec![
+                ("version", Value::Str("0.1.0".into())),
+                ("config", Value::Bytes(b"/etc/safeguard/safeguard.toml".to_vec())),
+                ("kernel", Value::Str("6.1.0-27-cloud-amd64".into())),
+                ("enforcement", Value::Str("degraded".into())),
+                ("modules", Value::Map(modules)),
+            ],
+        );
     }
 
     fn stats(&mut self, second: u64, events: u64, lost_kernel: u64) {
@@ -188,7 +222,10 @@ pub fn records() -> Vec<Record> {
             let client = format!("203.0.113.{}", 1 + (hour * 6 + i) % 25);
             let port = 50_000 + s.random(10_000);
             s.net(h + 60 + i * 500, "accept", &NGINX, &client, port, None, audit(""));
-            let page = format!("/var/www/html/{}.html", ["index", "about", "blog/post-1", "blog/post-2", "img/logo"][(i % 5) as usize]);
+            let page = format!(
+                "/var/www/html/{}.html",
+                ["index", "about", "blog/post-1", "blog/post-2", "img/logo"][(i % 5) as usize]
+            );
             s.file(h + 61 + i * 500, "read", &NGINX, page.as_bytes(), audit("/var/www/"));
         }
         if hour % 6 == 0 {
@@ -207,13 +244,35 @@ pub fn records() -> Vec<Record> {
         // Hourly backup from cron.
         let backup_pid = 10_000 + hour * 10;
         s.run(h + 300, &CRON, backup_pid, b"/usr/local/bin/backup", &[b"backup", b"--full"], None);
-        let backup = Subject { pid: backup_pid, ppid: CRON.pid, uid: 0, comm: b"backup", exe: b"/usr/local/bin/backup", parent_comm: b"cron" };
+        let backup = Subject {
+            pid: backup_pid,
+            ppid: CRON.pid,
+            uid: 0,
+            comm: b"backup",
+            exe: b"/usr/local/bin/backup",
+            parent_comm: b"cron",
+        };
         s.file(h + 301, "read", &backup, b"/srv/app/data/users.db", audit("/srv/"));
         s.file(h + 302, "create", &backup, format!("/backup/2026-11-20/{hour:02}00.tar").as_bytes(), audit("/backup/"));
         // The cloud-init agent polls the metadata service: denied by the config.
         if hour % 4 == 1 {
-            let curl = Subject { pid: 12_000 + hour, ppid: 1, uid: 0, comm: b"curl", exe: b"/usr/bin/curl", parent_comm: b"systemd" };
-            s.net(h + 900, "connect", &curl, "169.254.169.254", 80, None, Some((Action::Monitor, "169.254.169.254/32")));
+            let curl = Subject {
+                pid: 12_000 + hour,
+                ppid: 1,
+                uid: 0,
+                comm: b"curl",
+                exe: b"/usr/bin/curl",
+                parent_comm: b"systemd",
+            };
+            s.net(
+                h + 900,
+                "connect",
+                &curl,
+                "169.254.169.254",
+                80,
+                None,
+                Some((Action::Monitor, "169.254.169.254/32")),
+            );
         }
         // Logins: sshd accepts and the shell starts.
         if hour % 3 == 2 {
@@ -229,15 +288,43 @@ pub fn records() -> Vec<Record> {
 
         // The second half: what a report should point at.
         if hour == 14 {
-            s.run(h + 1600, &SHELL, 6500, b"/usr/bin/nc", &[b"nc", b"-l", b"4444"], Some((Action::Monitor, "/usr/bin/nc")));
+            s.run(
+                h + 1600,
+                &SHELL,
+                6500,
+                b"/usr/bin/nc",
+                &[b"nc", b"-l", b"4444"],
+                Some((Action::Monitor, "/usr/bin/nc")),
+            );
         }
         if (15..24).contains(&hour) {
             let rule = Some((Action::Monitor, "/tmp/"));
             if hour == 15 {
-                s.run(h + 1790, &SHELL, MINER.pid, b"/tmp/.hidden/miner", &[b"./miner", b"--pool", b"45.77.1.2:3333"], rule);
+                s.run(
+                    h + 1790,
+                    &SHELL,
+                    MINER.pid,
+                    b"/tmp/.hidden/miner",
+                    &[b"./miner", b"--pool", b"45.77.1.2:3333"],
+                    rule,
+                );
             }
-            s.net(h + 1800, "connect", &MINER, "45.77.1.2", 3333, None, Some((Action::Monitor, "not in network.cidr.allow")));
-            s.file(h + 1801, "read", &MINER, b"/etc/shadow", Some((Action::Monitor, "{ path = \"/etc/shadow\", ops = [\"read\"] }")));
+            s.net(
+                h + 1800,
+                "connect",
+                &MINER,
+                "45.77.1.2",
+                3333,
+                None,
+                Some((Action::Monitor, "not in network.cidr.allow")),
+            );
+            s.file(
+                h + 1801,
+                "read",
+                &MINER,
+                b"/etc/shadow",
+                Some((Action::Monitor, "{ path = \"/etc/shadow\", ops = [\"read\"] }")),
+            );
             s.file(h + 1802, "write", &MINER, b"/tmp/.hidden/out.log", rule);
             if hour == 15 {
                 // 15:30: the burst, the miner scanning the app's tree.

@@ -201,7 +201,8 @@ impl Evidence {
                 self.process_records += 1;
                 if entry.op.as_str() == "exec" {
                     let filename = entry.filename.as_ref().map(|f| bytes_of(f.as_str()).into_owned());
-                    let mut executed: Vec<Vec<u8>> = filename.into_iter().chain(exe.clone()).filter(|p| p.starts_with(b"/")).collect();
+                    let mut executed: Vec<Vec<u8>> =
+                        filename.into_iter().chain(exe.clone()).filter(|p| p.starts_with(b"/")).collect();
                     executed.dedup();
                     for path in executed {
                         let seen = self.executables.entry(path).or_default();
@@ -428,7 +429,8 @@ fn write_denied(out: &mut String, what: &str, denied: &[(String, &Verdicts, u64)
     let _ = writeln!(out, "# Not proposed: {what} that a rule denied during the run (keep those rules):");
     for (name, verdicts, records) in denied {
         let rules = verdicts.denied_by.keys().map(|rule| printable(rule).into_owned()).collect::<Vec<_>>().join("; ");
-        let _ = writeln!(out, "#   {}  ({}; denied by {rules})", printable(name), plural(*records, "record", "records"));
+        let _ =
+            writeln!(out, "#   {}  ({}; denied by {rules})", printable(name), plural(*records, "record", "records"));
     }
 }
 
@@ -500,7 +502,11 @@ fn render(e: &Evidence, agent: &[String]) -> String {
                 *count += records;
                 continue;
             }
-            let mut comment = format!("{}, {}", plural(exec.execs, "exec", "execs"), plural(exec.running, "record as subject", "records as subject"));
+            let mut comment = format!(
+                "{}, {}",
+                plural(exec.execs, "exec", "execs"),
+                plural(exec.running, "record as subject", "records as subject")
+            );
             if exec.verdicts.outside_allow > 0 {
                 comment.push_str(&format!("; outside the run's allow list ({})", exec.verdicts.outside_allow));
             }
@@ -637,7 +643,8 @@ fn render(e: &Evidence, agent: &[String]) -> String {
             let describe = |peers: &[(IpAddr, &Peer)]| {
                 let records: u64 = peers.iter().map(|(_, p)| p.records).sum();
                 let ports: BTreeSet<u64> = peers.iter().flat_map(|(_, p)| p.ports.iter().copied()).collect();
-                let domains: BTreeSet<&str> = peers.iter().flat_map(|(_, p)| p.domains.iter().map(String::as_str)).collect();
+                let domains: BTreeSet<&str> =
+                    peers.iter().flat_map(|(_, p)| p.domains.iter().map(String::as_str)).collect();
                 let outside: u64 = peers.iter().map(|(_, p)| p.verdicts.outside_allow).sum();
                 let mut text = plural(records, "record", "records");
                 if !ports.is_empty() {
@@ -881,7 +888,8 @@ mod tests {
             lines.push(record("file", "read", "/usr/bin/cat", &format!("path={path}")));
         }
         let (text, config) = from_lines("trees", &lines);
-        let files: Vec<String> = config.file.allow.iter().map(|r| r.path.clone()).skip(FILE_MARGINS.len() + 1).collect();
+        let files: Vec<String> =
+            config.file.allow.iter().map(|r| r.path.clone()).skip(FILE_MARGINS.len() + 1).collect();
         // Three sibling dirs under /srv/www collapse; /data1..3 never collapse into `/`.
         assert_eq!(files, ["/data1", "/data2", "/data3", "/mnt", "/opt/one", "/srv/www", "/swapfile"], "{text}");
         assert!(text.contains("e.g. /mnt/caf\\xe9/menu.txt"), "{text}");
@@ -892,12 +900,30 @@ mod tests {
     #[test]
     fn destinations_collapse_into_their_network() {
         let mut lines = Vec::new();
-        for (addr, port) in [("198.51.100.1", 443), ("198.51.100.2", 443), ("198.51.100.3", 80), ("192.0.2.9", 53), ("::ffff:192.0.2.10", 53), ("127.0.0.1", 8080)] {
-            lines.push(record("network", "connect", "/usr/bin/curl", &format!("family=inet protocol=tcp dst_addr={addr} dst_port={port}")));
+        for (addr, port) in [
+            ("198.51.100.1", 443),
+            ("198.51.100.2", 443),
+            ("198.51.100.3", 80),
+            ("192.0.2.9", 53),
+            ("::ffff:192.0.2.10", 53),
+            ("127.0.0.1", 8080),
+        ] {
+            lines.push(record(
+                "network",
+                "connect",
+                "/usr/bin/curl",
+                &format!("family=inet protocol=tcp dst_addr={addr} dst_port={port}"),
+            ));
         }
-        lines.push(record("network", "accept", "/usr/sbin/sshd", "family=inet protocol=tcp dst_addr=203.0.113.9 dst_port=50000"));
+        lines.push(record(
+            "network",
+            "accept",
+            "/usr/sbin/sshd",
+            "family=inet protocol=tcp dst_addr=203.0.113.9 dst_port=50000",
+        ));
         let (text, config) = from_lines("net", &lines);
-        let cidrs: Vec<String> = config.network.cidr.allow.iter().map(|e| e.value.to_string()).skip(NETWORK_MARGINS.len()).collect();
+        let cidrs: Vec<String> =
+            config.network.cidr.allow.iter().map(|e| e.value.to_string()).skip(NETWORK_MARGINS.len()).collect();
         assert_eq!(cidrs, ["192.0.2.9/32", "192.0.2.10/32", "198.51.100.0/24"], "{text}");
         assert!(text.contains("3 addresses, 3 records, port 80 443"), "{text}");
         assert!(text.contains("# 1 record of incoming traffic and bind not used"), "{text}");
@@ -933,7 +959,10 @@ mod tests {
             let config = config::parse(&text, Path::new("<test>")).unwrap();
             assert!(config.process.enable && !config.file.enable && !config.network.enable, "{set}");
             assert!(text.contains("#   /tmp/sgrec/denied  ("), "{set}: {text}");
-            assert!(text.contains("# Not expressible as a rule (not UTF-8, or too long): /tmp/sgrec/we\\\\ird\\xfe"), "{set}: {text}");
+            assert!(
+                text.contains("# Not expressible as a rule (not UTF-8, or too long): /tmp/sgrec/we\\\\ird\\xfe"),
+                "{set}: {text}"
+            );
         }
     }
 }

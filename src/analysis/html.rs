@@ -191,7 +191,12 @@ fn bar_chart(rows: &[Row], denials_only: bool, label: &str) -> String {
     let max = rows.iter().map(total).max().unwrap_or(1).max(1) as f64;
     let height = row_h * rows.len() as f64 + 4.0;
     let mut svg = String::new();
-    let _ = write!(svg, r#"<svg viewBox="0 0 {width} {height}" role="img" aria-label="{}"><title>{}</title>"#, esc(label), esc(label));
+    let _ = write!(
+        svg,
+        r#"<svg viewBox="0 0 {width} {height}" role="img" aria-label="{}"><title>{}</title>"#,
+        esc(label),
+        esc(label)
+    );
     for (index, row) in rows.iter().enumerate() {
         let y = 2.0 + row_h * index as f64;
         let name = printable(&row.name);
@@ -207,7 +212,12 @@ fn bar_chart(rows: &[Row], denials_only: bool, label: &str) -> String {
         );
         let full = plot_w * total(row) as f64 / max;
         let color = if denials_only { DENIAL_COLOR } else { EVENT_COLOR };
-        let _ = write!(svg, r#"<rect x="{name_w}" y="{:.1}" width="{:.1}" height="18" rx="3" fill="{color}"/>"#, y + 3.0, full.max(1.5));
+        let _ = write!(
+            svg,
+            r#"<rect x="{name_w}" y="{:.1}" width="{:.1}" height="18" rx="3" fill="{color}"/>"#,
+            y + 3.0,
+            full.max(1.5)
+        );
         if !denials_only && row.denials > 0 {
             let part = plot_w * row.denials as f64 / max;
             let _ = write!(
@@ -254,7 +264,12 @@ fn table(out: &mut String, headers: &[&str], text_columns: usize, rows: Vec<Vec<
 }
 
 fn card(out: &mut String, value: &str, label: &str, class: &str) {
-    let _ = write!(out, "<div class=\"card {class}\"><div class=\"value\">{}</div><div class=\"label\">{}</div></div>", esc(value), esc(label));
+    let _ = write!(
+        out,
+        "<div class=\"card {class}\"><div class=\"value\">{}</div><div class=\"label\">{}</div></div>",
+        esc(value),
+        esc(label)
+    );
 }
 
 /// The whole page.
@@ -270,7 +285,12 @@ pub fn render(r: &Report) -> String {
     );
     let _ = write!(out, "<header><h1>safeguard report</h1><p>{}</p>", esc(&range));
     let files = r.read.files.iter().map(|f| value(&f.display().to_string())).collect::<Vec<_>>().join(", ");
-    let _ = write!(out, "<p class=\"note\">{} records from {}", thousands(r.records), if files.is_empty() { "no files".to_string() } else { files });
+    let _ = write!(
+        out,
+        "<p class=\"note\">{} records from {}",
+        thousands(r.records),
+        if files.is_empty() { "no files".to_string() } else { files }
+    );
     if r.malformed > 0 {
         let _ = write!(out, "; {} malformed line{} skipped", r.malformed, if r.malformed == 1 { "" } else { "s" });
     }
@@ -279,9 +299,19 @@ pub fn render(r: &Report) -> String {
     let novel = r.novelty.as_ref().map_or(0, |n| n.executables.len() + n.destinations.len());
     out.push_str("<div class=\"cards\">");
     card(&mut out, &thousands(r.events), "events", "");
-    card(&mut out, &thousands(r.denials), &format!("denials ({})", percent(r.denials, r.events)), if r.denials > 0 { "alert" } else { "" });
+    card(
+        &mut out,
+        &thousands(r.denials),
+        &format!("denials ({})", percent(r.denials, r.events)),
+        if r.denials > 0 { "alert" } else { "" },
+    );
     card(&mut out, &novel.to_string(), "first-seen executables and destinations", if novel > 0 { "warn" } else { "" });
-    card(&mut out, &r.unusual.len().to_string(), "processes with unusual denial rates", if r.unusual.is_empty() { "" } else { "warn" });
+    card(
+        &mut out,
+        &r.unusual.len().to_string(),
+        "processes with unusual denial rates",
+        if r.unusual.is_empty() { "" } else { "warn" },
+    );
     card(&mut out, &r.bursts.len().to_string(), "bursts", if r.bursts.is_empty() { "" } else { "warn" });
     card(&mut out, &thousands(r.lost), "events lost by the agent", if r.lost > 0 { "alert" } else { "" });
     out.push_str("</div>");
@@ -333,7 +363,9 @@ pub fn render(r: &Report) -> String {
                 esc(&time::format_short(novelty.baseline_from)),
                 thousands(novelty.baseline_records)
             );
-            for (title, found) in [("New executables", &novelty.executables), ("New destinations", &novelty.destinations)] {
+            for (title, found) in
+                [("New executables", &novelty.executables), ("New destinations", &novelty.destinations)]
+            {
                 let _ = write!(out, "<h3>{title}</h3>");
                 let rows = found
                     .iter()
@@ -343,7 +375,12 @@ pub fn render(r: &Report) -> String {
                         } else {
                             value(&seen.name)
                         };
-                        vec![name, esc(&time::format_short(seen.first)), thousands(seen.events), thousands(seen.denials)]
+                        vec![
+                            name,
+                            esc(&time::format_short(seen.first)),
+                            thousands(seen.events),
+                            thousands(seen.denials),
+                        ]
                     })
                     .collect();
                 table(&mut out, &["name", "first seen", "events", "denied"], 2, rows);
@@ -361,7 +398,9 @@ pub fn render(r: &Report) -> String {
     let unusual = r
         .unusual
         .iter()
-        .map(|row| vec![value(&row.name), thousands(row.events), thousands(row.denials), percent(row.denials, row.events)])
+        .map(|row| {
+            vec![value(&row.name), thousands(row.events), thousands(row.denials), percent(row.denials, row.events)]
+        })
         .collect();
     table(&mut out, &["process", "events", "denied", "share"], 1, unusual);
     let _ = write!(
@@ -437,7 +476,14 @@ mod tests {
     #[test]
     fn shows_the_numbers() {
         let page = page();
-        for expected in ["/tmp/.hidden/miner", "169.254.169.254/32", "45.77.1.2", "2026-11-20 15:30", "Top talkers", "Denials by rule"] {
+        for expected in [
+            "/tmp/.hidden/miner",
+            "169.254.169.254/32",
+            "45.77.1.2",
+            "2026-11-20 15:30",
+            "Top talkers",
+            "Denials by rule",
+        ] {
             assert!(page.contains(expected), "{expected}");
         }
     }

@@ -180,10 +180,12 @@ impl Sightings {
     fn see(&mut self, name: &str, at: Micros, in_range: bool, denied: bool) {
         let seen = match self.first.get_mut(name) {
             Some(seen) => seen,
-            None => self
-                .first
-                .entry(name.to_string())
-                .or_insert(FirstSeen { name: name.to_string(), first: at, events: 0, denials: 0 }),
+            None => self.first.entry(name.to_string()).or_insert(FirstSeen {
+                name: name.to_string(),
+                first: at,
+                events: 0,
+                denials: 0,
+            }),
         };
         seen.first = seen.first.min(at);
         if in_range {
@@ -339,7 +341,9 @@ impl Analyzer<'_> {
         };
         let baseline_records = match (r.since, split) {
             (Some(_), _) => self.before_since,
-            (None, Some(split)) => self.minutes.range(..split.div_euclid(MICROS_PER_MINUTE)).map(|(_, m)| m.events).sum(),
+            (None, Some(split)) => {
+                self.minutes.range(..split.div_euclid(MICROS_PER_MINUTE)).map(|(_, m)| m.events).sum()
+            }
             _ => 0,
         };
         r.novelty = match (split, self.all_first) {
@@ -364,7 +368,9 @@ impl Analyzer<'_> {
             .filter(|row| row.denials >= RATE_MIN_COUNT && share(row) >= r.rate_threshold)
             .cloned()
             .collect();
-        unusual.sort_by(|a, b| share(b).total_cmp(&share(a)).then_with(|| b.denials.cmp(&a.denials)).then_with(|| a.name.cmp(&b.name)));
+        unusual.sort_by(|a, b| {
+            share(b).total_cmp(&share(a)).then_with(|| b.denials.cmp(&a.denials)).then_with(|| a.name.cmp(&b.name))
+        });
         r.unusual = unusual;
 
         // Bursts.
@@ -380,7 +386,9 @@ impl Analyzer<'_> {
                 let (slot, count) = m
                     .by_process
                     .iter()
-                    .max_by(|a, b| a.1.cmp(b.1).then_with(|| self.processes.rows[*b.0].name.cmp(&self.processes.rows[*a.0].name)))
+                    .max_by(|a, b| {
+                        a.1.cmp(b.1).then_with(|| self.processes.rows[*b.0].name.cmp(&self.processes.rows[*a.0].name))
+                    })
                     .map_or((usize::MAX, 0), |(slot, count)| (*slot, *count));
                 Burst {
                     minute: minute * MICROS_PER_MINUTE,
@@ -550,7 +558,12 @@ pub fn render_text(r: &Report) -> String {
         map.iter().map(|(name, count)| format!("{name} {}", thousands(*count))).collect::<Vec<_>>().join(" · ")
     };
     let _ = writeln!(out, "  events    {:>9}   {}", thousands(r.events), by(&r.by_module));
-    let _ = writeln!(out, "  denials   {:>9}   {} of events (MONITOR: block mode would deny; BLOCKED: denied)", thousands(r.denials), percent(r.denials, r.events));
+    let _ = writeln!(
+        out,
+        "  denials   {:>9}   {} of events (MONITOR: block mode would deny; BLOCKED: denied)",
+        thousands(r.denials),
+        percent(r.denials, r.events)
+    );
     if !r.by_action.is_empty() {
         let _ = writeln!(out, "  actions   {:>9}   {}", "", by(&r.by_action));
     }
@@ -636,7 +649,9 @@ pub fn render_text(r: &Report) -> String {
                 thousands(novelty.baseline_records),
                 time::format_short(novelty.split)
             );
-            for (title, found) in [("New executables", &novelty.executables), ("New destinations", &novelty.destinations)] {
+            for (title, found) in
+                [("New executables", &novelty.executables), ("New destinations", &novelty.destinations)]
+            {
                 let _ = writeln!(out, "  {title}");
                 if found.is_empty() {
                     out.push_str("    (none)\n");
@@ -732,7 +747,8 @@ mod tests {
     fn totals_match_the_scenario() {
         let records = fixtures::records();
         let events = records.iter().filter(|r| r.module != "agent").count() as u64;
-        let denials = records.iter().filter(|r| matches!(r.action, Some(crate::logging::Action::Monitor))).count() as u64;
+        let denials =
+            records.iter().filter(|r| matches!(r.action, Some(crate::logging::Action::Monitor))).count() as u64;
         let (report, diag) = scenario("json", None);
         assert_eq!(report.read.files.len(), 3);
         assert_eq!(report.records, records.len() as u64);
@@ -864,7 +880,11 @@ mod tests {
             assert_eq!(row(&report.denials_by_rule, "/tmp/sgrec/denied").denials, 2, "{set}");
             assert_eq!(report.by_module.keys().collect::<Vec<_>>(), ["process"]);
             assert_eq!((report.agent_starts, report.agent_stops, report.lost), (1, 1, 0), "{set}");
-            assert!(report.processes.iter().any(|row| row.name == "/tmp/sgrec/we\\\\ird\\xfe"), "{set}: {:?}", report.processes);
+            assert!(
+                report.processes.iter().any(|row| row.name == "/tmp/sgrec/we\\\\ird\\xfe"),
+                "{set}: {:?}",
+                report.processes
+            );
             render_text(&report);
         }
     }

@@ -85,9 +85,10 @@ impl<'a> Iterator for Pairs<'a> {
 impl<'a> Pairs<'a> {
     fn split_pair(&mut self) -> Result<(&'a str, Raw<'a>), String> {
         let rest = self.rest;
-        let eq = rest.find(['=', ' ']).filter(|&at| rest.as_bytes()[at] == b'=' && at > 0).ok_or_else(|| {
-            format!("expected key=value at {:?}", excerpt(rest))
-        })?;
+        let eq = rest
+            .find(['=', ' '])
+            .filter(|&at| rest.as_bytes()[at] == b'=' && at > 0)
+            .ok_or_else(|| format!("expected key=value at {:?}", excerpt(rest)))?;
         let key = &rest[..eq];
         let value = &rest[eq + 1..];
         let (raw, after) = if let Some(quoted) = value.strip_prefix('"') {
@@ -205,7 +206,9 @@ pub fn entry(line: &str) -> Result<Entry<'_>, String> {
             "child_pid" => entry.child_pid = number()?,
             "exit_code" => {
                 entry.exit_code = match raw {
-                    Raw::Bare(digits) => Some(digits.parse().map_err(|_| format!("exit_code: not a number: {digits:?}"))?),
+                    Raw::Bare(digits) => {
+                        Some(digits.parse().map_err(|_| format!("exit_code: not a number: {digits:?}"))?)
+                    }
                     Raw::Quoted(_) => return Err("exit_code: a number is never quoted".to_string()),
                 }
             }
@@ -326,8 +329,22 @@ enum Kind {
 
 fn kind(key: &str) -> Kind {
     const STR_FIELDS: &[&str] = &[
-        "time", "level", "module", "op", "action", "rule", "family", "protocol", "src_addr", "dst_addr", "domain",
-        "version", "kernel", "enforcement", "note", "error",
+        "time",
+        "level",
+        "module",
+        "op",
+        "action",
+        "rule",
+        "family",
+        "protocol",
+        "src_addr",
+        "dst_addr",
+        "domain",
+        "version",
+        "kernel",
+        "enforcement",
+        "note",
+        "error",
     ];
     if BYTES_FIELDS.contains(&key) {
         Kind::Bytes
@@ -453,14 +470,14 @@ fn push_tree(out: &mut String, tree: &Tree, kind: Kind) {
 /// An integer as the writer prints `Uint`/`Int` values: no sign but `-`, no leading zero.
 fn is_number(bytes: &[u8]) -> bool {
     let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
-    let well_formed = !digits.is_empty()
-        && digits.iter().all(u8::is_ascii_digit)
-        && (digits.len() == 1 || digits[0] != b'0');
+    let well_formed =
+        !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) && (digits.len() == 1 || digits[0] != b'0');
     // Up to 18 digits always fit; longer ones are checked against the writer's range.
     well_formed
         && (digits.len() <= 18
-            || std::str::from_utf8(bytes)
-                .is_ok_and(|text| text.parse::<i128>().is_ok_and(|n| n >= i128::from(i64::MIN) && n <= i128::from(u64::MAX))))
+            || std::str::from_utf8(bytes).is_ok_and(|text| {
+                text.parse::<i128>().is_ok_and(|n| n >= i128::from(i64::MIN) && n <= i128::from(u64::MAX))
+            }))
 }
 
 /// A quoted JSON string escaped like `logging::json` escapes: `"` `\` by backslash,
@@ -513,17 +530,21 @@ mod tests {
     fn pairs_split_bare_and_quoted_values() {
         let line = r#"a=1 b="x y" c="" d=[p,q] e="q\"\\\n\x01" f=z"#;
         let got: Vec<_> = pairs(line).collect::<Result<_, _>>().unwrap();
-        assert_eq!(got, vec![
-            ("a", Raw::Bare("1")),
-            ("b", Raw::Quoted("x y")),
-            ("c", Raw::Quoted("")),
-            ("d", Raw::Bare("[p,q]")),
-            ("e", Raw::Quoted(r#"q\"\\\n\x01"#)),
-            ("f", Raw::Bare("z")),
-        ]);
+        assert_eq!(
+            got,
+            vec![
+                ("a", Raw::Bare("1")),
+                ("b", Raw::Quoted("x y")),
+                ("c", Raw::Quoted("")),
+                ("d", Raw::Bare("[p,q]")),
+                ("e", Raw::Quoted(r#"q\"\\\n\x01"#)),
+                ("f", Raw::Bare("z")),
+            ]
+        );
         assert_eq!(Raw::Quoted(r#"q\"\\\n\x01"#).bytes().unwrap().as_ref(), b"q\"\\\n\x01");
         for bad in ["a", "a=1  b=2", "a=1 ", "=1", "a=\"x", "a=\"x\"y", "a=x\"y", "a b=1", "a=\"\\q\""] {
-            let result: Result<Vec<_>, _> = pairs(bad).map(|p| p.and_then(|(_, raw)| raw.bytes().map(|_| ()))).collect();
+            let result: Result<Vec<_>, _> =
+                pairs(bad).map(|p| p.and_then(|(_, raw)| raw.bytes().map(|_| ()))).collect();
             assert!(result.is_err(), "{bad:?}");
         }
     }
@@ -556,13 +577,20 @@ mod tests {
             .field("version", Value::Str("0.1.0".into()))
             .field("config", Value::Bytes(b"/etc/safeguard/safe guard.toml".to_vec()))
             .field("kernel", Value::Str("6.1.0".into()))
-            .field("modules", Value::Map(vec![("file".into(), Value::Str("off".into())), ("process".into(), Value::Str("audit-only".into()))]))
+            .field(
+                "modules",
+                Value::Map(vec![
+                    ("file".into(), Value::Str("off".into())),
+                    ("process".into(), Value::Str("audit-only".into())),
+                ]),
+            )
             .field("note", Value::Str("a \"note\"\twith\u{1b} controls".into()));
-        let stats = record("agent", "stats")
-            .field("events", Value::Uint(10))
-            .field("truncated", Value::Uint(0))
-            .field("totals", Value::Map(vec![("events".into(), Value::Uint(10)), ("lost_kernel".into(), Value::Uint(0))]));
-        let argv_empty = record("process", "exec").field("argv", Value::List(vec![])).field("truncated", Value::Bool(true));
+        let stats = record("agent", "stats").field("events", Value::Uint(10)).field("truncated", Value::Uint(0)).field(
+            "totals",
+            Value::Map(vec![("events".into(), Value::Uint(10)), ("lost_kernel".into(), Value::Uint(0))]),
+        );
+        let argv_empty =
+            record("process", "exec").field("argv", Value::List(vec![])).field("truncated", Value::Bool(true));
         let tags = [("env".to_string(), "prod".to_string()), ("team".to_string(), "sec ops".to_string())];
         for record in [exec, exit, start, stats, argv_empty] {
             for tags in [&tags[..], &[]] {
@@ -592,7 +620,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_inferred() {
-        let line = "time=2026-11-22T12:34:56.000005Z level=INFO level_no=20 module=x op=y n=-5 big=18446744073709551615 \
+        let line =
+            "time=2026-11-22T12:34:56.000005Z level=INFO level_no=20 module=x op=y n=-5 big=18446744073709551615 \
                     zero=0 lead=007 yes=true s=abc q=\"12\" l=[1,a] m=\"{k=1}\"";
         assert_eq!(
             to_json(line).unwrap(),

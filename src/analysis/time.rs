@@ -143,9 +143,7 @@ fn parse_date(b: &[u8]) -> Option<Micros> {
 }
 
 fn digits(b: &[u8]) -> Option<Micros> {
-    b.iter().try_fold(0, |value: Micros, &byte| {
-        byte.is_ascii_digit().then(|| value * 10 + Micros::from(byte - b'0'))
-    })
+    b.iter().try_fold(0, |value: Micros, &byte| byte.is_ascii_digit().then(|| value * 10 + Micros::from(byte - b'0')))
 }
 
 fn is_leap(year: Micros) -> bool {
