@@ -724,7 +724,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     }
     match &args.output {
         Some(path) => std::fs::write(path, &text).with_context(|| format!("generate: write {}", path.display()))?,
-        None => print!("{text}"),
+        None => super::write_stdout(&text).context("generate")?,
     }
     Ok(())
 }

@@ -39,3 +39,13 @@ pub fn parse_action(text: &str) -> Result<Vec<String>, String> {
 pub fn parse_time(text: &str) -> Result<time::Micros, String> {
     time::parse_bound(text, time::now())
 }
+
+/// Writes `text` to stdout; a reader that went away (`| head`) is not an error.
+pub fn write_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => result,
+    }
+}

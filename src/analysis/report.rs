@@ -718,7 +718,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     if let Some(out) = &args.html {
         std::fs::write(out, html::render(&report)).with_context(|| format!("report: write {}", out.display()))?;
     }
-    print!("{}", render_text(&report));
+    super::write_stdout(&render_text(&report)).context("report")?;
     if diag.failures > 0 {
         anyhow::bail!("report: {} log file(s) could not be read", diag.failures);
     }
