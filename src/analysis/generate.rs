@@ -107,6 +107,10 @@ pub const NETWORK_MARGINS: &[Margin] = &[
 /// Where the packages install the agent (SPEC section 6).
 pub const INSTALLED_AGENT: &str = "/usr/sbin/safeguard";
 
+/// How the agent names a denial of a path it could not resolve completely (`events.rs`:
+/// "path not resolved completely (deny rules apply)"); not a rule of the config.
+const UNRESOLVED_RULE: &str = "path not resolved";
+
 /// Subdirectories that collapse into their parent.
 const FANOUT: usize = 3;
 /// Addresses that collapse into their /24 or /64.
@@ -127,6 +131,7 @@ impl Verdicts {
             return;
         }
         match entry.rule.as_ref().map(|rule| rule.as_str()) {
+            Some(rule) if rule.starts_with(UNRESOLVED_RULE) => {}
             Some(rule) if !rule.starts_with("not in ") => *self.denied_by.entry(rule.to_string()).or_default() += 1,
             _ => self.outside_allow += 1,
         }
@@ -173,6 +178,8 @@ struct Evidence {
     peers: BTreeMap<IpAddr, Peer>,
     /// Inbound and bind records, which the proposal does not judge.
     inbound: u64,
+    /// File records whose path the agent could not resolve completely.
+    unresolved: u64,
     /// Every explicit rule that denied something, with counts.
     rules: BTreeMap<String, u64>,
     file_records: u64,
@@ -210,6 +217,11 @@ impl Evidence {
                         seen.verdicts.merge(&verdicts);
                     }
                 }
+            }
+            // The path of such a record is only the part that was resolved.
+            "file" if entry.rule.as_ref().is_some_and(|rule| rule.as_str().starts_with(UNRESOLVED_RULE)) => {
+                self.file_records += 1;
+                self.unresolved += 1;
             }
             "file" => {
                 self.file_records += 1;
@@ -615,6 +627,13 @@ fn render(e: &Evidence, agent: &[String]) -> String {
         out.push_str("[file]\nenable = true\nmode = \"monitor\"       # \"block\": deny every operation on a path not allowed below\n");
         write_list(&mut out, "allow", &[("safety margins", margins), ("observed file trees", observed)]);
         write_denied(&mut out, "paths", &denied);
+        if e.unresolved > 0 {
+            let _ = writeln!(
+                out,
+                "# Not used: {} whose path was too deep or too long to resolve completely.",
+                plural(e.unresolved, "record", "records")
+            );
+        }
     }
 
     // [network]
@@ -964,5 +983,24 @@ mod tests {
                 "{set}: {text}"
             );
         }
+    }
+
+    #[test]
+    fn unresolved_paths_are_neither_proposed_nor_rules() {
+        let lines = [
+            record("file", "read", "/usr/bin/find", "path=/srv/a/b"),
+            record(
+                "file",
+                "read",
+                "/usr/bin/find",
+                "action=MONITOR rule=\"path not resolved completely (deny rules apply)\" path=/deep/x truncated=true",
+            ),
+        ];
+        let (text, config) = from_lines("unresolved", &lines);
+        let files: Vec<String> =
+            config.file.allow.iter().map(|r| r.path.clone()).skip(FILE_MARGINS.len() + 1).collect();
+        assert_eq!(files, ["/srv/a"], "{text}");
+        assert!(!text.contains("copy them into"), "{text}");
+        assert!(text.contains("# Not used: 1 record whose path was too deep"), "{text}");
     }
 }
