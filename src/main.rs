@@ -3,6 +3,7 @@
 //! 1 runtime failure, 2 bad usage or config.
 
 mod agent;
+mod analysis;
 mod bpf;
 mod config;
 mod events;
@@ -46,6 +47,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the records of the agent's logs (JSON or text, rotated files included).
+    Events(analysis::EventsArgs),
+    /// Analyse the agent's logs: hot spots, denials, anomalies; optionally as HTML.
+    Report(analysis::ReportArgs),
+    /// Propose an allow-list config from what a monitor-mode run logged.
+    Generate(analysis::GenerateArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +86,9 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Events(args) => report(analysis::events::run(args)),
+        Command::Report(args) => report(analysis::report::run(args)),
+        Command::Generate(args) => report(analysis::generate::run(args)),
     }
 }
 
