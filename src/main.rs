@@ -3,6 +3,7 @@
 //! 1 runtime failure, 2 bad usage or config.
 
 mod agent;
+mod assets;
 mod bpf;
 mod config;
 mod events;
@@ -13,7 +14,7 @@ mod process;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 const DEFAULT_CONFIG: &str = "/etc/safeguard/safeguard.toml";
 
@@ -28,6 +29,7 @@ struct Cli {
 enum Command {
     /// Run the agent in the foreground until SIGTERM or SIGINT.
     Run {
+        /// The configuration file.
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
         /// Exit non-zero instead of running audit-only when BPF LSM cannot enforce.
@@ -36,14 +38,19 @@ enum Command {
     },
     /// Validate a configuration and print the effective policy.
     Check {
+        /// The configuration file.
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
     /// Report what this kernel lets safeguard do.
     Probe {
+        /// Print the report as one JSON object.
         #[arg(long)]
         json: bool,
     },
+    /// Write man pages and shell completions into DIR (for `make package`).
+    #[command(hide = true)]
+    Assets { dir: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -77,6 +84,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Assets { dir } => report(assets::write(Cli::command(), &dir)),
     }
 }
 
