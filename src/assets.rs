@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::Context;
-use clap_complete::Shell;
+use clap_complete::shells::{Bash, Fish, Zsh};
 use clap_mangen::roff::{bold, roman, Roff};
 use clap_mangen::Man;
 
@@ -44,10 +44,10 @@ pub fn write(cmd: clap::Command, dir: &Path) -> anyhow::Result<()> {
         write_file(&man_dir.join(page.get_filename()), &text)?;
     }
 
-    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-        clap_complete::generate_to(shell, &mut cmd, &name, &completions_dir)
-            .with_context(|| format!("assets: write {shell} completions"))?;
-    }
+    // Generators by type: the `Shell` enum would link the elvish and PowerShell ones too.
+    clap_complete::generate_to(Bash, &mut cmd, &name, &completions_dir).context("assets: write bash completions")?;
+    clap_complete::generate_to(Zsh, &mut cmd, &name, &completions_dir).context("assets: write zsh completions")?;
+    clap_complete::generate_to(Fish, &mut cmd, &name, &completions_dir).context("assets: write fish completions")?;
     Ok(())
 }
 
