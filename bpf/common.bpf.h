@@ -136,7 +136,7 @@ struct sg_pathbuf {
 	char buf[SG_PATH_LEN * 2];
 	__u32 off;      /* start of the path in buf */
 	__u32 found;    /* an inode rule was met */
-	struct sg_rule_value by_inode; /* the deepest one */
+	struct sg_match by_inode; /* the deepest one */
 };
 
 struct {
@@ -159,7 +159,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1); /* sized by the agent before load */
 	__type(key, struct sg_inode_key);
-	__type(value, struct sg_rule_value);
+	__type(value, struct sg_match);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } sg_inode_rules SEC(".maps");
 
@@ -169,14 +169,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 1); /* sized by the agent before load */
 	__type(key, struct sg_path_key);
-	__type(value, struct sg_rule_value);
+	__type(value, struct sg_match);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } sg_path_rules SEC(".maps");
 
 /* Of two matching rules the one with the longer path wins; at equal length,
  * deny beats allow. */
-static __always_inline struct sg_rule_value *sg_better(struct sg_rule_value *best,
-						       struct sg_rule_value *candidate)
+static __always_inline struct sg_match *sg_better(struct sg_match *best,
+						       struct sg_match *candidate)
 {
 	if (!candidate)
 		return best;
@@ -190,7 +190,7 @@ static __always_inline void sg_match_inode(struct dentry *dentry, struct sg_path
 {
 	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
 	struct sg_inode_key key = {};
-	struct sg_rule_value *rule;
+	struct sg_match *rule;
 
 	key.ino = BPF_CORE_READ(inode, i_ino);
 	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
@@ -289,7 +289,7 @@ struct {
 /* The longest path rule covering the resolved path. Paths longer than the
  * key are looked up by their first SG_RULE_PATH_LEN bytes, which still covers
  * every rule (rules are shorter). */
-static __always_inline struct sg_rule_value *sg_lookup_path(struct sg_pathbuf *pb,
+static __always_inline struct sg_match *sg_lookup_path(struct sg_pathbuf *pb,
 							   const struct sg_resolved *r)
 {
 	__u32 zero = 0;

@@ -28,7 +28,7 @@ static __always_inline __u32 judge_exec(struct file *file, struct sg_exec_event 
 {
 	struct sg_pathbuf *pb = sg_pathbuf();
 	struct sg_resolved resolved;
-	struct sg_rule_value *rule;
+	struct sg_match *rule;
 
 	if (!pb)
 		return SG_VERDICT_ALLOW;
@@ -43,7 +43,7 @@ static __always_inline __u32 judge_exec(struct file *file, struct sg_exec_event 
 	if (!(resolved.flags & SG_FLAG_TRUNCATED))
 		rule = sg_better(rule, sg_lookup_path(pb, &resolved));
 	if (rule) {
-		ev->hdr.rule_id = rule->rule_id;
+		ev->hdr.rule_id = rule->id;
 		return rule->verdict;
 	}
 	if (sg_allowlist) {
@@ -87,7 +87,8 @@ static __always_inline struct sg_exec_event *exec_event(struct task_struct *task
 SEC("lsm/bprm_check_security")
 int BPF_PROG(sg_exec_check, struct linux_binprm *bprm, int ret)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	/* bpf_get_current_task_btf() is 5.11+; reads go through BPF_CORE_READ anyway. */
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct sg_exec_event *ev;
 
 	if (ret)

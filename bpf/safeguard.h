@@ -18,18 +18,39 @@
 #define SG_ARGV_LEN 1024   /* a power of two (used as a mask) */
 #define SG_RULE_PATH_LEN 256 /* LPM trie data limit: rule paths are shorter */
 
-/* Message kinds: one explicit numbered enum for every module. */
+/* Message kinds: one explicit numbered enum; each module owns a range
+ * (process 1-9, file 10-29, network 30-49, mount 50-59). */
 enum sg_kind {
 	SG_KIND_EXEC = 1,
 	SG_KIND_FORK = 2,
 	SG_KIND_EXIT = 3,
+	SG_KIND_FILE = 10,
 };
 
-/* Operations, as logged in the record's `op` field. */
+/* Operations, as logged in the record's `op` field; the same ranges. */
 enum sg_op {
 	SG_OP_EXEC = 1,
 	SG_OP_FORK = 2,
 	SG_OP_EXIT = 3,
+	/* file: SG_OP_FILE_FIRST + the op's index in enum sg_file_op */
+	SG_OP_FILE_FIRST = 10,
+};
+
+/* File operations: the index of each op's entry in struct sg_file_node, and
+ * bit positions in op masks. The order is config::FileOp's. */
+enum sg_file_op {
+	SG_FILE_READ = 0,
+	SG_FILE_WRITE = 1,
+	SG_FILE_EXEC = 2,
+	SG_FILE_CREATE = 3,
+	SG_FILE_DELETE = 4,
+	SG_FILE_RENAME = 5,
+	SG_FILE_LINK = 6,
+	SG_FILE_CHMOD = 7,
+	SG_FILE_CHOWN = 8,
+	SG_FILE_SETATTR = 9,
+	SG_FILE_MMAP = 10,
+	SG_FILE_OPS = 11,
 };
 
 /* The record's `action`. SG_ACTION_NONE marks life-cycle records. */
@@ -61,6 +82,7 @@ enum sg_target {
 enum sg_verdict {
 	SG_VERDICT_ALLOW = 1,
 	SG_VERDICT_DENY = 2,
+	SG_VERDICT_AUDIT = 3,
 };
 
 /* Per-module counters (a per-CPU array indexed by this enum). */
@@ -120,6 +142,46 @@ struct sg_exit_event {
 	__u32 _pad;
 };
 
+/* A file operation: the decision and the path(s) it was about. Sent with only
+ * the bytes used: up to `path` + path_len, or `target` + target_len. The
+ * subject's executable is resolved in the kernel: a short-lived process is
+ * gone before the agent could look it up. */
+struct sg_file_event {
+	struct sg_header hdr;
+	__u32 exe_len;
+	__u32 path_len;
+	__u32 target_len; /* rename and link: the new name */
+	__u32 file_op;    /* enum sg_file_op */
+	__u8 exe[SG_PATH_LEN];
+	__u8 path[SG_PATH_LEN];
+	__u8 target[SG_PATH_LEN];
+};
+
+/* The file module's rules, flattened per rule path ("node") when compiled: for
+ * each op, what the deepest node says about any path at or below it, with
+ * every ancestor rule folded in. */
+struct sg_file_op_rules {
+	/* Rules with subject selectors (uid, gid, command) that rank above
+	 * `rule_id`: bit i is selector rule i, numbered in priority order, so the
+	 * lowest bit that the subject also matches wins. */
+	__u64 candidates;
+	/* Selector allow rules covering this node (the allow-list posture). */
+	__u64 allowed_by;
+	__u32 rule_id;  /* the best rule without selectors; 0: none */
+	__u16 verdict;  /* its enum sg_verdict; SG_VERDICT_AUDIT for audit */
+	__u16 allowed;  /* an allow rule without selectors covers this node */
+};
+
+struct sg_file_node {
+	struct sg_file_op_rules ops[SG_FILE_OPS];
+};
+
+/* A selector rule (bit i of the masks above). */
+struct sg_selector_rule {
+	__u32 rule_id;
+	__u32 verdict;
+};
+
 /* Keys of the rule maps, filled by the agent. */
 struct sg_inode_key {
 	__u64 ino;
@@ -132,8 +194,10 @@ struct sg_path_key {
 	__u8 path[SG_RULE_PATH_LEN]; /* directories end in '/' */
 };
 
-struct sg_rule_value {
-	__u32 rule_id;
+/* What the path and identity tables hold: for the process module a rule, for
+ * the file module a node (struct sg_file_node) that folds in every rule above. */
+struct sg_match {
+	__u32 id;       /* process: rule id; file: node index */
 	__u32 verdict;  /* enum sg_verdict */
 	__u32 path_len; /* of the rule's path: the longer rule wins */
 	__u32 _pad;

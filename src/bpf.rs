@@ -16,6 +16,7 @@ macro_rules! skeleton {
 skeleton!(abi);
 skeleton!(probe);
 skeleton!(process);
+skeleton!(file);
 
 /// The records and map entries of `bpf/safeguard.h`, generated from the `abi` object.
 pub use abi::types as sg;
@@ -28,7 +29,10 @@ const _: () = assert!(size_of::<sg::sg_fork_event>() == 176 + 8);
 const _: () = assert!(size_of::<sg::sg_exit_event>() == 176 + 8);
 const _: () = assert!(size_of::<sg::sg_inode_key>() == 16);
 const _: () = assert!(size_of::<sg::sg_path_key>() == 4 + 256);
-const _: () = assert!(size_of::<sg::sg_rule_value>() == 16);
+const _: () = assert!(size_of::<sg::sg_match>() == 16);
+const _: () = assert!(size_of::<sg::sg_file_event>() == 176 + 16 + 3 * 4096);
+const _: () = assert!(size_of::<sg::sg_file_node>() == 11 * 24);
+const _: () = assert!(size_of::<sg::sg_selector_rule>() == 8);
 
 // SAFETY: these are plain C structs of integers and byte arrays (no pointers, no
 // bool, no enums with invalid bit patterns), so every byte pattern is a valid value.
@@ -38,13 +42,30 @@ unsafe impl plain::Plain for sg::sg_fork_event {}
 unsafe impl plain::Plain for sg::sg_exit_event {}
 unsafe impl plain::Plain for sg::sg_inode_key {}
 unsafe impl plain::Plain for sg::sg_path_key {}
-unsafe impl plain::Plain for sg::sg_rule_value {}
+unsafe impl plain::Plain for sg::sg_match {}
+unsafe impl plain::Plain for sg::sg_file_event {}
+unsafe impl plain::Plain for sg::sg_file_node {}
+unsafe impl plain::Plain for sg::sg_selector_rule {}
 
 /// Copies a record out of ring-buffer bytes; None when the bytes are too short
 /// (a record from a mismatched object: logged by the caller, never fatal).
 pub fn decode<T: plain::Plain + Default>(data: &[u8]) -> Option<T> {
     let mut value = T::default();
     plain::copy_from_bytes(&mut value, data).ok()?;
+    Some(value)
+}
+
+/// Copies a record that was sent with only the bytes it used (a path field cut at its
+/// length): the rest stays zeroed. None when even the fixed head is missing.
+pub fn decode_prefix<T: plain::Plain + Default>(data: &[u8], head: usize) -> Option<T> {
+    if data.len() < head {
+        return None;
+    }
+    let mut value = T::default();
+    let size = size_of::<T>().min(data.len());
+    // SAFETY: T is Plain (see above): any bytes are a valid value.
+    let bytes = unsafe { plain::as_mut_bytes(&mut value) };
+    bytes[..size].copy_from_slice(&data[..size]);
     Some(value)
 }
 

@@ -7,6 +7,7 @@ mod assets;
 mod bpf;
 mod config;
 mod events;
+mod file;
 mod logging;
 mod probe;
 mod process;

@@ -47,6 +47,19 @@ pub const HOOKS: &[(&str, HookKind, &str)] = &[
     ("process", HookKind::Tracepoint, "sched_process_fork"),
     ("process", HookKind::Tracepoint, "sched_process_exec"),
     ("process", HookKind::Tracepoint, "sched_process_exit"),
+    ("file", HookKind::Lsm, "file_open"),
+    ("file", HookKind::Lsm, "mmap_file"),
+    ("file", HookKind::Lsm, "path_mknod"),
+    ("file", HookKind::Lsm, "path_mkdir"),
+    ("file", HookKind::Lsm, "path_symlink"),
+    ("file", HookKind::Lsm, "path_unlink"),
+    ("file", HookKind::Lsm, "path_rmdir"),
+    ("file", HookKind::Lsm, "path_rename"),
+    ("file", HookKind::Lsm, "path_link"),
+    ("file", HookKind::Lsm, "path_chmod"),
+    ("file", HookKind::Lsm, "path_chown"),
+    ("file", HookKind::Lsm, "path_truncate"),
+    ("file", HookKind::Lsm, "file_truncate"),
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,10 +214,11 @@ impl Capabilities {
 
 pub fn probe() -> Capabilities {
     let btf = Path::new(VMLINUX_BTF).exists();
-    let hooks = probe_hooks(btf);
+    let kernel = kernel_release();
+    let hooks = probe_hooks(btf, &kernel);
     let (lsm_attach, tracepoint_attach) = probe_programs();
     Capabilities {
-        kernel: kernel_release(),
+        kernel,
         btf,
         lsm_list: read_lsm_list(),
         lsm_attach,
@@ -244,22 +258,47 @@ fn mount_securityfs() -> Result<(), String> {
     }
 }
 
-fn probe_hooks(btf: bool) -> Vec<(&'static str, &'static str, bool)> {
+fn probe_hooks(btf: bool, kernel: &str) -> Vec<(&'static str, &'static str, bool)> {
     let vmlinux = if btf { Btf::from_vmlinux().ok() } else { None };
+    // BPF trampolines take struct arguments passed by value from 6.1 on.
+    let struct_args = kernel_version(kernel) >= (6, 1);
     HOOKS
         .iter()
         .map(|&(module, kind, hook)| {
-            let symbol = match kind {
-                HookKind::Lsm => format!("bpf_lsm_{hook}"),
-                HookKind::Tracepoint => format!("btf_trace_{hook}"),
-            };
             let present = vmlinux.as_ref().is_some_and(|btf| match kind {
-                HookKind::Lsm => btf.type_by_name::<Func<'_>>(&symbol).is_some(),
-                HookKind::Tracepoint => btf.type_by_name::<libbpf_rs::btf::types::Typedef<'_>>(&symbol).is_some(),
+                HookKind::Lsm => lsm_hook_params(btf, hook)
+                    .is_some_and(|params| struct_args || !params.iter().any(|&by_value| by_value)),
+                HookKind::Tracepoint => {
+                    btf.type_by_name::<libbpf_rs::btf::types::Typedef<'_>>(&format!("btf_trace_{hook}")).is_some()
+                }
             });
             (module, hook, present)
         })
         .collect()
+}
+
+/// The parameters of an LSM hook (`bpf_lsm_<hook>` in BTF): for each, whether it
+/// is a struct or union passed by value.
+fn lsm_hook_params(btf: &Btf, hook: &str) -> Option<Vec<bool>> {
+    use libbpf_rs::btf::types::FuncProto;
+    use libbpf_rs::btf::{BtfKind, BtfType};
+    let func = btf.type_by_name::<Func<'_>>(&format!("bpf_lsm_{hook}"))?;
+    let proto = FuncProto::try_from(BtfType::from(*func).next_type()?).ok()?;
+    let by_value = proto
+        .iter()
+        .map(|param| {
+            btf.type_by_id::<BtfType<'_>>(param.ty)
+                .map(|ty| matches!(ty.skip_mods_and_typedefs().kind(), BtfKind::Struct | BtfKind::Union))
+                .unwrap_or(false)
+        })
+        .collect();
+    Some(by_value)
+}
+
+/// (major, minor) of a release string such as "5.10.0-46-cloud-amd64".
+fn kernel_version(release: &str) -> (u32, u32) {
+    let mut numbers = release.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok());
+    (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0))
 }
 
 /// Loads the probe object and attaches each of its two programs; the links are
@@ -335,6 +374,13 @@ mod tests {
         let refused = caps(&["bpf"], Err("Operation not permitted (os error 1)".into()));
         assert_eq!(refused.enforcement(), Enforcement::Degraded);
         assert!(refused.degraded_reason().unwrap().contains("refused"));
+    }
+
+    #[test]
+    fn kernel_versions_parse() {
+        assert_eq!(kernel_version("5.10.0-46-cloud-amd64"), (5, 10));
+        assert_eq!(kernel_version("6.12.117+deb12-cloud-amd64"), (6, 12));
+        assert_eq!(kernel_version("garbage"), (0, 0));
     }
 
     #[test]

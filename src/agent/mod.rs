@@ -20,8 +20,8 @@ use crossbeam_channel::{bounded, Sender};
 use crate::config::Config;
 use crate::logging::{Level, Record, Value};
 use crate::probe::{self, Enforcement};
-use crate::process;
-use module::{ModuleContext, ModuleState, ModuleStats};
+use crate::{file, process};
+use module::{ModuleContext, ModuleState, ModuleStats, Prepared};
 use writer::WriterStats;
 
 /// Records waiting for the writer. Past this, module threads count drops rather
@@ -114,6 +114,7 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
     }
 }
 
+/// Starts every enabled module, one after the other, each attached before the next.
 fn start_modules(
     config: &Config,
     caps: &probe::Capabilities,
@@ -122,31 +123,35 @@ fn start_modules(
     states: &mut Vec<(&'static str, ModuleState)>,
     modules: &mut Vec<RunningModule>,
 ) -> anyhow::Result<()> {
-    for (name, enabled) in [("file", config.file.enable), ("network", config.network.enable), ("mount", config.mount.enable)] {
-        if enabled {
-            log::warn!("{name}: this version does not implement the {name} module yet; it stays off");
+    let pidns = module::agent_pidns();
+    let prepared = [
+        file::prepare(&config.file, caps, pidns),
+        Prepared::not_implemented("network", config.network.enable),
+        Prepared::not_implemented("mount", config.mount.enable),
+        process::prepare(&config.process, caps, pidns),
+    ];
+    for module in prepared {
+        states.push((module.name, module.state));
+        if module.state == ModuleState::Off {
+            continue;
         }
-        states.push((name, ModuleState::Off));
+        let name = module.name;
+        let stats = Arc::new(ModuleStats::default());
+        let ctx = ModuleContext { records: records.clone(), stats: stats.clone(), running: running.clone() };
+        let (ready_tx, ready_rx) = bounded(1);
+        let run = module.run;
+        let thread = thread::Builder::new()
+            .name(name.into())
+            .spawn(move || run(ctx, ready_tx))
+            .with_context(|| format!("{name}: start thread"))?;
+        modules.push(RunningModule { name, stats, thread });
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => return Err(err),
+            Err(_) => bail!("{name}: module thread ended before it was ready"),
+        }
     }
-
-    let plan = process::Plan::new(&config.process, caps, process::own_pidns());
-    states.push((process::NAME, plan.state));
-    if plan.state == ModuleState::Off {
-        return Ok(());
-    }
-    let stats = Arc::new(ModuleStats::default());
-    let ctx = ModuleContext { records: records.clone(), stats: stats.clone(), running: running.clone() };
-    let (ready_tx, ready_rx) = bounded(1);
-    let thread = thread::Builder::new()
-        .name(process::NAME.into())
-        .spawn(move || process::run(plan, ctx, ready_tx))
-        .context("process: start thread")?;
-    modules.push(RunningModule { name: process::NAME, stats, thread });
-    match ready_rx.recv() {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(err)) => Err(err),
-        Err(_) => bail!("process: module thread ended before it was ready"),
-    }
+    Ok(())
 }
 
 /// Joins every module thread; returns the first failure.

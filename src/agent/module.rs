@@ -10,7 +10,9 @@ use anyhow::Context;
 use crossbeam_channel::{Sender, TrySendError};
 use libbpf_rs::{MapCore, MapFlags, RingBuffer};
 
+use crate::config::{Mode, Target};
 use crate::logging::Record;
+use crate::probe::{Capabilities, Enforcement};
 
 /// A module's effective state, as the start record reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +23,15 @@ pub enum ModuleState {
 }
 
 impl ModuleState {
+    /// Enforcing only in block mode with BPF LSM; audit-only otherwise, or off.
+    pub fn of(enable: bool, mode: Mode, caps: &Capabilities) -> ModuleState {
+        match (enable, caps.enforcement(), mode) {
+            (false, _, _) => ModuleState::Off,
+            (true, Enforcement::Full, Mode::Block) => ModuleState::Enforcing,
+            (true, _, _) => ModuleState::AuditOnly,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ModuleState::Enforcing => "enforcing",
@@ -28,6 +39,40 @@ impl ModuleState {
             ModuleState::Off => "off",
         }
     }
+}
+
+/// A module ready to start: its effective state and the body of its thread, which
+/// opens, loads and attaches its BPF object, reports on `ready`, then polls until
+/// the agent stops. Everything it attached lives in that thread's frame.
+pub struct Prepared {
+    pub name: &'static str,
+    pub state: ModuleState,
+    pub run: Box<dyn FnOnce(ModuleContext, Sender<anyhow::Result<()>>) -> anyhow::Result<()> + Send>,
+}
+
+impl Prepared {
+    /// A module this version does not implement yet: off, whatever the config says.
+    pub fn not_implemented(name: &'static str, enabled: bool) -> Prepared {
+        if enabled {
+            log::warn!("{name}: this version does not implement the {name} module yet; it stays off");
+        }
+        Prepared { name, state: ModuleState::Off, run: Box::new(|_, _| Ok(())) }
+    }
+}
+
+/// `enum sg_target` (bpf/safeguard.h) for the `sg_target` switch of every program.
+pub fn target_code(target: Target) -> u32 {
+    match target {
+        Target::All => 0,
+        Target::Host => 1,
+        Target::Container => 2,
+    }
+}
+
+/// The inode of the agent's own pid namespace: tasks in any other are "container".
+pub fn agent_pidns() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self/ns/pid").map(|m| m.ino() as u32).unwrap_or(0)
 }
 
 /// Counters of one module; the kernel's are copied in by the module's thread.

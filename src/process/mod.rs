@@ -6,17 +6,16 @@
 pub mod rules;
 
 use std::mem::MaybeUninit;
-use std::os::unix::fs::MetadataExt;
 
 use anyhow::{bail, Context};
 use crossbeam_channel::Sender;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapFlags, RingBufferBuilder};
 
-use crate::agent::module::{poll_until_stopped, ModuleContext, ModuleState};
+use crate::agent::module::{poll_until_stopped, target_code, ModuleContext, ModuleState, Prepared};
 use crate::bpf::process::ProcessSkelBuilder;
 use crate::bpf::{bytes_of, decode, sized_bytes, sg};
-use crate::config::{Mode, ProcessConfig, ProcessOp, Target};
+use crate::config::{Mode, ProcessConfig, ProcessOp};
 use crate::events::{event_record, ExeCache, RuleTable, SG_FLAG_ARGV_TRUNCATED};
 use crate::logging::Value;
 use crate::probe::{Capabilities, Enforcement};
@@ -29,27 +28,28 @@ const SG_KIND_EXEC: u32 = 1;
 const SG_KIND_FORK: u32 = 2;
 const SG_KIND_EXIT: u32 = 3;
 
+/// Decides what the module does on this kernel with this config; the thread starts later.
+pub fn prepare(config: &ProcessConfig, caps: &Capabilities, agent_pidns: u32) -> Prepared {
+    let plan = Plan::new(config, caps, agent_pidns);
+    Prepared { name: NAME, state: plan.state, run: Box::new(move |ctx, ready| run(plan, ctx, ready)) }
+}
+
 /// Everything the module's thread needs, decided before it starts.
-pub struct Plan {
-    pub config: ProcessConfig,
-    pub state: ModuleState,
+struct Plan {
+    config: ProcessConfig,
+    state: ModuleState,
     /// Judge exec in `bprm_check_security` (BPF LSM available, rules present).
-    pub lsm: bool,
-    pub agent_pidns: u32,
-    pub rules: CompiledRules,
+    lsm: bool,
+    agent_pidns: u32,
+    rules: CompiledRules,
 }
 
 impl Plan {
-    pub fn new(config: &ProcessConfig, caps: &Capabilities, agent_pidns: u32) -> Plan {
+    fn new(config: &ProcessConfig, caps: &Capabilities, agent_pidns: u32) -> Plan {
         let config = config.clone();
         let has_rules = !config.allow.is_empty() || !config.deny.is_empty();
-        let enforcement = caps.enforcement();
-        let state = match (config.enable, enforcement, config.mode) {
-            (false, _, _) => ModuleState::Off,
-            (true, Enforcement::Full, Mode::Block) => ModuleState::Enforcing,
-            (true, _, _) => ModuleState::AuditOnly,
-        };
-        let lsm = enforcement == Enforcement::Full && has_rules && caps.hook_present("bprm_check_security");
+        let state = ModuleState::of(config.enable, config.mode, caps);
+        let lsm = caps.enforcement() == Enforcement::Full && has_rules && caps.hook_present("bprm_check_security");
         let rules = compile(&config);
         Plan { config, state, lsm, agent_pidns, rules }
     }
@@ -74,22 +74,9 @@ fn compile(config: &ProcessConfig) -> CompiledRules {
     rules::compile(&exec_rules, rules::identify_on_host)
 }
 
-/// The inode of the agent's own pid namespace: tasks elsewhere are "container".
-pub fn own_pidns() -> u32 {
-    std::fs::metadata("/proc/self/ns/pid").map(|m| m.ino() as u32).unwrap_or(0)
-}
-
-fn target_code(target: Target) -> u32 {
-    match target {
-        Target::All => 0,
-        Target::Host => 1,
-        Target::Container => 2,
-    }
-}
-
 /// The module's thread: open, load, attach, report ready, then poll until stopped.
 /// Everything attached lives in this function's frame: returning detaches it.
-pub fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> anyhow::Result<()> {
+fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> anyhow::Result<()> {
     let mut storage = MaybeUninit::uninit();
     let loaded = load(&plan, &mut storage);
     let (skel, _links) = match loaded {

@@ -39,8 +39,8 @@ pub struct ExecRule<'a> {
 pub struct CompiledRules {
     /// Rule texts; rule id N is `texts[N - 1]`.
     pub texts: Vec<String>,
-    pub paths: Vec<(sg::sg_path_key, sg::sg_rule_value)>,
-    pub inodes: Vec<(sg::sg_inode_key, sg::sg_rule_value)>,
+    pub paths: Vec<(sg::sg_path_key, sg::sg_match)>,
+    pub inodes: Vec<(sg::sg_inode_key, sg::sg_match)>,
 }
 
 /// The kernel's key for a rule path: the path and a closing '/' ("/" stays "/").
@@ -58,14 +58,14 @@ pub fn path_key(path: &str) -> Option<sg::sg_path_key> {
     Some(key)
 }
 
-fn better(current: &sg::sg_rule_value, candidate: &sg::sg_rule_value) -> bool {
+fn better(current: &sg::sg_match, candidate: &sg::sg_match) -> bool {
     candidate.path_len > current.path_len
         || (candidate.path_len == current.path_len
             && candidate.verdict == Verdict::Deny as u32
             && current.verdict != Verdict::Deny as u32)
 }
 
-fn insert<K: std::hash::Hash + Eq>(table: &mut HashMap<K, sg::sg_rule_value>, key: K, value: sg::sg_rule_value) {
+fn insert<K: std::hash::Hash + Eq>(table: &mut HashMap<K, sg::sg_match>, key: K, value: sg::sg_match) {
     match table.get(&key) {
         Some(current) if !better(current, &value) => {}
         _ => {
@@ -78,15 +78,15 @@ fn insert<K: std::hash::Hash + Eq>(table: &mut HashMap<K, sg::sg_rule_value>, ke
 /// parameter so that tests need no filesystem.
 pub fn compile(rules: &[ExecRule<'_>], identify: impl Fn(&str) -> Option<Identity>) -> CompiledRules {
     let mut texts = Vec::with_capacity(rules.len());
-    let mut paths: HashMap<Vec<u8>, sg::sg_rule_value> = HashMap::new();
+    let mut paths: HashMap<Vec<u8>, sg::sg_match> = HashMap::new();
     let mut keys: HashMap<Vec<u8>, sg::sg_path_key> = HashMap::new();
-    let mut inodes: HashMap<(u32, u64), sg::sg_rule_value> = HashMap::new();
+    let mut inodes: HashMap<(u32, u64), sg::sg_match> = HashMap::new();
 
     for rule in rules {
         texts.push(rule.text.to_string());
         let rule_id = texts.len() as u32;
-        let value = |path_len: usize| sg::sg_rule_value {
-            rule_id,
+        let value = |path_len: usize| sg::sg_match {
+            id: rule_id,
             verdict: rule.verdict as u32,
             path_len: path_len as u32,
             ..Default::default()
@@ -168,7 +168,7 @@ mod tests {
         assert_eq!(compiled.inodes.len(), 1);
         let (key, value) = &compiled.inodes[0];
         assert_eq!((key.dev, key.ino), (0x800001, 42));
-        assert_eq!((value.rule_id, value.verdict, value.path_len), (1, Verdict::Deny as u32, 15));
+        assert_eq!((value.id, value.verdict, value.path_len), (1, Verdict::Deny as u32, 15));
     }
 
     #[test]
@@ -180,9 +180,9 @@ mod tests {
         ];
         let compiled = compile(&rules, |_| Some(Identity { dev: 1, ino: 7, canonical: "/opt/x".into() }));
         assert_eq!(compiled.paths.len(), 1);
-        assert_eq!(compiled.paths[0].1.rule_id, 2);
+        assert_eq!(compiled.paths[0].1.id, 2);
         assert_eq!(compiled.inodes.len(), 1);
-        assert_eq!(compiled.inodes[0].1.rule_id, 2);
+        assert_eq!(compiled.inodes[0].1.id, 2);
     }
 
     #[test]

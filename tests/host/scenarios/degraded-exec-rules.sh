@@ -26,6 +26,7 @@ deny = ["$SG_WORK/bin/denied", "$SG_WORK/denied-dir"]
 TOML
 
 start_agent "$SG_WORK/sg.toml"
+wait_for_record '"module":"agent"' '"op":"start"'
 rec_has '"enforcement":"degraded"' '"process":"audit-only"'
 
 say "a denied file runs (audit-only) and is reported"

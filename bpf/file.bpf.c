@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The file module: every operation of SPEC 3.1 judged in an LSM hook.
+ *
+ * A decision costs a bounded number of map lookups whatever the number of
+ * rules: the rules are flattened by the agent into "nodes" (one per rule path,
+ * every ancestor rule folded in), found by identity (device, inode of the file
+ * or the deepest ancestor directory that is a rule path: this holds through
+ * hard links, bind mounts, chroots and mount namespaces) or, for rule paths
+ * that did not exist when the agent started, by a longest-prefix lookup of
+ * the resolved path. Subject selectors (uid, gid, command) become one bit mask
+ * per subject, from three or four hash lookups. The path string is built only
+ * when a record is emitted.
+ */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define FMODE_READ 0x1
+#define FMODE_WRITE 0x2
+#define FMODE_EXEC 0x20
+#define PROT_EXEC 0x4
+
+/* Load-time switches (rodata), set by src/file/mod.rs. */
+const volatile __u32 sg_agent_tgid = 0;    /* the agent's own operations are not judged */
+const volatile __u32 sg_ops_enabled = 0;   /* bit per enum sg_file_op: `ops` */
+const volatile __u32 sg_ops_ruled = 0;     /* ops some rule or the allow list speaks of */
+const volatile __u32 sg_ops_allowlisted = 0;
+const volatile __u32 sg_have_deny = 0;
+const volatile __u32 sg_need_path = 0;     /* some rule path had no identity at load */
+const volatile __u32 sg_have_selectors = 0;
+const volatile __u64 sg_uid_any = 0;       /* selector rules that name no uid */
+const volatile __u64 sg_gid_any = 0;
+const volatile __u64 sg_command_any = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* sized by the agent before load */
+	__type(key, __u32);
+	__type(value, struct sg_file_node);
+} nodes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, struct sg_selector_rule);
+} selector_rules SEC(".maps");
+
+/* Selector masks: which selector rules a uid, gid, comm or executable satisfies. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} uid_selectors SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} gid_selectors SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u8[SG_COMM_LEN]);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} comm_selectors SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct sg_inode_key);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} exe_selectors SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_file_event);
+} file_scratch SEC(".maps");
+
+static __always_inline int op_on(__u32 ops, __u32 op)
+{
+	return ops & (1U << op);
+}
+
+/* Which selector rules the current task satisfies. */
+static __always_inline __u64 subject_selectors(struct task_struct *task)
+{
+	__u64 uid_gid, uid_mask, gid_mask, command_mask, *found;
+	__u32 uid, gid;
+	struct sg_inode_key exe = {};
+	__u8 comm[SG_COMM_LEN] = {};
+	struct inode *inode;
+
+	if (!sg_have_selectors)
+		return 0;
+	uid_gid = bpf_get_current_uid_gid();
+	uid = (__u32)uid_gid;
+	gid = uid_gid >> 32;
+
+	uid_mask = sg_uid_any;
+	found = bpf_map_lookup_elem(&uid_selectors, &uid);
+	if (found)
+		uid_mask |= *found;
+	gid_mask = sg_gid_any;
+	found = bpf_map_lookup_elem(&gid_selectors, &gid);
+	if (found)
+		gid_mask |= *found;
+
+	command_mask = sg_command_any;
+	bpf_get_current_comm(comm, sizeof(comm));
+	found = bpf_map_lookup_elem(&comm_selectors, comm);
+	if (found)
+		command_mask |= *found;
+	inode = BPF_CORE_READ(task, mm, exe_file, f_inode);
+	exe.ino = BPF_CORE_READ(inode, i_ino);
+	exe.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	found = bpf_map_lookup_elem(&exe_selectors, &exe);
+	if (found)
+		command_mask |= *found;
+
+	return uid_mask & gid_mask & command_mask;
+}
+
+/* Index of the lowest set bit of a non-zero mask (BPF has no ctz). */
+static __always_inline __u32 lowest_bit(__u64 mask)
+{
+	__u32 index = 0;
+
+	mask &= -mask;
+	if (mask & 0xffffffff00000000ULL)
+		index += 32;
+	if (mask & 0xffff0000ffff0000ULL)
+		index += 16;
+	if (mask & 0xff00ff00ff00ff00ULL)
+		index += 8;
+	if (mask & 0xf0f0f0f0f0f0f0f0ULL)
+		index += 4;
+	if (mask & 0xccccccccccccccccULL)
+		index += 2;
+	if (mask & 0xaaaaaaaaaaaaaaaaULL)
+		index += 1;
+	return index;
+}
+
+/* Walk up from a dentry (crossing mounts, not stopping at a chroot) to the
+ * first file or directory that has a node by identity: the deepest one. The
+ * state lives in the per-CPU buffer so the verifier's work stays linear. */
+static __noinline void find_by_identity(struct vfsmount *vfsmnt, struct dentry *dentry,
+					struct sg_pathbuf *pb)
+{
+	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+
+	pb->found = 0;
+	pb->off = 1; /* "truncated" until the root or a match is reached */
+	for (int i = 0; i < SG_MAX_DEPTH; i++) {
+		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+
+		sg_match_inode(dentry, pb);
+		if (pb->found) {
+			pb->off = 0;
+			return;
+		}
+		if (dentry == mnt_root) {
+			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+
+			if (mnt == mnt_parent) {
+				pb->off = 0;
+				return;
+			}
+			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = mnt_parent;
+			vfsmnt = (void *)mnt + bpf_core_field_offset(struct mount, mnt);
+			continue;
+		}
+		if (dentry == parent) {
+			pb->off = 0;
+			return;
+		}
+		dentry = parent;
+	}
+}
+
+/* The outcome for one path. */
+struct judgement {
+	__u32 verdict; /* SG_VERDICT_DENY, SG_VERDICT_AUDIT, or 0: say nothing */
+	__u32 rule_id;
+	__u32 op;      /* the op that decided */
+	__u32 truncated;
+};
+
+/* Judge the ops in `ops` on one path. */
+static __noinline void judge(struct vfsmount *mnt, struct dentry *dentry, __u32 ops, __u64 subject,
+			     struct judgement *out)
+{
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct sg_match *match = 0;
+	struct sg_file_node *node = 0;
+	__u32 truncated;
+
+	out->verdict = 0;
+	out->rule_id = SG_RULE_NONE;
+	out->truncated = 0;
+	if (!pb)
+		return;
+
+	if (sg_need_path) {
+		struct path path = { .mnt = mnt, .dentry = dentry };
+		struct sg_resolved resolved;
+
+		sg_resolve(&path, pb, &resolved);
+		truncated = resolved.flags & SG_FLAG_TRUNCATED;
+		match = pb->found ? &pb->by_inode : 0;
+		if (!truncated)
+			match = sg_better(match, sg_lookup_path(pb, &resolved));
+	} else {
+		find_by_identity(mnt, dentry, pb);
+		truncated = pb->off;
+		match = pb->found ? &pb->by_inode : 0;
+	}
+	out->truncated = truncated;
+	if (match) {
+		__u32 index = match->id;
+
+		node = bpf_map_lookup_elem(&nodes, &index);
+	}
+
+	for (__u32 op = 0; op < SG_FILE_OPS; op++) {
+		struct sg_file_op_rules *rules;
+		__u32 verdict = 0, rule_id = SG_RULE_NONE, allowed = 0;
+
+		if (!op_on(ops, op))
+			continue;
+		if (node) {
+			__u64 hit;
+
+			rules = &node->ops[op];
+			hit = rules->candidates & subject;
+			if (hit) {
+				__u32 index = lowest_bit(hit);
+				struct sg_selector_rule *selector = bpf_map_lookup_elem(&selector_rules, &index);
+
+				if (selector) {
+					verdict = selector->verdict;
+					rule_id = selector->rule_id;
+				}
+			} else {
+				verdict = rules->verdict;
+				rule_id = rules->rule_id;
+			}
+			allowed = rules->allowed || (rules->allowed_by & subject);
+		}
+
+		if (verdict == SG_VERDICT_DENY) {
+			/* keep it */
+		} else if (op_on(sg_ops_allowlisted, op) && !allowed) {
+			verdict = SG_VERDICT_DENY;
+			rule_id = truncated && !node ? SG_RULE_UNRESOLVED : SG_RULE_NOT_ALLOWED;
+		} else if (truncated && !node && sg_have_deny) {
+			/* Never silently allowed where a deny rule could apply. */
+			verdict = SG_VERDICT_DENY;
+			rule_id = SG_RULE_UNRESOLVED;
+		} else if (verdict != SG_VERDICT_AUDIT) {
+			verdict = 0;
+		}
+
+		if (verdict == SG_VERDICT_DENY || (verdict == SG_VERDICT_AUDIT && !out->verdict)) {
+			out->verdict = verdict;
+			out->rule_id = rule_id;
+			out->op = op;
+			if (verdict == SG_VERDICT_DENY)
+				return;
+		}
+	}
+}
+
+static __always_inline __u32 copy_path(__u8 *dst, struct vfsmount *mnt, struct dentry *dentry, __u32 *flags)
+{
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct path path = { .mnt = mnt, .dentry = dentry };
+	struct sg_resolved resolved;
+
+	if (!pb)
+		return 0;
+	sg_resolve(&path, pb, &resolved);
+	*flags |= resolved.flags;
+	return sg_copy_path(dst, pb, &resolved);
+}
+
+/*
+ * The one entry point of every hook: judge `ops` on the path (mnt, dentry) and,
+ * for rename and link, on the new name (mnt2, dentry2); emit one record for a
+ * denial or an audited operation; return non-zero to refuse.
+ */
+static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 ops,
+			    struct vfsmount *mnt2, struct dentry *dentry2)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct judgement first = {}, second = {};
+	struct judgement *decided = &first;
+	struct sg_file_event *ev;
+	__u64 subject;
+	__u32 zero = 0, size, exe_flags = 0;
+
+	ops &= sg_ops_enabled & sg_ops_ruled;
+	if (!ops)
+		return 0;
+	if ((bpf_get_current_pid_tgid() >> 32) == sg_agent_tgid || !sg_in_target(task))
+		return 0;
+
+	subject = subject_selectors(task);
+	judge(mnt, dentry, ops, subject, &first);
+	if (dentry2 && first.verdict != SG_VERDICT_DENY) {
+		judge(mnt2, dentry2, ops, subject, &second);
+		if (second.verdict == SG_VERDICT_DENY || (second.verdict && !first.verdict))
+			decided = &second;
+	}
+	if (!decided->verdict)
+		return 0;
+
+	/* Decided: from here on nothing changes the verdict. */
+	ev = bpf_map_lookup_elem(&file_scratch, &zero);
+	if (ev) {
+		ev->hdr.kind = SG_KIND_FILE;
+		ev->hdr.op = SG_OP_FILE_FIRST + decided->op;
+		ev->hdr.rule_id = decided->rule_id;
+		ev->hdr.flags = first.truncated || second.truncated ? SG_FLAG_TRUNCATED : 0;
+		ev->hdr.action = decided->verdict == SG_VERDICT_AUDIT ? SG_ACTION_ALLOWED :
+				 sg_block			       ? SG_ACTION_BLOCKED :
+								 SG_ACTION_MONITOR;
+		ev->file_op = decided->op;
+		sg_fill_subject(&ev->hdr, task);
+		ev->exe_len = copy_path(ev->exe, BPF_CORE_READ(task, mm, exe_file, f_path.mnt),
+					BPF_CORE_READ(task, mm, exe_file, f_path.dentry), &exe_flags);
+		ev->path_len = copy_path(ev->path, mnt, dentry, &ev->hdr.flags);
+		ev->target_len = 0;
+		size = offsetof(struct sg_file_event, path) + (ev->path_len & (SG_PATH_LEN - 1));
+		if (dentry2) {
+			ev->target_len = copy_path(ev->target, mnt2, dentry2, &ev->hdr.flags);
+			size = offsetof(struct sg_file_event, target) + (ev->target_len & (SG_PATH_LEN - 1));
+		}
+		sg_emit(ev, size);
+	}
+	return decided->verdict == SG_VERDICT_DENY && sg_block;
+}
+
+/* Every hook returns constants (6.12's verifier checks the range). */
+#define VERDICT(expr)                 \
+	do {                          \
+		if (expr)             \
+			return -EPERM; \
+		return 0;             \
+	} while (0)
+
+SEC("lsm/file_open")
+int BPF_PROG(sg_file_open, struct file *file, int ret)
+{
+	__u32 mode, ops;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	mode = BPF_CORE_READ(file, f_mode);
+	/* An exec opens its file for reading too: it is judged as exec only. */
+	if (mode & FMODE_EXEC)
+		ops = 1U << SG_FILE_EXEC;
+	else
+		ops = (mode & FMODE_READ ? 1U << SG_FILE_READ : 0) |
+		      (mode & FMODE_WRITE ? 1U << SG_FILE_WRITE : 0);
+	VERDICT(check(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry), ops, 0, 0));
+}
+
+SEC("lsm/mmap_file")
+int BPF_PROG(sg_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	__u32 ops = 1U << SG_FILE_MMAP;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!file)
+		return 0; /* anonymous memory */
+	if (prot & PROT_EXEC)
+		ops |= 1U << SG_FILE_EXEC;
+	VERDICT(check(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry), ops, 0, 0));
+}
+
+/* Creating, deleting: the directory's mount and the (new or old) dentry. */
+#define DIR_HOOK(hook, op, ...)                                                              \
+	SEC("lsm/" #hook)                                                                    \
+	int BPF_PROG(sg_##hook, const struct path *dir, struct dentry *dentry, ##__VA_ARGS__, \
+		     int ret)                                                                \
+	{                                                                                    \
+		if (ret)                                                                     \
+			return sg_keep_denial(ret);                                          \
+		VERDICT(check(BPF_CORE_READ(dir, mnt), dentry, 1U << (op), 0, 0));          \
+	}
+
+DIR_HOOK(path_mknod, SG_FILE_CREATE, umode_t mode, unsigned int dev)
+DIR_HOOK(path_mkdir, SG_FILE_CREATE, umode_t mode)
+DIR_HOOK(path_symlink, SG_FILE_CREATE, const char *old_name)
+DIR_HOOK(path_unlink, SG_FILE_DELETE)
+DIR_HOOK(path_rmdir, SG_FILE_DELETE)
+
+SEC("lsm/path_rename")
+int BPF_PROG(sg_path_rename, const struct path *old_dir, struct dentry *old_dentry,
+	     const struct path *new_dir, struct dentry *new_dentry)
+{
+	/* No `ret` here: 5.19 added a flags argument, so its position moves. A
+	 * denial by an earlier BPF program is still final: the kernel stops at the
+	 * first program that returns an error. */
+	VERDICT(check(BPF_CORE_READ(old_dir, mnt), old_dentry, 1U << SG_FILE_RENAME,
+		      BPF_CORE_READ(new_dir, mnt), new_dentry));
+}
+
+SEC("lsm/path_link")
+int BPF_PROG(sg_path_link, struct dentry *old_dentry, const struct path *new_dir,
+	     struct dentry *new_dentry, int ret)
+{
+	struct vfsmount *mnt = BPF_CORE_READ(new_dir, mnt); /* links never cross mounts */
+
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(check(mnt, old_dentry, 1U << SG_FILE_LINK, mnt, new_dentry));
+}
+
+/* Attribute changes of an existing path. */
+#define PATH_HOOK(hook, op, ...)                                                             \
+	SEC("lsm/" #hook)                                                                    \
+	int BPF_PROG(sg_##hook, const struct path *path, ##__VA_ARGS__, int ret)             \
+	{                                                                                    \
+		if (ret)                                                                     \
+			return sg_keep_denial(ret);                                          \
+		VERDICT(check(BPF_CORE_READ(path, mnt), BPF_CORE_READ(path, dentry),         \
+			      1U << (op), 0, 0));                                            \
+	}
+
+PATH_HOOK(path_chmod, SG_FILE_CHMOD, umode_t mode)
+PATH_HOOK(path_chown, SG_FILE_CHOWN, __u32 uid, __u32 gid) /* kuid_t, kgid_t: unread */
+PATH_HOOK(path_truncate, SG_FILE_SETATTR)
+
+/* ftruncate() on 6.2 and later (earlier kernels call path_truncate). */
+SEC("lsm/file_truncate")
+int BPF_PROG(sg_file_truncate, struct file *file, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(check(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry),
+		      1U << SG_FILE_SETATTR, 0, 0));
+}
+
+/* chown on kernels before 6.1, whose trampolines cannot take path_chown's
+ * by-value kuid_t/kgid_t: the attribute change itself, judged by its dentry
+ * (no mount: paths are relative to the filesystem's root, identities hold). */
+#define ATTR_UID (1 << 1)
+#define ATTR_GID (1 << 2)
+
+SEC("lsm/inode_setattr")
+int BPF_PROG(sg_inode_setattr, struct dentry *dentry, struct iattr *attr, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!(BPF_CORE_READ(attr, ia_valid) & (ATTR_UID | ATTR_GID)))
+		return 0;
+	VERDICT(check(0, dentry, 1U << SG_FILE_CHOWN, 0, 0));
+}

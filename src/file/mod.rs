@@ -1,0 +1,295 @@
+//! The file module (SPEC section 3.1): every file operation judged in an LSM hook
+//! (bpf/file.bpf.c) against rules flattened into nodes (rules.rs). It needs BPF
+//! LSM: no tracepoint sees file operations with their resolved paths, so in the
+//! degraded mode it stays off and says so.
+
+pub mod rules;
+
+use std::cell::Cell;
+use std::mem::MaybeUninit;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+use anyhow::Context;
+use crossbeam_channel::Sender;
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use libbpf_rs::{Link, MapCore, MapFlags, RingBufferBuilder};
+
+use crate::agent::module::{poll_until_stopped, target_code, ModuleContext, ModuleState, Prepared};
+use crate::bpf::file::FileSkelBuilder;
+use crate::bpf::{bytes_of, decode_prefix, sized_bytes, sg};
+use crate::config::{FileConfig, FileOp, Mode, Op};
+use crate::events::{event_record, RuleTable};
+use crate::logging::Value;
+use crate::probe::{Capabilities, Enforcement};
+use crate::process::rules::identify_on_host;
+use rules::{op_bit, CompiledFileRules};
+
+pub const NAME: &str = "file";
+
+// enum sg_kind and enum sg_op (bpf/safeguard.h)
+const SG_KIND_FILE: u32 = 10;
+
+/// The hooks and the ops each serves (LSM hook name, ops). `file_truncate` (6.2+)
+/// takes over ftruncate() from `path_truncate`, which older kernels call for it;
+/// `inode_setattr` stands in for `path_chown` where that cannot attach (before 6.1).
+const OPTIONAL_HOOKS: &[&str] = &["file_truncate", "inode_setattr"];
+const HOOKS: &[(&str, &[FileOp])] = &[
+    ("file_open", &[FileOp::Read, FileOp::Write, FileOp::Exec]),
+    ("mmap_file", &[FileOp::Mmap, FileOp::Exec]),
+    ("path_mknod", &[FileOp::Create]),
+    ("path_mkdir", &[FileOp::Create]),
+    ("path_symlink", &[FileOp::Create]),
+    ("path_unlink", &[FileOp::Delete]),
+    ("path_rmdir", &[FileOp::Delete]),
+    ("path_rename", &[FileOp::Rename]),
+    ("path_link", &[FileOp::Link]),
+    ("path_chmod", &[FileOp::Chmod]),
+    ("path_chown", &[FileOp::Chown]),
+    ("path_truncate", &[FileOp::Setattr]),
+    ("file_truncate", &[FileOp::Setattr]),
+    ("inode_setattr", &[FileOp::Chown]),
+];
+
+/// How many directory entries the agent reads at start to find files with other
+/// hard links under the rules' directories.
+const LINK_SCAN_BUDGET: usize = 200_000;
+
+pub fn prepare(config: &FileConfig, caps: &Capabilities, agent_pidns: u32) -> Prepared {
+    let mut state = ModuleState::of(config.enable, config.mode, caps);
+    if state != ModuleState::Off && caps.enforcement() != Enforcement::Full {
+        log::warn!("file: needs BPF LSM (no tracepoint sees file operations with resolved paths); off in degraded mode");
+        state = ModuleState::Off;
+    }
+    let config = config.clone();
+    let hooks: Vec<&'static str> = HOOKS.iter().map(|&(hook, _)| hook).filter(|hook| caps.hook_present(hook)).collect();
+    Prepared {
+        name: NAME,
+        state,
+        run: Box::new(move |ctx, ready| {
+            let plan = match Plan::new(config, hooks, agent_pidns) {
+                Ok(plan) => plan,
+                Err(err) => {
+                    let _ = ready.send(Err(err));
+                    return Ok(());
+                }
+            };
+            run(plan, ctx, ready)
+        }),
+    }
+}
+
+struct Plan {
+    config: FileConfig,
+    /// The LSM hooks this kernel has.
+    hooks: Vec<&'static str>,
+    agent_pidns: u32,
+    rules: CompiledFileRules,
+}
+
+impl Plan {
+    fn new(config: FileConfig, hooks: Vec<&'static str>, agent_pidns: u32) -> anyhow::Result<Plan> {
+        let budget = Cell::new(LINK_SCAN_BUDGET);
+        let rules = rules::compile(&config, identify_on_host, |dir| linked_files(dir, &budget))?;
+        if budget.get() == 0 {
+            log::warn!("file: stopped looking for hard-linked files after {LINK_SCAN_BUDGET} entries");
+        }
+        for path in &rules.missing {
+            log::warn!("file: rule path {path} does not exist; it is matched by path until the agent restarts");
+        }
+        Ok(Plan { config, hooks, agent_pidns, rules })
+    }
+
+    fn ops_enabled(&self) -> u32 {
+        self.config.ops.iter().map(|&op| op_bit(op)).fold(0, |a, b| a | b)
+    }
+}
+
+/// Regular files with more than one link under `dir` (same filesystem, no symlinks
+/// followed), within a shared budget of directory entries.
+fn linked_files(dir: &str, budget: &Cell<usize>) -> Vec<(String, rules::Identity)> {
+    let mut found = Vec::new();
+    let Ok(top) = std::fs::metadata(dir) else { return found };
+    if !top.is_dir() {
+        return found;
+    }
+    let mut pending = vec![std::path::PathBuf::from(dir)];
+    while let Some(current) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else { continue };
+        for entry in entries.flatten() {
+            if budget.get() == 0 {
+                return found;
+            }
+            budget.set(budget.get() - 1);
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.dev() != top.dev() {
+                continue;
+            }
+            let file_type = meta.file_type();
+            if file_type.is_dir() {
+                pending.push(entry.path());
+            } else if (file_type.is_file() || file_type.is_block_device()) && meta.nlink() > 1 {
+                let path = entry.path().to_string_lossy().into_owned();
+                let identity = rules::Identity {
+                    dev: crate::process::rules::kernel_dev(meta.dev()),
+                    ino: meta.ino(),
+                    canonical: path.clone(),
+                };
+                found.push((path, identity));
+            }
+        }
+    }
+    found
+}
+
+fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> anyhow::Result<()> {
+    let mut storage = MaybeUninit::uninit();
+    let (skel, _links) = match load(&plan, &mut storage) {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            let _ = ready.send(Err(err));
+            return Ok(());
+        }
+    };
+
+    let rule_table = RuleTable { texts: plan.rules.texts.clone(), not_allowed: "not in file.allow".into() };
+    let mut decoder = Decoder { rules: rule_table };
+    let callback_ctx = ctx.clone();
+    let mut builder = RingBufferBuilder::new();
+    builder
+        .add(&skel.maps.sg_events, move |data: &[u8]| {
+            decoder.handle(data, &callback_ctx);
+            0
+        })
+        .context("file: ring buffer")?;
+    let ring = match builder.build().context("file: ring buffer") {
+        Ok(ring) => ring,
+        Err(err) => {
+            let _ = ready.send(Err(err));
+            return Ok(());
+        }
+    };
+    let _ = ready.send(Ok(()));
+    poll_until_stopped(NAME, &ring, &skel.maps.sg_counters, &ctx)
+}
+
+type Loaded<'obj> = (crate::bpf::file::FileSkel<'obj>, Vec<Link>);
+
+fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>) -> anyhow::Result<Loaded<'obj>> {
+    let config = &plan.config;
+    let rules = &plan.rules;
+    let mut open = FileSkelBuilder::default().open(storage).context("file: open BPF object")?;
+
+    let rodata = open.maps.rodata_data.as_deref_mut().context("file: no rodata")?;
+    rodata.sg_target = target_code(config.target);
+    rodata.sg_agent_pidns = plan.agent_pidns;
+    rodata.sg_agent_tgid = std::process::id();
+    rodata.sg_block = u32::from(config.mode == Mode::Block);
+    rodata.sg_ops_enabled = plan.ops_enabled();
+    rodata.sg_ops_ruled = rules.ops_ruled;
+    rodata.sg_ops_allowlisted = rules.ops_allowlisted;
+    rodata.sg_have_deny = u32::from(rules.have_deny);
+    rodata.sg_need_path = u32::from(rules.need_path);
+    rodata.sg_have_selectors = u32::from(!rules.selector_rules.is_empty());
+    rodata.sg_uid_any = rules.uid_any;
+    rodata.sg_gid_any = rules.gid_any;
+    rodata.sg_command_any = rules.command_any;
+
+    let size = |n: usize| n.max(1) as u32;
+    open.maps.nodes.set_max_entries(size(rules.nodes.len()))?;
+    open.maps.sg_inode_rules.set_max_entries(size(rules.inodes.len()))?;
+    open.maps.sg_path_rules.set_max_entries(size(rules.paths.len()))?;
+    open.maps.uid_selectors.set_max_entries(size(rules.uid_selectors.len()))?;
+    open.maps.gid_selectors.set_max_entries(size(rules.gid_selectors.len()))?;
+    open.maps.comm_selectors.set_max_entries(size(rules.comm_selectors.len()))?;
+    open.maps.exe_selectors.set_max_entries(size(rules.exe_selectors.len()))?;
+
+    // Only the hooks whose ops are enabled, spoken of by a rule, and present.
+    let wanted = plan.ops_enabled() & rules.ops_ruled;
+    let mut attach = Vec::new();
+    for mut prog in open.open_object_mut().progs_mut() {
+        let name = prog.name().to_string_lossy().into_owned();
+        let hook = name.trim_start_matches("sg_");
+        let serves = HOOKS.iter().find(|&&(h, _)| h == hook).map_or(0, |(_, ops)| {
+            ops.iter().map(|&op| op_bit(op)).fold(0, |a, b| a | b)
+        });
+        let present = if hook == "inode_setattr" {
+            !plan.hooks.contains(&"path_chown")
+        } else {
+            plan.hooks.contains(&hook)
+        };
+        let on = serves & wanted != 0 && present;
+        if !on && serves & wanted != 0 && !OPTIONAL_HOOKS.contains(&hook) {
+            log::warn!("file: this kernel has no {hook} hook; its operations are not covered");
+        }
+        prog.set_autoload(on);
+        if on {
+            attach.push(name);
+        }
+    }
+
+    let skel = open.load().context("file: load BPF programs")?;
+
+    let maps = &skel.maps;
+    let update = |map: &dyn MapCore, key: &[u8], value: &[u8], what: &str| {
+        map.update(key, value, MapFlags::ANY).with_context(|| format!("file: fill {what}"))
+    };
+    for (index, node) in rules.nodes.iter().enumerate() {
+        update(&maps.nodes, &(index as u32).to_ne_bytes(), bytes_of(node), "nodes")?;
+    }
+    for (key, value) in &rules.inodes {
+        update(&maps.sg_inode_rules, bytes_of(key), bytes_of(value), "identities")?;
+    }
+    for (key, value) in &rules.paths {
+        update(&maps.sg_path_rules, bytes_of(key), bytes_of(value), "paths")?;
+    }
+    for (index, rule) in rules.selector_rules.iter().enumerate() {
+        update(&maps.selector_rules, &(index as u32).to_ne_bytes(), bytes_of(rule), "selector rules")?;
+    }
+    for (uid, mask) in &rules.uid_selectors {
+        update(&maps.uid_selectors, &uid.to_ne_bytes(), &mask.to_ne_bytes(), "uid selectors")?;
+    }
+    for (gid, mask) in &rules.gid_selectors {
+        update(&maps.gid_selectors, &gid.to_ne_bytes(), &mask.to_ne_bytes(), "gid selectors")?;
+    }
+    for (comm, mask) in &rules.comm_selectors {
+        update(&maps.comm_selectors, comm, &mask.to_ne_bytes(), "command selectors")?;
+    }
+    for (key, mask) in &rules.exe_selectors {
+        update(&maps.exe_selectors, bytes_of(key), &mask.to_ne_bytes(), "command selectors")?;
+    }
+
+    let mut links = Vec::new();
+    for prog in skel.object().progs_mut() {
+        let name = prog.name().to_string_lossy().into_owned();
+        if attach.contains(&name) {
+            links.push(prog.attach().with_context(|| format!("file: attach lsm/{}", name.trim_start_matches("sg_")))?);
+        }
+    }
+    Ok((skel, links))
+}
+
+struct Decoder {
+    rules: RuleTable,
+}
+
+impl Decoder {
+    fn handle(&mut self, data: &[u8], ctx: &ModuleContext) {
+        let head = std::mem::offset_of!(sg::sg_file_event, path);
+        let Some(ev) = decode_prefix::<sg::sg_file_event>(data, head) else {
+            return ctx.malformed("file event", data.len());
+        };
+        if ev.hdr.kind != SG_KIND_FILE {
+            return ctx.malformed("file event kind", data.len());
+        }
+        let Some(&op) = FileOp::ALL.get(ev.file_op as usize) else {
+            return ctx.malformed("file op", data.len());
+        };
+        let exe = Value::Bytes(sized_bytes(&ev.exe, ev.exe_len).to_vec());
+        let mut record = event_record(&ev.hdr, NAME, op.name(), &self.rules, exe);
+        record.fields.push(("path", Value::Bytes(sized_bytes(&ev.path, ev.path_len).to_vec())));
+        if ev.target_len > 0 {
+            record.fields.push(("target_path", Value::Bytes(sized_bytes(&ev.target, ev.target_len).to_vec())));
+        }
+        ctx.send(record);
+    }
+}

@@ -1,0 +1,66 @@
+#!/bin/sh
+# Builds the guest's initramfs: busybox-static with every applet linked, the safeguard
+# binary at /usr/sbin/safeguard, tests/vm/lib.sh at /tests/lib.sh, tests/vm/scenarios/*.sh
+# under /tests/scenarios/, and tests/vm/init.sh as /init.
+# Usage: tests/vm/initramfs.sh BIN OUT.cpio.gz
+set -eu
+
+[ $# -eq 2 ] || { echo "usage: $0 BIN OUT.cpio.gz" >&2; exit 2; }
+bin=$(realpath "$1") out=$(realpath -m "$2")
+here=$(cd "$(dirname "$0")" && pwd)
+[ -f "$bin" ] || { echo "initramfs: no such binary: $bin" >&2; exit 2; }
+
+missing=""
+for p in busybox-static cpio gzip; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+        missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "initramfs: installing:$missing" >&2
+    # shellcheck disable=SC2086 # word splitting of the list is wanted
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2
+fi
+
+# The guest has no libraries: a dynamically linked agent cannot run there.
+if ldd "$bin" 2>/dev/null | grep -q '=>'; then
+    echo "initramfs: warning: $bin is dynamically linked and will not run in the guest" >&2
+fi
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+cd "$stage"
+mkdir -p bin sbin usr/bin usr/sbin etc dev proc sys tmp run root home/user var/log mnt \
+    tests/scenarios
+chmod 1777 tmp
+chown 1000:1000 home/user
+
+cp /bin/busybox bin/busybox
+# --list-full gives each applet's usual place (bin/, sbin/, usr/bin/, usr/sbin/).
+for applet in $(bin/busybox --list-full); do
+    [ -e "$applet" ] || ln -s /bin/busybox "$applet"
+done
+
+cp "$bin" usr/sbin/safeguard
+chmod 755 usr/sbin/safeguard
+cp "$here/init.sh" init
+chmod 755 init
+cp "$here/lib.sh" tests/lib.sh
+for f in "$here"/scenarios/*.sh; do
+    [ -e "$f" ] && cp "$f" tests/scenarios/
+done
+
+cat >etc/passwd <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+user:x:1000:1000:user:/home/user:/bin/sh
+EOF
+cat >etc/group <<'EOF'
+root:x:0:
+user:x:1000:
+EOF
+echo /bin/sh >etc/shells
+echo sg-guest >etc/hostname
+# The kernel opens /dev/console before /init runs (devtmpfs is mounted later).
+mknod -m 600 dev/console c 5 1 2>/dev/null || true
+
+find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --owner=0:0 --quiet | gzip -1 >"$out.tmp"
+mv "$out.tmp" "$out"

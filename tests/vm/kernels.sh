@@ -1,0 +1,131 @@
+#!/bin/sh
+# Fetches and caches the Debian cloud kernels the VM test bed boots:
+#   $SG_VM_CACHE/kernels/<name>/vmlinuz   (and .../package: the package it came from)
+# for <name> in 5.10 (bullseye), 6.1 (bookworm), 6.12 (bookworm-security, else trixie).
+# Usage: tests/vm/kernels.sh [NAME...]     (default: all three)
+#
+# Each release gets a private apt state under the cache (its own sources.list, lists and
+# package cache), so the system's apt lists are never touched and the result does not
+# depend on which Debian release the host runs. The ABI number is never written down: the
+# meta package is resolved with `apt-cache depends` at fetch time. Idempotent: a cached
+# kernel is kept as it is; delete its folder to fetch the current one.
+set -eu
+
+CACHE=${SG_VM_CACHE:-/var/cache/safeguard-vm}
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+
+log() { printf 'kernels: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+ensure_packages() {
+    missing=""
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+            missing="$missing $p"
+    done
+    [ -z "$missing" ] && return 0
+    log "installing:$missing"
+    # shellcheck disable=SC2086 # word splitting of the list is wanted
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2 ||
+        { apt-get update -qq >&2 &&
+          DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2; }
+}
+
+# The mirrors in use on this machine (deb822 or one-line sources), with Debian's defaults.
+mirror_of() { # $1: "debian" or "debian-security"
+    url=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list \
+              /etc/apt/sources.list 2>/dev/null |
+          grep -v '^[[:space:]]*#' | grep -Eo "(https?|file)://[^ ]*/$1/?( |\$)" | sed 's:/* *$::' | head -n 1 || true)
+    if [ -n "$url" ]; then echo "$url"
+    elif [ "$1" = debian ]; then echo http://deb.debian.org/debian
+    else echo http://deb.debian.org/debian-security
+    fi
+}
+
+# apt with the private state of one release: apt_for RELEASE apt-get|apt-cache ARGS...
+apt_for() {
+    rel=$1; shift
+    dir=$CACHE/apt/$rel
+    cmd=$1; shift
+    "$cmd" -o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+        -o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache" \
+        -o Dir::Cache::Archives="$dir/cache/archives" \
+        -o APT::Architecture=amd64 -o Acquire::Languages=none \
+        -o APT::Sandbox::User=root "$@"
+}
+
+# Writes the private sources of RELEASE and refreshes its lists, once per run: only a
+# kernel missing from the cache gets here, and then the lists must be current.
+UPDATED=" "
+prepare_release() {
+    rel=$1
+    dir=$CACHE/apt/$rel
+    case $UPDATED in *" $rel "*) return 0 ;; esac
+    mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+    main=$(mirror_of debian)
+    sec=$(mirror_of debian-security)
+    {
+        echo "deb [signed-by=$KEYRING] $main $rel main"
+        echo "deb [signed-by=$KEYRING] $main $rel-updates main"
+        echo "deb [signed-by=$KEYRING] $sec $rel-security main"
+    } > "$dir/sources.list"
+    log "apt-get update for $rel ($main)"
+    apt_for "$rel" apt-get update -qq >&2 || die "apt-get update for $rel failed"
+    UPDATED="$UPDATED$rel "
+}
+
+# Prints the versioned image package a meta package of RELEASE depends on, or nothing.
+resolve_meta() { # RELEASE META
+    apt_for "$1" apt-cache depends "$2" 2>/dev/null |
+        awk '/Depends: linux-image-/{print $2; exit}'
+}
+
+# fetch NAME RELEASE META [RELEASE META]...: the first release whose meta resolves wins.
+fetch() {
+    name=$1; shift
+    out=$CACHE/kernels/$name
+    if [ -s "$out/vmlinuz" ]; then
+        echo "cached  $name: $(cat "$out/package" 2>/dev/null || echo '?') -> $out/vmlinuz"
+        return 0
+    fi
+    pkg=""
+    while [ $# -ge 2 ]; do
+        rel=$1 meta=$2; shift 2
+        prepare_release "$rel"
+        pkg=$(resolve_meta "$rel" "$meta")
+        case $pkg in
+            "linux-image-$name".*) break ;;
+            "") log "$name: $meta not found in $rel" ;;
+            *) log "$name: $meta in $rel is $pkg, not $name"; pkg="" ;;
+        esac
+    done
+    [ -n "$pkg" ] || die "$name: no release offers a kernel"
+    work=$CACHE/apt/$rel/download
+    rm -rf "$work" && mkdir -p "$work"
+    (cd "$work" && apt_for "$rel" apt-get download -qq "$pkg" >&2) ||
+        die "$name: apt-get download $pkg failed"
+    deb=$(ls "$work"/*.deb)
+    mkdir -p "$out"
+    dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards './boot/vmlinuz-*' > "$out/vmlinuz.tmp" ||
+        die "$name: no ./boot/vmlinuz-* in $deb"
+    [ -s "$out/vmlinuz.tmp" ] || die "$name: empty kernel from $deb"
+    mv "$out/vmlinuz.tmp" "$out/vmlinuz"
+    dpkg-deb -f "$deb" Package Version | awk '{printf "%s%s", sep, $2; sep=" "} END{print ""}' \
+        > "$out/package"
+    rm -rf "$work"
+    echo "fetched $name: $(cat "$out/package") -> $out/vmlinuz"
+}
+
+ensure_packages apt dpkg tar debian-archive-keyring
+[ -r "$KEYRING" ] || die "missing $KEYRING"
+
+[ $# -gt 0 ] || set -- 5.10 6.1 6.12
+for name in "$@"; do
+    case $name in
+        5.10) fetch 5.10 bullseye linux-image-cloud-amd64 ;;
+        6.1)  fetch 6.1 bookworm linux-image-cloud-amd64 ;;
+        # bookworm-security carries 6.12 as its own meta package; trixie's default is 6.12.
+        6.12) fetch 6.12 bookworm linux-image-6.12-cloud-amd64 trixie linux-image-cloud-amd64 ;;
+        *) die "unknown kernel '$name' (known: 5.10 6.1 6.12)" ;;
+    esac
+done

@@ -1,0 +1,228 @@
+# shellcheck shell=sh
+# lib.sh: helpers for the VM scenarios (sourced: `. /tests/lib.sh`). Busybox sh.
+#
+# A scenario is a small script that exits 0 when everything it checks holds. It runs as
+# root in a fresh /tmp and /opt (init wipes them and kills every process after each one).
+# Environment from init: SG_BOOT (boot name), SG_LSM (1 if BPF LSM is expected active),
+# SG_SCENARIO (this scenario's name).
+#
+# Call the helpers directly, never inside $(...): fail must end the scenario, not a
+# subshell. Results come back in variables ($REC, $OUT, $RC).
+#
+# Records are compact JSON lines ("key":value, no spaces), so a record is matched by fixed
+# substrings in any field order: wait_for_record '"op":"exec"' '"action":"BLOCKED"'.
+# A pattern that ends in a digit matches only where no further digit follows, so
+# '"pid":12' does not match "pid":123.
+
+SG=${SG:-/usr/sbin/safeguard}  # the host tests (tests/host) point it at the built binary
+AGENT_ERR=/tmp/agent.err
+AGENT_OUT=/tmp/agent.out
+AGENT_PID=""
+SG_LOG=""       # the log file of the running agent's config (set by start_agent)
+WAIT_SECS=20    # wait_for_record's limit
+
+say() { echo "-- $*"; }
+
+# fail MESSAGE: end the scenario as failed, with what the agent said for context.
+fail() {
+    echo "FAIL: $*"
+    if [ -s "$AGENT_ERR" ]; then
+        echo "--- agent stderr (last 20 lines):"
+        tail -n 20 "$AGENT_ERR"
+    fi
+    if [ -n "$SG_LOG" ] && [ -s "$SG_LOG" ]; then
+        echo "--- $SG_LOG (last 20 lines):"
+        tail -n 20 "$SG_LOG"
+    fi
+    [ -n "$AGENT_PID" ] && kill -KILL "$AGENT_PID" 2>/dev/null
+    exit 1
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    case ${stat##*) } in Z*) return 1 ;; esac
+    return 0
+}
+
+# log_of CONFIG: the [log] output path written in CONFIG.
+log_of() {
+    sed -n 's/^[[:space:]]*output[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$1" | head -n 1
+}
+
+# match PATTERN...: the lines of stdin that contain all the fixed substrings.
+match() {
+    awk '
+        function has(s, p,    i, rest) {
+            # p must occur in s; when p ends in a digit, not followed by another digit
+            rest = s
+            while ((i = index(rest, p)) > 0) {
+                rest = substr(rest, i + length(p))
+                if (p !~ /[0-9]$/ || rest !~ /^[0-9]/) return 1
+            }
+            return 0
+        }
+        BEGIN { n = ARGC - 1; for (i = 1; i <= n; i++) { p[i] = ARGV[i]; delete ARGV[i] } }
+        { for (i = 1; i <= n; i++) if (!has($0, p[i])) next; print }
+    ' "$@"
+}
+
+# records PATTERN...: every line of $SG_LOG that contains all the fixed substrings.
+records() {
+    [ -f "$SG_LOG" ] || return 0
+    match "$@" <"$SG_LOG"
+}
+
+# count_records PATTERN...: how many lines match.
+count_records() { records "$@" | wc -l; }
+
+# wait_for_record PATTERN...: wait up to $WAIT_SECS for one line matching all; print it
+# and keep it in $REC.
+wait_for_record() {
+    i=0
+    while [ "$i" -lt $((WAIT_SECS * 5)) ]; do
+        REC=$(records "$@" | head -n 1)
+        if [ -n "$REC" ]; then
+            echo "$REC"
+            return 0
+        fi
+        sleep 0.2
+        i=$((i + 1))
+    done
+    fail "no record with all of: $* (waited $WAIT_SECS s)"
+}
+
+# rec_has PATTERN...: the record last found by wait_for_record ($REC) has every pattern.
+rec_has() {
+    for p in "$@"; do
+        [ -n "$(printf '%s\n' "$REC" | match "$p")" ] ||
+            fail "record lacks $p: $REC"
+    done
+}
+
+# assert_no_record PATTERN...: no line matches now. Make sure the records that could match
+# have been written first (stop_agent, or wait for a later record).
+assert_no_record() {
+    line=$(records "$@" | head -n 1)
+    [ -z "$line" ] || fail "unexpected record with all of: $*: $line"
+}
+
+# start_agent CONFIG [ARGS...]: run the agent in the background and wait up to 60 s for its
+# start record in the log file named by CONFIG.
+start_agent() {
+    cfg=$1
+    shift
+    SG_LOG=$(log_of "$cfg")
+    [ -n "$SG_LOG" ] || fail "start_agent: no output = \"FILE\" in $cfg"
+    say "starting: $SG run -c $cfg $*"
+    "$SG" run -c "$cfg" "$@" >"$AGENT_OUT" 2>"$AGENT_ERR" &
+    AGENT_PID=$!
+    i=0
+    while [ "$i" -lt 300 ]; do
+        if [ -n "$(records '"module":"agent"' '"op":"start"')" ]; then
+            say "agent $AGENT_PID started"
+            return 0
+        fi
+        if ! alive "$AGENT_PID"; then
+            wait "$AGENT_PID"
+            rc=$?
+            AGENT_PID=""
+            fail "agent exited with status $rc before writing its start record"
+        fi
+        sleep 0.2
+        i=$((i + 1))
+    done
+    fail "agent wrote no start record within 60 s"
+}
+
+# stop_agent: SIGTERM; the agent must exit 0 within 20 s and write its stop record.
+stop_agent() {
+    [ -n "$AGENT_PID" ] || fail "stop_agent: no agent running"
+    kill -TERM "$AGENT_PID"
+    i=0
+    while alive "$AGENT_PID"; do
+        [ "$i" -lt 100 ] || fail "agent still running 20 s after SIGTERM"
+        sleep 0.2
+        i=$((i + 1))
+    done
+    wait "$AGENT_PID"
+    rc=$?
+    AGENT_PID=""
+    [ "$rc" = 0 ] || fail "agent exited with status $rc after SIGTERM"
+    [ -n "$(records '"module":"agent"' '"op":"stop"')" ] || fail "agent wrote no stop record"
+    say "agent stopped"
+}
+
+# run_cmd CMD...: run CMD, keep its combined output in $OUT and status in $RC.
+run_cmd() {
+    OUT=$("$@" 2>&1)
+    RC=$?
+}
+
+# sh_pids: the first line of $OUT is "PID PPID" (see run_sh); set $SH_PID and $SH_PPID.
+sh_pids() {
+    # shellcheck disable=SC2034 # for the scenarios
+    read -r SH_PID SH_PPID <<EOF
+$OUT
+EOF
+}
+
+# run_sh SCRIPT: run `/bin/sh -c SCRIPT` after it printed its pid and parent pid, which land in
+# $SH_PID and $SH_PPID. End SCRIPT with `exec CMD` so that this very shell attempts the
+# exec: it is then the subject (pid, ppid, comm "sh") of the exec decision. The full path
+# matters: busybox sh runs an applet named without a path as execve("/proc/self/exe"),
+# whose comm is "exe" until busybox renames itself.
+run_sh() {
+    run_cmd /bin/sh -c "echo \$\$ \$PPID; $1"
+    sh_pids
+}
+
+# expect_eperm_sh SCRIPT: run_sh SCRIPT, which must fail with EPERM (see expect_eperm).
+expect_eperm_sh() {
+    expect_eperm /bin/sh -c "echo \$\$ \$PPID; $1"
+    sh_pids
+}
+
+# expect_eperm CMD...: CMD must fail because an exec got EPERM. Busybox (sh, env, su,
+# timeout...) reports a failed execve as "<who>: <file>: Operation not permitted" (EACCES
+# would be "Permission denied") and exits 126 (127 is "not found"). Sets $OUT and $RC.
+expect_eperm() {
+    run_cmd "$@"
+    case $OUT in
+        *"Operation not permitted"*) ;;
+        *) fail "expected EPERM from: $* (status $RC, output: $OUT)" ;;
+    esac
+    [ "$RC" = 126 ] || fail "expected status 126 from: $* (status $RC, output: $OUT)"
+    say "refused with EPERM: $*"
+}
+
+# expect_eperm_file CMD...: CMD must fail because a file operation got EPERM: busybox
+# applets print "Operation not permitted" and exit 1 (not 126: that is execve's).
+expect_eperm_file() {
+    run_cmd "$@"
+    case $OUT in
+        *"Operation not permitted"*) ;;
+        *) fail "expected EPERM from: $* (status $RC, output: $OUT)" ;;
+    esac
+    [ "$RC" != 0 ] || fail "expected failure from: $* (output: $OUT)"
+    say "refused with EPERM: $*"
+}
+
+# expect_status N CMD...: CMD must exit with status N. Sets $OUT and $RC.
+expect_status() {
+    want=$1
+    shift
+    run_cmd "$@"
+    [ "$RC" = "$want" ] || fail "expected status $want from: $* (status $RC, output: $OUT)"
+}
+
+# copy_busybox DEST: a copy of busybox with its own inode, for exec rules. A busybox copy
+# runs an applet only when argv[0] names one ("denied: applet not found" otherwise), so run
+# it as `sh -c 'exec -a true DEST'` when it must succeed.
+copy_busybox() {
+    mkdir -p "$(dirname "$1")"
+    cp /bin/busybox "$1" && chmod 755 "$1"
+}
+
+# as_user CMD: run the shell command line CMD as uid/gid 1000 (user "user").
+as_user() { su -s /bin/sh user -c "$1"; }

@@ -1,0 +1,146 @@
+#!/bin/bash
+# Runs the VM scenarios: builds the initramfs around BIN, fetches the kernels, boots every
+# configuration in parallel under qemu (TCG), and reports one line per scenario per boot.
+# Usage: tests/vm/run.sh BIN [BOOT...]      BOOT: 5.10 6.1 6.12 6.1-nobpf (default: all)
+# Environment:
+#   SG_VM_OUT      logs and initramfs (default target/vm in the repository): <boot>.log is
+#                  the serial console of that boot
+#   SG_VM_CACHE    kernel cache (default /var/cache/safeguard-vm), see kernels.sh
+#   SG_VM_ONLY     comma-separated scenario names to run (default: all that apply)
+#   SG_VM_TIMEOUT  hard limit per boot in seconds (default 600)
+#   SG_VM_SCENARIO_TIMEOUT  limit per scenario inside the guest (default 120)
+# Output: "PASS <boot> <scenario>" / "FAIL <boot> <scenario>" (each failure followed by the
+# scenario's own output, indented), "FAIL <boot> boot" for a boot that gave no verdict
+# (with the last 40 console lines), and last "vm: N passed, M failed". Exit 0 iff all passed.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+[ $# -ge 1 ] || { echo "usage: $0 BIN [BOOT...]" >&2; exit 2; }
+bin=$1
+shift
+[ -f "$bin" ] || { echo "vm: no such binary: $bin" >&2; exit 2; }
+boots=("$@")
+[ ${#boots[@]} -gt 0 ] || boots=(5.10 6.1 6.12 6.1-nobpf)
+root=$(cd "$here/../.." && pwd)
+out=${SG_VM_OUT:-$root/target/vm}
+boot_timeout=${SG_VM_TIMEOUT:-600}
+scenario_timeout=${SG_VM_SCENARIO_TIMEOUT:-120}
+only=${SG_VM_ONLY:-}
+
+# boot name -> kernel, extra kernel arguments, whether BPF LSM is expected active
+declare -A kernel_of lsm_args_of lsm_of
+kernel_of=([5.10]=5.10 [6.1]=6.1 [6.12]=6.12 [6.1-nobpf]=6.1)
+# 5.10 has CONFIG_BPF_LSM=y but leaves bpf out of its default list.
+lsm_args_of=([5.10]="lsm=lockdown,capability,yama,apparmor,bpf" [6.1]="" [6.12]=""
+             [6.1-nobpf]="lsm=lockdown,capability,yama,apparmor")
+lsm_of=([5.10]=1 [6.1]=1 [6.12]=1 [6.1-nobpf]=0)
+for b in "${boots[@]}"; do
+    [ -n "${kernel_of[$b]:-}" ] || { echo "vm: unknown boot '$b' (known: ${!kernel_of[*]})" >&2; exit 2; }
+done
+
+# (initramfs.sh and kernels.sh install what they need themselves)
+if ! dpkg-query -W -f='${Status}\n' qemu-system-x86 2>/dev/null | grep -q '^install ok installed'; then
+    echo "vm: installing: qemu-system-x86" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 >&2 ||
+        exit 1
+fi
+
+mkdir -p "$out"
+t0=$(date +%s)
+"$here/initramfs.sh" "$bin" "$out/initramfs.cpio.gz" || { echo "vm: initramfs failed" >&2; exit 1; }
+kernels=$(for b in "${boots[@]}"; do echo "${kernel_of[$b]}"; done | sort -u)
+# shellcheck disable=SC2086 # one argument per kernel
+"$here/kernels.sh" $kernels || { echo "vm: fetching kernels failed" >&2; exit 1; }
+cache=${SG_VM_CACHE:-/var/cache/safeguard-vm}
+
+# Every boot in its own background job; each records "<qemu exit status> <seconds>".
+pids=()
+stop_all() {
+    for f in "$out"/*.qemu-pid; do
+        [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+    done
+    exit 130
+}
+trap stop_all INT TERM
+t1=$(date +%s)
+for b in "${boots[@]}"; do
+    rm -f "$out/$b.log" "$out/$b.status"
+    append="console=ttyS0 panic=-1 quiet rdinit=/init ${lsm_args_of[$b]} sg.boot=$b"
+    append="$append sg.lsm=${lsm_of[$b]} sg.timeout=$scenario_timeout${only:+ sg.only=$only}"
+    (
+        start=$(date +%s)
+        timeout "$boot_timeout" qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 1 \
+            -nographic -no-reboot -net none \
+            -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+            -kernel "$cache/kernels/${kernel_of[$b]}/vmlinuz" -initrd "$out/initramfs.cpio.gz" \
+            -append "$append" </dev/null >"$out/$b.log" 2>&1 &
+        echo $! >"$out/$b.qemu-pid"
+        wait $!
+        echo "$? $(($(date +%s) - start))" >"$out/$b.status"
+        rm -f "$out/$b.qemu-pid"
+    ) &
+    pids+=($!)
+done
+wait "${pids[@]}"
+trap - INT TERM
+t2=$(date +%s)
+
+# The console has CR LF line ends; results are whole "SG-..." lines (init silences the
+# kernel console, and a marker is matched at the end of a line even if something was
+# printed before it on the same line).
+passed=0 failed=0
+for b in "${boots[@]}"; do
+    log=$out/$b.log
+    read -r status secs <"$out/$b.status"
+    clean=$(tr -d '\r' <"$log")
+    echo "vm: boot $b: qemu exit $status after $secs s ($(grep -o 'kernel=[^ ]*' <<<"$clean" | head -n 1))"
+    n_pass=0 n_fail=0
+    while read -r result name; do
+        [ -n "$name" ] || continue
+        echo "$result $b $name"
+        if [ "$result" = PASS ]; then
+            n_pass=$((n_pass + 1))
+        else
+            n_fail=$((n_fail + 1))
+            awk -v n="$name" '
+                $0 ~ ("SG-RESULT " n " (PASS|FAIL)[ \t]*$") { p = 0 }
+                p { print "    " $0 }
+                $0 == "SG-BEGIN " n { p = 1 }' <<<"$clean"
+        fi
+    done < <(sed -n 's/.*SG-RESULT \([^ ]*\) \(PASS\|FAIL\)[[:space:]]*$/\2 \1/p' <<<"$clean")
+    passed=$((passed + n_pass))
+    failed=$((failed + n_fail))
+
+    # The boot itself: it must have said SG-DONE with the same counts and exited through
+    # isa-debug-exit with the matching code (3 = all passed, 5 = some failed).
+    done_line=$(grep -o 'SG-DONE passed=[0-9]* failed=[0-9]*' <<<"$clean" | tail -n 1)
+    want=3
+    [ "$n_fail" = 0 ] || want=5
+    reason=""
+    case $status in
+        3 | 5) ;;
+        0) reason="the guest panicked or powered off without a verdict (qemu exit 0)" ;;
+        124) reason="timed out after $boot_timeout s" ;;
+        *) reason="qemu exit status $status" ;;
+    esac
+    if [ -z "$reason" ]; then
+        if [ -z "$done_line" ]; then
+            reason="no SG-DONE line"
+        elif [ "$done_line" != "SG-DONE passed=$n_pass failed=$n_fail" ] || [ "$status" != "$want" ]; then
+            reason="inconsistent verdict: '$done_line', qemu exit $status, parsed $n_pass passed, $n_fail failed"
+        fi
+    fi
+    if [ -n "$reason" ]; then
+        running=$(sed -n 's/^.*SG-BEGIN \([^ ]*\)$/\1/p' <<<"$clean" | tail -n 1)
+        if [ -n "$running" ] && ! grep -q "SG-RESULT $running " <<<"$clean"; then
+            reason="$reason, during scenario $running"
+        fi
+        echo "FAIL $b boot"
+        echo "    $reason; last 40 lines of $log:"
+        tail -n 40 <<<"$clean" | sed 's/^/    /'
+        failed=$((failed + 1))
+    fi
+done
+echo "vm: build and kernels $((t1 - t0)) s, boots $((t2 - t1)) s (in parallel); logs in $out/"
+echo "vm: $passed passed, $failed failed"
+[ "$failed" = 0 ]
