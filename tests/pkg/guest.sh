@@ -106,6 +106,32 @@ blocks() {
 }
 check unit-blocks-denied-exec blocks
 
+# File rules are found by the (device, inode) the agent sees: its sandbox must show it
+# the host's /tmp, /home and /etc, not private copies.
+file_rules_see_host_paths() {
+    local f
+    mkdir -p /home/user
+    for f in /tmp/secret /home/user/secret /etc/sg-secret; do echo secret >"$f"; done
+    policy <<'EOF'
+[log]
+output = "/var/log/safeguard/safeguard.log"
+[file]
+mode = "block"
+deny = [
+    { path = "/tmp/secret", ops = ["read"] },
+    { path = "/home/user/secret", ops = ["read"] },
+    { path = "/etc/sg-secret", ops = ["read"] },
+]
+EOF
+    systemctl restart safeguard || fail "restart failed"
+    for f in /tmp/secret /home/user/secret /etc/sg-secret; do
+        cat "$f" >/dev/null 2>&1 && fail "read $f under a deny rule"
+    done
+    cat /etc/hostname >/dev/null || fail "an unrelated read was refused"
+}
+check file-rules-see-host-paths file_rules_see_host_paths
+good_policy
+
 reload_refuses_bad_config() {
     local pid
     pid=$(prop MainPID)
