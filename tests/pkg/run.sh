@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016 # dpkg-query formats and unit lines are meant literally
 # Package tests behind `make package-test`: the .deb is installed, upgraded, removed and
 # purged with dpkg inside a clean Debian root (debootstrap, cached), the .rpm is inspected
 # with rpm and installed, upgraded and erased in the same kind of root, and the systemd
@@ -48,10 +49,13 @@ fail() {
 # expect_eq WHAT GOT WANT
 expect_eq() { [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"; }
 
+# one GLOB-EXPANSION: the single package a glob names.
 one() {
-    local found=("$@")
-    [ ${#found[@]} -eq 1 ] && [ -f "${found[0]}" ] || { echo "want one package, found: ${found[*]}" >&2; exit 1; }
-    echo "${found[0]}"
+    if [ $# -ne 1 ] || [ ! -f "$1" ]; then
+        echo "FAIL pkg packages: want one package, found: $*" >&2
+        exit 1
+    fi
+    echo "$1"
 }
 DEB1=$(one "$PKG"/safeguard_*_amd64.deb) || exit 1
 DEB2=$(one "$PKG"/upgrade/safeguard_*_amd64.deb) || exit 1

@@ -19,6 +19,7 @@ if [ ! -s "$kernel" ]; then
         # The meta package names the current ABI; never hard-code it.
         pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/ { print $2; exit }')
         dl=$(mktemp -d)
+        chmod 0755 "$dl" # apt downloads as _apt
         (cd "$dl" && apt-get download -q "$pkg" >/dev/null)
         mkdir -p "$(dirname "$kernel")"
         dpkg-deb --fsys-tarfile "$dl"/*.deb | tar -xO --wildcards './boot/vmlinuz-*' >"$kernel.tmp"
@@ -59,4 +60,8 @@ UNIT
 timeout "${SG_PKG_VM_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 1 \
     -nographic -no-reboot -net none -kernel "$kernel" -initrd "$work/initramfs.cpio" \
     -append "console=ttyS0 panic=-1 quiet loglevel=3 rdinit=/lib/systemd/systemd systemd.unit=sg-pkg-test.service systemd.show_status=false" \
-    </dev/null >"$OUT_LOG" 2>&1 || echo "qemu exit $?" >>"$OUT_LOG"
+    </dev/null >"$OUT_LOG" 2>&1 &
+qemu_job=$!
+# Stopped early (run.sh interrupted): take the guest down too; timeout passes TERM on.
+trap 'kill "$qemu_job" 2>/dev/null; rm -rf "$work"' EXIT INT TERM
+wait "$qemu_job" || echo "qemu exit $?" >>"$OUT_LOG"
