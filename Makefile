@@ -43,6 +43,11 @@ host-test: build
 vm-test: build
 	tests/vm/run.sh $(BIN)
 
+# Overhead by instruction count (qemu -icount shift=0), never as timed assertions in tests.
+# Results: bench/results.md.
+bench: build
+	bench/run.sh $(BIN)
+
 vmlinux:
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/x86_64/vmlinux.h
 

@@ -152,39 +152,112 @@ static __always_inline __u32 lowest_bit(__u64 mask)
 	return index;
 }
 
-/* Walk up from a dentry (crossing mounts, not stopping at a chroot) to the
- * first file or directory that has a node by identity: the deepest one. The
- * state lives in the per-CPU buffer so the verifier's work stays linear. */
-static __noinline void find_by_identity(struct vfsmount *vfsmnt, struct dentry *dentry,
-					struct sg_pathbuf *pb)
+/* A bit per (device, inode) hash of every identity in sg_inode_rules: most
+ * directories on a walk are no rule's, and an array read is far cheaper than
+ * a hash-map lookup. The agent sets the bits with the same hash (src/file). */
+#define SG_FILTER_WORDS 1024 /* 65,536 bits */
+
+struct sg_inode_filter {
+	__u64 bits[SG_FILTER_WORDS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_inode_filter);
+} inode_filter SEC(".maps");
+
+static __always_inline __u32 filter_hash(__u64 ino, __u32 dev)
 {
-	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	return ((ino ^ ((__u64)dev << 32)) * 0x9E3779B97F4A7C15ULL) >> 48;
+}
 
-	pb->found = 0;
-	pb->off = 1; /* "truncated" until the root or a match is reached */
-	for (int i = 0; i < SG_MAX_DEPTH; i++) {
-		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+/* Where a walk ended: the deepest node found by identity, if any. */
+struct walk {
+	__u32 found;
+	__u32 node;
+	__u32 truncated; /* gave up before reaching the root */
+};
 
-		sg_match_inode(dentry, pb);
-		if (pb->found) {
-			pb->off = 0;
+static __always_inline void lookup_identity(__u64 ino, __u32 dev, struct sg_inode_filter *filter,
+					    struct walk *w)
+{
+	struct sg_inode_key key = { .ino = ino, .dev = dev };
+	__u32 hash = filter_hash(ino, dev);
+	struct sg_match *rule;
+
+	if (!(filter->bits[(hash >> 6) & (SG_FILTER_WORDS - 1)] & (1ULL << (hash & 63))))
+		return;
+	rule = bpf_map_lookup_elem(&sg_inode_rules, &key);
+	if (rule) {
+		w->node = rule->id;
+		w->found = 1;
+	}
+}
+
+/* Walk up from a dentry (crossing mounts, not stopping at a chroot) to the
+ * first file or directory that has a node by identity: the deepest one.
+ * Within the file's own mount it reads through BTF pointers, the cheap way;
+ * above it (rarer: a mount point on the way) through probe reads. */
+static __noinline void find_by_identity(struct vfsmount *vfsmnt, struct dentry *dentry, struct walk *w)
+{
+	__u32 zero = 0;
+	struct sg_inode_filter *filter = bpf_map_lookup_elem(&inode_filter, &zero);
+	struct dentry *mnt_root = 0;
+	struct mount *mnt;
+	int depth;
+
+	w->found = 0;
+	w->truncated = 1;
+	if (!filter)
+		return;
+	if (vfsmnt)
+		mnt_root = vfsmnt->mnt_root;
+	for (depth = 0; depth < SG_MAX_DEPTH; depth++) {
+		struct dentry *parent = dentry->d_parent;
+		struct inode *inode = dentry->d_inode;
+
+		lookup_identity(inode->i_ino, inode->i_sb->s_dev, filter, w);
+		if (w->found || dentry == parent) {
+			w->truncated = 0; /* found, or the root of a filesystem (no mount known) */
 			return;
 		}
+		if (dentry == mnt_root)
+			break; /* the rest is above this mount */
+		dentry = parent;
+	}
+	if (!vfsmnt || dentry != mnt_root)
+		return; /* too deep */
+
+	mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	for (int i = 0; i < SG_MAX_DEPTH; i++) {
+		struct dentry *parent;
+
+		if (i > 0) {
+			struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+
+			lookup_identity(BPF_CORE_READ(inode, i_ino), BPF_CORE_READ(inode, i_sb, s_dev), filter, w);
+			if (w->found) {
+				w->truncated = 0;
+				return;
+			}
+		}
+		mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
+		parent = BPF_CORE_READ(dentry, d_parent);
 		if (dentry == mnt_root) {
 			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 
 			if (mnt == mnt_parent) {
-				pb->off = 0;
+				w->truncated = 0;
 				return;
 			}
 			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
 			mnt = mnt_parent;
-			vfsmnt = (void *)mnt + bpf_core_field_offset(struct mount, mnt);
 			continue;
 		}
 		if (dentry == parent) {
-			pb->off = 0;
+			w->truncated = 0;
 			return;
 		}
 		dentry = parent;
@@ -203,37 +276,36 @@ struct judgement {
 static __noinline void judge(struct vfsmount *mnt, struct dentry *dentry, __u32 ops, __u64 subject,
 			     struct judgement *out)
 {
-	struct sg_pathbuf *pb = sg_pathbuf();
-	struct sg_match *match = 0;
 	struct sg_file_node *node = 0;
+	struct walk w = {};
 	__u32 truncated;
 
 	out->verdict = 0;
 	out->rule_id = SG_RULE_NONE;
-	out->truncated = 0;
-	if (!pb)
-		return;
-
 	if (sg_need_path) {
+		struct sg_pathbuf *pb = sg_pathbuf();
 		struct path path = { .mnt = mnt, .dentry = dentry };
 		struct sg_resolved resolved;
+		struct sg_match *match;
 
+		if (!pb)
+			return;
 		sg_resolve(&path, pb, &resolved);
 		truncated = resolved.flags & SG_FLAG_TRUNCATED;
 		match = pb->found ? &pb->by_inode : 0;
 		if (!truncated)
 			match = sg_better(match, sg_lookup_path(pb, &resolved));
+		if (match) {
+			w.found = 1;
+			w.node = match->id;
+		}
 	} else {
-		find_by_identity(mnt, dentry, pb);
-		truncated = pb->off;
-		match = pb->found ? &pb->by_inode : 0;
+		find_by_identity(mnt, dentry, &w);
+		truncated = w.truncated;
 	}
 	out->truncated = truncated;
-	if (match) {
-		__u32 index = match->id;
-
-		node = bpf_map_lookup_elem(&nodes, &index);
-	}
+	if (w.found)
+		node = bpf_map_lookup_elem(&nodes, &w.node);
 
 	for (__u32 op = 0; op < SG_FILE_OPS; op++) {
 		struct sg_file_op_rules *rules;
@@ -376,7 +448,7 @@ int BPF_PROG(sg_file_open, struct file *file, int ret)
 	else
 		ops = (mode & FMODE_READ ? 1U << SG_FILE_READ : 0) |
 		      (mode & FMODE_WRITE ? 1U << SG_FILE_WRITE : 0);
-	VERDICT(check(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry), ops, 0, 0));
+	VERDICT(check(file->f_path.mnt, file->f_path.dentry, ops, 0, 0));
 }
 
 SEC("lsm/mmap_file")
@@ -391,7 +463,7 @@ int BPF_PROG(sg_mmap_file, struct file *file, unsigned long reqprot, unsigned lo
 		return 0; /* anonymous memory */
 	if (prot & PROT_EXEC)
 		ops |= 1U << SG_FILE_EXEC;
-	VERDICT(check(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry), ops, 0, 0));
+	VERDICT(check(file->f_path.mnt, file->f_path.dentry, ops, 0, 0));
 }
 
 /* Creating, deleting: the directory's mount and the (new or old) dentry. */
@@ -402,7 +474,7 @@ int BPF_PROG(sg_mmap_file, struct file *file, unsigned long reqprot, unsigned lo
 	{                                                                                    \
 		if (ret)                                                                     \
 			return sg_keep_denial(ret);                                          \
-		VERDICT(check(BPF_CORE_READ(dir, mnt), dentry, 1U << (op), 0, 0));          \
+		VERDICT(check(dir->mnt, dentry, 1U << (op), 0, 0));                         \
 	}
 
 DIR_HOOK(path_mknod, SG_FILE_CREATE, umode_t mode, unsigned int dev)
@@ -418,15 +490,14 @@ int BPF_PROG(sg_path_rename, const struct path *old_dir, struct dentry *old_dent
 	/* No `ret` here: 5.19 added a flags argument, so its position moves. A
 	 * denial by an earlier BPF program is still final: the kernel stops at the
 	 * first program that returns an error. */
-	VERDICT(check(BPF_CORE_READ(old_dir, mnt), old_dentry, 1U << SG_FILE_RENAME,
-		      BPF_CORE_READ(new_dir, mnt), new_dentry));
+	VERDICT(check(old_dir->mnt, old_dentry, 1U << SG_FILE_RENAME, new_dir->mnt, new_dentry));
 }
 
 SEC("lsm/path_link")
 int BPF_PROG(sg_path_link, struct dentry *old_dentry, const struct path *new_dir,
 	     struct dentry *new_dentry, int ret)
 {
-	struct vfsmount *mnt = BPF_CORE_READ(new_dir, mnt); /* links never cross mounts */
+	struct vfsmount *mnt = new_dir->mnt; /* links never cross mounts */
 
 	if (ret)
 		return sg_keep_denial(ret);
@@ -440,8 +511,7 @@ int BPF_PROG(sg_path_link, struct dentry *old_dentry, const struct path *new_dir
 	{                                                                                    \
 		if (ret)                                                                     \
 			return sg_keep_denial(ret);                                          \
-		VERDICT(check(BPF_CORE_READ(path, mnt), BPF_CORE_READ(path, dentry),         \
-			      1U << (op), 0, 0));                                            \
+		VERDICT(check(path->mnt, path->dentry, 1U << (op), 0, 0));                   \
 	}
 
 PATH_HOOK(path_chmod, SG_FILE_CHMOD, umode_t mode)
@@ -454,8 +524,7 @@ int BPF_PROG(sg_file_truncate, struct file *file, int ret)
 {
 	if (ret)
 		return sg_keep_denial(ret);
-	VERDICT(check(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry),
-		      1U << SG_FILE_SETATTR, 0, 0));
+	VERDICT(check(file->f_path.mnt, file->f_path.dentry, 1U << SG_FILE_SETATTR, 0, 0));
 }
 
 /* chown on kernels before 6.1, whose trampolines cannot take path_chown's

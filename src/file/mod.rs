@@ -239,6 +239,8 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     for (key, value) in &rules.inodes {
         update(&maps.sg_inode_rules, bytes_of(key), bytes_of(value), "identities")?;
     }
+    let filter: Vec<u8> = rules::inode_filter(&rules.inodes).iter().flat_map(|w| w.to_ne_bytes()).collect();
+    update(&maps.inode_filter, &0u32.to_ne_bytes(), &filter, "identity filter")?;
     for (key, value) in &rules.paths {
         update(&maps.sg_path_rules, bytes_of(key), bytes_of(value), "paths")?;
     }

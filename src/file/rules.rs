@@ -208,7 +208,13 @@ pub fn compile(
         node_of.insert(path, index as u32);
         let applicable: Vec<usize> =
             ancestors(path).filter_map(|a| by_path.get(a)).flatten().copied().collect();
-        out.nodes.push(flatten(&rules, &applicable, &selector_bit));
+        let node = flatten(&rules, &applicable, &selector_bit);
+        out.nodes.push(node);
+        // "/" allowing everything (the default allow list) decides nothing the kernel
+        // would not decide without it: leave it out and save every walk a lookup.
+        if *path == "/" && allows_all(&node, out.ops_allowlisted) {
+            continue;
+        }
         let found = sg::sg_match { id: index as u32, path_len: path.len() as u32, ..Default::default() };
         if let Some(key) = path_key(path) {
             out.paths.push((key, found));
@@ -232,8 +238,32 @@ pub fn compile(
     Ok(out)
 }
 
+/// The kernel's pre-filter of identities (`inode_filter` in bpf/file.bpf.c): one bit
+/// per hash of (inode, device), 65,536 bits in 1,024 words.
+pub const FILTER_WORDS: usize = 1024;
+
+pub fn filter_hash(ino: u64, dev: u32) -> u32 {
+    ((ino ^ (u64::from(dev) << 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as u32
+}
+
+pub fn inode_filter(inodes: &[(sg::sg_inode_key, sg::sg_match)]) -> Vec<u64> {
+    let mut words = vec![0u64; FILTER_WORDS];
+    for (key, _) in inodes {
+        let hash = filter_hash(key.ino, key.dev);
+        words[(hash >> 6) as usize % FILTER_WORDS] |= 1 << (hash & 63);
+    }
+    words
+}
+
 fn inode_key(identity: &Identity) -> sg::sg_inode_key {
     sg::sg_inode_key { dev: identity.dev, ino: identity.ino, ..Default::default() }
+}
+
+/// Does this node allow every op without a record, and would its absence change
+/// nothing (no op is allow-listed)?
+fn allows_all(node: &sg::sg_file_node, ops_allowlisted: u32) -> bool {
+    ops_allowlisted == 0
+        && node.ops.iter().all(|op| op.candidates == 0 && (op.verdict == 0 || op.verdict == VERDICT_ALLOW))
 }
 
 /// What a node says for each op, from the rules that apply at or above it.
@@ -338,7 +368,7 @@ mod tests {
         assert_eq!(decide(&c, "/srv/x", FileOp::Read, 0), (VERDICT_DENY, Some("/srv".into())));
         assert_eq!(decide(&c, "/srv/public/x", FileOp::Read, 0), (VERDICT_ALLOW, Some("/srv/public".into())));
         assert_eq!(decide(&c, "/srv/public/log/a", FileOp::Write, 0), (VERDICT_AUDIT, Some("/srv/public/log".into())));
-        assert_eq!(decide(&c, "/srvx", FileOp::Read, 0).0, VERDICT_ALLOW);
+        assert_ne!(decide(&c, "/srvx", FileOp::Read, 0).0, VERDICT_DENY);
     }
 
     #[test]
@@ -421,6 +451,7 @@ mod tests {
         )
         .unwrap();
         assert!(!c.need_path, "every rule path exists");
+        assert!(!c.inodes.iter().any(|(k, _)| k.ino == 2), "the default allow of / is left out");
         let by_ino: HashMap<u64, &sg::sg_match> = c.inodes.iter().map(|(k, v)| (k.ino, v)).collect();
         let real = by_ino[&10];
         assert_eq!(c.nodes[real.id as usize].ops[0].verdict, VERDICT_DENY);
@@ -434,6 +465,20 @@ mod tests {
         // The hard-linked file maps to the /protected node, deeper than it.
         assert_eq!(by_ino[&30].id, by_ino[&20].id);
         assert_eq!(by_ino[&30].path_len, "/protected/sub/file".len() as u32);
+    }
+
+    #[test]
+    fn the_filter_has_a_bit_for_every_identity() {
+        let inodes: Vec<_> = (1..500u64)
+            .map(|ino| (sg::sg_inode_key { ino, dev: 8 << 20, ..Default::default() }, sg::sg_match::default()))
+            .collect();
+        let words = inode_filter(&inodes);
+        for (key, _) in &inodes {
+            let hash = filter_hash(key.ino, key.dev);
+            assert_ne!(words[(hash >> 6) as usize] & (1 << (hash & 63)), 0);
+        }
+        let set: u32 = words.iter().map(|w| w.count_ones()).sum();
+        assert!(set > 450, "hashes spread: {set} bits for 499 identities");
     }
 
     #[test]

@@ -44,16 +44,23 @@ for arg in $cmdline; do
         sg.lsm=*) SG_LSM=${arg#sg.lsm=} ;;
         sg.only=*) only=",${arg#sg.only=}," ;;
         sg.timeout=*) limit=${arg#sg.timeout=} ;;
+        sg.bench=*) SG_BENCH=${arg#sg.bench=} ;;
     esac
 done
 export SG_BOOT SG_LSM
 
 echo "SG-BOOT boot=$SG_BOOT lsm_expected=$SG_LSM kernel=$(uname -r) lsm=$(cat /sys/kernel/security/lsm)"
 
-# Does scenario file $1 apply to this boot? Its header line "# boots: all|lsm|nolsm" says.
+# Does scenario file $1 apply to this boot? Its header line "# boots: all|lsm|nolsm|bench"
+# says; a benchmark boot (sg.bench=1) runs the bench scenarios only.
 applies() {
     boots=$(sed -n 's/^# boots:[[:space:]]*\([a-z]*\).*/\1/p' "$1" | head -n 1)
+    if [ "${SG_BENCH:-0}" = 1 ]; then
+        [ "$boots" = bench ]
+        return
+    fi
     case $boots in
+        bench) return 1 ;;
         all) return 0 ;;
         lsm) [ "$SG_LSM" = 1 ] ;;
         nolsm) [ "$SG_LSM" = 0 ] ;;

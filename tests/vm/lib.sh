@@ -226,3 +226,44 @@ copy_busybox() {
 
 # as_user CMD: run the shell command line CMD as uid/gid 1000 (user "user").
 as_user() { su -s /bin/sh user -c "$1"; }
+
+# expect_ok CMD...: CMD must succeed (status 0). Sets $OUT and $RC.
+expect_ok() {
+    run_cmd "$@"
+    [ "$RC" = 0 ] || fail "expected success from: $* (status $RC, output: $OUT)"
+}
+
+# expect_read FILE WANT: `cat FILE` must succeed and print exactly WANT.
+expect_read() {
+    run_cmd cat "$1"
+    [ "$RC" = 0 ] && [ "$OUT" = "$2" ] || fail "cat $1: status $RC, output '$OUT' (want '$2')"
+}
+
+# expect_eperm_file_sh SCRIPT: `/bin/sh -c SCRIPT` must fail with EPERM from a file
+# operation (see expect_eperm_file); for redirections and pipelines.
+expect_eperm_file_sh() { expect_eperm_file /bin/sh -c "$1"; }
+
+# mark_records: remember how many lines the log has, for wait_for_new_record.
+mark_records() {
+    MARK=0
+    [ -f "$SG_LOG" ] && MARK=$(wc -l <"$SG_LOG")
+}
+
+# find_new_record PATTERN...: like wait_for_new_record, but returns 1 instead of failing.
+find_new_record() {
+    i=0
+    while [ "$i" -lt $((WAIT_SECS * 5)) ]; do
+        REC=$(tail -n +"$((${MARK:-0} + 1))" "$SG_LOG" 2>/dev/null | match "$@" | head -n 1)
+        [ -n "$REC" ] && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# wait_for_new_record PATTERN...: wait_for_record, among the lines written after the last
+# mark_records (the same path may already have older records).
+wait_for_new_record() {
+    find_new_record "$@" || fail "no new record with all of: $* (waited $WAIT_SECS s)"
+    echo "$REC"
+}

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Runs the VM scenarios: builds the initramfs around BIN, fetches the kernels, boots every
 # configuration in parallel under qemu (TCG), and reports one line per scenario per boot.
-# Usage: tests/vm/run.sh BIN [BOOT...]      BOOT: 5.10 6.1 6.12 6.1-nobpf (default: all)
+# Usage: tests/vm/run.sh BIN [BOOT...]      BOOT: 5.10 6.1 6.12 6.1-nobpf (default: all),
+#        or bench-6.1 bench-6.12: instruction-counting boots (-icount shift=0) that run
+#        only the "# boots: bench" scenarios (see `make bench`)
 # Environment:
 #   SG_VM_OUT      logs and initramfs (default target/vm in the repository): <boot>.log is
 #                  the serial console of that boot
@@ -29,11 +31,14 @@ only=${SG_VM_ONLY:-}
 
 # boot name -> kernel, extra kernel arguments, whether BPF LSM is expected active
 declare -A kernel_of lsm_args_of lsm_of
-kernel_of=([5.10]=5.10 [6.1]=6.1 [6.12]=6.12 [6.1-nobpf]=6.1)
+kernel_of=([5.10]=5.10 [6.1]=6.1 [6.12]=6.12 [6.1-nobpf]=6.1 [bench-6.1]=6.1 [bench-6.12]=6.12)
 # 5.10 has CONFIG_BPF_LSM=y but leaves bpf out of its default list.
 lsm_args_of=([5.10]="lsm=lockdown,capability,yama,apparmor,bpf" [6.1]="" [6.12]=""
-             [6.1-nobpf]="lsm=lockdown,capability,yama,apparmor")
-lsm_of=([5.10]=1 [6.1]=1 [6.12]=1 [6.1-nobpf]=0)
+             [6.1-nobpf]="lsm=lockdown,capability,yama,apparmor" [bench-6.1]="sg.bench=1"
+             [bench-6.12]="sg.bench=1")
+lsm_of=([5.10]=1 [6.1]=1 [6.12]=1 [6.1-nobpf]=0 [bench-6.1]=1 [bench-6.12]=1)
+# With -icount shift=0 the guest clock counts instructions: timings repeat to ~0.1%.
+declare -A qemu_extra_of=([bench-6.1]="-icount shift=0" [bench-6.12]="-icount shift=0")
 for b in "${boots[@]}"; do
     [ -n "${kernel_of[$b]:-}" ] || { echo "vm: unknown boot '$b' (known: ${!kernel_of[*]})" >&2; exit 2; }
 done
@@ -69,7 +74,9 @@ for b in "${boots[@]}"; do
     append="$append sg.lsm=${lsm_of[$b]} sg.timeout=$scenario_timeout${only:+ sg.only=$only}"
     (
         start=$(date +%s)
+        # shellcheck disable=SC2086 # the extra arguments are words
         timeout "$boot_timeout" qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 1 \
+            ${qemu_extra_of[$b]:-} \
             -nographic -no-reboot -net none \
             -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
             -kernel "$cache/kernels/${kernel_of[$b]}/vmlinuz" -initrd "$out/initramfs.cpio.gz" \
