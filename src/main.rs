@@ -4,6 +4,7 @@
 
 mod agent;
 mod analysis;
+mod assets;
 mod bpf;
 mod config;
 mod events;
@@ -16,7 +17,7 @@ mod process;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 const DEFAULT_CONFIG: &str = "/etc/safeguard/safeguard.toml";
 
@@ -31,6 +32,7 @@ struct Cli {
 enum Command {
     /// Run the agent in the foreground until SIGTERM or SIGINT.
     Run {
+        /// The configuration file.
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
         /// Exit non-zero instead of running audit-only when BPF LSM cannot enforce.
@@ -39,11 +41,13 @@ enum Command {
     },
     /// Validate a configuration and print the effective policy.
     Check {
+        /// The configuration file.
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
     /// Report what this kernel lets safeguard do.
     Probe {
+        /// Print the report as one JSON object.
         #[arg(long)]
         json: bool,
     },
@@ -53,6 +57,9 @@ enum Command {
     Report(analysis::ReportArgs),
     /// Propose an allow-list config from what a monitor-mode run logged.
     Generate(analysis::GenerateArgs),
+    /// Write man pages and shell completions into DIR (for `make package`).
+    #[command(hide = true)]
+    Assets { dir: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -89,6 +96,7 @@ fn main() -> ExitCode {
         Command::Events(args) => report(analysis::events::run(args)),
         Command::Report(args) => report(analysis::report::run(args)),
         Command::Generate(args) => report(analysis::generate::run(args)),
+        Command::Assets { dir } => report(assets::write(Cli::command(), &dir)),
     }
 }
 

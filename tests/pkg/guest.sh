@@ -1,0 +1,214 @@
+#!/bin/bash
+# Runs inside the systemd guest of tests/pkg/systemd-vm.sh as its only job: the installed
+# package's unit driven by a real systemd on a BPF LSM kernel. Prints "SG-PKG PASS name"
+# or "SG-PKG FAIL name" (then the evidence, indented) per check, and "SG-PKG DONE".
+set -u
+CONF=/etc/safeguard/safeguard.toml
+LOG=/var/log/safeguard/safeguard.log
+
+fail() {
+    echo "$*"
+    exit 1
+}
+
+check() {
+    local name=$1 out
+    shift
+    if out=$("$@" 2>&1); then
+        echo "SG-PKG PASS $name"
+    else
+        echo "SG-PKG FAIL $name"
+        printf '%s\n' "$out" | sed 's/^/    /'
+        echo "    -- the agent's own messages, then systemd's, about safeguard.service:"
+        journalctl -u safeguard -o cat --no-pager _COMM=safeguard 2>&1 | grep -E '^(safeguard:|ERROR|WARN)' |
+            tail -n 5 | sed 's/^/    /'
+        journalctl -u safeguard -o short-monotonic --no-pager _PID=1 2>&1 | tail -n 12 | sed 's/^/    /'
+    fi
+}
+
+prop() { systemctl show -p "$1" --value safeguard; }
+prop_is() { [ "$(prop "$1")" = "$2" ]; }
+prop_at_least() { [ "$(prop "$1")" -ge "$2" ]; }
+
+# wait_for SECONDS CMD...: until CMD succeeds.
+wait_for() {
+    local deadline=$(($(date +%s) + $1))
+    shift
+    until "$@"; do
+        [ "$(date +%s)" -lt "$deadline" ] || return 1
+        sleep 0.2
+    done
+}
+
+# A line of the log that holds every pattern.
+log_has() {
+    local line
+    while IFS= read -r line; do
+        local p all=1
+        for p in "$@"; do
+            case $line in *"$p"*) ;; *) all=0 ;; esac
+        done
+        [ $all = 1 ] && return 0
+    done <"$LOG"
+    return 1
+}
+
+policy() {
+    install -m 0640 /dev/stdin "$CONF"
+}
+
+# Started before the agent and owned by another user: naming its executable in a fork
+# record needs /proc/PID/exe, which needs CAP_SYS_PTRACE.
+setpriv --reuid=1000 --regid=1000 --clear-groups /bin/bash -c 'while sleep 0.5; do /bin/true; done' &
+early=$!
+
+# Type=notify: start returns once READY=1 came, and by then the start record is written.
+# "full" means the probe loaded and attached an LSM program inside the unit's sandbox.
+start_full() {
+    systemctl start safeguard || fail "systemctl start failed"
+    [ "$(prop ActiveState)" = active ] || fail "not active: $(prop ActiveState)"
+    wait_for 5 log_has '"op":"start"' || fail "no start record in $LOG"
+    log_has '"op":"start"' '"enforcement":"full"' '"process":"audit-only"' ||
+        fail "not full, or the packaged policy is not monitor-only: $(grep '"op":"start"' "$LOG")"
+    [ "$(stat -c %a /var/log/safeguard)" = 750 ] || fail "log dir mode $(stat -c %a /var/log/safeguard)"
+    [ "$(stat -c %a "$LOG")" = 600 ] || fail "log file mode $(stat -c %a "$LOG")"
+}
+check unit-starts-with-full-bpf-lsm start_full
+
+early_exe() {
+    wait_for 5 log_has '"op":"fork"' "\"pid\":$early," '"uid":1000' '"exe":"/usr/bin/bash"' ||
+        fail "no fork record of $early naming /usr/bin/bash: $(grep "\"pid\":$early," "$LOG" | head -n 2)"
+}
+check exe-of-older-process early_exe
+kill "$early"
+
+cp /usr/bin/true /usr/local/bin/denied
+good_policy() {
+    policy <<'EOF'
+[log]
+output = "/var/log/safeguard/safeguard.log"
+[process]
+mode = "block"
+deny = ["/usr/local/bin/denied"]
+EOF
+}
+
+blocks() {
+    good_policy
+    : >"$LOG"
+    systemctl restart safeguard || fail "restart failed"
+    wait_for 5 log_has '"op":"start"' '"process":"enforcing"' || fail "not enforcing: $(grep '"op":"start"' "$LOG")"
+    local out
+    out=$(/usr/local/bin/denied 2>&1) && fail "the denied binary ran"
+    case $out in *"Operation not permitted"*) ;; *) fail "not EPERM: $out" ;; esac
+    wait_for 5 log_has '"action":"BLOCKED"' '"filename":"/usr/local/bin/denied"' || fail "no BLOCKED record"
+    /usr/bin/true || fail "/usr/bin/true refused"
+}
+check unit-blocks-denied-exec blocks
+
+# File rules are found by the (device, inode) the agent sees: its sandbox must show it
+# the host's /tmp, /home and /etc, not private copies.
+file_rules_see_host_paths() {
+    local f
+    mkdir -p /home/user
+    for f in /tmp/secret /home/user/secret /etc/sg-secret; do echo secret >"$f"; done
+    policy <<'EOF'
+[log]
+output = "/var/log/safeguard/safeguard.log"
+[file]
+mode = "block"
+deny = [
+    { path = "/tmp/secret", ops = ["read"] },
+    { path = "/home/user/secret", ops = ["read"] },
+    { path = "/etc/sg-secret", ops = ["read"] },
+]
+EOF
+    systemctl restart safeguard || fail "restart failed"
+    for f in /tmp/secret /home/user/secret /etc/sg-secret; do
+        cat "$f" >/dev/null 2>&1 && fail "read $f under a deny rule"
+    done
+    cat /etc/hostname >/dev/null || fail "an unrelated read was refused"
+}
+check file-rules-see-host-paths file_rules_see_host_paths
+good_policy
+
+reload_refuses_bad_config() {
+    local pid
+    pid=$(prop MainPID)
+    echo 'bogus = 1' >>"$CONF"
+    systemctl reload safeguard 2>/dev/null && fail "reload accepted an invalid policy"
+    sleep 1
+    [ "$(prop ActiveState)" = active ] || fail "agent gone after a refused reload"
+    [ "$(prop MainPID)" = "$pid" ] || fail "agent restarted by a refused reload"
+}
+check reload-refuses-bad-config reload_refuses_bad_config
+
+# SPEC section 5: SIGHUP makes the running agent apply the new policy.
+reload_applies_policy() {
+    local pid
+    cp /usr/bin/true /usr/local/bin/denied-later
+    good_policy
+    sed -i 's|/usr/local/bin/denied"|/usr/local/bin/denied-later"|' "$CONF"
+    pid=$(prop MainPID)
+    systemctl reload safeguard || fail "reload failed"
+    sleep 2
+    [ "$(prop ActiveState)" = active ] ||
+        fail "SIGHUP ended the agent (state $(prop ActiveState)); SPEC section 5 wants a reload"
+    [ "$(prop MainPID)" = "$pid" ] || fail "reload restarted the agent"
+    /usr/local/bin/denied || fail "the old policy still holds"
+    /usr/local/bin/denied-later 2>/dev/null && fail "the new policy does not hold"
+    good_policy
+}
+check reload-applies-new-policy reload_applies_policy
+
+restarts_after_crash() {
+    systemctl start safeguard
+    local pid
+    pid=$(prop MainPID)
+    kill -KILL "$pid"
+    wait_for 15 prop_at_least NRestarts 1 || fail "not restarted: $(prop ActiveState) $(prop Result)"
+    wait_for 15 prop_is ActiveState active || fail "not active again: $(prop ActiveState)"
+    [ "$(prop MainPID)" != "$pid" ] || fail "same pid"
+}
+check restarts-after-crash restarts_after_crash
+
+stop_detaches() {
+    systemctl stop safeguard || fail "stop failed"
+    [ "$(prop ActiveState)" = inactive ] || fail "state $(prop ActiveState)"
+    wait_for 5 log_has '"op":"stop"' || fail "no stop record"
+    /usr/local/bin/denied || fail "still blocked after stop"
+}
+check stop-detaches stop_detaches
+
+# Exit status 2 from the agent itself (a policy that became invalid): no restart.
+no_restart_on_status_2() {
+    mkdir -p /run/systemd/system/safeguard.service.d
+    printf '[Service]\nExecStartPre=\n' >/run/systemd/system/safeguard.service.d/no-check.conf
+    systemctl daemon-reload
+    systemctl reset-failed safeguard
+    echo 'bogus = 1' >>"$CONF"
+    systemctl start safeguard && fail "started with an invalid policy"
+    sleep 3
+    [ "$(prop NRestarts)" = 0 ] || fail "restarted $(prop NRestarts) times"
+    [ "$(prop ExecMainStatus)" = 2 ] || fail "exit status $(prop ExecMainStatus)"
+    rm -r /run/systemd/system/safeguard.service.d
+    systemctl daemon-reload
+}
+check no-restart-on-exit-2 no_restart_on_status_2
+
+# A policy refused by ExecStartPre= is retried, but only until StartLimitBurst=.
+settled_failed() {
+    local before
+    before=$(prop NRestarts)
+    sleep 2 # more than RestartSec=
+    [ "$(prop ActiveState)" = failed ] && [ "$(prop NRestarts)" = "$before" ]
+}
+bounded_retries() {
+    systemctl reset-failed safeguard
+    systemctl start safeguard 2>/dev/null && fail "started with an invalid policy"
+    wait_for 60 settled_failed || fail "still retrying: $(prop ActiveState) after $(prop NRestarts) restarts"
+    [ "$(prop NRestarts)" -le 5 ] || fail "$(prop NRestarts) restarts"
+}
+check bad-policy-retries-are-bounded bounded_retries
+
+echo "SG-PKG DONE"

@@ -1,0 +1,347 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016 # dpkg-query formats and unit lines are meant literally
+# Package tests behind `make package-test`: the .deb is installed, upgraded, removed and
+# purged with dpkg inside a clean Debian root (debootstrap, cached), the .rpm is inspected
+# with rpm and installed, upgraded and erased in the same kind of root, and the systemd
+# unit is checked with systemd-analyze against the installed files.
+# Meanwhile systemd-vm.sh boots the installed .deb under a real systemd on a BPF LSM
+# kernel (skip it with SG_PKG_VM=0); its checks are named systemd-*.
+# Usage: tests/pkg/run.sh PKG_DIR BIN, where PKG_DIR holds the packages of `make package`
+# and PKG_DIR/upgrade/ the same packages one revision later. Ends with
+# "pkg: N passed, M failed".
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+PKG=$(realpath "${1:?usage: run.sh PKG_DIR BIN}")
+BIN=$(realpath "${2:?usage: run.sh PKG_DIR BIN}")
+CACHE=${SG_PKG_CACHE:-/var/cache/safeguard-pkg}
+SUITE=bookworm
+
+passed=0
+failed=0
+started=$(date +%s)
+
+if [ "$(id -u)" != 0 ]; then
+    echo "SKIP pkg: installing into a chroot needs root"
+    echo "pkg: 0 passed, 0 failed"
+    exit 0
+fi
+
+# check NAME FUNCTION: one PASS or FAIL line; a failure shows what the function printed.
+check() {
+    local name=$1 out
+    shift
+    if out=$("$@" 2>&1); then
+        echo "PASS pkg $name"
+        passed=$((passed + 1))
+    else
+        echo "FAIL pkg $name"
+        printf '%s\n' "$out" | sed 's/^/    /'
+        failed=$((failed + 1))
+    fi
+}
+
+# Each check runs in its own subshell: fail ends that check only.
+fail() {
+    echo "$*"
+    exit 1
+}
+
+# expect_eq WHAT GOT WANT
+expect_eq() { [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"; }
+
+# one GLOB-EXPANSION: the single package a glob names.
+one() {
+    if [ $# -ne 1 ] || [ ! -f "$1" ]; then
+        echo "FAIL pkg packages: want one package, found: $*" >&2
+        exit 1
+    fi
+    echo "$1"
+}
+DEB1=$(one "$PKG"/safeguard_*_amd64.deb) || exit 1
+DEB2=$(one "$PKG"/upgrade/safeguard_*_amd64.deb) || exit 1
+RPM1=$(one "$PKG"/safeguard-*.x86_64.rpm) || exit 1
+RPM2=$(one "$PKG"/upgrade/safeguard-*.x86_64.rpm) || exit 1
+
+for tool in debootstrap:debootstrap rpm:rpm systemd-analyze:systemd; do
+    command -v "${tool%%:*}" >/dev/null || missing="${missing:-} ${tool#*:}"
+done
+if [ -n "${missing:-}" ]; then
+    echo "installing:$missing"
+    # shellcheck disable=SC2086 # one word per package
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# --- a clean Debian root ---------------------------------------------------------------
+# The mirror this machine's apt uses for the suite; SG_PKG_MIRROR overrides it.
+mirror() {
+    [ -n "${SG_PKG_MIRROR:-}" ] && { echo "$SG_PKG_MIRROR"; return; }
+    awk -v suite="$SUITE" '
+        /^URIs:/ { uri = $2 }
+        /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite && uri != "") { print uri; exit } }
+        /^deb / && $3 == suite { print $2; exit }
+    ' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -n 1
+}
+
+# The tarball of a minbase root is made once: with procps (the .deb's one dependency)
+# and systemd (its units let systemd-analyze verify ours against the installed files).
+ROOT_TAR=$CACHE/$SUITE-minbase-systemd.tar.gz
+if [ ! -s "$ROOT_TAR" ]; then
+    url=$(mirror)
+    [ -n "$url" ] || { echo "FAIL pkg root: no $SUITE mirror in /etc/apt (set SG_PKG_MIRROR)"; exit 1; }
+    echo "pkg: debootstrap $SUITE from $url into $ROOT_TAR (once)"
+    mkdir -p "$CACHE"
+    build=$(mktemp -d "$CACHE/root.XXXXXX")
+    t0=$(date +%s)
+    if ! debootstrap --variant=minbase --include=procps,systemd "$SUITE" "$build" "$url" >"$build.log" 2>&1; then
+        echo "FAIL pkg root: debootstrap failed; last lines of $build.log:"
+        tail -n 20 "$build.log" | sed 's/^/    /'
+        rm -rf "$build"
+        exit 1
+    fi
+    rm -rf "$build"/var/cache/apt/archives/*.deb "$build"/var/lib/apt/lists/*_dists_*
+    chmod 0755 "$build" # the tarball's "." becomes /
+    tar -C "$build" -czf "$ROOT_TAR.tmp" . && mv "$ROOT_TAR.tmp" "$ROOT_TAR"
+    rm -rf "$build" "$build.log"
+    echo "pkg: debootstrap took $(($(date +%s) - t0)) s"
+fi
+
+# The systemd guest boots in the background (one TCG thread) while the chroot tests run.
+VM_LOG=$PKG/systemd-vm.log
+vm_job=
+if [ "${SG_PKG_VM:-1}" != 0 ]; then
+    "$here/systemd-vm.sh" "$ROOT_TAR" "$DEB1" "$VM_LOG" >"$VM_LOG.host" 2>&1 &
+    vm_job=$!
+fi
+
+ROOT=$(mktemp -d /tmp/sg-pkg-root.XXXXXX)
+trap '[ -n "$vm_job" ] && kill "$vm_job" 2>/dev/null; rm -rf "$ROOT"' EXIT
+tar -C "$ROOT" -xzf "$ROOT_TAR"
+chmod 0755 "$ROOT"
+cp "$DEB1" "$DEB2" "$RPM1" "$RPM2" "$ROOT/tmp/"
+# systemd is not running in a chroot; a stub systemctl records what the maintainer
+# scripts ask of it, and /run/systemd/system makes them believe it runs.
+mkdir -p "$ROOT/run/systemd/system"
+rm -f "$ROOT/usr/bin/systemctl"
+cat >"$ROOT/usr/bin/systemctl" <<'EOF'
+#!/bin/sh
+echo "$*" >>/var/tmp/systemctl.log
+EOF
+chmod 755 "$ROOT/usr/bin/systemctl"
+in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive "$@"; }
+systemctl_calls() { cat "$ROOT/var/tmp/systemctl.log" 2>/dev/null; : >"$ROOT/var/tmp/systemctl.log"; }
+mode_of() { stat -c '%a %U:%G' "$ROOT$1"; }
+
+# --- the .deb --------------------------------------------------------------------------
+deb_metadata() {
+    local info
+    info=$(dpkg-deb -f "$DEB1" Package Section Priority Depends Architecture)
+    expect_eq "control fields" "$info" "$(printf 'Package: safeguard\nSection: admin\nPriority: optional\nDepends: procps\nArchitecture: amd64')"
+    dpkg-deb -f "$DEB1" Maintainer | grep -q . || fail "no Maintainer"
+    dpkg-deb -f "$DEB1" Description | grep -q 'neither enabled nor started' || fail "description does not say it is not started"
+}
+check deb-metadata deb_metadata
+
+deb_install() {
+    in_root dpkg -i "/tmp/$(basename "$DEB1")" || fail "dpkg -i failed"
+    expect_eq "state" "$(in_root dpkg-query -W -f='${Status} ${Version}' safeguard)" "install ok installed $(dpkg-deb -f "$DEB1" Version)"
+}
+check deb-install deb_install
+
+deb_files() {
+    local path want
+    while read -r path want; do
+        [ -e "$ROOT$path" ] || fail "missing $path"
+        expect_eq "$path" "$(mode_of "$path")" "$want"
+    done <<'EOF'
+/usr/sbin/safeguard 755 root:root
+/etc/safeguard 755 root:root
+/etc/safeguard/safeguard.toml 640 root:root
+/var/log/safeguard 750 root:root
+/usr/lib/systemd/system/safeguard.service 644 root:root
+/usr/share/man/man8/safeguard.8.gz 644 root:root
+/usr/share/man/man8/safeguard-run.8.gz 644 root:root
+/usr/share/man/man8/safeguard-check.8.gz 644 root:root
+/usr/share/man/man8/safeguard-probe.8.gz 644 root:root
+/usr/share/bash-completion/completions/safeguard 644 root:root
+/usr/share/zsh/vendor-completions/_safeguard 644 root:root
+/usr/share/fish/vendor_completions.d/safeguard.fish 644 root:root
+/usr/share/doc/safeguard/install.md 644 root:root
+EOF
+    cmp -s "$BIN" "$ROOT/usr/sbin/safeguard" || fail "/usr/sbin/safeguard is not the built binary"
+    cmp -s "$here/../../packaging/safeguard.toml" "$ROOT/etc/safeguard/safeguard.toml" || fail "config differs from packaging/safeguard.toml"
+}
+check deb-files deb_files
+
+deb_conffile() {
+    local conffiles
+    conffiles=$(in_root dpkg-query -W -f='${Conffiles}' safeguard)
+    expect_eq "conffiles" "$(echo "$conffiles" | awk 'NF { print $1 }')" /etc/safeguard/safeguard.toml
+}
+check deb-conffile deb_conffile
+
+# Installing must not enable or start the agent; systemd only learns about the unit.
+deb_install_no_start() { expect_eq "systemctl calls" "$(systemctl_calls)" daemon-reload; }
+check deb-install-does-not-start deb_install_no_start
+
+deb_config_checks() {
+    in_root /usr/sbin/safeguard check -c /etc/safeguard/safeguard.toml >/dev/null || fail "safeguard check failed"
+    in_root /usr/sbin/safeguard --version | grep -qx "safeguard $(dpkg-deb -f "$DEB1" Version | sed 's/-[^-]*$//')" || fail "version differs"
+}
+check deb-config-passes-check deb_config_checks
+
+# The unit, against the installed files: ExecStart= binaries and man pages must exist.
+unit_verify() {
+    local out
+    out=$(MANPATH="$ROOT/usr/share/man" systemd-analyze verify --root="$ROOT" /usr/lib/systemd/system/safeguard.service 2>&1)
+    [ -z "$out" ] || fail "$out"
+}
+check unit-verify unit_verify
+
+unit_contract() {
+    local unit=$ROOT/usr/lib/systemd/system/safeguard.service line
+    for line in 'Type=notify' \
+        'ExecStartPre=/usr/sbin/safeguard check -c /etc/safeguard/safeguard.toml' \
+        'ExecStart=/usr/sbin/safeguard run -c /etc/safeguard/safeguard.toml' \
+        'ExecReload=/bin/kill -HUP $MAINPID' 'Restart=on-failure' 'RestartPreventExitStatus=2' \
+        'After=local-fs.target' 'LimitMEMLOCK=infinity' 'WantedBy=multi-user.target'; do
+        grep -qxF "$line" "$unit" || fail "no '$line'"
+    done
+    for line in PrivateDevices=yes PrivateTmp=yes ProtectHome=yes; do
+        ! grep -qxF "$line" "$unit" || fail "'$line' hides host paths the agent must see"
+    done
+}
+check unit-contract unit_contract
+
+man_pages() {
+    local page warnings
+    for page in "$ROOT"/usr/share/man/man8/safeguard*.8.gz; do
+        warnings=$(LC_ALL=C MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
+        [ -z "$warnings" ] || fail "$(basename "$page"): $warnings"
+    done
+    zcat "$ROOT/usr/share/man/man8/safeguard-run.8.gz" | grep -q 'require\\-enforcement' || fail "safeguard-run(8) lacks --require-enforcement"
+    bash -n "$ROOT/usr/share/bash-completion/completions/safeguard" || fail "bash completion does not parse"
+}
+check man-and-completions man_pages
+
+# An upgrade keeps a locally edited policy, and restarts an agent that runs.
+deb_upgrade() {
+    echo '# edited by the administrator' >>"$ROOT/etc/safeguard/safeguard.toml"
+    local edited
+    edited=$(sha256sum <"$ROOT/etc/safeguard/safeguard.toml")
+    in_root dpkg -i --force-confold "/tmp/$(basename "$DEB2")" </dev/null || fail "upgrade failed"
+    expect_eq "version" "$(in_root dpkg-query -W -f='${Version}' safeguard)" "$(dpkg-deb -f "$DEB2" Version)"
+    expect_eq "config after upgrade" "$(sha256sum <"$ROOT/etc/safeguard/safeguard.toml")" "$edited"
+    expect_eq "systemctl calls" "$(systemctl_calls | tr '\n' ';')" "daemon-reload;try-restart safeguard.service;"
+}
+check deb-upgrade-keeps-config deb_upgrade
+
+deb_remove() {
+    in_root dpkg -r safeguard || fail "dpkg -r failed"
+    [ ! -e "$ROOT/usr/sbin/safeguard" ] || fail "binary left after remove"
+    [ ! -e "$ROOT/usr/lib/systemd/system/safeguard.service" ] || fail "unit left after remove"
+    grep -q 'edited by the administrator' "$ROOT/etc/safeguard/safeguard.toml" || fail "remove lost the config"
+    [ -d "$ROOT/var/log/safeguard" ] || fail "remove lost the logs"
+    expect_eq "state" "$(in_root dpkg-query -W -f='${Status}' safeguard)" "deinstall ok config-files"
+    expect_eq "systemctl calls" "$(systemctl_calls | tr '\n' ';')" "stop safeguard.service;disable --quiet safeguard.service;daemon-reload;"
+}
+check deb-remove-keeps-config deb_remove
+
+deb_purge() {
+    echo '{"level":"INFO"}' >"$ROOT/var/log/safeguard/safeguard.log"
+    in_root dpkg -P safeguard || fail "dpkg -P failed"
+    [ ! -e "$ROOT/etc/safeguard" ] || fail "purge left $(ls -A "$ROOT/etc/safeguard")"
+    [ ! -e "$ROOT/var/log/safeguard" ] || fail "purge left /var/log/safeguard"
+    in_root dpkg-query -W safeguard >/dev/null 2>&1 && fail "dpkg still knows safeguard"
+    return 0
+}
+check deb-purge-removes-config-and-logs deb_purge
+
+# --- the .rpm --------------------------------------------------------------------------
+# The same payload as the .deb, except the zsh directory each family reads.
+rpm_files() {
+    local want got
+    want=$(dpkg-deb -c "$DEB1" | awk '$1 !~ /^d/ { sub("^\\.", "", $6); print $1, $6 }' |
+        grep -v '/usr/share/doc/safeguard/copyright' |
+        sed 's|/usr/share/zsh/vendor-completions/|/usr/share/zsh/site-functions/|' | sort)
+    got=$(rpm -qp --qf '[%{FILEMODES:perms} %{FILENAMES}\n]' "$RPM1" | sort)
+    expect_eq "rpm payload (mode path) vs deb" "$got" "$want"
+    expect_eq "owners" "$(rpm -qp --qf '[%{FILEUSERNAME}:%{FILEGROUPNAME}\n]' "$RPM1" | sort -u)" root:root
+    expect_eq "rpm -qlp" "$(rpm -qlp "$RPM1" | sort)" "$(echo "$got" | awk '{ print $2 }' | sort)"
+}
+check rpm-files rpm_files
+
+rpm_metadata() {
+    local info
+    info=$(rpm -qip "$RPM1")
+    for field in 'Name        : safeguard' 'License     : Apache-2.0' 'Architecture: x86_64' \
+        'Summary     : Linux host security agent: BPF LSM audit and enforcement'; do
+        grep -qxF "$field" <<<"$info" || fail "rpm -qip lacks '$field'"
+    done
+    # A static binary: no shared libraries, only the shell for scriptlets and kill for reload.
+    expect_eq "requires" "$(rpm -qpR "$RPM1" | grep -v '^rpmlib(' | sort -u | tr '\n' ' ')" "/bin/sh /usr/bin/kill config(safeguard) = $(rpm -qp --qf '%{VERSION}-%{RELEASE}' "$RPM1") "
+}
+check rpm-metadata rpm_metadata
+
+rpm_config_flags() {
+    expect_eq "rpm -qcp" "$(rpm -qcp "$RPM1")" /etc/safeguard/safeguard.toml
+    expect_eq "flags" "$(rpm -qp --qf '[%{FILENAMES} %{FILEFLAGS:fflags}\n]' "$RPM1" | grep '^/etc/')" "/etc/safeguard/safeguard.toml cn"
+}
+check rpm-config-noreplace rpm_config_flags
+
+# rpm itself, in the Debian root: scriptlets run, noreplace keeps an edit, erase saves it.
+rpm_lifecycle() {
+    local rpm_in_root=(rpm --root "$ROOT" --nodeps --nosignature)
+    rpm --root "$ROOT" --initdb || fail "rpm --initdb"
+    systemctl_calls >/dev/null
+    "${rpm_in_root[@]}" -i "$RPM1" || fail "rpm -i failed"
+    expect_eq "/var/log/safeguard" "$(mode_of /var/log/safeguard)" "750 root:root"
+    cmp -s "$BIN" "$ROOT/usr/sbin/safeguard" || fail "/usr/sbin/safeguard is not the built binary"
+    expect_eq "systemctl calls on install" "$(systemctl_calls)" daemon-reload
+    echo '# edited by the administrator' >>"$ROOT/etc/safeguard/safeguard.toml"
+    "${rpm_in_root[@]}" -U "$RPM2" || fail "rpm -U failed"
+    grep -q 'edited by the administrator' "$ROOT/etc/safeguard/safeguard.toml" || fail "upgrade lost the edit"
+    expect_eq "systemctl calls on upgrade" "$(systemctl_calls | tr '\n' ';')" "daemon-reload;daemon-reload;try-restart safeguard.service;"
+    "${rpm_in_root[@]}" -e safeguard || fail "rpm -e failed"
+    [ ! -e "$ROOT/usr/sbin/safeguard" ] || fail "binary left after erase"
+    grep -q 'edited by the administrator' "$ROOT/etc/safeguard/safeguard.toml.rpmsave" || fail "erase did not keep the edit as .rpmsave"
+    expect_eq "systemctl calls on erase" "$(systemctl_calls | tr '\n' ';')" "stop safeguard.service;disable --quiet safeguard.service;daemon-reload;"
+}
+check rpm-install-upgrade-erase rpm_lifecycle
+
+# --- under systemd ----------------------------------------------------------------------
+# guest.sh prints "SG-PKG PASS|FAIL name", a failure's evidence indented, then
+# "SG-PKG DONE"; anything short of DONE is a failed boot.
+systemd_results() {
+    local line verdict name done=0 showing=0
+    while IFS= read -r line; do
+        case $line in
+        *"SG-PKG DONE"*) done=1 showing=0 ;;
+        *"SG-PKG PASS "* | *"SG-PKG FAIL "*)
+            line=${line#*SG-PKG }
+            verdict=${line%% *} name=${line#* }
+            echo "$verdict pkg systemd-$name"
+            if [ "$verdict" = PASS ]; then
+                passed=$((passed + 1)) showing=0
+            else
+                failed=$((failed + 1)) showing=1
+            fi
+            ;;
+        "    "*) [ $showing = 1 ] && echo "$line" ;;
+        *) showing=0 ;;
+        esac
+    done < <(tr -d '\r' <"$VM_LOG" 2>/dev/null)
+    if [ $done = 0 ]; then
+        echo "FAIL pkg systemd-boot"
+        { cat "$VM_LOG.host"; tail -n 30 "$VM_LOG" 2>/dev/null; } | sed 's/^/    /'
+        failed=$((failed + 1))
+    fi
+}
+if [ -n "$vm_job" ]; then
+    wait "$vm_job"
+    vm_job=
+    systemd_results
+fi
+
+echo "pkg: took $(($(date +%s) - started)) s"
+echo "pkg: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
