@@ -273,6 +273,7 @@ struct judgement {
 	__u32 truncated;
 	__u32 found;   /* a node applies ... */
 	__u32 node;    /* ... this one */
+	__u32 guard_rule; /* a rule denying some op on this node, or 0 */
 };
 
 /* Judge the ops in `ops` on one path. */
@@ -285,6 +286,7 @@ static __noinline void judge(struct vfsmount *mnt, struct dentry *dentry, __u32 
 
 	out->verdict = 0;
 	out->rule_id = SG_RULE_NONE;
+	out->guard_rule = 0;
 	if (sg_need_path) {
 		struct sg_pathbuf *pb = sg_pathbuf();
 		struct path path = { .mnt = mnt, .dentry = dentry };
@@ -311,6 +313,18 @@ static __noinline void judge(struct vfsmount *mnt, struct dentry *dentry, __u32 
 	out->node = w.node;
 	if (w.found)
 		node = bpf_map_lookup_elem(&nodes, &w.node);
+	if (node) {
+		__u64 hit = node->deny_candidates & subject;
+
+		out->guard_rule = node->deny_rule_id;
+		if (hit) {
+			__u32 index = lowest_bit(hit);
+			struct sg_selector_rule *selector = bpf_map_lookup_elem(&selector_rules, &index);
+
+			if (selector)
+				out->guard_rule = selector->rule_id;
+		}
+	}
 
 	for (__u32 op = 0; op < SG_FILE_OPS; op++) {
 		struct sg_file_op_rules *rules;
@@ -401,18 +415,12 @@ static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 o
 		judge(mnt2, dentry2, ops, subject, &second);
 		if (second.verdict == SG_VERDICT_DENY || (second.verdict && !first.verdict))
 			decided = &second;
-	}
-	if (dentry2 && decided->verdict != SG_VERDICT_DENY && first.found &&
-	    (!second.found || second.node != first.node)) {
-		/* A new name (link) or a new place (rename) outside the file's own
-		 * rules would shed them: refuse it if those rules deny anything. */
-		struct judgement guard = {};
-
-		judge(mnt, dentry, sg_ops_ruled & ~((1U << SG_FILE_LINK) | (1U << SG_FILE_RENAME)), subject,
-		      &guard);
-		if (guard.verdict == SG_VERDICT_DENY) {
+		/* A new name (link) or place (rename) outside the file's own rules
+		 * would shed them: refused when they deny something. */
+		if (decided->verdict != SG_VERDICT_DENY && first.guard_rule &&
+		    (!second.found || second.node != first.node)) {
 			first.verdict = SG_VERDICT_DENY;
-			first.rule_id = guard.rule_id;
+			first.rule_id = first.guard_rule;
 			first.op = ops & (1U << SG_FILE_LINK) ? SG_FILE_LINK : SG_FILE_RENAME;
 			decided = &first;
 		}

@@ -174,6 +174,11 @@ struct sg_file_op_rules {
 
 struct sg_file_node {
 	struct sg_file_op_rules ops[SG_FILE_OPS];
+	/* What a link or rename out of this node would shed: a rule without
+	 * selectors that denies some op here, and the selector rules that may. */
+	__u64 deny_candidates;
+	__u32 deny_rule_id;
+	__u32 _pad;
 };
 
 /* A selector rule (bit i of the masks above). */

@@ -33,7 +33,7 @@ const _: () = assert!(size_of::<sg::sg_inode_key>() == 16);
 const _: () = assert!(size_of::<sg::sg_path_key>() == 4 + 256);
 const _: () = assert!(size_of::<sg::sg_match>() == 16);
 const _: () = assert!(size_of::<sg::sg_file_event>() == 176 + 16 + 3 * 4096);
-const _: () = assert!(size_of::<sg::sg_file_node>() == 11 * 24);
+const _: () = assert!(size_of::<sg::sg_file_node>() == 11 * 24 + 16);
 const _: () = assert!(size_of::<sg::sg_selector_rule>() == 8);
 // network module
 const _: () = assert!(size_of::<sg::sg_net_event>() == 176 + 16 + 16 + 8 + 8 + 4096);

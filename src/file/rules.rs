@@ -269,6 +269,8 @@ fn inode_key(identity: &Identity) -> sg::sg_inode_key {
 fn allows_all(node: &sg::sg_file_node, ops_allowlisted: u32) -> bool {
     ops_allowlisted == 0
         && node.ops.iter().all(|op| op.candidates == 0 && (op.verdict == 0 || op.verdict == VERDICT_ALLOW))
+        && node.deny_rule_id == 0
+        && node.deny_candidates == 0
 }
 
 /// What a node says for each op, from the rules that apply at or above it.
@@ -297,6 +299,16 @@ fn flatten(rules: &[Rule<'_>], applicable: &[usize], selector_bit: &HashMap<usiz
                 }
             } else if rule.kind == RuleKind::Allow {
                 entry.allowed = 1;
+            }
+        }
+        if entry.verdict == VERDICT_DENY && node.deny_rule_id == 0 {
+            node.deny_rule_id = entry.rule_id;
+        }
+        for &&i in &for_op {
+            if let Some(&bit) = selector_bit.get(&i) {
+                if rules[i].kind == RuleKind::Deny && entry.candidates & bit != 0 {
+                    node.deny_candidates |= bit;
+                }
             }
         }
     }
@@ -385,6 +397,18 @@ mod tests {
         // read is not in the /data/f rule: the /data audit rule decides.
         assert_eq!(decide(&c, "/data/f", FileOp::Read, 0), (VERDICT_AUDIT, Some("/data".into())));
         assert_eq!(c.ops_ruled & op_bit(FileOp::Write), op_bit(FileOp::Write));
+    }
+
+    #[test]
+    fn nodes_know_what_a_link_out_would_shed() {
+        let c = compile_text(&format!(
+            "{SECTION}deny = [{{ path = \"/srv/le\", ops = [\"read\"] }}, {{ path = \"/srv/u\", uid = [7] }}]\n"
+        ));
+        let le = node_for(&c, "/srv/le/key");
+        assert_eq!(c.texts[le.deny_rule_id as usize - 1], "{ path = \"/srv/le\", ops = [\"read\"] }");
+        let u = node_for(&c, "/srv/u/f");
+        assert_eq!((u.deny_rule_id, u.deny_candidates), (0, 1));
+        assert_eq!(node_for(&c, "/elsewhere").deny_rule_id, 0);
     }
 
     #[test]
