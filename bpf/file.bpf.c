@@ -220,12 +220,18 @@ static __noinline void find_by_identity(struct vfsmount *vfsmnt, struct dentry *
 		struct inode *inode = dentry->d_inode;
 
 		lookup_identity(inode->i_ino, inode->i_sb->s_dev, filter, w);
-		if (w->found || dentry == parent) {
-			w->truncated = 0; /* found, or the root of a filesystem (no mount known) */
+		if (w->found) {
+			w->truncated = 0;
 			return;
 		}
+		/* A mount's root is also its filesystem's root (its own parent):
+		 * test for the mount first, or the walk would stop there. */
 		if (dentry == mnt_root)
 			break; /* the rest is above this mount */
+		if (dentry == parent) {
+			w->truncated = 0; /* the root of a filesystem, no mount known */
+			return;
+		}
 		dentry = parent;
 	}
 	if (!vfsmnt || dentry != mnt_root)

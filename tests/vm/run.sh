@@ -9,8 +9,8 @@
 #                  the serial console of that boot
 #   SG_VM_CACHE    kernel cache (default /var/cache/safeguard-vm), see kernels.sh
 #   SG_VM_ONLY     comma-separated scenario names to run (default: all that apply)
-#   SG_VM_TIMEOUT  hard limit per boot in seconds (default 600)
-#   SG_VM_SCENARIO_TIMEOUT  limit per scenario inside the guest (default 120)
+#   SG_VM_TIMEOUT  hard limit per boot in seconds (default 1500)
+#   SG_VM_SCENARIO_TIMEOUT  limit per scenario inside the guest (default 300)
 # Output: "PASS <boot> <scenario>" / "FAIL <boot> <scenario>" (each failure followed by the
 # scenario's own output, indented), "FAIL <boot> boot" for a boot that gave no verdict
 # (with the last 40 console lines), and last "vm: N passed, M failed". Exit 0 iff all passed.
@@ -25,8 +25,8 @@ boots=("$@")
 [ ${#boots[@]} -gt 0 ] || boots=(5.10 6.1 6.12 6.1-nobpf)
 root=$(cd "$here/../.." && pwd)
 out=${SG_VM_OUT:-$root/target/vm}
-boot_timeout=${SG_VM_TIMEOUT:-600}
-scenario_timeout=${SG_VM_SCENARIO_TIMEOUT:-120}
+boot_timeout=${SG_VM_TIMEOUT:-1500}
+scenario_timeout=${SG_VM_SCENARIO_TIMEOUT:-300}
 only=${SG_VM_ONLY:-}
 
 # boot name -> kernel, extra kernel arguments, whether BPF LSM is expected active
