@@ -44,9 +44,11 @@ vm-test: build
 	tests/vm/run.sh $(BIN)
 
 # Overhead by instruction count (qemu -icount shift=0), never as timed assertions in tests.
-# Results: bench/results.md.
+# Results: bench/results.md (file: bench/run.sh, network: bench/run-network.sh).
 bench: build
 	bench/run.sh $(BIN)
+	bench/run-network.sh $(BIN) > bench/results-network.md
+	cat bench/results-file.md bench/results-network.md > bench/results.md
 
 vmlinux:
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/x86_64/vmlinux.h

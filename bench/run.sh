@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make bench`: boots 6.1 and 6.12 with an instruction-counting clock (-icount shift=0),
+# The file benchmark (`make bench`): boots 6.1 and 6.12 with an instruction-counting clock (-icount shift=0),
 # runs every "# boots: bench" scenario of tests/vm/scenarios, and writes their SG-BENCH
-# lines into bench/results.md with the date and commit. Ratios are measured within one
+# lines into bench/results-file.md with the date and commit. Ratios are measured within one
 # boot (agent attached vs detached), so they repeat to about 0.1%.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -9,7 +9,7 @@ BIN=${1:?usage: bench/run.sh BIN}
 out=${SG_VM_OUT:-$here/../target/vm}
 
 "$here/../tests/vm/run.sh" "$BIN" bench-6.1 bench-6.12
-results=$here/results.md
+results=$here/results-file.md
 {
     echo "# Benchmark results"
     echo

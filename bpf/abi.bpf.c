@@ -27,3 +27,11 @@ enum sg_action sg_abi_action;
 enum sg_counter sg_abi_counter;
 enum sg_verdict sg_abi_verdict;
 enum sg_target sg_abi_target;
+
+/* network module */
+struct sg_net_event sg_abi_net_event;
+struct sg_net_addr_key sg_abi_net_addr_key;
+struct sg_net_rule sg_abi_net_rule;
+struct sg_comm_key sg_abi_comm_key;
+enum sg_net_kind sg_abi_net_kind;
+enum sg_net_op sg_abi_net_op;

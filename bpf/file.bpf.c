@@ -19,6 +19,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define FMODE_READ 0x1
 #define FMODE_WRITE 0x2
 #define FMODE_EXEC 0x20
+#define __FMODE_EXEC 0x20 /* in f_flags */
 #define PROT_EXEC 0x4
 
 /* Load-time switches (rodata), set by src/file/mod.rs. */
@@ -270,6 +271,8 @@ struct judgement {
 	__u32 rule_id;
 	__u32 op;      /* the op that decided */
 	__u32 truncated;
+	__u32 found;   /* a node applies ... */
+	__u32 node;    /* ... this one */
 };
 
 /* Judge the ops in `ops` on one path. */
@@ -304,6 +307,8 @@ static __noinline void judge(struct vfsmount *mnt, struct dentry *dentry, __u32 
 		truncated = w.truncated;
 	}
 	out->truncated = truncated;
+	out->found = w.found;
+	out->node = w.node;
 	if (w.found)
 		node = bpf_map_lookup_elem(&nodes, &w.node);
 
@@ -397,6 +402,21 @@ static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 o
 		if (second.verdict == SG_VERDICT_DENY || (second.verdict && !first.verdict))
 			decided = &second;
 	}
+	if (dentry2 && decided->verdict != SG_VERDICT_DENY && first.found &&
+	    (!second.found || second.node != first.node)) {
+		/* A new name (link) or a new place (rename) outside the file's own
+		 * rules would shed them: refuse it if those rules deny anything. */
+		struct judgement guard = {};
+
+		judge(mnt, dentry, sg_ops_ruled & ~((1U << SG_FILE_LINK) | (1U << SG_FILE_RENAME)), subject,
+		      &guard);
+		if (guard.verdict == SG_VERDICT_DENY) {
+			first.verdict = SG_VERDICT_DENY;
+			first.rule_id = guard.rule_id;
+			first.op = ops & (1U << SG_FILE_LINK) ? SG_FILE_LINK : SG_FILE_RENAME;
+			decided = &first;
+		}
+	}
 	if (!decided->verdict)
 		return 0;
 
@@ -441,9 +461,10 @@ int BPF_PROG(sg_file_open, struct file *file, int ret)
 
 	if (ret)
 		return sg_keep_denial(ret);
-	mode = BPF_CORE_READ(file, f_mode);
-	/* An exec opens its file for reading too: it is judged as exec only. */
-	if (mode & FMODE_EXEC)
+	mode = file->f_mode;
+	/* An exec opens its file for reading too: it is judged as exec only. The
+	 * open carries __FMODE_EXEC in f_flags; f_mode gains FMODE_EXEC later. */
+	if ((file->f_flags & __FMODE_EXEC) || (mode & FMODE_EXEC))
 		ops = 1U << SG_FILE_EXEC;
 	else
 		ops = (mode & FMODE_READ ? 1U << SG_FILE_READ : 0) |

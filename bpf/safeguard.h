@@ -203,4 +203,63 @@ struct sg_match {
 	__u32 _pad;
 };
 
+/* ==== network module (kinds and ops 30-49) ==== */
+
+enum sg_net_kind {
+	SG_KIND_NET = 30, /* struct sg_net_event: a network decision */
+};
+
+enum sg_net_op {
+	SG_OP_CONNECT = 30,
+	SG_OP_SENDMSG = 31,
+	SG_OP_ACCEPT = 32,
+	SG_OP_RECVMSG = 33,
+	SG_OP_GETPEERNAME = 34,
+	SG_OP_BIND = 35,
+};
+
+/* The verdict of a network rule entry; NONE marks trie entries that only stop
+ * an IPv6 prefix from covering IPv4-mapped addresses (the posture decides). */
+#define SG_NET_VERDICT_NONE 0
+
+/* Addresses are 16 bytes: IPv6, or IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d),
+ * so that one longest-prefix trie serves both families. */
+#define SG_NET_ADDR_LEN 16
+
+/* A decision about one socket operation. For connect, sendmsg and getpeername
+ * src is the local end and dst the peer; for accept and recvmsg src is the
+ * peer and dst the local end; for bind src is the address bound and dst is
+ * zero. Ports are in host byte order. */
+struct sg_net_event {
+	struct sg_header hdr;
+	__u8 src_addr[SG_NET_ADDR_LEN];
+	__u8 dst_addr[SG_NET_ADDR_LEN];
+	__u16 src_port;
+	__u16 dst_port;
+	__u16 family;   /* of the socket: AF_INET (2) or AF_INET6 (10) */
+	__u16 protocol; /* IPPROTO_* of the socket */
+	__u32 exe_len;  /* 0: not resolved (a softirq decision: the agent reads /proc) */
+	__u32 _pad;
+	__u8 exe[SG_PATH_LEN]; /* the subject's executable, resolved in the kernel */
+};
+
+/* Key of the network rule trie (BPF_MAP_TYPE_LPM_TRIE). */
+struct sg_net_addr_key {
+	__u32 prefixlen; /* bits; IPv4 prefixes + 96 */
+	__u8 addr[SG_NET_ADDR_LEN];
+};
+
+/* Value of every network rule map (trie, comm, exe, uid, gid). */
+struct sg_net_rule {
+	__u32 rule_id;
+	__u32 verdict; /* enum sg_verdict, or SG_NET_VERDICT_NONE */
+};
+
+/* Key of the `command` map for task names. */
+struct sg_comm_key {
+	__u8 comm[SG_COMM_LEN];
+};
+
+/* ==== end of network module ==== */
+
 #endif /* SAFEGUARD_ABI_H */

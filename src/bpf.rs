@@ -17,6 +17,8 @@ skeleton!(abi);
 skeleton!(probe);
 skeleton!(process);
 skeleton!(file);
+// network module
+skeleton!(network);
 
 /// The records and map entries of `bpf/safeguard.h`, generated from the `abi` object.
 pub use abi::types as sg;
@@ -33,6 +35,11 @@ const _: () = assert!(size_of::<sg::sg_match>() == 16);
 const _: () = assert!(size_of::<sg::sg_file_event>() == 176 + 16 + 3 * 4096);
 const _: () = assert!(size_of::<sg::sg_file_node>() == 11 * 24);
 const _: () = assert!(size_of::<sg::sg_selector_rule>() == 8);
+// network module
+const _: () = assert!(size_of::<sg::sg_net_event>() == 176 + 16 + 16 + 8 + 8 + 4096);
+const _: () = assert!(size_of::<sg::sg_net_addr_key>() == 4 + 16);
+const _: () = assert!(size_of::<sg::sg_net_rule>() == 8);
+const _: () = assert!(size_of::<sg::sg_comm_key>() == 16);
 
 // SAFETY: these are plain C structs of integers and byte arrays (no pointers, no
 // bool, no enums with invalid bit patterns), so every byte pattern is a valid value.
@@ -46,6 +53,11 @@ unsafe impl plain::Plain for sg::sg_match {}
 unsafe impl plain::Plain for sg::sg_file_event {}
 unsafe impl plain::Plain for sg::sg_file_node {}
 unsafe impl plain::Plain for sg::sg_selector_rule {}
+// network module
+unsafe impl plain::Plain for sg::sg_net_event {}
+unsafe impl plain::Plain for sg::sg_net_addr_key {}
+unsafe impl plain::Plain for sg::sg_net_rule {}
+unsafe impl plain::Plain for sg::sg_comm_key {}
 
 /// Copies a record out of ring-buffer bytes; None when the bytes are too short
 /// (a record from a mismatched object: logged by the caller, never fatal).

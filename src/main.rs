@@ -3,12 +3,14 @@
 //! 1 runtime failure, 2 bad usage or config.
 
 mod agent;
+mod analysis;
 mod assets;
 mod bpf;
 mod config;
 mod events;
 mod file;
 mod logging;
+mod network;
 mod probe;
 mod process;
 
@@ -49,6 +51,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the records of the agent's logs (JSON or text, rotated files included).
+    Events(analysis::EventsArgs),
+    /// Analyse the agent's logs: hot spots, denials, anomalies; optionally as HTML.
+    Report(analysis::ReportArgs),
+    /// Propose an allow-list config from what a monitor-mode run logged.
+    Generate(analysis::GenerateArgs),
     /// Write man pages and shell completions into DIR (for `make package`).
     #[command(hide = true)]
     Assets { dir: PathBuf },
@@ -85,6 +93,9 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Events(args) => report(analysis::events::run(args)),
+        Command::Report(args) => report(analysis::report::run(args)),
+        Command::Generate(args) => report(analysis::generate::run(args)),
         Command::Assets { dir } => report(assets::write(Cli::command(), &dir)),
     }
 }

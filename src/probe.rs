@@ -60,6 +60,15 @@ pub const HOOKS: &[(&str, HookKind, &str)] = &[
     ("file", HookKind::Lsm, "path_chown"),
     ("file", HookKind::Lsm, "path_truncate"),
     ("file", HookKind::Lsm, "file_truncate"),
+    // network module
+    ("network", HookKind::Lsm, "socket_connect"),
+    ("network", HookKind::Lsm, "socket_sendmsg"),
+    ("network", HookKind::Lsm, "socket_bind"),
+    ("network", HookKind::Lsm, "socket_getpeername"),
+    ("network", HookKind::Lsm, "socket_listen"),
+    ("network", HookKind::Lsm, "inet_conn_request"),
+    ("network", HookKind::Lsm, "socket_sock_rcv_skb"),
+    ("network", HookKind::Tracepoint, "inet_sock_set_state"),
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

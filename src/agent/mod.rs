@@ -126,7 +126,7 @@ fn start_modules(
     let pidns = module::agent_pidns();
     let prepared = [
         file::prepare(&config.file, caps, pidns),
-        Prepared::not_implemented("network", config.network.enable),
+        crate::network::prepare(&config.network, caps, pidns),
         Prepared::not_implemented("mount", config.mount.enable),
         process::prepare(&config.process, caps, pidns),
     ];

@@ -150,6 +150,34 @@ pub fn poll_until_stopped(
     Ok(())
 }
 
+/// `poll_until_stopped` with `tick` run after every poll on the module's thread (the
+/// network module re-resolves its domains there).
+pub fn poll_until_stopped_with(
+    name: &str,
+    ring: &RingBuffer<'_>,
+    counters: &dyn MapCore,
+    ctx: &ModuleContext,
+    mut tick: impl FnMut(),
+) -> anyhow::Result<()> {
+    let mut last_counters = Instant::now();
+    while ctx.running.load(Ordering::Relaxed) {
+        match ring.poll(POLL_INTERVAL) {
+            Ok(()) => {}
+            Err(err) if err.kind() == libbpf_rs::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err).with_context(|| format!("{name}: poll ring buffer")),
+        }
+        ring.consume().with_context(|| format!("{name}: consume ring buffer"))?;
+        tick();
+        if last_counters.elapsed() >= COUNTER_INTERVAL {
+            publish_counters(counters, &ctx.stats);
+            last_counters = Instant::now();
+        }
+    }
+    ring.consume().with_context(|| format!("{name}: consume ring buffer"))?;
+    publish_counters(counters, &ctx.stats);
+    Ok(())
+}
+
 fn publish_counters(counters: &dyn MapCore, stats: &ModuleStats) {
     stats.ringbuf_full.store(read_counter(counters, SG_COUNTER_RINGBUF_FULL), Ordering::Relaxed);
     stats.truncated.store(read_counter(counters, SG_COUNTER_TRUNCATED), Ordering::Relaxed);

@@ -218,7 +218,8 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
             plan.hooks.contains(&hook)
         };
         let on = serves & wanted != 0 && present;
-        if !on && serves & wanted != 0 && !OPTIONAL_HOOKS.contains(&hook) {
+        let stood_in = hook == "path_chown" && !plan.hooks.contains(&"path_chown");
+        if !on && serves & wanted != 0 && !OPTIONAL_HOOKS.contains(&hook) && !stood_in {
             log::warn!("file: this kernel has no {hook} hook; its operations are not covered");
         }
         prog.set_autoload(on);

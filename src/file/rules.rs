@@ -195,6 +195,11 @@ pub fn compile(
         }
     }
     out.have_deny = rules.iter().any(|r| r.kind == RuleKind::Deny);
+    // A link or rename out of a tree would shed its deny rules: the kernel guards both
+    // whenever something is denied (bpf/file.bpf.c, check()).
+    if out.have_deny {
+        out.ops_ruled |= op_bit(FileOp::Link) | op_bit(FileOp::Rename);
+    }
     out.need_path = !out.missing.is_empty();
 
     // One node per distinct rule path.

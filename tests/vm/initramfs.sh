@@ -52,6 +52,15 @@ for f in "$here"/scenarios/*.sh; do
     [ -e "$f" ] && cp "$f" tests/scenarios/
 done
 
+# ---- network module: sg-nettool (tests/vm/nettool), the scenarios' socket and DNS
+# helper, built statically like the agent; never part of the product.
+nettool_dir=$(cd "$here/../.." && pwd)/target/nettool
+(cd "$here/nettool" && RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR="$nettool_dir" \
+    cargo build --quiet --release --target x86_64-unknown-linux-gnu) ||
+    { echo "initramfs: building tests/vm/nettool failed" >&2; exit 1; }
+cp "$nettool_dir/x86_64-unknown-linux-gnu/release/sg-nettool" usr/bin/sg-nettool
+# ---- end network module
+
 cat >etc/passwd <<'EOF'
 root:x:0:0:root:/root:/bin/sh
 user:x:1000:1000:user:/home/user:/bin/sh

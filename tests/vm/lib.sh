@@ -267,3 +267,57 @@ wait_for_new_record() {
     find_new_record "$@" || fail "no new record with all of: $* (waited $WAIT_SECS s)"
     echo "$REC"
 }
+# ---- network module helpers (scenarios network-*.sh)
+# The guest has only lo: net_setup gives it the test addresses. sg-nettool (tests/vm/nettool)
+# does the socket operations and prints "ok ..." or "error: <os error>".
+NET_A=10.254.249.3  # usually denied
+NET_B=10.254.249.4  # usually allowed
+NET_A6=fd00::3
+NET_B6=fd00::4
+NETTOOL=/usr/bin/sg-nettool
+
+net_setup() {
+    for a in "$NET_A/32" "$NET_B/32" "$NET_A6/128" "$NET_B6/128"; do
+        # the addresses outlive a scenario (init does not reset lo)
+        ip addr show dev lo | grep -q " $a " || ip addr add "$a" dev lo ||
+            fail "net_setup: could not add $a to lo"
+    done
+}
+
+# net_serve ADDR:PORT: a TCP listener in the background (accepts and closes); waits for it.
+net_serve() {
+    log=/tmp/serve.$$.$(echo "$1" | tr -c 'a-zA-Z0-9\n' _).log
+    "$NETTOOL" serve "$1" >"$log" 2>&1 &
+    i=0
+    while ! grep -q listening "$log" 2>/dev/null; do
+        [ "$i" -lt 50 ] || fail "net_serve $1: no listener ($(cat "$log"))"
+        sleep 0.1
+        i=$((i + 1))
+    done
+}
+
+# net_ok ARGS...: `sg-nettool ARGS` must succeed (run through run_sh: $SH_PID is its pid).
+net_ok() {
+    run_sh "exec $NETTOOL $*"
+    case $OUT in *"
+ok "*) ;; *) fail "expected success from sg-nettool $* (status $RC): $OUT" ;; esac
+    say "ok: $*"
+}
+
+# net_eperm ARGS...: `sg-nettool ARGS` must fail with EPERM ($SH_PID is its pid).
+net_eperm() {
+    run_sh "exec $NETTOOL $*"
+    case $OUT in *"Operation not permitted"*) ;; *) fail "expected EPERM from sg-nettool $* (status $RC): $OUT" ;; esac
+    say "refused with EPERM: $*"
+}
+
+# net_config FILE MODE TOML...: a config with [network] in MODE and the given lines.
+net_config() {
+    f=$1 mode=$2
+    shift 2
+    {
+        printf '[log]\nformat = "json"\noutput = "/tmp/sg.log"\n[network]\nmode = "%s"\n' "$mode"
+        for line in "$@"; do printf '%s\n' "$line"; done
+    } >"$f"
+}
+# ---- end network module helpers

@@ -1,9 +1,9 @@
 # boots: lsm
-# file-link-escape: a rule that denies only reads of a directory (ops = ["read"]) does not
-# deny hard links, so an attacker links a protected file out of the tree after the agent
-# started and reads it by the new name. It is the same file (the identity the agent matches
-# for links made before the start), so the read must still be refused. Symlinks and links
-# made before the start are covered by file-bypass; this is the link made afterwards.
+# file-link-escape: a rule that denies only reads of a directory (ops = ["read"]) must not
+# be escaped by linking (or moving) a protected file out of the tree after the agent
+# started and reading it by the new name: a link or rename that would shed a file's deny
+# rules is refused, with the rule it would shed. Symlinks and links made before the start
+# are covered by file-bypass; this is the link made afterwards.
 # Same filesystem (/srv) for the link: hard links cannot cross into /tmp.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
@@ -27,17 +27,19 @@ say "the file itself is refused"
 expect_eperm_file cat /srv/le/key
 wait_for_record '"op":"read"' '"action":"BLOCKED"' '"path":"/srv/le/key"'
 
-say "a hard link made now (link is not in the rule's ops, so it is allowed)"
-expect_ok ln /srv/le/key /srv/le-out/k
-say "reading the same file through the new link"
-run_cmd cat /srv/le-out/k
-case $OUT in
-    *s3cret*) fail "read the protected file through a hard link made after the start: $OUT" ;;
-    *"Operation not permitted"*) ;;
-    *) fail "cat /srv/le-out/k: status $RC, output: $OUT" ;;
-esac
-wait_for_record '"op":"read"' '"action":"BLOCKED"' '"path":"/srv/le-out/k"'
+say "a hard link out of the tree is refused: the new name would shed the read rule"
+expect_eperm_file ln /srv/le/key /srv/le-out/k
+wait_for_record '"op":"link"' '"action":"BLOCKED"' '"path":"/srv/le/key"' '"target_path":"/srv/le-out/k"'
 rec_has '"rule":"{ path = \"/srv/le\", ops = [\"read\"] }"'
+[ ! -e /srv/le-out/k ] || fail "the link was made"
+
+say "so is a rename out of the tree"
+expect_eperm_file mv /srv/le/key /srv/le-out/k
+wait_for_record '"op":"rename"' '"action":"BLOCKED"' '"path":"/srv/le/key"'
+
+say "a link within the tree keeps the rule and is allowed"
+expect_ok ln /srv/le/key /srv/le/key2
+expect_eperm_file cat /srv/le/key2
 
 stop_agent
 rm -rf /srv/le /srv/le-out

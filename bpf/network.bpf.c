@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The network module: decisions on socket operations by address (one
+ * longest-prefix trie for IPv4 and IPv6), by command, uid and gid.
+ *
+ * Hooks (each op is a sub-module the agent switches with autoload and sg_ops):
+ *   connect      lsm/socket_connect      the address asked for
+ *   sendmsg      lsm/socket_sendmsg      msg_name when set, else the connected peer
+ *   bind         lsm/socket_bind         the local address asked for
+ *   getpeername  lsm/socket_getpeername  the connected peer
+ *   accept       lsm/inet_conn_request   the peer of a SYN reaching a listener
+ *                                        (socket_accept runs before the new socket
+ *                                        knows its peer; refusing drops the SYN)
+ *   recvmsg      lsm/socket_sock_rcv_skb the source of each arriving UDP datagram
+ *                                        (socket_recvmsg runs before the datagram is
+ *                                        known; refusing drops it)
+ * The last two run in softirq context, where the current task is whoever was
+ * interrupted: their subject is the socket's owner, noted in process context
+ * when the socket was put to listen, bound, connected or first sent from.
+ *
+ * Without BPF LSM, tp_btf/inet_sock_set_state reports (audit-only) TCP
+ * connects (-> SYN_SENT, process context) and accepts (SYN_RECV -> ESTABLISHED).
+ */
+#include "common.bpf.h"
+#include <bpf/bpf_endian.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define SIN6_LEN_RFC2133 24 /* the shortest sockaddr_in6 the kernel accepts */
+
+/* Load-time switches (rodata), set by src/network/mod.rs. */
+const volatile __u32 sg_ops = 0;          /* 1 << (op - SG_OP_CONNECT) for each op on */
+const volatile __u32 sg_allowlist = 0;    /* an address no entry covers is denied */
+const volatile __u32 sg_have_comm = 0;    /* rules in sg_net_comm */
+const volatile __u32 sg_have_exe = 0;     /* rules in sg_net_exe */
+const volatile __u32 sg_have_uid = 0;
+const volatile __u32 sg_have_gid = 0;
+const volatile __u32 sg_track_owners = 0; /* note socket owners (accept, recvmsg on) */
+
+#define OP_ON(op) (sg_ops & (1U << ((op) - SG_OP_CONNECT)))
+
+/* CIDR and domain entries: IPv4 as IPv4-mapped IPv6, prefixes + 96. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1); /* sized by the agent before load */
+	__type(key, struct sg_net_addr_key);
+	__type(value, struct sg_net_rule);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} sg_net_cidr SEC(".maps");
+
+/* Subject lists: a deny entry refuses every op of the subject, an allow entry
+ * exempts it from address denials. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct sg_comm_key);
+	__type(value, struct sg_net_rule);
+} sg_net_comm SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct sg_inode_key); /* the executable's (dev, inode) */
+	__type(value, struct sg_net_rule);
+} sg_net_exe SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_net_rule);
+} sg_net_uid SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_net_rule);
+} sg_net_gid SEC(".maps");
+
+/* The task that owns a listening or datagram socket, for the softirq hooks. */
+struct sg_net_owner {
+	struct sg_header hdr; /* subject and flags; the rest is rewritten per event */
+	struct sg_inode_key exe;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64); /* struct sock * */
+	__type(value, struct sg_net_owner);
+} sg_net_owners SEC(".maps");
+
+/* Records and owners are built here, not on the 512-byte stack. */
+struct sg_net_scratch {
+	struct sg_net_event ev;
+	struct sg_net_owner owner;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_net_scratch);
+} sg_net_scratch SEC(".maps");
+
+/* The two ends of an operation, as the record will show them. */
+struct flow {
+	__u8 src[SG_NET_ADDR_LEN];
+	__u8 dst[SG_NET_ADDR_LEN];
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u16 protocol;
+	__u32 judge_src; /* bind, accept, recvmsg: the address judged is src */
+};
+
+/* Who is asking, as far as the rules need it. */
+struct who {
+	struct sg_comm_key comm;
+	struct sg_inode_key exe;
+	__u32 uid;
+	__u32 gid;
+};
+
+static __always_inline void map_v4(__u8 *out, __be32 addr)
+{
+	__builtin_memset(out, 0, 10);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	__builtin_memcpy(out + 12, &addr, 4);
+}
+
+/* A sockaddr passed to connect, bind or sendmsg (a kernel copy). Returns its
+ * family, 0 when it is no inet address. */
+static __always_inline __u16 read_sockaddr(struct sockaddr *sa, int len, __u8 *addr, __u16 *port)
+{
+	__u16 family = 0;
+
+	if (!sa)
+		return 0;
+	bpf_probe_read_kernel(&family, sizeof(family), &sa->sa_family);
+	if (family == AF_INET && len >= (int)sizeof(struct sockaddr_in)) {
+		struct sockaddr_in in = {};
+
+		bpf_probe_read_kernel(&in, sizeof(in), sa);
+		map_v4(addr, in.sin_addr.s_addr);
+		*port = bpf_ntohs(in.sin_port);
+		return AF_INET;
+	}
+	if (family == AF_INET6 && len >= SIN6_LEN_RFC2133) {
+		struct sockaddr_in6 in6 = {};
+
+		bpf_probe_read_kernel(&in6, SIN6_LEN_RFC2133, sa);
+		__builtin_memcpy(addr, &in6.sin6_addr, SG_NET_ADDR_LEN);
+		*port = bpf_ntohs(in6.sin6_port);
+		return AF_INET6;
+	}
+	return 0;
+}
+
+/* The socket's own ends: local into (laddr, lport), peer into (raddr, rport). */
+static __always_inline void read_ends(const struct sock_common *c, __u16 family, __u8 *laddr, __u16 *lport,
+				      __u8 *raddr, __u16 *rport)
+{
+	if (family == AF_INET) {
+		map_v4(laddr, BPF_CORE_READ(c, skc_rcv_saddr));
+		map_v4(raddr, BPF_CORE_READ(c, skc_daddr));
+	} else {
+		BPF_CORE_READ_INTO(laddr, c, skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(raddr, c, skc_v6_daddr);
+	}
+	*lport = BPF_CORE_READ(c, skc_num);
+	*rport = bpf_ntohs(BPF_CORE_READ(c, skc_dport));
+}
+
+/* An inet socket's family and protocol into f; 0 for any other socket. */
+static __always_inline int inet_socket(struct sock *sk, struct flow *f)
+{
+	__u16 family;
+
+	if (!sk)
+		return 0;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	f->family = family;
+	f->protocol = BPF_CORE_READ(sk, sk_protocol);
+	return 1;
+}
+
+static __always_inline void note(struct sg_net_rule *rule, __u32 *deny_id, __u32 *allow_id)
+{
+	if (!rule)
+		return;
+	if (rule->verdict == SG_VERDICT_DENY) {
+		if (!*deny_id)
+			*deny_id = rule->rule_id;
+	} else if (rule->verdict == SG_VERDICT_ALLOW) {
+		if (!*allow_id)
+			*allow_id = rule->rule_id;
+	}
+}
+
+/* The rules, in order: a subject deny list refuses everything; then the
+ * longest CIDR or domain entry (or the posture) decides the address; a subject
+ * allow list exempts from an address denial. One trie lookup and at most four
+ * hash lookups, whatever the number of rules. */
+static __always_inline __u32 judge(const __u8 *addr, const struct who *w, __u32 *rule_id)
+{
+	struct sg_net_addr_key key = { .prefixlen = SG_NET_ADDR_LEN * 8 };
+	__u32 deny_id = 0, allow_id = 0;
+	struct sg_net_rule *rule;
+
+	if (sg_have_comm)
+		note(bpf_map_lookup_elem(&sg_net_comm, &w->comm), &deny_id, &allow_id);
+	if (sg_have_exe && w->exe.ino)
+		note(bpf_map_lookup_elem(&sg_net_exe, &w->exe), &deny_id, &allow_id);
+	if (sg_have_uid)
+		note(bpf_map_lookup_elem(&sg_net_uid, &w->uid), &deny_id, &allow_id);
+	if (sg_have_gid)
+		note(bpf_map_lookup_elem(&sg_net_gid, &w->gid), &deny_id, &allow_id);
+	if (deny_id) {
+		*rule_id = deny_id;
+		return SG_VERDICT_DENY;
+	}
+
+	__builtin_memcpy(key.addr, addr, SG_NET_ADDR_LEN);
+	rule = bpf_map_lookup_elem(&sg_net_cidr, &key);
+	if (rule && rule->verdict != SG_NET_VERDICT_NONE) {
+		if (rule->verdict != SG_VERDICT_DENY)
+			return SG_VERDICT_ALLOW;
+		*rule_id = rule->rule_id;
+	} else if (sg_allowlist) {
+		*rule_id = SG_RULE_NOT_ALLOWED;
+	} else {
+		return SG_VERDICT_ALLOW;
+	}
+	if (allow_id)
+		return SG_VERDICT_ALLOW; /* exempt from address denials */
+	return SG_VERDICT_DENY;
+}
+
+static __always_inline void read_exe(struct task_struct *task, struct sg_inode_key *exe)
+{
+	struct file *file = BPF_CORE_READ(task, mm, exe_file);
+
+	if (!file)
+		return;
+	exe->ino = BPF_CORE_READ(file, f_inode, i_ino);
+	exe->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+}
+
+static __always_inline struct sg_net_scratch *scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&sg_net_scratch, &zero);
+}
+
+static __always_inline void fill_event(struct sg_net_event *ev, __u32 op, __u32 action, __u32 rule_id,
+				       const struct flow *f)
+{
+	ev->hdr.kind = SG_KIND_NET;
+	ev->hdr.op = op;
+	ev->hdr.action = action;
+	ev->hdr.rule_id = rule_id;
+	__builtin_memcpy(ev->src_addr, f->src, SG_NET_ADDR_LEN);
+	__builtin_memcpy(ev->dst_addr, f->dst, SG_NET_ADDR_LEN);
+	ev->src_port = f->sport;
+	ev->dst_port = f->dport;
+	ev->family = f->family;
+	ev->protocol = f->protocol;
+}
+
+/* A decision in process context: the current task is the subject. Returns the
+ * verdict; emits the record of a denial (MONITOR when !block). */
+static __always_inline __u32 decide_task(__u32 op, const struct flow *f, int block)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sg_net_scratch *s;
+	struct sg_pathbuf *pb;
+	struct file *exe;
+	struct who w = {};
+	__u32 rule_id = 0;
+	__u64 uid_gid;
+
+	if (!sg_in_target(task))
+		return SG_VERDICT_ALLOW;
+	if (sg_have_comm)
+		bpf_get_current_comm(w.comm.comm, sizeof(w.comm.comm));
+	if (sg_have_exe)
+		read_exe(task, &w.exe);
+	uid_gid = bpf_get_current_uid_gid();
+	w.uid = (__u32)uid_gid;
+	w.gid = uid_gid >> 32;
+	if (judge(f->judge_src ? f->src : f->dst, &w, &rule_id) != SG_VERDICT_DENY)
+		return SG_VERDICT_ALLOW;
+
+	s = scratch();
+	if (!s)
+		return SG_VERDICT_DENY;
+	s->ev.hdr.flags = 0;
+	sg_fill_subject(&s->ev.hdr, task);
+	fill_event(&s->ev, op, block ? SG_ACTION_BLOCKED : SG_ACTION_MONITOR, rule_id, f);
+	/* The executable now: a short-lived client is gone before the agent reads /proc. */
+	s->ev.exe_len = 0;
+	exe = BPF_CORE_READ(task, mm, exe_file);
+	pb = sg_pathbuf();
+	if (exe && pb) {
+		struct sg_resolved resolved;
+
+		sg_resolve(&exe->f_path, pb, &resolved);
+		s->ev.hdr.flags |= resolved.flags;
+		s->ev.exe_len = sg_copy_path(s->ev.exe, pb, &resolved);
+	}
+	sg_emit(&s->ev, sizeof(s->ev));
+	return SG_VERDICT_DENY;
+}
+
+/* A decision in softirq context: the socket's owner is the subject. A socket
+ * whose owner was never noted (older than the agent) is judged by its uid
+ * alone, and only when `target` is "all". */
+static __always_inline __u32 decide_owner(__u32 op, struct sock *sk, const struct flow *f, int block)
+{
+	__u64 key = (__u64)sk;
+	struct sg_net_owner *o = bpf_map_lookup_elem(&sg_net_owners, &key);
+	struct sg_net_scratch *s;
+	struct who w = {};
+	__u32 rule_id = 0;
+
+	if (o) {
+		if (sg_target != SG_TARGET_ALL) {
+			int container = o->hdr.subject.pidns_inum != sg_agent_pidns;
+
+			if (container != (sg_target == SG_TARGET_CONTAINER))
+				return SG_VERDICT_ALLOW;
+		}
+		__builtin_memcpy(w.comm.comm, o->hdr.subject.comm, SG_COMM_LEN);
+		w.exe = o->exe;
+		w.uid = o->hdr.subject.uid;
+		w.gid = o->hdr.subject.gid;
+	} else {
+		if (sg_target != SG_TARGET_ALL)
+			return SG_VERDICT_ALLOW;
+		w.uid = BPF_CORE_READ(sk, sk_uid.val);
+		w.gid = (__u32)-1;
+	}
+	if (judge(f->judge_src ? f->src : f->dst, &w, &rule_id) != SG_VERDICT_DENY)
+		return SG_VERDICT_ALLOW;
+
+	s = scratch();
+	if (!s)
+		return SG_VERDICT_DENY;
+	if (o) {
+		o = bpf_map_lookup_elem(&sg_net_owners, &key); /* may have gone meanwhile */
+		if (o)
+			s->ev.hdr = o->hdr;
+	}
+	if (!o) {
+		__builtin_memset(&s->ev.hdr, 0, sizeof(s->ev.hdr));
+		s->ev.hdr.subject.uid = w.uid;
+		s->ev.hdr.subject.gid = w.gid;
+	}
+	s->ev.hdr.time_ns = bpf_ktime_get_boot_ns();
+	s->ev.exe_len = 0;
+	fill_event(&s->ev, op, block ? SG_ACTION_BLOCKED : SG_ACTION_MONITOR, rule_id, f);
+	sg_emit(&s->ev, sizeof(s->ev));
+	return SG_VERDICT_DENY;
+}
+
+/* Notes the current task as the owner of sk (process context). */
+static __always_inline void note_owner(struct sock *sk)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sg_net_scratch *s = scratch();
+	__u64 key = (__u64)sk;
+
+	if (!s)
+		return;
+	s->owner.hdr.flags = 0;
+	sg_fill_subject(&s->owner.hdr, task);
+	s->owner.exe.ino = 0;
+	s->owner.exe.dev = 0;
+	if (sg_have_exe)
+		read_exe(task, &s->owner.exe);
+	bpf_map_update_elem(&sg_net_owners, &key, &s->owner, BPF_ANY);
+}
+
+static __always_inline int is_datagram(const struct flow *f)
+{
+	return f->protocol == IPPROTO_UDP || f->protocol == IPPROTO_UDPLITE;
+}
+
+SEC("lsm/socket_connect")
+int BPF_PROG(sg_net_connect, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+{
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct flow f = {};
+	__u8 ignored[SG_NET_ADDR_LEN];
+	__u16 unused;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!inet_socket(sk, &f))
+		return 0;
+	if (sg_track_owners && is_datagram(&f))
+		note_owner(sk);
+	if (!OP_ON(SG_OP_CONNECT) || !read_sockaddr(address, addrlen, f.dst, &f.dport))
+		return 0;
+	read_ends((void *)sk, f.family, f.src, &f.sport, ignored, &unused);
+	if (decide_task(SG_OP_CONNECT, &f, sg_block) == SG_VERDICT_DENY && sg_block)
+		return -EPERM;
+	return 0;
+}
+
+SEC("lsm/socket_sendmsg")
+int BPF_PROG(sg_net_sendmsg, struct socket *sock, struct msghdr *msg, int size, int ret)
+{
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct flow f = {};
+	__u8 ignored[SG_NET_ADDR_LEN];
+	__u16 unused;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!inet_socket(sk, &f))
+		return 0;
+	if (sg_track_owners && is_datagram(&f)) {
+		__u64 key = (__u64)sk;
+
+		if (!bpf_map_lookup_elem(&sg_net_owners, &key))
+			note_owner(sk);
+	}
+	if (!OP_ON(SG_OP_SENDMSG))
+		return 0;
+	if (read_sockaddr(BPF_CORE_READ(msg, msg_name), BPF_CORE_READ(msg, msg_namelen), f.dst, &f.dport)) {
+		read_ends((void *)sk, f.family, f.src, &f.sport, ignored, &unused);
+	} else {
+		read_ends((void *)sk, f.family, f.src, &f.sport, f.dst, &f.dport);
+		if (!f.dport)
+			return 0; /* not connected: the send fails anyway */
+	}
+	if (decide_task(SG_OP_SENDMSG, &f, sg_block) == SG_VERDICT_DENY && sg_block)
+		return -EPERM;
+	return 0;
+}
+
+SEC("lsm/socket_bind")
+int BPF_PROG(sg_net_bind, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+{
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct flow f = { .judge_src = 1 };
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!inet_socket(sk, &f))
+		return 0;
+	if (OP_ON(SG_OP_BIND) && read_sockaddr(address, addrlen, f.src, &f.sport)) {
+		if (decide_task(SG_OP_BIND, &f, sg_block) == SG_VERDICT_DENY && sg_block)
+			return -EPERM;
+	}
+	if (sg_track_owners && is_datagram(&f))
+		note_owner(sk);
+	return 0;
+}
+
+SEC("lsm/socket_getpeername")
+int BPF_PROG(sg_net_getpeername, struct socket *sock, int ret)
+{
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct flow f = {};
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!inet_socket(sk, &f))
+		return 0;
+	read_ends((void *)sk, f.family, f.src, &f.sport, f.dst, &f.dport);
+	if (!f.dport)
+		return 0; /* not connected: ENOTCONN anyway */
+	if (decide_task(SG_OP_GETPEERNAME, &f, sg_block) == SG_VERDICT_DENY && sg_block)
+		return -EPERM;
+	return 0;
+}
+
+/* The owner of a listener: its accepts are judged in softirq context. */
+SEC("lsm/socket_listen")
+int BPF_PROG(sg_net_listen, struct socket *sock, int backlog, int ret)
+{
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct flow f = {};
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (inet_socket(sk, &f))
+		note_owner(sk);
+	return 0;
+}
+
+SEC("lsm/inet_conn_request")
+int BPF_PROG(sg_net_accept, struct sock *sk, struct sk_buff *skb, struct request_sock *req, int ret)
+{
+	struct sock_common *c = (void *)req;
+	struct flow f = { .judge_src = 1 };
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!inet_socket(sk, &f))
+		return 0;
+	/* A dual-stack listener gets IPv4 requests with IPv4 addresses only. */
+	if (BPF_CORE_READ(skb, protocol) == bpf_htons(ETH_P_IP))
+		read_ends(c, AF_INET, f.dst, &f.dport, f.src, &f.sport);
+	else
+		read_ends(c, AF_INET6, f.dst, &f.dport, f.src, &f.sport);
+	if (decide_owner(SG_OP_ACCEPT, sk, &f, sg_block) == SG_VERDICT_DENY && sg_block)
+		return -EPERM;
+	return 0;
+}
+
+SEC("lsm/socket_sock_rcv_skb")
+int BPF_PROG(sg_net_recv, struct sock *sk, struct sk_buff *skb, int ret)
+{
+	struct flow f = { .judge_src = 1 };
+	unsigned char *head;
+	struct udphdr uh = {};
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!inet_socket(sk, &f) || !is_datagram(&f))
+		return 0; /* TCP peers are judged at connect and accept */
+	head = BPF_CORE_READ(skb, head);
+	if (BPF_CORE_READ(skb, protocol) == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip = {};
+
+		bpf_probe_read_kernel(&ip, sizeof(ip), head + BPF_CORE_READ(skb, network_header));
+		map_v4(f.src, ip.saddr);
+		map_v4(f.dst, ip.daddr);
+	} else {
+		struct ipv6hdr ip6 = {};
+
+		bpf_probe_read_kernel(&ip6, sizeof(ip6), head + BPF_CORE_READ(skb, network_header));
+		__builtin_memcpy(f.src, &ip6.saddr, SG_NET_ADDR_LEN);
+		__builtin_memcpy(f.dst, &ip6.daddr, SG_NET_ADDR_LEN);
+	}
+	bpf_probe_read_kernel(&uh, sizeof(uh), head + BPF_CORE_READ(skb, transport_header));
+	f.sport = bpf_ntohs(uh.source);
+	f.dport = bpf_ntohs(uh.dest);
+	if (decide_owner(SG_OP_RECVMSG, sk, &f, sg_block) == SG_VERDICT_DENY && sg_block)
+		return -EPERM;
+	return 0;
+}
+
+/* Degraded mode (no BPF LSM): TCP state changes, audit-only. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sg_net_state, struct sock *sk, int oldstate, int newstate)
+{
+	struct flow f = {};
+
+	if (!inet_socket(sk, &f) || f.protocol != IPPROTO_TCP)
+		return 0;
+	if (newstate == TCP_SYN_SENT && OP_ON(SG_OP_CONNECT)) {
+		/* tcp_v4/v6_connect, in the connecting task */
+		read_ends((void *)sk, f.family, f.src, &f.sport, f.dst, &f.dport);
+		decide_task(SG_OP_CONNECT, &f, 0);
+	} else if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED && OP_ON(SG_OP_ACCEPT)) {
+		/* the new socket of a passive open, in softirq context */
+		f.judge_src = 1;
+		read_ends((void *)sk, f.family, f.dst, &f.dport, f.src, &f.sport);
+		decide_owner(SG_OP_ACCEPT, sk, &f, 0);
+	}
+	return 0;
+}

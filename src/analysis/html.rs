@@ -1,0 +1,500 @@
+//! The report as one self-contained HTML page: inline CSS, inline SVG charts drawn
+//! here, no script, no external font, image or style sheet, so it opens the same
+//! offline, from a mail attachment or under a strict Content-Security-Policy.
+//!
+//! Every value from the logs is HTML-escaped, and shown in the printable byte notation
+//! of the text report (a newline in a path is `\x0a`, never a line break).
+
+use std::fmt::Write as _;
+
+use super::entry::printable;
+use super::report::{percent, range_text, thousands, Report, Row, BURST_FACTOR, BURST_MIN, RATE_FLOOR, RATE_MIN_COUNT};
+use super::time;
+
+const EVENT_COLOR: &str = "#4c78a8";
+const DENIAL_COLOR: &str = "#e45756";
+
+const STYLE: &str = r#"
+:root { color-scheme: light; --ink: #1d2433; --muted: #5b6476; --line: #e3e7ee; --card: #ffffff; --page: #f4f6f9;
+        --event: #4c78a8; --denial: #e45756; --accent: #f2a541; }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--page); color: var(--ink);
+       font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 1180px; margin: 0 auto; padding: 28px 24px 48px; }
+header h1 { margin: 0; font-size: 26px; letter-spacing: -0.01em; }
+header p { margin: 4px 0 0; color: var(--muted); }
+h2 { font-size: 17px; margin: 0 0 12px; }
+h3 { font-size: 14px; margin: 18px 0 6px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
+section { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 18px 20px; margin-top: 18px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; margin-top: 20px; }
+.card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 14px 16px; }
+.card .value { font-size: 28px; font-weight: 650; font-variant-numeric: tabular-nums; }
+.card .label { color: var(--muted); font-size: 13px; }
+.card.alert { border-color: var(--denial); box-shadow: inset 4px 0 0 var(--denial); }
+.card.warn { border-color: var(--accent); box-shadow: inset 4px 0 0 var(--accent); }
+.grid { display: grid; grid-template-columns: 1fr 1fr; gap: 0 18px; }
+.grid > section { min-width: 0; }
+@media (max-width: 900px) { .grid { grid-template-columns: 1fr; } }
+svg { display: block; width: 100%; height: auto; }
+svg text { font: 12px system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; fill: var(--ink); }
+svg .axis { fill: var(--muted); font-size: 11px; }
+.legend { display: flex; gap: 16px; color: var(--muted); font-size: 13px; margin-bottom: 6px; }
+.legend span::before { content: ""; display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; background: var(--c); }
+table { width: 100%; border-collapse: collapse; font-size: 14px; }
+th { text-align: left; color: var(--muted); font-weight: 600; border-bottom: 1px solid var(--line); padding: 6px 8px; }
+td { border-bottom: 1px solid var(--line); padding: 6px 8px; vertical-align: top; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.name { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 13px; word-break: break-all; }
+.none { color: var(--muted); font-style: italic; }
+.note { color: var(--muted); font-size: 13px; margin: 4px 0 0; }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; background: #fde8e7; color: #a52a24; }
+footer { color: var(--muted); font-size: 13px; margin-top: 22px; }
+"#;
+
+/// Escapes text for HTML element content and attribute values.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// A log value for the page: printable, then escaped.
+fn value(text: &str) -> String {
+    esc(&printable(text))
+}
+
+/// `text` cut to `max` characters, keeping its end (a path's file name matters most).
+fn tail(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().skip(count - (max - 1)).collect();
+    format!("…{kept}")
+}
+
+/// A "nice" axis maximum (1, 2 or 5 times a power of ten) at or above `max`.
+fn nice_ceiling(max: u64) -> u64 {
+    let mut step = 1;
+    loop {
+        for factor in [1, 2, 5] {
+            if step * factor >= max {
+                return step * factor;
+            }
+        }
+        step *= 10;
+    }
+}
+
+/// Events over time: a column per bucket, the denied part in red on top of the rest.
+fn timeline_chart(r: &Report) -> String {
+    let t = &r.timeline;
+    if t.counts.is_empty() {
+        return "<p class=\"none\">No events in the range.</p>".to_string();
+    }
+    let (width, height, left, bottom, top) = (1000.0, 240.0, 48.0, 28.0, 10.0);
+    let plot_w = width - left - 8.0;
+    let plot_h = height - bottom - top;
+    let max = nice_ceiling(t.counts.iter().map(|c| c.0).max().unwrap_or(1).max(1));
+    let slot = plot_w / t.counts.len() as f64;
+    let bar = (slot * 0.8).max(1.0);
+    let y = |count: u64| top + plot_h - plot_h * count as f64 / max as f64;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg viewBox="0 0 {width} {height}" role="img" aria-label="Events over time"><title>Events over time, {} per column</title>"#,
+        time::format_span(t.bucket)
+    );
+    for step in 0..=4 {
+        let count = max * step / 4;
+        let at = y(count);
+        let _ = write!(
+            svg,
+            r##"<line x1="{left}" x2="{}" y1="{at:.1}" y2="{at:.1}" stroke="#e3e7ee"/><text class="axis" x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
+            width - 8.0,
+            left - 6.0,
+            at + 4.0,
+            thousands(count)
+        );
+    }
+    let burst_minutes: Vec<i64> = r.bursts.iter().map(|b| b.minute).collect();
+    let label_every = (t.counts.len() / 8).max(1);
+    for (index, (events, denials)) in t.counts.iter().enumerate() {
+        let x = left + slot * index as f64 + (slot - bar) / 2.0;
+        let from = t.start + t.bucket * index as i64;
+        let has_burst = burst_minutes.iter().any(|m| *m >= from && *m < from + t.bucket);
+        let _ = write!(
+            svg,
+            "<g><title>{} – {}: {} events, {} denied{}</title>",
+            time::format_minute(from),
+            time::format_minute(from + t.bucket),
+            thousands(*events),
+            thousands(*denials),
+            if has_burst { " (burst)" } else { "" }
+        );
+        if *events > 0 {
+            let _ = write!(
+                svg,
+                r#"<rect x="{x:.1}" y="{:.1}" width="{bar:.1}" height="{:.1}" fill="{EVENT_COLOR}"/>"#,
+                y(*events),
+                y(0) - y(*events)
+            );
+        }
+        if *denials > 0 {
+            let _ = write!(
+                svg,
+                r#"<rect x="{x:.1}" y="{:.1}" width="{bar:.1}" height="{:.1}" fill="{DENIAL_COLOR}"/>"#,
+                y(*denials),
+                (y(0) - y(*denials)).max(1.5)
+            );
+        }
+        if has_burst {
+            let _ = write!(
+                svg,
+                r##"<path d="M{:.1} {:.1} l5 -8 h-10 z" fill="#f2a541"/>"##,
+                x + bar / 2.0,
+                y(*events) - 3.0
+            );
+        }
+        svg.push_str("</g>");
+        if index % label_every == 0 {
+            let label = if t.bucket >= time::MICROS_PER_DAY {
+                time::format_minute(from)[..10].to_string()
+            } else {
+                time::format_minute(from)[5..].to_string()
+            };
+            let _ = write!(svg, r#"<text class="axis" x="{x:.1}" y="{}">{label}</text>"#, height - 8.0);
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Horizontal bars: one row per name, events in blue with the denied part in red (or
+/// denials alone when `denials_only`).
+fn bar_chart(rows: &[Row], denials_only: bool, label: &str) -> String {
+    if rows.is_empty() {
+        return "<p class=\"none\">None.</p>".to_string();
+    }
+    let (width, row_h, name_w, value_w) = (600.0, 26.0, 270.0, 60.0);
+    let plot_w = width - name_w - value_w;
+    let total = |row: &Row| if denials_only { row.denials } else { row.events };
+    let max = rows.iter().map(total).max().unwrap_or(1).max(1) as f64;
+    let height = row_h * rows.len() as f64 + 4.0;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg viewBox="0 0 {width} {height}" role="img" aria-label="{}"><title>{}</title>"#,
+        esc(label),
+        esc(label)
+    );
+    for (index, row) in rows.iter().enumerate() {
+        let y = 2.0 + row_h * index as f64;
+        let name = printable(&row.name);
+        let _ = write!(
+            svg,
+            "<g><title>{}: {} events, {} denied</title><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            esc(&name),
+            thousands(row.events),
+            thousands(row.denials),
+            name_w - 8.0,
+            y + 17.0,
+            esc(&tail(&name, 38))
+        );
+        let full = plot_w * total(row) as f64 / max;
+        let color = if denials_only { DENIAL_COLOR } else { EVENT_COLOR };
+        let _ = write!(
+            svg,
+            r#"<rect x="{name_w}" y="{:.1}" width="{:.1}" height="18" rx="3" fill="{color}"/>"#,
+            y + 3.0,
+            full.max(1.5)
+        );
+        if !denials_only && row.denials > 0 {
+            let part = plot_w * row.denials as f64 / max;
+            let _ = write!(
+                svg,
+                r#"<rect x="{name_w}" y="{:.1}" width="{:.1}" height="18" rx="3" fill="{DENIAL_COLOR}"/>"#,
+                y + 3.0,
+                part.max(1.5)
+            );
+        }
+        let _ = write!(
+            svg,
+            r#"<text class="axis" x="{:.1}" y="{:.1}">{}</text></g>"#,
+            name_w + full.max(1.5) + 6.0,
+            y + 17.0,
+            thousands(total(row))
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// A table whose first `text_columns` columns are names (monospace, left) and the rest
+/// numbers (right-aligned). Cells arrive escaped.
+fn table(out: &mut String, headers: &[&str], text_columns: usize, rows: Vec<Vec<String>>) {
+    if rows.is_empty() {
+        out.push_str("<p class=\"none\">None.</p>");
+        return;
+    }
+    out.push_str("<table><thead><tr>");
+    for (index, header) in headers.iter().enumerate() {
+        let class = if index < text_columns { "" } else { " class=\"num\"" };
+        let _ = write!(out, "<th{class}>{}</th>", esc(header));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for row in rows {
+        out.push_str("<tr>");
+        for (index, cell) in row.iter().enumerate() {
+            let class = if index < text_columns { "name" } else { "num" };
+            let _ = write!(out, "<td class=\"{class}\">{cell}</td>");
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+}
+
+fn card(out: &mut String, value: &str, label: &str, class: &str) {
+    let _ = write!(
+        out,
+        "<div class=\"card {class}\"><div class=\"value\">{}</div><div class=\"label\">{}</div></div>",
+        esc(value),
+        esc(label)
+    );
+}
+
+/// The whole page.
+pub fn render(r: &Report) -> String {
+    let mut out = String::with_capacity(64 * 1024);
+    let range = range_text(r);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>safeguard report — {}</title><style>{STYLE}</style></head><body><main>",
+        esc(&range)
+    );
+    let _ = write!(out, "<header><h1>safeguard report</h1><p>{}</p>", esc(&range));
+    let files = r.read.files.iter().map(|f| value(&f.display().to_string())).collect::<Vec<_>>().join(", ");
+    let _ = write!(
+        out,
+        "<p class=\"note\">{} records from {}",
+        thousands(r.records),
+        if files.is_empty() { "no files".to_string() } else { files }
+    );
+    if r.malformed > 0 {
+        let _ = write!(out, "; {} malformed line{} skipped", r.malformed, if r.malformed == 1 { "" } else { "s" });
+    }
+    out.push_str("</p></header>");
+
+    let novel = r.novelty.as_ref().map_or(0, |n| n.executables.len() + n.destinations.len());
+    out.push_str("<div class=\"cards\">");
+    card(&mut out, &thousands(r.events), "events", "");
+    card(
+        &mut out,
+        &thousands(r.denials),
+        &format!("denials ({})", percent(r.denials, r.events)),
+        if r.denials > 0 { "alert" } else { "" },
+    );
+    card(&mut out, &novel.to_string(), "first-seen executables and destinations", if novel > 0 { "warn" } else { "" });
+    card(
+        &mut out,
+        &r.unusual.len().to_string(),
+        "processes with unusual denial rates",
+        if r.unusual.is_empty() { "" } else { "warn" },
+    );
+    card(&mut out, &r.bursts.len().to_string(), "bursts", if r.bursts.is_empty() { "" } else { "warn" });
+    card(&mut out, &thousands(r.lost), "events lost by the agent", if r.lost > 0 { "alert" } else { "" });
+    out.push_str("</div>");
+
+    let _ = write!(
+        out,
+        "<section><h2>Events over time</h2><div class=\"legend\"><span style=\"--c:{EVENT_COLOR}\">events</span>\
+         <span style=\"--c:{DENIAL_COLOR}\">denied (MONITOR, BLOCKED)</span><span style=\"--c:#f2a541\">burst</span></div>{}\
+         <p class=\"note\">{} per column. Modules: {}. Agent: {} start{}, {} stop{}, enforcement {}.</p></section>",
+        timeline_chart(r),
+        time::format_span(r.timeline.bucket),
+        esc(&r.by_module.iter().map(|(m, c)| format!("{m} {}", thousands(*c))).collect::<Vec<_>>().join(", ")),
+        r.agent_starts,
+        if r.agent_starts == 1 { "" } else { "s" },
+        r.agent_stops,
+        if r.agent_stops == 1 { "" } else { "s" },
+        esc(r.enforcement.as_deref().unwrap_or("unknown")),
+    );
+
+    let _ = write!(
+        out,
+        "<div class=\"grid\"><section><h2>Top talkers</h2>{}</section><section><h2>Denials by rule</h2>{}</section></div>",
+        bar_chart(&r.processes, false, "Busiest processes"),
+        bar_chart(&r.denials_by_rule, true, "Denials by rule")
+    );
+    let _ = write!(
+        out,
+        "<div class=\"grid\"><section><h2>Destinations</h2>{}</section><section><h2>Denials by process</h2>{}</section></div>",
+        bar_chart(&r.destinations, false, "Busiest destinations"),
+        bar_chart(&r.denials_by_process, true, "Denials by process")
+    );
+    let rows = |rows: &[Row]| -> Vec<Vec<String>> {
+        rows.iter().map(|row| vec![value(&row.name), thousands(row.events), thousands(row.denials)]).collect()
+    };
+    out.push_str("<div class=\"grid\"><section><h2>Files</h2>");
+    table(&mut out, &["path", "events", "denied"], 1, rows(&r.files));
+    out.push_str("</section><section><h2>Users</h2>");
+    table(&mut out, &["uid", "events", "denied"], 1, rows(&r.users));
+    out.push_str("</section></div>");
+
+    out.push_str("<section><h2>Anomalies</h2>");
+    match &r.novelty {
+        None => out.push_str("<p class=\"none\">First seen: no baseline (no records before the examined part).</p>"),
+        Some(novelty) => {
+            let _ = write!(
+                out,
+                "<p class=\"note\">First seen after {} compared with the baseline from {} ({} events).</p>",
+                esc(&time::format_short(novelty.split)),
+                esc(&time::format_short(novelty.baseline_from)),
+                thousands(novelty.baseline_records)
+            );
+            for (title, found) in
+                [("New executables", &novelty.executables), ("New destinations", &novelty.destinations)]
+            {
+                let _ = write!(out, "<h3>{title}</h3>");
+                let rows = found
+                    .iter()
+                    .map(|seen| {
+                        let name = if seen.denials > 0 {
+                            format!("{} <span class=\"badge\">denied</span>", value(&seen.name))
+                        } else {
+                            value(&seen.name)
+                        };
+                        vec![
+                            name,
+                            esc(&time::format_short(seen.first)),
+                            thousands(seen.events),
+                            thousands(seen.denials),
+                        ]
+                    })
+                    .collect();
+                table(&mut out, &["name", "first seen", "events", "denied"], 2, rows);
+            }
+        }
+    }
+    let _ = write!(
+        out,
+        "<h3>Unusual denial rates</h3><p class=\"note\">At least {} of its events denied (the median share plus 3 scaled MADs, \
+         at least {}), with {} or more denials.</p>",
+        percent((r.rate_threshold * 1000.0).round() as u64, 1000),
+        percent((RATE_FLOOR * 100.0) as u64, 100),
+        RATE_MIN_COUNT
+    );
+    let unusual = r
+        .unusual
+        .iter()
+        .map(|row| {
+            vec![value(&row.name), thousands(row.events), thousands(row.denials), percent(row.denials, row.events)]
+        })
+        .collect();
+    table(&mut out, &["process", "events", "denied", "share"], 1, unusual);
+    let _ = write!(
+        out,
+        "<h3>Bursts</h3><p class=\"note\">Minutes with at least {} events: {} times the median minute ({}), and at least {}.</p>",
+        r.burst_threshold(),
+        BURST_FACTOR,
+        r.minute_median,
+        BURST_MIN
+    );
+    let bursts = r
+        .bursts
+        .iter()
+        .map(|burst| {
+            vec![
+                esc(&time::format_minute(burst.minute)),
+                value(&burst.top_process),
+                thousands(burst.events),
+                format!("{:.0}%", burst.top_share * 100.0),
+            ]
+        })
+        .collect();
+    table(&mut out, &["minute", "mostly", "events", "share"], 2, bursts);
+    out.push_str("</section>");
+
+    let _ = write!(
+        out,
+        "<footer>Generated by safeguard {} (<code>safeguard report --html</code>). Times are UTC. \
+         Names from the logs are shown as logged: bytes that are not UTF-8 as <code>\\xNN</code>, a backslash as <code>\\\\</code>.</footer>",
+        env!("CARGO_PKG_VERSION")
+    );
+    out.push_str("</main></body></html>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::fixtures;
+    use crate::analysis::read::Diagnostics;
+    use crate::analysis::report::analyse;
+
+    fn page() -> String {
+        let mut diag = Diagnostics::captured();
+        let log = fixtures::dir().join("scenario-json/safeguard.log");
+        render(&analyse(&[log], None, None, 100, &|_| None, &mut diag))
+    }
+
+    #[test]
+    fn self_contained() {
+        let page = page();
+        let lower = page.to_ascii_lowercase();
+        for forbidden in ["<script", "<link", "@import", "url(", "src=", "href=", "http://", "https://"] {
+            assert!(!lower.contains(forbidden), "{forbidden} in the page");
+        }
+        assert!(page.starts_with("<!DOCTYPE html>"));
+        assert!(page.trim_end().ends_with("</html>"));
+    }
+
+    #[test]
+    fn log_values_are_escaped() {
+        let page = page();
+        assert!(page.contains("{ path = &quot;/etc/shadow&quot;, ops = [&quot;read&quot;] }"));
+        assert!(page.contains("/srv/app/uploads/evil\\x0aname"));
+        assert!(!page.contains("evil\nname"));
+        // Tags balance (a crude but useful check on the generated markup).
+        for tag in ["svg", "section", "table", "g", "div"] {
+            let opened = page.matches(&format!("<{tag}>")).count() + page.matches(&format!("<{tag} ")).count();
+            assert_eq!(opened, page.matches(&format!("</{tag}>")).count(), "<{tag}>");
+        }
+    }
+
+    #[test]
+    fn shows_the_numbers() {
+        let page = page();
+        for expected in [
+            "/tmp/.hidden/miner",
+            "169.254.169.254/32",
+            "45.77.1.2",
+            "2026-11-20 15:30",
+            "Top talkers",
+            "Denials by rule",
+        ] {
+            assert!(page.contains(expected), "{expected}");
+        }
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(nice_ceiling(0), 1);
+        assert_eq!(nice_ceiling(7), 10);
+        assert_eq!(nice_ceiling(123), 200);
+        assert_eq!(nice_ceiling(500), 500);
+        assert_eq!(tail("/a/very/long/path/name", 10), "…path/name");
+        assert_eq!(esc("<a href='x'>&\"</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
+    }
+}

@@ -1,0 +1,277 @@
+//! A small DNS stub resolver: A and AAAA queries over UDP to the servers of
+//! /etc/resolv.conf, with the answer's TTL. Written here rather than pulled in as a
+//! crate: the agent needs two record types, no cache and no async runtime, and the
+//! static binary stays small (hickory-resolver brings tokio and ~60 crates).
+//! Packet building and parsing are pure and unit-tested.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+pub const TYPE_A: u16 = 1;
+pub const TYPE_AAAA: u16 = 28;
+const TYPE_CNAME: u16 = 5;
+const CLASS_IN: u16 = 1;
+/// TTL assumed for a name without addresses (NXDOMAIN or an empty answer).
+pub const NEGATIVE_TTL: u32 = 30;
+
+/// The name servers of a resolv.conf (at most three, as libc), port 53; libc's
+/// default (the local host) when it names none.
+pub fn name_servers(resolv_conf: &str) -> Vec<SocketAddr> {
+    let mut servers: Vec<SocketAddr> = resolv_conf
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            (words.next() == Some("nameserver")).then(|| words.next()).flatten()
+        })
+        .filter_map(|addr| addr.split('%').next()?.parse::<IpAddr>().ok())
+        .map(|addr| SocketAddr::new(addr, 53))
+        .take(3)
+        .collect();
+    if servers.is_empty() {
+        servers.push(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 53));
+    }
+    servers
+}
+
+/// A query for one name and type, recursion desired.
+pub fn query(id: u16, name: &str, qtype: u16) -> Option<Vec<u8>> {
+    let mut packet = Vec::with_capacity(32 + name.len());
+    packet.extend_from_slice(&id.to_be_bytes());
+    packet.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]); // RD; 1 question
+    for label in name.trim_end_matches('.').split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return None;
+        }
+        packet.push(label.len() as u8);
+        packet.extend_from_slice(label.as_bytes());
+    }
+    packet.push(0);
+    packet.extend_from_slice(&qtype.to_be_bytes());
+    packet.extend_from_slice(&CLASS_IN.to_be_bytes());
+    Some(packet)
+}
+
+/// The addresses of the answer and the smallest TTL among the records used
+/// (`u32::MAX` from `parse` when it has no address: the other type's TTL counts).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub addrs: Vec<IpAddr>,
+    pub ttl: u32,
+}
+
+fn u16_at(buf: &[u8], at: usize) -> Result<u16, String> {
+    buf.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]])).ok_or_else(|| "short packet".to_string())
+}
+
+/// Skips a (possibly compressed) name; returns the offset after it.
+fn skip_name(buf: &[u8], mut at: usize) -> Result<usize, String> {
+    for _ in 0..128 {
+        let len = *buf.get(at).ok_or("short packet")?;
+        match len {
+            0 => return Ok(at + 1),
+            l if l & 0xc0 == 0xc0 => return Ok(at + 2),
+            l => at += 1 + l as usize,
+        }
+    }
+    Err("name too long".into())
+}
+
+/// Parses the response to `query(id, _, qtype)`: the addresses of that type in the
+/// answer section (after any CNAME chain). NXDOMAIN is an empty answer; any other
+/// error code is an error.
+pub fn parse(buf: &[u8], id: u16, qtype: u16) -> Result<Answer, String> {
+    if u16_at(buf, 0)? != id {
+        return Err("answer to another query".into());
+    }
+    let flags = u16_at(buf, 2)?;
+    if flags & 0x8000 == 0 {
+        return Err("not a response".into());
+    }
+    match flags & 0x000f {
+        0 => {}
+        3 => return Ok(Answer { addrs: Vec::new(), ttl: u32::MAX }),
+        2 => return Err("server failure (SERVFAIL)".into()),
+        5 => return Err("query refused (REFUSED)".into()),
+        code => return Err(format!("response code {code}")),
+    }
+    let questions = u16_at(buf, 4)?;
+    let answers = u16_at(buf, 6)?;
+    let mut at = 12;
+    for _ in 0..questions {
+        at = skip_name(buf, at)? + 4;
+    }
+    let mut addrs = Vec::new();
+    let mut ttl = u32::MAX;
+    for _ in 0..answers {
+        at = skip_name(buf, at)?;
+        let rtype = u16_at(buf, at)?;
+        let class = u16_at(buf, at + 2)?;
+        let rttl = buf.get(at + 4..at + 8).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])).ok_or("short packet")?;
+        let len = u16_at(buf, at + 8)? as usize;
+        let data = buf.get(at + 10..at + 10 + len).ok_or("short packet")?;
+        at += 10 + len;
+        if class != CLASS_IN {
+            continue;
+        }
+        match (rtype, len) {
+            (TYPE_A, 4) if qtype == TYPE_A => {
+                addrs.push(IpAddr::V4(Ipv4Addr::new(data[0], data[1], data[2], data[3])));
+                ttl = ttl.min(rttl);
+            }
+            (TYPE_AAAA, 16) if qtype == TYPE_AAAA => {
+                let octets: [u8; 16] = data.try_into().map_err(|_| "short packet")?;
+                addrs.push(IpAddr::V6(Ipv6Addr::from(octets)));
+                ttl = ttl.min(rttl);
+            }
+            (TYPE_CNAME, _) => ttl = ttl.min(rttl),
+            _ => {}
+        }
+    }
+    if addrs.is_empty() {
+        ttl = u32::MAX;
+    }
+    Ok(Answer { addrs, ttl })
+}
+
+fn query_id() -> u16 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    (nanos ^ (nanos >> 16) ^ std::process::id()) as u16
+}
+
+/// Asks one server for the A and AAAA records of `name` (both queries in flight at
+/// once); waits at most `timeout`.
+fn ask(server: SocketAddr, name: &str, timeout: Duration) -> Result<Answer, String> {
+    let bind: SocketAddr = if server.is_ipv4() { "0.0.0.0:0".parse().unwrap_or(server) } else { "[::]:0".parse().unwrap_or(server) };
+    let socket = UdpSocket::bind(bind).map_err(|e| format!("socket: {e}"))?;
+    socket.connect(server).map_err(|e| format!("{server}: {e}"))?;
+    let id = query_id();
+    let mut pending = vec![(id, TYPE_A), (id.wrapping_add(1), TYPE_AAAA)];
+    for &(qid, qtype) in &pending {
+        let packet = query(qid, name, qtype).ok_or_else(|| format!("invalid name {name:?}"))?;
+        socket.send(&packet).map_err(|e| format!("{server}: {e}"))?;
+    }
+    let deadline = Instant::now() + timeout;
+    let mut answer = Answer { addrs: Vec::new(), ttl: u32::MAX };
+    let mut buf = [0u8; 1500];
+    while !pending.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!("{server}: no answer within {} ms", timeout.as_millis()));
+        }
+        socket.set_read_timeout(Some(left)).map_err(|e| format!("socket: {e}"))?;
+        let n = match socket.recv(&mut buf) {
+            Ok(n) => n,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => continue,
+            Err(e) => return Err(format!("{server}: {e}")),
+        };
+        let Some(pos) = pending.iter().position(|&(qid, _)| u16_at(&buf[..n], 0) == Ok(qid)) else { continue };
+        let (qid, qtype) = pending.remove(pos);
+        let part = parse(&buf[..n], qid, qtype).map_err(|e| format!("{server}: {e}"))?;
+        answer.addrs.extend(part.addrs);
+        answer.ttl = answer.ttl.min(part.ttl);
+    }
+    if answer.addrs.is_empty() {
+        answer.ttl = NEGATIVE_TTL;
+    }
+    Ok(answer)
+}
+
+/// Resolves `name` through the servers in order; the first complete answer counts.
+pub fn resolve(name: &str, servers: &[SocketAddr], timeout: Duration) -> Result<Answer, String> {
+    let mut errors = Vec::new();
+    for &server in servers {
+        match ask(server, name, timeout) {
+            Ok(answer) => return Ok(answer),
+            Err(err) => errors.push(err),
+        }
+    }
+    Err(errors.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolv_conf_servers() {
+        let conf = "# comment\nsearch example\nnameserver 10.0.0.53\nnameserver fe80::1%eth0\nnameserver bogus\noptions x\n";
+        assert_eq!(name_servers(conf), vec![
+            "10.0.0.53:53".parse::<SocketAddr>().unwrap(),
+            "[fe80::1]:53".parse::<SocketAddr>().unwrap()
+        ]);
+        assert_eq!(name_servers(""), vec!["127.0.0.1:53".parse::<SocketAddr>().unwrap()]);
+    }
+
+    #[test]
+    fn query_encodes_labels() {
+        let q = query(0x1234, "a.bc.", TYPE_AAAA).unwrap();
+        assert_eq!(&q[..4], &[0x12, 0x34, 0x01, 0x00]);
+        assert_eq!(&q[12..], &[1, b'a', 2, b'b', b'c', 0, 0, 28, 0, 1]);
+        assert!(query(1, "a..b", TYPE_A).is_none());
+    }
+
+    /// A response to `q` with the given (type, ttl, rdata) answers, names compressed.
+    fn response(q: &[u8], rcode: u8, answers: &[(u16, u32, Vec<u8>)]) -> Vec<u8> {
+        let mut r = q.to_vec();
+        r[2] = 0x81;
+        r[3] = 0x80 | rcode;
+        r[6..8].copy_from_slice(&(answers.len() as u16).to_be_bytes());
+        for (rtype, ttl, data) in answers {
+            r.extend_from_slice(&[0xc0, 12]);
+            r.extend_from_slice(&rtype.to_be_bytes());
+            r.extend_from_slice(&CLASS_IN.to_be_bytes());
+            r.extend_from_slice(&ttl.to_be_bytes());
+            r.extend_from_slice(&(data.len() as u16).to_be_bytes());
+            r.extend_from_slice(data);
+        }
+        r
+    }
+
+    #[test]
+    fn parses_addresses_cnames_and_the_smallest_ttl() {
+        let q = query(7, "x.test", TYPE_A).unwrap();
+        let cname = vec![1, b'y', 0];
+        let r = response(&q, 0, &[(TYPE_CNAME, 60, cname), (TYPE_A, 300, vec![192, 0, 2, 1]), (TYPE_A, 20, vec![192, 0, 2, 2])]);
+        let a = parse(&r, 7, TYPE_A).unwrap();
+        assert_eq!(a.addrs, vec!["192.0.2.1".parse::<IpAddr>().unwrap(), "192.0.2.2".parse().unwrap()]);
+        assert_eq!(a.ttl, 20);
+
+        let q6 = query(8, "x.test", TYPE_AAAA).unwrap();
+        let mut v6 = vec![0u8; 16];
+        v6[0] = 0xfd;
+        v6[15] = 3;
+        let a = parse(&response(&q6, 0, &[(TYPE_AAAA, 9, v6)]), 8, TYPE_AAAA).unwrap();
+        assert_eq!(a.addrs, vec!["fd00::3".parse::<IpAddr>().unwrap()]);
+    }
+
+    #[test]
+    fn error_codes_and_mismatches() {
+        let q = query(9, "x.test", TYPE_A).unwrap();
+        assert_eq!(parse(&response(&q, 3, &[]), 9, TYPE_A).unwrap(), Answer { addrs: vec![], ttl: u32::MAX });
+        assert!(parse(&response(&q, 2, &[]), 9, TYPE_A).is_err());
+        assert!(parse(&response(&q, 0, &[]), 10, TYPE_A).is_err());
+        assert!(parse(&q, 9, TYPE_A).is_err()); // a query is no response
+        assert!(parse(&response(&q, 0, &[(TYPE_A, 1, vec![1, 2, 3, 4])])[..36], 9, TYPE_A).is_err());
+    }
+
+    #[test]
+    fn asks_a_real_socket() {
+        // A one-shot server on loopback answering A with 192.0.2.9 and AAAA with nothing.
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = server.local_addr().unwrap();
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            for _ in 0..2 {
+                let (n, peer) = server.recv_from(&mut buf).unwrap();
+                let q = &buf[..n];
+                let qtype = u16::from_be_bytes([q[n - 4], q[n - 3]]);
+                let answers = if qtype == TYPE_A { vec![(TYPE_A, 42, vec![192, 0, 2, 9])] } else { vec![] };
+                server.send_to(&response(q, 0, &answers), peer).unwrap();
+            }
+        });
+        let answer = resolve("svc.test", &[addr], Duration::from_secs(2)).unwrap();
+        thread.join().unwrap();
+        assert_eq!(answer.addrs, vec!["192.0.2.9".parse::<IpAddr>().unwrap()]);
+        assert_eq!(answer.ttl, 42); // the empty AAAA answer does not shorten it
+    }
+}

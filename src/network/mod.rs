@@ -1,0 +1,439 @@
+//! The network module (SPEC section 3.2): decisions on connect, sendmsg, accept,
+//! recvmsg, getpeername and bind by CIDR and domain (one longest-prefix trie), and by
+//! command, uid and gid. Without BPF LSM, TCP connects and accepts are reported
+//! (audit-only) from the `inet_sock_set_state` tracepoint. Kernel side:
+//! bpf/network.bpf.c; the hooks and why are listed there and in docs/network.md.
+//!
+//! Domains are resolved on this module's thread between ring-buffer polls, and the
+//! trie is updated in place as their addresses change.
+
+pub mod dns;
+pub mod domains;
+pub mod rules;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::mem::MaybeUninit;
+use std::net::{IpAddr, Ipv6Addr};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use crossbeam_channel::Sender;
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::{Link, MapCore, MapFlags, RingBufferBuilder};
+
+use crate::agent::module::{poll_until_stopped_with, target_code, ModuleContext, ModuleState, Prepared};
+use crate::bpf::network::{NetworkSkel, NetworkSkelBuilder};
+use crate::bpf::{bytes_of, decode, sg};
+use crate::config::{Mode, NetworkConfig, NetworkOp};
+use crate::events::{event_record, ExeCache, RuleTable};
+use crate::logging::{Level, Record, Value};
+use crate::probe::{Capabilities, Enforcement};
+use domains::Domains;
+use rules::{AddrKey, CompiledRules, Entry, SubjectKey};
+
+pub const NAME: &str = "network";
+
+// enum sg_net_kind (bpf/safeguard.h)
+const SG_KIND_NET: u32 = 30;
+// enum sg_net_op: SG_OP_CONNECT is the first, the others follow in this order.
+const SG_OP_CONNECT: u32 = 30;
+const OPS: [(NetworkOp, &str); 6] = [
+    (NetworkOp::Connect, "connect"),
+    (NetworkOp::Sendmsg, "sendmsg"),
+    (NetworkOp::Accept, "accept"),
+    (NetworkOp::Recvmsg, "recvmsg"),
+    (NetworkOp::Getpeername, "getpeername"),
+    (NetworkOp::Bind, "bind"),
+];
+
+const RESOLV_CONF: &str = "/etc/resolv.conf";
+const DNS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The LSM hooks and the ops they serve (for autoload and `probe`).
+const LSM_HOOKS: [&str; 7] = [
+    "socket_connect",
+    "socket_sendmsg",
+    "socket_bind",
+    "socket_getpeername",
+    "socket_listen",
+    "inet_conn_request",
+    "socket_sock_rcv_skb",
+];
+
+/// Decides what the module does on this kernel with this config; the thread starts later.
+pub fn prepare(config: &NetworkConfig, caps: &Capabilities, agent_pidns: u32) -> Prepared {
+    let plan = Plan::new(config, caps, agent_pidns);
+    Prepared { name: NAME, state: plan.state, run: Box::new(move |ctx, ready| run(plan, ctx, ready)) }
+}
+
+/// Everything the module's thread needs, decided before it starts.
+struct Plan {
+    config: NetworkConfig,
+    state: ModuleState,
+    /// BPF LSM is available: the LSM hooks judge (and block in block mode).
+    lsm: bool,
+    /// LSM hooks this kernel has.
+    hooks: Vec<&'static str>,
+    agent_pidns: u32,
+    rules: CompiledRules,
+}
+
+impl Plan {
+    fn new(config: &NetworkConfig, caps: &Capabilities, agent_pidns: u32) -> Plan {
+        let config = config.clone();
+        let state = ModuleState::of(config.enable, config.mode, caps);
+        let lsm = caps.enforcement() == Enforcement::Full;
+        let hooks = LSM_HOOKS.iter().copied().filter(|hook| caps.hook_present(hook)).collect();
+        let rules = rules::compile(&config, |path| {
+            crate::process::rules::identify_on_host(path).map(|identity| (identity.dev, identity.ino))
+        });
+        Plan { config, state, lsm, hooks, agent_pidns, rules }
+    }
+
+    fn op(&self, op: NetworkOp) -> bool {
+        self.config.ops.contains(&op)
+    }
+
+    fn hook(&self, hook: &str) -> bool {
+        self.lsm && self.hooks.contains(&hook)
+    }
+}
+
+/// The module's thread: open, load, attach, resolve the domains, report ready, then
+/// poll (and re-resolve) until stopped. Everything attached lives in this frame.
+fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> anyhow::Result<()> {
+    for path in &plan.rules.missing_exes {
+        log::warn!("network: command {path:?} does not exist; its rule is ignored until the next start");
+    }
+    let mut storage = MaybeUninit::uninit();
+    let (skel, _links) = match load(&plan, &mut storage) {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            let _ = ready.send(Err(err));
+            return Ok(());
+        }
+    };
+
+    // The domains' first answers are in the trie before the start record.
+    let mut domains = Domains::new(&plan.rules.domains);
+    let mut trie = Trie { current: BTreeMap::new() };
+    let names = Rc::new(RefCell::new(HashMap::new()));
+    let resolve_round = |domains: &mut Domains, trie: &mut Trie, skel: &NetworkSkel<'_>| {
+        let servers = dns::name_servers(&std::fs::read_to_string(RESOLV_CONF).unwrap_or_default());
+        let outcome = domains.refresh(Instant::now(), |name| dns::resolve(name, &servers, DNS_TIMEOUT));
+        for (domain, error) in &outcome.failures {
+            ctx.send(
+                Record::new(Level::Warning, NAME, "resolve")
+                    .field("domain", Value::Str(domain.clone()))
+                    .field("error", Value::Str(format!("{error} (the last addresses stay in force)"))),
+            );
+        }
+        for (domain, old, new) in &outcome.changes {
+            log::info!("network: {domain} resolves to {new:?} (was {old:?})");
+        }
+        if outcome.changed || trie.current.is_empty() {
+            let wanted =
+                plan.rules.with_domains(domains.list.iter().map(|d| (d.rule_id, d.verdict, d.addrs.as_slice())));
+            if let Err(err) = trie.apply(&skel.maps.sg_net_cidr, wanted) {
+                log::error!("{err:#}");
+            }
+            *names.borrow_mut() = domains.names_by_addr();
+        }
+    };
+    resolve_round(&mut domains, &mut trie, &skel);
+
+    let rule_table = RuleTable { texts: plan.rules.texts.clone(), not_allowed: "not in network.cidr.allow".into() };
+    let mut decoder = Decoder { rules: rule_table, exe_cache: ExeCache::default(), names: names.clone() };
+    let callback_ctx = ctx.clone();
+    let mut builder = RingBufferBuilder::new();
+    builder
+        .add(&skel.maps.sg_events, move |data: &[u8]| {
+            decoder.handle(data, &callback_ctx);
+            0
+        })
+        .context("network: ring buffer")?;
+    let ring = match builder.build().context("network: ring buffer") {
+        Ok(ring) => ring,
+        Err(err) => {
+            let _ = ready.send(Err(err));
+            return Ok(());
+        }
+    };
+    let _ = ready.send(Ok(()));
+    poll_until_stopped_with(NAME, &ring, &skel.maps.sg_counters, &ctx, || {
+        if domains.next_due().is_some_and(|due| due <= Instant::now()) {
+            resolve_round(&mut domains, &mut trie, &skel);
+        }
+    })
+}
+
+/// The trie as loaded in the kernel, updated by difference.
+struct Trie {
+    current: BTreeMap<AddrKey, Entry>,
+}
+
+impl Trie {
+    fn apply(&mut self, map: &dyn MapCore, wanted: BTreeMap<AddrKey, Entry>) -> anyhow::Result<()> {
+        for (key, entry) in &wanted {
+            if self.current.get(key) != Some(entry) {
+                let (k, v) = rules::encode_addr(key, entry);
+                map.update(bytes_of(&k), bytes_of(&v), MapFlags::ANY).context("network: update address rules")?;
+            }
+        }
+        for key in self.current.keys() {
+            if !wanted.contains_key(key) {
+                let (k, _) = rules::encode_addr(key, &Entry { rule_id: 0, verdict: rules::Verdict::None });
+                map.delete(bytes_of(&k)).context("network: remove a stale address")?;
+            }
+        }
+        self.current = wanted;
+        Ok(())
+    }
+}
+
+fn op_bit(op: NetworkOp) -> u32 {
+    let index = OPS.iter().position(|(o, _)| *o == op).unwrap_or(0) as u32;
+    1 << index
+}
+
+type Loaded<'obj> = (NetworkSkel<'obj>, Vec<Link>);
+
+fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>) -> anyhow::Result<Loaded<'obj>> {
+    let config = &plan.config;
+    let mut open = NetworkSkelBuilder::default().open(storage).context("network: open BPF object")?;
+
+    let rules = &plan.rules;
+    let count = |f: fn(&SubjectKey) -> bool| rules.subjects.keys().filter(|k| f(k)).count() as u32;
+    let comms = count(|k| matches!(k, SubjectKey::Comm(_)));
+    let exes = count(|k| matches!(k, SubjectKey::Exe(..)));
+    let uids = count(|k| matches!(k, SubjectKey::Uid(_)));
+    let gids = count(|k| matches!(k, SubjectKey::Gid(_)));
+    let owners = plan.lsm && (plan.op(NetworkOp::Accept) || plan.op(NetworkOp::Recvmsg));
+
+    let rodata = open.maps.rodata_data.as_deref_mut().context("network: no rodata")?;
+    rodata.sg_target = target_code(config.target);
+    rodata.sg_agent_pidns = plan.agent_pidns;
+    rodata.sg_block = u32::from(config.mode == Mode::Block && plan.lsm);
+    rodata.sg_ops = config.ops.iter().map(|&op| op_bit(op)).fold(0, |a, b| a | b);
+    rodata.sg_allowlist = u32::from(config.cidr_allow_differs_from_default());
+    rodata.sg_have_comm = u32::from(comms > 0);
+    rodata.sg_have_exe = u32::from(exes > 0);
+    rodata.sg_have_uid = u32::from(uids > 0);
+    rodata.sg_have_gid = u32::from(gids > 0);
+    rodata.sg_track_owners = u32::from(owners);
+
+    let trie_size = rules.cidr.len() + rules.domains.len() * domains::MAX_ADDRS;
+    open.maps.sg_net_cidr.set_max_entries(trie_size.max(1) as u32)?;
+    open.maps.sg_net_comm.set_max_entries(comms.max(1))?;
+    open.maps.sg_net_exe.set_max_entries(exes.max(1))?;
+    open.maps.sg_net_uid.set_max_entries(uids.max(1))?;
+    open.maps.sg_net_gid.set_max_entries(gids.max(1))?;
+    // Path resolution (common.bpf.h) names the executable of a denied task; its rule
+    // tables stay empty here, and the path-rule maps are not needed at all.
+    open.maps.sg_path_rules.set_autocreate(false)?;
+    open.maps.sg_path_keys.set_autocreate(false)?;
+
+    // Only what the configuration puts in scope is loaded. connect, sendmsg and bind
+    // also note the owners of datagram sockets, for recvmsg.
+    let recv = plan.op(NetworkOp::Recvmsg);
+    let progs = &mut open.progs;
+    progs.sg_net_connect.set_autoload(plan.hook("socket_connect") && (plan.op(NetworkOp::Connect) || recv));
+    progs.sg_net_sendmsg.set_autoload(plan.hook("socket_sendmsg") && (plan.op(NetworkOp::Sendmsg) || recv));
+    progs.sg_net_bind.set_autoload(plan.hook("socket_bind") && (plan.op(NetworkOp::Bind) || recv));
+    progs.sg_net_getpeername.set_autoload(plan.hook("socket_getpeername") && plan.op(NetworkOp::Getpeername));
+    progs.sg_net_listen.set_autoload(plan.hook("socket_listen") && plan.op(NetworkOp::Accept));
+    progs.sg_net_accept.set_autoload(plan.hook("inet_conn_request") && plan.op(NetworkOp::Accept));
+    progs.sg_net_recv.set_autoload(plan.hook("socket_sock_rcv_skb") && recv);
+    progs.sg_net_state
+        .set_autoload(!plan.lsm && (plan.op(NetworkOp::Connect) || plan.op(NetworkOp::Accept)));
+    if plan.lsm {
+        for hook in LSM_HOOKS.iter().filter(|hook| !plan.hooks.contains(hook)) {
+            log::warn!("network: this kernel has no LSM hook {hook}; the ops that need it are off");
+        }
+    } else {
+        let uncovered: Vec<&str> = [NetworkOp::Sendmsg, NetworkOp::Recvmsg, NetworkOp::Getpeername, NetworkOp::Bind]
+            .into_iter()
+            .filter(|&op| plan.op(op))
+            .map(|op| crate::config::Op::name(op))
+            .collect();
+        if !uncovered.is_empty() && config.enable {
+            log::warn!(
+                "network: without BPF LSM only TCP connect and accept are reported (audit-only); not covered: {}",
+                uncovered.join(", ")
+            );
+        }
+    }
+
+    let skel = open.load().context("network: load BPF programs")?;
+
+    let put = |map: &dyn MapCore, key: &[u8], entry: &Entry| {
+        let value = sg::sg_net_rule { rule_id: entry.rule_id, verdict: entry.verdict as u32 };
+        map.update(key, bytes_of(&value), MapFlags::ANY).context("network: subject rules")
+    };
+    for (key, entry) in &rules.subjects {
+        match *key {
+            SubjectKey::Comm(comm) => put(&skel.maps.sg_net_comm, bytes_of(&sg::sg_comm_key { comm }), entry)?,
+            SubjectKey::Exe(dev, ino) => {
+                let k = sg::sg_inode_key { dev, ino, ..Default::default() };
+                put(&skel.maps.sg_net_exe, bytes_of(&k), entry)?
+            }
+            SubjectKey::Uid(uid) => put(&skel.maps.sg_net_uid, &uid.to_ne_bytes(), entry)?,
+            SubjectKey::Gid(gid) => put(&skel.maps.sg_net_gid, &gid.to_ne_bytes(), entry)?,
+        }
+    }
+
+    let mut links = Vec::new();
+    let progs = &skel.progs;
+    for prog in [
+        &progs.sg_net_connect,
+        &progs.sg_net_sendmsg,
+        &progs.sg_net_bind,
+        &progs.sg_net_getpeername,
+        &progs.sg_net_listen,
+        &progs.sg_net_accept,
+        &progs.sg_net_recv,
+        &progs.sg_net_state,
+    ] {
+        if prog.autoload() {
+            let name = prog.name().to_string_lossy();
+            links.push(prog.attach().with_context(|| format!("network: attach {name}"))?);
+        }
+    }
+    Ok((skel, links))
+}
+
+struct Decoder {
+    rules: RuleTable,
+    exe_cache: ExeCache,
+    /// Resolved address -> domain, kept current by the resolver.
+    names: Rc<RefCell<HashMap<IpAddr, String>>>,
+}
+
+impl Decoder {
+    fn handle(&mut self, data: &[u8], ctx: &ModuleContext) {
+        let record = decode::<sg::sg_header>(data)
+            .filter(|hdr| hdr.kind == SG_KIND_NET)
+            .and_then(|_| decode::<sg::sg_net_event>(data))
+            .and_then(|ev| self.record(&ev));
+        match record {
+            Some(record) => ctx.send(record),
+            None => ctx.malformed("network event", data.len()),
+        }
+    }
+
+    fn record(&mut self, ev: &sg::sg_net_event) -> Option<Record> {
+        let hdr = &ev.hdr;
+        let op = OPS.get(hdr.op.checked_sub(SG_OP_CONNECT)? as usize)?.1;
+        let s = &hdr.subject;
+        let known_task = s.pid != 0;
+        let exe = if ev.exe_len > 0 {
+            Value::Bytes(crate::bpf::sized_bytes(&ev.exe, ev.exe_len).to_vec())
+        } else if known_task {
+            self.exe_cache.lookup(s.pid, s.start_time)
+        } else {
+            Value::Str(String::new())
+        };
+        let mut record = event_record(hdr, NAME, op, &self.rules, exe);
+        if !known_task {
+            // A socket older than the agent, judged in softirq context: only its owner's
+            // uid is known.
+            record.fields.retain(|(name, _)| *name == "uid" || (*name == "gid" && s.gid != u32::MAX));
+        }
+        let names = self.names.borrow();
+        record.fields.extend(net_fields(ev, op == "bind", &names));
+        Some(record)
+    }
+}
+
+/// The module's fields of a record: family, protocol, the two ends, the domain.
+fn net_fields(ev: &sg::sg_net_event, bind: bool, names: &HashMap<IpAddr, String>) -> Vec<(&'static str, Value)> {
+    let src = ip_of(ev.src_addr);
+    let dst = ip_of(ev.dst_addr);
+    let judged = if bind || matches!(ev.hdr.op, 32 | 33) { src } else { dst };
+    let family = match judged {
+        IpAddr::V4(_) => "ipv4",
+        IpAddr::V6(_) => "ipv6",
+    };
+    let mut fields = vec![
+        ("family", Value::Str(family.into())),
+        ("protocol", Value::Str(protocol_name(ev.protocol))),
+        ("src_addr", Value::Str(src.to_string())),
+        ("src_port", Value::Uint(ev.src_port.into())),
+    ];
+    if !bind {
+        fields.push(("dst_addr", Value::Str(dst.to_string())));
+        fields.push(("dst_port", Value::Uint(ev.dst_port.into())));
+    }
+    if let Some(domain) = names.get(&judged) {
+        fields.push(("domain", Value::Str(domain.clone())));
+    }
+    fields
+}
+
+/// A 16-byte address as the log shows it: IPv4-mapped addresses as IPv4.
+fn ip_of(bytes: [u8; 16]) -> IpAddr {
+    let v6 = Ipv6Addr::from(bytes);
+    match v6.to_ipv4_mapped() {
+        Some(v4) => IpAddr::V4(v4),
+        None => IpAddr::V6(v6),
+    }
+}
+
+fn protocol_name(protocol: u16) -> String {
+    match protocol {
+        1 => "icmp".into(),
+        6 => "tcp".into(),
+        17 => "udp".into(),
+        58 => "icmpv6".into(),
+        132 => "sctp".into(),
+        136 => "udplite".into(),
+        255 => "raw".into(),
+        262 => "mptcp".into(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(op: u32, src: &str, sport: u16, dst: &str, dport: u16) -> sg::sg_net_event {
+        let mut ev = sg::sg_net_event::default();
+        ev.hdr.kind = SG_KIND_NET;
+        ev.hdr.op = op;
+        ev.src_addr = rules::addr16(src.parse().unwrap());
+        ev.dst_addr = rules::addr16(dst.parse().unwrap());
+        ev.src_port = sport;
+        ev.dst_port = dport;
+        ev.family = 10;
+        ev.protocol = 6;
+        ev
+    }
+
+    #[test]
+    fn fields_show_mapped_addresses_as_ipv4_and_the_domain() {
+        let names = HashMap::from([("10.254.249.3".parse().unwrap(), "blocked.test".to_string())]);
+        let fields = net_fields(&event(30, "::", 0, "::ffff:10.254.249.3", 8080), false, &names);
+        assert_eq!(fields, vec![
+            ("family", Value::Str("ipv4".into())),
+            ("protocol", Value::Str("tcp".into())),
+            ("src_addr", Value::Str("::".into())),
+            ("src_port", Value::Uint(0)),
+            ("dst_addr", Value::Str("10.254.249.3".into())),
+            ("dst_port", Value::Uint(8080)),
+            ("domain", Value::Str("blocked.test".into())),
+        ]);
+        let fields = net_fields(&event(35, "fd00::3", 53, "::", 0), true, &HashMap::new());
+        assert_eq!(fields[0], ("family", Value::Str("ipv6".into())));
+        assert!(!fields.iter().any(|(name, _)| *name == "dst_addr"));
+    }
+
+    #[test]
+    fn op_bits_follow_the_kernel_order() {
+        assert_eq!(op_bit(NetworkOp::Connect), 1);
+        assert_eq!(op_bit(NetworkOp::Bind), 1 << 5);
+        assert_eq!(OPS[(33 - SG_OP_CONNECT) as usize].1, "recvmsg");
+    }
+}
