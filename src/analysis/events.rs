@@ -24,7 +24,7 @@ use super::{parse_action, parse_time, DEFAULT_LOG, MODULES};
 
 #[derive(clap::Args, Debug)]
 pub struct EventsArgs {
-    /// Log files; each is read after its rotated files (FILE.N … FILE.1).
+    /// Log files; each is read after its rotated files (FILE.N ... FILE.1).
     #[arg(default_value = DEFAULT_LOG)]
     pub files: Vec<PathBuf>,
     /// Only these modules (comma-separated or repeated).

@@ -26,7 +26,7 @@ use super::{html, parse_time, DEFAULT_LOG};
 
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
-    /// Log files; each is read after its rotated files (FILE.N … FILE.1).
+    /// Log files; each is read after its rotated files (FILE.N ... FILE.1).
     #[arg(default_value = DEFAULT_LOG)]
     pub files: Vec<PathBuf>,
     /// Analyse records at or after T (earlier ones are the baseline for first-seen

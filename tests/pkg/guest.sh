@@ -106,25 +106,28 @@ blocks() {
 }
 check unit-blocks-denied-exec blocks
 
-# File rules are found by the (device, inode) the agent sees: its sandbox must show it
-# the host's /tmp, /home and /etc, not private copies.
+# File rules are found by the (device, inode) the agent sees. If its sandbox showed it
+# private copies of /tmp or /home (PrivateTmp=, ProtectHome=yes), a rule there would
+# fall back to matching the path string, and a hard link made elsewhere would get
+# around it: a read through such a link must be refused.
 file_rules_see_host_paths() {
     local f
-    mkdir -p /home/user
-    for f in /tmp/secret /home/user/secret /etc/sg-secret; do echo secret >"$f"; done
+    mkdir -p /home/user /root/links
+    for f in /tmp/secret /home/user/secret /etc/sg-secret; do
+        echo secret >"$f"
+        ln -f "$f" "/root/links/${f//\//_}"
+    done
     policy <<'EOF'
 [log]
 output = "/var/log/safeguard/safeguard.log"
 [file]
 mode = "block"
-deny = [
-    { path = "/tmp/secret", ops = ["read"] },
-    { path = "/home/user/secret", ops = ["read"] },
-    { path = "/etc/sg-secret", ops = ["read"] },
-]
+deny = ["/tmp/secret", "/home/user/secret", "/etc/sg-secret"]
 EOF
+    : >"$LOG"
     systemctl restart safeguard || fail "restart failed"
-    for f in /tmp/secret /home/user/secret /etc/sg-secret; do
+    log_has '"op":"start"' '"file":"enforcing"' || fail "not enforcing when READY: $(grep '"op":"start"' "$LOG")"
+    for f in /tmp/secret /home/user/secret /etc/sg-secret /root/links/*; do
         cat "$f" >/dev/null 2>&1 && fail "read $f under a deny rule"
     done
     cat /etc/hostname >/dev/null || fail "an unrelated read was refused"

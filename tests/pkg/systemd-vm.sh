@@ -63,5 +63,5 @@ timeout "${SG_PKG_VM_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -cpu max -m 10
     </dev/null >"$OUT_LOG" 2>&1 &
 qemu_job=$!
 # Stopped early (run.sh interrupted): take the guest down too; timeout passes TERM on.
-trap 'kill "$qemu_job" 2>/dev/null; rm -rf "$work"' EXIT INT TERM
+trap 'kill "$qemu_job" 2>/dev/null || true; rm -rf "$work"' EXIT INT TERM
 wait "$qemu_job" || echo "qemu exit $?" >>"$OUT_LOG"
