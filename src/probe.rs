@@ -129,7 +129,7 @@ impl Capabilities {
             (
                 format!("`bpf` is an active LSM but the kernel refused a BPF LSM program ({err})"),
                 "run safeguard as root outside any sandbox that forbids BPF trampolines (CAP_BPF, \
-                 CAP_MAC_ADMIN, no lockdown=confidentiality)"
+                 CAP_PERFMON, no lockdown=confidentiality)"
                     .to_string(),
             )
         };

@@ -57,6 +57,10 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, stop.clone()).context("install signal handlers")?;
     }
+    // SIGHUP must not end the agent (its default action): reload is not implemented yet,
+    // so it is refused with an ERROR record and the running policy stays.
+    let hangup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hangup.clone()).context("install signal handlers")?;
 
     let mut states: Vec<(&'static str, ModuleState)> = Vec::new();
     let mut modules = Vec::new();
@@ -87,6 +91,12 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
     let mut last_report = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         thread::sleep(Duration::from_millis(100));
+        if hangup.swap(false, Ordering::Relaxed) {
+            let refused = "reload on SIGHUP is not implemented in this version; the running policy stays \
+                           (restart the agent to apply a new one)";
+            log::error!("{refused}");
+            let _ = records.send(Record::new(Level::Error, "agent", "reload").field("error", Value::Str(refused.into())));
+        }
         if last_report.elapsed() >= config.log.stats_interval {
             let _ = records.send(reporter.periodic());
             last_report = Instant::now();
