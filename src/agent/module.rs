@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use crossbeam_channel::{Sender, TrySendError};
-use libbpf_rs::{MapCore, MapFlags, RingBuffer};
+use libbpf_rs::{MapCore, MapFlags, RingBuffer, RingBufferBuilder};
 
 use crate::config::{Mode, Target};
 use crate::logging::Record;
@@ -113,6 +113,35 @@ impl ModuleContext {
     pub fn malformed(&self, what: &str, len: usize) {
         if self.stats.malformed.fetch_add(1, Ordering::Relaxed) == 0 {
             log::error!("undecodable ring-buffer record ({what}, {len} bytes): is the BPF object out of date?");
+        }
+    }
+}
+
+/// Connects a module's ring buffer to its decoder: every record goes to `handle`,
+/// which decodes and hands off without blocking.
+pub fn ring_buffer<'a>(
+    name: &str,
+    events: &'a dyn MapCore,
+    mut handle: impl FnMut(&[u8]) + 'a,
+) -> anyhow::Result<RingBuffer<'a>> {
+    let mut builder = RingBufferBuilder::new();
+    builder
+        .add(events, move |data: &[u8]| {
+            handle(data);
+            0
+        })
+        .with_context(|| format!("{name}: ring buffer"))?;
+    builder.build().with_context(|| format!("{name}: ring buffer"))
+}
+
+/// A setup step's value, or None after handing its error to the agent, which then
+/// detaches everything and exits 1.
+pub fn or_report<T>(result: anyhow::Result<T>, ready: &Sender<anyhow::Result<()>>) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(err) => {
+            let _ = ready.send(Err(err));
+            None
         }
     }
 }

@@ -12,9 +12,9 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use anyhow::Context;
 use crossbeam_channel::Sender;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags, RingBufferBuilder};
+use libbpf_rs::{Link, MapCore, MapFlags, };
 
-use crate::agent::module::{poll_until_stopped, target_code, ModuleContext, ModuleState, Prepared};
+use crate::agent::module::{or_report, ring_buffer, poll_until_stopped, target_code, ModuleContext, ModuleState, Prepared};
 use crate::bpf::file::FileSkelBuilder;
 use crate::bpf::{bytes_of, decode_prefix, sized_bytes, sg};
 use crate::config::{FileConfig, FileOp, Mode, Op};
@@ -143,31 +143,13 @@ fn linked_files(dir: &str, budget: &Cell<usize>) -> Vec<(String, rules::Identity
 
 fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> anyhow::Result<()> {
     let mut storage = MaybeUninit::uninit();
-    let (skel, _links) = match load(&plan, &mut storage) {
-        Ok(loaded) => loaded,
-        Err(err) => {
-            let _ = ready.send(Err(err));
-            return Ok(());
-        }
-    };
+    let Some((skel, _links)) = or_report(load(&plan, &mut storage), &ready) else { return Ok(()) };
 
     let rule_table = RuleTable { texts: plan.rules.texts.clone(), not_allowed: "not in file.allow".into() };
     let mut decoder = Decoder { rules: rule_table };
     let callback_ctx = ctx.clone();
-    let mut builder = RingBufferBuilder::new();
-    builder
-        .add(&skel.maps.sg_events, move |data: &[u8]| {
-            decoder.handle(data, &callback_ctx);
-            0
-        })
-        .context("file: ring buffer")?;
-    let ring = match builder.build().context("file: ring buffer") {
-        Ok(ring) => ring,
-        Err(err) => {
-            let _ = ready.send(Err(err));
-            return Ok(());
-        }
-    };
+    let ring = ring_buffer(NAME, &skel.maps.sg_events, move |data| decoder.handle(data, &callback_ctx));
+    let Some(ring) = or_report(ring, &ready) else { return Ok(()) };
     let _ = ready.send(Ok(()));
     poll_until_stopped(NAME, &ring, &skel.maps.sg_counters, &ctx)
 }

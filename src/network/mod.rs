@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use crossbeam_channel::Sender;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags, RingBufferBuilder};
+use libbpf_rs::{Link, MapCore, MapFlags, };
 
-use crate::agent::module::{poll_until_stopped_with, target_code, ModuleContext, ModuleState, Prepared};
+use crate::agent::module::{or_report, ring_buffer, poll_until_stopped_with, target_code, ModuleContext, ModuleState, Prepared};
 use crate::bpf::network::{NetworkSkel, NetworkSkelBuilder};
 use crate::bpf::{bytes_of, decode, sg};
 use crate::config::{Mode, NetworkConfig, NetworkOp};
@@ -108,13 +108,7 @@ fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> any
         log::warn!("network: command {path:?} does not exist; its rule is ignored until the next start");
     }
     let mut storage = MaybeUninit::uninit();
-    let (skel, _links) = match load(&plan, &mut storage) {
-        Ok(loaded) => loaded,
-        Err(err) => {
-            let _ = ready.send(Err(err));
-            return Ok(());
-        }
-    };
+    let Some((skel, _links)) = or_report(load(&plan, &mut storage), &ready) else { return Ok(()) };
 
     // The domains' first answers are in the trie before the start record.
     let mut domains = Domains::new(&plan.rules.domains);
@@ -147,20 +141,8 @@ fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> any
     let rule_table = RuleTable { texts: plan.rules.texts.clone(), not_allowed: "not in network.cidr.allow".into() };
     let mut decoder = Decoder { rules: rule_table, exe_cache: ExeCache::default(), names: names.clone() };
     let callback_ctx = ctx.clone();
-    let mut builder = RingBufferBuilder::new();
-    builder
-        .add(&skel.maps.sg_events, move |data: &[u8]| {
-            decoder.handle(data, &callback_ctx);
-            0
-        })
-        .context("network: ring buffer")?;
-    let ring = match builder.build().context("network: ring buffer") {
-        Ok(ring) => ring,
-        Err(err) => {
-            let _ = ready.send(Err(err));
-            return Ok(());
-        }
-    };
+    let ring = ring_buffer(NAME, &skel.maps.sg_events, move |data| decoder.handle(data, &callback_ctx));
+    let Some(ring) = or_report(ring, &ready) else { return Ok(()) };
     let _ = ready.send(Ok(()));
     poll_until_stopped_with(NAME, &ring, &skel.maps.sg_counters, &ctx, || {
         if domains.next_due().is_some_and(|due| due <= Instant::now()) {

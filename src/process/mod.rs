@@ -10,9 +10,9 @@ use std::mem::MaybeUninit;
 use anyhow::{bail, Context};
 use crossbeam_channel::Sender;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags, RingBufferBuilder};
+use libbpf_rs::{Link, MapCore, MapFlags, };
 
-use crate::agent::module::{poll_until_stopped, target_code, ModuleContext, ModuleState, Prepared};
+use crate::agent::module::{or_report, ring_buffer, poll_until_stopped, target_code, ModuleContext, ModuleState, Prepared};
 use crate::bpf::process::ProcessSkelBuilder;
 use crate::bpf::{bytes_of, decode, sized_bytes, sg};
 use crate::config::{Mode, ProcessConfig, ProcessOp};
@@ -79,31 +79,13 @@ fn compile(config: &ProcessConfig) -> CompiledRules {
 fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> anyhow::Result<()> {
     let mut storage = MaybeUninit::uninit();
     let loaded = load(&plan, &mut storage);
-    let (skel, _links) = match loaded {
-        Ok(loaded) => loaded,
-        Err(err) => {
-            let _ = ready.send(Err(err));
-            return Ok(());
-        }
-    };
+    let Some((skel, _links)) = or_report(loaded, &ready) else { return Ok(()) };
 
     let rule_table = RuleTable { texts: plan.rules.texts.clone(), not_allowed: "not in process.allow".into() };
     let mut decoder = Decoder { rules: rule_table, exe_cache: ExeCache::default() };
     let callback_ctx = ctx.clone();
-    let mut builder = RingBufferBuilder::new();
-    builder
-        .add(&skel.maps.sg_events, move |data: &[u8]| {
-            decoder.handle(data, &callback_ctx);
-            0
-        })
-        .context("process: ring buffer")?;
-    let ring = match builder.build().context("process: ring buffer") {
-        Ok(ring) => ring,
-        Err(err) => {
-            let _ = ready.send(Err(err));
-            return Ok(());
-        }
-    };
+    let ring = ring_buffer(NAME, &skel.maps.sg_events, move |data| decoder.handle(data, &callback_ctx));
+    let Some(ring) = or_report(ring, &ready) else { return Ok(()) };
     let _ = ready.send(Ok(()));
     poll_until_stopped(NAME, &ring, &skel.maps.sg_counters, &ctx)
 }
