@@ -45,6 +45,7 @@ for arg in $cmdline; do
         sg.only=*) only=",${arg#sg.only=}," ;;
         sg.timeout=*) limit=${arg#sg.timeout=} ;;
         sg.bench=*) SG_BENCH=${arg#sg.bench=} ;;
+        sg.shard=*) shard=${arg#sg.shard=} ;; # "K/N": every Nth applicable scenario from the Kth
     esac
 done
 export SG_BOOT SG_LSM
@@ -78,11 +79,16 @@ cleanup() {
 }
 
 passed=0 failed=0
+index=0
 for f in /tests/scenarios/*.sh; do
     [ -e "$f" ] || continue
     name=$(basename "$f" .sh)
     case $only in "" | *",$name,"*) ;; *) continue ;; esac
     applies "$f" || continue
+    index=$((index + 1))
+    if [ -n "${shard:-}" ] && [ $(((index - 1) % ${shard#*/})) != "${shard%/*}" ]; then
+        continue
+    fi
     echo "SG-BEGIN $name"
     start=$(date +%s)
     # -k: a scenario that ignores SIGTERM gets SIGKILL 5 s later.

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs the VM scenarios: builds the initramfs around BIN, fetches the kernels, boots every
 # configuration in parallel under qemu (TCG), and reports one line per scenario per boot.
-# Usage: tests/vm/run.sh BIN [BOOT...]      BOOT: 5.10 6.1 6.12 6.1-nobpf (default: all),
+# Usage: tests/vm/run.sh BIN [BOOT...]      BOOT: 5.10 6.1 6.12 6.12-b 6.1-nobpf (default:
+#        all; 6.12 and 6.12-b each run half of the scenarios),
 #        or bench-6.1 bench-6.12: instruction-counting boots (-icount shift=0) that run
 #        only the "# boots: bench" scenarios (see `make bench`)
 # Environment:
@@ -22,7 +23,8 @@ bin=$1
 shift
 [ -f "$bin" ] || { echo "vm: no such binary: $bin" >&2; exit 2; }
 boots=("$@")
-[ ${#boots[@]} -gt 0 ] || boots=(5.10 6.1 6.12 6.1-nobpf)
+# 6.12 verifies the BPF programs slowest: its scenarios are split over two boots.
+[ ${#boots[@]} -gt 0 ] || boots=(5.10 6.1 6.12 6.12-b 6.1-nobpf)
 root=$(cd "$here/../.." && pwd)
 out=${SG_VM_OUT:-$root/target/vm}
 boot_timeout=${SG_VM_TIMEOUT:-1500}
@@ -31,12 +33,14 @@ only=${SG_VM_ONLY:-}
 
 # boot name -> kernel, extra kernel arguments, whether BPF LSM is expected active
 declare -A kernel_of lsm_args_of lsm_of
-kernel_of=([5.10]=5.10 [6.1]=6.1 [6.12]=6.12 [6.1-nobpf]=6.1 [bench-6.1]=6.1 [bench-6.12]=6.12)
+kernel_of=([5.10]=5.10 [6.1]=6.1 [6.12]=6.12 [6.12-b]=6.12 [6.1-nobpf]=6.1 [bench-6.1]=6.1
+           [bench-6.12]=6.12)
 # 5.10 has CONFIG_BPF_LSM=y but leaves bpf out of its default list.
-lsm_args_of=([5.10]="lsm=lockdown,capability,yama,apparmor,bpf" [6.1]="" [6.12]=""
+lsm_args_of=([5.10]="lsm=lockdown,capability,yama,apparmor,bpf" [6.1]="" [6.12]="sg.shard=0/2"
+             [6.12-b]="sg.shard=1/2"
              [6.1-nobpf]="lsm=lockdown,capability,yama,apparmor" [bench-6.1]="sg.bench=1"
              [bench-6.12]="sg.bench=1")
-lsm_of=([5.10]=1 [6.1]=1 [6.12]=1 [6.1-nobpf]=0 [bench-6.1]=1 [bench-6.12]=1)
+lsm_of=([5.10]=1 [6.1]=1 [6.12]=1 [6.12-b]=1 [6.1-nobpf]=0 [bench-6.1]=1 [bench-6.12]=1)
 # With -icount shift=0 the guest clock counts instructions: timings repeat to ~0.1%.
 declare -A qemu_extra_of=([bench-6.1]="-icount shift=0" [bench-6.12]="-icount shift=0")
 for b in "${boots[@]}"; do
