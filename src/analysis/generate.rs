@@ -207,7 +207,15 @@ impl Evidence {
             "process" => {
                 self.process_records += 1;
                 if entry.op.as_str() == "exec" {
-                    let filename = entry.filename.as_ref().map(|f| bytes_of(f.as_str()).into_owned());
+                    // A filename under /proc/ is a magic link (busybox runs its applets as
+                    // /proc/self/exe, others exec /proc/self/fd/N): it means another file in
+                    // every process, and as a rule it would name what the AGENT's link points
+                    // to. `exe` holds the file that was executed.
+                    let filename = entry
+                        .filename
+                        .as_ref()
+                        .map(|f| bytes_of(f.as_str()).into_owned())
+                        .filter(|f| !f.starts_with(b"/proc/"));
                     let mut executed: Vec<Vec<u8>> =
                         filename.into_iter().chain(exe.clone()).filter(|p| p.starts_with(b"/")).collect();
                     executed.dedup();
@@ -870,19 +878,24 @@ mod tests {
             record("process", "exec", "/usr/bin/ls", "filename=./relative argv=[ls]"),
             record("process", "exec", "\"/opt/we\\\\ird\\xff/x\"", "filename=\"/opt/we\\\\ird\\xff/x\""),
             record("file", "read", "/opt/app/bin/worker", "path=/usr/share/zoneinfo/UTC"),
+            record("process", "exec", "/opt/bb/busybox", "filename=/proc/self/exe argv=[cat]"),
+            record("process", "exec", "/opt/app/bin/server", "filename=/proc/7/fd/3 argv=[server]"),
         ];
         let (text, config) = from_lines("exec", &lines);
+        // Magic links are not proposed; the file they led to is.
+        assert!(!text.contains("/proc/self/exe") && !text.contains("/proc/7/fd/3"), "{text}");
+        assert!(config.process.allow.iter().any(|e| e.value == "/opt/bb/busybox"), "{text}");
         let process = allow_paths(config.process.allow.iter().map(|e| e.value.clone()));
         for expected in ["/opt/app/bin/server", "/opt/app/bin/worker", "/srv/tool/run.py"] {
             assert!(process.contains(&expected.to_string()), "{expected} in {process:?}");
         }
         assert!(!process.iter().any(|p| p.contains("relative") || p.ends_with("/ls")), "{process:?}");
         assert!(text.contains("\"/opt/app/bin/server\","));
-        assert!(text.contains("# 2 execs, 2 records as subject"), "{text}");
+        assert!(text.contains("# 3 execs, 3 records as subject"), "{text}");
         assert!(text.contains("# Not expressible as a rule (not UTF-8, or too long): /opt/we\\\\ird\\xff/x"), "{text}");
         // The file module saw only a margin path; the executables' directories join it.
         let files = allow_paths(config.file.allow.iter().map(|r| r.path.clone()).skip(FILE_MARGINS.len() + 1));
-        assert_eq!(files, ["/opt/app/bin", "/srv/tool"], "{text}");
+        assert_eq!(files, ["/opt/app/bin", "/opt/bb", "/srv/tool"], "{text}");
         assert!(text.contains("e.g. /opt/app/bin/server"), "{text}");
         assert!(text.contains("\"/usr/\",") && text.contains("covers 1 record"));
         assert!(text.contains("# [network]: no network records"));
