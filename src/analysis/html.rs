@@ -488,6 +488,106 @@ mod tests {
         }
     }
 
+    /// Checks what a browser would silently repair: every element closed in the order it
+    /// was opened (void `meta`; `/>` only inside SVG), attributes double-quoted, no `<`
+    /// in text or attribute values, every `&` an entity. `Err` says where.
+    fn check_markup(page: &str) -> Result<(), String> {
+        let body = page.strip_prefix("<!DOCTYPE html>").ok_or("no doctype")?;
+        let (mut open, mut at) = (Vec::<&str>::new(), 0);
+        let bytes = body.as_bytes();
+        let err = |at: usize, what: &str| Err(format!("{what} at byte {at}: {}", &body[at..(at + 60).min(body.len())]));
+        while at < body.len() {
+            if bytes[at] == b'&' {
+                let entity = body[at + 1..].split(';').next().unwrap_or("");
+                let named = !entity.is_empty() && entity.bytes().all(|b| b.is_ascii_alphanumeric());
+                let numeric = entity.strip_prefix('#').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+                if !(named || numeric) || entity.len() > 8 {
+                    return err(at, "a bare &");
+                }
+                at += 1;
+                continue;
+            }
+            if bytes[at] != b'<' {
+                at += 1;
+                continue;
+            }
+            let Some(len) = body[at..].find('>') else { return err(at, "an unterminated tag") };
+            let tag = &body[at + 1..at + len];
+            if let Some(name) = tag.strip_prefix('/') {
+                if open.pop() != Some(name) {
+                    return err(at, "a close tag that does not match the open element");
+                }
+                at += len + 1;
+                continue;
+            }
+            let self_closed = tag.ends_with('/');
+            let tag = tag.trim_end_matches('/');
+            let name_len = tag.find(' ').unwrap_or(tag.len());
+            let name = &tag[..name_len];
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric()) || tag.contains('<') {
+                return err(at, "a malformed tag");
+            }
+            // Attributes: ` name="value"` pairs and nothing else.
+            let mut attrs = &tag[name_len..];
+            while !attrs.trim_end().is_empty() {
+                let Some(rest) = attrs.strip_prefix(' ') else { return err(at, "attributes not separated") };
+                let Some((key, rest)) = rest.split_once("=\"") else { return err(at, "an unquoted attribute") };
+                let Some((_, rest)) = rest.split_once('"') else { return err(at, "an unterminated attribute") };
+                if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                    return err(at, "a malformed attribute name");
+                }
+                attrs = rest;
+            }
+            at += len + 1;
+            match name {
+                _ if self_closed && !open.contains(&"svg") => return err(at, "a self-closed element outside SVG"),
+                _ if self_closed => {}
+                "meta" => {}
+                "style" => {
+                    let Some(end) = body[at..].find("</style>") else { return err(at, "an unclosed style") };
+                    at += end + "</style>".len();
+                }
+                _ => open.push(name),
+            }
+        }
+        match open.as_slice() {
+            [] => Ok(()),
+            still => Err(format!("unclosed at the end: {still:?}")),
+        }
+    }
+
+    #[test]
+    fn markup_is_well_formed() {
+        check_markup(&page()).unwrap();
+        // The checker itself catches each kind of fault.
+        for (broken, why) in [
+            ("<html><div><span></div></span></html>", "crossed"),
+            ("<html><div></html>", "unclosed"),
+            ("<html><td>a & b</td></html>", "bare &"),
+            ("<html><p class=x>a</p></html>", "unquoted"),
+            ("<html><rect x=\"1\"/></html>", "self-closed outside SVG"),
+            ("<html><p>a</p>", "no </html>"),
+        ] {
+            let page = format!("<!DOCTYPE html>{broken}");
+            assert!(check_markup(&page).is_err(), "{why}: {broken}");
+        }
+    }
+
+    /// The numbers `tests/analysis/html-browser.sh` finds in the page a browser builds,
+    /// found here in the markup itself (one list, `html-expected.txt`, for both), so that
+    /// `cargo test` checks them where no browser is installed.
+    #[test]
+    fn shows_what_the_browser_test_expects() {
+        let page = page();
+        let expected = std::fs::read_to_string(fixtures::dir().join("html-expected.txt")).unwrap();
+        let lines: Vec<&str> = expected.lines().filter(|line| !line.is_empty()).collect();
+        assert!(lines.len() >= 10);
+        for line in lines {
+            assert!(page.contains(line), "{line}");
+        }
+        assert_eq!(page.matches("<svg ").count(), 5, "charts");
+    }
+
     #[test]
     fn helpers() {
         assert_eq!(nice_ceiling(0), 1);
