@@ -49,6 +49,8 @@ bench: build
 	bench/run.sh $(BIN)
 	bench/run-network.sh $(BIN) > bench/results-network.md
 	cat bench/results-file.md bench/results-network.md > bench/results.md
+	@# events/report/generate throughput on a 1 GB log of each format (docs/analysis.md, "Speed")
+	SAFEGUARD=$(BIN) SAFEGUARD_BENCH_MB=$${SAFEGUARD_BENCH_MB:-1000} tests/analysis/bench.sh
 
 vmlinux:
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/x86_64/vmlinux.h
