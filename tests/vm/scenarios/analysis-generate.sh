@@ -193,6 +193,8 @@ for never in /opt/app/bad /opt/app/unseen /srv/other/ /srv/ /opt/ /; do
     ! entry "[process]" "$never" && ! entry "[file]" "$never" || problem "$never is proposed"
 done
 ! entry "[network.cidr]" "$NET_A/32" || problem "$NET_A/32 is proposed"
+# busybox sh runs applets as /proc/self/exe: a magic link, never a rule.
+! grep -q '/proc/self/exe' /tmp/gen.toml || problem "/proc/self/exe is proposed"
 grep -q '^#   /opt/app/bad  (.*; denied by /opt/app/bad)$' /tmp/gen.toml ||
     problem "the denied executable is not listed as not proposed"
 [ -z "$BAD" ] || fail "generate:$BAD"
