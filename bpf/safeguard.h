@@ -87,9 +87,18 @@ enum sg_verdict {
 
 /* Per-module counters (a per-CPU array indexed by this enum). */
 enum sg_counter {
-	SG_COUNTER_RINGBUF_FULL = 0, /* events the kernel could not queue */
-	SG_COUNTER_TRUNCATED = 1,    /* paths resolved only in part */
-	SG_COUNTER_MAX = 2,
+	SG_COUNTER_TRUNCATED = 0, /* paths resolved only in part */
+	SG_COUNTER_MAX = 1,
+};
+
+/* Per-op event accounting (a per-CPU array indexed by sg_header.op, which is
+ * below SG_OP_SLOTS in every module): every event a program decided to emit,
+ * and those the ring buffer could not take. The agent checks that
+ * emitted = records written + events counted as lost. */
+#define SG_OP_SLOTS 64
+struct sg_op_count {
+	__u64 emitted;
+	__u64 lost; /* ring buffer full */
 };
 
 /* The task an event is about (the subject). */

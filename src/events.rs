@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::bpf::{c_bytes, sg};
+use crate::config::{FileOp, NetworkOp, Op};
 use crate::logging::{Action, Level, Record, Value};
 
 /// The rules of one module as the log shows them; ids come from the compiled
@@ -55,6 +56,20 @@ fn action(code: u32) -> Option<Action> {
     }
 }
 
+/// The `op` of a record from `sg_header.op` (each module's range: bpf/safeguard.h).
+pub fn op_name(op: u32) -> String {
+    let index = |first: u32| (op - first) as usize;
+    let name = match op {
+        1 => Some("exec"),
+        2 => Some("fork"),
+        3 => Some("exit"),
+        10..=29 => FileOp::ALL.get(index(10)).map(|o| o.name()),
+        30..=49 => NetworkOp::ALL.get(index(30)).map(|o| o.name()),
+        _ => None,
+    };
+    name.map_or_else(|| format!("op{op}"), str::to_string)
+}
+
 /// The head of a record for an event: time, level, action, rule and the subject.
 /// `exe` is the subject's executable when the event itself knows it.
 pub fn event_record(
@@ -68,6 +83,7 @@ pub fn event_record(
     let mut record = Record::new(action.map_or(Level::Info, Action::level), module, op);
     record.time = boot_time_to_wall(hdr.time_ns);
     record.action = action;
+    record.event = true;
     record.rule = rules.describe(hdr.rule_id);
     let s = &hdr.subject;
     record.fields = vec![

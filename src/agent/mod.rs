@@ -1,15 +1,20 @@
 //! The daemon (`safeguard run`): probe the kernel, open the log, start one thread per
-//! module, write the start record once everything is attached, report statistics
-//! periodically, and detach cleanly on SIGTERM or SIGINT.
+//! module, write the start record once everything is attached, reload the config on
+//! SIGHUP, report statistics periodically, and detach cleanly on SIGTERM or SIGINT.
 //!
 //! Records flow one way: module thread (ring-buffer callback, decode) -> bounded
 //! channel -> the writer thread, which alone owns the log.
+//!
+//! Reload never leaves a gap: a module whose section changed gets a new instance,
+//! loaded and attached next to the old one, and only when every new instance is
+//! attached are the old ones detached. For that moment both enforce (either one's
+//! denial holds) and an event may be logged by both.
 
 pub mod module;
 mod writer;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -17,22 +22,48 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use crossbeam_channel::{bounded, Sender};
 
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::logging::{Level, Record, Value};
-use crate::probe::{self, Enforcement};
-use crate::{file, process};
-use module::{ModuleContext, ModuleState, ModuleStats, Prepared};
+use crate::probe::{self, Capabilities, Enforcement};
+use crate::{file, network, process};
+use module::{ModuleContext, ModuleState, ModuleStats, Prepared, OP_SLOTS};
 use writer::WriterStats;
 
 /// Records waiting for the writer. Past this, module threads count drops rather
 /// than block their ring buffers.
 const QUEUE_CAPACITY: usize = 16 * 1024;
 
-struct RunningModule {
+/// A module: how to prepare it from a config, and whether two configs differ for it.
+struct ModuleKind {
     name: &'static str,
-    stats: Arc<ModuleStats>,
-    thread: JoinHandle<anyhow::Result<()>>,
+    prepare: fn(&Config, &Capabilities, u32) -> Prepared,
+    same: fn(&Config, &Config) -> bool,
 }
+
+/// In start order: the process module last, so that the executables it reports
+/// run under the other modules' policy already.
+const MODULES: [ModuleKind; 4] = [
+    ModuleKind {
+        name: "file",
+        prepare: |c, caps, pidns| file::prepare(&c.file, caps, pidns),
+        same: |a, b| a.file == b.file,
+    },
+    ModuleKind {
+        name: "network",
+        prepare: |c, caps, pidns| network::prepare(&c.network, caps, pidns),
+        same: |a, b| a.network == b.network,
+    },
+    ModuleKind {
+        name: "mount",
+        prepare: |c, _, _| Prepared::not_implemented("mount", c.mount.enable),
+        same: |a, b| a.mount == b.mount,
+    },
+    ModuleKind {
+        name: "process",
+        prepare: |c, caps, pidns| process::prepare(&c.process, caps, pidns),
+        same: |a, b| a.process == b.process,
+    },
+];
 
 pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> anyhow::Result<()> {
     let caps = probe::probe();
@@ -52,23 +83,17 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
     let writer_stats = Arc::new(WriterStats::default());
     let writer_thread = writer::spawn(log, queue, writer_stats.clone())?;
 
-    let running = Arc::new(AtomicBool::new(true));
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, stop.clone()).context("install signal handlers")?;
     }
-    // SIGHUP must not end the agent (its default action): reload is not implemented yet,
-    // so it is refused with an ERROR record and the running policy stays.
     let hangup = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGHUP, hangup.clone()).context("install signal handlers")?;
 
-    let mut states: Vec<(&'static str, ModuleState)> = Vec::new();
-    let mut modules = Vec::new();
-    let started = start_modules(&config, &caps, &records, &running, &mut states, &mut modules);
-    if let Err(err) = started {
-        running.store(false, Ordering::Relaxed);
-        join_modules(modules);
-        drop(records);
+    let mut agent = Agent::new(caps, config, records);
+    if let Err(err) = agent.start_all() {
+        agent.stop_all();
+        drop(agent);
         let _ = writer_thread.join();
         return Err(err);
     }
@@ -76,47 +101,48 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
     let mut start = Record::new(Level::Info, "agent", "start")
         .field("version", Value::Str(env!("CARGO_PKG_VERSION").into()))
         .field("config", Value::Bytes(config_path.as_os_str().as_encoded_bytes().to_vec()));
-    start.fields.extend(caps.record_fields());
-    start.fields.push((
-        "modules",
-        Value::Map(states.iter().map(|(name, state)| (name.to_string(), Value::Str(state.name().into()))).collect()),
-    ));
-    if let Some(note) = caps.degraded_reason() {
+    start.fields.extend(agent.caps.record_fields());
+    start.fields.push(("modules", agent.states_map()));
+    if let Some(note) = agent.caps.degraded_reason() {
         start.fields.push(("note", Value::Str(note)));
     }
-    let _ = records.send(start);
+    agent.send(start);
     notify_systemd("READY=1");
 
-    let mut reporter = StatsReporter::new(&modules, writer_stats.clone());
+    let mut reporter = StatsReporter::new(&agent.stats, writer_stats.clone());
     let mut last_report = Instant::now();
+    let mut failure = None;
     while !stop.load(Ordering::Relaxed) {
         thread::sleep(Duration::from_millis(100));
         if hangup.swap(false, Ordering::Relaxed) {
-            let refused = "reload on SIGHUP is not implemented in this version; the running policy stays \
-                           (restart the agent to apply a new one)";
-            log::error!("{refused}");
-            let _ = records.send(Record::new(Level::Error, "agent", "reload").field("error", Value::Str(refused.into())));
+            notify_systemd("RELOADING=1");
+            let record = agent.reload(config_path);
+            agent.send(record);
+            notify_systemd("READY=1");
         }
-        if last_report.elapsed() >= config.log.stats_interval {
-            let _ = records.send(reporter.periodic());
+        if last_report.elapsed() >= agent.config.log.stats_interval {
+            agent.send(reporter.periodic());
             last_report = Instant::now();
         }
-        if let Some(dead) = modules.iter().find(|m| m.thread.is_finished()) {
+        if let Some(dead) = agent.instances.iter().position(|i| i.thread.is_finished()) {
+            let dead = agent.instances.remove(dead);
             let name = dead.name;
-            running.store(false, Ordering::Relaxed);
-            let failure = join_modules(modules).unwrap_or_else(|| anyhow::anyhow!("{name}: module thread ended"));
-            let _ = records.send(Record::new(Level::Error, "agent", "stop").field("error", Value::Str(format!("{failure:#}"))));
-            drop(records);
-            let _ = writer_thread.join();
-            return Err(failure);
+            failure = Some(dead.stop().err().unwrap_or_else(|| anyhow::anyhow!("{name}: module thread ended")));
+            break;
         }
     }
 
     notify_systemd("STOPPING=1");
-    running.store(false, Ordering::Relaxed);
-    let failure = join_modules(std::mem::take(&mut modules));
-    let _ = records.send(reporter.stop());
-    drop(records);
+    if let Some(err) = agent.stop_all() {
+        failure.get_or_insert(err);
+    }
+    let mut stop = reporter.stop();
+    if let Some(err) = &failure {
+        stop.level = Level::Error;
+        stop.fields.push(("error", Value::Str(format!("{err:#}"))));
+    }
+    agent.send(stop);
+    drop(agent);
     let _ = writer_thread.join();
     match failure {
         Some(err) => Err(err),
@@ -124,59 +150,162 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
     }
 }
 
-/// Starts every enabled module, one after the other, each attached before the next.
-fn start_modules(
-    config: &Config,
-    caps: &probe::Capabilities,
-    records: &Sender<Record>,
-    running: &Arc<AtomicBool>,
-    states: &mut Vec<(&'static str, ModuleState)>,
-    modules: &mut Vec<RunningModule>,
-) -> anyhow::Result<()> {
-    let pidns = module::agent_pidns();
-    let prepared = [
-        file::prepare(&config.file, caps, pidns),
-        crate::network::prepare(&config.network, caps, pidns),
-        Prepared::not_implemented("mount", config.mount.enable),
-        process::prepare(&config.process, caps, pidns),
-    ];
-    for module in prepared {
-        states.push((module.name, module.state));
-        if module.state == ModuleState::Off {
-            continue;
+/// The running agent: its policy, and at most one running instance per module.
+struct Agent {
+    caps: Capabilities,
+    pidns: u32,
+    records: Sender<Record>,
+    config: Config,
+    /// Each module's effective state under `config`, in `MODULES` order.
+    states: Vec<(&'static str, ModuleState)>,
+    /// One per module for the agent's lifetime: its instances add to them.
+    stats: Vec<(&'static str, Arc<ModuleStats>)>,
+    instances: Vec<Instance>,
+}
+
+/// One running instance of a module: a thread that holds its attached BPF object.
+struct Instance {
+    name: &'static str,
+    running: Arc<AtomicBool>,
+    thread: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Instance {
+    /// Detaches (the thread drains its ring buffer first) and joins.
+    fn stop(self) -> anyhow::Result<()> {
+        self.running.store(false, Ordering::Relaxed);
+        match self.thread.join() {
+            Ok(result) => result,
+            Err(_) => Err(anyhow::anyhow!("{}: module thread panicked", self.name)),
         }
-        let name = module.name;
-        let stats = Arc::new(ModuleStats::default());
-        let ctx = ModuleContext { records: records.clone(), stats: stats.clone(), running: running.clone() };
+    }
+}
+
+impl Agent {
+    fn new(caps: Capabilities, config: Config, records: Sender<Record>) -> Agent {
+        let stats = MODULES.iter().map(|m| (m.name, Arc::new(ModuleStats::default()))).collect();
+        Agent { caps, pidns: module::agent_pidns(), records, config, states: Vec::new(), stats, instances: Vec::new() }
+    }
+
+    fn send(&self, record: Record) {
+        // The writer's queue is bounded: the agent's own records may wait for room.
+        let _ = self.records.send(record);
+    }
+
+    /// Starts every enabled module, one after the other, each attached before the next.
+    fn start_all(&mut self) -> anyhow::Result<()> {
+        for (index, kind) in MODULES.iter().enumerate() {
+            let prepared = (kind.prepare)(&self.config, &self.caps, self.pidns);
+            self.states.push((kind.name, prepared.state));
+            if let Some(instance) = self.start(index, prepared)? {
+                self.instances.push(instance);
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts one instance and waits until it is attached (None: the module is off).
+    fn start(&self, index: usize, prepared: Prepared) -> anyhow::Result<Option<Instance>> {
+        if prepared.state == ModuleState::Off {
+            return Ok(None);
+        }
+        let name = prepared.name;
+        let running = Arc::new(AtomicBool::new(true));
+        let ctx = ModuleContext::new(self.records.clone(), self.stats[index].1.clone(), running.clone());
         let (ready_tx, ready_rx) = bounded(1);
-        let run = module.run;
+        let run = prepared.run;
         let thread = thread::Builder::new()
             .name(name.into())
             .spawn(move || run(ctx, ready_tx))
             .with_context(|| format!("{name}: start thread"))?;
-        modules.push(RunningModule { name, stats, thread });
-        match ready_rx.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => return Err(err),
-            Err(_) => bail!("{name}: module thread ended before it was ready"),
-        }
-    }
-    Ok(())
-}
-
-/// Joins every module thread; returns the first failure.
-fn join_modules(modules: Vec<RunningModule>) -> Option<anyhow::Error> {
-    let mut failure = None;
-    for module in modules {
-        let result = match module.thread.join() {
-            Ok(result) => result,
-            Err(_) => Err(anyhow::anyhow!("{}: module thread panicked", module.name)),
+        let instance = Instance { name, running, thread };
+        let failure = match ready_rx.recv() {
+            Ok(Ok(())) => return Ok(Some(instance)),
+            Ok(Err(err)) => err,
+            Err(_) => anyhow::anyhow!("{name}: module thread ended before it was ready"),
         };
-        if let Err(err) = result {
-            failure.get_or_insert(err);
+        if let Err(err) = instance.stop() {
+            log::error!("{err:#}");
         }
+        Err(failure)
     }
-    failure
+
+    /// Stops every instance; returns the first failure.
+    fn stop_all(&mut self) -> Option<anyhow::Error> {
+        let mut failure = None;
+        for instance in self.instances.drain(..) {
+            if let Err(err) = instance.stop() {
+                failure.get_or_insert(err);
+            }
+        }
+        failure
+    }
+
+    /// Applies the config file anew; returns the `reload` record. A config that does
+    /// not parse, or a module that does not load, leaves everything as it was.
+    fn reload(&mut self, path: &Path) -> Record {
+        let outcome = config::load(path)
+            .map_err(|err| anyhow::anyhow!("{err}"))
+            .and_then(|new| self.replace_changed(new));
+        let mut record = match outcome {
+            Ok(changed) => Record::new(Level::Info, "agent", "reload")
+                .field("changed", Value::List(changed.iter().map(|name| Value::Str(name.to_string())).collect()))
+                .field("modules", self.states_map()),
+            Err(err) => {
+                log::error!("reload refused, the running policy stays: {err:#}");
+                Record::new(Level::Error, "agent", "reload")
+                    .field("error", Value::Str(format!("{err:#}")))
+                    .field("note", Value::Str("refused: the running policy stays".into()))
+            }
+        };
+        record.fields.insert(0, ("config", Value::Bytes(path.as_os_str().as_encoded_bytes().to_vec())));
+        record
+    }
+
+    /// Starts a new instance of every module whose section changed; once all are
+    /// attached, stops the instances they replace. Returns the changed modules.
+    fn replace_changed(&mut self, new: Config) -> anyhow::Result<Vec<&'static str>> {
+        let mut started: Vec<(usize, ModuleState, Option<Instance>)> = Vec::new();
+        for (index, kind) in MODULES.iter().enumerate() {
+            if (kind.same)(&self.config, &new) {
+                continue;
+            }
+            let prepared = (kind.prepare)(&new, &self.caps, self.pidns);
+            let state = prepared.state;
+            match self.start(index, prepared) {
+                Ok(instance) => started.push((index, state, instance)),
+                Err(err) => {
+                    for instance in started.into_iter().filter_map(|(_, _, instance)| instance) {
+                        if let Err(err) = instance.stop() {
+                            log::error!("{err:#}");
+                        }
+                    }
+                    return Err(err.context(format!("{}: the new config does not load", kind.name)));
+                }
+            }
+        }
+        if new.log != self.config.log {
+            log::warn!("reload: the [log] section changed; it takes effect when the agent restarts");
+        }
+        let mut changed = Vec::new();
+        for (index, state, instance) in started {
+            let name = MODULES[index].name;
+            if let Some(old) = self.instances.iter().position(|i| i.name == name) {
+                if let Err(err) = self.instances.remove(old).stop() {
+                    log::error!("{err:#}");
+                }
+            }
+            self.instances.extend(instance);
+            self.states[index].1 = state;
+            changed.push(name);
+        }
+        self.config = new;
+        Ok(changed)
+    }
+
+    fn states_map(&self) -> Value {
+        Value::Map(self.states.iter().map(|(name, state)| (name.to_string(), Value::Str(state.name().into()))).collect())
+    }
 }
 
 /// Tells systemd (Type=notify) where we are; a no-op elsewhere.
@@ -203,27 +332,39 @@ struct StatsReporter {
     last: Counters,
 }
 
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+/// The accounting: every event the kernel emitted (`produced`) ends as exactly one
+/// of written, lost_kernel (ring buffer full), lost_queue (writer's queue full),
+/// malformed (undecodable) or write_errors, once the agent has stopped.
+#[derive(Clone, Default, PartialEq, Eq, Debug)]
 struct Counters {
-    events: u64,
+    produced: u64,
+    written: u64,
     lost_kernel: u64,
     lost_queue: u64,
     malformed: u64,
-    truncated: u64,
-    written: u64,
     write_errors: u64,
+    truncated: u64,
+    /// lost_kernel by "module.op", for the ops that lost any.
+    lost_kernel_by_op: Vec<(String, u64)>,
 }
 
 impl Counters {
-    fn minus(self, o: Counters) -> Counters {
+    fn minus(&self, o: &Counters) -> Counters {
+        let before = |key: &str| o.lost_kernel_by_op.iter().find(|(k, _)| k == key).map_or(0, |(_, n)| *n);
         Counters {
-            events: self.events - o.events,
+            produced: self.produced - o.produced,
+            written: self.written - o.written,
             lost_kernel: self.lost_kernel - o.lost_kernel,
             lost_queue: self.lost_queue - o.lost_queue,
             malformed: self.malformed - o.malformed,
-            truncated: self.truncated - o.truncated,
-            written: self.written - o.written,
             write_errors: self.write_errors - o.write_errors,
+            truncated: self.truncated - o.truncated,
+            lost_kernel_by_op: self
+                .lost_kernel_by_op
+                .iter()
+                .map(|(key, n)| (key.clone(), n - before(key)))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
         }
     }
 
@@ -232,9 +373,10 @@ impl Counters {
     }
 
     fn fields(&self) -> Vec<(&'static str, Value)> {
-        [
-            ("events", self.events),
+        let mut fields: Vec<(&'static str, Value)> = [
+            ("produced", self.produced),
             ("written", self.written),
+            ("lost", self.lost()),
             ("lost_kernel", self.lost_kernel),
             ("lost_queue", self.lost_queue),
             ("malformed", self.malformed),
@@ -243,7 +385,12 @@ impl Counters {
         ]
         .into_iter()
         .map(|(name, value)| (name, Value::Uint(value)))
-        .collect()
+        .collect();
+        if !self.lost_kernel_by_op.is_empty() {
+            let by_op = self.lost_kernel_by_op.iter().map(|(key, n)| (key.clone(), Value::Uint(*n))).collect();
+            fields.push(("lost_kernel_by_op", Value::Map(by_op)));
+        }
+        fields
     }
 
     fn as_map(&self) -> Value {
@@ -252,24 +399,29 @@ impl Counters {
 }
 
 impl StatsReporter {
-    fn new(modules: &[RunningModule], writer: Arc<WriterStats>) -> StatsReporter {
-        let modules = modules.iter().map(|m| (m.name, m.stats.clone())).collect();
-        StatsReporter { modules, writer, last: Counters::default() }
+    fn new(modules: &[(&'static str, Arc<ModuleStats>)], writer: Arc<WriterStats>) -> StatsReporter {
+        StatsReporter { modules: modules.to_vec(), writer, last: Counters::default() }
     }
 
     fn now(&self) -> Counters {
-        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut c = Counters {
             written: load(&self.writer.written),
             write_errors: load(&self.writer.write_errors),
             ..Counters::default()
         };
-        for (_, stats) in &self.modules {
-            c.events += load(&stats.events);
-            c.lost_kernel += load(&stats.ringbuf_full);
+        for (name, stats) in &self.modules {
             c.lost_queue += load(&stats.queue_full);
             c.malformed += load(&stats.malformed);
             c.truncated += load(&stats.truncated);
+            for op in 0..OP_SLOTS {
+                c.produced += load(&stats.emitted[op]);
+                let lost = load(&stats.ringbuf_full[op]);
+                if lost > 0 {
+                    c.lost_kernel += lost;
+                    c.lost_kernel_by_op.push((format!("{name}.{}", crate::events::op_name(op as u32)), lost));
+                }
+            }
         }
         c
     }
@@ -278,15 +430,16 @@ impl StatsReporter {
     /// anything was lost in the interval.
     fn periodic(&mut self) -> Record {
         let now = self.now();
-        let delta = now.minus(self.last);
-        self.last = now;
+        let delta = now.minus(&self.last);
         let level = if delta.lost() > 0 { Level::Error } else { Level::Info };
         let mut record = Record::new(level, "agent", "stats");
         record.fields = delta.fields();
         record.fields.push(("totals", now.as_map()));
+        self.last = now;
         record
     }
 
+    /// `op = "stop"`: the totals, once every module has stopped and drained.
     fn stop(&self) -> Record {
         let totals = self.now();
         let level = if totals.lost() > 0 { Level::Error } else { Level::Info };

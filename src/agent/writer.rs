@@ -14,9 +14,9 @@ use crate::logging::{Format, LogWriter, Output, Record, WriterOptions};
 
 #[derive(Debug, Default)]
 pub struct WriterStats {
-    /// Event records written (agent records are not counted: they are not events).
+    /// Event records written (`Record::event`: the agent's and modules' own records are not events).
     pub written: AtomicU64,
-    /// Records that could not be written (disk full, I/O error).
+    /// Event records that could not be written (disk full, I/O error).
     pub write_errors: AtomicU64,
 }
 
@@ -64,13 +64,15 @@ pub fn spawn(
 fn write_one(log: &mut LogWriter, record: &Record, stats: &WriterStats, reported_error: &mut bool) {
     match log.write(record) {
         Ok(written) => {
-            if written && record.module != "agent" {
+            if written && record.event {
                 stats.written.fetch_add(1, Ordering::Relaxed);
             }
             *reported_error = false;
         }
         Err(err) => {
-            stats.write_errors.fetch_add(1, Ordering::Relaxed);
+            if record.event {
+                stats.write_errors.fetch_add(1, Ordering::Relaxed);
+            }
             // Once per failure streak: a full disk must not flood stderr as well.
             if !*reported_error {
                 log::error!("log: write failed (counted; retrying with the next record): {err}");

@@ -14,7 +14,7 @@ use crossbeam_channel::Sender;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapFlags, };
 
-use crate::agent::module::{or_report, ring_buffer, poll_until_stopped, target_code, ModuleContext, ModuleState, Prepared};
+use crate::agent::module::{or_report, ring_buffer, ring_buffer_bytes, poll_until_stopped, KernelCounters, target_code, ModuleContext, ModuleState, Prepared};
 use crate::bpf::file::FileSkelBuilder;
 use crate::bpf::{bytes_of, decode_prefix, sized_bytes, sg};
 use crate::config::{FileConfig, FileOp, Mode, Op};
@@ -143,15 +143,16 @@ fn linked_files(dir: &str, budget: &Cell<usize>) -> Vec<(String, rules::Identity
 
 fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> anyhow::Result<()> {
     let mut storage = MaybeUninit::uninit();
-    let Some((skel, _links)) = or_report(load(&plan, &mut storage), &ready) else { return Ok(()) };
+    let Some((skel, links)) = or_report(load(&plan, &mut storage), &ready) else { return Ok(()) };
 
     let rule_table = RuleTable { texts: plan.rules.texts.clone(), not_allowed: "not in file.allow".into() };
     let mut decoder = Decoder { rules: rule_table };
     let callback_ctx = ctx.clone();
-    let ring = ring_buffer(NAME, &skel.maps.sg_events, move |data| decoder.handle(data, &callback_ctx));
+    let ring = ring_buffer(NAME, &skel.maps.sg_events, &ctx, move |data| decoder.handle(data, &callback_ctx));
     let Some(ring) = or_report(ring, &ready) else { return Ok(()) };
     let _ = ready.send(Ok(()));
-    poll_until_stopped(NAME, &ring, &skel.maps.sg_counters, &ctx)
+    let kernel = KernelCounters { counters: &skel.maps.sg_counters, op_counts: &skel.maps.sg_op_counts };
+    poll_until_stopped(NAME, &ring, kernel, links, &ctx, || {})
 }
 
 type Loaded<'obj> = (crate::bpf::file::FileSkel<'obj>, Vec<Link>);
@@ -160,6 +161,7 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     let config = &plan.config;
     let rules = &plan.rules;
     let mut open = FileSkelBuilder::default().open(storage).context("file: open BPF object")?;
+    open.maps.sg_events.set_max_entries(ring_buffer_bytes())?;
 
     let rodata = open.maps.rodata_data.as_deref_mut().context("file: no rodata")?;
     rodata.sg_target = target_code(config.target);

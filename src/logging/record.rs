@@ -59,11 +59,14 @@ pub struct Record {
     /// The rule that decided, as written in the config.
     pub rule: Option<String>,
     pub fields: Vec<(&'static str, Value)>,
+    /// An event the kernel emitted (not the agent's or a module's own record): the
+    /// accounting counts these, emitted = written + lost.
+    pub event: bool,
 }
 
 impl Record {
     pub fn new(level: Level, module: &'static str, op: &'static str) -> Record {
-        Record { time: SystemTime::now(), level, module, op, action: None, rule: None, fields: Vec::new() }
+        Record { time: SystemTime::now(), level, module, op, action: None, rule: None, fields: Vec::new(), event: false }
     }
 
     pub fn field(mut self, name: &'static str, value: Value) -> Record {

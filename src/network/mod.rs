@@ -23,7 +23,7 @@ use crossbeam_channel::Sender;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapFlags, };
 
-use crate::agent::module::{or_report, ring_buffer, poll_until_stopped_with, target_code, ModuleContext, ModuleState, Prepared};
+use crate::agent::module::{or_report, ring_buffer, ring_buffer_bytes, poll_until_stopped, KernelCounters, target_code, ModuleContext, ModuleState, Prepared};
 use crate::bpf::network::{NetworkSkel, NetworkSkelBuilder};
 use crate::bpf::{bytes_of, decode, sg};
 use crate::config::{Mode, NetworkConfig, NetworkOp};
@@ -108,7 +108,7 @@ fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> any
         log::warn!("network: command {path:?} does not exist; its rule is ignored until the next start");
     }
     let mut storage = MaybeUninit::uninit();
-    let Some((skel, _links)) = or_report(load(&plan, &mut storage), &ready) else { return Ok(()) };
+    let Some((skel, links)) = or_report(load(&plan, &mut storage), &ready) else { return Ok(()) };
 
     // The domains' first answers are in the trie before the start record.
     let mut domains = Domains::new(&plan.rules.domains);
@@ -118,7 +118,7 @@ fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> any
         let servers = dns::name_servers(&std::fs::read_to_string(RESOLV_CONF).unwrap_or_default());
         let outcome = domains.refresh(Instant::now(), |name| dns::resolve(name, &servers, DNS_TIMEOUT));
         for (domain, error) in &outcome.failures {
-            ctx.send(
+            ctx.report(
                 Record::new(Level::Warning, NAME, "resolve")
                     .field("domain", Value::Str(domain.clone()))
                     .field("error", Value::Str(format!("{error} (the last addresses stay in force)"))),
@@ -141,10 +141,11 @@ fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> any
     let rule_table = RuleTable { texts: plan.rules.texts.clone(), not_allowed: "not in network.cidr.allow".into() };
     let mut decoder = Decoder { rules: rule_table, exe_cache: ExeCache::default(), names: names.clone() };
     let callback_ctx = ctx.clone();
-    let ring = ring_buffer(NAME, &skel.maps.sg_events, move |data| decoder.handle(data, &callback_ctx));
+    let ring = ring_buffer(NAME, &skel.maps.sg_events, &ctx, move |data| decoder.handle(data, &callback_ctx));
     let Some(ring) = or_report(ring, &ready) else { return Ok(()) };
     let _ = ready.send(Ok(()));
-    poll_until_stopped_with(NAME, &ring, &skel.maps.sg_counters, &ctx, || {
+    let kernel = KernelCounters { counters: &skel.maps.sg_counters, op_counts: &skel.maps.sg_op_counts };
+    poll_until_stopped(NAME, &ring, kernel, links, &ctx, || {
         if domains.next_due().is_some_and(|due| due <= Instant::now()) {
             resolve_round(&mut domains, &mut trie, &skel);
         }
@@ -185,6 +186,7 @@ type Loaded<'obj> = (NetworkSkel<'obj>, Vec<Link>);
 fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>) -> anyhow::Result<Loaded<'obj>> {
     let config = &plan.config;
     let mut open = NetworkSkelBuilder::default().open(storage).context("network: open BPF object")?;
+    open.maps.sg_events.set_max_entries(ring_buffer_bytes())?;
 
     let rules = &plan.rules;
     let count = |f: fn(&SubjectKey) -> bool| rules.subjects.keys().filter(|k| f(k)).count() as u32;

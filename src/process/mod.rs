@@ -12,7 +12,7 @@ use crossbeam_channel::Sender;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapFlags, };
 
-use crate::agent::module::{or_report, ring_buffer, poll_until_stopped, target_code, ModuleContext, ModuleState, Prepared};
+use crate::agent::module::{or_report, ring_buffer, ring_buffer_bytes, poll_until_stopped, KernelCounters, target_code, ModuleContext, ModuleState, Prepared};
 use crate::bpf::process::ProcessSkelBuilder;
 use crate::bpf::{bytes_of, decode, sized_bytes, sg};
 use crate::config::{Mode, ProcessConfig, ProcessOp};
@@ -79,15 +79,16 @@ fn compile(config: &ProcessConfig) -> CompiledRules {
 fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> anyhow::Result<()> {
     let mut storage = MaybeUninit::uninit();
     let loaded = load(&plan, &mut storage);
-    let Some((skel, _links)) = or_report(loaded, &ready) else { return Ok(()) };
+    let Some((skel, links)) = or_report(loaded, &ready) else { return Ok(()) };
 
     let rule_table = RuleTable { texts: plan.rules.texts.clone(), not_allowed: "not in process.allow".into() };
     let mut decoder = Decoder { rules: rule_table, exe_cache: ExeCache::default() };
     let callback_ctx = ctx.clone();
-    let ring = ring_buffer(NAME, &skel.maps.sg_events, move |data| decoder.handle(data, &callback_ctx));
+    let ring = ring_buffer(NAME, &skel.maps.sg_events, &ctx, move |data| decoder.handle(data, &callback_ctx));
     let Some(ring) = or_report(ring, &ready) else { return Ok(()) };
     let _ = ready.send(Ok(()));
-    poll_until_stopped(NAME, &ring, &skel.maps.sg_counters, &ctx)
+    let kernel = KernelCounters { counters: &skel.maps.sg_counters, op_counts: &skel.maps.sg_op_counts };
+    poll_until_stopped(NAME, &ring, kernel, links, &ctx, || {})
 }
 
 type Loaded<'obj> = (crate::bpf::process::ProcessSkel<'obj>, Vec<Link>);
@@ -98,6 +99,7 @@ fn load<'obj>(
 ) -> anyhow::Result<Loaded<'obj>> {
     let config = &plan.config;
     let mut open = ProcessSkelBuilder::default().open(storage).context("process: open BPF object")?;
+    open.maps.sg_events.set_max_entries(ring_buffer_bytes())?;
 
     let rodata = open.maps.rodata_data.as_deref_mut().context("process: no rodata")?;
     rodata.sg_target = target_code(config.target);
