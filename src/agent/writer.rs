@@ -189,10 +189,14 @@ impl Writer {
         self.folder.finish(&mut self.out);
         self.write_out();
         self.flush();
-        if self.log.unwritten_records() > 0 {
+        let records = self.log.unwritten_records();
+        if records > 0 {
             let lost = self.log.discard_unwritten();
             self.write_errors += lost;
-            log::error!("log: {lost} buffered events could not be written before exit (counted in write_errors)");
+            log::error!(
+                "log: {lost} buffered events ({records} records) could not be written before exit \
+                 (counted in write_errors)"
+            );
         }
         self.publish();
     }

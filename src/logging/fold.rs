@@ -11,6 +11,7 @@
 //!   stands for; written only when 2 or more, a single repeat is written as itself).
 //!   A new window opens at once, so a sustained flood gives one record per second;
 //! - a window that closes without repeats forgets the key.
+//!
 //! So the sum of `count` (1 where absent) over the records is the number of events.
 //! At most `FOLD_KEYS` keys are open; records of further keys are written unfolded.
 //! `finish` closes every window (at shutdown), so nothing is held back.

@@ -268,6 +268,13 @@ impl RotatingFile {
             // Rotation renames the path; never do that to a device or a pipe.
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
         }
+        let mut meta = meta;
+        if !created && meta.len() > 0 && !ends_with_newline(&self.path, meta.len())? {
+            // A record cut when an earlier run stopped on a full disk: end that line, so
+            // the next record starts a line of its own.
+            (&file).write_all(b"\n")?;
+            meta = file.metadata()?;
+        }
         let age = if created {
             Duration::ZERO
         } else {
@@ -287,6 +294,15 @@ impl Drop for RotatingFile {
     fn drop(&mut self) {
         let _ = self.flush(); // best effort; the agent flushes and counts before exit
     }
+}
+
+/// Whether the file at `path`, `len` bytes long, ends with a newline.
+fn ends_with_newline(path: &Path, len: u64) -> io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let file = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)?;
+    let mut last = [0u8];
+    file.read_exact_at(&mut last, len - 1)?;
+    Ok(last[0] == b'\n')
 }
 
 /// When a file's age starts: its birth time if known, else its mtime, else now; never

@@ -396,6 +396,25 @@ mod tests {
     }
 
     #[test]
+    fn a_line_cut_by_an_earlier_run_is_ended_before_the_next_record() {
+        let dir = TempDir::new("cut");
+        let path = dir.0.join("safeguard.log");
+        fs::write(&path, "{\"seq\":0}\n{\"time\":\"2026-").unwrap();
+        let mut writer = LogWriter::open(options(&path, 0, 10)).unwrap();
+        writer.write(&numbered(1)).unwrap();
+        writer.flush().unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(lines[1], "{\"time\":\"2026-");
+        assert_eq!(sequence_of_line(lines[2]), 1);
+    }
+
+    fn sequence_of_line(line: &str) -> u64 {
+        serde_json::from_str::<serde_json::Value>(line).unwrap()["seq"].as_u64().unwrap()
+    }
+
+    #[test]
     fn new_files_are_0640() {
         use std::os::unix::fs::PermissionsExt;
         let dir = TempDir::new("mode");

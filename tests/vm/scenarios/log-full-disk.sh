@@ -85,6 +85,8 @@ say "every line is one whole record"
 bad=$(grep -vc '^{"time":".*}$' "$SG_LOG")
 [ "$bad" = 0 ] || fail "$bad lines are not whole records: $(grep -v '^{"time":".*}$' "$SG_LOG" | head -n 3)"
 [ "$(tr -d '\000' <"$SG_LOG" | wc -c)" = "$(wc -c <"$SG_LOG")" ] || fail "NUL bytes in the log"
+glued=$(grep -c '{"time":.*{"time":' "$SG_LOG")
+[ "$glued" = 0 ] || fail "$glued lines hold two records"
 dup=$(records '"module":"file"' | sed 's/.*"path":"\([^"]*\)".*/\1/' | sort | uniq -d | head -n 1)
 [ -z "$dup" ] || fail "$dup logged twice"
 

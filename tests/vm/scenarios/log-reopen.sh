@@ -28,6 +28,7 @@ deny() {
 whole() {
     bad=$(grep -vc '^{"time":".*}$' "$1")
     [ "$bad" = 0 ] || fail "$1: $bad lines are not whole records"
+    [ "$(grep -c '{"time":.*{"time":' "$1")" = 0 ] || fail "$1: lines that hold two records"
     [ "$(tail -c 1 "$1" | od -An -c | tr -d ' ')" = '\n' ] || fail "$1 ends mid-line"
     [ "$(tr -d '\000' <"$1" | wc -c)" = "$(wc -c <"$1")" ] || fail "$1 holds NUL bytes"
 }
