@@ -63,7 +63,9 @@ say "space returns; the agent starts again"
 rm /tmp/logfs/fill
 mark_records
 start_agent /tmp/sg.toml  # returns at once: the first run's start record is there
+WAIT_SECS=120 # as long as start_agent would wait for a loaded 6.12 verifier, and more
 wait_for_new_record '"module":"agent"' '"op":"start"'
+WAIT_SECS=20
 deny_range 110 111
 wait_for_record '"path":"/srv/sg-exit/f110"'
 stop_agent
