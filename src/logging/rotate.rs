@@ -10,7 +10,9 @@
 //!   comparing the path's device and inode with the open file's, at most once a second
 //!   on write and before every write-out of the buffer; the path is then opened again
 //!   and the buffer goes there. A file truncated under us (copytruncate) gets its size
-//!   recounted by the same check;
+//!   recounted by the same check (and a record cut by a failed write is begun again);
+//! - a file opened that does not end with a newline (a record cut when an earlier run
+//!   stopped on a full disk) gets one first, so new records start lines of their own;
 //! - a record is only cut if a write fails half-way and the file is then replaced: the
 //!   cut prefix stays at the end of the old file and the whole record goes to the new one.
 //!
@@ -242,6 +244,12 @@ impl RotatingFile {
         };
         if same {
             if let Ok(meta) = current.file.metadata() {
+                let on_disk = current.size.saturating_sub(self.pending.unwritten() as u64);
+                if meta.len() < on_disk {
+                    // Truncated under us (copytruncate): the start of a record cut by a
+                    // failed write went with it, so the record is written again whole.
+                    self.pending.restart_record();
+                }
                 current.size = meta.len() + self.pending.unwritten() as u64;
             }
             return false;
@@ -539,6 +547,25 @@ pub(super) mod tests {
         pending.drain(&mut new).unwrap();
         assert_eq!(new, b"first line\nsecond\n");
         assert_eq!(pending.done, 3);
+    }
+
+    #[test]
+    fn truncation_after_a_cut_record_rewrites_it_whole() {
+        let dir = TempDir::new("cut-truncate");
+        let path = dir.0.join("safeguard.log");
+        let limits = Limits { max_size: 0, max_age: Duration::ZERO, max_files: 1 };
+        let mut file = RotatingFile::open(path.clone(), limits, Box::new(SystemClock)).unwrap();
+        file.write_line(b"first\n", 1).unwrap();
+        file.flush().unwrap();
+        // As after ENOSPC half-way through "second": its first 3 bytes are in the file.
+        file.write_line(b"second\n", 1).unwrap();
+        fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"sec").unwrap();
+        file.pending.written = 3;
+        // copytruncate empties the file; the next write-out starts "second" again.
+        fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(0).unwrap();
+        file.flush().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"second\n");
+        assert_eq!(file.written_events(), 2);
     }
 
     #[test]
