@@ -23,7 +23,7 @@ use anyhow::{bail, Context};
 use crossbeam_channel::{bounded, Sender};
 
 use crate::config::{self, Config};
-use crate::logging::{Level, Record, Value};
+use crate::logging::{Level, LogWriter, Record, Value};
 use crate::probe::{self, Capabilities, Enforcement};
 use crate::{file, network, process};
 use module::{ModuleContext, ModuleState, ModuleStats, Prepared, OP_SLOTS};
@@ -80,8 +80,9 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
 
     let log = writer::open(&config.log)?;
     let (records, queue) = bounded::<Record>(QUEUE_CAPACITY);
+    let (log_replacements, replacements) = bounded(1);
     let writer_stats = Arc::new(WriterStats::default());
-    let writer_thread = writer::spawn(log, queue, writer_stats.clone())?;
+    let writer_thread = writer::spawn(log, queue, replacements, writer_stats.clone())?;
 
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -90,7 +91,7 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
     let hangup = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGHUP, hangup.clone()).context("install signal handlers")?;
 
-    let mut agent = Agent::new(caps, config, records);
+    let mut agent = Agent::new(caps, config, records, log_replacements);
     if let Err(err) = agent.start_all() {
         agent.stop_all();
         drop(agent);
@@ -155,6 +156,8 @@ struct Agent {
     caps: Capabilities,
     pidns: u32,
     records: Sender<Record>,
+    /// To the writer: the log of a reloaded config.
+    log_replacements: Sender<LogWriter>,
     config: Config,
     /// Each module's effective state under `config`, in `MODULES` order.
     states: Vec<(&'static str, ModuleState)>,
@@ -182,9 +185,10 @@ impl Instance {
 }
 
 impl Agent {
-    fn new(caps: Capabilities, config: Config, records: Sender<Record>) -> Agent {
+    fn new(caps: Capabilities, config: Config, records: Sender<Record>, log_replacements: Sender<LogWriter>) -> Agent {
         let stats = MODULES.iter().map(|m| (m.name, Arc::new(ModuleStats::default()))).collect();
-        Agent { caps, pidns: module::agent_pidns(), records, config, states: Vec::new(), stats, instances: Vec::new() }
+        let pidns = module::agent_pidns();
+        Agent { caps, pidns, records, log_replacements, config, states: Vec::new(), stats, instances: Vec::new() }
     }
 
     fn send(&self, record: Record) {
@@ -265,6 +269,8 @@ impl Agent {
     /// Starts a new instance of every module whose section changed; once all are
     /// attached, stops the instances they replace. Returns the changed modules.
     fn replace_changed(&mut self, new: Config) -> anyhow::Result<Vec<&'static str>> {
+        // The new log first: a log that cannot be opened refuses the reload.
+        let log = if new.log != self.config.log { Some(writer::open(&new.log)?) } else { None };
         let mut started: Vec<(usize, ModuleState, Option<Instance>)> = Vec::new();
         for (index, kind) in MODULES.iter().enumerate() {
             if (kind.same)(&self.config, &new) {
@@ -284,10 +290,11 @@ impl Agent {
                 }
             }
         }
-        if new.log != self.config.log {
-            log::warn!("reload: the [log] section changed; it takes effect when the agent restarts");
-        }
         let mut changed = Vec::new();
+        if let Some(log) = log {
+            let _ = self.log_replacements.send(log);
+            changed.push("log");
+        }
         for (index, state, instance) in started {
             let name = MODULES[index].name;
             if let Some(old) = self.instances.iter().position(|i| i.name == name) {
@@ -325,6 +332,10 @@ fn notify_systemd(state: &str) {
     }
 }
 
+/// The kinds of loss, as the counters name them: ring buffer full, the writer's queue
+/// full, an undecodable record, a failed write.
+const LOSSES: [&str; 4] = ["lost_kernel", "lost_queue", "malformed", "write_errors"];
+
 /// Totals of every counter, and the deltas since the last periodic record.
 struct StatsReporter {
     modules: Vec<(&'static str, Arc<ModuleStats>)>,
@@ -333,12 +344,13 @@ struct StatsReporter {
 }
 
 /// The accounting: every event the kernel emitted (`produced`) ends as exactly one
-/// of written, lost_kernel (ring buffer full), lost_queue (writer's queue full),
-/// malformed (undecodable) or write_errors, once the agent has stopped.
+/// of written, filtered (below `[log] level`: left out by configuration) or one of
+/// the `LOSSES`, once the agent has stopped.
 #[derive(Clone, Default, PartialEq, Eq, Debug)]
 struct Counters {
     produced: u64,
     written: u64,
+    filtered: u64,
     lost_kernel: u64,
     lost_queue: u64,
     malformed: u64,
@@ -354,6 +366,7 @@ impl Counters {
         Counters {
             produced: self.produced - o.produced,
             written: self.written - o.written,
+            filtered: self.filtered - o.filtered,
             lost_kernel: self.lost_kernel - o.lost_kernel,
             lost_queue: self.lost_queue - o.lost_queue,
             malformed: self.malformed - o.malformed,
@@ -376,6 +389,7 @@ impl Counters {
         let mut fields: Vec<(&'static str, Value)> = [
             ("produced", self.produced),
             ("written", self.written),
+            ("filtered", self.filtered),
             ("lost", self.lost()),
             ("lost_kernel", self.lost_kernel),
             ("lost_queue", self.lost_queue),
@@ -407,6 +421,7 @@ impl StatsReporter {
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut c = Counters {
             written: load(&self.writer.written),
+            filtered: load(&self.writer.filtered),
             write_errors: load(&self.writer.write_errors),
             ..Counters::default()
         };

@@ -4,6 +4,7 @@
 // Nothing outside this module calls the writer yet; the agent will.
 #![allow(dead_code, unused_imports)]
 
+mod fold;
 mod json;
 mod level;
 mod record;
@@ -12,6 +13,7 @@ mod text;
 mod time;
 mod writer;
 
+pub use fold::{Folder, FOLD_KEYS, FOLD_WINDOW};
 pub use json::write_json;
 pub use level::Level;
 pub use record::{Action, Record, Value};

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use super::Level;
 
 /// The decision a record reports; absent on life-cycle and agent records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
     /// An audit rule matched an allowed operation.
     Allowed,
@@ -37,7 +37,7 @@ impl Action {
 
 /// A field value. `Bytes` is for what the kernel hands us (paths, comm, argv):
 /// valid UTF-8 is written as is, other bytes are escaped, nothing is dropped.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Value {
     Str(String),
     Bytes(Vec<u8>),
@@ -48,7 +48,7 @@ pub enum Value {
     Map(Vec<(String, Value)>),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Record {
     pub time: SystemTime,
     pub level: Level,
@@ -73,4 +73,20 @@ impl Record {
         self.fields.push((name, value));
         self
     }
+
+    /// How many events this record stands for: 0 for a record that is not an event, the
+    /// `count` of a folded record (see `fold`), else 1. The writer's accounting counts
+    /// events, not lines.
+    pub fn events(&self) -> u64 {
+        if !self.event {
+            return 0;
+        }
+        match self.fields.iter().rev().find(|(name, _)| *name == COUNT_FIELD) {
+            Some((_, Value::Uint(count))) => *count,
+            _ => 1,
+        }
+    }
 }
+
+/// The field a folded record carries: the number of identical events it stands for.
+pub const COUNT_FIELD: &str = "count";

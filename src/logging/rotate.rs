@@ -10,7 +10,9 @@
 //!   comparing the path's device and inode with the open file's, at most once a second
 //!   on write and before every write-out of the buffer; the path is then opened again
 //!   and the buffer goes there. A file truncated under us (copytruncate) gets its size
-//!   recounted by the same check;
+//!   recounted by the same check (and a record cut by a failed write is begun again);
+//! - a file opened that does not end with a newline (a record cut when an earlier run
+//!   stopped on a full disk) gets one first, so new records start lines of their own;
 //! - a record is only cut if a write fails half-way and the file is then replaced: the
 //!   cut prefix stays at the end of the old file and the whole record goes to the new one.
 //!
@@ -20,6 +22,7 @@
 //! keep a busy file young forever. From then on the age runs on the monotonic clock, so
 //! wall-clock steps neither rotate early nor delay rotation.
 
+use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -94,10 +97,11 @@ impl RotatingFile {
         Ok(file)
     }
 
-    /// Adds one complete line. Ok means the line is accepted: it is in the buffer or in
-    /// the file. Err means it was not taken (rotation, reopen or writing the buffer out
-    /// failed); the writer stays usable and the next call tries again.
-    pub(super) fn write_line(&mut self, line: &[u8]) -> io::Result<()> {
+    /// Adds one complete line that stands for `events` events (see `written_events`).
+    /// Ok means the line is accepted: it is in the buffer or in the file. Err means it
+    /// was not taken (rotation, reopen or writing the buffer out failed); the writer
+    /// stays usable and the next call tries again.
+    pub(super) fn write_line(&mut self, line: &[u8], events: u64) -> io::Result<()> {
         let now = self.clock.now();
         if now >= self.next_check {
             self.next_check = now + REOPEN_CHECK_INTERVAL;
@@ -113,7 +117,7 @@ impl RotatingFile {
         if let Some(current) = self.current.as_mut() {
             current.size += line.len() as u64;
         }
-        self.pending.push(line);
+        self.pending.push(line, events);
         Ok(())
     }
 
@@ -128,7 +132,22 @@ impl RotatingFile {
     /// Records accepted but not yet completely on disk (to count them if a final flush
     /// fails).
     pub(super) fn unwritten_records(&self) -> usize {
-        self.pending.records()
+        self.pending.lines.len()
+    }
+
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Events (the weights given to `write_line`) whose lines are completely in a file,
+    /// since the start. A line counts once its last byte is written.
+    pub(super) fn written_events(&self) -> u64 {
+        self.pending.done
+    }
+
+    /// Drops what is still buffered (a final flush failed) and returns its events.
+    pub(super) fn discard_pending(&mut self) -> u64 {
+        self.pending.discard()
     }
 
     fn ensure_open(&mut self) -> io::Result<()> {
@@ -225,6 +244,12 @@ impl RotatingFile {
         };
         if same {
             if let Ok(meta) = current.file.metadata() {
+                let on_disk = current.size.saturating_sub(self.pending.unwritten() as u64);
+                if meta.len() < on_disk {
+                    // Truncated under us (copytruncate): the start of a record cut by a
+                    // failed write went with it, so the record is written again whole.
+                    self.pending.restart_record();
+                }
                 current.size = meta.len() + self.pending.unwritten() as u64;
             }
             return false;
@@ -251,6 +276,13 @@ impl RotatingFile {
             // Rotation renames the path; never do that to a device or a pipe.
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
         }
+        let mut meta = meta;
+        if !created && meta.len() > 0 && !ends_with_newline(&self.path, meta.len())? {
+            // A record cut when an earlier run stopped on a full disk: end that line, so
+            // the next record starts a line of its own.
+            (&file).write_all(b"\n")?;
+            meta = file.metadata()?;
+        }
         let age = if created {
             Duration::ZERO
         } else {
@@ -270,6 +302,15 @@ impl Drop for RotatingFile {
     fn drop(&mut self) {
         let _ = self.flush(); // best effort; the agent flushes and counts before exit
     }
+}
+
+/// Whether the file at `path`, `len` bytes long, ends with a newline.
+fn ends_with_newline(path: &Path, len: u64) -> io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let file = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)?;
+    let mut last = [0u8];
+    file.read_exact_at(&mut last, len - 1)?;
+    Ok(last[0] == b'\n')
 }
 
 /// When a file's age starts: its birth time if known, else its mtime, else now; never
@@ -319,6 +360,10 @@ fn rename_if_present(from: &Path, to: &Path) -> io::Result<()> {
 struct Pending {
     bytes: Vec<u8>,
     written: usize,
+    /// Length and event weight of each line in `bytes`, in order.
+    lines: VecDeque<(usize, u64)>,
+    /// Events of the lines written out completely, since the start.
+    done: u64,
 }
 
 impl Pending {
@@ -334,12 +379,17 @@ impl Pending {
         self.bytes.len() - self.written
     }
 
-    fn records(&self) -> usize {
-        self.bytes.iter().filter(|&&byte| byte == b'\n').count()
+    fn push(&mut self, line: &[u8], events: u64) {
+        self.bytes.extend_from_slice(line);
+        self.lines.push_back((line.len(), events));
     }
 
-    fn push(&mut self, line: &[u8]) {
-        self.bytes.extend_from_slice(line);
+    /// Forgets every line; returns their events.
+    fn discard(&mut self) -> u64 {
+        let events = self.lines.drain(..).map(|(_, events)| events).sum();
+        self.bytes.clear();
+        self.written = 0;
+        events
     }
 
     /// Writes everything; on error keeps what was not written, from its line's start.
@@ -352,6 +402,7 @@ impl Pending {
                 Err(error) => return self.stop(error),
             }
         }
+        self.done += self.lines.drain(..).map(|(_, events)| events).sum::<u64>();
         self.bytes.clear();
         if self.bytes.capacity() > 4 * BUFFER_CAPACITY {
             self.bytes.shrink_to(BUFFER_CAPACITY); // after one huge record
@@ -360,11 +411,19 @@ impl Pending {
         Ok(())
     }
 
+    /// Drops the lines written completely before the error, counting their events.
     fn stop(&mut self, error: io::Error) -> io::Result<()> {
-        if let Some(end) = self.bytes[..self.written].iter().rposition(|&byte| byte == b'\n') {
-            self.bytes.drain(..=end);
-            self.written -= end + 1;
+        let mut cut = 0;
+        while let Some(&(len, events)) = self.lines.front() {
+            if cut + len > self.written {
+                break;
+            }
+            cut += len;
+            self.done += events;
+            self.lines.pop_front();
         }
+        self.bytes.drain(..cut);
+        self.written -= cut;
         Err(error)
     }
 
@@ -458,30 +517,55 @@ pub(super) mod tests {
         let mut expected = Vec::new();
         for number in 0..200 {
             let line = format!("record {number} {}\n", "x".repeat(number % 13));
-            pending.push(line.as_bytes());
+            pending.push(line.as_bytes(), number as u64);
             expected.extend_from_slice(line.as_bytes());
             // Errors leave the rest pending and the buffer at a line boundary.
             while let Err(error) = pending.drain(&mut out) {
                 assert_eq!(error.raw_os_error(), Some(libc::ENOSPC));
+                // Exactly the lines completely in the output are counted (weight = number).
+                let complete = out.written.iter().filter(|&&byte| byte == b'\n').count() as u64;
+                assert_eq!(pending.done, (0..complete).sum::<u64>());
                 assert!(pending.written < pending.bytes.iter().position(|&byte| byte == b'\n').unwrap() + 1);
             }
         }
         assert!(pending.is_empty());
         assert_eq!(out.written, expected);
+        assert_eq!(pending.done, (0..200).sum::<u64>());
     }
 
     #[test]
     fn a_cut_record_is_written_whole_to_the_next_output() {
         let mut old = Flaky { written: Vec::new(), chunk: 5, calls: 0, failing: |call| call >= 2 };
         let mut pending = Pending::default();
-        pending.push(b"first line\n");
-        pending.push(b"second\n");
+        pending.push(b"first line\n", 1);
+        pending.push(b"second\n", 2);
         assert!(pending.drain(&mut old).is_err());
         assert_eq!(old.written, b"first");
+        assert_eq!(pending.done, 0);
         pending.restart_record();
         let mut new = Vec::new();
         pending.drain(&mut new).unwrap();
         assert_eq!(new, b"first line\nsecond\n");
+        assert_eq!(pending.done, 3);
+    }
+
+    #[test]
+    fn truncation_after_a_cut_record_rewrites_it_whole() {
+        let dir = TempDir::new("cut-truncate");
+        let path = dir.0.join("safeguard.log");
+        let limits = Limits { max_size: 0, max_age: Duration::ZERO, max_files: 1 };
+        let mut file = RotatingFile::open(path.clone(), limits, Box::new(SystemClock)).unwrap();
+        file.write_line(b"first\n", 1).unwrap();
+        file.flush().unwrap();
+        // As after ENOSPC half-way through "second": its first 3 bytes are in the file.
+        file.write_line(b"second\n", 1).unwrap();
+        fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"sec").unwrap();
+        file.pending.written = 3;
+        // copytruncate empties the file; the next write-out starts "second" again.
+        fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(0).unwrap();
+        file.flush().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"second\n");
+        assert_eq!(file.written_events(), 2);
     }
 
     #[test]

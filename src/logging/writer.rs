@@ -50,10 +50,13 @@ pub struct LogWriter {
     sink: Sink,
     /// The line being formatted, reused between records.
     line: Vec<u8>,
+    /// Events written to a stream (a file's are counted by `RotatingFile`).
+    stream_events: u64,
 }
 
 enum Sink {
-    Stdout(io::Stdout),
+    /// Stdout (or, in tests, any stream), written unbuffered.
+    Stream(Box<dyn Write + Send>, &'static str),
     File(RotatingFile),
 }
 
@@ -67,7 +70,7 @@ impl LogWriter {
 
     pub(super) fn open_with_clock(options: WriterOptions, clock: Box<dyn Clock>) -> anyhow::Result<LogWriter> {
         let sink = match options.output {
-            Output::Stdout => Sink::Stdout(io::stdout()),
+            Output::Stdout => Sink::Stream(Box::new(io::stdout()), "stdout"),
             Output::File(path) => {
                 check_directory(&path)?;
                 let limits =
@@ -77,11 +80,32 @@ impl LogWriter {
                 Sink::File(file)
             }
         };
-        Ok(LogWriter { format: options.format, level: options.level, tags: options.tags, sink, line: Vec::new() })
+        Ok(LogWriter {
+            format: options.format,
+            level: options.level,
+            tags: options.tags,
+            sink,
+            line: Vec::new(),
+            stream_events: 0,
+        })
+    }
+
+    /// A writer to `out` (as to stdout): a failing stream in tests.
+    #[cfg(test)]
+    pub fn to_stream(format: Format, level: Level, out: Box<dyn Write + Send>) -> LogWriter {
+        LogWriter {
+            format,
+            level,
+            tags: Vec::new(),
+            sink: Sink::Stream(out, "test stream"),
+            line: Vec::new(),
+            stream_events: 0,
+        }
     }
 
     /// Writes one record. Ok(false): below the level threshold, skipped. Err: the record
-    /// was not written (the caller counts it); the writer stays usable.
+    /// was not written (the caller counts it); the writer stays usable. Ok(true): taken;
+    /// its events (`Record::events`) count in `written_events` once it is on disk.
     pub fn write(&mut self, record: &Record) -> io::Result<bool> {
         if record.level < self.level {
             return Ok(false);
@@ -92,12 +116,12 @@ impl LogWriter {
             Format::Text => write_text(&mut self.line, record, &self.tags),
         }
         match &mut self.sink {
-            Sink::Stdout(stdout) => {
-                let mut out = stdout.lock();
+            Sink::Stream(out, _) => {
                 out.write_all(&self.line)?;
                 out.flush()?;
+                self.stream_events += record.events();
             }
-            Sink::File(file) => file.write_line(&self.line)?,
+            Sink::File(file) => file.write_line(&self.line, record.events())?,
         }
         if self.line.capacity() > 1 << 20 {
             self.line = Vec::new(); // do not keep a huge record's buffer
@@ -109,7 +133,7 @@ impl LogWriter {
     /// and are retried by the next write or flush.
     pub fn flush(&mut self) -> io::Result<()> {
         match &mut self.sink {
-            Sink::Stdout(stdout) => stdout.lock().flush(),
+            Sink::Stream(out, _) => out.flush(),
             Sink::File(file) => file.flush(),
         }
     }
@@ -117,8 +141,32 @@ impl LogWriter {
     /// Records accepted but not yet on disk; after a failed final flush these are lost.
     pub fn unwritten_records(&self) -> usize {
         match &self.sink {
-            Sink::Stdout(_) => 0,
+            Sink::Stream(..) => 0,
             Sink::File(file) => file.unwritten_records(),
+        }
+    }
+
+    /// Events (`Record::events`) of the records completely written out, since the start.
+    pub fn written_events(&self) -> u64 {
+        match &self.sink {
+            Sink::Stream(..) => self.stream_events,
+            Sink::File(file) => file.written_events(),
+        }
+    }
+
+    /// Gives up on what is still buffered (the final flush failed); returns its events.
+    pub fn discard_unwritten(&mut self) -> u64 {
+        match &mut self.sink {
+            Sink::Stream(..) => 0,
+            Sink::File(file) => file.discard_pending(),
+        }
+    }
+
+    /// Where records go, for messages.
+    pub fn destination(&self) -> String {
+        match &self.sink {
+            Sink::Stream(_, name) => (*name).into(),
+            Sink::File(file) => file.path().display().to_string(),
         }
     }
 }
@@ -345,6 +393,25 @@ mod tests {
         assert!(rotated.starts_with("{\"seq\":0}\n{\"time\""));
         assert_eq!(rotated.len(), 10 + line.len());
         assert_eq!(fs::read(&path).unwrap(), line);
+    }
+
+    #[test]
+    fn a_line_cut_by_an_earlier_run_is_ended_before_the_next_record() {
+        let dir = TempDir::new("cut");
+        let path = dir.0.join("safeguard.log");
+        fs::write(&path, "{\"seq\":0}\n{\"time\":\"2026-").unwrap();
+        let mut writer = LogWriter::open(options(&path, 0, 10)).unwrap();
+        writer.write(&numbered(1)).unwrap();
+        writer.flush().unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(lines[1], "{\"time\":\"2026-");
+        assert_eq!(sequence_of_line(lines[2]), 1);
+    }
+
+    fn sequence_of_line(line: &str) -> u64 {
+        serde_json::from_str::<serde_json::Value>(line).unwrap()["seq"].as_u64().unwrap()
     }
 
     #[test]

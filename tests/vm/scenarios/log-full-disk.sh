@@ -1,0 +1,105 @@
+# boots: lsm
+# log-full-disk: the log's filesystem fills up while the agent runs. Denied operations
+# still get EPERM; records that cannot be written are counted (write_errors); the failure
+# is reported once on stderr, not once per record; when space returns the agent writes
+# again by itself, every line of the file is one whole record (a record cut by ENOSPC is
+# completed, never glued to the next), and the stop record's totals add up exactly:
+# events = written + write_errors, written = the records in the file.
+# shellcheck shell=sh source=../lib.sh
+. /tests/lib.sh
+
+mkdir -p /srv/sg-full /tmp/logfs
+i=0
+while [ "$i" -lt 600 ]; do
+    : >"/srv/sg-full/f$i"
+    i=$((i + 1))
+done
+# Room for the writer's 64 KiB buffer once the filler is removed.
+mount -t tmpfs -o size=512k tmpfs /tmp/logfs || fail "cannot mount a small tmpfs"
+cat >/tmp/sg.toml <<'EOF'
+[log]
+format = "json"
+output = "/tmp/logfs/sg.log"
+[file]
+mode = "block"
+deny = ["/srv/sg-full"]
+EOF
+
+# deny_range FROM TO: one shell opens /srv/sg-full/fFROM .. f(TO-1) for reading; every
+# open must fail with EPERM. Different paths: no record folds into another.
+deny_range() {
+    /bin/sh -c "i=$1; while [ \$i -lt $2 ]; do true </srv/sg-full/f\$i; i=\$((i + 1)); done" 2>/tmp/deny.err
+    n=$(grep -c 'Operation not permitted' /tmp/deny.err)
+    [ "$n" = $(($2 - $1)) ] || fail "$n of $(($2 - $1)) opens got EPERM: $(head -n 3 /tmp/deny.err)"
+    say "f$1..f$(($2 - 1)): EPERM every time"
+}
+
+# stderr_count TEXT: lines of the agent's stderr with TEXT.
+stderr_count() { grep -cF -- "$1" "$AGENT_ERR"; }
+
+# total NAME: the stop record's totals.NAME.
+total() {
+    records '"module":"agent"' '"op":"stop"' | sed -n "s/.*\"totals\":{[^}]*\"$1\":\([0-9]*\).*/\1/p" | tail -n 1
+}
+
+start_agent /tmp/sg.toml
+deny_range 0 10
+wait_for_record '"action":"BLOCKED"' '"path":"/srv/sg-full/f9"'
+
+say "filling the log's filesystem"
+dd if=/dev/zero of=/tmp/logfs/fill bs=1k 2>/dev/null
+if echo x >>/tmp/logfs/fill 2>/dev/null; then fail "the tmpfs is not full"; fi
+df /tmp/logfs | tail -n 1
+
+say "denials while the disk is full (more than the writer's 64 KiB buffer holds)"
+deny_range 10 410
+i=0
+until [ "$(stderr_count 'log: cannot write to /tmp/logfs/sg.log')" -ge 1 ]; do
+    [ "$i" -lt 50 ] || fail "no write error reported on stderr within 10 s"
+    sleep 0.2
+    i=$((i + 1))
+done
+grep -F 'log: cannot write' "$AGENT_ERR"
+grep -qF 'No space left on device' "$AGENT_ERR" || fail "the error does not name the cause"
+deny_range 410 510
+sleep 1
+n=$(stderr_count 'log: cannot write')
+[ "$n" = 1 ] || fail "$n write-error messages on stderr, want 1 per streak"
+alive "$AGENT_PID" || fail "the agent died on a full disk"
+
+say "space returns"
+rm /tmp/logfs/fill
+deny_range 510 520
+wait_for_record '"action":"BLOCKED"' '"path":"/srv/sg-full/f519"'
+i=0
+until [ "$(stderr_count 'log: writing to /tmp/logfs/sg.log again')" = 1 ]; do
+    [ "$i" -lt 25 ] || fail "no recovery message on stderr"
+    sleep 0.2
+    i=$((i + 1))
+done
+grep -F 'again' "$AGENT_ERR"
+stop_agent
+
+say "every line is one whole record"
+[ "$(tail -c 1 "$SG_LOG" | od -An -c | tr -d ' ')" = '\n' ] || fail "the file ends mid-line"
+bad=$(grep -vc '^{"time":".*}$' "$SG_LOG")
+[ "$bad" = 0 ] || fail "$bad lines are not whole records: $(grep -v '^{"time":".*}$' "$SG_LOG" | head -n 3)"
+[ "$(tr -d '\000' <"$SG_LOG" | wc -c)" = "$(wc -c <"$SG_LOG")" ] || fail "NUL bytes in the log"
+glued=$(grep -c '{"time":.*{"time":' "$SG_LOG")
+[ "$glued" = 0 ] || fail "$glued lines hold two records"
+dup=$(records '"module":"file"' | sed 's/.*"path":"\([^"]*\)".*/\1/' | sort | uniq -d | head -n 1)
+[ -z "$dup" ] || fail "$dup logged twice"
+
+say "the counts add up"
+records '"module":"agent"' '"op":"stop"'
+events=$(total events)
+written=$(total written)
+errors=$(total write_errors)
+in_file=$(count_records '"module":"file"')
+say "events=$events written=$written write_errors=$errors in the file=$in_file"
+[ "$errors" -gt 0 ] || fail "no write_errors counted"
+[ "$events" = $((written + errors + $(total lost_queue))) ] || fail "events != written + write_errors + lost_queue"
+[ "$((events + $(total lost_kernel)))" = 520 ] || fail "520 denials, but events + lost_kernel = $((events + $(total lost_kernel)))"
+[ "$written" = "$in_file" ] || fail "written=$written but $in_file records in the file"
+REC=$(records '"module":"agent"' '"op":"stop"' | tail -n 1)
+rec_has '"level":"ERROR"'
