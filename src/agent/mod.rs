@@ -210,6 +210,7 @@ struct Counters {
     lost_queue: u64,
     malformed: u64,
     truncated: u64,
+    lost_identities: u64,
     written: u64,
     write_errors: u64,
 }
@@ -222,13 +223,14 @@ impl Counters {
             lost_queue: self.lost_queue - o.lost_queue,
             malformed: self.malformed - o.malformed,
             truncated: self.truncated - o.truncated,
+            lost_identities: self.lost_identities - o.lost_identities,
             written: self.written - o.written,
             write_errors: self.write_errors - o.write_errors,
         }
     }
 
     fn lost(&self) -> u64 {
-        self.lost_kernel + self.lost_queue + self.malformed + self.write_errors
+        self.lost_kernel + self.lost_queue + self.malformed + self.write_errors + self.lost_identities
     }
 
     fn fields(&self) -> Vec<(&'static str, Value)> {
@@ -240,6 +242,7 @@ impl Counters {
             ("malformed", self.malformed),
             ("write_errors", self.write_errors),
             ("truncated", self.truncated),
+            ("lost_identities", self.lost_identities),
         ]
         .into_iter()
         .map(|(name, value)| (name, Value::Uint(value)))
@@ -270,6 +273,7 @@ impl StatsReporter {
             c.lost_queue += load(&stats.queue_full);
             c.malformed += load(&stats.malformed);
             c.truncated += load(&stats.truncated);
+            c.lost_identities += load(&stats.lost_identities);
         }
         c
     }

@@ -88,6 +88,8 @@ pub struct ModuleStats {
     pub truncated: AtomicU64,
     /// Ring-buffer records that could not be decoded.
     pub malformed: AtomicU64,
+    /// File: new inodes of rule paths that the identity map had no room for.
+    pub lost_identities: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -152,6 +154,7 @@ const COUNTER_INTERVAL: Duration = Duration::from_secs(1);
 // Indexes of the per-module counters map (enum sg_counter).
 const SG_COUNTER_RINGBUF_FULL: u32 = 0;
 const SG_COUNTER_TRUNCATED: u32 = 1;
+const SG_COUNTER_IDENTITIES_FULL: u32 = 2;
 
 /// Polls until the agent stops. The kernel wakes us only past a fill threshold, so
 /// a quiet buffer is drained by the poll timeout followed by `consume`.
@@ -210,6 +213,7 @@ pub fn poll_until_stopped_with(
 fn publish_counters(counters: &dyn MapCore, stats: &ModuleStats) {
     stats.ringbuf_full.store(read_counter(counters, SG_COUNTER_RINGBUF_FULL), Ordering::Relaxed);
     stats.truncated.store(read_counter(counters, SG_COUNTER_TRUNCATED), Ordering::Relaxed);
+    stats.lost_identities.store(read_counter(counters, SG_COUNTER_IDENTITIES_FULL), Ordering::Relaxed);
 }
 
 /// Sum of a per-CPU counter.
