@@ -273,6 +273,13 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
             attach.push(name);
         }
     }
+    // RUST_LOG=debug: the verifier's statistics of every program (instructions processed),
+    // which libbpf logs after each load; the file module's verification dominates start-up.
+    if log::log_enabled!(log::Level::Debug) {
+        for mut prog in open.open_object_mut().progs_mut() {
+            prog.set_log_level(4);
+        }
+    }
 
     let skel = open.load().context("file: load BPF programs")?;
 
