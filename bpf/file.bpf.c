@@ -239,6 +239,9 @@ static __noinline void find_by_identity(struct vfsmount *vfsmnt, struct dentry *
 	if (!vfsmnt || dentry != mnt_root)
 		return; /* too deep */
 
+	/* Here dentry is the root of the file's mount (mnt_root already holds it): the
+	 * first step only crosses to the mount point, without reading again what the
+	 * loop above read (probe reads are the dearest part of an open's cost). */
 	mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
 	for (int i = 0; i < SG_MAX_DEPTH; i++) {
 		struct dentry *parent;
@@ -251,9 +254,8 @@ static __noinline void find_by_identity(struct vfsmount *vfsmnt, struct dentry *
 				w->truncated = 0;
 				return;
 			}
+			mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
 		}
-		mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
-		parent = BPF_CORE_READ(dentry, d_parent);
 		if (dentry == mnt_root) {
 			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 
@@ -265,6 +267,7 @@ static __noinline void find_by_identity(struct vfsmount *vfsmnt, struct dentry *
 			mnt = mnt_parent;
 			continue;
 		}
+		parent = BPF_CORE_READ(dentry, d_parent);
 		if (dentry == parent) {
 			w->truncated = 0;
 			return;

@@ -139,7 +139,10 @@ impl Plan {
             log::warn!("file: stopped looking for hard-linked files after {LINK_SCAN_BUDGET} entries");
         }
         for path in &rules.missing {
-            log::warn!("file: rule path {path} does not exist; it is matched by path until the agent restarts");
+            log::warn!(
+                "file: rule path {path} does not exist; it is matched by path until the agent restarts, and \
+                 by identity once created where its directory exists"
+            );
         }
         Ok(Plan { config, hooks, setattr_arity, agent_pidns, rules })
     }
