@@ -153,13 +153,15 @@ static __always_inline __u32 lowest_bit(__u64 mask)
 	return index;
 }
 
-/* A bit per (device, inode) hash of every identity in sg_inode_rules: most
+/* A slot per (device, inode) hash of every identity in sg_inode_rules: most
  * directories on a walk are no rule's, and an array read is far cheaper than
- * a hash-map lookup. The agent sets the bits with the same hash (src/file). */
-#define SG_FILTER_WORDS 1024 /* 65,536 bits */
+ * a hash-map lookup. The agent sets the slots with the same hash (src/file);
+ * the kernel sets more when a rule path's name gets a new inode. A slot is a
+ * byte, not a bit, so that two CPUs setting slots never lose one another's. */
+#define SG_FILTER_SLOTS 65536
 
 struct sg_inode_filter {
-	__u64 bits[SG_FILTER_WORDS];
+	__u8 slots[SG_FILTER_SLOTS];
 };
 
 struct {
@@ -188,7 +190,7 @@ static __always_inline void lookup_identity(__u64 ino, __u32 dev, struct sg_inod
 	__u32 hash = filter_hash(ino, dev);
 	struct sg_match *rule;
 
-	if (!(filter->bits[(hash >> 6) & (SG_FILTER_WORDS - 1)] & (1ULL << (hash & 63))))
+	if (!filter->slots[hash & (SG_FILTER_SLOTS - 1)])
 		return;
 	rule = bpf_map_lookup_elem(&sg_inode_rules, &key);
 	if (rule) {
@@ -237,6 +239,9 @@ static __noinline void find_by_identity(struct vfsmount *vfsmnt, struct dentry *
 	if (!vfsmnt || dentry != mnt_root)
 		return; /* too deep */
 
+	/* Here dentry is the root of the file's mount (mnt_root already holds it): the
+	 * first step only crosses to the mount point, without reading again what the
+	 * loop above read (probe reads are the dearest part of an open's cost). */
 	mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
 	for (int i = 0; i < SG_MAX_DEPTH; i++) {
 		struct dentry *parent;
@@ -249,9 +254,8 @@ static __noinline void find_by_identity(struct vfsmount *vfsmnt, struct dentry *
 				w->truncated = 0;
 				return;
 			}
+			mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
 		}
-		mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
-		parent = BPF_CORE_READ(dentry, d_parent);
 		if (dentry == mnt_root) {
 			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 
@@ -263,6 +267,7 @@ static __noinline void find_by_identity(struct vfsmount *vfsmnt, struct dentry *
 			mnt = mnt_parent;
 			continue;
 		}
+		parent = BPF_CORE_READ(dentry, d_parent);
 		if (dentry == parent) {
 			w->truncated = 0;
 			return;
@@ -562,18 +567,172 @@ int BPF_PROG(sg_file_truncate, struct file *file, int ret)
 	VERDICT(check(file->f_path.mnt, file->f_path.dentry, 1U << SG_FILE_SETATTR, 0, 0));
 }
 
-/* chown on kernels before 6.1, whose trampolines cannot take path_chown's
- * by-value kuid_t/kgid_t: the attribute change itself, judged by its dentry
- * (no mount: paths are relative to the filesystem's root, identities hold). */
+/*
+ * Times (utimensat, touch) and, before 6.1, chown: judged on the attribute change
+ * itself, by its dentry (no mount: paths are relative to the filesystem's root,
+ * identities hold). Truncation sets ATTR_MTIME too but is judged where the mount
+ * is known (path_truncate, file_truncate), so a size change is skipped here;
+ * mode changes are path_chmod's. The hook gained an idmap argument in 6.3: one
+ * program per prototype, and the agent loads the one this kernel's BTF has.
+ */
 #define ATTR_UID (1 << 1)
 #define ATTR_GID (1 << 2)
+#define ATTR_SIZE (1 << 3)
+#define ATTR_ATIME (1 << 4)
+#define ATTR_MTIME (1 << 5)
 
+/* 1 where path_chown cannot attach (before 6.1: by-value kuid_t/kgid_t). */
+const volatile __u32 sg_chown_in_setattr = 0;
+
+static __always_inline int setattr_check(struct dentry *dentry, struct iattr *attr)
+{
+	__u32 valid = BPF_CORE_READ(attr, ia_valid), ops = 0;
+
+	if ((valid & (ATTR_ATIME | ATTR_MTIME)) && !(valid & ATTR_SIZE))
+		ops |= 1U << SG_FILE_SETATTR;
+	if (sg_chown_in_setattr && (valid & (ATTR_UID | ATTR_GID)))
+		ops |= 1U << SG_FILE_CHOWN;
+	if (!ops)
+		return 0;
+	return check(0, dentry, ops, 0, 0);
+}
+
+/* Before 6.3: (dentry, attr). */
 SEC("lsm/inode_setattr")
 int BPF_PROG(sg_inode_setattr, struct dentry *dentry, struct iattr *attr, int ret)
 {
 	if (ret)
 		return sg_keep_denial(ret);
-	if (!(BPF_CORE_READ(attr, ia_valid) & (ATTR_UID | ATTR_GID)))
+	VERDICT(setattr_check(dentry, attr));
+}
+
+/* 6.3 and later: (idmap, dentry, attr). */
+SEC("lsm/inode_setattr")
+int BPF_PROG(sg_inode_setattr_idmap, struct mnt_idmap *idmap, struct dentry *dentry,
+	     struct iattr *attr, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(setattr_check(dentry, attr));
+}
+
+/*
+ * Rule paths follow their names. A rule path's file or directory may be
+ * replaced while the agent runs: `sed -i` and editors rename a new file over
+ * it, `rm` + create or `ln` bind a new inode to the name, a directory is
+ * removed and made again. Each of these binds an inode to a name in the dcache
+ * through d_instantiate (create, mkdir, mknod, symlink, link, and lookups),
+ * d_move (rename) or d_exchange (RENAME_EXCHANGE); just BEFORE the binding,
+ * the inode is given the node of the rule path with that (parent directory
+ * identity, name), so no lookup can see the name with an unprotected inode.
+ * These run on every create and rename: a hash lookup of the parent directory
+ * ends the cost for names in directories that hold no rule path.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* sized by the agent before load */
+	__type(key, struct sg_inode_key);
+	__type(value, __u32); /* unused */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} rule_parents SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* sized by the agent before load */
+	__type(key, struct sg_name_key);
+	__type(value, struct sg_match);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} rule_names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_name_key);
+} name_scratch SEC(".maps");
+
+/* `inode` is about to be bound to `dentry`'s name: if that name is a rule
+ * path, the inode becomes that rule path's identity. */
+static __noinline void follow_name(struct inode *inode, struct dentry *dentry)
+{
+	struct inode *dir = BPF_CORE_READ(dentry, d_parent, d_inode);
+	struct sg_inode_key parent = {}, key = {};
+	struct sg_name_key *name_key;
+	struct sg_inode_filter *filter;
+	struct sg_match *match, node;
+	struct qstr name;
+	__u32 zero = 0;
+
+	if (!inode || !dir)
+		return;
+	parent.ino = BPF_CORE_READ(dir, i_ino);
+	parent.dev = BPF_CORE_READ(dir, i_sb, s_dev);
+	if (!bpf_map_lookup_elem(&rule_parents, &parent))
+		return;
+	name_key = bpf_map_lookup_elem(&name_scratch, &zero);
+	filter = bpf_map_lookup_elem(&inode_filter, &zero);
+	if (!name_key || !filter)
+		return;
+	name = BPF_CORE_READ(dentry, d_name);
+	if (name.len >= SG_NAME_LEN)
+		return;
+	__builtin_memset(name_key, 0, sizeof(*name_key));
+	name_key->parent_ino = parent.ino;
+	name_key->parent_dev = parent.dev;
+	name_key->len = name.len;
+	bpf_probe_read_kernel(name_key->name, name.len & (SG_NAME_LEN - 1), name.name);
+	match = bpf_map_lookup_elem(&rule_names, name_key);
+	if (!match)
+		return;
+	node = *match;
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	filter->slots[filter_hash(key.ino, key.dev) & (SG_FILTER_SLOTS - 1)] = 1;
+	if (bpf_map_update_elem(&sg_inode_rules, &key, &node, BPF_ANY))
+		sg_count(SG_COUNTER_IDENTITIES_FULL);
+}
+
+SEC("lsm/d_instantiate")
+int BPF_PROG(sg_d_instantiate, struct dentry *dentry, struct inode *inode)
+{
+	follow_name(inode, dentry);
+	return 0;
+}
+
+/* A rename: `dentry`'s inode takes `target`'s name. */
+SEC("fentry/d_move")
+int BPF_PROG(sg_d_move, struct dentry *dentry, struct dentry *target)
+{
+	follow_name(BPF_CORE_READ(dentry, d_inode), target);
+	return 0;
+}
+
+SEC("fentry/d_exchange")
+int BPF_PROG(sg_d_exchange, struct dentry *dentry1, struct dentry *dentry2)
+{
+	follow_name(BPF_CORE_READ(dentry1, d_inode), dentry2);
+	follow_name(BPF_CORE_READ(dentry2, d_inode), dentry1);
+	return 0;
+}
+
+/* An identity dies with its file: when a deleted inode (no links left) is
+ * freed, its entry goes, so that the identity map stays bounded by the live
+ * files and a recycled inode number never inherits a rule. */
+SEC("lsm/inode_free_security")
+int BPF_PROG(sg_inode_free_security, struct inode *inode)
+{
+	struct sg_inode_key key = {};
+	struct sg_inode_filter *filter;
+	__u32 zero = 0;
+
+	if (BPF_CORE_READ(inode, i_nlink))
 		return 0;
-	VERDICT(check(0, dentry, 1U << SG_FILE_CHOWN, 0, 0));
+	filter = bpf_map_lookup_elem(&inode_filter, &zero);
+	if (!filter)
+		return 0;
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	if (filter->slots[filter_hash(key.ino, key.dev) & (SG_FILTER_SLOTS - 1)])
+		bpf_map_delete_elem(&sg_inode_rules, &key);
+	return 0;
 }

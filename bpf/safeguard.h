@@ -87,8 +87,9 @@ enum sg_verdict {
 
 /* Per-module counters (a per-CPU array indexed by this enum). */
 enum sg_counter {
-	SG_COUNTER_TRUNCATED = 0, /* paths resolved only in part */
-	SG_COUNTER_MAX = 1,
+	SG_COUNTER_TRUNCATED = 0,       /* paths resolved only in part */
+	SG_COUNTER_IDENTITIES_FULL = 1, /* file: a rule path's new inode found no room */
+	SG_COUNTER_MAX = 2,
 };
 
 /* Per-op event accounting (a per-CPU array indexed by sg_header.op, which is
@@ -206,6 +207,18 @@ struct sg_inode_key {
 struct sg_path_key {
 	__u32 prefixlen; /* bits, LPM trie convention */
 	__u8 path[SG_RULE_PATH_LEN]; /* directories end in '/' */
+};
+
+/* A rule path by name: its parent directory's identity and its last component.
+ * When a rename, link or create binds a new inode to that name, the file module
+ * gives the new inode the rule path's node (the rule follows the name). */
+#define SG_NAME_LEN 256 /* NAME_MAX (255) + 1 */
+
+struct sg_name_key {
+	__u64 parent_ino;
+	__u32 parent_dev; /* the kernel's s_dev */
+	__u32 len;        /* bytes of name; the rest is zero */
+	__u8 name[SG_NAME_LEN];
 };
 
 /* What the path and identity tables hold: for the process module a rule, for

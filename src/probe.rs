@@ -41,7 +41,8 @@ impl Enforcement {
 }
 
 /// The hooks each module needs: (module, kind, name). LSM hooks are found in BTF as
-/// `bpf_lsm_<hook>`, tracepoints as `btf_trace_<name>`.
+/// `bpf_lsm_<hook>`, tracepoints as `btf_trace_<name>`, kernel functions (fentry) by
+/// their name.
 pub const HOOKS: &[(&str, HookKind, &str)] = &[
     ("process", HookKind::Lsm, "bprm_check_security"),
     ("process", HookKind::Tracepoint, "sched_process_fork"),
@@ -60,6 +61,11 @@ pub const HOOKS: &[(&str, HookKind, &str)] = &[
     ("file", HookKind::Lsm, "path_chown"),
     ("file", HookKind::Lsm, "path_truncate"),
     ("file", HookKind::Lsm, "file_truncate"),
+    ("file", HookKind::Lsm, "inode_setattr"),
+    ("file", HookKind::Lsm, "d_instantiate"),
+    ("file", HookKind::Lsm, "inode_free_security"),
+    ("file", HookKind::Function, "d_move"),
+    ("file", HookKind::Function, "d_exchange"),
     // network module
     ("network", HookKind::Lsm, "socket_connect"),
     ("network", HookKind::Lsm, "socket_sendmsg"),
@@ -75,6 +81,8 @@ pub const HOOKS: &[(&str, HookKind, &str)] = &[
 pub enum HookKind {
     Lsm,
     Tracepoint,
+    /// A kernel function, traced with fentry.
+    Function,
 }
 
 #[derive(Debug)]
@@ -90,6 +98,9 @@ pub struct Capabilities {
     pub ringbuf: Result<(), String>,
     /// (module, hook, present in this kernel)
     pub hooks: Vec<(&'static str, &'static str, bool)>,
+    /// (LSM hook, number of parameters) for the hooks found: some prototypes changed
+    /// between kernels, and a program must match the one this kernel has.
+    pub lsm_arity: Vec<(&'static str, usize)>,
 }
 
 impl Capabilities {
@@ -109,6 +120,11 @@ impl Capabilities {
 
     pub fn hook_present(&self, hook: &str) -> bool {
         self.hooks.iter().any(|&(_, name, present)| name == hook && present)
+    }
+
+    /// How many parameters this kernel's LSM hook takes (its BTF prototype).
+    pub fn lsm_hook_arity(&self, hook: &str) -> Option<usize> {
+        self.lsm_arity.iter().find(|&&(name, _)| name == hook).map(|&(_, arity)| arity)
     }
 
     /// Why BPF LSM cannot enforce, with the remedy, in one line; None when it can.
@@ -224,7 +240,7 @@ impl Capabilities {
 pub fn probe() -> Capabilities {
     let btf = Path::new(VMLINUX_BTF).exists();
     let kernel = kernel_release();
-    let hooks = probe_hooks(btf, &kernel);
+    let (hooks, lsm_arity) = probe_hooks(btf, &kernel);
     let (lsm_attach, tracepoint_attach) = probe_programs();
     Capabilities {
         kernel,
@@ -234,6 +250,7 @@ pub fn probe() -> Capabilities {
         tracepoint_attach,
         ringbuf: probe_ringbuf(),
         hooks,
+        lsm_arity,
     }
 }
 
@@ -267,23 +284,30 @@ fn mount_securityfs() -> Result<(), String> {
     }
 }
 
-fn probe_hooks(btf: bool, kernel: &str) -> Vec<(&'static str, &'static str, bool)> {
+type HookFindings = (Vec<(&'static str, &'static str, bool)>, Vec<(&'static str, usize)>);
+
+fn probe_hooks(btf: bool, kernel: &str) -> HookFindings {
     let vmlinux = if btf { Btf::from_vmlinux().ok() } else { None };
     // BPF trampolines take struct arguments passed by value from 6.1 on.
     let struct_args = kernel_version(kernel) >= (6, 1);
-    HOOKS
+    let mut arity = Vec::new();
+    let hooks = HOOKS
         .iter()
         .map(|&(module, kind, hook)| {
             let present = vmlinux.as_ref().is_some_and(|btf| match kind {
-                HookKind::Lsm => lsm_hook_params(btf, hook)
-                    .is_some_and(|params| struct_args || !params.iter().any(|&by_value| by_value)),
+                HookKind::Lsm => lsm_hook_params(btf, hook).is_some_and(|params| {
+                    arity.push((hook, params.len()));
+                    struct_args || !params.iter().any(|&by_value| by_value)
+                }),
                 HookKind::Tracepoint => {
                     btf.type_by_name::<libbpf_rs::btf::types::Typedef<'_>>(&format!("btf_trace_{hook}")).is_some()
                 }
+                HookKind::Function => btf.type_by_name::<Func<'_>>(hook).is_some(),
             });
             (module, hook, present)
         })
-        .collect()
+        .collect();
+    (hooks, arity)
 }
 
 /// The parameters of an LSM hook (`bpf_lsm_<hook>` in BTF): for each, whether it
@@ -368,6 +392,7 @@ mod tests {
             tracepoint_attach: Ok(()),
             ringbuf: Ok(()),
             hooks: vec![],
+            lsm_arity: vec![],
         }
     }
 

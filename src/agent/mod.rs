@@ -354,6 +354,7 @@ struct Counters {
     lost_kernel: u64,
     lost_queue: u64,
     malformed: u64,
+    lost_identities: u64,
     write_errors: u64,
     truncated: u64,
     /// lost_kernel by "module.op", for the ops that lost any.
@@ -370,6 +371,7 @@ impl Counters {
             lost_kernel: self.lost_kernel - o.lost_kernel,
             lost_queue: self.lost_queue - o.lost_queue,
             malformed: self.malformed - o.malformed,
+            lost_identities: self.lost_identities - o.lost_identities,
             write_errors: self.write_errors - o.write_errors,
             truncated: self.truncated - o.truncated,
             lost_kernel_by_op: self
@@ -385,6 +387,11 @@ impl Counters {
         self.lost_kernel + self.lost_queue + self.malformed + self.write_errors
     }
 
+    /// Anything lost: events, or (file) rule identities, which leave a gap in the policy.
+    fn anything_lost(&self) -> bool {
+        self.lost() > 0 || self.lost_identities > 0
+    }
+
     fn fields(&self) -> Vec<(&'static str, Value)> {
         let mut fields: Vec<(&'static str, Value)> = [
             ("produced", self.produced),
@@ -396,6 +403,7 @@ impl Counters {
             ("malformed", self.malformed),
             ("write_errors", self.write_errors),
             ("truncated", self.truncated),
+            ("lost_identities", self.lost_identities),
         ]
         .into_iter()
         .map(|(name, value)| (name, Value::Uint(value)))
@@ -437,6 +445,7 @@ impl StatsReporter {
                     c.lost_kernel_by_op.push((format!("{name}.{}", crate::events::op_name(op as u32)), lost));
                 }
             }
+            c.lost_identities += load(&stats.lost_identities);
         }
         c
     }
@@ -446,7 +455,7 @@ impl StatsReporter {
     fn periodic(&mut self) -> Record {
         let now = self.now();
         let delta = now.minus(&self.last);
-        let level = if delta.lost() > 0 { Level::Error } else { Level::Info };
+        let level = if delta.anything_lost() { Level::Error } else { Level::Info };
         let mut record = Record::new(level, "agent", "stats");
         record.fields = delta.fields();
         record.fields.push(("totals", now.as_map()));
@@ -457,7 +466,7 @@ impl StatsReporter {
     /// `op = "stop"`: the totals, once every module has stopped and drained.
     fn stop(&self) -> Record {
         let totals = self.now();
-        let level = if totals.lost() > 0 { Level::Error } else { Level::Info };
+        let level = if totals.anything_lost() { Level::Error } else { Level::Info };
         Record::new(level, "agent", "stop").field("totals", totals.as_map())
     }
 }

@@ -94,6 +94,8 @@ pub struct ModuleStats {
     pub emitted: [AtomicU64; OP_SLOTS],
     /// ...and those of them its ring buffer could not take.
     pub ringbuf_full: [AtomicU64; OP_SLOTS],
+    /// File: new inodes of rule paths that the identity map had no room for.
+    pub lost_identities: AtomicU64,
 }
 
 impl Default for ModuleStats {
@@ -103,6 +105,7 @@ impl Default for ModuleStats {
             queue_full: AtomicU64::new(0),
             truncated: AtomicU64::new(0),
             malformed: AtomicU64::new(0),
+            lost_identities: AtomicU64::new(0),
             emitted: std::array::from_fn(|_| AtomicU64::new(0)),
             ringbuf_full: std::array::from_fn(|_| AtomicU64::new(0)),
         }
@@ -210,8 +213,9 @@ const COUNTER_INTERVAL: Duration = Duration::from_secs(1);
 /// How long a stopping instance waits for its last events to show in its counters.
 const DRAIN_LIMIT: Duration = Duration::from_secs(1);
 
-// Index of the per-module counters map (enum sg_counter).
+// Indexes of the per-module counters map (enum sg_counter).
 const SG_COUNTER_TRUNCATED: u32 = 0;
+const SG_COUNTER_IDENTITIES_FULL: u32 = 1;
 
 /// The maps every module's BPF object shares (bpf/common.bpf.h).
 pub struct KernelCounters<'a> {
@@ -281,13 +285,14 @@ fn drain(
 /// only the difference is added each time (instances share the stats).
 struct Published {
     truncated: u64,
+    lost_identities: u64,
     emitted: [u64; OP_SLOTS],
     lost: [u64; OP_SLOTS],
 }
 
 impl Published {
     fn new() -> Published {
-        Published { truncated: 0, emitted: [0; OP_SLOTS], lost: [0; OP_SLOTS] }
+        Published { truncated: 0, lost_identities: 0, emitted: [0; OP_SLOTS], lost: [0; OP_SLOTS] }
     }
 
     fn update(&mut self, kernel: &KernelCounters<'_>, stats: &ModuleStats) {
@@ -296,6 +301,8 @@ impl Published {
             *last = now.max(*last);
         };
         add(&stats.truncated, &mut self.truncated, sum_per_cpu(kernel.counters, SG_COUNTER_TRUNCATED, 0));
+        let identities = sum_per_cpu(kernel.counters, SG_COUNTER_IDENTITIES_FULL, 0);
+        add(&stats.lost_identities, &mut self.lost_identities, identities);
         for op in 0..OP_SLOTS {
             let key = op as u32;
             add(&stats.emitted[op], &mut self.emitted[op], sum_per_cpu(kernel.op_counts, key, 0));

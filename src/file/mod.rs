@@ -31,8 +31,9 @@ const SG_KIND_FILE: u32 = 10;
 
 /// The hooks and the ops each serves (LSM hook name, ops). `file_truncate` (6.2+)
 /// takes over ftruncate() from `path_truncate`, which older kernels call for it;
-/// `inode_setattr` stands in for `path_chown` where that cannot attach (before 6.1).
-const OPTIONAL_HOOKS: &[&str] = &["file_truncate", "inode_setattr"];
+/// `inode_setattr` judges times, and stands in for `path_chown` where that cannot
+/// attach (before 6.1).
+const OPTIONAL_HOOKS: &[&str] = &["file_truncate"];
 const HOOKS: &[(&str, &[FileOp])] = &[
     ("file_open", &[FileOp::Read, FileOp::Write, FileOp::Exec]),
     ("mmap_file", &[FileOp::Mmap, FileOp::Exec]),
@@ -47,8 +48,39 @@ const HOOKS: &[(&str, &[FileOp])] = &[
     ("path_chown", &[FileOp::Chown]),
     ("path_truncate", &[FileOp::Setattr]),
     ("file_truncate", &[FileOp::Setattr]),
-    ("inode_setattr", &[FileOp::Chown]),
+    ("inode_setattr", &[FileOp::Setattr, FileOp::Chown]),
 ];
+
+/// The hooks that make rule paths follow their names (bpf/file.bpf.c, follow_name):
+/// binding an inode to a name (create, link, lookup), rename, exchange; and the
+/// end of a deleted inode, which frees its identity.
+const NAME_HOOKS: &[&str] = &["d_instantiate", "d_move", "d_exchange", "inode_free_security"];
+
+/// Room for identities the kernel adds while the agent runs (new inodes of rule
+/// paths); entries of deleted files are freed, so this bounds the live ones.
+const RUNTIME_IDENTITIES: usize = 16_384;
+
+/// The hook a program attaches to, when its prototype is this kernel's. inode_setattr
+/// has two programs: (dentry, attr) before 6.3, (idmap, dentry, attr) from 6.3 on;
+/// `setattr_arity` is the hook's parameter count in this kernel's BTF.
+fn program_hook(program: &str, setattr_arity: Option<usize>) -> Option<&str> {
+    match program.trim_start_matches("sg_") {
+        "inode_setattr" => (setattr_arity == Some(2)).then_some("inode_setattr"),
+        "inode_setattr_idmap" => (setattr_arity == Some(3)).then_some("inode_setattr"),
+        hook => Some(hook),
+    }
+}
+
+/// The ops a hook judges here: inode_setattr judges chown only where path_chown is
+/// missing, so that no chown is judged twice.
+fn hook_ops(hook: &str, have_path_chown: bool) -> u32 {
+    HOOKS
+        .iter()
+        .filter(|&&(h, _)| h == hook)
+        .flat_map(|&(_, ops)| ops.iter())
+        .filter(|&&op| !(hook == "inode_setattr" && op == FileOp::Chown && have_path_chown))
+        .fold(0, |mask, &op| mask | op_bit(op))
+}
 
 /// How many directory entries the agent reads at start to find files with other
 /// hard links under the rules' directories.
@@ -61,12 +93,18 @@ pub fn prepare(config: &FileConfig, caps: &Capabilities, agent_pidns: u32) -> Pr
         state = ModuleState::Off;
     }
     let config = config.clone();
-    let hooks: Vec<&'static str> = HOOKS.iter().map(|&(hook, _)| hook).filter(|hook| caps.hook_present(hook)).collect();
+    let hooks: Vec<&'static str> = HOOKS
+        .iter()
+        .map(|&(hook, _)| hook)
+        .chain(NAME_HOOKS.iter().copied())
+        .filter(|hook| caps.hook_present(hook))
+        .collect();
+    let setattr_arity = caps.lsm_hook_arity("inode_setattr");
     Prepared {
         name: NAME,
         state,
         run: Box::new(move |ctx, ready| {
-            let plan = match Plan::new(config, hooks, agent_pidns) {
+            let plan = match Plan::new(config, hooks, setattr_arity, agent_pidns) {
                 Ok(plan) => plan,
                 Err(err) => {
                     let _ = ready.send(Err(err));
@@ -82,21 +120,31 @@ struct Plan {
     config: FileConfig,
     /// The LSM hooks this kernel has.
     hooks: Vec<&'static str>,
+    /// Parameters of inode_setattr in this kernel (2 before 6.3, 3 after).
+    setattr_arity: Option<usize>,
     agent_pidns: u32,
     rules: CompiledFileRules,
 }
 
 impl Plan {
-    fn new(config: FileConfig, hooks: Vec<&'static str>, agent_pidns: u32) -> anyhow::Result<Plan> {
+    fn new(
+        config: FileConfig,
+        hooks: Vec<&'static str>,
+        setattr_arity: Option<usize>,
+        agent_pidns: u32,
+    ) -> anyhow::Result<Plan> {
         let budget = Cell::new(LINK_SCAN_BUDGET);
         let rules = rules::compile(&config, identify_on_host, |dir| linked_files(dir, &budget))?;
         if budget.get() == 0 {
             log::warn!("file: stopped looking for hard-linked files after {LINK_SCAN_BUDGET} entries");
         }
         for path in &rules.missing {
-            log::warn!("file: rule path {path} does not exist; it is matched by path until the agent restarts");
+            log::warn!(
+                "file: rule path {path} does not exist; it is matched by path until the agent restarts, and \
+                 by identity once created where its directory exists"
+            );
         }
-        Ok(Plan { config, hooks, agent_pidns, rules })
+        Ok(Plan { config, hooks, setattr_arity, agent_pidns, rules })
     }
 
     fn ops_enabled(&self) -> u32 {
@@ -180,35 +228,61 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
 
     let size = |n: usize| n.max(1) as u32;
     open.maps.nodes.set_max_entries(size(rules.nodes.len()))?;
-    open.maps.sg_inode_rules.set_max_entries(size(rules.inodes.len()))?;
+    let runtime = if rules.names.is_empty() { 0 } else { RUNTIME_IDENTITIES };
+    open.maps.sg_inode_rules.set_max_entries(size(rules.inodes.len() + runtime))?;
+    open.maps.rule_names.set_max_entries(size(rules.names.len()))?;
+    open.maps.rule_parents.set_max_entries(size(rules.name_parents.len()))?;
     open.maps.sg_path_rules.set_max_entries(size(rules.paths.len()))?;
     open.maps.uid_selectors.set_max_entries(size(rules.uid_selectors.len()))?;
     open.maps.gid_selectors.set_max_entries(size(rules.gid_selectors.len()))?;
     open.maps.comm_selectors.set_max_entries(size(rules.comm_selectors.len()))?;
     open.maps.exe_selectors.set_max_entries(size(rules.exe_selectors.len()))?;
 
-    // Only the hooks whose ops are enabled, spoken of by a rule, and present.
+    // Only the hooks whose ops are enabled, spoken of by a rule, and present, each
+    // through the program whose prototype this kernel has.
     let wanted = plan.ops_enabled() & rules.ops_ruled;
+    let have_path_chown = plan.hooks.contains(&"path_chown");
+    rodata.sg_chown_in_setattr = u32::from(!have_path_chown);
+    if plan.hooks.contains(&"inode_setattr") && !matches!(plan.setattr_arity, Some(2 | 3)) {
+        log::warn!(
+            "file: inode_setattr takes {:?} parameters on this kernel (2 or 3 known); times are not judged",
+            plan.setattr_arity
+        );
+    }
     let mut attach = Vec::new();
     for mut prog in open.open_object_mut().progs_mut() {
         let name = prog.name().to_string_lossy().into_owned();
-        let hook = name.trim_start_matches("sg_");
-        let serves = HOOKS.iter().find(|&&(h, _)| h == hook).map_or(0, |(_, ops)| {
-            ops.iter().map(|&op| op_bit(op)).fold(0, |a, b| a | b)
-        });
-        let present = if hook == "inode_setattr" {
-            !plan.hooks.contains(&"path_chown")
-        } else {
-            plan.hooks.contains(&hook)
+        let Some(hook) = program_hook(&name, plan.setattr_arity) else {
+            prog.set_autoload(false); // the other prototype's program
+            continue;
         };
-        let on = serves & wanted != 0 && present;
-        let stood_in = hook == "path_chown" && !plan.hooks.contains(&"path_chown");
+        if NAME_HOOKS.contains(&hook) {
+            let on = !rules.names.is_empty() && plan.hooks.contains(&hook);
+            if !on && !rules.names.is_empty() {
+                log::warn!("file: this kernel has no {hook} hook; rule paths may not follow their names (README, File rules)");
+            }
+            prog.set_autoload(on);
+            if on {
+                attach.push(name);
+            }
+            continue;
+        }
+        let serves = hook_ops(hook, have_path_chown);
+        let on = serves & wanted != 0 && plan.hooks.contains(&hook);
+        let stood_in = hook == "path_chown" && !have_path_chown;
         if !on && serves & wanted != 0 && !OPTIONAL_HOOKS.contains(&hook) && !stood_in {
             log::warn!("file: this kernel has no {hook} hook; its operations are not covered");
         }
         prog.set_autoload(on);
         if on {
             attach.push(name);
+        }
+    }
+    // RUST_LOG=debug: the verifier's statistics of every program (instructions processed),
+    // which libbpf logs after each load; the file module's verification dominates start-up.
+    if log::log_enabled!(log::Level::Debug) {
+        for mut prog in open.open_object_mut().progs_mut() {
+            prog.set_log_level(4);
         }
     }
 
@@ -224,8 +298,13 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     for (key, value) in &rules.inodes {
         update(&maps.sg_inode_rules, bytes_of(key), bytes_of(value), "identities")?;
     }
-    let filter: Vec<u8> = rules::inode_filter(&rules.inodes).iter().flat_map(|w| w.to_ne_bytes()).collect();
-    update(&maps.inode_filter, &0u32.to_ne_bytes(), &filter, "identity filter")?;
+    update(&maps.inode_filter, &0u32.to_ne_bytes(), &rules::inode_filter(&rules.inodes), "identity filter")?;
+    for (key, value) in &rules.names {
+        update(&maps.rule_names, bytes_of(key), bytes_of(value), "rule names")?;
+    }
+    for key in &rules.name_parents {
+        update(&maps.rule_parents, bytes_of(key), &0u32.to_ne_bytes(), "rule name parents")?;
+    }
     for (key, value) in &rules.paths {
         update(&maps.sg_path_rules, bytes_of(key), bytes_of(value), "paths")?;
     }
@@ -278,5 +357,34 @@ impl Decoder {
             record.fields.push(("target_path", Value::Bytes(sized_bytes(&ev.target, ev.target_len).to_vec())));
         }
         ctx.send(record);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_inode_setattr_program_per_prototype() {
+        // 5.10 and 6.1: (dentry, attr); 6.3 and later: (idmap, dentry, attr).
+        assert_eq!(program_hook("sg_inode_setattr", Some(2)), Some("inode_setattr"));
+        assert_eq!(program_hook("sg_inode_setattr_idmap", Some(2)), None);
+        assert_eq!(program_hook("sg_inode_setattr", Some(3)), None);
+        assert_eq!(program_hook("sg_inode_setattr_idmap", Some(3)), Some("inode_setattr"));
+        // An unknown prototype loads neither; other programs are their hook.
+        assert_eq!(program_hook("sg_inode_setattr", None), None);
+        assert_eq!(program_hook("sg_inode_setattr_idmap", Some(4)), None);
+        assert_eq!(program_hook("sg_file_open", None), Some("file_open"));
+    }
+
+    #[test]
+    fn inode_setattr_judges_chown_only_without_path_chown() {
+        let times = op_bit(FileOp::Setattr);
+        let chown = op_bit(FileOp::Chown);
+        assert_eq!(hook_ops("inode_setattr", true), times);
+        assert_eq!(hook_ops("inode_setattr", false), times | chown);
+        assert_eq!(hook_ops("path_chown", true), chown);
+        assert_eq!(hook_ops("path_truncate", true), times);
+        assert_eq!(hook_ops("no_such_hook", true), 0);
     }
 }

@@ -77,6 +77,11 @@ pub struct CompiledFileRules {
     pub need_path: bool,
     /// Rule paths that did not exist at load (matched by path only until the next start).
     pub missing: Vec<String>,
+    /// Rule paths by (parent directory identity, last component): an inode the kernel
+    /// binds to such a name becomes that node's identity (the rule follows the name).
+    pub names: Vec<(sg::sg_name_key, sg::sg_match)>,
+    /// The parent directories of `names`, the kernel's first, cheap test.
+    pub name_parents: Vec<sg::sg_inode_key>,
 }
 
 pub fn op_bit(op: FileOp) -> u32 {
@@ -227,7 +232,15 @@ pub fn compile(
         if let Some(identity) = identities.get(*path) {
             out.inodes.push((inode_key(identity), found));
         }
+        // Its name, where the directory holding it exists (a rule path created later
+        // gets its identity when it appears).
+        if let Some((parent, key)) = name_key(path, &identify) {
+            out.names.push((key, found));
+            out.name_parents.push(parent);
+        }
     }
+    out.name_parents.sort_by_key(|k| (k.dev, k.ino));
+    out.name_parents.dedup_by_key(|k| (k.dev, k.ino));
 
     // Files with other names elsewhere, under rules that restrict or audit.
     let mut seen: BTreeSet<(u32, u64)> = out.inodes.iter().map(|(k, _)| (k.dev, k.ino)).collect();
@@ -243,21 +256,38 @@ pub fn compile(
     Ok(out)
 }
 
-/// The kernel's pre-filter of identities (`inode_filter` in bpf/file.bpf.c): one bit
-/// per hash of (inode, device), 65,536 bits in 1,024 words.
-pub const FILTER_WORDS: usize = 1024;
+/// The kernel's pre-filter of identities (`inode_filter` in bpf/file.bpf.c): one byte
+/// per hash of (inode, device), 65,536 slots; the kernel sets slots too.
+pub const FILTER_SLOTS: usize = 65536;
 
 pub fn filter_hash(ino: u64, dev: u32) -> u32 {
     ((ino ^ (u64::from(dev) << 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as u32
 }
 
-pub fn inode_filter(inodes: &[(sg::sg_inode_key, sg::sg_match)]) -> Vec<u64> {
-    let mut words = vec![0u64; FILTER_WORDS];
+pub fn inode_filter(inodes: &[(sg::sg_inode_key, sg::sg_match)]) -> Vec<u8> {
+    let mut slots = vec![0u8; FILTER_SLOTS];
     for (key, _) in inodes {
-        let hash = filter_hash(key.ino, key.dev);
-        words[(hash >> 6) as usize % FILTER_WORDS] |= 1 << (hash & 63);
+        slots[filter_hash(key.ino, key.dev) as usize % FILTER_SLOTS] = 1;
     }
-    words
+    slots
+}
+
+/// A rule path's name key: the identity of the directory that holds it (symlinks
+/// followed) and its last component. None for "/" and where the directory does not
+/// exist.
+fn name_key(path: &str, identify: impl Fn(&str) -> Option<Identity>) -> Option<(sg::sg_inode_key, sg::sg_name_key)> {
+    let slash = path.rfind('/')?;
+    let (dir, name) = (if slash == 0 { "/" } else { &path[..slash] }, &path[slash + 1..]);
+    let mut key = sg::sg_name_key::default();
+    if name.is_empty() || name.len() >= key.name.len() {
+        return None;
+    }
+    let parent = inode_key(&identify(dir)?);
+    key.parent_ino = parent.ino;
+    key.parent_dev = parent.dev;
+    key.len = name.len() as u32;
+    key.name[..name.len()].copy_from_slice(name.as_bytes());
+    Some((parent, key))
 }
 
 fn inode_key(identity: &Identity) -> sg::sg_inode_key {
@@ -497,17 +527,61 @@ mod tests {
     }
 
     #[test]
-    fn the_filter_has_a_bit_for_every_identity() {
+    fn rule_paths_are_also_named_by_parent_identity_and_last_component() {
+        let config = parse(
+            &format!("{SECTION}deny = [\"/etc/link\", \"/srv/rp/passwd\", \"/srv/rp/late\", \"/nodir/x\"]\n"),
+            Path::new("t"),
+        )
+        .unwrap();
+        let c = compile(
+            &config.file,
+            |path| match path {
+                "/" => Some(Identity { dev: 1, ino: 2, canonical: "/".into() }),
+                "/etc" => Some(Identity { dev: 1, ino: 3, canonical: "/etc".into() }),
+                "/etc/link" => Some(Identity { dev: 1, ino: 10, canonical: "/etc/real".into() }),
+                "/srv/rp" => Some(Identity { dev: 5, ino: 40, canonical: "/srv/rp".into() }),
+                "/srv/rp/passwd" => Some(Identity { dev: 5, ino: 41, canonical: "/srv/rp/passwd".into() }),
+                _ => None, // /srv/rp/late does not exist yet, nor /nodir
+            },
+            |_| vec![],
+        )
+        .unwrap();
+        let names: HashMap<(u32, u64, String), &sg::sg_match> = c
+            .names
+            .iter()
+            .map(|(k, v)| ((k.parent_dev, k.parent_ino, String::from_utf8_lossy(&k.name[..k.len as usize]).into()), v))
+            .collect();
+        // A symlinked rule path is named by its target; a missing one by its future
+        // name where its directory exists; none without a directory.
+        assert_eq!(names.len(), 3, "{:?}", names.keys());
+        let real = names[&(1, 3, "real".to_string())];
+        let passwd = names[&(5, 40, "passwd".to_string())];
+        let late = names[&(5, 40, "late".to_string())];
+        assert_eq!(c.inodes.iter().find(|(k, _)| k.ino == 41).unwrap().1.id, passwd.id);
+        assert_eq!(c.inodes.iter().find(|(k, _)| k.ino == 10).unwrap().1.id, real.id);
+        assert_ne!(late.id, passwd.id);
+        assert_eq!(passwd.path_len, "/srv/rp/passwd".len() as u32);
+        // The rest of each key is zero: the kernel builds keys the same way.
+        for (key, _) in &c.names {
+            assert!(key.name[key.len as usize..].iter().all(|&b| b == 0));
+        }
+        // Parents once each.
+        let parents: Vec<(u32, u64)> = c.name_parents.iter().map(|k| (k.dev, k.ino)).collect();
+        assert_eq!(parents, vec![(1, 3), (5, 40)]);
+    }
+
+    #[test]
+    fn the_filter_has_a_slot_for_every_identity() {
         let inodes: Vec<_> = (1..500u64)
             .map(|ino| (sg::sg_inode_key { ino, dev: 8 << 20, ..Default::default() }, sg::sg_match::default()))
             .collect();
-        let words = inode_filter(&inodes);
+        let slots = inode_filter(&inodes);
+        assert_eq!(slots.len(), FILTER_SLOTS);
         for (key, _) in &inodes {
-            let hash = filter_hash(key.ino, key.dev);
-            assert_ne!(words[(hash >> 6) as usize] & (1 << (hash & 63)), 0);
+            assert_eq!(slots[filter_hash(key.ino, key.dev) as usize], 1);
         }
-        let set: u32 = words.iter().map(|w| w.count_ones()).sum();
-        assert!(set > 450, "hashes spread: {set} bits for 499 identities");
+        let set = slots.iter().filter(|&&s| s != 0).count();
+        assert!(set > 450, "hashes spread: {set} slots for 499 identities");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 # file-setattr-times: SPEC 3.1 maps setattr to "mode, owner and other attribute changes
 # (truncate, times)". Changing the times of a file under a setattr rule (touch on an
 # existing file: utimensat, no open) must be refused like a truncate, so that timestamps
-# of a protected file cannot be forged.
+# of a protected file cannot be forged. Truncation sets the mtime too: it must give one
+# record (from the truncate hooks), not two; chown and chmod are not `setattr`.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
@@ -38,5 +39,17 @@ esac
 wait_for_new_record '"op":"setattr"' '"action":"BLOCKED"' '"path":"/srv/times/f"'
 rec_has '"comm":"touch"'
 
+say "touch without a time (utimensat with NULL: now)"
+expect_eperm_file touch /srv/times/f
+[ "$(stat -c %Y /srv/times/f)" = "$before" ] || fail "touch changed the mtime"
+
+say "chown and chmod are other ops: allowed"
+expect_ok chown 1000 /srv/times/f
+expect_ok chmod 600 /srv/times/f
+
 stop_agent
+n=$(count_records '"op":"setattr"' '"path":"/srv/times/f"')
+[ "$n" = 3 ] || fail "want 3 setattr records (truncate, touch -d, touch), got $n"
+assert_no_record '"op":"chown"'
+assert_no_record '"op":"chmod"'
 rm -rf /srv/times
