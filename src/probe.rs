@@ -69,12 +69,18 @@ pub const HOOKS: &[(&str, HookKind, &str)] = &[
     ("network", HookKind::Lsm, "inet_conn_request"),
     ("network", HookKind::Lsm, "socket_sock_rcv_skb"),
     ("network", HookKind::Tracepoint, "inet_sock_set_state"),
+    // mount module
+    ("mount", HookKind::Lsm, "sb_mount"),
+    ("mount", HookKind::Lsm, "move_mount"),
+    ("mount", HookKind::Syscall, "sys_enter_mount"),
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HookKind {
     Lsm,
     Tracepoint,
+    /// A per-syscall tracepoint (`syscalls:<name>` in tracefs; no BTF type of its own).
+    Syscall,
 }
 
 #[derive(Debug)]
@@ -280,6 +286,9 @@ fn probe_hooks(btf: bool, kernel: &str) -> Vec<(&'static str, &'static str, bool
                 HookKind::Tracepoint => {
                     btf.type_by_name::<libbpf_rs::btf::types::Typedef<'_>>(&format!("btf_trace_{hook}")).is_some()
                 }
+                HookKind::Syscall => ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+                    .iter()
+                    .any(|dir| Path::new(&format!("{dir}/events/syscalls/{hook}")).exists()),
             });
             (module, hook, present)
         })

@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::logging::{Level, Record, Value};
 use crate::probe::{self, Enforcement};
 use crate::{file, process};
-use module::{ModuleContext, ModuleState, ModuleStats, Prepared};
+use module::{ModuleContext, ModuleState, ModuleStats};
 use writer::WriterStats;
 
 /// Records waiting for the writer. Past this, module threads count drops rather
@@ -137,7 +137,7 @@ fn start_modules(
     let prepared = [
         file::prepare(&config.file, caps, pidns),
         crate::network::prepare(&config.network, caps, pidns),
-        Prepared::not_implemented("mount", config.mount.enable),
+        crate::mount::prepare(&config.mount, caps, pidns),
         process::prepare(&config.process, caps, pidns),
     ];
     for module in prepared {
