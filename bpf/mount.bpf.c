@@ -3,7 +3,7 @@
  * The mount module: mount(2) judged in lsm/sb_mount by its source string,
  * made absolute and normalized here; move_mount(2) (the new mount API) judged
  * in lsm/move_mount by the identity of the tree being attached. Without BPF
- * LSM the mount(2) tracepoint makes the same string decision, audit-only.
+ * LSM a kprobe on path_mount() makes the same string decision, audit-only.
  *
  * Tables (filled by src/mount/rules.rs):
  * - mount_paths: normalized denied paths (SG_VERDICT_DENY: the path and all
@@ -367,31 +367,53 @@ static __always_inline int finish(struct sg_mount_event *ev, __u32 rule, int can
 	return 0;
 }
 
-SEC("lsm/sb_mount")
-int BPF_PROG(sg_sb_mount, const char *dev_name, const struct path *path, const char *type,
-	     unsigned long flags, void *data, int ret)
+/* mount(2) as path_mount() sees it: both the LSM hook and the kprobe of the
+ * degraded mode. Returns 1 when the mount must be refused. */
+static __always_inline int on_mount(const char *dev_name, const struct path *path, const char *type,
+				    unsigned long flags, int can_block)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct mount_scratch *s;
 	struct sg_mount_event *ev;
 	__u32 rule;
 
-	if (ret)
-		return sg_keep_denial(ret);
 	if (!sg_in_target(task))
 		return 0;
 	s = mount_event(task, SG_OP_MOUNT);
 	if (!s)
 		return 0;
 	ev = &s->ev;
+	/* path_mount() drops the old magic number in the high bits first */
+	if ((flags & 0xffff0000) == 0xC0ED0000)
+		flags &= ~0xffff0000UL;
 	ev->flags = flags;
 	ev->mount_class = mount_class(flags);
 	ev->source_len = read_kernel_str(ev->source, sizeof(ev->source), dev_name);
 	ev->fstype_len = read_kernel_str(ev->fstype, sizeof(ev->fstype), type);
 	rule = judge_mount(s, task);
 	fill_paths(ev, task, path);
-	if (finish(ev, rule, 1))
+	return finish(ev, rule, can_block);
+}
+
+SEC("lsm/sb_mount")
+int BPF_PROG(sg_sb_mount, const char *dev_name, const struct path *path, const char *type,
+	     unsigned long flags, void *data, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	if (on_mount(dev_name, path, type, flags, 1))
 		return -EPERM;
+	return 0;
+}
+
+/* Degraded mode: the same decision at the entry of path_mount() (5.9+, the
+ * common path of mount(2) after the strings are copied and the mount point is
+ * resolved), audit-only. A kprobe needs neither BPF LSM nor tracefs. */
+SEC("kprobe/path_mount")
+int BPF_KPROBE(sg_path_mount, const char *dev_name, struct path *path, const char *type,
+	       unsigned long flags)
+{
+	on_mount(dev_name, path, type, flags, 0);
 	return 0;
 }
 
@@ -467,40 +489,5 @@ int BPF_PROG(sg_move_mount, const struct path *from_path, const struct path *to_
 	fill_paths(ev, task, to_path);
 	if (finish(ev, rule, 1))
 		return -EPERM;
-	return 0;
-}
-
-/* Degraded mode: mount(2) at syscall entry, the same string decision, audit
- * only. The strings are the caller's; the mount point is not resolved. */
-SEC("tp/syscalls/sys_enter_mount")
-int sg_sys_enter_mount(struct trace_event_raw_sys_enter *ctx)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct mount_scratch *s;
-	struct sg_mount_event *ev;
-	unsigned long flags = ctx->args[3];
-	long got;
-	__u32 rule;
-
-	if (!sg_in_target(task))
-		return 0;
-	s = mount_event(task, SG_OP_MOUNT);
-	if (!s)
-		return 0;
-	ev = &s->ev;
-	/* path_mount() drops the old magic number in the high bits */
-	if ((flags & 0xffff0000) == 0xC0ED0000)
-		flags &= ~0xffff0000UL;
-	ev->flags = flags;
-	ev->mount_class = mount_class(flags);
-	got = bpf_probe_read_user_str(ev->source, sizeof(ev->source), (void *)ctx->args[0]);
-	ev->source_len = got > 0 ? got - 1 : 0;
-	got = bpf_probe_read_user_str(ev->target, sizeof(ev->target), (void *)ctx->args[1]);
-	ev->target_len = got > 0 ? got - 1 : 0;
-	got = bpf_probe_read_user_str(ev->fstype, sizeof(ev->fstype), (void *)ctx->args[2]);
-	ev->fstype_len = got > 0 ? got - 1 : 0;
-	rule = judge_mount(s, task);
-	fill_paths(ev, task, 0);
-	finish(ev, rule, 0);
 	return 0;
 }

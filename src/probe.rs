@@ -72,15 +72,15 @@ pub const HOOKS: &[(&str, HookKind, &str)] = &[
     // mount module
     ("mount", HookKind::Lsm, "sb_mount"),
     ("mount", HookKind::Lsm, "move_mount"),
-    ("mount", HookKind::Syscall, "sys_enter_mount"),
+    ("mount", HookKind::Kprobe, "path_mount"),
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HookKind {
     Lsm,
     Tracepoint,
-    /// A per-syscall tracepoint (`syscalls:<name>` in tracefs; no BTF type of its own).
-    Syscall,
+    /// A kernel function for a kprobe (found in BTF as a function).
+    Kprobe,
 }
 
 #[derive(Debug)]
@@ -286,9 +286,7 @@ fn probe_hooks(btf: bool, kernel: &str) -> Vec<(&'static str, &'static str, bool
                 HookKind::Tracepoint => {
                     btf.type_by_name::<libbpf_rs::btf::types::Typedef<'_>>(&format!("btf_trace_{hook}")).is_some()
                 }
-                HookKind::Syscall => ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
-                    .iter()
-                    .any(|dir| Path::new(&format!("{dir}/events/syscalls/{hook}")).exists()),
+                HookKind::Kprobe => btf.type_by_name::<Func<'_>>(hook).is_some(),
             });
             (module, hook, present)
         })

@@ -2,7 +2,7 @@
 //! source, made absolute and normalized in the kernel; move_mount(2) judged in
 //! `lsm/move_mount` by the identity of the tree it attaches. Every mount gets a
 //! record: BLOCKED or MONITOR when `mount.deny` applies, ALLOWED otherwise. Without
-//! BPF LSM the `syscalls:sys_enter_mount` tracepoint judges mount(2), audit-only.
+//! BPF LSM a kprobe on `path_mount()` judges mount(2), audit-only.
 //! Kernel side: bpf/mount.bpf.c; what is and is not covered: README "Mount rules".
 
 pub mod rules;
@@ -30,19 +30,19 @@ const SG_KIND_MOUNT: u32 = 50;
 const SG_OP_MOVE_MOUNT: u32 = 51;
 const SG_MOUNT_SOURCE_UNRESOLVED: u32 = 1;
 
-/// The hooks (probe.rs names): mount(2) needs one of the first and the last;
-/// move_mount(2) is judged only where its LSM hook exists.
+/// The hooks (probe.rs names): mount(2) needs `sb_mount`, or `path_mount` in the
+/// degraded mode; move_mount(2) is judged only where its LSM hook exists.
 const HOOK_SB_MOUNT: &str = "sb_mount";
 const HOOK_MOVE_MOUNT: &str = "move_mount";
-const HOOK_SYS_ENTER_MOUNT: &str = "sys_enter_mount";
+const HOOK_PATH_MOUNT: &str = "path_mount";
 
 /// How the module runs on this kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Hooks {
     /// lsm/sb_mount, and lsm/move_mount when `move_mount` is set.
     Lsm { move_mount: bool },
-    /// tp/syscalls/sys_enter_mount: audit-only.
-    Tracepoint,
+    /// kprobe/path_mount: audit-only.
+    Kprobe,
 }
 
 pub fn prepare(config: &MountConfig, caps: &Capabilities, agent_pidns: u32) -> Prepared {
@@ -52,15 +52,15 @@ pub fn prepare(config: &MountConfig, caps: &Capabilities, agent_pidns: u32) -> P
             log::warn!("mount: this kernel has no move_mount LSM hook; move_mount(2) is not judged");
         }
         Some(Hooks::Lsm { move_mount: caps.hook_present(HOOK_MOVE_MOUNT) })
-    } else if caps.hook_present(HOOK_SYS_ENTER_MOUNT) {
+    } else if caps.hook_present(HOOK_PATH_MOUNT) {
         if state != ModuleState::Off {
-            log::warn!("mount: audit-only through the sys_enter_mount tracepoint; move_mount(2) is not seen");
+            log::warn!("mount: audit-only through a kprobe on path_mount(); move_mount(2) is not seen");
             state = ModuleState::AuditOnly;
         }
-        Some(Hooks::Tracepoint)
+        Some(Hooks::Kprobe)
     } else {
         if state != ModuleState::Off {
-            log::warn!("mount: neither the sb_mount LSM hook nor the sys_enter_mount tracepoint is usable; off");
+            log::warn!("mount: neither the sb_mount LSM hook nor path_mount() for a kprobe is usable; off");
         }
         state = ModuleState::Off;
         None
@@ -141,11 +141,11 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
 
     let (lsm, move_mount) = match plan.hooks {
         Hooks::Lsm { move_mount } => (true, move_mount),
-        Hooks::Tracepoint => (false, false),
+        Hooks::Kprobe => (false, false),
     };
     open.progs.sg_sb_mount.set_autoload(lsm);
     open.progs.sg_move_mount.set_autoload(move_mount);
-    open.progs.sg_sys_enter_mount.set_autoload(!lsm);
+    open.progs.sg_path_mount.set_autoload(!lsm);
 
     let skel = open.load().context("mount: load BPF programs")?;
 
@@ -161,7 +161,7 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
 
     let mut links = Vec::new();
     let progs = &skel.progs;
-    for prog in [&progs.sg_sb_mount, &progs.sg_move_mount, &progs.sg_sys_enter_mount] {
+    for prog in [&progs.sg_sb_mount, &progs.sg_move_mount, &progs.sg_path_mount] {
         if prog.autoload() {
             let name = prog.name().to_string_lossy();
             links.push(prog.attach().with_context(|| format!("mount: attach {name}"))?);
