@@ -79,7 +79,8 @@ pub const HOOKS: &[(&str, HookKind, &str)] = &[
 pub enum HookKind {
     Lsm,
     Tracepoint,
-    /// A kernel function for a kprobe (found in BTF as a function).
+    /// A kernel function for a kprobe (found in BTF as a function, and the kernel
+    /// takes kprobes).
     Kprobe,
 }
 
@@ -286,11 +287,18 @@ fn probe_hooks(btf: bool, kernel: &str) -> Vec<(&'static str, &'static str, bool
                 HookKind::Tracepoint => {
                     btf.type_by_name::<libbpf_rs::btf::types::Typedef<'_>>(&format!("btf_trace_{hook}")).is_some()
                 }
-                HookKind::Kprobe => btf.type_by_name::<Func<'_>>(hook).is_some(),
+                HookKind::Kprobe => btf.type_by_name::<Func<'_>>(hook).is_some() && kprobes_attach(),
             });
             (module, hook, present)
         })
         .collect()
+}
+
+/// Kprobes can be attached: through the kprobe PMU, or libbpf's fallback, tracefs.
+fn kprobes_attach() -> bool {
+    ["/sys/bus/event_source/devices/kprobe/type", "/sys/kernel/tracing/kprobe_events", "/sys/kernel/debug/tracing/kprobe_events"]
+        .iter()
+        .any(|path| Path::new(path).exists())
 }
 
 /// The parameters of an LSM hook (`bpf_lsm_<hook>` in BTF): for each, whether it

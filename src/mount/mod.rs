@@ -60,7 +60,7 @@ pub fn prepare(config: &MountConfig, caps: &Capabilities, agent_pidns: u32) -> P
         Some(Hooks::Kprobe)
     } else {
         if state != ModuleState::Off {
-            log::warn!("mount: neither the sb_mount LSM hook nor path_mount() for a kprobe is usable; off");
+            log::warn!("mount: no BPF LSM, and this kernel takes no kprobe on path_mount() (no kprobe PMU, no tracefs); off");
         }
         state = ModuleState::Off;
         None
