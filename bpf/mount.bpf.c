@@ -44,6 +44,7 @@ struct sg_norm {
 	__u32 cstart;  /* start of the component being copied */
 	__u32 in_comp; /* a component is being copied */
 	__u32 overflow; /* too long or too deep to normalize */
+	__u32 floor;    /* components ".." never removes: the task's root */
 };
 
 struct mount_scratch {
@@ -110,7 +111,7 @@ static __always_inline void end_component(struct sg_norm *n)
 	} else if (len == 2 && n->out[(cs + 1) & SRC_MASK] == '.' &&
 		   n->out[(cs + 2) & SRC_MASK] == '.') {
 		n->olen = cs;
-		if (n->depth > 0) {
+		if (n->depth > n->floor) {
 			n->depth -= 1;
 			n->olen = n->stack[n->depth & (NORM_DEPTH - 1)];
 		}
@@ -124,7 +125,7 @@ static __always_inline void end_component(struct sg_norm *n)
 
 /* Appends n->in to the path in n->out as the kernel's lookup would walk it,
  * lexically: empty components ("//") and "." vanish, ".." removes the
- * previous component (never above the root). Symlinks are not followed. */
+ * previous component (never above n->floor). Symlinks are not followed. */
 static __noinline void norm_feed(struct sg_norm *n)
 {
 	for (__u32 i = 0; i < SG_MOUNT_SOURCE_LEN; i++) {
@@ -218,6 +219,7 @@ static __always_inline __u32 judge_source_path(struct mount_scratch *s, struct t
 	n->cstart = 0;
 	n->in_comp = 0;
 	n->overflow = 0;
+	n->floor = 0;
 	if (!pb || !fs)
 		return SG_RULE_NONE;
 
@@ -229,6 +231,11 @@ static __always_inline __u32 judge_source_path(struct mount_scratch *s, struct t
 		pb->buf[SG_PATH_LEN] = 0; /* the resolved path ends here */
 		if (norm_input(n, &pb->buf[start]) == 0)
 			norm_feed(n);
+		/* "/.." is "/" in a chroot too. (A relative source is resolved against
+		 * the working directory's full path: a ".." beyond the task's root is
+		 * taken literally there, which can only deny more.) */
+		if (ev->source[0] == '/')
+			n->floor = n->depth;
 	}
 	if (!n->overflow && norm_input(n, ev->source) == 0)
 		norm_feed(n);
