@@ -351,7 +351,9 @@ mnt_config() {
 mnt_fixture() {
     mkdir -p /var /tmp/d /tmp/d2 /tmp/d3
     [ -L /var/run ] || { rm -rf /var/run && ln -s /run /var/run; } || fail "mnt_fixture: /var/run"
-    echo secret >/run/docker.sock && ln -f /run/docker.sock /run/hardlink.sock &&
-        echo other >/run/other && touch /tmp/t /tmp/t2 || fail "mnt_fixture: files"
+    if ! { echo secret >/run/docker.sock && ln -f /run/docker.sock /run/hardlink.sock &&
+        echo other >/run/other && touch /tmp/t /tmp/t2; }; then
+        fail "mnt_fixture: files"
+    fi
 }
 # ---- end mount module helpers
