@@ -136,8 +136,6 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     open.maps.mount_paths.set_max_entries(size(rules.paths.len()))?;
     open.maps.sg_inode_rules.set_max_entries(size(rules.inodes.len()))?;
     open.maps.mount_names.set_max_entries(size(rules.names.len()))?;
-    // Unused here (the common walk's path table), kept minimal.
-    open.maps.sg_path_rules.set_max_entries(1)?;
 
     let (lsm, move_mount) = match plan.hooks {
         Hooks::Lsm { move_mount } => (true, move_mount),
