@@ -36,3 +36,10 @@ struct sg_net_rule sg_abi_net_rule;
 struct sg_comm_key sg_abi_comm_key;
 enum sg_net_kind sg_abi_net_kind;
 enum sg_net_op sg_abi_net_op;
+
+/* mount module */
+struct sg_mount_event sg_abi_mount_event;
+struct sg_mount_name sg_abi_mount_name;
+enum sg_mount_kind sg_abi_mount_kind;
+enum sg_mount_op sg_abi_mount_op;
+enum sg_mount_class sg_abi_mount_class;

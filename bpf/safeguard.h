@@ -289,4 +289,64 @@ struct sg_comm_key {
 
 /* ==== end of network module ==== */
 
+/* ==== mount module (kinds and ops 50-59) ==== */
+
+enum sg_mount_kind {
+	SG_KIND_MOUNT = 50, /* struct sg_mount_event: a mount decision or record */
+};
+
+enum sg_mount_op {
+	SG_OP_MOUNT = 50,      /* mount(2) (lsm/sb_mount, or its tracepoint) */
+	SG_OP_MOVE_MOUNT = 51, /* move_mount(2), the new mount API */
+};
+
+/* What a mount(2) call does, in the kernel's order of tests (path_mount). */
+enum sg_mount_class {
+	SG_MOUNT_NEW = 0,
+	SG_MOUNT_BIND = 1,
+	SG_MOUNT_MOVE = 2,
+	SG_MOUNT_REMOUNT = 3,
+	SG_MOUNT_PROPAGATION = 4, /* MS_SHARED, MS_PRIVATE, MS_SLAVE, MS_UNBINDABLE */
+};
+
+/* A denied path applies to the path itself and everything below it; its
+ * ancestors are denied only as they are (a bind of /var/run exposes
+ * /var/run/docker.sock, a bind of /var/run/other does not). Values of
+ * sg_match.verdict in the mount module's tables, besides SG_VERDICT_DENY. */
+#define SG_MOUNT_VERDICT_EXACT 4
+
+#define SG_MOUNT_SOURCE_LEN 512 /* a power of two (used as a mask) */
+#define SG_FSTYPE_LEN 64
+
+/* sg_mount_event.mount_flags: the source path could not be normalized (too long,
+ * too deep) and was judged as a possible denied path. */
+#define SG_MOUNT_SOURCE_UNRESOLVED (1U << 0)
+
+struct sg_mount_event {
+	struct sg_header hdr;
+	__u64 flags;          /* mount(2) flags (MS_*); move_mount(2): its flags */
+	__u64 source_ino;     /* move_mount: the source's identity */
+	__u32 source_dev;     /* (major << 20) | minor; 0: unknown */
+	__u32 mount_class;    /* enum sg_mount_class */
+	__u32 exe_len;
+	__u32 target_len;
+	__u32 source_len;     /* the source as the caller passed it */
+	__u32 source_path_len; /* 0: not a path, or not normalized */
+	__u32 fstype_len;
+	__u32 mount_flags;    /* SG_MOUNT_SOURCE_* */
+	__u8 exe[SG_PATH_LEN];
+	__u8 target[SG_PATH_LEN];
+	__u8 source[SG_MOUNT_SOURCE_LEN];
+	__u8 source_path[SG_MOUNT_SOURCE_LEN]; /* absolute, '.', '..' and '//' collapsed */
+	__u8 fstype[SG_FSTYPE_LEN];
+};
+
+/* Key of the mount module's name rules: sources that are not paths (`tmpfs`,
+ * `server:/export`) and filesystem types, NUL-padded. */
+struct sg_mount_name {
+	__u8 name[SG_RULE_PATH_LEN];
+};
+
+/* ==== end of mount module ==== */
+
 #endif /* SAFEGUARD_ABI_H */

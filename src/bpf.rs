@@ -19,6 +19,8 @@ skeleton!(process);
 skeleton!(file);
 // network module
 skeleton!(network);
+// mount module
+skeleton!(mount);
 
 /// The records and map entries of `bpf/safeguard.h`, generated from the `abi` object.
 pub use abi::types as sg;
@@ -41,6 +43,9 @@ const _: () = assert!(size_of::<sg::sg_net_event>() == 176 + 16 + 16 + 8 + 8 + 4
 const _: () = assert!(size_of::<sg::sg_net_addr_key>() == 4 + 16);
 const _: () = assert!(size_of::<sg::sg_net_rule>() == 8);
 const _: () = assert!(size_of::<sg::sg_comm_key>() == 16);
+// mount module
+const _: () = assert!(size_of::<sg::sg_mount_event>() == 176 + 8 + 8 + 8 * 4 + 2 * 4096 + 2 * 512 + 64);
+const _: () = assert!(size_of::<sg::sg_mount_name>() == 256);
 
 // SAFETY: these are plain C structs of integers and byte arrays (no pointers, no
 // bool, no enums with invalid bit patterns), so every byte pattern is a valid value.
@@ -60,6 +65,9 @@ unsafe impl plain::Plain for sg::sg_net_event {}
 unsafe impl plain::Plain for sg::sg_net_addr_key {}
 unsafe impl plain::Plain for sg::sg_net_rule {}
 unsafe impl plain::Plain for sg::sg_comm_key {}
+// mount module
+unsafe impl plain::Plain for sg::sg_mount_event {}
+unsafe impl plain::Plain for sg::sg_mount_name {}
 
 /// Copies a record out of ring-buffer bytes; None when the bytes are too short
 /// (a record from a mismatched object: logged by the caller, never fatal).

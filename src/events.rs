@@ -65,6 +65,8 @@ pub fn op_name(op: u32) -> String {
         3 => Some("exit"),
         10..=29 => FileOp::ALL.get(index(10)).map(|o| o.name()),
         30..=49 => NetworkOp::ALL.get(index(30)).map(|o| o.name()),
+        50 => Some("mount"),
+        51 => Some("move_mount"),
         _ => None,
     };
     name.map_or_else(|| format!("op{op}"), str::to_string)

@@ -10,6 +10,7 @@ mod config;
 mod events;
 mod file;
 mod logging;
+mod mount;
 mod network;
 mod probe;
 mod process;

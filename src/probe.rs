@@ -75,6 +75,10 @@ pub const HOOKS: &[(&str, HookKind, &str)] = &[
     ("network", HookKind::Lsm, "inet_conn_request"),
     ("network", HookKind::Lsm, "socket_sock_rcv_skb"),
     ("network", HookKind::Tracepoint, "inet_sock_set_state"),
+    // mount module
+    ("mount", HookKind::Lsm, "sb_mount"),
+    ("mount", HookKind::Lsm, "move_mount"),
+    ("mount", HookKind::Kprobe, "path_mount"),
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +87,9 @@ pub enum HookKind {
     Tracepoint,
     /// A kernel function, traced with fentry.
     Function,
+    /// A kernel function for a kprobe (found in BTF as a function, and the kernel
+    /// takes kprobes).
+    Kprobe,
 }
 
 #[derive(Debug)]
@@ -303,11 +310,19 @@ fn probe_hooks(btf: bool, kernel: &str) -> HookFindings {
                     btf.type_by_name::<libbpf_rs::btf::types::Typedef<'_>>(&format!("btf_trace_{hook}")).is_some()
                 }
                 HookKind::Function => btf.type_by_name::<Func<'_>>(hook).is_some(),
+                HookKind::Kprobe => btf.type_by_name::<Func<'_>>(hook).is_some() && kprobes_attach(),
             });
             (module, hook, present)
         })
         .collect();
     (hooks, arity)
+}
+
+/// Kprobes can be attached: through the kprobe PMU, or libbpf's fallback, tracefs.
+fn kprobes_attach() -> bool {
+    ["/sys/bus/event_source/devices/kprobe/type", "/sys/kernel/tracing/kprobe_events", "/sys/kernel/debug/tracing/kprobe_events"]
+        .iter()
+        .any(|path| Path::new(path).exists())
 }
 
 /// The parameters of an LSM hook (`bpf_lsm_<hook>` in BTF): for each, whether it

@@ -25,7 +25,7 @@ use crossbeam_channel::{bounded, Sender};
 use crate::config::{self, Config};
 use crate::logging::{Level, LogWriter, Record, Value};
 use crate::probe::{self, Capabilities, Enforcement};
-use crate::{file, network, process};
+use crate::{file, mount, network, process};
 use module::{ModuleContext, ModuleState, ModuleStats, Prepared, OP_SLOTS};
 use writer::WriterStats;
 
@@ -55,7 +55,7 @@ const MODULES: [ModuleKind; 4] = [
     },
     ModuleKind {
         name: "mount",
-        prepare: |c, _, _| Prepared::not_implemented("mount", c.mount.enable),
+        prepare: |c, caps, pidns| mount::prepare(&c.mount, caps, pidns),
         same: |a, b| a.mount == b.mount,
     },
     ModuleKind {

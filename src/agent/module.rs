@@ -50,16 +50,6 @@ pub struct Prepared {
     pub run: Box<dyn FnOnce(ModuleContext, Sender<anyhow::Result<()>>) -> anyhow::Result<()> + Send>,
 }
 
-impl Prepared {
-    /// A module this version does not implement yet: off, whatever the config says.
-    pub fn not_implemented(name: &'static str, enabled: bool) -> Prepared {
-        if enabled {
-            log::warn!("{name}: this version does not implement the {name} module yet; it stays off");
-        }
-        Prepared { name, state: ModuleState::Off, run: Box::new(|_, _| Ok(())) }
-    }
-}
-
 /// `enum sg_target` (bpf/safeguard.h) for the `sg_target` switch of every program.
 pub fn target_code(target: Target) -> u32 {
     match target {

@@ -152,7 +152,11 @@ fn describe_process(out: &mut String, process: &ProcessConfig) -> fmt::Result {
 
 fn describe_mount(out: &mut String, mount: &MountConfig) -> fmt::Result {
     header(out, "mount", mount.enable, mount.mode, mount.target)?;
-    writeln!(out, "  deny: {}", entries(&mount.deny))
+    writeln!(out, "  deny: {}", entries(&mount.deny))?;
+    // What each kind of entry covers (README "Mount rules").
+    writeln!(out, "    a path: binds, moves and new mounts of it or below it; binds and moves of its ancestors")?;
+    writeln!(out, "    a name: new mounts with that source or filesystem type")?;
+    writeln!(out, "  every mount is recorded (ALLOWED when no entry applies)")
 }
 
 /// `a, b (written "B")`: the normalized values, each with its source text when that

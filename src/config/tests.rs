@@ -808,6 +808,8 @@ fn describe_shows_every_module_and_rule() {
         "deny: /usr/bin/nc",
         "mount: disabled, mode monitor, target all",
         "deny: /var/run/docker.sock",
+        "a path: binds, moves and new mounts of it or below it; binds and moves of its ancestors",
+        "every mount is recorded (ALLOWED when no entry applies)",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }

@@ -321,3 +321,39 @@ net_config() {
     } >"$f"
 }
 # ---- end network module helpers
+# ---- mount module helpers (scenarios mount-*.sh)
+# sg-mounttool (tests/vm/mounttool.c) passes its strings to mount(2) as given, or clones a
+# tree with open_tree + move_mount; it prints "ok" or "error: <strerror>".
+MOUNTTOOL=/usr/bin/sg-mounttool
+
+# mnt_ok ARGS...: `sg-mounttool ARGS` must succeed ($SH_PID is its pid).
+mnt_ok() {
+    run_sh "exec $MOUNTTOOL $*"
+    case $OUT in *"
+ok"*) ;; *) fail "expected success from sg-mounttool $* (status $RC): $OUT" ;; esac
+    say "ok: $*"
+}
+
+# mnt_eperm ARGS...: `sg-mounttool ARGS` must fail with EPERM ($SH_PID is its pid).
+mnt_eperm() {
+    run_sh "exec $MOUNTTOOL $*"
+    case $OUT in *"error: Operation not permitted"*) ;; *) fail "expected EPERM from sg-mounttool $* (status $RC): $OUT" ;; esac
+    say "refused with EPERM: $*"
+}
+
+# mnt_config FILE MODE DENY: a config with [mount] in MODE and `deny = DENY`.
+mnt_config() {
+    printf '[log]\nformat = "json"\noutput = "/tmp/sg.log"\n[mount]\nmode = "%s"\ndeny = %s\n' "$2" "$3" >"$1"
+}
+
+# mnt_fixture: /var/run -> /run, the denied /run/docker.sock (a stand-in file), a hard
+# link to it, an allowed neighbour, and mount points under /tmp.
+mnt_fixture() {
+    mkdir -p /var /tmp/d /tmp/d2 /tmp/d3
+    [ -L /var/run ] || { rm -rf /var/run && ln -s /run /var/run; } || fail "mnt_fixture: /var/run"
+    if ! { echo secret >/run/docker.sock && ln -f /run/docker.sock /run/hardlink.sock &&
+        echo other >/run/other && touch /tmp/t /tmp/t2; }; then
+        fail "mnt_fixture: files"
+    fi
+}
+# ---- end mount module helpers

@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The mount module: mount(2) judged in lsm/sb_mount by its source string,
+ * made absolute and normalized here; move_mount(2) (the new mount API) judged
+ * in lsm/move_mount by the identity of the tree being attached. Without BPF
+ * LSM a kprobe on path_mount() makes the same string decision, audit-only.
+ *
+ * Tables (filled by src/mount/rules.rs):
+ * - mount_paths: normalized denied paths (SG_VERDICT_DENY: the path and all
+ *   below it) and their ancestors (SG_MOUNT_VERDICT_EXACT: only the path
+ *   itself, because binding it exposes the denied path);
+ * - sg_inode_rules: the same by (device, inode), and block devices as
+ *   (device number, inode 0);
+ * - mount_names: sources that are not paths, and filesystem types.
+ */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Load-time switches (rodata), set by src/mount/mod.rs. */
+const volatile __u32 sg_have_paths = 0;  /* any path rule: an unresolvable source is refused */
+const volatile __u32 sg_log_allowed = 0; /* a record for every mount, ALLOWED when not denied */
+
+/* mount(2) flags (include/uapi/linux/mount.h) */
+#define MS_REMOUNT 32
+#define MS_BIND 4096
+#define MS_MOVE 8192
+#define MS_UNBINDABLE (1 << 17)
+#define MS_PRIVATE (1 << 18)
+#define MS_SLAVE (1 << 19)
+#define MS_SHARED (1 << 20)
+
+#define SRC_MASK (SG_MOUNT_SOURCE_LEN - 1)
+#define NORM_DEPTH 64
+
+/* Lexical normalization state. Kept in map memory, not registers: each loop
+ * iteration then ends in the same verifier state (see common.bpf.h). */
+struct sg_norm {
+	__u8 in[SG_MOUNT_SOURCE_LEN];  /* NUL-terminated input */
+	__u8 out[SG_MOUNT_SOURCE_LEN]; /* "/a/b" without a closing '/'; "" is the root */
+	__u16 stack[NORM_DEPTH];       /* where each kept component starts in out */
+	__u32 olen;
+	__u32 depth;
+	__u32 cstart;  /* start of the component being copied */
+	__u32 in_comp; /* a component is being copied */
+	__u32 overflow; /* too long or too deep to normalize */
+	__u32 floor;    /* components ".." never removes: the task's root */
+};
+
+struct mount_scratch {
+	struct sg_mount_event ev;
+	struct sg_norm norm;
+	struct sg_path_key key;
+	struct sg_mount_name name;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mount_scratch);
+} mount_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1); /* sized by the agent before load */
+	__type(key, struct sg_path_key);
+	__type(value, struct sg_match);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} mount_paths SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* sized by the agent before load */
+	__type(key, struct sg_mount_name);
+	__type(value, struct sg_match);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} mount_names SEC(".maps");
+
+static __always_inline struct mount_scratch *scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&mount_scratch, &zero);
+}
+
+static __always_inline __u32 mount_class(__u64 flags)
+{
+	/* The order of path_mount(): the first test that holds decides. */
+	if (flags & MS_REMOUNT)
+		return SG_MOUNT_REMOUNT;
+	if (flags & MS_BIND)
+		return SG_MOUNT_BIND;
+	if (flags & (MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE))
+		return SG_MOUNT_PROPAGATION;
+	if (flags & MS_MOVE)
+		return SG_MOUNT_MOVE;
+	return SG_MOUNT_NEW;
+}
+
+/* A component has been copied to out: drop it if it is "." , drop it and its
+ * predecessor if it is "..", else remember where it starts. */
+static __always_inline void end_component(struct sg_norm *n)
+{
+	__u32 cs = n->cstart;
+	__u32 len = n->olen - cs - 1;
+
+	n->in_comp = 0;
+	if (len == 1 && n->out[(cs + 1) & SRC_MASK] == '.') {
+		n->olen = cs;
+	} else if (len == 2 && n->out[(cs + 1) & SRC_MASK] == '.' &&
+		   n->out[(cs + 2) & SRC_MASK] == '.') {
+		n->olen = cs;
+		if (n->depth > n->floor) {
+			n->depth -= 1;
+			n->olen = n->stack[n->depth & (NORM_DEPTH - 1)];
+		}
+	} else if (n->depth >= NORM_DEPTH) {
+		n->overflow = 1;
+	} else {
+		n->stack[n->depth & (NORM_DEPTH - 1)] = cs;
+		n->depth += 1;
+	}
+}
+
+/* Appends n->in to the path in n->out as the kernel's lookup would walk it,
+ * lexically: empty components ("//") and "." vanish, ".." removes the
+ * previous component (never above n->floor). Symlinks are not followed. */
+static __noinline void norm_feed(struct sg_norm *n)
+{
+	for (__u32 i = 0; i < SG_MOUNT_SOURCE_LEN; i++) {
+		__u8 c = n->in[i & SRC_MASK];
+
+		if (n->overflow)
+			break;
+		if (c == '/' || c == 0) {
+			if (n->in_comp)
+				end_component(n);
+			if (c == 0)
+				break;
+			continue;
+		}
+		/* room for this byte, a '/' before it and the key's closing '/' */
+		if (n->olen + 3 > SG_MOUNT_SOURCE_LEN) {
+			n->overflow = 1;
+			break;
+		}
+		if (!n->in_comp) {
+			n->cstart = n->olen;
+			n->out[n->olen & SRC_MASK] = '/';
+			n->olen += 1;
+			n->in_comp = 1;
+		}
+		n->out[n->olen & SRC_MASK] = c;
+		n->olen += 1;
+	}
+}
+
+/* The denied-path rule that applies to the normalized source, or 0. `exact`:
+ * ancestors of denied paths count (bind and move, not new mounts). */
+static __always_inline __u32 lookup_source(struct mount_scratch *s, int exact)
+{
+	struct sg_norm *n = &s->norm;
+	struct sg_path_key *key = &s->key;
+	struct sg_match *rule;
+	__u32 len = n->olen;
+	__u32 key_len;
+
+	if (len == 0) {
+		key->path[0] = '/';
+		key_len = 1;
+	} else if (len >= SG_RULE_PATH_LEN) {
+		/* longer than any rule: only a rule above it can match */
+		bpf_probe_read_kernel(key->path, SG_RULE_PATH_LEN, n->out);
+		key_len = SG_RULE_PATH_LEN;
+	} else {
+		barrier_var(len);
+		len &= SG_RULE_PATH_LEN - 1;
+		bpf_probe_read_kernel(key->path, len, n->out);
+		key->path[len & (SG_RULE_PATH_LEN - 1)] = '/';
+		key_len = len + 1;
+	}
+	key->prefixlen = key_len * 8;
+	rule = bpf_map_lookup_elem(&mount_paths, key);
+	if (!rule)
+		return SG_RULE_NONE;
+	if (rule->verdict == SG_VERDICT_DENY)
+		return rule->id;
+	if (exact && rule->verdict == SG_MOUNT_VERDICT_EXACT && rule->path_len == key_len)
+		return rule->id;
+	return SG_RULE_NONE;
+}
+
+/* Copies a NUL-terminated string of map memory into n->in. */
+static __always_inline int norm_input(struct sg_norm *n, const void *src)
+{
+	long got = bpf_probe_read_kernel_str(n->in, SG_MOUNT_SOURCE_LEN, src);
+
+	if (got < 0 || got >= SG_MOUNT_SOURCE_LEN) {
+		n->overflow = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Judges ev->source as a path: made absolute against the task's root (an
+ * absolute source) or working directory (a relative one), then normalized. */
+static __always_inline __u32 judge_source_path(struct mount_scratch *s, struct task_struct *task, int exact)
+{
+	struct sg_mount_event *ev = &s->ev;
+	struct sg_norm *n = &s->norm;
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	struct sg_resolved base;
+	__u32 start;
+
+	n->olen = 0;
+	n->depth = 0;
+	n->cstart = 0;
+	n->in_comp = 0;
+	n->overflow = 0;
+	n->floor = 0;
+	if (!pb || !fs)
+		return SG_RULE_NONE;
+
+	sg_resolve(ev->source[0] == '/' ? &fs->root : &fs->pwd, pb, &base);
+	if ((base.flags & SG_FLAG_TRUNCATED) || base.len >= SG_MOUNT_SOURCE_LEN) {
+		n->overflow = 1;
+	} else {
+		start = (SG_PATH_LEN - base.len) & (SG_PATH_LEN - 1);
+		pb->buf[SG_PATH_LEN] = 0; /* the resolved path ends here */
+		if (norm_input(n, &pb->buf[start]) == 0)
+			norm_feed(n);
+		/* "/.." is "/" in a chroot too. (A relative source is resolved against
+		 * the working directory's full path: a ".." beyond the task's root is
+		 * taken literally there, which can only deny more.) */
+		if (ev->source[0] == '/')
+			n->floor = n->depth;
+	}
+	if (!n->overflow && norm_input(n, ev->source) == 0)
+		norm_feed(n);
+
+	if (n->overflow) {
+		ev->mount_flags |= SG_MOUNT_SOURCE_UNRESOLVED;
+		/* never silently allowed where a rule could apply */
+		return sg_have_paths ? SG_RULE_UNRESOLVED : SG_RULE_NONE;
+	}
+	if (n->olen == 0) {
+		ev->source_path[0] = '/';
+		ev->source_path_len = 1;
+	} else {
+		ev->source_path_len = n->olen & SRC_MASK;
+		bpf_probe_read_kernel(ev->source_path, n->olen & SRC_MASK, n->out);
+	}
+	if (!sg_have_paths)
+		return SG_RULE_NONE;
+	return lookup_source(s, exact);
+}
+
+/* A name rule for `str` (a source or a filesystem type), or 0. */
+static __always_inline __u32 lookup_name(struct mount_scratch *s, const __u8 *str, __u32 len)
+{
+	struct sg_match *rule;
+
+	if (len == 0 || len >= SG_RULE_PATH_LEN)
+		return SG_RULE_NONE;
+	__builtin_memset(s->name.name, 0, sizeof(s->name.name));
+	bpf_probe_read_kernel_str(s->name.name, sizeof(s->name.name), str);
+	rule = bpf_map_lookup_elem(&mount_names, &s->name);
+	return rule ? rule->id : SG_RULE_NONE;
+}
+
+/* The rule that refuses this mount(2), or 0. ev->source, ev->fstype and
+ * ev->mount_class are filled. */
+static __always_inline __u32 judge_mount(struct mount_scratch *s, struct task_struct *task)
+{
+	struct sg_mount_event *ev = &s->ev;
+	__u32 cls = ev->mount_class;
+	__u32 rule = SG_RULE_NONE;
+
+	/* remount and propagation changes name no source (the kernel ignores it) */
+	if (cls != SG_MOUNT_NEW && cls != SG_MOUNT_BIND && cls != SG_MOUNT_MOVE)
+		return SG_RULE_NONE;
+	if (cls == SG_MOUNT_NEW) {
+		/* a filesystem without a device takes any source text: its type counts too */
+		rule = lookup_name(s, ev->source, ev->source_len);
+		if (!rule)
+			rule = lookup_name(s, ev->fstype, ev->fstype_len);
+		if (rule)
+			return rule;
+	}
+	if (ev->source_len == 0)
+		return SG_RULE_NONE;
+	return judge_source_path(s, task, cls != SG_MOUNT_NEW);
+}
+
+static __always_inline struct mount_scratch *mount_event(struct task_struct *task, __u32 op)
+{
+	struct mount_scratch *s = scratch();
+	struct sg_mount_event *ev;
+
+	if (!s)
+		return 0;
+	ev = &s->ev;
+	ev->hdr.kind = SG_KIND_MOUNT;
+	ev->hdr.op = op;
+	ev->hdr.action = SG_ACTION_NONE;
+	ev->hdr.rule_id = SG_RULE_NONE;
+	ev->hdr.flags = 0;
+	sg_fill_subject(&ev->hdr, task);
+	ev->flags = 0;
+	ev->source_ino = 0;
+	ev->source_dev = 0;
+	ev->mount_class = SG_MOUNT_NEW;
+	ev->exe_len = 0;
+	ev->target_len = 0;
+	ev->source_len = 0;
+	ev->source_path_len = 0;
+	ev->fstype_len = 0;
+	ev->mount_flags = 0;
+	return s;
+}
+
+/* The subject's executable and a struct path (the mount point) into ev. */
+static __always_inline void fill_paths(struct sg_mount_event *ev, struct task_struct *task,
+				       const struct path *target)
+{
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct sg_resolved resolved;
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+
+	if (!pb)
+		return;
+	if (exe) {
+		sg_resolve(&exe->f_path, pb, &resolved);
+		ev->exe_len = sg_copy_path(ev->exe, pb, &resolved);
+	}
+	if (target) {
+		sg_resolve(target, pb, &resolved);
+		ev->hdr.flags |= resolved.flags;
+		ev->target_len = sg_copy_path(ev->target, pb, &resolved);
+	}
+}
+
+static __always_inline __u32 read_kernel_str(__u8 *dst, __u32 size, const void *src)
+{
+	long got;
+
+	if (!src)
+		return 0;
+	got = bpf_probe_read_kernel_str(dst, size, src);
+	return got > 0 ? got - 1 : 0;
+}
+
+/* Sends the record; returns 1 when the operation must be refused. Called only
+ * after the decision: a full ring buffer changes nothing. */
+static __always_inline int finish(struct sg_mount_event *ev, __u32 rule, int can_block)
+{
+	if (rule) {
+		ev->hdr.rule_id = rule;
+		if (can_block && sg_block) {
+			ev->hdr.action = SG_ACTION_BLOCKED;
+			sg_emit(ev, sizeof(*ev));
+			return 1;
+		}
+		ev->hdr.action = SG_ACTION_MONITOR;
+		sg_emit(ev, sizeof(*ev));
+		return 0;
+	}
+	if (sg_log_allowed) {
+		ev->hdr.action = SG_ACTION_ALLOWED;
+		sg_emit(ev, sizeof(*ev));
+	}
+	return 0;
+}
+
+/* mount(2) as path_mount() sees it: both the LSM hook and the kprobe of the
+ * degraded mode. Returns 1 when the mount must be refused. */
+static __always_inline int on_mount(const char *dev_name, const struct path *path, const char *type,
+				    unsigned long flags, int can_block)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct mount_scratch *s;
+	struct sg_mount_event *ev;
+	__u32 rule;
+
+	if (!sg_in_target(task))
+		return 0;
+	s = mount_event(task, SG_OP_MOUNT);
+	if (!s)
+		return 0;
+	ev = &s->ev;
+	/* path_mount() drops the old magic number in the high bits first */
+	if ((flags & 0xffff0000) == 0xC0ED0000)
+		flags &= ~0xffff0000UL;
+	ev->flags = flags;
+	ev->mount_class = mount_class(flags);
+	ev->source_len = read_kernel_str(ev->source, sizeof(ev->source), dev_name);
+	ev->fstype_len = read_kernel_str(ev->fstype, sizeof(ev->fstype), type);
+	rule = judge_mount(s, task);
+	fill_paths(ev, task, path);
+	return finish(ev, rule, can_block);
+}
+
+SEC("lsm/sb_mount")
+int BPF_PROG(sg_sb_mount, const char *dev_name, const struct path *path, const char *type,
+	     unsigned long flags, void *data, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	if (on_mount(dev_name, path, type, flags, 1))
+		return -EPERM;
+	return 0;
+}
+
+/* Degraded mode: the same decision at the entry of path_mount() (5.9+, the
+ * common path of mount(2) after the strings are copied and the mount point is
+ * resolved), audit-only. A kprobe needs neither BPF LSM nor tracefs. */
+SEC("kprobe/path_mount")
+int BPF_KPROBE(sg_path_mount, const char *dev_name, struct path *path, const char *type,
+	       unsigned long flags)
+{
+	on_mount(dev_name, path, type, flags, 0);
+	return 0;
+}
+
+/* The tree being attached (a clone from open_tree(2), a new filesystem from
+ * fsmount(2), or an attached mount being moved) judged by identity: the
+ * source itself or an ancestor of it met on the way up (sg_resolve), or the
+ * block device of a whole filesystem. */
+static __always_inline __u32 judge_move(struct mount_scratch *s, const struct path *from)
+{
+	struct sg_mount_event *ev = &s->ev;
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct dentry *dentry = BPF_CORE_READ(from, dentry);
+	struct super_block *sb = BPF_CORE_READ(dentry, d_sb);
+	struct sg_inode_key key = {};
+	struct sg_resolved resolved;
+	struct sg_match *rule;
+	__u32 len;
+
+	ev->source_ino = BPF_CORE_READ(dentry, d_inode, i_ino);
+	ev->source_dev = BPF_CORE_READ(sb, s_dev);
+	ev->fstype_len = read_kernel_str(ev->fstype, sizeof(ev->fstype), BPF_CORE_READ(sb, s_type, name));
+	if (!pb)
+		return SG_RULE_NONE;
+	sg_resolve(from, pb, &resolved);
+	ev->hdr.flags |= resolved.flags;
+	/* the path within its mount tree (a detached tree starts at "/"), cut
+	 * to the field; identity decides, not this string */
+	len = resolved.len < SG_MOUNT_SOURCE_LEN ? resolved.len : SG_MOUNT_SOURCE_LEN - 1;
+	bpf_probe_read_kernel(ev->source, len & SRC_MASK,
+			      &pb->buf[(SG_PATH_LEN - resolved.len) & (SG_PATH_LEN - 1)]);
+	ev->source_len = len & SRC_MASK;
+
+	/* the source itself: a denied path, or an ancestor of one */
+	key.ino = ev->source_ino;
+	key.dev = ev->source_dev;
+	rule = bpf_map_lookup_elem(&sg_inode_rules, &key);
+	if (rule)
+		return rule->id;
+	/* below a denied path */
+	if (pb->found && pb->by_inode.verdict == SG_VERDICT_DENY)
+		return pb->by_inode.id;
+	/* a whole filesystem on a denied block device */
+	if (dentry == BPF_CORE_READ(sb, s_root)) {
+		key.ino = 0;
+		rule = bpf_map_lookup_elem(&sg_inode_rules, &key);
+		if (rule)
+			return rule->id;
+	}
+	/* an unresolved walk may have missed a rule above */
+	if (sg_have_paths && (resolved.flags & SG_FLAG_TRUNCATED))
+		return SG_RULE_UNRESOLVED;
+	return SG_RULE_NONE;
+}
+
+SEC("lsm/move_mount")
+int BPF_PROG(sg_move_mount, const struct path *from_path, const struct path *to_path, int ret)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct mount_scratch *s;
+	struct sg_mount_event *ev;
+	__u32 rule;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!sg_in_target(task))
+		return 0;
+	s = mount_event(task, SG_OP_MOVE_MOUNT);
+	if (!s)
+		return 0;
+	ev = &s->ev;
+	ev->mount_class = SG_MOUNT_MOVE;
+	rule = judge_move(s, from_path);
+	fill_paths(ev, task, to_path);
+	if (finish(ev, rule, 1))
+		return -EPERM;
+	return 0;
+}

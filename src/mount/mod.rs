@@ -1,0 +1,302 @@
+//! The mount module (SPEC section 3.3): mount(2) judged in `lsm/sb_mount` by its
+//! source, made absolute and normalized in the kernel; move_mount(2) judged in
+//! `lsm/move_mount` by the identity of the tree it attaches. Every mount gets a
+//! record: BLOCKED or MONITOR when `mount.deny` applies, ALLOWED otherwise. Without
+//! BPF LSM a kprobe on `path_mount()` judges mount(2), audit-only.
+//! Kernel side: bpf/mount.bpf.c; what is and is not covered: README "Mount rules".
+
+pub mod rules;
+
+use std::mem::MaybeUninit;
+
+use anyhow::{bail, Context};
+use crossbeam_channel::Sender;
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::{Link, MapCore, MapFlags};
+
+use crate::agent::module::{or_report, poll_until_stopped, ring_buffer, ring_buffer_bytes, target_code, KernelCounters, ModuleContext, ModuleState, Prepared};
+use crate::bpf::mount::MountSkelBuilder;
+use crate::bpf::{bytes_of, decode, sized_bytes, sg};
+use crate::config::{Mode, MountConfig};
+use crate::events::{event_record, RuleTable};
+use crate::logging::{Record, Value};
+use crate::probe::{Capabilities, Enforcement};
+use rules::{CompiledMountRules, MountRule};
+
+pub const NAME: &str = "mount";
+
+// bpf/safeguard.h
+const SG_KIND_MOUNT: u32 = 50;
+const SG_OP_MOVE_MOUNT: u32 = 51;
+const SG_MOUNT_SOURCE_UNRESOLVED: u32 = 1;
+
+/// The hooks (probe.rs names): mount(2) needs `sb_mount`, or `path_mount` in the
+/// degraded mode; move_mount(2) is judged only where its LSM hook exists.
+const HOOK_SB_MOUNT: &str = "sb_mount";
+const HOOK_MOVE_MOUNT: &str = "move_mount";
+const HOOK_PATH_MOUNT: &str = "path_mount";
+
+/// How the module runs on this kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hooks {
+    /// lsm/sb_mount, and lsm/move_mount when `move_mount` is set.
+    Lsm { move_mount: bool },
+    /// kprobe/path_mount: audit-only.
+    Kprobe,
+}
+
+pub fn prepare(config: &MountConfig, caps: &Capabilities, agent_pidns: u32) -> Prepared {
+    let mut state = ModuleState::of(config.enable, config.mode, caps);
+    let hooks = if caps.enforcement() == Enforcement::Full && caps.hook_present(HOOK_SB_MOUNT) {
+        if !caps.hook_present(HOOK_MOVE_MOUNT) && state != ModuleState::Off {
+            log::warn!("mount: this kernel has no move_mount LSM hook; move_mount(2) is not judged");
+        }
+        Some(Hooks::Lsm { move_mount: caps.hook_present(HOOK_MOVE_MOUNT) })
+    } else if caps.hook_present(HOOK_PATH_MOUNT) {
+        if state != ModuleState::Off {
+            log::warn!("mount: audit-only through a kprobe on path_mount(); move_mount(2) is not seen");
+            state = ModuleState::AuditOnly;
+        }
+        Some(Hooks::Kprobe)
+    } else {
+        if state != ModuleState::Off {
+            log::warn!("mount: no BPF LSM, and this kernel takes no kprobe on path_mount() (no kprobe PMU, no tracefs); off");
+        }
+        state = ModuleState::Off;
+        None
+    };
+    let config = config.clone();
+    Prepared {
+        name: NAME,
+        state,
+        run: Box::new(move |ctx, ready| {
+            let Some(hooks) = hooks else {
+                let _ = ready.send(Err(anyhow::anyhow!("mount: no usable hook")));
+                return Ok(());
+            };
+            let plan = Plan { rules: compile(&config), config, hooks, agent_pidns };
+            run(plan, ctx, ready)
+        }),
+    }
+}
+
+struct Plan {
+    config: MountConfig,
+    hooks: Hooks,
+    agent_pidns: u32,
+    rules: CompiledMountRules,
+}
+
+fn compile(config: &MountConfig) -> CompiledMountRules {
+    let values: Vec<String> = config.deny.iter().map(|entry| entry.value.to_string()).collect();
+    let rules: Vec<MountRule<'_>> = config
+        .deny
+        .iter()
+        .zip(&values)
+        .map(|(entry, value)| MountRule { source: &entry.value, text: crate::process::rule_text(&entry.text, value) })
+        .collect();
+    for entry in &config.deny {
+        if let crate::config::MountSource::Path(path) = &entry.value {
+            if rules::identify_on_host(path).is_none() {
+                log::warn!("mount: {path} does not exist; matched by path only (not in move_mount(2)) until the agent restarts");
+            }
+        }
+    }
+    rules::compile(&rules, rules::identify_on_host)
+}
+
+fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> anyhow::Result<()> {
+    let mut storage = MaybeUninit::uninit();
+    let Some((skel, links)) = or_report(load(&plan, &mut storage), &ready) else { return Ok(()) };
+
+    let rule_table = RuleTable { texts: plan.rules.texts.clone(), not_allowed: String::new() };
+    let callback_ctx = ctx.clone();
+    let ring = ring_buffer(NAME, &skel.maps.sg_events, &ctx, move |data| handle(data, &rule_table, &callback_ctx));
+    let Some(ring) = or_report(ring, &ready) else { return Ok(()) };
+    let _ = ready.send(Ok(()));
+    let kernel = KernelCounters { counters: &skel.maps.sg_counters, op_counts: &skel.maps.sg_op_counts };
+    poll_until_stopped(NAME, &ring, kernel, links, &ctx, || {})
+}
+
+type Loaded<'obj> = (crate::bpf::mount::MountSkel<'obj>, Vec<Link>);
+
+fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>) -> anyhow::Result<Loaded<'obj>> {
+    let config = &plan.config;
+    let rules = &plan.rules;
+    let mut open = MountSkelBuilder::default().open(storage).context("mount: open BPF object")?;
+    open.maps.sg_events.set_max_entries(ring_buffer_bytes())?;
+
+    let rodata = open.maps.rodata_data.as_deref_mut().context("mount: no rodata")?;
+    rodata.sg_target = target_code(config.target);
+    rodata.sg_agent_pidns = plan.agent_pidns;
+    rodata.sg_block = u32::from(config.mode == Mode::Block && matches!(plan.hooks, Hooks::Lsm { .. }));
+    rodata.sg_have_paths = u32::from(rules.has_paths());
+    // Mounts are rare: each one is recorded while the module is on.
+    rodata.sg_log_allowed = 1;
+
+    let size = |n: usize| n.max(1) as u32;
+    open.maps.mount_paths.set_max_entries(size(rules.paths.len()))?;
+    open.maps.sg_inode_rules.set_max_entries(size(rules.inodes.len()))?;
+    open.maps.mount_names.set_max_entries(size(rules.names.len()))?;
+
+    let (lsm, move_mount) = match plan.hooks {
+        Hooks::Lsm { move_mount } => (true, move_mount),
+        Hooks::Kprobe => (false, false),
+    };
+    open.progs.sg_sb_mount.set_autoload(lsm);
+    open.progs.sg_move_mount.set_autoload(move_mount);
+    open.progs.sg_path_mount.set_autoload(!lsm);
+
+    let skel = open.load().context("mount: load BPF programs")?;
+
+    for (key, value) in &rules.paths {
+        skel.maps.mount_paths.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("mount: path rules")?;
+    }
+    for (key, value) in &rules.inodes {
+        skel.maps.sg_inode_rules.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("mount: inode rules")?;
+    }
+    for (key, value) in &rules.names {
+        skel.maps.mount_names.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("mount: name rules")?;
+    }
+
+    let mut links = Vec::new();
+    let progs = &skel.progs;
+    for prog in [&progs.sg_sb_mount, &progs.sg_move_mount, &progs.sg_path_mount] {
+        if prog.autoload() {
+            let name = prog.name().to_string_lossy();
+            links.push(prog.attach().with_context(|| format!("mount: attach {name}"))?);
+        }
+    }
+    if links.is_empty() {
+        bail!("mount: nothing attached");
+    }
+    Ok((skel, links))
+}
+
+fn handle(data: &[u8], rules: &RuleTable, ctx: &ModuleContext) {
+    match decode::<sg::sg_mount_event>(data) {
+        Some(ev) if ev.hdr.kind == SG_KIND_MOUNT => ctx.send(record(&ev, rules)),
+        _ => ctx.malformed("mount event", data.len()),
+    }
+}
+
+fn record(ev: &sg::sg_mount_event, rules: &RuleTable) -> Record {
+    let hdr = &ev.hdr;
+    let move_mount = hdr.op == SG_OP_MOVE_MOUNT;
+    let op = if move_mount { "move_mount" } else { "mount" };
+    let exe = Value::Bytes(sized_bytes(&ev.exe, ev.exe_len).to_vec());
+    let mut record = event_record(hdr, NAME, op, rules, exe);
+    let bytes = |field: &[u8], len: u32| Value::Bytes(sized_bytes(field, len).to_vec());
+    record.fields.push(("source", bytes(&ev.source, ev.source_len)));
+    if ev.source_path_len > 0 {
+        record.fields.push(("source_path", bytes(&ev.source_path, ev.source_path_len)));
+    }
+    if ev.mount_flags & SG_MOUNT_SOURCE_UNRESOLVED != 0 {
+        record.fields.push(("source_unresolved", Value::Bool(true)));
+    }
+    if move_mount {
+        let dev = ev.source_dev;
+        record.fields.push(("source_dev", Value::Str(format!("{}:{}", dev >> 20, dev & 0xfffff))));
+        record.fields.push(("source_ino", Value::Uint(ev.source_ino)));
+    }
+    record.fields.push(("target", bytes(&ev.target, ev.target_len)));
+    if ev.fstype_len > 0 {
+        record.fields.push(("fstype", bytes(&ev.fstype, ev.fstype_len)));
+    }
+    record.fields.push(("kind", Value::Str(class_name(ev.mount_class).into())));
+    if !move_mount {
+        record.fields.push(("flags", Value::List(flag_names(ev.flags).into_iter().map(Value::Str).collect())));
+    }
+    record
+}
+
+/// enum sg_mount_class (bpf/safeguard.h).
+fn class_name(class: u32) -> &'static str {
+    match class {
+        0 => "new",
+        1 => "bind",
+        2 => "move",
+        3 => "remount",
+        4 => "propagation",
+        _ => "unknown",
+    }
+}
+
+/// mount(2) flags (include/uapi/linux/mount.h) by name; unknown bits in hex.
+const MS_NAMES: &[(u64, &str)] = &[
+    (1, "rdonly"),
+    (2, "nosuid"),
+    (4, "nodev"),
+    (8, "noexec"),
+    (16, "sync"),
+    (32, "remount"),
+    (64, "mandlock"),
+    (128, "dirsync"),
+    (256, "nosymfollow"),
+    (1024, "noatime"),
+    (2048, "nodiratime"),
+    (4096, "bind"),
+    (8192, "move"),
+    (16384, "rec"),
+    (32768, "silent"),
+    (1 << 16, "posixacl"),
+    (1 << 17, "unbindable"),
+    (1 << 18, "private"),
+    (1 << 19, "slave"),
+    (1 << 20, "shared"),
+    (1 << 21, "relatime"),
+    (1 << 22, "kernmount"),
+    (1 << 23, "iversion"),
+    (1 << 24, "strictatime"),
+    (1 << 25, "lazytime"),
+];
+
+fn flag_names(flags: u64) -> Vec<String> {
+    let mut names: Vec<String> =
+        MS_NAMES.iter().filter(|&&(bit, _)| flags & bit != 0).map(|&(_, name)| name.to_string()).collect();
+    let known = MS_NAMES.iter().fold(0, |all, &(bit, _)| all | bit);
+    if flags & !known != 0 {
+        names.push(format!("{:#x}", flags & !known));
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_by_name() {
+        assert_eq!(flag_names(4096 | 16384 | 1), ["rdonly", "bind", "rec"]);
+        assert_eq!(flag_names(0), Vec::<String>::new());
+        assert_eq!(flag_names(1 << 30 | 2), ["nosuid", "0x40000000"]);
+    }
+
+    #[test]
+    fn a_blocked_bind_becomes_a_record() {
+        let mut ev = sg::sg_mount_event::default();
+        ev.hdr.kind = SG_KIND_MOUNT;
+        ev.hdr.op = 50;
+        ev.hdr.action = 3;
+        ev.hdr.rule_id = 1;
+        ev.mount_class = 1;
+        ev.flags = 4096;
+        ev.source[..5].copy_from_slice(b"./x\xff/");
+        ev.source_len = 5;
+        ev.source_path[..6].copy_from_slice(b"/run/x");
+        ev.source_path_len = 6;
+        ev.target[..4].copy_from_slice(b"/mnt");
+        ev.target_len = 4;
+        let rules = RuleTable { texts: vec!["/run/x".into()], not_allowed: String::new() };
+        let rec = record(&ev, &rules);
+        assert_eq!((rec.module, rec.op, rec.rule.as_deref()), ("mount", "mount", Some("/run/x")));
+        let field = |name: &str| rec.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        assert_eq!(field("source"), Some(Value::Bytes(b"./x\xff/".to_vec())));
+        assert_eq!(field("source_path"), Some(Value::Bytes(b"/run/x".to_vec())));
+        assert_eq!(field("target"), Some(Value::Bytes(b"/mnt".to_vec())));
+        assert_eq!(field("kind"), Some(Value::Str("bind".into())));
+        assert_eq!(field("flags"), Some(Value::List(vec![Value::Str("bind".into())])));
+        assert_eq!(field("fstype"), None);
+        assert_eq!(field("source_dev"), None);
+    }
+}

@@ -1,0 +1,62 @@
+// sg-mounttool: the mount scenarios' helper (tests/vm/scenarios/mount-*.sh), built
+// statically into the guest by initramfs.sh; never part of the product. It passes
+// its strings to the kernel exactly as given (busybox mount may rewrite a source).
+//   sg-mounttool mount SOURCE TARGET [FSTYPE|-] [bind|move|remount]   mount(2)
+//   sg-mounttool clone SOURCE TARGET   open_tree(OPEN_TREE_CLONE) + move_mount(2)
+// Prints "ok" and exits 0, or "error: <strerror>" and exits 1.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#define SG_OPEN_TREE_CLONE 1
+#define SG_AT_RECURSIVE 0x8000
+#define SG_MOVE_MOUNT_F_EMPTY_PATH 0x4
+
+static int result(int rc)
+{
+	if (rc < 0) {
+		printf("error: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 4 && strcmp(argv[1], "mount") == 0) {
+		const char *fstype = argc > 4 && strcmp(argv[4], "-") != 0 ? argv[4] : NULL;
+		unsigned long flags = 0;
+
+		if (argc > 5 && strcmp(argv[5], "bind") == 0)
+			flags = MS_BIND;
+		else if (argc > 5 && strcmp(argv[5], "move") == 0)
+			flags = MS_MOVE;
+		else if (argc > 5 && strcmp(argv[5], "remount") == 0)
+			flags = MS_REMOUNT;
+		return result(mount(argv[2], argv[3], fstype, flags, NULL));
+	}
+	if (argc == 4 && strcmp(argv[1], "clone") == 0) {
+		int fd = syscall(SYS_open_tree, AT_FDCWD, argv[2], SG_OPEN_TREE_CLONE | O_CLOEXEC);
+
+		if (fd < 0) {
+			printf("error: open_tree: %s\n", strerror(errno));
+			return 1;
+		}
+		return result(syscall(SYS_move_mount, fd, "", AT_FDCWD, argv[3], SG_MOVE_MOUNT_F_EMPTY_PATH));
+	}
+	fprintf(stderr, "usage: sg-mounttool mount SOURCE TARGET [FSTYPE] [bind|move|remount]\n"
+			"       sg-mounttool clone SOURCE TARGET\n");
+	return 2;
+}
