@@ -17,6 +17,7 @@ stats_interval = "1s"
 [file]
 mode = "monitor"
 audit = ["/srv/stress"]
+ops = ["read"]
 [process]
 mode = "monitor"
 ops = ["fork", "exec", "exit"]

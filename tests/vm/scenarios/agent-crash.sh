@@ -15,6 +15,7 @@ output = "/tmp/sg.log"
 [file]
 mode = "block"
 deny = ["/srv/secret"]
+ops = ["read"]
 [process]
 mode = "block"
 ops = ["exec"]

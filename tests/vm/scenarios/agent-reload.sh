@@ -20,7 +20,7 @@ file_config() {
     shift
     {
         printf '[log]\nformat = "json"\noutput = "/tmp/sg.log"\ntags = { reload = "%s" }\n' "$n"
-        printf '[file]\nmode = "block"\ndeny = ["/srv/secret"]\naudit = ["/srv/audit-%s"]\n' $((n / 10 * 10))
+        printf '[file]\nmode = "block"\nops = ["read"]\ndeny = ["/srv/secret"]\naudit = ["/srv/audit-%s"]\n' $((n / 10 * 10))
         for line in "$@"; do printf '%s\n' "$line"; done
     } >/tmp/sg.toml.new
     mv /tmp/sg.toml.new /tmp/sg.toml

@@ -16,6 +16,7 @@ output = "/tmp/sg.log"
 [file]
 mode = "block"
 deny = ["/srv/sg-flood"]
+ops = ["read"]   # only file_open is loaded: a faster start under TCG
 EOF
 
 # total NAME: the stop record's totals.NAME.

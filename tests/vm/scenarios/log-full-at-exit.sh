@@ -20,6 +20,7 @@ output = "/tmp/logfs/sg.log"
 [file]
 mode = "block"
 deny = ["/srv/sg-exit"]
+ops = ["read"]   # only file_open is loaded: a faster start under TCG
 EOF
 
 # deny_range FROM TO: one shell opens /srv/sg-exit/fFROM .. f(TO-1); each gets EPERM.

@@ -11,7 +11,7 @@ echo s3cret >/srv/sg-unwritable/key
 
 # config FILE OUTPUT: a config that would deny /srv/sg-unwritable, logging to OUTPUT.
 config() {
-    printf '[log]\nformat = "json"\noutput = "%s"\n[file]\nmode = "block"\ndeny = ["/srv/sg-unwritable"]\n' "$2" >"$1"
+    printf '[log]\nformat = "json"\noutput = "%s"\n[file]\nmode = "block"\nops = ["read"]\ndeny = ["/srv/sg-unwritable"]\n' "$2" >"$1"
 }
 
 # expect_start_failure CONFIG WANT...: `safeguard run` exits 1, stderr holds every WANT in
