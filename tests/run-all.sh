@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test run behind `make test`: unit tests, host BPF tests, kernel VM tests.
+# The whole test run behind `make test`: unit tests, host BPF tests, kernel VM tests, the
+# HTML report in a browser, and the packages.
 # Each tier prints its own lines; this script ends with the one total line
 # `N passed, M failed` and exits non-zero when anything failed.
 set -uo pipefail
@@ -34,6 +35,10 @@ browser_install() {
 }
 browser_install &
 browser_installer=$!
+# The packaging tools (cargo-deb, cargo-generate-rpm: issue 7) build in the background as
+# well; the package test (tests/pkg) runs after the VM tests.
+make -s package-tools >"$OUT/package-tools.log" 2>&1 &
+package_tools=$!
 
 echo "== unit tests (cargo test)"
 cargo test --color never 2>&1 | tee "$OUT/unit.log" | grep -E '^test result|FAILED|panicked' || true
@@ -72,6 +77,15 @@ else
     echo "browser: 0 passed, 1 failed" | tee "$OUT/browser.result"
 fi
 tally "$OUT/browser.result" browser
+
+echo "== packages (make package-test)"
+if wait "$package_tools"; then
+    make -s package-test 2>&1 | tee "$OUT/pkg.log"
+else
+    tail -n 20 "$OUT/package-tools.log"
+    echo "pkg: 0 passed, 1 failed (the packaging tools did not install)" | tee "$OUT/pkg.log"
+fi
+tally "$OUT/pkg.log" pkg
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
