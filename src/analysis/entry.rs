@@ -110,6 +110,9 @@ pub struct Entry<'a> {
     // The subject.
     #[serde(borrow, default)]
     pub hostname: Option<Text<'a>>,
+    /// A folded record stands for `count` identical events (see the writer's folding).
+    #[serde(default)]
+    pub count: Option<u64>,
     #[serde(default)]
     pub pid: Option<u64>,
     #[serde(default)]
@@ -204,6 +207,11 @@ impl<'a> Entry<'a> {
     /// An event that a rule decided would be or was denied (`MONITOR` or `BLOCKED`).
     pub fn is_denial(&self) -> bool {
         matches!(self.action.as_ref().map(Text::as_str), Some("MONITOR" | "BLOCKED"))
+    }
+
+    /// How many events this record stands for: its `count` when folded, else 1.
+    pub fn weight(&self) -> u64 {
+        self.count.unwrap_or(1).max(1)
     }
 
     /// A module's event, as opposed to the agent's own life-cycle and statistics.

@@ -154,11 +154,12 @@ impl Tally {
         self.rows.len() - 1
     }
 
-    fn add(&mut self, name: &str, denied: bool) -> usize {
+    /// `n` events (a folded record's count) of `name`, denied or not.
+    fn add(&mut self, name: &str, n: u64, denied: bool) -> usize {
         let at = self.slot(name);
         let row = &mut self.rows[at];
-        row.events += 1;
-        row.denials += u64::from(denied);
+        row.events += n;
+        row.denials += if denied { n } else { 0 };
         at
     }
 
@@ -177,7 +178,7 @@ struct Sightings {
 }
 
 impl Sightings {
-    fn see(&mut self, name: &str, at: Micros, in_range: bool, denied: bool) {
+    fn see(&mut self, name: &str, at: Micros, in_range: bool, n: u64, denied: bool) {
         let seen = match self.first.get_mut(name) {
             Some(seen) => seen,
             None => self.first.entry(name.to_string()).or_insert(FirstSeen {
@@ -189,8 +190,8 @@ impl Sightings {
         };
         seen.first = seen.first.min(at);
         if in_range {
-            seen.events += 1;
-            seen.denials += u64::from(denied);
+            seen.events += n;
+            seen.denials += if denied { n } else { 0 };
         }
     }
 
@@ -240,24 +241,26 @@ impl Analyzer<'_> {
         }
         let in_range = self.report.since.is_none_or(|since| at >= since);
         let denied = entry.is_denial();
+        let n = entry.weight();
+        let denials = if denied { n } else { 0 };
         if entry.is_event() {
             self.all_first = Some(self.all_first.map_or(at, |first| first.min(at)));
             self.all_last = Some(self.all_last.map_or(at, |last| last.max(at)));
             if let Some(process) = entry.process() {
                 if !process.starts_with('[') {
-                    self.executables.see(&process, at, in_range, denied);
+                    self.executables.see(&process, at, in_range, n, denied);
                 }
             }
             if entry.op.as_str() == "exec" {
                 if let Some(filename) = entry.filename.as_ref().filter(|f| f.as_str().starts_with('/')) {
                     if entry.exe.as_ref().is_none_or(|exe| exe.as_str() != filename.as_str()) {
-                        self.executables.see(filename.as_str(), at, in_range, denied);
+                        self.executables.see(filename.as_str(), at, in_range, n, denied);
                     }
                 }
             }
             if entry.module.as_str() == "network" {
                 if let Some(addr) = entry.judged_address() {
-                    self.peers.see(&destination_name(addr, entry), at, in_range, denied);
+                    self.peers.see(&destination_name(addr, entry), at, in_range, n, denied);
                 }
             }
         }
@@ -282,18 +285,18 @@ impl Analyzer<'_> {
             return;
         }
 
-        r.events += 1;
-        r.denials += u64::from(denied);
-        *r.by_module.entry(entry.module.as_str().to_string()).or_default() += 1;
+        r.events += n;
+        r.denials += denials;
+        *r.by_module.entry(entry.module.as_str().to_string()).or_default() += n;
         if let Some(action) = &entry.action {
-            *r.by_action.entry(action.as_str().to_string()).or_default() += 1;
+            *r.by_action.entry(action.as_str().to_string()).or_default() += n;
         }
         let process = entry.process().map_or_else(|| "(unknown)".to_string(), |p| p.into_owned());
-        let process_slot = self.processes.add(&process, denied);
+        let process_slot = self.processes.add(&process, n, denied);
         match entry.module.as_str() {
             "file" | "mount" => {
                 for path in [&entry.path, &entry.target_path].into_iter().flatten() {
-                    self.files.add(path.as_str(), denied);
+                    self.files.add(path.as_str(), n, denied);
                 }
             }
             "network" => {
@@ -302,7 +305,7 @@ impl Analyzer<'_> {
                         ("connect" | "sendmsg", Some(endpoint)) => endpoint,
                         _ => addr.to_string(),
                     };
-                    self.destinations.add(&destination_name(&name, entry), denied);
+                    self.destinations.add(&destination_name(&name, entry), n, denied);
                 }
             }
             _ => {}
@@ -312,15 +315,15 @@ impl Analyzer<'_> {
                 Some(user) => format!("{uid} ({user})"),
                 None => uid.to_string(),
             };
-            self.users_tally.add(&name, denied);
+            self.users_tally.add(&name, n, denied);
         }
         if denied {
-            self.rules.add(entry.rule.as_ref().map_or("(no rule)", |rule| rule.as_str()), true);
+            self.rules.add(entry.rule.as_ref().map_or("(no rule)", |rule| rule.as_str()), n, true);
         }
         let minute = self.minutes.entry(at.div_euclid(MICROS_PER_MINUTE)).or_default();
-        minute.events += 1;
-        minute.denials += u64::from(denied);
-        *minute.by_process.entry(process_slot).or_default() += 1;
+        minute.events += n;
+        minute.denials += denials;
+        *minute.by_process.entry(process_slot).or_default() += n;
     }
 
     fn finish(mut self) -> Report {
@@ -762,6 +765,29 @@ mod tests {
         let timeline_events: u64 = report.timeline.counts.iter().map(|c| c.0).sum();
         assert_eq!(timeline_events, events);
         assert_eq!(report.timeline.bucket, 15 * MICROS_PER_MINUTE);
+    }
+
+    /// A folded record (the writer's flood control) counts as the events it stands for.
+    #[test]
+    fn folded_records_count_their_events() {
+        let dir = std::env::temp_dir().join(format!("safeguard-report-fold-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("safeguard.log");
+        let denial = |time: &str, count: &str| {
+            format!(
+                r#"{{"time":"{time}","level":"WARNING","level_no":30,"module":"file","op":"read","action":"BLOCKED","rule":"/srv/secret","pid":7,"uid":0,"comm":"cat","exe":"/bin/cat","path":"/srv/secret/key"{count}}}"#
+            )
+        };
+        let text = [denial("2026-11-22T10:00:00.000000Z", ""), denial("2026-11-22T10:00:01.000000Z", r#","count":41"#)]
+            .join("\n");
+        std::fs::write(&log, text + "\n").unwrap();
+        let mut diag = Diagnostics::captured();
+        let report = analyse(&[log], None, None, 10, &|_| None, &mut diag);
+        assert_eq!((report.records, report.events, report.denials), (2, 42, 42));
+        assert_eq!(row(&report.files, "/srv/secret/key").events, 42);
+        assert_eq!(row(&report.denials_by_rule, "/srv/secret").denials, 42);
+        assert_eq!(row(&report.processes, "/bin/cat").denials, 42);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
