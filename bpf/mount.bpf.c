@@ -6,7 +6,7 @@
  * LSM a kprobe on path_mount() makes the same string decision, audit-only.
  *
  * Tables (filled by src/mount/rules.rs):
- * - mount_paths: normalized denied paths (SG_VERDICT_DENY: the path and all
+ * - sg_path_rules: normalized denied paths (SG_VERDICT_DENY: the path and all
  *   below it) and their ancestors (SG_MOUNT_VERDICT_EXACT: only the path
  *   itself, because binding it exposes the denied path);
  * - sg_inode_rules: the same by (device, inode), and block devices as
@@ -60,14 +60,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mount_scratch);
 } mount_scratch SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 1); /* sized by the agent before load */
-	__type(key, struct sg_path_key);
-	__type(value, struct sg_match);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-} mount_paths SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -181,7 +173,7 @@ static __always_inline __u32 lookup_source(struct mount_scratch *s, int exact)
 		key_len = len + 1;
 	}
 	key->prefixlen = key_len * 8;
-	rule = bpf_map_lookup_elem(&mount_paths, key);
+	rule = bpf_map_lookup_elem(&sg_path_rules, key);
 	if (!rule)
 		return SG_RULE_NONE;
 	if (rule->verdict == SG_VERDICT_DENY)

@@ -135,7 +135,7 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     rodata.sg_log_allowed = 1;
 
     let size = |n: usize| n.max(1) as u32;
-    open.maps.mount_paths.set_max_entries(size(rules.paths.len()))?;
+    open.maps.sg_path_rules.set_max_entries(size(rules.paths.len()))?;
     open.maps.sg_inode_rules.set_max_entries(size(rules.inodes.len()))?;
     open.maps.mount_names.set_max_entries(size(rules.names.len()))?;
 
@@ -150,7 +150,7 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     let skel = open.load().context("mount: load BPF programs")?;
 
     for (key, value) in &rules.paths {
-        skel.maps.mount_paths.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("mount: path rules")?;
+        skel.maps.sg_path_rules.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("mount: path rules")?;
     }
     for (key, value) in &rules.inodes {
         skel.maps.sg_inode_rules.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("mount: inode rules")?;
