@@ -136,9 +136,9 @@ start_agent() {
     fail "agent wrote no start record within 120 s"
 }
 
-# stop_agent: SIGTERM; the agent must exit 0 within 20 s and write its stop record.
-stop_agent() {
-    [ -n "$AGENT_PID" ] || fail "stop_agent: no agent running"
+# terminate_agent: SIGTERM; the agent must exit within 20 s. Its status is in $rc.
+terminate_agent() {
+    [ -n "$AGENT_PID" ] || fail "terminate_agent: no agent running"
     kill -TERM "$AGENT_PID"
     i=0
     while alive "$AGENT_PID"; do
@@ -149,6 +149,11 @@ stop_agent() {
     wait "$AGENT_PID"
     rc=$?
     AGENT_PID=""
+}
+
+# stop_agent: SIGTERM; the agent must exit 0 within 20 s and write its stop record.
+stop_agent() {
+    terminate_agent
     [ "$rc" = 0 ] || fail "agent exited with status $rc after SIGTERM"
     [ -n "$(records '"module":"agent"' '"op":"stop"')" ] || fail "agent wrote no stop record"
     say "agent stopped"

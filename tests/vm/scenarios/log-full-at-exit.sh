@@ -38,16 +38,7 @@ say "fill the disk, 100 denials (less than the writer's buffer holds), stop"
 dd if=/dev/zero of=/tmp/logfs/fill bs=1k 2>/dev/null
 deny_range 10 110
 sleep 1
-kill -TERM "$AGENT_PID"
-i=0
-while alive "$AGENT_PID"; do
-    [ "$i" -lt 100 ] || fail "agent still running 20 s after SIGTERM"
-    sleep 0.2
-    i=$((i + 1))
-done
-wait "$AGENT_PID"
-rc=$?
-AGENT_PID=""
+terminate_agent   # not stop_agent: the stop record cannot be written
 [ "$rc" = 0 ] || fail "exit status $rc on a full disk, want 0"
 cat "$AGENT_ERR"
 grep -q 'buffered events .* could not be written before exit' "$AGENT_ERR" ||
