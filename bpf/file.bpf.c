@@ -94,16 +94,18 @@ static __always_inline int op_on(__u32 ops, __u32 op)
 }
 
 /* Which selector rules the current task satisfies. */
-static __always_inline __u64 subject_selectors(struct task_struct *task)
+static __always_inline __u64 subject_selectors(void)
 {
 	__u64 uid_gid, uid_mask, gid_mask, command_mask, *found;
 	__u32 uid, gid;
 	struct sg_inode_key exe = {};
 	__u8 comm[SG_COMM_LEN] = {};
+	struct task_struct *task;
 	struct inode *inode;
 
 	if (!sg_have_selectors)
 		return 0;
+	task = (struct task_struct *)bpf_get_current_task();
 	uid_gid = bpf_get_current_uid_gid();
 	uid = (__u32)uid_gid;
 	gid = uid_gid >> 32;
@@ -153,11 +155,13 @@ static __always_inline __u32 lowest_bit(__u64 mask)
 	return index;
 }
 
-/* A slot per (device, inode) hash of every identity in sg_inode_rules: most
- * directories on a walk are no rule's, and an array read is far cheaper than
- * a hash-map lookup. The agent sets the slots with the same hash (src/file);
- * the kernel sets more when a rule path's name gets a new inode. A slot is a
- * byte, not a bit, so that two CPUs setting slots never lose one another's. */
+/* A slot per hash of the inode number of every identity in sg_inode_rules:
+ * most directories on a walk are no rule's, and an array read is far cheaper
+ * than a hash-map lookup. The device is left out of the hash so that a walk
+ * reads it only where a slot is set. The agent sets the slots with the same
+ * hash (src/file/rules.rs); the kernel sets more when a rule path's name gets a
+ * new inode. A slot is a byte, not a bit, so that two CPUs setting slots never
+ * lose one another's. */
 #define SG_FILTER_SLOTS 65536
 
 struct sg_inode_filter {
@@ -171,9 +175,14 @@ struct {
 	__type(value, struct sg_inode_filter);
 } inode_filter SEC(".maps");
 
-static __always_inline __u32 filter_hash(__u64 ino, __u32 dev)
+static __always_inline __u32 filter_hash(__u64 ino)
 {
-	return ((ino ^ ((__u64)dev << 32)) * 0x9E3779B97F4A7C15ULL) >> 48;
+	return (ino * 0x9E3779B97F4A7C15ULL) >> 48;
+}
+
+static __always_inline __u8 *filter_slot(struct sg_inode_filter *filter, __u64 ino)
+{
+	return &filter->slots[filter_hash(ino) & (SG_FILTER_SLOTS - 1)];
 }
 
 /* Where a walk ended: the deepest node found by identity, if any. */
@@ -183,53 +192,117 @@ struct walk {
 	__u32 truncated; /* gave up before reaching the root */
 };
 
-static __always_inline void lookup_identity(__u64 ino, __u32 dev, struct sg_inode_filter *filter,
-					    struct walk *w)
+/* Is (ino, dev) a rule's identity? Then the walk ends there. */
+static __always_inline int lookup_identity(__u64 ino, __u32 dev, struct sg_inode_filter *filter,
+					   struct walk *w)
 {
-	struct sg_inode_key key = { .ino = ino, .dev = dev };
-	__u32 hash = filter_hash(ino, dev);
+	struct sg_inode_key key = {};
 	struct sg_match *rule;
 
-	if (!filter->slots[hash & (SG_FILTER_SLOTS - 1)])
-		return;
+	if (!*filter_slot(filter, ino))
+		return 0;
+	key.ino = ino;
+	key.dev = dev;
 	rule = bpf_map_lookup_elem(&sg_inode_rules, &key);
-	if (rule) {
-		w->node = rule->id;
-		w->found = 1;
+	if (!rule)
+		return 0;
+	w->node = rule->id;
+	w->found = 1;
+	w->truncated = 0;
+	return 1;
+}
+
+/*
+ * Above the file's mount the walk needs struct mount, which no hook argument
+ * has. bpf_rdonly_cast (6.2 and later) makes it readable like a BTF pointer;
+ * older kernels read it with probe reads, about a hundred instructions each.
+ * The kfunc is weak: where it is missing the verifier sees a constant and
+ * keeps only the probe-read branch.
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+#define SG_READ(ptr, type, field)                                          \
+	(bpf_ksym_exists(bpf_rdonly_cast) ? bpf_core_cast(ptr, type)->field : \
+					    BPF_CORE_READ((type *)(ptr), field))
+
+/* From the root of the file's mount up through the mount points to the root of
+ * the mount namespace, looking up the identity of every directory on the way.
+ * The namespace's root itself is not looked up: it is always covered by the
+ * root filesystem (rootfs underneath), so no rule path names it. */
+static __always_inline void cross_mounts(struct vfsmount *vfsmnt, struct dentry *dentry,
+					 struct sg_inode_filter *filter, struct walk *w)
+{
+	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	struct dentry *mnt_root = dentry;
+
+	for (int i = 0; i < SG_MAX_DEPTH; i++) {
+		struct super_block *sb;
+		struct inode *inode;
+		__u64 ino;
+
+		if (dentry == mnt_root) {
+			struct mount *mnt_parent = SG_READ(mnt, struct mount, mnt_parent);
+
+			if (mnt == mnt_parent)
+				goto done;
+			dentry = SG_READ(mnt, struct mount, mnt_mountpoint);
+			mnt = mnt_parent;
+			mnt_root = SG_READ(mnt, struct mount, mnt.mnt_root);
+			if (dentry == mnt_root && SG_READ(mnt, struct mount, mnt_parent) == mnt)
+				goto done;
+		} else {
+			struct dentry *parent = SG_READ(dentry, struct dentry, d_parent);
+
+			if (dentry == parent)
+				goto done; /* the root of a detached tree */
+			dentry = parent;
+		}
+		inode = SG_READ(dentry, struct dentry, d_inode);
+		ino = SG_READ(inode, struct inode, i_ino);
+		if (!*filter_slot(filter, ino))
+			continue; /* the device is read only where it can matter */
+		sb = SG_READ(inode, struct inode, i_sb);
+		if (lookup_identity(ino, SG_READ(sb, struct super_block, s_dev), filter, w))
+			return;
 	}
+	return; /* too deep: w->truncated stays set */
+done:
+	w->truncated = 0;
 }
 
 /* Walk up from a dentry (crossing mounts, not stopping at a chroot) to the
  * first file or directory that has a node by identity: the deepest one.
- * Within the file's own mount it reads through BTF pointers, the cheap way;
- * above it (rarer: a mount point on the way) through probe reads. */
-static __noinline void find_by_identity(struct vfsmount *vfsmnt, struct dentry *dentry, struct walk *w)
+ * Within the file's own mount it reads through BTF pointers, the cheap way,
+ * and the device once (a mount has one superblock); above it (rarer: a mount
+ * point on the way) through probe reads. This loop is most of what an open
+ * costs: keep it short. */
+static __always_inline void find_by_identity(struct vfsmount *vfsmnt, struct dentry *dentry, struct walk *w)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, dev;
 	struct sg_inode_filter *filter = bpf_map_lookup_elem(&inode_filter, &zero);
 	struct dentry *mnt_root = 0;
-	struct mount *mnt;
 	int depth;
 
 	w->found = 0;
 	w->truncated = 1;
 	if (!filter)
 		return;
-	if (vfsmnt)
+	if (vfsmnt) {
 		mnt_root = vfsmnt->mnt_root;
+		dev = vfsmnt->mnt_sb->s_dev;
+	} else {
+		dev = dentry->d_sb->s_dev;
+	}
 	for (depth = 0; depth < SG_MAX_DEPTH; depth++) {
-		struct dentry *parent = dentry->d_parent;
-		struct inode *inode = dentry->d_inode;
+		struct dentry *parent;
 
-		lookup_identity(inode->i_ino, inode->i_sb->s_dev, filter, w);
-		if (w->found) {
-			w->truncated = 0;
+		if (lookup_identity(dentry->d_inode->i_ino, dev, filter, w))
 			return;
-		}
 		/* A mount's root is also its filesystem's root (its own parent):
 		 * test for the mount first, or the walk would stop there. */
 		if (dentry == mnt_root)
 			break; /* the rest is above this mount */
+		parent = dentry->d_parent;
 		if (dentry == parent) {
 			w->truncated = 0; /* the root of a filesystem, no mount known */
 			return;
@@ -239,41 +312,7 @@ static __noinline void find_by_identity(struct vfsmount *vfsmnt, struct dentry *
 	if (!vfsmnt || dentry != mnt_root)
 		return; /* too deep */
 
-	/* Here dentry is the root of the file's mount (mnt_root already holds it): the
-	 * first step only crosses to the mount point, without reading again what the
-	 * loop above read (probe reads are the dearest part of an open's cost). */
-	mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
-	for (int i = 0; i < SG_MAX_DEPTH; i++) {
-		struct dentry *parent;
-
-		if (i > 0) {
-			struct inode *inode = BPF_CORE_READ(dentry, d_inode);
-
-			lookup_identity(BPF_CORE_READ(inode, i_ino), BPF_CORE_READ(inode, i_sb, s_dev), filter, w);
-			if (w->found) {
-				w->truncated = 0;
-				return;
-			}
-			mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
-		}
-		if (dentry == mnt_root) {
-			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
-
-			if (mnt == mnt_parent) {
-				w->truncated = 0;
-				return;
-			}
-			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = mnt_parent;
-			continue;
-		}
-		parent = BPF_CORE_READ(dentry, d_parent);
-		if (dentry == parent) {
-			w->truncated = 0;
-			return;
-		}
-		dentry = parent;
-	}
+	cross_mounts(vfsmnt, dentry, filter, w);
 }
 
 /* The outcome for one path. */
@@ -288,12 +327,13 @@ struct judgement {
 };
 
 /* Judge the ops in `ops` on one path. */
-static __noinline void judge(struct vfsmount *mnt, struct dentry *dentry, __u32 ops, __u64 subject,
+static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, __u32 ops, __u64 subject,
 			     struct judgement *out)
 {
 	struct sg_file_node *node = 0;
 	struct walk w = {};
 	__u32 truncated;
+	__u64 hit;
 
 	out->verdict = 0;
 	out->rule_id = SG_RULE_NONE;
@@ -324,64 +364,65 @@ static __noinline void judge(struct vfsmount *mnt, struct dentry *dentry, __u32 
 	out->node = w.node;
 	if (w.found)
 		node = bpf_map_lookup_elem(&nodes, &w.node);
-	if (node) {
-		__u64 hit = node->deny_candidates & subject;
+	if (!node) {
+		/* No rule speaks of this path (the common case, kept short): only
+		 * the allow list refuses it, or, never silently allowed where a
+		 * deny rule could apply, a path too deep to resolve. */
+		__u32 refused = truncated && sg_have_deny ? ops : ops & sg_ops_allowlisted;
 
-		out->guard_rule = node->deny_rule_id;
+		if (refused) {
+			out->verdict = SG_VERDICT_DENY;
+			out->op = lowest_bit(refused);
+			out->rule_id = truncated ? SG_RULE_UNRESOLVED : SG_RULE_NOT_ALLOWED;
+		}
+		return;
+	}
+
+	out->guard_rule = node->deny_rule_id;
+	hit = node->deny_candidates & subject;
+	if (hit) {
+		__u32 index = lowest_bit(hit);
+		struct sg_selector_rule *selector = bpf_map_lookup_elem(&selector_rules, &index);
+
+		if (selector)
+			out->guard_rule = selector->rule_id;
+	}
+
+	for (__u32 op = 0; op < SG_FILE_OPS; op++) {
+		struct sg_file_op_rules *rules = &node->ops[op];
+		__u32 verdict = 0, rule_id = SG_RULE_NONE;
+
+		if (!op_on(ops, op))
+			continue;
+		hit = rules->candidates & subject;
 		if (hit) {
 			__u32 index = lowest_bit(hit);
 			struct sg_selector_rule *selector = bpf_map_lookup_elem(&selector_rules, &index);
 
-			if (selector)
-				out->guard_rule = selector->rule_id;
-		}
-	}
-
-	for (__u32 op = 0; op < SG_FILE_OPS; op++) {
-		struct sg_file_op_rules *rules;
-		__u32 verdict = 0, rule_id = SG_RULE_NONE, allowed = 0;
-
-		if (!op_on(ops, op))
-			continue;
-		if (node) {
-			__u64 hit;
-
-			rules = &node->ops[op];
-			hit = rules->candidates & subject;
-			if (hit) {
-				__u32 index = lowest_bit(hit);
-				struct sg_selector_rule *selector = bpf_map_lookup_elem(&selector_rules, &index);
-
-				if (selector) {
-					verdict = selector->verdict;
-					rule_id = selector->rule_id;
-				}
-			} else {
-				verdict = rules->verdict;
-				rule_id = rules->rule_id;
+			if (selector) {
+				verdict = selector->verdict;
+				rule_id = selector->rule_id;
 			}
-			allowed = rules->allowed || (rules->allowed_by & subject);
+		} else {
+			verdict = rules->verdict;
+			rule_id = rules->rule_id;
 		}
 
+		if (verdict != SG_VERDICT_DENY && op_on(sg_ops_allowlisted, op) &&
+		    !(rules->allowed || (rules->allowed_by & subject))) {
+			verdict = SG_VERDICT_DENY;
+			rule_id = SG_RULE_NOT_ALLOWED;
+		}
 		if (verdict == SG_VERDICT_DENY) {
-			/* keep it */
-		} else if (op_on(sg_ops_allowlisted, op) && !allowed) {
-			verdict = SG_VERDICT_DENY;
-			rule_id = truncated && !node ? SG_RULE_UNRESOLVED : SG_RULE_NOT_ALLOWED;
-		} else if (truncated && !node && sg_have_deny) {
-			/* Never silently allowed where a deny rule could apply. */
-			verdict = SG_VERDICT_DENY;
-			rule_id = SG_RULE_UNRESOLVED;
-		} else if (verdict != SG_VERDICT_AUDIT) {
-			verdict = 0;
-		}
-
-		if (verdict == SG_VERDICT_DENY || (verdict == SG_VERDICT_AUDIT && !out->verdict)) {
 			out->verdict = verdict;
 			out->rule_id = rule_id;
 			out->op = op;
-			if (verdict == SG_VERDICT_DENY)
-				return;
+			return;
+		}
+		if (verdict == SG_VERDICT_AUDIT && !out->verdict) {
+			out->verdict = verdict;
+			out->rule_id = rule_id;
+			out->op = op;
 		}
 	}
 }
@@ -407,7 +448,7 @@ static __always_inline __u32 copy_path(__u8 *dst, struct vfsmount *mnt, struct d
 static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 ops,
 			    struct vfsmount *mnt2, struct dentry *dentry2)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task;
 	struct judgement first = {}, second = {};
 	struct judgement *decided = &first;
 	struct sg_file_event *ev;
@@ -417,10 +458,13 @@ static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 o
 	ops &= sg_ops_enabled & sg_ops_ruled;
 	if (!ops)
 		return 0;
-	if ((bpf_get_current_pid_tgid() >> 32) == sg_agent_tgid || !sg_in_target(task))
+	/* Every helper call counts on the path of an open that no rule speaks
+	 * of: the task is fetched only where it is needed. */
+	if (sg_target != SG_TARGET_ALL &&
+	    !sg_in_target((struct task_struct *)bpf_get_current_task()))
 		return 0;
 
-	subject = subject_selectors(task);
+	subject = subject_selectors();
 	judge(mnt, dentry, ops, subject, &first);
 	if (dentry2 && first.verdict != SG_VERDICT_DENY) {
 		judge(mnt2, dentry2, ops, subject, &second);
@@ -436,8 +480,9 @@ static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 o
 			decided = &first;
 		}
 	}
-	if (!decided->verdict)
+	if (!decided->verdict || (bpf_get_current_pid_tgid() >> 32) == sg_agent_tgid)
 		return 0;
+	task = (struct task_struct *)bpf_get_current_task();
 
 	/* Decided: from here on nothing changes the verdict. */
 	ev = bpf_map_lookup_elem(&file_scratch, &zero);
@@ -687,7 +732,7 @@ static __noinline void follow_name(struct inode *inode, struct dentry *dentry)
 	node = *match;
 	key.ino = BPF_CORE_READ(inode, i_ino);
 	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	filter->slots[filter_hash(key.ino, key.dev) & (SG_FILTER_SLOTS - 1)] = 1;
+	*filter_slot(filter, key.ino) = 1;
 	if (bpf_map_update_elem(&sg_inode_rules, &key, &node, BPF_ANY))
 		sg_count(SG_COUNTER_IDENTITIES_FULL);
 }
@@ -732,7 +777,7 @@ int BPF_PROG(sg_inode_free_security, struct inode *inode)
 		return 0;
 	key.ino = BPF_CORE_READ(inode, i_ino);
 	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	if (filter->slots[filter_hash(key.ino, key.dev) & (SG_FILTER_SLOTS - 1)])
+	if (*filter_slot(filter, key.ino))
 		bpf_map_delete_elem(&sg_inode_rules, &key);
 	return 0;
 }

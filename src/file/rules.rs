@@ -257,17 +257,18 @@ pub fn compile(
 }
 
 /// The kernel's pre-filter of identities (`inode_filter` in bpf/file.bpf.c): one byte
-/// per hash of (inode, device), 65,536 slots; the kernel sets slots too.
+/// per hash of the inode number (the device is read only past a set slot), 65,536
+/// slots; the kernel sets slots too.
 pub const FILTER_SLOTS: usize = 65536;
 
-pub fn filter_hash(ino: u64, dev: u32) -> u32 {
-    ((ino ^ (u64::from(dev) << 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as u32
+pub fn filter_hash(ino: u64) -> u32 {
+    (ino.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as u32
 }
 
 pub fn inode_filter(inodes: &[(sg::sg_inode_key, sg::sg_match)]) -> Vec<u8> {
     let mut slots = vec![0u8; FILTER_SLOTS];
     for (key, _) in inodes {
-        slots[filter_hash(key.ino, key.dev) as usize % FILTER_SLOTS] = 1;
+        slots[filter_hash(key.ino) as usize % FILTER_SLOTS] = 1;
     }
     slots
 }
@@ -578,7 +579,7 @@ mod tests {
         let slots = inode_filter(&inodes);
         assert_eq!(slots.len(), FILTER_SLOTS);
         for (key, _) in &inodes {
-            assert_eq!(slots[filter_hash(key.ino, key.dev) as usize], 1);
+            assert_eq!(slots[filter_hash(key.ino) as usize], 1);
         }
         let set = slots.iter().filter(|&&s| s != 0).count();
         assert!(set > 450, "hashes spread: {set} slots for 499 identities");
