@@ -518,37 +518,40 @@ static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 o
 		return 0;             \
 	} while (0)
 
+/* The ops of an open. An exec opens its file for reading too: it is judged as
+ * exec only. The open carries __FMODE_EXEC in f_flags; f_mode gains FMODE_EXEC
+ * later. */
+static __always_inline __u32 open_ops(struct file *file)
+{
+	__u32 mode = file->f_mode;
+
+	if ((file->f_flags & __FMODE_EXEC) || (mode & FMODE_EXEC))
+		return 1U << SG_FILE_EXEC;
+	return (mode & FMODE_READ ? 1U << SG_FILE_READ : 0) | (mode & FMODE_WRITE ? 1U << SG_FILE_WRITE : 0);
+}
+
+static __always_inline __u32 mmap_ops(unsigned long prot)
+{
+	return 1U << SG_FILE_MMAP | (prot & PROT_EXEC ? 1U << SG_FILE_EXEC : 0);
+}
+
 SEC("lsm/file_open")
 int BPF_PROG(sg_file_open, struct file *file, int ret)
 {
-	__u32 mode, ops;
-
 	if (ret)
 		return sg_keep_denial(ret);
-	mode = file->f_mode;
-	/* An exec opens its file for reading too: it is judged as exec only. The
-	 * open carries __FMODE_EXEC in f_flags; f_mode gains FMODE_EXEC later. */
-	if ((file->f_flags & __FMODE_EXEC) || (mode & FMODE_EXEC))
-		ops = 1U << SG_FILE_EXEC;
-	else
-		ops = (mode & FMODE_READ ? 1U << SG_FILE_READ : 0) |
-		      (mode & FMODE_WRITE ? 1U << SG_FILE_WRITE : 0);
-	VERDICT(check(file->f_path.mnt, file->f_path.dentry, ops, 0, 0));
+	VERDICT(check(file->f_path.mnt, file->f_path.dentry, open_ops(file), 0, 0));
 }
 
 SEC("lsm/mmap_file")
 int BPF_PROG(sg_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
 	     unsigned long flags, int ret)
 {
-	__u32 ops = 1U << SG_FILE_MMAP;
-
 	if (ret)
 		return sg_keep_denial(ret);
 	if (!file)
 		return 0; /* anonymous memory */
-	if (prot & PROT_EXEC)
-		ops |= 1U << SG_FILE_EXEC;
-	VERDICT(check(file->f_path.mnt, file->f_path.dentry, ops, 0, 0));
+	VERDICT(check(file->f_path.mnt, file->f_path.dentry, mmap_ops(prot), 0, 0));
 }
 
 /* Creating, deleting: the directory's mount and the (new or old) dentry. */
@@ -662,6 +665,90 @@ int BPF_PROG(sg_inode_setattr_idmap, struct mnt_idmap *idmap, struct dentry *den
 }
 
 /*
+ * Audit-only, for kernels without BPF LSM (the degraded mode of SPEC 2): the same
+ * judgement in fentry programs on the security_*() functions that call the LSM
+ * hooks. They cannot refuse; the agent loads them instead of the LSM programs,
+ * with sg_block = 0, so that what block mode would deny is a MONITOR record.
+ * Their prototypes are the functions', which match the hooks' except mmap_file.
+ */
+#define AUDIT(expr)          \
+	do {                 \
+		expr;        \
+		return 0;    \
+	} while (0)
+
+SEC("fentry/security_file_open")
+int BPF_PROG(sg_audit_file_open, struct file *file)
+{
+	AUDIT(check(file->f_path.mnt, file->f_path.dentry, open_ops(file), 0, 0));
+}
+
+SEC("fentry/security_mmap_file")
+int BPF_PROG(sg_audit_mmap_file, struct file *file, unsigned long prot, unsigned long flags)
+{
+	if (!file)
+		return 0;
+	AUDIT(check(file->f_path.mnt, file->f_path.dentry, mmap_ops(prot), 0, 0));
+}
+
+#define AUDIT_DIR_HOOK(hook, op, ...)                                                          \
+	SEC("fentry/security_" #hook)                                                         \
+	int BPF_PROG(sg_audit_##hook, const struct path *dir, struct dentry *dentry, ##__VA_ARGS__) \
+	{                                                                                     \
+		AUDIT(check(dir->mnt, dentry, 1U << (op), 0, 0));                             \
+	}
+
+AUDIT_DIR_HOOK(path_mknod, SG_FILE_CREATE, umode_t mode, unsigned int dev)
+AUDIT_DIR_HOOK(path_mkdir, SG_FILE_CREATE, umode_t mode)
+AUDIT_DIR_HOOK(path_symlink, SG_FILE_CREATE, const char *old_name)
+AUDIT_DIR_HOOK(path_unlink, SG_FILE_DELETE)
+AUDIT_DIR_HOOK(path_rmdir, SG_FILE_DELETE)
+
+SEC("fentry/security_path_rename")
+int BPF_PROG(sg_audit_path_rename, const struct path *old_dir, struct dentry *old_dentry,
+	     const struct path *new_dir, struct dentry *new_dentry)
+{
+	AUDIT(check(old_dir->mnt, old_dentry, 1U << SG_FILE_RENAME, new_dir->mnt, new_dentry));
+}
+
+SEC("fentry/security_path_link")
+int BPF_PROG(sg_audit_path_link, struct dentry *old_dentry, const struct path *new_dir,
+	     struct dentry *new_dentry)
+{
+	AUDIT(check(new_dir->mnt, old_dentry, 1U << SG_FILE_LINK, new_dir->mnt, new_dentry));
+}
+
+#define AUDIT_PATH_HOOK(hook, op)                                          \
+	SEC("fentry/security_" #hook)                                     \
+	int BPF_PROG(sg_audit_##hook, const struct path *path)            \
+	{                                                                 \
+		AUDIT(check(path->mnt, path->dentry, 1U << (op), 0, 0));  \
+	}
+
+AUDIT_PATH_HOOK(path_chmod, SG_FILE_CHMOD)
+AUDIT_PATH_HOOK(path_chown, SG_FILE_CHOWN)
+AUDIT_PATH_HOOK(path_truncate, SG_FILE_SETATTR)
+
+SEC("fentry/security_file_truncate")
+int BPF_PROG(sg_audit_file_truncate, struct file *file)
+{
+	AUDIT(check(file->f_path.mnt, file->f_path.dentry, 1U << SG_FILE_SETATTR, 0, 0));
+}
+
+SEC("fentry/security_inode_setattr")
+int BPF_PROG(sg_audit_inode_setattr, struct dentry *dentry, struct iattr *attr)
+{
+	AUDIT(setattr_check(dentry, attr));
+}
+
+/* 5.12 and later: (user namespace before 6.3, idmap after, dentry, attr). */
+SEC("fentry/security_inode_setattr")
+int BPF_PROG(sg_audit_inode_setattr_idmap, void *idmap, struct dentry *dentry, struct iattr *attr)
+{
+	AUDIT(setattr_check(dentry, attr));
+}
+
+/*
  * Rule paths follow their names. A rule path's file or directory may be
  * replaced while the agent runs: `sed -i` and editors rename a new file over
  * it, `rm` + create or `ln` bind a new inode to the name, a directory is
@@ -744,6 +831,13 @@ int BPF_PROG(sg_d_instantiate, struct dentry *dentry, struct inode *inode)
 	return 0;
 }
 
+SEC("fentry/security_d_instantiate")
+int BPF_PROG(sg_audit_d_instantiate, struct dentry *dentry, struct inode *inode)
+{
+	follow_name(inode, dentry);
+	return 0;
+}
+
 /* A rename: `dentry`'s inode takes `target`'s name. */
 SEC("fentry/d_move")
 int BPF_PROG(sg_d_move, struct dentry *dentry, struct dentry *target)
@@ -763,21 +857,34 @@ int BPF_PROG(sg_d_exchange, struct dentry *dentry1, struct dentry *dentry2)
 /* An identity dies with its file: when a deleted inode (no links left) is
  * freed, its entry goes, so that the identity map stays bounded by the live
  * files and a recycled inode number never inherits a rule. */
-SEC("lsm/inode_free_security")
-int BPF_PROG(sg_inode_free_security, struct inode *inode)
+static __always_inline void forget_identity(struct inode *inode)
 {
 	struct sg_inode_key key = {};
 	struct sg_inode_filter *filter;
 	__u32 zero = 0;
 
 	if (BPF_CORE_READ(inode, i_nlink))
-		return 0;
+		return;
 	filter = bpf_map_lookup_elem(&inode_filter, &zero);
 	if (!filter)
-		return 0;
+		return;
 	key.ino = BPF_CORE_READ(inode, i_ino);
 	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	if (*filter_slot(filter, key.ino))
 		bpf_map_delete_elem(&sg_inode_rules, &key);
+}
+
+SEC("lsm/inode_free_security")
+int BPF_PROG(sg_inode_free_security, struct inode *inode)
+{
+	forget_identity(inode);
+	return 0;
+}
+
+/* security_inode_free() calls the inode_free_security hook. */
+SEC("fentry/security_inode_free")
+int BPF_PROG(sg_audit_inode_free_security, struct inode *inode)
+{
+	forget_identity(inode);
 	return 0;
 }

@@ -102,12 +102,19 @@ pub struct Capabilities {
     pub lsm_attach: Result<(), String>,
     /// Loading and attaching a BTF tracepoint program.
     pub tracepoint_attach: Result<(), String>,
+    /// Loading and attaching an fentry program (a BPF trampoline, as LSM programs
+    /// use): the file module's audit-only mode needs it.
+    pub fentry_attach: Result<(), String>,
     pub ringbuf: Result<(), String>,
     /// (module, hook, present in this kernel)
     pub hooks: Vec<(&'static str, &'static str, bool)>,
     /// (LSM hook, number of parameters) for the hooks found: some prototypes changed
     /// between kernels, and a program must match the one this kernel has.
     pub lsm_arity: Vec<(&'static str, usize)>,
+    /// (LSM hook, number of parameters of security_<hook>()), the function its fentry
+    /// twin attaches to (audit-only mode): 5.12 to 6.2 give security_inode_setattr() a
+    /// user namespace the hook does not get.
+    pub security_arity: Vec<(&'static str, usize)>,
 }
 
 impl Capabilities {
@@ -132,6 +139,11 @@ impl Capabilities {
     /// How many parameters this kernel's LSM hook takes (its BTF prototype).
     pub fn lsm_hook_arity(&self, hook: &str) -> Option<usize> {
         self.lsm_arity.iter().find(|&&(name, _)| name == hook).map(|&(_, arity)| arity)
+    }
+
+    /// How many parameters security_<hook>() takes in this kernel.
+    pub fn security_function_arity(&self, hook: &str) -> Option<usize> {
+        self.security_arity.iter().find(|&&(name, _)| name == hook).map(|&(_, arity)| arity)
     }
 
     /// Why BPF LSM cannot enforce, with the remedy, in one line; None when it can.
@@ -196,6 +208,7 @@ impl Capabilities {
         out.push_str(&format!("bpf in LSM list:   {}\n", yes_no(self.bpf_in_lsm_list())));
         out.push_str(&format!("LSM program:       {}\n", result(&self.lsm_attach)));
         out.push_str(&format!("tracepoints:       {}\n", result(&self.tracepoint_attach)));
+        out.push_str(&format!("fentry:            {}\n", result(&self.fentry_attach)));
         out.push_str(&format!("ring buffer:       {}\n", result(&self.ringbuf)));
         out.push_str("hooks:\n");
         for &(module, hook, present) in &self.hooks {
@@ -227,6 +240,7 @@ impl Capabilities {
             "bpf_in_lsm_list": self.bpf_in_lsm_list(),
             "lsm_attach": result(&self.lsm_attach),
             "tracepoints": result(&self.tracepoint_attach),
+            "fentry": result(&self.fentry_attach),
             "ringbuf": result(&self.ringbuf),
             "hooks": hooks,
             "bpf_lsm": self.enforcement() == Enforcement::Full,
@@ -247,17 +261,18 @@ impl Capabilities {
 pub fn probe() -> Capabilities {
     let btf = Path::new(VMLINUX_BTF).exists();
     let kernel = kernel_release();
-    let (hooks, lsm_arity) = probe_hooks(btf, &kernel);
-    let (lsm_attach, tracepoint_attach) = probe_programs();
+    let (hooks, lsm_arity, security_arity) = probe_hooks(btf, &kernel);
     Capabilities {
         kernel,
         btf,
         lsm_list: read_lsm_list(),
-        lsm_attach,
-        tracepoint_attach,
+        lsm_attach: probe_program(ProbeProgram::Lsm),
+        tracepoint_attach: probe_program(ProbeProgram::Tracepoint),
+        fentry_attach: probe_program(ProbeProgram::Fentry),
         ringbuf: probe_ringbuf(),
         hooks,
         lsm_arity,
+        security_arity,
     }
 }
 
@@ -291,19 +306,23 @@ fn mount_securityfs() -> Result<(), String> {
     }
 }
 
-type HookFindings = (Vec<(&'static str, &'static str, bool)>, Vec<(&'static str, usize)>);
+type Arities = Vec<(&'static str, usize)>;
+type HookFindings = (Vec<(&'static str, &'static str, bool)>, Arities, Arities);
 
 fn probe_hooks(btf: bool, kernel: &str) -> HookFindings {
     let vmlinux = if btf { Btf::from_vmlinux().ok() } else { None };
     // BPF trampolines take struct arguments passed by value from 6.1 on.
     let struct_args = kernel_version(kernel) >= (6, 1);
-    let mut arity = Vec::new();
+    let (mut arity, mut security_arity) = (Vec::new(), Vec::new());
     let hooks = HOOKS
         .iter()
         .map(|&(module, kind, hook)| {
             let present = vmlinux.as_ref().is_some_and(|btf| match kind {
-                HookKind::Lsm => lsm_hook_params(btf, hook).is_some_and(|params| {
+                HookKind::Lsm => function_params(btf, &format!("bpf_lsm_{hook}")).is_some_and(|params| {
                     arity.push((hook, params.len()));
+                    if let Some(params) = function_params(btf, &security_function(hook)) {
+                        security_arity.push((hook, params.len()));
+                    }
                     struct_args || !params.iter().any(|&by_value| by_value)
                 }),
                 HookKind::Tracepoint => {
@@ -315,7 +334,7 @@ fn probe_hooks(btf: bool, kernel: &str) -> HookFindings {
             (module, hook, present)
         })
         .collect();
-    (hooks, arity)
+    (hooks, arity, security_arity)
 }
 
 /// Kprobes can be attached: through the kprobe PMU, or libbpf's fallback, tracefs.
@@ -327,10 +346,19 @@ fn kprobes_attach() -> bool {
 
 /// The parameters of an LSM hook (`bpf_lsm_<hook>` in BTF): for each, whether it
 /// is a struct or union passed by value.
-fn lsm_hook_params(btf: &Btf, hook: &str) -> Option<Vec<bool>> {
+/// The function that calls an LSM hook (the file module's audit-only programs
+/// attach there).
+pub fn security_function(hook: &str) -> String {
+    match hook {
+        "inode_free_security" => "security_inode_free".into(),
+        _ => format!("security_{hook}"),
+    }
+}
+
+fn function_params(btf: &Btf, function: &str) -> Option<Vec<bool>> {
     use libbpf_rs::btf::types::FuncProto;
     use libbpf_rs::btf::{BtfKind, BtfType};
-    let func = btf.type_by_name::<Func<'_>>(&format!("bpf_lsm_{hook}"))?;
+    let func = btf.type_by_name::<Func<'_>>(function)?;
     let proto = FuncProto::try_from(BtfType::from(*func).next_type()?).ok()?;
     let by_value = proto
         .iter()
@@ -349,39 +377,30 @@ fn kernel_version(release: &str) -> (u32, u32) {
     (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0))
 }
 
-/// Loads the probe object and attaches each of its two programs; the links are
-/// dropped (detached) at once.
-fn probe_programs() -> (Result<(), String>, Result<(), String>) {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ProbeProgram {
+    Lsm,
+    Tracepoint,
+    Fentry,
+}
+
+/// Loads the probe object with one of its programs and attaches it; the link is
+/// dropped (detached) at once. One program per load: a kernel that refuses one kind
+/// (LSM programs, trampolines) would otherwise fail the others with it.
+fn probe_program(which: ProbeProgram) -> Result<(), String> {
     let _quiet = crate::bpf::QuietLibbpf::new();
     let mut storage = MaybeUninit::uninit();
-    let open = match ProbeSkelBuilder::default().open(&mut storage) {
-        Ok(open) => open,
-        Err(err) => {
-            let err = format!("open probe object: {err}");
-            return (Err(err.clone()), Err(err));
-        }
+    let mut open = ProbeSkelBuilder::default().open(&mut storage).map_err(|err| format!("open probe object: {err}"))?;
+    open.progs.sg_probe_file_open.set_autoload(which == ProbeProgram::Lsm);
+    open.progs.sg_probe_tracepoint.set_autoload(which == ProbeProgram::Tracepoint);
+    open.progs.sg_probe_fentry.set_autoload(which == ProbeProgram::Fentry);
+    let skel = open.load().map_err(|err| format!("load: {err}"))?;
+    let link = match which {
+        ProbeProgram::Lsm => skel.progs.sg_probe_file_open.attach_lsm(),
+        ProbeProgram::Tracepoint => skel.progs.sg_probe_tracepoint.attach(),
+        ProbeProgram::Fentry => skel.progs.sg_probe_fentry.attach(),
     };
-    let skel = match open.load() {
-        Ok(skel) => skel,
-        Err(err) => {
-            // Loading fails as a whole when the LSM program is refused: retry without it
-            // to tell "no LSM" from "no bpf() at all".
-            let lsm = Err(format!("load: {err}"));
-            let mut storage = MaybeUninit::uninit();
-            let tracepoint = ProbeSkelBuilder::default()
-                .open(&mut storage)
-                .and_then(|mut open| {
-                    open.progs.sg_probe_file_open.set_autoload(false);
-                    open.load()
-                })
-                .and_then(|skel| skel.progs.sg_probe_tracepoint.attach().map(drop))
-                .map_err(|err| err.to_string());
-            return (lsm, tracepoint);
-        }
-    };
-    let lsm = skel.progs.sg_probe_file_open.attach_lsm().map(drop).map_err(|err| err.to_string());
-    let tracepoint = skel.progs.sg_probe_tracepoint.attach().map(drop).map_err(|err| err.to_string());
-    (lsm, tracepoint)
+    link.map(drop).map_err(|err| err.to_string())
 }
 
 fn probe_ringbuf() -> Result<(), String> {
@@ -405,9 +424,11 @@ mod tests {
             lsm_list: Ok(lsm_list.iter().map(|s| s.to_string()).collect()),
             lsm_attach,
             tracepoint_attach: Ok(()),
+            fentry_attach: Ok(()),
             ringbuf: Ok(()),
             hooks: vec![],
             lsm_arity: vec![],
+            security_arity: vec![],
         }
     }
 

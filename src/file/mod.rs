@@ -1,7 +1,7 @@
 //! The file module (SPEC section 3.1): every file operation judged in an LSM hook
-//! (bpf/file.bpf.c) against rules flattened into nodes (rules.rs). It needs BPF
-//! LSM: no tracepoint sees file operations with their resolved paths, so in the
-//! degraded mode it stays off and says so.
+//! (bpf/file.bpf.c) against rules flattened into nodes (rules.rs). Without BPF LSM
+//! (the degraded mode) the same judgement runs audit-only, in fentry programs on the
+//! security_*() functions that call the hooks.
 
 pub mod rules;
 
@@ -60,15 +60,25 @@ const NAME_HOOKS: &[&str] = &["d_instantiate", "d_move", "d_exchange", "inode_fr
 /// paths); entries of deleted files are freed, so this bounds the live ones.
 const RUNTIME_IDENTITIES: usize = 16_384;
 
-/// The hook a program attaches to, when its prototype is this kernel's. inode_setattr
-/// has two programs: (dentry, attr) before 6.3, (idmap, dentry, attr) from 6.3 on;
-/// `setattr_arity` is the hook's parameter count in this kernel's BTF.
-fn program_hook(program: &str, setattr_arity: Option<usize>) -> Option<&str> {
-    match program.trim_start_matches("sg_") {
-        "inode_setattr" => (setattr_arity == Some(2)).then_some("inode_setattr"),
-        "inode_setattr_idmap" => (setattr_arity == Some(3)).then_some("inode_setattr"),
-        hook => Some(hook),
-    }
+/// Programs that are fentry in both modes (no LSM hook stands for these functions).
+const FENTRY_ONLY: &[&str] = &["d_move", "d_exchange"];
+
+/// The hook a program serves when its prototype is this kernel's, and whether it is
+/// the audit-only twin (`sg_audit_*`: fentry on security_<hook>(), for the degraded
+/// mode). inode_setattr has two programs: (dentry, attr) before 6.3, (idmap, dentry,
+/// attr) from 6.3 on; `setattr_arity` is the hook's parameter count in this kernel's BTF.
+fn program_hook(program: &str, setattr_arity: Option<usize>) -> Option<(&str, bool)> {
+    let name = program.trim_start_matches("sg_");
+    let (name, audit) = match name.strip_prefix("audit_") {
+        Some(rest) => (rest, true),
+        None => (name, false),
+    };
+    let hook = match name {
+        "inode_setattr" => (setattr_arity == Some(2)).then_some("inode_setattr")?,
+        "inode_setattr_idmap" => (setattr_arity == Some(3)).then_some("inode_setattr")?,
+        hook => hook,
+    };
+    Some((hook, audit))
 }
 
 /// The ops a hook judges here: inode_setattr judges chown only where path_chown is
@@ -88,9 +98,15 @@ const LINK_SCAN_BUDGET: usize = 200_000;
 
 pub fn prepare(config: &FileConfig, caps: &Capabilities, agent_pidns: u32) -> Prepared {
     let mut state = ModuleState::of(config.enable, config.mode, caps);
-    if state != ModuleState::Off && caps.enforcement() != Enforcement::Full {
-        log::warn!("file: needs BPF LSM (no tracepoint sees file operations with resolved paths); off in degraded mode");
-        state = ModuleState::Off;
+    let audit_only = caps.enforcement() != Enforcement::Full;
+    if state != ModuleState::Off && audit_only {
+        match &caps.fentry_attach {
+            Ok(()) => log::warn!("file: audit-only through fentry on the security_*() functions (no BPF LSM)"),
+            Err(err) => {
+                log::warn!("file: no BPF LSM, and this kernel refuses fentry programs ({err}); off");
+                state = ModuleState::Off;
+            }
+        }
     }
     let config = config.clone();
     let hooks: Vec<&'static str> = HOOKS
@@ -98,13 +114,20 @@ pub fn prepare(config: &FileConfig, caps: &Capabilities, agent_pidns: u32) -> Pr
         .map(|&(hook, _)| hook)
         .chain(NAME_HOOKS.iter().copied())
         .filter(|hook| caps.hook_present(hook))
+        .filter(|hook| !audit_only || FENTRY_ONLY.contains(hook) || caps.security_function_arity(hook).is_some())
         .collect();
-    let setattr_arity = caps.lsm_hook_arity("inode_setattr");
+    // The fentry twin's prototype is security_inode_setattr()'s, which differs from
+    // the hook's on 5.12 to 6.2 (a user namespace first).
+    let setattr_arity = if audit_only {
+        caps.security_function_arity("inode_setattr")
+    } else {
+        caps.lsm_hook_arity("inode_setattr")
+    };
     Prepared {
         name: NAME,
         state,
         run: Box::new(move |ctx, ready| {
-            let plan = match Plan::new(config, hooks, setattr_arity, agent_pidns) {
+            let plan = match Plan::new(config, hooks, setattr_arity, audit_only, agent_pidns) {
                 Ok(plan) => plan,
                 Err(err) => {
                     let _ = ready.send(Err(err));
@@ -122,6 +145,8 @@ struct Plan {
     hooks: Vec<&'static str>,
     /// Parameters of inode_setattr in this kernel (2 before 6.3, 3 after).
     setattr_arity: Option<usize>,
+    /// No BPF LSM: the fentry twins, which cannot refuse.
+    audit_only: bool,
     agent_pidns: u32,
     rules: CompiledFileRules,
 }
@@ -131,6 +156,7 @@ impl Plan {
         config: FileConfig,
         hooks: Vec<&'static str>,
         setattr_arity: Option<usize>,
+        audit_only: bool,
         agent_pidns: u32,
     ) -> anyhow::Result<Plan> {
         let budget = Cell::new(LINK_SCAN_BUDGET);
@@ -144,7 +170,7 @@ impl Plan {
                  by identity once created where its directory exists"
             );
         }
-        Ok(Plan { config, hooks, setattr_arity, agent_pidns, rules })
+        Ok(Plan { config, hooks, setattr_arity, audit_only, agent_pidns, rules })
     }
 
     fn ops_enabled(&self) -> u32 {
@@ -215,7 +241,7 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     rodata.sg_target = target_code(config.target);
     rodata.sg_agent_pidns = plan.agent_pidns;
     rodata.sg_agent_tgid = std::process::id();
-    rodata.sg_block = u32::from(config.mode == Mode::Block);
+    rodata.sg_block = u32::from(config.mode == Mode::Block && !plan.audit_only);
     rodata.sg_ops_enabled = plan.ops_enabled();
     rodata.sg_ops_ruled = rules.ops_ruled;
     rodata.sg_ops_allowlisted = rules.ops_allowlisted;
@@ -252,10 +278,14 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     let mut attach = Vec::new();
     for mut prog in open.open_object_mut().progs_mut() {
         let name = prog.name().to_string_lossy().into_owned();
-        let Some(hook) = program_hook(&name, plan.setattr_arity) else {
+        let Some((hook, audit)) = program_hook(&name, plan.setattr_arity) else {
             prog.set_autoload(false); // the other prototype's program
             continue;
         };
+        if audit != plan.audit_only && !FENTRY_ONLY.contains(&hook) {
+            prog.set_autoload(false); // the other mode's twin
+            continue;
+        }
         if NAME_HOOKS.contains(&hook) {
             let on = !rules.names.is_empty() && plan.hooks.contains(&hook);
             if !on && !rules.names.is_empty() {
@@ -328,7 +358,7 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     for prog in skel.object().progs_mut() {
         let name = prog.name().to_string_lossy().into_owned();
         if attach.contains(&name) {
-            links.push(prog.attach().with_context(|| format!("file: attach lsm/{}", name.trim_start_matches("sg_")))?);
+            links.push(prog.attach().with_context(|| format!("file: attach {name}"))?);
         }
     }
     Ok((skel, links))
@@ -367,14 +397,17 @@ mod tests {
     #[test]
     fn one_inode_setattr_program_per_prototype() {
         // 5.10 and 6.1: (dentry, attr); 6.3 and later: (idmap, dentry, attr).
-        assert_eq!(program_hook("sg_inode_setattr", Some(2)), Some("inode_setattr"));
+        assert_eq!(program_hook("sg_inode_setattr", Some(2)), Some(("inode_setattr", false)));
         assert_eq!(program_hook("sg_inode_setattr_idmap", Some(2)), None);
         assert_eq!(program_hook("sg_inode_setattr", Some(3)), None);
-        assert_eq!(program_hook("sg_inode_setattr_idmap", Some(3)), Some("inode_setattr"));
+        assert_eq!(program_hook("sg_inode_setattr_idmap", Some(3)), Some(("inode_setattr", false)));
         // An unknown prototype loads neither; other programs are their hook.
         assert_eq!(program_hook("sg_inode_setattr", None), None);
         assert_eq!(program_hook("sg_inode_setattr_idmap", Some(4)), None);
-        assert_eq!(program_hook("sg_file_open", None), Some("file_open"));
+        assert_eq!(program_hook("sg_file_open", None), Some(("file_open", false)));
+        assert_eq!(program_hook("sg_audit_file_open", None), Some(("file_open", true)));
+        assert_eq!(program_hook("sg_audit_inode_setattr_idmap", Some(3)), Some(("inode_setattr", true)));
+        assert_eq!(program_hook("sg_audit_inode_setattr", Some(3)), None);
     }
 
     #[test]
