@@ -411,9 +411,10 @@ fn in_cidr(addr: IpAddr, net: IpAddr, len: u8) -> bool {
     }
 }
 
-fn margin_cidr(margin: &Margin) -> (IpAddr, u8) {
-    let (addr, len) = margin.rule.split_once('/').expect("margins are CIDRs");
-    (addr.parse().expect("margins are CIDRs"), len.parse().expect("margins are CIDRs"))
+/// A margin's (network, prefix length); every margin is a CIDR (a unit test checks).
+fn margin_cidr(margin: &Margin) -> Option<(IpAddr, u8)> {
+    let (addr, len) = margin.rule.split_once('/')?;
+    Some((addr.parse().ok()?, len.parse().ok()?))
 }
 
 /// A TOML basic string.
@@ -660,7 +661,7 @@ fn render(e: &Evidence, agent: &[String]) -> String {
                 denied.push((addr.to_string(), &peer.verdicts, peer.records));
                 continue;
             }
-            if NETWORK_MARGINS.iter().map(margin_cidr).any(|(net, len)| in_cidr(*addr, net, len)) {
+            if NETWORK_MARGINS.iter().filter_map(margin_cidr).any(|(net, len)| in_cidr(*addr, net, len)) {
                 continue;
             }
             groups.entry(wider(*addr)).or_default().push((*addr, peer));
@@ -766,6 +767,13 @@ mod tests {
 
     fn agent() -> Vec<String> {
         AGENT.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn every_network_margin_is_a_cidr() {
+        for margin in NETWORK_MARGINS {
+            assert!(margin_cidr(margin).is_some(), "{} is no CIDR", margin.rule);
+        }
     }
 
     fn from_lines(name: &str, lines: &[String]) -> (String, Config) {
