@@ -359,7 +359,7 @@ fn function_params(btf: &Btf, function: &str) -> Option<Vec<bool>> {
     use libbpf_rs::btf::types::FuncProto;
     use libbpf_rs::btf::{BtfKind, BtfType};
     let func = btf.type_by_name::<Func<'_>>(function)?;
-    let proto = FuncProto::try_from(BtfType::from(*func).next_type()?).ok()?;
+    let proto = FuncProto::try_from((*func).next_type()?).ok()?;
     let by_value = proto
         .iter()
         .map(|param| {

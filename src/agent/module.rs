@@ -41,13 +41,16 @@ impl ModuleState {
     }
 }
 
+/// A module thread's body: it reports on the sender once attached (or failed).
+pub type ModuleBody = Box<dyn FnOnce(ModuleContext, Sender<anyhow::Result<()>>) -> anyhow::Result<()> + Send>;
+
 /// A module ready to start: its effective state and the body of its thread, which
 /// opens, loads and attaches its BPF object, reports on `ready`, then polls until
 /// the agent stops. Everything it attached lives in that thread's frame.
 pub struct Prepared {
     pub name: &'static str,
     pub state: ModuleState,
-    pub run: Box<dyn FnOnce(ModuleContext, Sender<anyhow::Result<()>>) -> anyhow::Result<()> + Send>,
+    pub run: ModuleBody,
 }
 
 /// `enum sg_target` (bpf/safeguard.h) for the `sg_target` switch of every program.
