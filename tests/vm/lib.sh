@@ -273,6 +273,38 @@ wait_for_new_record() {
     find_new_record "$@" || fail "no new record with all of: $* (waited $WAIT_SECS s)"
     echo "$REC"
 }
+# ---- log fault helpers (scenarios log-*.sh)
+# deny_read_config FILE LOG DIR: block mode, reads under DIR denied, JSON records to LOG.
+# Only file_open is loaded ([file] ops = ["read"]): a faster start under TCG.
+deny_read_config() {
+    printf '[log]\nformat = "json"\noutput = "%s"\n[file]\nmode = "block"\ndeny = ["%s"]\nops = ["read"]\n' \
+        "$2" "$3" >"$1"
+}
+
+# empty_files DIR COUNT: DIR/f0 .. DIR/f(COUNT-1), empty (distinct paths fold into no
+# other record).
+empty_files() {
+    mkdir -p "$1"
+    i=0
+    while [ "$i" -lt "$2" ]; do
+        : >"$1/f$i"
+        i=$((i + 1))
+    done
+}
+
+# deny_range DIR FROM TO: one shell opens DIR/fFROM .. DIR/f(TO-1) for reading; every
+# open must fail with EPERM.
+deny_range() {
+    /bin/sh -c "i=$2; while [ \$i -lt $3 ]; do true <$1/f\$i; i=\$((i + 1)); done" 2>/tmp/deny.err
+    n=$(grep -c 'Operation not permitted' /tmp/deny.err)
+    [ "$n" = $(($3 - $2)) ] || fail "$n of $(($3 - $2)) opens got EPERM: $(head -n 3 /tmp/deny.err)"
+}
+
+# stop_total NAME: totals.NAME of the last stop record.
+stop_total() {
+    records '"module":"agent"' '"op":"stop"' | sed -n "s/.*\"totals\":{[^}]*\"$1\":\([0-9]*\).*/\1/p" | tail -n 1
+}
+# ---- end log fault helpers
 # ---- network module helpers (scenarios network-*.sh)
 # The guest has only lo: net_setup gives it the test addresses. sg-nettool (tests/vm/nettool)
 # does the socket operations and prints "ok ..." or "error: <os error>".

@@ -9,20 +9,7 @@
 N=5000
 mkdir -p /srv/sg-flood
 echo s3cret >/srv/sg-flood/key
-cat >/tmp/sg.toml <<'EOF'
-[log]
-format = "json"
-output = "/tmp/sg.log"
-[file]
-mode = "block"
-deny = ["/srv/sg-flood"]
-ops = ["read"]   # only file_open is loaded: a faster start under TCG
-EOF
-
-# total NAME: the stop record's totals.NAME.
-total() {
-    records '"module":"agent"' '"op":"stop"' | sed -n "s/.*\"totals\":{[^}]*\"$1\":\([0-9]*\).*/\1/p" | tail -n 1
-}
+deny_read_config /tmp/sg.toml /tmp/sg.log /srv/sg-flood
 
 start_agent /tmp/sg.toml
 
@@ -41,10 +28,10 @@ lines=$(count_records '"path":"/srv/sg-flood/key"')
 sum=$(records '"path":"/srv/sg-flood/key"' | awk '
     { n = 1; if (match($0, /"count":[0-9]+/)) n = substr($0, RSTART + 8, RLENGTH - 8); s += n }
     END { print s + 0 }')
-lost=$(($(total lost_kernel) + $(total lost_queue) + $(total write_errors)))
+lost=$(($(stop_total lost_kernel) + $(stop_total lost_queue) + $(stop_total write_errors)))
 say "$lines records stand for $sum attempts; lost $lost"
 [ "$lines" -lt 100 ] || fail "$lines records for $N attempts: not folded"
 [ "$((sum + lost))" = "$N" ] || fail "the counts add up to $sum (+ $lost lost), want $N"
-[ "$(total written)" = "$sum" ] || fail "the stop record says written=$(total written), the file holds $sum"
+[ "$(stop_total written)" = "$sum" ] || fail "the stop record says written=$(stop_total written), the file holds $sum"
 first=$(records '"path":"/srv/sg-flood/key"' | head -n 1)
 case $first in *'"count":'*) fail "the first denial was folded: $first" ;; esac

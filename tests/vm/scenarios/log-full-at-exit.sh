@@ -6,37 +6,18 @@
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
-mkdir -p /srv/sg-exit /tmp/logfs
-i=0
-while [ "$i" -lt 120 ]; do
-    : >"/srv/sg-exit/f$i"
-    i=$((i + 1))
-done
+mkdir -p /tmp/logfs
+empty_files /srv/sg-exit 120
 mount -t tmpfs -o size=512k tmpfs /tmp/logfs || fail "cannot mount a small tmpfs"
-cat >/tmp/sg.toml <<'EOF'
-[log]
-format = "json"
-output = "/tmp/logfs/sg.log"
-[file]
-mode = "block"
-deny = ["/srv/sg-exit"]
-ops = ["read"]   # only file_open is loaded: a faster start under TCG
-EOF
-
-# deny_range FROM TO: one shell opens /srv/sg-exit/fFROM .. f(TO-1); each gets EPERM.
-deny_range() {
-    /bin/sh -c "i=$1; while [ \$i -lt $2 ]; do true </srv/sg-exit/f\$i; i=\$((i + 1)); done" 2>/tmp/deny.err
-    n=$(grep -c 'Operation not permitted' /tmp/deny.err)
-    [ "$n" = $(($2 - $1)) ] || fail "$n of $(($2 - $1)) opens got EPERM"
-}
+deny_read_config /tmp/sg.toml /tmp/logfs/sg.log /srv/sg-exit
 
 start_agent /tmp/sg.toml
-deny_range 0 10
+deny_range /srv/sg-exit 0 10
 wait_for_record '"path":"/srv/sg-exit/f9"'
 
 say "fill the disk, 100 denials (less than the writer's buffer holds), stop"
 dd if=/dev/zero of=/tmp/logfs/fill bs=1k 2>/dev/null
-deny_range 10 110
+deny_range /srv/sg-exit 10 110
 sleep 1
 terminate_agent   # not stop_agent: the stop record cannot be written
 [ "$rc" = 0 ] || fail "exit status $rc on a full disk, want 0"
@@ -58,7 +39,7 @@ start_agent /tmp/sg.toml  # returns at once: the first run's start record is the
 WAIT_SECS=120 # as long as start_agent would wait for a loaded 6.12 verifier, and more
 wait_for_new_record '"module":"agent"' '"op":"start"'
 WAIT_SECS=20
-deny_range 110 111
+deny_range /srv/sg-exit 110 111
 wait_for_record '"path":"/srv/sg-exit/f110"'
 stop_agent
 bad=$(grep -vc '^{"time":".*}$' "$SG_LOG")

@@ -9,43 +9,17 @@
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
-mkdir -p /srv/sg-full /tmp/logfs
-i=0
-while [ "$i" -lt 600 ]; do
-    : >"/srv/sg-full/f$i"
-    i=$((i + 1))
-done
+mkdir -p /tmp/logfs
+empty_files /srv/sg-full 600
 # Room for the writer's 64 KiB buffer once the filler is removed.
 mount -t tmpfs -o size=512k tmpfs /tmp/logfs || fail "cannot mount a small tmpfs"
-cat >/tmp/sg.toml <<'EOF'
-[log]
-format = "json"
-output = "/tmp/logfs/sg.log"
-[file]
-mode = "block"
-deny = ["/srv/sg-full"]
-ops = ["read"]   # only file_open is loaded: a faster start under TCG
-EOF
-
-# deny_range FROM TO: one shell opens /srv/sg-full/fFROM .. f(TO-1) for reading; every
-# open must fail with EPERM. Different paths: no record folds into another.
-deny_range() {
-    /bin/sh -c "i=$1; while [ \$i -lt $2 ]; do true </srv/sg-full/f\$i; i=\$((i + 1)); done" 2>/tmp/deny.err
-    n=$(grep -c 'Operation not permitted' /tmp/deny.err)
-    [ "$n" = $(($2 - $1)) ] || fail "$n of $(($2 - $1)) opens got EPERM: $(head -n 3 /tmp/deny.err)"
-    say "f$1..f$(($2 - 1)): EPERM every time"
-}
+deny_read_config /tmp/sg.toml /tmp/logfs/sg.log /srv/sg-full
 
 # stderr_count TEXT: lines of the agent's stderr with TEXT.
 stderr_count() { grep -cF -- "$1" "$AGENT_ERR"; }
 
-# total NAME: the stop record's totals.NAME.
-total() {
-    records '"module":"agent"' '"op":"stop"' | sed -n "s/.*\"totals\":{[^}]*\"$1\":\([0-9]*\).*/\1/p" | tail -n 1
-}
-
 start_agent /tmp/sg.toml
-deny_range 0 10
+deny_range /srv/sg-full 0 10
 wait_for_record '"action":"BLOCKED"' '"path":"/srv/sg-full/f9"'
 
 say "filling the log's filesystem"
@@ -54,7 +28,7 @@ if echo x >>/tmp/logfs/fill 2>/dev/null; then fail "the tmpfs is not full"; fi
 df /tmp/logfs | tail -n 1
 
 say "denials while the disk is full (more than the writer's 64 KiB buffer holds)"
-deny_range 10 410
+deny_range /srv/sg-full 10 410
 i=0
 until [ "$(stderr_count 'log: cannot write to /tmp/logfs/sg.log')" -ge 1 ]; do
     [ "$i" -lt 50 ] || fail "no write error reported on stderr within 10 s"
@@ -63,7 +37,7 @@ until [ "$(stderr_count 'log: cannot write to /tmp/logfs/sg.log')" -ge 1 ]; do
 done
 grep -F 'log: cannot write' "$AGENT_ERR"
 grep -qF 'No space left on device' "$AGENT_ERR" || fail "the error does not name the cause"
-deny_range 410 510
+deny_range /srv/sg-full 410 510
 sleep 1
 n=$(stderr_count 'log: cannot write')
 [ "$n" = 1 ] || fail "$n write-error messages on stderr, want 1 per streak"
@@ -71,7 +45,7 @@ alive "$AGENT_PID" || fail "the agent died on a full disk"
 
 say "space returns"
 rm /tmp/logfs/fill
-deny_range 510 520
+deny_range /srv/sg-full 510 520
 wait_for_record '"action":"BLOCKED"' '"path":"/srv/sg-full/f519"'
 i=0
 until [ "$(stderr_count 'log: writing to /tmp/logfs/sg.log again')" = 1 ]; do
@@ -94,16 +68,16 @@ dup=$(records '"module":"file"' | sed 's/.*"path":"\([^"]*\)".*/\1/' | sort | un
 
 say "the counts add up"
 records '"module":"agent"' '"op":"stop"'
-produced=$(total produced)
-written=$(total written)
-errors=$(total write_errors)
-lost=$(total lost)
+produced=$(stop_total produced)
+written=$(stop_total written)
+errors=$(stop_total write_errors)
+lost=$(stop_total lost)
 in_file=$(count_records '"module":"file"')
 say "produced=$produced written=$written write_errors=$errors lost=$lost in the file=$in_file"
 [ "$errors" -gt 0 ] || fail "no write_errors counted"
 [ "$produced" = 520 ] || fail "520 denials, but the kernel produced $produced events"
-[ "$produced" = $((written + $(total filtered) + lost)) ] || fail "produced != written + filtered + lost"
-[ "$lost" = $((errors + $(total lost_queue) + $(total lost_kernel) + $(total malformed))) ] ||
+[ "$produced" = $((written + $(stop_total filtered) + lost)) ] || fail "produced != written + filtered + lost"
+[ "$lost" = $((errors + $(stop_total lost_queue) + $(stop_total lost_kernel) + $(stop_total malformed))) ] ||
     fail "lost is not the sum of its kinds"
 [ "$written" = "$in_file" ] || fail "written=$written but $in_file records in the file"
 REC=$(records '"module":"agent"' '"op":"stop"' | tail -n 1)

@@ -9,15 +9,7 @@
 
 mkdir -p /srv/sg-reopen
 for name in a b c d e f; do echo "$name" >"/srv/sg-reopen/$name"; done
-cat >/tmp/sg.toml <<'EOF'
-[log]
-format = "json"
-output = "/tmp/sg.log"
-[file]
-mode = "block"
-deny = ["/srv/sg-reopen"]
-ops = ["read"]   # only file_open is loaded: a faster start under TCG
-EOF
+deny_read_config /tmp/sg.toml /tmp/sg.log /srv/sg-reopen
 
 # deny NAME: reading /srv/sg-reopen/NAME gets EPERM, and its record appears in /tmp/sg.log.
 deny() {
