@@ -24,7 +24,7 @@ const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 pub enum Enforcement {
     /// Audit and block.
     Full,
-    /// Audit only, through tracepoints.
+    /// Audit only, through tracepoints, kprobes and fentry.
     Degraded,
     /// Nothing: no BTF or no bpf().
     Unsupported,
@@ -344,17 +344,17 @@ fn kprobes_attach() -> bool {
         .any(|path| Path::new(path).exists())
 }
 
-/// The parameters of an LSM hook (`bpf_lsm_<hook>` in BTF): for each, whether it
-/// is a struct or union passed by value.
 /// The function that calls an LSM hook (the file module's audit-only programs
 /// attach there).
-pub fn security_function(hook: &str) -> String {
+fn security_function(hook: &str) -> String {
     match hook {
         "inode_free_security" => "security_inode_free".into(),
         _ => format!("security_{hook}"),
     }
 }
 
+/// The parameters of a kernel function in BTF (`bpf_lsm_<hook>` stands for an LSM
+/// hook): for each, whether it is a struct or union passed by value.
 fn function_params(btf: &Btf, function: &str) -> Option<Vec<bool>> {
     use libbpf_rs::btf::types::FuncProto;
     use libbpf_rs::btf::{BtfKind, BtfType};

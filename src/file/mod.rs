@@ -123,11 +123,13 @@ pub fn prepare(config: &FileConfig, caps: &Capabilities, agent_pidns: u32) -> Pr
     } else {
         caps.lsm_hook_arity("inode_setattr")
     };
+    // path_rename gained a flags argument (RENAME_EXCHANGE) in 5.19.
+    let rename_has_flags = caps.lsm_hook_arity("path_rename") == Some(5);
     Prepared {
         name: NAME,
         state,
         run: Box::new(move |ctx, ready| {
-            let plan = match Plan::new(config, hooks, setattr_arity, audit_only, agent_pidns) {
+            let plan = match Plan::new(config, hooks, setattr_arity, rename_has_flags, audit_only, agent_pidns) {
                 Ok(plan) => plan,
                 Err(err) => {
                     let _ = ready.send(Err(err));
@@ -145,6 +147,8 @@ struct Plan {
     hooks: Vec<&'static str>,
     /// Parameters of inode_setattr in this kernel (2 before 6.3, 3 after).
     setattr_arity: Option<usize>,
+    /// The path_rename hook has its flags argument (5.19+).
+    rename_has_flags: bool,
     /// No BPF LSM: the fentry twins, which cannot refuse.
     audit_only: bool,
     agent_pidns: u32,
@@ -156,6 +160,7 @@ impl Plan {
         config: FileConfig,
         hooks: Vec<&'static str>,
         setattr_arity: Option<usize>,
+        rename_has_flags: bool,
         audit_only: bool,
         agent_pidns: u32,
     ) -> anyhow::Result<Plan> {
@@ -170,7 +175,7 @@ impl Plan {
                  by identity once created where its directory exists"
             );
         }
-        Ok(Plan { config, hooks, setattr_arity, audit_only, agent_pidns, rules })
+        Ok(Plan { config, hooks, setattr_arity, rename_has_flags, audit_only, agent_pidns, rules })
     }
 
     fn ops_enabled(&self) -> u32 {
@@ -269,6 +274,7 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     let wanted = plan.ops_enabled() & rules.ops_ruled;
     let have_path_chown = plan.hooks.contains(&"path_chown");
     rodata.sg_chown_in_setattr = u32::from(!have_path_chown);
+    rodata.sg_rename_has_flags = u32::from(plan.rename_has_flags);
     if plan.hooks.contains(&"inode_setattr") && !matches!(plan.setattr_arity, Some(2 | 3)) {
         log::warn!(
             "file: inode_setattr takes {:?} parameters on this kernel (2 or 3 known); times are not judged",

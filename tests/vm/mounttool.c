@@ -3,6 +3,7 @@
 // its strings to the kernel exactly as given (busybox mount may rewrite a source).
 //   sg-mounttool mount SOURCE TARGET [FSTYPE|-] [bind|move|remount]   mount(2)
 //   sg-mounttool clone SOURCE TARGET   open_tree(OPEN_TREE_CLONE) + move_mount(2)
+//   sg-mounttool exchange A B          renameat2(A, B, RENAME_EXCHANGE) (busybox has none)
 // Prints "ok" and exits 0, or "error: <strerror>" and exits 1.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +20,10 @@
 #ifndef SYS_move_mount
 #define SYS_move_mount 429
 #endif
+#ifndef SYS_renameat2
+#define SYS_renameat2 316
+#endif
+#define SG_RENAME_EXCHANGE (1 << 1)
 #define SG_OPEN_TREE_CLONE 1
 #define SG_AT_RECURSIVE 0x8000
 #define SG_MOVE_MOUNT_F_EMPTY_PATH 0x4
@@ -56,7 +61,10 @@ int main(int argc, char **argv)
 		}
 		return result(syscall(SYS_move_mount, fd, "", AT_FDCWD, argv[3], SG_MOVE_MOUNT_F_EMPTY_PATH));
 	}
+	if (argc == 4 && strcmp(argv[1], "exchange") == 0)
+		return result(syscall(SYS_renameat2, AT_FDCWD, argv[2], AT_FDCWD, argv[3], SG_RENAME_EXCHANGE));
 	fprintf(stderr, "usage: sg-mounttool mount SOURCE TARGET [FSTYPE] [bind|move|remount]\n"
-			"       sg-mounttool clone SOURCE TARGET\n");
+			"       sg-mounttool clone SOURCE TARGET\n"
+			"       sg-mounttool exchange A B\n");
 	return 2;
 }

@@ -11,21 +11,22 @@
 . /tests/lib.sh
 
 umount_all() {
-    for m in /mnt/bp-b /jail/srv /jail/data; do
+    for m in /mnt/bp-b /mnt/bp-sub /jail/srv /jail/data; do
         umount "$m" 2>/dev/null
     done
 }
 cleanup_bp() {
     [ -n "${SLEEPERS:-}" ] && kill $SLEEPERS 2>/dev/null
     umount_all
-    rm -rf /jail /mnt/bp-b
+    rm -rf /jail /mnt/bp-b /mnt/bp-sub /srv/xch
 }
 trap cleanup_bp EXIT
 
 cleanup_bp
 rm -rf /srv/bp /srv/bp-out /srv/bpr
-mkdir -p /srv/bp/sub /srv/bp-out /srv/bpr /mnt/bp-b /jail/bin /jail/srv /jail/data
+mkdir -p /srv/bp/sub /srv/bp-out /srv/bpr /mnt/bp-b /mnt/bp-sub /jail/bin /jail/srv /jail/data
 echo s3cret >/srv/bp/key
+echo s3cret >/srv/bp/sub/key
 echo w >/srv/bpr/key
 ln /srv/bp/key /srv/bp-out/hl # before the agent starts
 ln -s /srv/bp/key /tmp/sym
@@ -88,6 +89,9 @@ attempt "the directory (listing)" /srv/bp /srv/bp ls /srv/bp
 
 mount --bind /srv/bp /mnt/bp-b || fail "mount --bind /srv/bp /mnt/bp-b"
 attempt "bind mount" /mnt/bp-b/key /srv/bp cat /mnt/bp-b/key
+# The bind's root is /srv/bp/sub: the rule's directory is above the mount's root.
+mount --bind /srv/bp/sub /mnt/bp-sub || fail "mount --bind /srv/bp/sub /mnt/bp-sub"
+attempt "bind mount of a subdirectory" /mnt/bp-sub/key /srv/bp cat /mnt/bp-sub/key
 
 mount --bind /srv /jail/srv || fail "mount --bind /srv /jail/srv"
 mount --bind /srv/bp /jail/data || fail "mount --bind /srv/bp /jail/data"
@@ -97,12 +101,20 @@ attempt "chroot (bind of the directory)" /jail/data/key /srv/bp chroot /jail /bi
 attempt "new mount namespace" /srv/bp/key /srv/bp unshare -m cat /srv/bp/key
 attempt "new mount namespace, private bind" /tmp/x/key /srv/bp \
     unshare -m sh -c 'mkdir -p /tmp/x && mount --bind /srv/bp /tmp/x && cat /tmp/x/key'
+attempt "new mount namespace, private bind of a subdirectory" /tmp/y/key /srv/bp \
+    unshare -m sh -c 'mkdir -p /tmp/y && mount --bind /srv/bp/sub /tmp/y && cat /tmp/y/key'
 
 attempt "/proc/self/fd redirection" /srv/bp/key /srv/bp sh -c 'cat /proc/self/fd/3 3</srv/bp/key'
 # The rule on /srv/bpr denies only reads: the fd opened for appending is allowed, and
 # reopening it for reading through /proc/self/fd must be judged again.
 attempt "/proc/self/fd reopened for read" /srv/bpr/key '{ path = \"/srv/bpr\", ops = [\"read\"] }' \
     sh -c 'exec 3>>/srv/bpr/key && cat /proc/self/fd/3'
+
+say "RENAME_EXCHANGE of a read-protected file with one outside (the protected one would leave)"
+echo outside >/srv/xch
+mnt_eperm exchange /srv/xch /srv/bpr/key
+wait_for_record '"module":"file"' '"op":"rename"' '"action":"BLOCKED"' '"rule":"{ path = \"/srv/bpr\", ops = [\"read\"] }"'
+[ "$(cat /srv/xch)" = outside ] || fail "the exchange happened"
 
 chroot /jail /bin/sleep 60 &
 root_pid=$!
