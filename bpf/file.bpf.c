@@ -334,9 +334,7 @@ static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, _
 	out->verdict = 0;
 	out->rule_id = SG_RULE_NONE;
 	out->guard_rule = 0;
-	/* By path only where the mount is known: inode_setattr's path would be
-	 * relative to the root of the file's filesystem. */
-	if (sg_need_path && mnt) {
+	if (sg_need_path) {
 		struct sg_pathbuf *pb = sg_pathbuf();
 		struct path path = { .mnt = mnt, .dentry = dentry };
 		struct sg_resolved resolved;
@@ -347,7 +345,11 @@ static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, _
 		sg_resolve(&path, pb, &resolved);
 		truncated = resolved.flags & SG_FLAG_TRUNCATED;
 		match = pb->found ? &pb->by_inode : 0;
-		if (!truncated)
+		/* By path only where the mount is known: inode_setattr's path is
+		 * relative to the root of the file's filesystem. (A test of mnt
+		 * around the whole block would have the verifier explore both
+		 * walks, past 6.1's limit in path_rename.) */
+		if (!truncated && mnt)
 			match = sg_better(match, sg_lookup_path(pb, &resolved));
 		if (match) {
 			w.found = 1;
