@@ -101,15 +101,47 @@ static __always_inline __u32 sg_pidns_inum(struct task_struct *task)
 	return BPF_CORE_READ(upid.ns, ns.inum);
 }
 
+/*
+ * Is the task in a container? A container is a pid namespace other than the
+ * agent's that a privileged process made (a container runtime): some pid
+ * namespace between the task's and the agent's belongs to a user namespace
+ * created by root (the initial user namespace, or one whose owner is uid 0).
+ * A pid namespace that an unprivileged user made for itself (`unshare -Urp`)
+ * is no container: its tasks stay the host's, so no unprivileged user can
+ * step out of `target = "host"` rules. A task whose pid namespace is not below
+ * the agent's at all is in a container.
+ */
+#define SG_MAX_PIDNS_LEVEL 33 /* MAX_PID_NS_LEVEL (32) + the initial namespace */
+
+static __always_inline int sg_is_container(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	void *numbers = (void *)pid + bpf_core_field_offset(struct pid, numbers);
+	struct pid_namespace *ns = 0;
+	int privileged = 0;
+
+	bpf_probe_read_kernel(&ns, sizeof(ns),
+			      numbers + (level & 31) * bpf_core_type_size(struct upid) +
+				      bpf_core_field_offset(struct upid, ns));
+	for (int i = 0; i < SG_MAX_PIDNS_LEVEL; i++) {
+		if (!ns)
+			return 1;
+		if (BPF_CORE_READ(ns, ns.inum) == sg_agent_pidns)
+			return privileged;
+		if (BPF_CORE_READ(ns, user_ns, owner.val) == 0)
+			privileged = 1;
+		ns = BPF_CORE_READ(ns, parent);
+	}
+	return 1;
+}
+
 /* Is this task within the configured `target` (host, container or all)? */
 static __always_inline int sg_in_target(struct task_struct *task)
 {
-	int container;
-
 	if (sg_target == SG_TARGET_ALL)
 		return 1;
-	container = sg_pidns_inum(task) != sg_agent_pidns;
-	return sg_target == SG_TARGET_CONTAINER ? container : !container;
+	return sg_is_container(task) == (sg_target == SG_TARGET_CONTAINER);
 }
 
 static __always_inline void sg_fill_subject(struct sg_header *hdr, struct task_struct *task)
@@ -127,7 +159,7 @@ static __always_inline void sg_fill_subject(struct sg_header *hdr, struct task_s
 	subject->uid = (__u32)uid_gid;
 	subject->gid = uid_gid >> 32;
 	subject->pidns_inum = sg_pidns_inum(task);
-	if (subject->pidns_inum != sg_agent_pidns)
+	if (sg_is_container(task))
 		hdr->flags |= SG_FLAG_CONTAINER;
 	bpf_get_current_comm(subject->comm, sizeof(subject->comm));
 	BPF_CORE_READ_STR_INTO(&subject->parent_comm, parent, comm);

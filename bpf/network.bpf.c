@@ -335,7 +335,7 @@ static __always_inline __u32 decide_owner(__u32 op, struct sock *sk, const struc
 
 	if (o) {
 		if (sg_target != SG_TARGET_ALL) {
-			int container = o->hdr.subject.pidns_inum != sg_agent_pidns;
+			int container = !!(o->hdr.flags & SG_FLAG_CONTAINER);
 
 			if (container != (sg_target == SG_TARGET_CONTAINER))
 				return SG_VERDICT_ALLOW;

@@ -68,7 +68,7 @@ enum sg_action {
 
 /* sg_header.flags */
 #define SG_FLAG_TRUNCATED (1U << 0) /* a path could not be resolved completely */
-#define SG_FLAG_CONTAINER (1U << 1) /* subject is in another pid namespace */
+#define SG_FLAG_CONTAINER (1U << 1) /* subject is in a container (sg_is_container) */
 #define SG_FLAG_ARGV_TRUNCATED (1U << 2)
 
 /* `target` (const volatile in every program) */

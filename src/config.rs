@@ -21,6 +21,7 @@ mod describe;
 mod error;
 mod schema;
 mod values;
+mod warnings;
 
 #[cfg(test)]
 mod tests;

@@ -80,6 +80,9 @@ fn main() -> ExitCode {
         }
         Command::Check { config } => match config::load(&config) {
             Ok(parsed) => {
+                for warning in parsed.warnings() {
+                    eprintln!("safeguard: warning: {warning}");
+                }
                 print!("{}", parsed.describe());
                 ExitCode::SUCCESS
             }

@@ -77,6 +77,9 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
         Enforcement::Degraded => eprintln!("safeguard: {}", caps.degraded_reason().unwrap_or_default()),
         Enforcement::Full => {}
     }
+    for warning in config.warnings() {
+        log::warn!("{warning}");
+    }
 
     let log = writer::open(&config.log)?;
     let (records, queue) = bounded::<Record>(QUEUE_CAPACITY);

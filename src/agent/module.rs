@@ -62,7 +62,8 @@ pub fn target_code(target: Target) -> u32 {
     }
 }
 
-/// The inode of the agent's own pid namespace: tasks in any other are "container".
+/// The inode of the agent's own pid namespace: the kernel side counts a task as in a
+/// "container" when a privileged process made a pid namespace between it and this one.
 pub fn agent_pidns() -> u32 {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self/ns/pid").map(|m| m.ino() as u32).unwrap_or(0)

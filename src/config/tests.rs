@@ -825,3 +825,35 @@ fn describe_shows_normalization_and_off_modules() {
     assert!(text.contains("file: disabled"), "{text}");
     assert!(text.contains("process: disabled"), "{text}");
 }
+
+#[test]
+fn rules_selecting_by_task_name_are_warned_about() {
+    let config = parse_ok(
+        r#"[file]
+deny = [{ path = "/etc/shadow", command = ["vim"] }, { path = "/root", command = ["/usr/bin/vim"] }]
+allow = ["/", { path = "/srv", command = ["backup"] }]
+[network]
+command = { allow = ["other", "/usr/bin/apt"], deny = ["nc"] }
+"#,
+    );
+    let warnings = config.warnings();
+    assert_eq!(warnings.len(), 4, "{warnings:#?}");
+    assert!(warnings[0].starts_with(r#"file.allow: { path = "/srv", command = ["backup"] } selects by task name "backup""#));
+    assert!(warnings[1].starts_with(r#"file.deny: { path = "/etc/shadow", command = ["vim"] } selects by task name "vim""#));
+    assert!(warnings[2].starts_with(r#"network.command.allow: "other" selects by task name "other""#));
+    assert!(warnings[3].starts_with(r#"network.command.deny: "nc" selects by task name "nc""#));
+    assert!(warnings.iter().all(|w| w.contains("executable path")));
+}
+
+#[test]
+fn rules_by_executable_path_or_in_a_disabled_module_are_not_warned_about() {
+    let config = parse_ok(
+        r#"[file]
+deny = [{ path = "/root", command = ["/usr/bin/vim"] }]
+[network]
+enable = false
+command = { deny = ["nc"] }
+"#,
+    );
+    assert!(config.warnings().is_empty());
+}

@@ -1,0 +1,44 @@
+//! `Config::warnings`: valid configurations that do not mean what they seem to. `check`
+//! prints them, `run` logs them at start; neither refuses the config.
+
+use super::{CommandMatch, Config, Entry};
+
+impl Config {
+    /// One line per rule that selects subjects by task name (comm): any process may rename
+    /// itself (`prctl(PR_SET_NAME)`, `exec -a`), so a deny by comm is advisory and an allow
+    /// by comm is granted to whoever takes the name. Select by executable path instead.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.file.enable {
+            for (kind, rule) in self.file.rules() {
+                if let Some(comm) = by_comm(&rule.command) {
+                    out.push(comm_warning(&format!("file.{}", kind.name()), &rule.text, comm));
+                }
+            }
+        }
+        if self.network.enable {
+            for (list, entries) in [("allow", &self.network.command.allow), ("deny", &self.network.command.deny)] {
+                for Entry { value, text } in entries {
+                    if let CommandMatch::Comm(comm) = value {
+                        out.push(comm_warning(&format!("network.command.{list}"), text, comm));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn by_comm(command: &[CommandMatch]) -> Option<&str> {
+    command.iter().find_map(|c| match c {
+        CommandMatch::Comm(comm) => Some(comm.as_str()),
+        CommandMatch::Exe(_) => None,
+    })
+}
+
+fn comm_warning(list: &str, text: &str, comm: &str) -> String {
+    format!(
+        "{list}: {text} selects by task name {comm:?}, which any process can take or drop \
+         (prctl PR_SET_NAME); select by executable path (a value with '/') to make it hold"
+    )
+}
