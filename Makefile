@@ -12,7 +12,7 @@ STATIC_ENV := LIBBPF_SYS_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu \
               RUSTFLAGS="-C target-feature=+crt-static"
 
 DEB_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make gcc \
-                qemu-system-x86 busybox-static cpio bpftool
+                qemu-system-x86 busybox-static cpio bpftool shellcheck
 
 .PHONY: all build run test host-test vm-test bench vmlinux clean deps
 

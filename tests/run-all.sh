@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The whole test run behind `make test`: unit tests, host BPF tests, kernel VM tests, the
-# HTML report in a browser, and the packages.
+# The whole test run behind `make test`: unit tests, code gates, host BPF tests, kernel VM
+# tests, the HTML report in a browser, and the packages.
 # Each tier prints its own lines; this script ends with the one total line
 # `N passed, M failed` and exits non-zero when anything failed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 BIN=${BIN:-target/x86_64-unknown-linux-gnu/release/safeguard}
 OUT=${SG_TEST_OUT:-target/test}
@@ -51,6 +51,10 @@ if ! grep -q '^test result' "$OUT/unit.log"; then
 fi
 echo "unit: ${unit_passed:-0} passed, ${unit_failed:-0} failed" | tee "$OUT/unit.result"
 tally "$OUT/unit.result" unit
+
+echo "== code gates (tests/lint.sh: rustfmt, clippy -D warnings, shellcheck)"
+tests/lint.sh 2>&1 | tee "$OUT/lint.log"
+tally "$OUT/lint.log" lint
 
 echo "== host BPF tests"
 tests/host/run.sh "$BIN" 2>&1 | tee "$OUT/host.log"

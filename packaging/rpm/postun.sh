@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # safeguard %postun ($1: 0 erase, 1 upgrade): an upgrade restarts an agent that was
 # running, so the new binary enforces. Logs in /var/log/safeguard stay after erase.
 if [ -d /run/systemd/system ]; then

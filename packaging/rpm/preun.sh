@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # safeguard %preun ($1: 0 erase, 1 upgrade): erasing stops and disables the agent.
 if [ "$1" -eq 0 ] && command -v systemctl >/dev/null 2>&1; then
     if [ -d /run/systemd/system ]; then

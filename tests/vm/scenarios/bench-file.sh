@@ -53,6 +53,7 @@ loop rules10000
 stop_agent
 loop detached_after
 
+# shellcheck disable=SC2100 # "detached_after=..." is text for eval, not arithmetic
 for file in root mounted; do
     name=file-open
     [ "$file" = root ] || name=file-open-mounted

@@ -16,6 +16,7 @@ umount_all() {
     done
 }
 cleanup_bp() {
+    # shellcheck disable=SC2086 # a list of pids
     [ -n "${SLEEPERS:-}" ] && kill $SLEEPERS 2>/dev/null
     umount_all
     rm -rf /jail /mnt/bp-b /mnt/bp-sub /srv/xch

@@ -7,7 +7,7 @@
 
 net_setup
 net_serve 0.0.0.0:8080
-net_serve [::]:8086
+net_serve '[::]:8086'
 
 say "allow list: only $NET_B/32"
 net_config /tmp/sg.toml block "ops = [\"connect\"]" "cidr = { allow = [\"$NET_B/32\"] }"

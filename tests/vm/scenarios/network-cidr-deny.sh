@@ -7,7 +7,7 @@
 
 net_setup
 net_serve 0.0.0.0:8080
-net_serve [::]:8086
+net_serve '[::]:8086'
 net_config /tmp/sg.toml block \
     "cidr = { deny = [\"$NET_A/32\", \"$NET_A6/128\"] }"
 start_agent /tmp/sg.toml
