@@ -39,9 +39,18 @@ pub use error::{ConfigError, Problem};
 
 /// Reads and parses the config file; a read failure also names the file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read { file: path.to_path_buf(), source })?;
+    let text = String::from_utf8(bytes).map_err(|err| not_utf8(&err, path))?;
     parse(&text, path)
+}
+
+/// TOML is UTF-8: the first byte that is not, with its line and column.
+fn not_utf8(err: &std::string::FromUtf8Error, path: &Path) -> ConfigError {
+    let at = err.utf8_error().valid_up_to();
+    let byte = err.as_bytes()[at];
+    let valid = String::from_utf8_lossy(&err.as_bytes()[..at]);
+    let message = format!("byte 0x{byte:02x} is not UTF-8 (a config file must be UTF-8)");
+    ConfigError::Invalid { problems: vec![Problem::at(&valid, path, at, String::new(), message)] }
 }
 
 /// Parses config text; `origin` is the file name the errors show.

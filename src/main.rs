@@ -83,19 +83,24 @@ fn main() -> ExitCode {
                 for warning in parsed.warnings() {
                     eprintln!("safeguard: warning: {warning}");
                 }
-                print!("{}", parsed.describe());
-                ExitCode::SUCCESS
+                write_stdout(&parsed.describe())
             }
             Err(err) => config_error(err),
         },
         Command::Probe { json } => {
+            if !running_as_root() {
+                eprintln!(
+                    "safeguard: probe needs root: loading the BPF programs that prove what this kernel \
+                     allows takes CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)"
+                );
+                return ExitCode::from(1);
+            }
             let caps = probe::probe();
             if json {
-                println!("{}", caps.to_json());
+                write_stdout(&format!("{}\n", caps.to_json()))
             } else {
-                print!("{}", caps.to_text());
+                write_stdout(&caps.to_text())
             }
-            ExitCode::SUCCESS
         }
         Command::Events(args) => report(analysis::events::run(args)),
         Command::Report(args) => report(analysis::report::run(args)),
@@ -104,9 +109,35 @@ fn main() -> ExitCode {
     }
 }
 
+/// A config error: every problem on a line of its own as `FILE:LINE:COL: key: message`,
+/// the form editors and CI parsers read; an unreadable file as one `safeguard:` line.
 fn config_error(err: config::ConfigError) -> ExitCode {
-    eprintln!("safeguard: {err}");
+    match err {
+        config::ConfigError::Invalid { .. } => eprintln!("{err}"),
+        config::ConfigError::Read { .. } => eprintln!("safeguard: {err}"),
+    }
     ExitCode::from(2)
+}
+
+/// Writes a command's output. A reader that went away (`| head`) ends it quietly with
+/// status 0; any other write error (a full disk) is one line and status 1.
+fn write_stdout(text: &str) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("safeguard: writing to standard output: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The effective uid is 0 (the owner of /proc/self is the process's effective uid).
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
 }
 
 fn report(result: anyhow::Result<()>) -> ExitCode {

@@ -211,10 +211,18 @@ impl Capabilities {
         out.push_str(&format!("fentry:            {}\n", result(&self.fentry_attach)));
         out.push_str(&format!("ring buffer:       {}\n", result(&self.ringbuf)));
         out.push_str("hooks:\n");
-        for &(module, hook, present) in &self.hooks {
-            out.push_str(&format!("  {module:<8} {hook:<24} {}\n", if present { "available" } else { "missing" }));
-        }
         let enforcement = self.enforcement();
+        for &(module, hook, present) in &self.hooks {
+            // An LSM hook the kernel has is of no use while BPF LSM programs are refused.
+            let state = if !present {
+                "missing"
+            } else if enforcement != Enforcement::Full && self.lsm_hook_arity(hook).is_some() {
+                "in the kernel, unusable (BPF LSM unavailable)"
+            } else {
+                "available"
+            };
+            out.push_str(&format!("  {module:<8} {hook:<24} {state}\n"));
+        }
         out.push_str(&format!("effective:         {}\n", enforcement.name()));
         out.push_str(&format!("BPF LSM active:    {}\n", yes_no(enforcement == Enforcement::Full)));
         if let Some(reason) = self.degraded_reason().or_else(|| self.unsupported_reason()) {

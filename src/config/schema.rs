@@ -305,6 +305,11 @@ impl Reader<'_> {
             return Some(LogOutput::Stdout);
         }
         match values::path(text) {
+            // `run` could not open it: refused here, where the line is known.
+            Ok(path) if Path::new(&path).is_dir() => {
+                self.error(node, format!("{path} is a directory (output is \"stdout\" or an absolute file path)"));
+                None
+            }
             Ok(path) => Some(LogOutput::File(PathBuf::from(path))),
             Err(message) => {
                 self.error(node, format!("{message} (output is \"stdout\" or an absolute file path)"));

@@ -857,3 +857,41 @@ command = { deny = ["nc"] }
     );
     assert!(config.warnings().is_empty());
 }
+
+#[test]
+fn a_config_that_does_nothing_is_warned_about() {
+    let empty = parse_ok("");
+    assert_eq!(empty.warnings().len(), 1);
+    assert!(empty.warnings()[0].starts_with("no module is enabled"), "{:?}", empty.warnings());
+
+    let idle = parse_ok("[file]\nops = []\n[network]\nops = []\n[process]\nops = []\n");
+    assert_eq!(
+        idle.warnings(),
+        vec![
+            "file.ops is empty: the module is on and does nothing".to_string(),
+            "network.ops is empty: the module is on and does nothing".to_string(),
+            "process.ops is empty: the module is on and does nothing".to_string(),
+        ]
+    );
+    // exec rules are judged whatever process.ops says
+    assert!(parse_ok("[process]\nops = []\ndeny = [\"/usr/bin/nc\"]\n").warnings().is_empty());
+}
+
+#[test]
+fn a_log_output_naming_a_directory_is_an_error() {
+    assert_eq!(
+        problem("[log]\noutput = \"/tmp\"\n"),
+        at(2, 10, "log.output", "/tmp is a directory (output is \"stdout\" or an absolute file path)")
+    );
+}
+
+#[test]
+fn a_config_that_is_not_utf8_has_a_position() {
+    let dir = std::env::temp_dir().join(format!("sg-config-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.toml");
+    std::fs::write(&file, b"[log]\nformat = \"js\xffon\"\n").unwrap();
+    let err = load(&file).unwrap_err();
+    assert_eq!(err.to_string(), format!("{}:2:13: byte 0xff is not UTF-8 (a config file must be UTF-8)", file.display()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -7,8 +7,28 @@ impl Config {
     /// One line per rule that selects subjects by task name (comm): any process may rename
     /// itself (`prctl(PR_SET_NAME)`, `exec -a`), so a deny by comm is advisory and an allow
     /// by comm is granted to whoever takes the name. Select by executable path instead.
+    ///
+    /// Also: a config that enables no module, and a module enabled with `ops = []`: both
+    /// run and judge nothing.
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
+        let modules = [
+            ("file", self.file.enable, self.file.ops.is_empty()),
+            ("network", self.network.enable, self.network.ops.is_empty()),
+            // exec rules are judged whatever `ops` says: ops only chooses the life-cycle records
+            ("process", self.process.enable, self.process.ops.is_empty() && self.process.allow.is_empty() && self.process.deny.is_empty()),
+            ("mount", self.mount.enable, false), // mount has no ops
+        ];
+        if modules.iter().all(|&(_, enable, _)| !enable) {
+            out.push(
+                "no module is enabled (a module's section turns it on): the agent would log only its own \
+                 start and stop"
+                    .to_string(),
+            );
+        }
+        for (name, _, _) in modules.iter().filter(|&&(_, enable, idle)| enable && idle) {
+            out.push(format!("{name}.ops is empty: the module is on and does nothing"));
+        }
         if self.file.enable {
             for (kind, rule) in self.file.rules() {
                 if let Some(comm) = by_comm(&rule.command) {
