@@ -168,7 +168,9 @@ impl Capabilities {
                     .to_string(),
             )
         };
-        Some(format!("BPF LSM enforcement unavailable: {why}; running audit-only through tracepoints. Remedy: {remedy}"))
+        Some(format!(
+            "BPF LSM enforcement unavailable: {why}; running audit-only through tracepoints. Remedy: {remedy}"
+        ))
     }
 
     /// What is missing when nothing can run.
@@ -236,11 +238,8 @@ impl Capabilities {
             Ok(()) => serde_json::Value::from("ok"),
             Err(err) => serde_json::Value::from(err.as_str()),
         };
-        let hooks: serde_json::Map<String, serde_json::Value> = self
-            .hooks
-            .iter()
-            .map(|&(_, hook, present)| (hook.to_string(), present.into()))
-            .collect();
+        let hooks: serde_json::Map<String, serde_json::Value> =
+            self.hooks.iter().map(|&(_, hook, present)| (hook.to_string(), present.into())).collect();
         serde_json::json!({
             "kernel": self.kernel,
             "btf": self.btf,
@@ -347,9 +346,13 @@ fn probe_hooks(btf: bool, kernel: &str) -> HookFindings {
 
 /// Kprobes can be attached: through the kprobe PMU, or libbpf's fallback, tracefs.
 fn kprobes_attach() -> bool {
-    ["/sys/bus/event_source/devices/kprobe/type", "/sys/kernel/tracing/kprobe_events", "/sys/kernel/debug/tracing/kprobe_events"]
-        .iter()
-        .any(|path| Path::new(path).exists())
+    [
+        "/sys/bus/event_source/devices/kprobe/type",
+        "/sys/kernel/tracing/kprobe_events",
+        "/sys/kernel/debug/tracing/kprobe_events",
+    ]
+    .iter()
+    .any(|path| Path::new(path).exists())
 }
 
 /// The function that calls an LSM hook (the file module's audit-only programs
@@ -416,9 +419,7 @@ fn probe_ringbuf() -> Result<(), String> {
         sz: size_of::<libbpf_rs::libbpf_sys::bpf_map_create_opts>() as libbpf_rs::libbpf_sys::size_t,
         ..Default::default()
     };
-    MapHandle::create(MapType::RingBuf, Some("sg_probe_rb"), 0, 0, 4096, &opts)
-        .map(drop)
-        .map_err(|err| err.to_string())
+    MapHandle::create(MapType::RingBuf, Some("sg_probe_rb"), 0, 0, 4096, &opts).map(drop).map_err(|err| err.to_string())
 }
 
 #[cfg(test)]

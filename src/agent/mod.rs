@@ -69,10 +69,9 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
     let caps = probe::probe();
     match caps.enforcement() {
         Enforcement::Unsupported => bail!("{}", caps.unsupported_reason().unwrap_or_default()),
-        Enforcement::Degraded if require_enforcement => bail!(
-            "{} (refusing to start: --require-enforcement)",
-            caps.degraded_reason().unwrap_or_default()
-        ),
+        Enforcement::Degraded if require_enforcement => {
+            bail!("{} (refusing to start: --require-enforcement)", caps.degraded_reason().unwrap_or_default())
+        }
         // The one line an administrator needs: what is wrong, and the remedy.
         Enforcement::Degraded => eprintln!("safeguard: {}", caps.degraded_reason().unwrap_or_default()),
         Enforcement::Full => {}
@@ -251,9 +250,8 @@ impl Agent {
     /// Applies the config file anew; returns the `reload` record. A config that does
     /// not parse, or a module that does not load, leaves everything as it was.
     fn reload(&mut self, path: &Path) -> Record {
-        let outcome = config::load(path)
-            .map_err(|err| anyhow::anyhow!("{err}"))
-            .and_then(|new| self.replace_changed(new));
+        let outcome =
+            config::load(path).map_err(|err| anyhow::anyhow!("{err}")).and_then(|new| self.replace_changed(new));
         let mut record = match outcome {
             Ok(changed) => Record::new(Level::Info, "agent", "reload")
                 .field("changed", Value::List(changed.iter().map(|name| Value::Str(name.to_string())).collect()))
@@ -314,7 +312,9 @@ impl Agent {
     }
 
     fn states_map(&self) -> Value {
-        Value::Map(self.states.iter().map(|(name, state)| (name.to_string(), Value::Str(state.name().into()))).collect())
+        Value::Map(
+            self.states.iter().map(|(name, state)| (name.to_string(), Value::Str(state.name().into()))).collect(),
+        )
     }
 }
 

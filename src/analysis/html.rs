@@ -500,7 +500,8 @@ mod tests {
             if bytes[at] == b'&' {
                 let entity = body[at + 1..].split(';').next().unwrap_or("");
                 let named = !entity.is_empty() && entity.bytes().all(|b| b.is_ascii_alphanumeric());
-                let numeric = entity.strip_prefix('#').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+                let numeric =
+                    entity.strip_prefix('#').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
                 if !(named || numeric) || entity.len() > 8 {
                     return err(at, "a bare &");
                 }

@@ -838,8 +838,12 @@ command = { allow = ["other", "/usr/bin/apt"], deny = ["nc"] }
     );
     let warnings = config.warnings();
     assert_eq!(warnings.len(), 4, "{warnings:#?}");
-    assert!(warnings[0].starts_with(r#"file.allow: { path = "/srv", command = ["backup"] } selects by task name "backup""#));
-    assert!(warnings[1].starts_with(r#"file.deny: { path = "/etc/shadow", command = ["vim"] } selects by task name "vim""#));
+    assert!(
+        warnings[0].starts_with(r#"file.allow: { path = "/srv", command = ["backup"] } selects by task name "backup""#)
+    );
+    assert!(
+        warnings[1].starts_with(r#"file.deny: { path = "/etc/shadow", command = ["vim"] } selects by task name "vim""#)
+    );
     assert!(warnings[2].starts_with(r#"network.command.allow: "other" selects by task name "other""#));
     assert!(warnings[3].starts_with(r#"network.command.deny: "nc" selects by task name "nc""#));
     assert!(warnings.iter().all(|w| w.contains("executable path")));
@@ -892,6 +896,9 @@ fn a_config_that_is_not_utf8_has_a_position() {
     let file = dir.join("bad.toml");
     std::fs::write(&file, b"[log]\nformat = \"js\xffon\"\n").unwrap();
     let err = load(&file).unwrap_err();
-    assert_eq!(err.to_string(), format!("{}:2:13: byte 0xff is not UTF-8 (a config file must be UTF-8)", file.display()));
+    assert_eq!(
+        err.to_string(),
+        format!("{}:2:13: byte 0xff is not UTF-8 (a config file must be UTF-8)", file.display())
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

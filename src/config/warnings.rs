@@ -16,7 +16,11 @@ impl Config {
             ("file", self.file.enable, self.file.ops.is_empty()),
             ("network", self.network.enable, self.network.ops.is_empty()),
             // exec rules are judged whatever `ops` says: ops only chooses the life-cycle records
-            ("process", self.process.enable, self.process.ops.is_empty() && self.process.allow.is_empty() && self.process.deny.is_empty()),
+            (
+                "process",
+                self.process.enable,
+                self.process.ops.is_empty() && self.process.allow.is_empty() && self.process.deny.is_empty(),
+            ),
             ("mount", self.mount.enable, false), // mount has no ops
         ];
         if modules.iter().all(|&(_, enable, _)| !enable) {

@@ -12,11 +12,14 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use anyhow::Context;
 use crossbeam_channel::Sender;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags, };
+use libbpf_rs::{Link, MapCore, MapFlags};
 
-use crate::agent::module::{or_report, ring_buffer, ring_buffer_bytes, poll_until_stopped, KernelCounters, target_code, ModuleContext, ModuleState, Prepared};
+use crate::agent::module::{
+    or_report, poll_until_stopped, ring_buffer, ring_buffer_bytes, target_code, KernelCounters, ModuleContext,
+    ModuleState, Prepared,
+};
 use crate::bpf::file::FileSkelBuilder;
-use crate::bpf::{bytes_of, decode_prefix, sized_bytes, sg};
+use crate::bpf::{bytes_of, decode_prefix, sg, sized_bytes};
 use crate::config::{FileConfig, FileOp, Mode, Op};
 use crate::events::{event_record, RuleTable};
 use crate::logging::Value;
@@ -118,11 +121,8 @@ pub fn prepare(config: &FileConfig, caps: &Capabilities, agent_pidns: u32) -> Pr
         .collect();
     // The fentry twin's prototype is security_inode_setattr()'s, which differs from
     // the hook's on 5.12 to 6.2 (a user namespace first).
-    let setattr_arity = if audit_only {
-        caps.security_function_arity("inode_setattr")
-    } else {
-        caps.lsm_hook_arity("inode_setattr")
-    };
+    let setattr_arity =
+        if audit_only { caps.security_function_arity("inode_setattr") } else { caps.lsm_hook_arity("inode_setattr") };
     // path_rename gained a flags argument (RENAME_EXCHANGE) in 5.19.
     let rename_has_flags = caps.lsm_hook_arity("path_rename") == Some(5);
     Prepared {
@@ -295,7 +295,9 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
         if NAME_HOOKS.contains(&hook) {
             let on = !rules.names.is_empty() && plan.hooks.contains(&hook);
             if !on && !rules.names.is_empty() {
-                log::warn!("file: this kernel has no {hook} hook; rule paths may not follow their names (README, File rules)");
+                log::warn!(
+                    "file: this kernel has no {hook} hook; rule paths may not follow their names (README, File rules)"
+                );
             }
             prog.set_autoload(on);
             if on {

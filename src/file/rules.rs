@@ -17,8 +17,8 @@ use anyhow::bail;
 
 use crate::bpf::sg;
 use crate::config::{CommandMatch, FileConfig, FileOp, FileRule, Op, RuleKind};
-pub use crate::process::rules::Identity;
 use crate::process::rules::path_key;
+pub use crate::process::rules::Identity;
 
 pub const MAX_SELECTOR_RULES: usize = 64;
 const VERDICT_ALLOW: u16 = 1;
@@ -216,8 +216,7 @@ pub fn compile(
     let mut node_of: HashMap<&str, u32> = HashMap::new();
     for (index, path) in node_paths.iter().enumerate() {
         node_of.insert(path, index as u32);
-        let applicable: Vec<usize> =
-            ancestors(path).filter_map(|a| by_path.get(a)).flatten().copied().collect();
+        let applicable: Vec<usize> = ancestors(path).filter_map(|a| by_path.get(a)).flatten().copied().collect();
         let node = flatten(&rules, &applicable, &selector_bit);
         out.nodes.push(node);
         // "/" allowing everything (the default allow list) decides nothing the kernel

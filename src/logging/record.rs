@@ -66,7 +66,16 @@ pub struct Record {
 
 impl Record {
     pub fn new(level: Level, module: &'static str, op: &'static str) -> Record {
-        Record { time: SystemTime::now(), level, module, op, action: None, rule: None, fields: Vec::new(), event: false }
+        Record {
+            time: SystemTime::now(),
+            level,
+            module,
+            op,
+            action: None,
+            rule: None,
+            fields: Vec::new(),
+            event: false,
+        }
     }
 
     pub fn field(mut self, name: &'static str, value: Value) -> Record {

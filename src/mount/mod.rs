@@ -14,9 +14,12 @@ use crossbeam_channel::Sender;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapFlags};
 
-use crate::agent::module::{or_report, poll_until_stopped, ring_buffer, ring_buffer_bytes, target_code, KernelCounters, ModuleContext, ModuleState, Prepared};
+use crate::agent::module::{
+    or_report, poll_until_stopped, ring_buffer, ring_buffer_bytes, target_code, KernelCounters, ModuleContext,
+    ModuleState, Prepared,
+};
 use crate::bpf::mount::MountSkelBuilder;
-use crate::bpf::{bytes_of, decode, sized_bytes, sg};
+use crate::bpf::{bytes_of, decode, sg, sized_bytes};
 use crate::config::{Mode, MountConfig};
 use crate::events::{event_record, RuleTable};
 use crate::logging::{Record, Value};
@@ -60,7 +63,9 @@ pub fn prepare(config: &MountConfig, caps: &Capabilities, agent_pidns: u32) -> P
         Some(Hooks::Kprobe)
     } else {
         if state != ModuleState::Off {
-            log::warn!("mount: no BPF LSM, and this kernel takes no kprobe on path_mount() (no kprobe PMU, no tracefs); off");
+            log::warn!(
+                "mount: no BPF LSM, and this kernel takes no kprobe on path_mount() (no kprobe PMU, no tracefs); off"
+            );
         }
         state = ModuleState::Off;
         None

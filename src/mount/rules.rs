@@ -155,7 +155,8 @@ pub fn compile(rules: &[MountRule<'_>], identify: impl Fn(&str) -> Option<Source
         }
     }
 
-    let to_match = |v: Verdict, path_len: u32| sg::sg_match { id: v.id, verdict: v.verdict, path_len, ..Default::default() };
+    let to_match =
+        |v: Verdict, path_len: u32| sg::sg_match { id: v.id, verdict: v.verdict, path_len, ..Default::default() };
     CompiledMountRules {
         texts,
         // Config validation keeps rule paths within a key; a longer resolved spelling
@@ -239,13 +240,16 @@ mod tests {
         assert_eq!(compiled.texts, ["/var/run/docker.sock"]);
         let mut keys: Vec<(String, u32)> = compiled.paths.iter().map(|(k, m)| (key_text(k), m.verdict)).collect();
         keys.sort();
-        assert_eq!(keys, [
-            ("/".to_string(), VERDICT_EXACT),
-            ("/run/".to_string(), VERDICT_EXACT),
-            ("/run/docker.sock/".to_string(), VERDICT_DENY),
-            ("/var/run/".to_string(), VERDICT_EXACT),
-            ("/var/run/docker.sock/".to_string(), VERDICT_DENY),
-        ]);
+        assert_eq!(
+            keys,
+            [
+                ("/".to_string(), VERDICT_EXACT),
+                ("/run/".to_string(), VERDICT_EXACT),
+                ("/run/docker.sock/".to_string(), VERDICT_DENY),
+                ("/var/run/".to_string(), VERDICT_EXACT),
+                ("/var/run/docker.sock/".to_string(), VERDICT_DENY),
+            ]
+        );
         // both spellings, binds of the parents, never a sibling or a longer name
         assert_eq!(decide(&compiled, "/var/run/docker.sock", true), 1);
         assert_eq!(decide(&compiled, "/run/docker.sock", true), 1);
@@ -268,7 +272,9 @@ mod tests {
         let dir = MountSource::Path("/srv".into());
         let file = MountSource::Path("/srv/a/b".into());
         let compiled =
-            compile(&[MountRule { source: &dir, text: "/srv" }, MountRule { source: &file, text: "/srv/a/b" }], |_| None);
+            compile(&[MountRule { source: &dir, text: "/srv" }, MountRule { source: &file, text: "/srv/a/b" }], |_| {
+                None
+            });
         // /srv/a is an ancestor of rule 2 and below rule 1: denied with all below it
         assert_eq!(decide(&compiled, "/srv/a/x", true), 1);
         assert_eq!(decide(&compiled, "/srv/a", false), 1);
@@ -298,7 +304,8 @@ mod tests {
     fn the_first_rule_names_a_shared_entry() {
         let a = MountSource::Path("/data".into());
         let b = MountSource::Path("/data".into());
-        let compiled = compile(&[MountRule { source: &a, text: "first" }, MountRule { source: &b, text: "second" }], |_| None);
+        let compiled =
+            compile(&[MountRule { source: &a, text: "first" }, MountRule { source: &b, text: "second" }], |_| None);
         assert_eq!(decide(&compiled, "/data/x", true), 1);
     }
 

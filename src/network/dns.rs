@@ -106,7 +106,8 @@ pub fn parse(buf: &[u8], id: u16, qtype: u16) -> Result<Answer, String> {
         at = skip_name(buf, at)?;
         let rtype = u16_at(buf, at)?;
         let class = u16_at(buf, at + 2)?;
-        let rttl = buf.get(at + 4..at + 8).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])).ok_or("short packet")?;
+        let rttl =
+            buf.get(at + 4..at + 8).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])).ok_or("short packet")?;
         let len = u16_at(buf, at + 8)? as usize;
         let data = buf.get(at + 10..at + 10 + len).ok_or("short packet")?;
         at += 10 + len;
@@ -141,7 +142,8 @@ fn query_id() -> u16 {
 /// Asks one server for the A and AAAA records of `name` (both queries in flight at
 /// once); waits at most `timeout`.
 fn ask(server: SocketAddr, name: &str, timeout: Duration) -> Result<Answer, String> {
-    let bind: SocketAddr = if server.is_ipv4() { "0.0.0.0:0".parse().unwrap_or(server) } else { "[::]:0".parse().unwrap_or(server) };
+    let bind: SocketAddr =
+        if server.is_ipv4() { "0.0.0.0:0".parse().unwrap_or(server) } else { "[::]:0".parse().unwrap_or(server) };
     let socket = UdpSocket::bind(bind).map_err(|e| format!("socket: {e}"))?;
     socket.connect(server).map_err(|e| format!("{server}: {e}"))?;
     let id = query_id();
@@ -194,11 +196,12 @@ mod tests {
 
     #[test]
     fn resolv_conf_servers() {
-        let conf = "# comment\nsearch example\nnameserver 10.0.0.53\nnameserver fe80::1%eth0\nnameserver bogus\noptions x\n";
-        assert_eq!(name_servers(conf), vec![
-            "10.0.0.53:53".parse::<SocketAddr>().unwrap(),
-            "[fe80::1]:53".parse::<SocketAddr>().unwrap()
-        ]);
+        let conf =
+            "# comment\nsearch example\nnameserver 10.0.0.53\nnameserver fe80::1%eth0\nnameserver bogus\noptions x\n";
+        assert_eq!(
+            name_servers(conf),
+            vec!["10.0.0.53:53".parse::<SocketAddr>().unwrap(), "[fe80::1]:53".parse::<SocketAddr>().unwrap()]
+        );
         assert_eq!(name_servers(""), vec!["127.0.0.1:53".parse::<SocketAddr>().unwrap()]);
     }
 
@@ -231,7 +234,11 @@ mod tests {
     fn parses_addresses_cnames_and_the_smallest_ttl() {
         let q = query(7, "x.test", TYPE_A).unwrap();
         let cname = vec![1, b'y', 0];
-        let r = response(&q, 0, &[(TYPE_CNAME, 60, cname), (TYPE_A, 300, vec![192, 0, 2, 1]), (TYPE_A, 20, vec![192, 0, 2, 2])]);
+        let r = response(
+            &q,
+            0,
+            &[(TYPE_CNAME, 60, cname), (TYPE_A, 300, vec![192, 0, 2, 1]), (TYPE_A, 20, vec![192, 0, 2, 2])],
+        );
         let a = parse(&r, 7, TYPE_A).unwrap();
         assert_eq!(a.addrs, vec!["192.0.2.1".parse::<IpAddr>().unwrap(), "192.0.2.2".parse().unwrap()]);
         assert_eq!(a.ttl, 20);

@@ -21,9 +21,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use crossbeam_channel::Sender;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags, };
+use libbpf_rs::{Link, MapCore, MapFlags};
 
-use crate::agent::module::{or_report, ring_buffer, ring_buffer_bytes, poll_until_stopped, KernelCounters, target_code, ModuleContext, ModuleState, Prepared};
+use crate::agent::module::{
+    or_report, poll_until_stopped, ring_buffer, ring_buffer_bytes, target_code, KernelCounters, ModuleContext,
+    ModuleState, Prepared,
+};
 use crate::bpf::network::{NetworkSkel, NetworkSkelBuilder};
 use crate::bpf::{bytes_of, decode, sg};
 use crate::config::{Mode, NetworkConfig, NetworkOp};
@@ -230,8 +233,7 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     progs.sg_net_listen.set_autoload(plan.hook("socket_listen") && plan.op(NetworkOp::Accept));
     progs.sg_net_accept.set_autoload(plan.hook("inet_conn_request") && plan.op(NetworkOp::Accept));
     progs.sg_net_recv.set_autoload(plan.hook("socket_sock_rcv_skb") && recv);
-    progs.sg_net_state
-        .set_autoload(!plan.lsm && (plan.op(NetworkOp::Connect) || plan.op(NetworkOp::Accept)));
+    progs.sg_net_state.set_autoload(!plan.lsm && (plan.op(NetworkOp::Connect) || plan.op(NetworkOp::Accept)));
     if plan.lsm {
         for hook in LSM_HOOKS.iter().filter(|hook| !plan.hooks.contains(hook)) {
             log::warn!("network: this kernel has no LSM hook {hook}; the ops that need it are off");
@@ -400,15 +402,18 @@ mod tests {
     fn fields_show_mapped_addresses_as_ipv4_and_the_domain() {
         let names = HashMap::from([("10.254.249.3".parse().unwrap(), "blocked.test".to_string())]);
         let fields = net_fields(&event(30, "::", 0, "::ffff:10.254.249.3", 8080), false, &names);
-        assert_eq!(fields, vec![
-            ("family", Value::Str("ipv4".into())),
-            ("protocol", Value::Str("tcp".into())),
-            ("src_addr", Value::Str("::".into())),
-            ("src_port", Value::Uint(0)),
-            ("dst_addr", Value::Str("10.254.249.3".into())),
-            ("dst_port", Value::Uint(8080)),
-            ("domain", Value::Str("blocked.test".into())),
-        ]);
+        assert_eq!(
+            fields,
+            vec![
+                ("family", Value::Str("ipv4".into())),
+                ("protocol", Value::Str("tcp".into())),
+                ("src_addr", Value::Str("::".into())),
+                ("src_port", Value::Uint(0)),
+                ("dst_addr", Value::Str("10.254.249.3".into())),
+                ("dst_port", Value::Uint(8080)),
+                ("domain", Value::Str("blocked.test".into())),
+            ]
+        );
         let fields = net_fields(&event(35, "fd00::3", 53, "::", 0), true, &HashMap::new());
         assert_eq!(fields[0], ("family", Value::Str("ipv6".into())));
         assert!(!fields.iter().any(|(name, _)| *name == "dst_addr"));

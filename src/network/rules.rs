@@ -337,16 +337,19 @@ mod tests {
         c.uid.allow = vec![ConfigEntry { value: 1000, text: "1000".into() }];
         let rules = compile(&c, |p| (p == "/usr/bin/curl").then_some((0x800001, 42)));
         assert_eq!(rules.missing_exes, vec!["/missing".to_string()]);
-        assert_eq!(rules.texts, [
-            "cidr.deny 10.0.0.0/8",
-            "cidr.allow 0.0.0.0/0",
-            "cidr.allow ::/0",
-            "command.deny nc",
-            "command.allow /usr/bin/curl",
-            "command.allow /missing",
-            "uid.deny 1000",
-            "uid.allow 1000",
-        ]);
+        assert_eq!(
+            rules.texts,
+            [
+                "cidr.deny 10.0.0.0/8",
+                "cidr.allow 0.0.0.0/0",
+                "cidr.allow ::/0",
+                "command.deny nc",
+                "command.allow /usr/bin/curl",
+                "command.allow /missing",
+                "uid.deny 1000",
+                "uid.allow 1000",
+            ]
+        );
         let j = |addr: &str, who: &[SubjectKey]| judge(&rules.cidr, &rules.subjects, false, addr.parse().unwrap(), who);
         // a denied command has no network at all
         assert_eq!(j("192.0.2.1", &[SubjectKey::Comm(comm_key("nc"))]), (Verdict::Deny, 4));
@@ -356,7 +359,10 @@ mod tests {
         // uid 1000 both allowed and denied: denied
         assert_eq!(j("192.0.2.1", &[SubjectKey::Uid(1000)]), (Verdict::Deny, 7));
         // a deny by one selector beats an allow by another
-        assert_eq!(j("10.1.1.1", &[SubjectKey::Exe(0x800001, 42), SubjectKey::Comm(comm_key("nc"))]), (Verdict::Deny, 4));
+        assert_eq!(
+            j("10.1.1.1", &[SubjectKey::Exe(0x800001, 42), SubjectKey::Comm(comm_key("nc"))]),
+            (Verdict::Deny, 4)
+        );
     }
 
     #[test]

@@ -10,11 +10,14 @@ use std::mem::MaybeUninit;
 use anyhow::{bail, Context};
 use crossbeam_channel::Sender;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags, };
+use libbpf_rs::{Link, MapCore, MapFlags};
 
-use crate::agent::module::{or_report, ring_buffer, ring_buffer_bytes, poll_until_stopped, KernelCounters, target_code, ModuleContext, ModuleState, Prepared};
+use crate::agent::module::{
+    or_report, poll_until_stopped, ring_buffer, ring_buffer_bytes, target_code, KernelCounters, ModuleContext,
+    ModuleState, Prepared,
+};
 use crate::bpf::process::ProcessSkelBuilder;
-use crate::bpf::{bytes_of, decode, sized_bytes, sg};
+use crate::bpf::{bytes_of, decode, sg, sized_bytes};
 use crate::config::{Mode, ProcessConfig, ProcessOp};
 use crate::events::{event_record, ExeCache, RuleTable, SG_FLAG_ARGV_TRUNCATED};
 use crate::logging::Value;
@@ -93,10 +96,7 @@ fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> any
 
 type Loaded<'obj> = (crate::bpf::process::ProcessSkel<'obj>, Vec<Link>);
 
-fn load<'obj>(
-    plan: &Plan,
-    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
-) -> anyhow::Result<Loaded<'obj>> {
+fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>) -> anyhow::Result<Loaded<'obj>> {
     let config = &plan.config;
     let mut open = ProcessSkelBuilder::default().open(storage).context("process: open BPF object")?;
     open.maps.sg_events.set_max_entries(ring_buffer_bytes())?;
@@ -124,7 +124,10 @@ fn load<'obj>(
     let skel = open.load().context("process: load BPF programs")?;
 
     for (key, value) in &plan.rules.inodes {
-        skel.maps.sg_inode_rules.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("process: inode rules")?;
+        skel.maps
+            .sg_inode_rules
+            .update(bytes_of(key), bytes_of(value), MapFlags::ANY)
+            .context("process: inode rules")?;
     }
     for (key, value) in &plan.rules.paths {
         skel.maps.sg_path_rules.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("process: path rules")?;
@@ -230,21 +233,17 @@ mod tests {
 
     #[test]
     fn argv_splits_on_nul() {
+        assert_eq!(split_argv(b"sleep\x0030\x00"), vec![Value::Bytes(b"sleep".to_vec()), Value::Bytes(b"30".to_vec())]);
         assert_eq!(
-            split_argv(b"sleep\x0030\x00"),
-            vec![Value::Bytes(b"sleep".to_vec()), Value::Bytes(b"30".to_vec())]
+            split_argv(b"a\x00\x00b\x00"),
+            vec![Value::Bytes(b"a".to_vec()), Value::Bytes(vec![]), Value::Bytes(b"b".to_vec())]
         );
-        assert_eq!(split_argv(b"a\x00\x00b\x00"), vec![
-            Value::Bytes(b"a".to_vec()),
-            Value::Bytes(vec![]),
-            Value::Bytes(b"b".to_vec())
-        ]);
         assert_eq!(split_argv(b""), Vec::<Value>::new());
         // Truncated in the middle of the last argument: kept as far as it goes.
-        assert_eq!(split_argv(b"cat\x00/very/lo"), vec![
-            Value::Bytes(b"cat".to_vec()),
-            Value::Bytes(b"/very/lo".to_vec())
-        ]);
+        assert_eq!(
+            split_argv(b"cat\x00/very/lo"),
+            vec![Value::Bytes(b"cat".to_vec()), Value::Bytes(b"/very/lo".to_vec())]
+        );
     }
 
     #[test]
