@@ -1,8 +1,10 @@
 //! The mount module (SPEC section 3.3): mount(2) judged in `lsm/sb_mount` by its
-//! source, made absolute and normalized in the kernel; move_mount(2) judged in
-//! `lsm/move_mount` by the identity of the tree it attaches. Every mount gets a
-//! record: BLOCKED or MONITOR when `mount.deny` applies, ALLOWED otherwise. Without
-//! BPF LSM a kprobe on `path_mount()` judges mount(2), audit-only.
+//! source, made absolute and normalized in the kernel, then by what the kernel's own
+//! lookup of the source meets (directories searched, /proc magic links followed);
+//! move_mount(2) judged in `lsm/move_mount` by the identity of the tree it attaches;
+//! a new superblock of a denied type or device refused in `lsm/sb_set_mnt_opts`. Every
+//! mount gets a record: BLOCKED or MONITOR when `mount.deny` applies, ALLOWED
+//! otherwise. Without BPF LSM a kprobe on `path_mount()` judges mount(2), audit-only.
 //! Kernel side: bpf/mount.bpf.c; what is and is not covered: README "Mount rules".
 
 pub mod rules;
