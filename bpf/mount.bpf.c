@@ -670,6 +670,58 @@ int BPF_PROG(sg_mount_lookup_dir, struct inode *inode, int mask, int ret)
 	return 0;
 }
 
+/* A plain symlink followed in a guarded lookup, judged by its body: made
+ * absolute against the task's root (an absolute body) or the directory the
+ * link lies in (nd->path at that moment), normalized, and looked up as a
+ * mount(2) source string is, as if the link ended the lookup (a link in the
+ * middle then stands for a path above the final one: refusing it can only
+ * refuse more). Only a body the inode holds in memory (i_link: tmpfs, ext4
+ * fast symlinks) can be read; others are not judged (README). */
+static __always_inline __u32 judge_link_body(struct mount_scratch *s, struct sg_mount_event *ev,
+					     const char *body, struct nameidata *nd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	struct sg_norm *n = &s->norm;
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct sg_resolved base;
+	__u8 first = 0;
+	__u32 start;
+
+	n->olen = 0;
+	n->depth = 0;
+	n->cstart = 0;
+	n->in_comp = 0;
+	n->overflow = 0;
+	n->floor = 0;
+	if (!pb || !fs)
+		return SG_RULE_NONE;
+	bpf_probe_read_kernel(&first, 1, body);
+	sg_resolve(first == '/' ? &fs->root : &nd->path, pb, &base);
+	if ((base.flags & SG_FLAG_TRUNCATED) || base.len >= SG_MOUNT_SOURCE_LEN) {
+		n->overflow = 1;
+	} else {
+		start = (SG_PATH_LEN - base.len) & (SG_PATH_LEN - 1);
+		pb->buf[SG_PATH_LEN] = 0;
+		if (norm_input(n, &pb->buf[start]) == 0)
+			norm_feed(n);
+		if (first == '/')
+			n->floor = n->depth;
+	}
+	if (!n->overflow && norm_input(n, body) == 0)
+		norm_feed(n);
+	if (n->overflow)
+		return SG_RULE_UNRESOLVED;
+	if (n->olen == 0) {
+		ev->source_path[0] = '/';
+		ev->source_path_len = 1;
+	} else {
+		ev->source_path_len = n->olen & SRC_MASK;
+		bpf_probe_read_kernel(ev->source_path, n->olen & SRC_MASK, n->out);
+	}
+	return lookup_source(s, ev->mount_class != SG_MOUNT_NEW);
+}
+
 /* A dentry's name of up to 7 bytes as a number to compare (NUL-padded), or
  * ~0. Short names are inline in the dentry, so reading 8 bytes is safe. */
 static __always_inline __u64 short_name(struct dentry *dentry)
@@ -752,8 +804,23 @@ int BPF_PROG(sg_mount_lookup_link, struct dentry *dentry, struct inode *inode, b
 	if (!ev)
 		return 0;
 	sb = BPF_CORE_READ(dentry, d_sb);
-	if (BPF_CORE_READ(sb, s_magic) != PROC_SUPER_MAGIC)
+	if (BPF_CORE_READ(sb, s_magic) != PROC_SUPER_MAGIC) {
+		const char *body = BPF_CORE_READ(inode, i_link);
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		struct nameidata *nd = BPF_CORE_READ(task, nameidata);
+		struct mount_scratch *s = scratch();
+
+		if (!body || !nd || !s)
+			return 0;
+		rule = judge_link_body(s, ev, body, nd);
+		if (!rule)
+			return 0;
+		ev->source_ino = BPF_CORE_READ(inode, i_ino);
+		ev->source_dev = BPF_CORE_READ(sb, s_dev);
+		if (decide_guarded(ev, rule))
+			return -EPERM;
 		return 0;
+	}
 	/* self, thread-self, mounts, net: plain links within /proc */
 	if (BPF_CORE_READ(dentry, d_parent) == BPF_CORE_READ(sb, s_root))
 		return 0;
