@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The mount module: mount(2) judged in lsm/sb_mount by its source string,
- * made absolute and normalized here; move_mount(2) (the new mount API) judged
- * in lsm/move_mount by the identity of the tree being attached. Without BPF
- * LSM a kprobe on path_mount() makes the same string decision, audit-only.
+ * made absolute and normalized here, and then, until path_mount() returns, by
+ * what the kernel's own lookups meet (lsm/inode_permission: a directory
+ * searched; lsm/inode_follow_link: a /proc magic link followed; see "Lookup
+ * guard" below); move_mount(2) (the new mount API) judged in lsm/move_mount by
+ * the identity of the tree being attached; a new superblock of a denied type
+ * or block device refused where it is made (lsm/sb_set_mnt_opts: mount(2) and
+ * fsconfig(FSCONFIG_CMD_CREATE) alike). Without BPF LSM a kprobe on
+ * path_mount() makes the string decision, audit-only.
  *
  * Tables (filled by src/mount/rules.rs):
  * - sg_path_rules: normalized denied paths (SG_VERDICT_DENY: the path and all
@@ -29,6 +34,9 @@ const volatile __u32 sg_log_allowed = 0; /* a record for every mount, ALLOWED wh
 #define MS_PRIVATE (1 << 18)
 #define MS_SLAVE (1 << 19)
 #define MS_SHARED (1 << 20)
+
+#define MAY_EXEC 1
+#define PROC_SUPER_MAGIC 0x9fa0
 
 #define SRC_MASK (SG_MOUNT_SOURCE_LEN - 1)
 #define NORM_DEPTH 64
@@ -68,6 +76,21 @@ struct {
 	__type(value, struct sg_match);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } mount_names SEC(".maps");
+
+/* Lookup guard: a mount(2) that passed sb_mount, by thread id, from sb_mount
+ * until path_mount() returns. The kernel resolves the source (and a new
+ * mount's device) only after sb_mount; the hooks of that lookup judge what it
+ * really meets and refuse it there (EPERM from the lookup is the mount's
+ * error). The value is the mount's record, sent once: BLOCKED or MONITOR by
+ * the hook that decides (hdr.action set), else ALLOWED when path_mount()
+ * returns. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct sg_mount_event);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} mount_guards SEC(".maps");
 
 static __always_inline struct mount_scratch *scratch(void)
 {
@@ -391,6 +414,18 @@ static __always_inline int on_mount(const char *dev_name, const struct path *pat
 	ev->fstype_len = read_kernel_str(ev->fstype, sizeof(ev->fstype), type);
 	rule = judge_mount(s, task);
 	fill_paths(ev, task, path);
+	if (can_block && !rule && ev->mount_class != SG_MOUNT_REMOUNT &&
+	    ev->mount_class != SG_MOUNT_PROPAGATION) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+		if (bpf_map_update_elem(&mount_guards, &tid, ev, BPF_ANY) == 0)
+			return 0; /* recorded when path_mount() returns, or when refused */
+		/* no room to watch the lookup: never silently allowed */
+		if (sg_have_paths) {
+			ev->mount_flags |= SG_MOUNT_SOURCE_UNRESOLVED;
+			rule = SG_RULE_UNRESOLVED;
+		}
+	}
 	return finish(ev, rule, can_block);
 }
 
@@ -416,34 +451,49 @@ int BPF_KPROBE(sg_path_mount, const char *dev_name, struct path *path, const cha
 	return 0;
 }
 
-/* The tree being attached (a clone from open_tree(2), a new filesystem from
- * fsmount(2), or an attached mount being moved) judged by identity: the
- * source itself or an ancestor of it met on the way up (sg_resolve), or the
- * block device of a whole filesystem. */
-static __always_inline __u32 judge_move(struct mount_scratch *s, const struct path *from)
+/* A denied directory at `dentry` or above it within its filesystem: the
+ * dentry's parents up to the filesystem's root, whatever is mounted where. A
+ * bind mount or a detached clone of a subdirectory starts below the denied
+ * directory, so a walk that follows mounts (sg_resolve) never meets it. */
+static __noinline __u32 deny_in_fs(struct dentry *dentry)
 {
-	struct sg_mount_event *ev = &s->ev;
-	struct sg_pathbuf *pb = sg_pathbuf();
+	struct sg_inode_key key = {};
+	struct sg_match *rule;
+
+	for (int i = 0; i < SG_MAX_DEPTH; i++) {
+		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+
+		key.ino = BPF_CORE_READ(dentry, d_inode, i_ino);
+		key.dev = BPF_CORE_READ(dentry, d_sb, s_dev);
+		rule = bpf_map_lookup_elem(&sg_inode_rules, &key);
+		if (rule && rule->verdict == SG_VERDICT_DENY)
+			return rule->id;
+		if (!parent || parent == dentry)
+			return SG_RULE_NONE;
+		dentry = parent;
+	}
+	/* deeper than the walk: a rule above may have been missed */
+	return sg_have_paths ? SG_RULE_UNRESOLVED : SG_RULE_NONE;
+}
+
+/* A resolved tree (the source of move_mount(2), the target of a /proc magic
+ * link) judged by identity: the path itself (a denied path, or an ancestor of
+ * one), or a denied directory above it, met on the way up through the mounts
+ * (sg_resolve) or within its own filesystem (deny_in_fs). ev->source_ino and
+ * source_dev are set; pb and `resolved` hold the path within its mount tree. */
+static __always_inline __u32 judge_identity(struct sg_mount_event *ev, const struct path *from,
+					    struct sg_pathbuf *pb, struct sg_resolved *resolved)
+{
 	struct dentry *dentry = BPF_CORE_READ(from, dentry);
 	struct super_block *sb = BPF_CORE_READ(dentry, d_sb);
 	struct sg_inode_key key = {};
-	struct sg_resolved resolved;
 	struct sg_match *rule;
-	__u32 len;
+	__u32 found;
 
 	ev->source_ino = BPF_CORE_READ(dentry, d_inode, i_ino);
 	ev->source_dev = BPF_CORE_READ(sb, s_dev);
-	ev->fstype_len = read_kernel_str(ev->fstype, sizeof(ev->fstype), BPF_CORE_READ(sb, s_type, name));
-	if (!pb)
-		return SG_RULE_NONE;
-	sg_resolve(from, pb, &resolved);
-	ev->hdr.flags |= resolved.flags;
-	/* the path within its mount tree (a detached tree starts at "/"), cut
-	 * to the field; identity decides, not this string */
-	len = resolved.len < SG_MOUNT_SOURCE_LEN ? resolved.len : SG_MOUNT_SOURCE_LEN - 1;
-	bpf_probe_read_kernel(ev->source, len & SRC_MASK,
-			      &pb->buf[(SG_PATH_LEN - resolved.len) & (SG_PATH_LEN - 1)]);
-	ev->source_len = len & SRC_MASK;
+	sg_resolve(from, pb, resolved);
+	ev->hdr.flags |= resolved->flags;
 
 	/* the source itself: a denied path, or an ancestor of one */
 	key.ino = ev->source_ino;
@@ -451,20 +501,71 @@ static __always_inline __u32 judge_move(struct mount_scratch *s, const struct pa
 	rule = bpf_map_lookup_elem(&sg_inode_rules, &key);
 	if (rule)
 		return rule->id;
-	/* below a denied path */
+	/* below a denied path, through the mounts ... */
 	if (pb->found && pb->by_inode.verdict == SG_VERDICT_DENY)
 		return pb->by_inode.id;
-	/* a whole filesystem on a denied block device */
-	if (dentry == BPF_CORE_READ(sb, s_root)) {
-		key.ino = 0;
+	/* ... or within the filesystem */
+	found = deny_in_fs(dentry);
+	if (found)
+		return found;
+	/* an unresolved walk may have missed a rule above */
+	if (sg_have_paths && (resolved->flags & SG_FLAG_TRUNCATED))
+		return SG_RULE_UNRESOLVED;
+	return SG_RULE_NONE;
+}
+
+/* A new filesystem: a name rule for its type, or a denied block device. */
+static __always_inline __u32 judge_superblock(struct mount_scratch *s, struct super_block *sb)
+{
+	struct sg_mount_event *ev = &s->ev;
+	struct sg_inode_key key = {};
+	struct sg_match *rule;
+	__u32 found;
+
+	ev->fstype_len = read_kernel_str(ev->fstype, sizeof(ev->fstype), BPF_CORE_READ(sb, s_type, name));
+	found = lookup_name(s, ev->fstype, ev->fstype_len);
+	if (found)
+		return found;
+	if (BPF_CORE_READ(sb, s_bdev)) {
+		key.dev = BPF_CORE_READ(sb, s_dev);
 		rule = bpf_map_lookup_elem(&sg_inode_rules, &key);
 		if (rule)
 			return rule->id;
 	}
-	/* an unresolved walk may have missed a rule above */
-	if (sg_have_paths && (resolved.flags & SG_FLAG_TRUNCATED))
-		return SG_RULE_UNRESOLVED;
 	return SG_RULE_NONE;
+}
+
+/* The tree being attached (a clone from open_tree(2), a new filesystem from
+ * fsmount(2), or an attached mount being moved) judged by identity
+ * (judge_identity); a whole filesystem also by its type and block device. */
+static __always_inline __u32 judge_move(struct mount_scratch *s, const struct path *from)
+{
+	struct sg_mount_event *ev = &s->ev;
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct dentry *dentry = BPF_CORE_READ(from, dentry);
+	struct super_block *sb = BPF_CORE_READ(dentry, d_sb);
+	struct sg_resolved resolved;
+	__u32 rule, len;
+
+	if (!pb)
+		return SG_RULE_NONE;
+	rule = judge_identity(ev, from, pb, &resolved);
+	/* the path within its mount tree (a detached tree starts at "/"), cut
+	 * to the field; identity decides, not this string */
+	len = resolved.len < SG_MOUNT_SOURCE_LEN ? resolved.len : SG_MOUNT_SOURCE_LEN - 1;
+	bpf_probe_read_kernel(ev->source, len & SRC_MASK,
+			      &pb->buf[(SG_PATH_LEN - resolved.len) & (SG_PATH_LEN - 1)]);
+	ev->source_len = len & SRC_MASK;
+	if (dentry == BPF_CORE_READ(sb, s_root)) {
+		/* a whole filesystem: its type and device count, as for mount(2) */
+		__u32 whole = judge_superblock(s, sb);
+
+		if (!rule)
+			rule = whole;
+	} else {
+		ev->fstype_len = read_kernel_str(ev->fstype, sizeof(ev->fstype), BPF_CORE_READ(sb, s_type, name));
+	}
+	return rule;
 }
 
 SEC("lsm/move_mount")
@@ -486,6 +587,317 @@ int BPF_PROG(sg_move_mount, const struct path *from_path, const struct path *to_
 	ev->mount_class = SG_MOUNT_MOVE;
 	rule = judge_move(s, from_path);
 	fill_paths(ev, task, to_path);
+	if (finish(ev, rule, 1))
+		return -EPERM;
+	return 0;
+}
+
+/*
+ * Lookup guard (see mount_guards). sb_mount has only the source string; the
+ * kernel resolves it afterwards (do_loopback(), do_move_mount_old(), a
+ * filesystem's device lookup), following symlinks, /proc magic links and
+ * mounts the string does not show. While a guarded mount(2) runs, its lookups
+ * are judged by what they meet:
+ * - a directory searched (lsm/inode_permission, MAY_EXEC, the lookup's own
+ *   current directory) that is denied or below a denied directory: the source
+ *   lies below it, whatever the spelling;
+ * - a /proc magic link followed (lsm/inode_follow_link; procfs links outside
+ *   the procfs root: <pid>/root, cwd, exe, fd/N): the kernel jumps to a path
+ *   the string does not show, so its target is judged like a move_mount(2)
+ *   source (ancestors of a denied path included: /proc/self/root is "/").
+ *   links in ns/ (nsfs files, `ip netns add`) pass; other magic links are
+ *   refused as unresolved.
+ * The last component of a lookup meets no hook: a hard link, or a symlink
+ * made after the start, naming a denied path itself is not seen (README).
+ */
+static __always_inline struct sg_mount_event *guarded(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct sg_mount_event *ev = bpf_map_lookup_elem(&mount_guards, &tid);
+
+	/* decided already: the lookup that was refused has ended */
+	if (!ev || ev->hdr.action != SG_ACTION_NONE)
+		return 0;
+	return ev;
+}
+
+/* Records the guarded mount's decision; returns 1 when it must be refused. */
+static __always_inline int decide_guarded(struct sg_mount_event *ev, __u32 rule)
+{
+	ev->hdr.rule_id = rule;
+	ev->mount_flags |= SG_MOUNT_SOURCE_LOOKUP;
+	if (rule == SG_RULE_UNRESOLVED)
+		ev->mount_flags |= SG_MOUNT_SOURCE_UNRESOLVED;
+	if (sg_block) {
+		ev->hdr.action = SG_ACTION_BLOCKED;
+		sg_emit(ev, sizeof(*ev));
+		return 1;
+	}
+	ev->hdr.action = SG_ACTION_MONITOR;
+	sg_emit(ev, sizeof(*ev));
+	return 0;
+}
+
+SEC("lsm/inode_permission")
+int BPF_PROG(sg_mount_lookup_dir, struct inode *inode, int mask, int ret)
+{
+	struct task_struct *task;
+	struct sg_mount_event *ev;
+	struct nameidata *nd;
+	struct dentry *dir;
+	__u32 rule;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!(mask & MAY_EXEC))
+		return 0;
+	ev = guarded();
+	if (!ev)
+		return 0;
+	/* a step of a path lookup: the directory it stands in */
+	task = (struct task_struct *)bpf_get_current_task();
+	nd = BPF_CORE_READ(task, nameidata);
+	if (!nd || BPF_CORE_READ(nd, inode) != inode)
+		return 0;
+	dir = BPF_CORE_READ(nd, path.dentry);
+	rule = deny_in_fs(dir);
+	if (!rule)
+		return 0;
+	ev->source_ino = BPF_CORE_READ(inode, i_ino);
+	ev->source_dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	if (decide_guarded(ev, rule))
+		return -EPERM;
+	return 0;
+}
+
+/* A plain symlink followed in a guarded lookup, judged by its body: made
+ * absolute against the task's root (an absolute body) or the directory the
+ * link lies in (nd->path at that moment), normalized, and looked up as a
+ * mount(2) source string is, as if the link ended the lookup (a link in the
+ * middle then stands for a path above the final one: refusing it can only
+ * refuse more). Only a body the inode holds in memory (i_link: tmpfs, ext4
+ * fast symlinks) can be read; others are not judged (README). */
+static __always_inline __u32 judge_link_body(struct mount_scratch *s, struct sg_mount_event *ev,
+					     const char *body, struct nameidata *nd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	struct sg_norm *n = &s->norm;
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct sg_resolved base;
+	__u8 first = 0;
+	__u32 start;
+
+	n->olen = 0;
+	n->depth = 0;
+	n->cstart = 0;
+	n->in_comp = 0;
+	n->overflow = 0;
+	n->floor = 0;
+	if (!pb || !fs)
+		return SG_RULE_NONE;
+	bpf_probe_read_kernel(&first, 1, body);
+	sg_resolve(first == '/' ? &fs->root : &nd->path, pb, &base);
+	if ((base.flags & SG_FLAG_TRUNCATED) || base.len >= SG_MOUNT_SOURCE_LEN) {
+		n->overflow = 1;
+	} else {
+		start = (SG_PATH_LEN - base.len) & (SG_PATH_LEN - 1);
+		pb->buf[SG_PATH_LEN] = 0;
+		if (norm_input(n, &pb->buf[start]) == 0)
+			norm_feed(n);
+		if (first == '/')
+			n->floor = n->depth;
+	}
+	if (!n->overflow && norm_input(n, body) == 0)
+		norm_feed(n);
+	if (n->overflow)
+		return SG_RULE_UNRESOLVED;
+	if (n->olen == 0) {
+		ev->source_path[0] = '/';
+		ev->source_path_len = 1;
+	} else {
+		ev->source_path_len = n->olen & SRC_MASK;
+		bpf_probe_read_kernel(ev->source_path, n->olen & SRC_MASK, n->out);
+	}
+	return lookup_source(s, ev->mount_class != SG_MOUNT_NEW);
+}
+
+/* A dentry's name of up to 7 bytes as a number to compare (NUL-padded), or
+ * ~0. Short names are inline in the dentry, so reading 8 bytes is safe. */
+static __always_inline __u64 short_name(struct dentry *dentry)
+{
+	struct qstr name = BPF_CORE_READ(dentry, d_name);
+	__u64 value = 0;
+
+	if (name.len == 0 || name.len > 7)
+		return ~0ULL;
+	bpf_probe_read_kernel(&value, sizeof(value), name.name);
+	return value & ((1ULL << (name.len * 8)) - 1);
+}
+
+#define NAME2(a, b) ((__u64)(a) | (__u64)(b) << 8)
+#define NAME3(a, b, c) (NAME2(a, b) | (__u64)(c) << 16)
+#define NAME4(a, b, c, d) (NAME3(a, b, c) | (__u64)(d) << 24)
+
+/* Where a /proc magic link leads, or 0 (unknown). *nsfs: an ns/ link. */
+static __always_inline const struct path *proc_link_target(struct dentry *link, struct inode *inode,
+							   int *nsfs)
+{
+	struct proc_inode *pi = (void *)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
+	struct pid *pid = BPF_CORE_READ(pi, pid);
+	struct hlist_node *first = 0;
+	struct task_struct *task;
+	__u64 name = short_name(link);
+	__u64 dir = short_name(BPF_CORE_READ(link, d_parent));
+
+	*nsfs = 0;
+	if (dir == NAME2('n', 's')) {
+		*nsfs = 1;
+		return 0;
+	}
+	if (!pid)
+		return 0;
+	bpf_core_read(&first, sizeof(first), &pid->tasks[PIDTYPE_PID].first);
+	if (!first)
+		return 0;
+	task = (void *)first - bpf_core_field_offset(struct task_struct, pid_links);
+	if (dir == NAME2('f', 'd')) {
+		struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+		unsigned int fd = BPF_CORE_READ(pi, fd);
+		struct file **fds = BPF_CORE_READ(fdt, fd);
+		struct file *file = 0;
+
+		if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+			return 0;
+		bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+		return file ? &file->f_path : 0;
+	}
+	if (name == NAME4('r', 'o', 'o', 't') || name == NAME3('c', 'w', 'd')) {
+		struct fs_struct *fs = BPF_CORE_READ(task, fs);
+
+		if (!fs)
+			return 0;
+		return name == NAME3('c', 'w', 'd') ? &fs->pwd : &fs->root;
+	}
+	if (name == NAME3('e', 'x', 'e')) {
+		struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+
+		return exe ? &exe->f_path : 0;
+	}
+	return 0;
+}
+
+SEC("lsm/inode_follow_link")
+int BPF_PROG(sg_mount_lookup_link, struct dentry *dentry, struct inode *inode, bool rcu, int ret)
+{
+	struct sg_mount_event *ev;
+	struct super_block *sb;
+	const struct path *target;
+	struct sg_pathbuf *pb;
+	struct sg_resolved resolved;
+	int nsfs;
+	__u32 rule;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	ev = guarded();
+	if (!ev)
+		return 0;
+	sb = BPF_CORE_READ(dentry, d_sb);
+	if (BPF_CORE_READ(sb, s_magic) != PROC_SUPER_MAGIC) {
+		const char *body = BPF_CORE_READ(inode, i_link);
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		struct nameidata *nd = BPF_CORE_READ(task, nameidata);
+		struct mount_scratch *s = scratch();
+
+		if (!body || !nd || !s)
+			return 0;
+		rule = judge_link_body(s, ev, body, nd);
+		if (!rule)
+			return 0;
+		ev->source_ino = BPF_CORE_READ(inode, i_ino);
+		ev->source_dev = BPF_CORE_READ(sb, s_dev);
+		if (decide_guarded(ev, rule))
+			return -EPERM;
+		return 0;
+	}
+	/* self, thread-self, mounts, net: plain links within /proc */
+	if (BPF_CORE_READ(dentry, d_parent) == BPF_CORE_READ(sb, s_root))
+		return 0;
+	target = proc_link_target(dentry, inode, &nsfs);
+	if (nsfs)
+		return 0;
+	pb = sg_pathbuf();
+	if (!pb)
+		return 0;
+	if (target) {
+		rule = judge_identity(ev, target, pb, &resolved);
+	} else {
+		ev->source_ino = BPF_CORE_READ(inode, i_ino);
+		ev->source_dev = BPF_CORE_READ(sb, s_dev);
+		rule = sg_have_paths ? SG_RULE_UNRESOLVED : SG_RULE_NONE;
+	}
+	if (!rule)
+		return 0;
+	if (decide_guarded(ev, rule))
+		return -EPERM;
+	return 0;
+}
+
+/* The end of a guarded mount(2): its ALLOWED record if nothing decided. */
+SEC("fexit/path_mount")
+int BPF_PROG(sg_path_mount_exit, const char *dev_name, struct path *path, const char *type,
+	     unsigned long flags, void *data, int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct sg_mount_event *ev = bpf_map_lookup_elem(&mount_guards, &tid);
+
+	if (!ev)
+		return 0;
+	if (ev->hdr.action == SG_ACTION_NONE && sg_log_allowed) {
+		ev->hdr.action = SG_ACTION_ALLOWED;
+		sg_emit(ev, sizeof(*ev));
+	}
+	bpf_map_delete_elem(&mount_guards, &tid);
+	return 0;
+}
+
+/* Every new superblock (vfs_get_tree(): mount(2), fsconfig(FSCONFIG_CMD_CREATE),
+ * the kernel's own mounts) before it can be used: a denied type or block
+ * device. fsmount(2) has no hook, and its tree can be used through the fd
+ * without move_mount(2). Only refusals are recorded: the mount(2) or
+ * move_mount(2) that follows has its own record. */
+SEC("lsm/sb_set_mnt_opts")
+int BPF_PROG(sg_sb_set_mnt_opts, struct super_block *sb, void *mnt_opts, unsigned long kern_flags,
+	     unsigned long *set_kern_flags, int ret)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sg_mount_event *guard;
+	struct mount_scratch *s;
+	struct sg_mount_event *ev;
+	__u32 rule;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!sg_in_target(task))
+		return 0;
+	s = mount_event(task, SG_OP_FSCONFIG);
+	if (!s)
+		return 0;
+	ev = &s->ev;
+	rule = judge_superblock(s, sb);
+	if (!rule)
+		return 0;
+	guard = guarded();
+	if (guard) {
+		/* within mount(2): its record */
+		guard->source_dev = BPF_CORE_READ(sb, s_dev);
+		if (decide_guarded(guard, rule))
+			return -EPERM;
+		return 0;
+	}
+	ev->source_dev = BPF_CORE_READ(sb, s_dev);
+	fill_paths(ev, task, 0);
 	if (finish(ev, rule, 1))
 		return -EPERM;
 	return 0;

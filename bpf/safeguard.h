@@ -298,6 +298,7 @@ enum sg_mount_kind {
 enum sg_mount_op {
 	SG_OP_MOUNT = 50,      /* mount(2) (lsm/sb_mount, or its tracepoint) */
 	SG_OP_MOVE_MOUNT = 51, /* move_mount(2), the new mount API */
+	SG_OP_FSCONFIG = 52,   /* a new superblock (fsconfig(FSCONFIG_CMD_CREATE), lsm/sb_set_mnt_opts) */
 };
 
 /* What a mount(2) call does, in the kernel's order of tests (path_mount). */
@@ -321,11 +322,14 @@ enum sg_mount_class {
 /* sg_mount_event.mount_flags: the source path could not be normalized (too long,
  * too deep) and was judged as a possible denied path. */
 #define SG_MOUNT_SOURCE_UNRESOLVED (1U << 0)
+/* ... decided on what the kernel's own lookup of the source met: a directory
+ * searched, or a /proc magic link followed (source_dev, source_ino: what). */
+#define SG_MOUNT_SOURCE_LOOKUP (1U << 1)
 
 struct sg_mount_event {
 	struct sg_header hdr;
 	__u64 flags;          /* mount(2) flags (MS_*); move_mount(2): its flags */
-	__u64 source_ino;     /* move_mount: the source's identity */
+	__u64 source_ino;     /* move_mount: the source's identity; mount(2): what its lookup met */
 	__u32 source_dev;     /* (major << 20) | minor; 0: unknown */
 	__u32 mount_class;    /* enum sg_mount_class */
 	__u32 exe_len;

@@ -67,6 +67,7 @@ pub fn op_name(op: u32) -> String {
         30..=49 => NetworkOp::ALL.get(index(30)).map(|o| o.name()),
         50 => Some("mount"),
         51 => Some("move_mount"),
+        52 => Some("fsconfig"),
         _ => None,
     };
     name.map_or_else(|| format!("op{op}"), str::to_string)

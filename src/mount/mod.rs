@@ -1,8 +1,10 @@
 //! The mount module (SPEC section 3.3): mount(2) judged in `lsm/sb_mount` by its
-//! source, made absolute and normalized in the kernel; move_mount(2) judged in
-//! `lsm/move_mount` by the identity of the tree it attaches. Every mount gets a
-//! record: BLOCKED or MONITOR when `mount.deny` applies, ALLOWED otherwise. Without
-//! BPF LSM a kprobe on `path_mount()` judges mount(2), audit-only.
+//! source, made absolute and normalized in the kernel, then by what the kernel's own
+//! lookup of the source meets (directories searched, /proc magic links followed);
+//! move_mount(2) judged in `lsm/move_mount` by the identity of the tree it attaches;
+//! a new superblock of a denied type or device refused in `lsm/sb_set_mnt_opts`. Every
+//! mount gets a record: BLOCKED or MONITOR when `mount.deny` applies, ALLOWED
+//! otherwise. Without BPF LSM a kprobe on `path_mount()` judges mount(2), audit-only.
 //! Kernel side: bpf/mount.bpf.c; what is and is not covered: README "Mount rules".
 
 pub mod rules;
@@ -31,7 +33,9 @@ pub const NAME: &str = "mount";
 // bpf/safeguard.h
 const SG_KIND_MOUNT: u32 = 50;
 const SG_OP_MOVE_MOUNT: u32 = 51;
+const SG_OP_FSCONFIG: u32 = 52;
 const SG_MOUNT_SOURCE_UNRESOLVED: u32 = 1;
+const SG_MOUNT_SOURCE_LOOKUP: u32 = 2;
 
 /// The hooks (probe.rs names): mount(2) needs `sb_mount`, or `path_mount` in the
 /// degraded mode; move_mount(2) is judged only where its LSM hook exists.
@@ -151,6 +155,13 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     open.progs.sg_sb_mount.set_autoload(lsm);
     open.progs.sg_move_mount.set_autoload(move_mount);
     open.progs.sg_path_mount.set_autoload(!lsm);
+    // The lookup guard (bpf/mount.bpf.c): its end and every new superblock always,
+    // the lookup hooks only where a path rule can apply (inode_permission runs for
+    // every directory of every path lookup on the host).
+    open.progs.sg_path_mount_exit.set_autoload(lsm);
+    open.progs.sg_sb_set_mnt_opts.set_autoload(lsm);
+    open.progs.sg_mount_lookup_dir.set_autoload(lsm && rules.has_paths());
+    open.progs.sg_mount_lookup_link.set_autoload(lsm && rules.has_paths());
 
     let skel = open.load().context("mount: load BPF programs")?;
 
@@ -166,7 +177,15 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
 
     let mut links = Vec::new();
     let progs = &skel.progs;
-    for prog in [&progs.sg_sb_mount, &progs.sg_move_mount, &progs.sg_path_mount] {
+    for prog in [
+        &progs.sg_sb_mount,
+        &progs.sg_move_mount,
+        &progs.sg_path_mount,
+        &progs.sg_path_mount_exit,
+        &progs.sg_sb_set_mnt_opts,
+        &progs.sg_mount_lookup_dir,
+        &progs.sg_mount_lookup_link,
+    ] {
         if prog.autoload() {
             let name = prog.name().to_string_lossy();
             links.push(prog.attach().with_context(|| format!("mount: attach {name}"))?);
@@ -188,7 +207,12 @@ fn handle(data: &[u8], rules: &RuleTable, ctx: &ModuleContext) {
 fn record(ev: &sg::sg_mount_event, rules: &RuleTable) -> Record {
     let hdr = &ev.hdr;
     let move_mount = hdr.op == SG_OP_MOVE_MOUNT;
-    let op = if move_mount { "move_mount" } else { "mount" };
+    let fsconfig = hdr.op == SG_OP_FSCONFIG;
+    let op = match hdr.op {
+        SG_OP_MOVE_MOUNT => "move_mount",
+        SG_OP_FSCONFIG => "fsconfig",
+        _ => "mount",
+    };
     let exe = Value::Bytes(sized_bytes(&ev.exe, ev.exe_len).to_vec());
     let mut record = event_record(hdr, NAME, op, rules, exe);
     let bytes = |field: &[u8], len: u32| Value::Bytes(sized_bytes(field, len).to_vec());
@@ -199,17 +223,22 @@ fn record(ev: &sg::sg_mount_event, rules: &RuleTable) -> Record {
     if ev.mount_flags & SG_MOUNT_SOURCE_UNRESOLVED != 0 {
         record.fields.push(("source_unresolved", Value::Bool(true)));
     }
-    if move_mount {
+    if ev.mount_flags & SG_MOUNT_SOURCE_LOOKUP != 0 {
+        record.fields.push(("source_lookup", Value::Bool(true)));
+    }
+    if move_mount || fsconfig || ev.source_dev != 0 {
         let dev = ev.source_dev;
         record.fields.push(("source_dev", Value::Str(format!("{}:{}", dev >> 20, dev & 0xfffff))));
         record.fields.push(("source_ino", Value::Uint(ev.source_ino)));
     }
-    record.fields.push(("target", bytes(&ev.target, ev.target_len)));
+    if !fsconfig {
+        record.fields.push(("target", bytes(&ev.target, ev.target_len)));
+    }
     if ev.fstype_len > 0 {
         record.fields.push(("fstype", bytes(&ev.fstype, ev.fstype_len)));
     }
     record.fields.push(("kind", Value::Str(class_name(ev.mount_class).into())));
-    if !move_mount {
+    if !move_mount && !fsconfig {
         record.fields.push(("flags", Value::List(flag_names(ev.flags).into_iter().map(Value::Str).collect())));
     }
     record

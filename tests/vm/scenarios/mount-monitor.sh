@@ -1,7 +1,8 @@
 # boots: lsm
 # mount-monitor: monitor mode lets a mount of a denied source through, with one MONITOR
-# record (WARNING) naming the rule, source, target and subject; an allowed mount gets an
-# ALLOWED record and no rule.
+# record (WARNING) naming the rule, source, target and subject, also when the kernel's
+# lookup of the source decides (/proc/self/root); an allowed mount gets an ALLOWED record
+# and no rule.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
@@ -18,6 +19,13 @@ rec_has '"level":"WARNING"' '"source":"/var/run/docker.sock"' '"target":"/tmp/t"
     '"rule":"/var/run/docker.sock"' '"comm":"sg-mounttool"'
 umount /tmp/t || fail "umount /tmp/t"
 
+say "a source through /proc/self/root: judged in the kernel's lookup, let through"
+mnt_ok mount /proc/self/root/run/docker.sock /tmp/t - bind
+[ "$(cat /tmp/t)" = secret ] || fail "monitor mode did not let the /proc/self/root bind through"
+wait_for_record '"module":"mount"' '"action":"MONITOR"' "\"pid\":$SH_PID" '"source_lookup":true' \
+    '"rule":"/var/run/docker.sock"'
+umount /tmp/t || fail "umount /tmp/t"
+
 mnt_ok mount /run/other /tmp/t2 - bind
 wait_for_record '"action":"ALLOWED"' "\"pid\":$SH_PID" '"source":"/run/other"'
 umount /tmp/t2 || fail "umount /tmp/t2"
@@ -25,4 +33,4 @@ umount /tmp/t2 || fail "umount /tmp/t2"
 stop_agent
 assert_no_record '"action":"BLOCKED"'
 n=$(count_records '"module":"mount"' '"action":"MONITOR"')
-[ "$n" = 1 ] || fail "$n MONITOR records, want 1"
+[ "$n" = 2 ] || fail "$n MONITOR records, want 2"
