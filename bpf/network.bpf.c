@@ -129,6 +129,7 @@ struct flow {
 	__u16 family;
 	__u16 protocol;
 	__u32 judge_src; /* bind, accept, recvmsg: the address judged is src */
+	__u32 to_peer;   /* sendmsg to the connected peer: its port was judged at connect */
 };
 
 /* Who is asking, as far as the rules need it. */
@@ -260,7 +261,9 @@ static __always_inline __u32 judge(const __u8 *addr, const struct who *w, __u32 
 /* The port rules: bind is judged by the local port, connect and sendmsg by the
  * destination port, of TCP (and MPTCP, which serves TCP clients on the same
  * port) and UDP (and UDP-Lite) sockets. Port 0 of bind asks the kernel to choose
- * an ephemeral port and is not judged. One array lookup. */
+ * an ephemeral port and is not judged. A send to the connected peer is not
+ * judged by port either: a client's connect was, and a server's peer port is
+ * the client's ephemeral one. One array lookup. */
 static __always_inline __u32 judge_port(__u32 op, const struct flow *f, __u32 *rule_id)
 {
 	struct sg_net_rule *rule;
@@ -272,7 +275,7 @@ static __always_inline __u32 judge_port(__u32 op, const struct flow *f, __u32 *r
 		if (!f->sport)
 			return SG_VERDICT_ALLOW;
 		slot = f->sport;
-	} else if (op == SG_OP_CONNECT || op == SG_OP_SENDMSG) {
+	} else if (op == SG_OP_CONNECT || (op == SG_OP_SENDMSG && !f->to_peer)) {
 		slot = f->dport;
 	} else {
 		return SG_VERDICT_ALLOW;
@@ -492,6 +495,7 @@ int BPF_PROG(sg_net_sendmsg, struct socket *sock, struct msghdr *msg, int size, 
 		read_ends((void *)sk, f.family, f.src, &f.sport, f.dst, &f.dport);
 		if (!f.dport)
 			return 0; /* not connected: the send fails anyway */
+		f.to_peer = 1;
 	}
 	if (decide_task(SG_OP_SENDMSG, &f, sg_block) == SG_VERDICT_DENY && sg_block)
 		return -EPERM;

@@ -155,14 +155,8 @@ fn describe_ports(out: &mut String, network: &NetworkConfig) -> fmt::Result {
         };
         let why = match interval.source {
             PortSource::Default => "allowed (no entry)".to_string(),
-            PortSource::Allow(i) => format!(
-                "allowed by port.allow {}",
-                unquoted(&network.port.allow[i].text)
-            ),
-            PortSource::Deny(i) => format!(
-                "denied by port.deny {}",
-                unquoted(&network.port.deny[i].text)
-            ),
+            PortSource::Allow(i) => format!("allowed by port.allow {}", unquoted(&network.port.allow[i].text)),
+            PortSource::Deny(i) => format!("denied by port.deny {}", unquoted(&network.port.deny[i].text)),
             PortSource::NotAllowed => format!("denied ({PORT_NOT_ALLOWED})"),
         };
         writeln!(out, "    {}/{ports:<12} {why}", interval.proto.name())?;

@@ -587,9 +587,7 @@ impl Reader<'_> {
                 .field(&fields, "gid", |r, n| r.allow_deny(n, AllowDeny::default(), |r, n| r.id(n, "gid")))
                 .unwrap_or_default(),
             port: self
-                .field(&fields, "port", |r, n| {
-                    r.allow_deny(n, AllowDeny::default(), Self::port)
-                })
+                .field(&fields, "port", |r, n| r.allow_deny(n, AllowDeny::default(), Self::port))
                 .unwrap_or_default(),
         }
     }
@@ -597,9 +595,7 @@ impl Reader<'_> {
     /// `"tcp/22"`, `"1-1023"`, or a bare integer (`22`) for one port of both protocols.
     fn port(&mut self, node: &Node) -> Option<PortRange> {
         if let Some(number) = node.as_integer() {
-            return values::port(&number.to_string())
-                .map_err(|message| self.error(node, message))
-                .ok();
+            return values::port(&number.to_string()).map_err(|message| self.error(node, message)).ok();
         }
         if node.as_str().is_none() {
             return self.expected(node, "a port like \"tcp/22\", \"udp/53\", \"1-1023\" or 25");

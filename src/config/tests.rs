@@ -527,56 +527,28 @@ fn bad_cidr() {
 
 #[test]
 fn ports_parse_as_strings_or_integers() {
-    let config = parse_ok("[network]\nport = { allow = [22, \"TCP/8000-8080\"], deny = [\"udp/53\", \"0-1023\", 65535] }\n");
+    let config =
+        parse_ok("[network]\nport = { allow = [22, \"TCP/8000-8080\"], deny = [\"udp/53\", \"0-1023\", 65535] }\n");
     let port = &config.network.port;
-    let shown: Vec<String> = port
-        .allow
-        .iter()
-        .chain(&port.deny)
-        .map(|e| e.value.to_string())
-        .collect();
+    let shown: Vec<String> = port.allow.iter().chain(&port.deny).map(|e| e.value.to_string()).collect();
     assert_eq!(shown, ["22", "tcp/8000-8080", "udp/53", "0-1023", "65535"]);
     assert_eq!(port.allow[0].text, "22");
     assert_eq!(port.allow[1].text, "\"TCP/8000-8080\"");
-    assert_eq!(
-        port.deny[1].value,
-        PortRange {
-            proto: None,
-            first: 0,
-            last: 1023
-        }
-    );
+    assert_eq!(port.deny[1].value, PortRange { proto: None, first: 0, last: 1023 });
     assert!(parse_ok("[network]\n").network.port.allow.is_empty());
     let config = parse_ok("[network.port]\ndeny = [\"tcp/25\"]\n");
-    assert_eq!(
-        config.network.port.deny[0].value,
-        PortRange {
-            proto: Some(PortProto::Tcp),
-            first: 25,
-            last: 25
-        }
-    );
+    assert_eq!(config.network.port.deny[0].value, PortRange { proto: Some(PortProto::Tcp), first: 25, last: 25 });
 }
 
 #[test]
 fn bad_ports() {
     assert_eq!(
         problem("[network]\nport = { deny = [\"tcp/25\", \"1023-1\"] }\n"),
-        at(
-            2,
-            28,
-            "network.port.deny[1]",
-            "invalid port range \"1023-1\": the first port is greater than the last"
-        )
+        at(2, 28, "network.port.deny[1]", "invalid port range \"1023-1\": the first port is greater than the last")
     );
     assert_eq!(
         problem("[network]\nport = { allow = [70000] }\n"),
-        at(
-            2,
-            19,
-            "network.port.allow[0]",
-            "invalid port \"70000\": ports are 0 to 65535"
-        )
+        at(2, 19, "network.port.allow[0]", "invalid port \"70000\": ports are 0 to 65535")
     );
     assert_eq!(
         problem("[network]\nport = { allow = [-1] }\n"),
@@ -597,21 +569,11 @@ fn bad_ports() {
     );
     assert_eq!(
         problem("[network]\nport = [\"22\"]\n"),
-        at(
-            2,
-            8,
-            "network.port",
-            "expected a table like { allow = [...], deny = [...] }, found an array"
-        )
+        at(2, 8, "network.port", "expected a table like { allow = [...], deny = [...] }, found an array")
     );
     assert_eq!(
         problem("[network]\nport = { only = [22] }\n"),
-        at(
-            2,
-            10,
-            "network.port.only",
-            "unknown key (expected one of: allow, deny)"
-        )
+        at(2, 10, "network.port.only", "unknown key (expected one of: allow, deny)")
     );
 }
 
@@ -912,20 +874,16 @@ fn describe_shows_every_module_and_rule() {
 #[test]
 fn describe_shows_the_port_allow_list() {
     let text = parse_ok("[network]\nport = { allow = [22, \"UDP/53\"] }\n").describe();
+    assert!(text.contains("port allow: 22, udp/53 (written \"UDP/53\")"), "{text}");
     assert!(
-        text.contains("port allow: 22, udp/53 (written \"UDP/53\")"),
+        text.contains(
+            "    tcp/0-21         denied (not in network.port.allow)\n    tcp/22           allowed by port.allow 22\n"
+        ),
         "{text}"
     );
-    assert!(text.contains("    tcp/0-21         denied (not in network.port.allow)\n    tcp/22           allowed by port.allow 22\n"), "{text}");
-    assert!(
-        text.contains("    udp/53           allowed by port.allow UDP/53\n"),
-        "{text}"
-    );
+    assert!(text.contains("    udp/53           allowed by port.allow UDP/53\n"), "{text}");
     let text = parse_ok("[network]\n").describe();
-    assert!(
-        text.contains("ports: every port allowed (no port entries)"),
-        "{text}"
-    );
+    assert!(text.contains("ports: every port allowed (no port entries)"), "{text}");
 }
 
 #[test]

@@ -207,16 +207,10 @@ const PORT_HELP: &str = "write a port or a range of 0 to 65535, optionally after
 pub fn port(raw: &str) -> Result<PortRange, String> {
     let (proto, ports) = match raw.split_once('/') {
         Some((name, ports)) => {
-            let proto = PortProto::ALL
-                .into_iter()
-                .find(|p| p.name().eq_ignore_ascii_case(name));
+            let proto = PortProto::ALL.into_iter().find(|p| p.name().eq_ignore_ascii_case(name));
             match proto {
                 Some(proto) => (Some(proto), ports),
-                None => {
-                    return Err(format!(
-                        "invalid port {raw:?}: the protocol must be tcp or udp ({PORT_HELP})"
-                    ))
-                }
+                None => return Err(format!("invalid port {raw:?}: the protocol must be tcp or udp ({PORT_HELP})")),
             }
         }
         None => (None, raw),
@@ -225,8 +219,7 @@ pub fn port(raw: &str) -> Result<PortRange, String> {
         if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("invalid port {raw:?} ({PORT_HELP})"));
         }
-        text.parse::<u16>()
-            .map_err(|_| format!("invalid port {raw:?}: ports are 0 to 65535"))
+        text.parse::<u16>().map_err(|_| format!("invalid port {raw:?}: ports are 0 to 65535"))
     };
     let (first, last) = match ports.split_once('-') {
         Some((first, last)) => (number(first)?, number(last)?),
@@ -236,9 +229,7 @@ pub fn port(raw: &str) -> Result<PortRange, String> {
         }
     };
     if first > last {
-        return Err(format!(
-            "invalid port range {raw:?}: the first port is greater than the last"
-        ));
+        return Err(format!("invalid port range {raw:?}: the first port is greater than the last"));
     }
     Ok(PortRange { proto, first, last })
 }
@@ -377,39 +368,14 @@ mod tests {
         assert_eq!(port("1-1023"), range(None, 1, 1023));
         assert_eq!(port("tcp/25"), range(Some(PortProto::Tcp), 25, 25));
         assert_eq!(port("UDP/53"), range(Some(PortProto::Udp), 53, 53));
-        assert_eq!(
-            port("udp/5000-5100"),
-            range(Some(PortProto::Udp), 5000, 5100)
-        );
+        assert_eq!(port("udp/5000-5100"), range(Some(PortProto::Udp), 5000, 5100));
         assert_eq!(port("tcp/7-7"), range(Some(PortProto::Tcp), 7, 7));
         assert!(port("65536").unwrap_err().contains("ports are 0 to 65535"));
-        assert!(port("1-70000")
-            .unwrap_err()
-            .contains("ports are 0 to 65535"));
-        assert!(port("1023-1")
-            .unwrap_err()
-            .contains("first port is greater than the last"));
-        assert!(port("sctp/22")
-            .unwrap_err()
-            .contains("the protocol must be tcp or udp"));
-        assert!(port("/22")
-            .unwrap_err()
-            .contains("the protocol must be tcp or udp"));
-        for bad in [
-            "",
-            "tcp/",
-            "-1",
-            "1-",
-            "-",
-            "+22",
-            " 22",
-            "22 ",
-            "ssh",
-            "1-2-3",
-            "tcp/udp/1",
-            "0x16",
-            "2 2",
-        ] {
+        assert!(port("1-70000").unwrap_err().contains("ports are 0 to 65535"));
+        assert!(port("1023-1").unwrap_err().contains("first port is greater than the last"));
+        assert!(port("sctp/22").unwrap_err().contains("the protocol must be tcp or udp"));
+        assert!(port("/22").unwrap_err().contains("the protocol must be tcp or udp"));
+        for bad in ["", "tcp/", "-1", "1-", "-", "+22", " 22", "22 ", "ssh", "1-2-3", "tcp/udp/1", "0x16", "2 2"] {
             let message = port(bad).unwrap_err();
             assert!(message.starts_with("invalid port"), "{bad:?}: {message}");
         }

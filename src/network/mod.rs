@@ -1,7 +1,8 @@
 //! The network module (SPEC section 3.2): decisions on connect, sendmsg, accept,
 //! recvmsg, getpeername and bind by CIDR and domain (one longest-prefix trie), by
-//! command, uid and gid, and by port (bind, connect, sendmsg: one array slot per port). Without BPF LSM, TCP connects and accepts are reported
-//! (audit-only) from the `inet_sock_set_state` tracepoint. Kernel side:
+//! command, uid and gid, and by port (bind, connect, sendmsg: one array slot per
+//! port). Without BPF LSM, TCP connects and accepts are reported (audit-only) from the
+//! `inet_sock_set_state` tracepoint. Kernel side:
 //! bpf/network.bpf.c; the hooks and why are listed there and in docs/network.md.
 //!
 //! Domains are resolved on this module's thread between ring-buffer polls, and the
@@ -300,34 +301,19 @@ fn write_ports(map: &dyn MapCore, slots: &[(u32, Entry)]) -> anyhow::Result<()> 
     if slots.is_empty() {
         return Ok(());
     }
+    let value_size = std::mem::size_of::<sg::sg_net_rule>();
     let mut keys = Vec::with_capacity(slots.len() * 4);
-    let mut values = Vec::with_capacity(slots.len() * std::mem::size_of::<sg::sg_net_rule>());
+    let mut values = Vec::with_capacity(slots.len() * value_size);
     for (slot, entry) in slots {
         keys.extend_from_slice(&slot.to_ne_bytes());
-        let value = sg::sg_net_rule {
-            rule_id: entry.rule_id,
-            verdict: entry.verdict as u32,
-        };
-        values.extend_from_slice(bytes_of(&value));
+        values.extend_from_slice(bytes_of(&sg::sg_net_rule { rule_id: entry.rule_id, verdict: entry.verdict as u32 }));
     }
-    if map
-        .update_batch(
-            &keys,
-            &values,
-            slots.len() as u32,
-            MapFlags::ANY,
-            MapFlags::ANY,
-        )
-        .is_ok()
-    {
-        return Ok(());
+    match map.update_batch(&keys, &values, slots.len() as u32, MapFlags::ANY, MapFlags::ANY) {
+        Ok(()) => return Ok(()),
+        Err(err) => log::debug!("network: batch update of the port array refused ({err}); one slot at a time"),
     }
-    for (key, value) in keys
-        .chunks(4)
-        .zip(values.chunks(std::mem::size_of::<sg::sg_net_rule>()))
-    {
-        map.update(key, value, MapFlags::ANY)
-            .context("network: port rules")?;
+    for (key, value) in keys.chunks(4).zip(values.chunks(value_size)) {
+        map.update(key, value, MapFlags::ANY).context("network: port rules")?;
     }
     Ok(())
 }

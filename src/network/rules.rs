@@ -188,11 +188,7 @@ pub struct PortInterval {
 /// entry naming the protocol beats one for both, then the first written. Cost: one sort
 /// and one pass over the 65,536 ports per protocol, whatever the entries overlap.
 pub fn port_intervals(ports: &AllowDeny<PortRange>) -> Vec<PortInterval> {
-    let uncovered = if ports.allow.is_empty() {
-        PortSource::Default
-    } else {
-        PortSource::NotAllowed
-    };
+    let uncovered = if ports.allow.is_empty() { PortSource::Default } else { PortSource::NotAllowed };
     let mut out = Vec::new();
     for proto in PortProto::ALL {
         // (width, deny first, protocol named first, order written), best first
@@ -200,21 +196,13 @@ pub fn port_intervals(ports: &AllowDeny<PortRange>) -> Vec<PortInterval> {
         for (i, entry) in ports.deny.iter().enumerate() {
             let r = entry.value;
             if r.applies_to(proto) {
-                candidates.push((
-                    (r.width(), false, r.proto.is_none(), i),
-                    r,
-                    PortSource::Deny(i),
-                ));
+                candidates.push(((r.width(), false, r.proto.is_none(), i), r, PortSource::Deny(i)));
             }
         }
         for (i, entry) in ports.allow.iter().enumerate() {
             let r = entry.value;
             if r.applies_to(proto) {
-                candidates.push((
-                    (r.width(), true, r.proto.is_none(), i),
-                    r,
-                    PortSource::Allow(i),
-                ));
+                candidates.push(((r.width(), true, r.proto.is_none(), i), r, PortSource::Allow(i)));
             }
         }
         candidates.sort_by_key(|(order, _, _)| *order);
@@ -245,12 +233,7 @@ pub fn port_intervals(ports: &AllowDeny<PortRange>) -> Vec<PortInterval> {
         let mut first = 0usize;
         for port in 1..=owner.len() {
             if port == owner.len() || owner[port] != owner[first] {
-                out.push(PortInterval {
-                    proto,
-                    first: first as u16,
-                    last: (port - 1) as u16,
-                    source: owner[first],
-                });
+                out.push(PortInterval { proto, first: first as u16, last: (port - 1) as u16, source: owner[first] });
                 first = port;
             }
         }
@@ -331,18 +314,9 @@ pub fn compile(config: &NetworkConfig, identify: impl Fn(&str) -> Option<(u32, u
         }
     }
 
-    let deny_ids: Vec<u32> = config
-        .port
-        .deny
-        .iter()
-        .map(|e| add_text(&mut out.texts, "port.deny", &e.text))
-        .collect();
-    let allow_ids: Vec<u32> = config
-        .port
-        .allow
-        .iter()
-        .map(|e| add_text(&mut out.texts, "port.allow", &e.text))
-        .collect();
+    let deny_ids: Vec<u32> = config.port.deny.iter().map(|e| add_text(&mut out.texts, "port.deny", &e.text)).collect();
+    let allow_ids: Vec<u32> =
+        config.port.allow.iter().map(|e| add_text(&mut out.texts, "port.allow", &e.text)).collect();
     let not_allowed = if config.port.allow.is_empty() {
         0
     } else {
@@ -356,12 +330,8 @@ pub fn compile(config: &NetworkConfig, identify: impl Fn(&str) -> Option<(u32, u
             PortSource::Deny(i) => deny_ids[i],
             PortSource::NotAllowed => not_allowed,
         };
-        let entry = Entry {
-            rule_id,
-            verdict: interval.source.verdict(),
-        };
-        out.ports
-            .push((interval.proto, interval.first, interval.last, entry));
+        let entry = Entry { rule_id, verdict: interval.source.verdict() };
+        out.ports.push((interval.proto, interval.first, interval.last, entry));
     }
     out
 }
@@ -549,25 +519,17 @@ mod tests {
     fn port_list(texts: &[&str]) -> Vec<ConfigEntry<PortRange>> {
         texts
             .iter()
-            .map(|t| ConfigEntry {
-                value: crate::config::values::port(t).unwrap(),
-                text: format!("\"{t}\""),
-            })
+            .map(|t| ConfigEntry { value: crate::config::values::port(t).unwrap(), text: format!("\"{t}\"") })
             .collect()
     }
 
     fn ports(allow: &[&str], deny: &[&str]) -> AllowDeny<PortRange> {
-        AllowDeny {
-            allow: port_list(allow),
-            deny: port_list(deny),
-        }
+        AllowDeny { allow: port_list(allow), deny: port_list(deny) }
     }
 
     fn at(intervals: &[PortInterval], proto: PortProto, port: u16) -> PortSource {
-        let hits: Vec<&PortInterval> = intervals
-            .iter()
-            .filter(|i| i.proto == proto && i.first <= port && port <= i.last)
-            .collect();
+        let hits: Vec<&PortInterval> =
+            intervals.iter().filter(|i| i.proto == proto && i.first <= port && port <= i.last).collect();
         assert_eq!(hits.len(), 1, "port {port} in {} intervals", hits.len());
         hits[0].source
     }
@@ -575,31 +537,21 @@ mod tests {
     /// The definition, port by port: the narrowest covering entry, deny at equal width,
     /// then the entry naming the protocol, then the first written.
     fn naive(p: &AllowDeny<PortRange>, proto: PortProto, port: u16) -> PortSource {
-        let deny = p.deny.iter().enumerate().map(|(i, e)| {
-            (
-                (e.value.width(), false, e.value.proto.is_none(), i),
-                e,
-                PortSource::Deny(i),
-            )
-        });
-        let allow = p.allow.iter().enumerate().map(|(i, e)| {
-            (
-                (e.value.width(), true, e.value.proto.is_none(), i),
-                e,
-                PortSource::Allow(i),
-            )
-        });
+        let deny = p
+            .deny
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ((e.value.width(), false, e.value.proto.is_none(), i), e, PortSource::Deny(i)));
+        let allow = p
+            .allow
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ((e.value.width(), true, e.value.proto.is_none(), i), e, PortSource::Allow(i)));
         deny.chain(allow)
-            .filter(|(_, e, _)| {
-                e.value.applies_to(proto) && e.value.first <= port && port <= e.value.last
-            })
+            .filter(|(_, e, _)| e.value.applies_to(proto) && e.value.first <= port && port <= e.value.last)
             .min_by_key(|(order, _, _)| *order)
             .map(|(_, _, source)| source)
-            .unwrap_or(if p.allow.is_empty() {
-                PortSource::Default
-            } else {
-                PortSource::NotAllowed
-            })
+            .unwrap_or(if p.allow.is_empty() { PortSource::Default } else { PortSource::NotAllowed })
     }
 
     /// The intervals tile 0..=65535 once per protocol, TCP first, with no two neighbours
@@ -611,11 +563,7 @@ mod tests {
             match expect_next {
                 Some((proto, next)) if proto == i.proto => {
                     assert_eq!(u32::from(i.first), next, "gap or overlap before {i:?}");
-                    assert_ne!(
-                        intervals[n - 1].source,
-                        i.source,
-                        "unmerged neighbours at {i:?}"
-                    );
+                    assert_ne!(intervals[n - 1].source, i.source, "unmerged neighbours at {i:?}");
                 }
                 _ => assert_eq!(i.first, 0, "{i:?} starts a protocol"),
             }
@@ -624,11 +572,7 @@ mod tests {
                 expect_next = None;
             }
         }
-        let starts: Vec<PortProto> = intervals
-            .iter()
-            .filter(|i| i.first == 0)
-            .map(|i| i.proto)
-            .collect();
+        let starts: Vec<PortProto> = intervals.iter().filter(|i| i.first == 0).map(|i| i.proto).collect();
         assert_eq!(starts, PortProto::ALL);
         assert_eq!(intervals.last().map(|i| i.last), Some(u16::MAX));
     }
@@ -774,12 +718,7 @@ mod tests {
             assert_tiles(&table);
             for i in &table {
                 for port in i.first..=i.last {
-                    assert_eq!(
-                        i.source,
-                        naive(&p, i.proto, port),
-                        "{allow:?} {deny:?} {:?}/{port}",
-                        i.proto
-                    );
+                    assert_eq!(i.source, naive(&p, i.proto, port), "{allow:?} {deny:?} {:?}/{port}", i.proto);
                 }
             }
         }
@@ -793,12 +732,7 @@ mod tests {
         let rules = compile(&c, |_| None);
         assert_eq!(
             &rules.texts[2..],
-            [
-                "port.deny tcp/25",
-                "port.deny 1-1023",
-                "port.allow 22",
-                "not in network.port.allow",
-            ]
+            ["port.deny tcp/25", "port.deny 1-1023", "port.allow 22", "not in network.port.allow",]
         );
         let j = |proto, port| judge_port(&rules, proto, port);
         assert_eq!(j(PortProto::Tcp, 25), (Verdict::Deny, 3));
@@ -811,17 +745,12 @@ mod tests {
         let slots = rules.port_slots();
         assert_eq!(slots.len(), PORT_SLOTS as usize - 2);
         assert!(slots.iter().all(|(slot, _)| *slot < PORT_SLOTS));
-        assert!(!slots
-            .iter()
-            .any(|(slot, _)| *slot == 22 || *slot == (1 << 16) + 22));
+        assert!(!slots.iter().any(|(slot, _)| *slot == 22 || *slot == (1 << 16) + 22));
         // without the allow list only the denied ports have slots
         c.port.allow.clear();
         let rules = compile(&c, |_| None);
         assert_eq!(rules.port_slots().len(), 2 * 1023);
-        assert_eq!(
-            judge_port(&rules, PortProto::Tcp, 1024),
-            (Verdict::Allow, 0)
-        );
+        assert_eq!(judge_port(&rules, PortProto::Tcp, 1024), (Verdict::Allow, 0));
     }
 
     #[test]

@@ -11,6 +11,13 @@ net_setup
 net_serve 0.0.0.0:8080
 net_serve 0.0.0.0:5353
 net_serve 0.0.0.0:2525
+"$NETTOOL" echo 0.0.0.0:8443 >/tmp/echo.log 2>&1 &
+i=0
+while ! grep -q listening /tmp/echo.log; do
+    [ "$i" -lt 50 ] || fail "no echo listener: $(cat /tmp/echo.log)"
+    sleep 0.1
+    i=$((i + 1))
+done
 
 # expect_port_block OP RULE PATTERN...: the BLOCKED record of $SH_PID for OP names RULE.
 expect_port_block() {
@@ -75,10 +82,14 @@ mv /tmp/sg.log /tmp/sg-deny.log
 
 say "allow list (block): every other port denied, a deny inside it, addresses still judged"
 net_config /tmp/sg.toml block 'ops = ["connect", "sendmsg", "bind"]' \
-    "port = { allow = [\"tcp/8080\", \"udp/5000-5100\", \"53\"], deny = [\"udp/5050\"] }" \
+    "port = { allow = [\"tcp/8080\", \"tcp/8443\", \"udp/5000-5100\", \"53\"], deny = [\"udp/5050\"] }" \
     "cidr = { deny = [\"$NET_A/32\"] }"
 start_agent /tmp/sg.toml
 net_ok connect "$NET_B:8080"
+# sends to the connected peer are not judged by port: the server answers the client's
+# ephemeral port, which the allow list does not name
+net_ok talk "$NET_B:8443"
+grep -q "echoed 4 bytes" /tmp/echo.log || fail "the server could not answer: $(cat /tmp/echo.log)"
 net_eperm connect "$NET_B:5353"
 expect_port_block connect "not in network.port.allow" '"dst_port":5353'
 net_ok sendto "$NET_B:5001"                  # from a socket bound to port 0: not judged

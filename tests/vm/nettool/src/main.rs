@@ -11,6 +11,8 @@
 //!                                        "name ttl address", re-read for every query
 //!   bench ADDR:PORT COUNT                COUNT x (connect + accept + close) to a listener
 //!                                        of its own; prints the time per operation
+//!   echo ADDR:PORT                       TCP listener: read, write it back, close, forever
+//!   talk ADDR:PORT                       TCP connect, write, read the answer
 //!   sock PROTO OP ADDR:PORT              one socket of PROTO (tcp mptcp udp udplite), then
 //!                                        OP: bind, listen (bind + listen), connect, sendto
 
@@ -33,6 +35,8 @@ fn main() -> ExitCode {
         ["dnsd", addr, zone] => dnsd(addr, zone),
         ["bench", addr, count] => bench(addr, count.parse().unwrap_or(1000)),
         ["sock", proto, op, addr] => raw_sock(proto, op, addr),
+        ["echo", addr] => echo(addr),
+        ["talk", addr] => talk(addr),
         _ => {
             eprintln!("usage: sg-nettool connect|sendto|sendfrom|bind|recv|serve|dnsd|bench ...");
             return ExitCode::from(2);
@@ -96,6 +100,31 @@ fn serve(addr: &str) -> std::io::Result<String> {
             Err(err) => return Err(err),
         }
     }
+}
+
+fn echo(addr: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind(sock(addr))?;
+    println!("listening {}", listener.local_addr()?);
+    loop {
+        let (mut stream, peer) = listener.accept()?;
+        let mut buf = [0u8; 64];
+        let result = stream.read(&mut buf).and_then(|n| stream.write_all(&buf[..n]).map(|()| n));
+        match result {
+            Ok(n) => println!("echoed {n} bytes to {peer}"),
+            Err(err) => println!("error: echo to {peer}: {err}"),
+        }
+    }
+}
+
+fn talk(addr: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect_timeout(&sock(addr), Duration::from_millis(3000))?;
+    stream.set_read_timeout(Some(Duration::from_millis(3000)))?;
+    stream.write_all(b"ping")?;
+    let mut buf = [0u8; 64];
+    let n = stream.read(&mut buf)?;
+    Ok(format!("ok answer {:?} from {}", String::from_utf8_lossy(&buf[..n]), stream.peer_addr()?))
 }
 
 fn bench(addr: &str, count: u32) -> std::io::Result<String> {
