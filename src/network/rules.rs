@@ -182,6 +182,9 @@ pub struct PortInterval {
     pub source: PortSource,
 }
 
+/// A port entry that may decide a port: its rank (lowest wins), the entry, its source.
+type PortCandidate = ((u32, bool, bool, usize), PortRange, PortSource);
+
 /// Compiles the (possibly overlapping) `port` entries into non-overlapping intervals
 /// that cover 0..=65535 for each protocol, TCP first. For a port, the entry with the
 /// fewest ports that covers it decides; at equal width a deny beats an allow, then an
@@ -191,8 +194,8 @@ pub fn port_intervals(ports: &AllowDeny<PortRange>) -> Vec<PortInterval> {
     let uncovered = if ports.allow.is_empty() { PortSource::Default } else { PortSource::NotAllowed };
     let mut out = Vec::new();
     for proto in PortProto::ALL {
-        // (width, deny first, protocol named first, order written), best first
-        let mut candidates: Vec<((u32, bool, bool, usize), PortRange, PortSource)> = Vec::new();
+        // best first: (width, deny first, protocol named first, order written)
+        let mut candidates: Vec<PortCandidate> = Vec::new();
         for (i, entry) in ports.deny.iter().enumerate() {
             let r = entry.value;
             if r.applies_to(proto) {
@@ -697,7 +700,7 @@ mod tests {
             seed % n
         };
         for _ in 0..40 {
-            let mut entry = |next: &mut dyn FnMut(u64) -> u64| {
+            let entry = |next: &mut dyn FnMut(u64) -> u64| {
                 let proto = ["", "tcp/", "udp/"][next(3) as usize];
                 // small ranges clustered low, so that they overlap, plus the odd wide one
                 let first = if next(8) == 0 { next(65536) } else { next(300) };
@@ -726,8 +729,7 @@ mod tests {
 
     #[test]
     fn ports_compile_to_rule_ids_and_denied_slots() {
-        let mut c = NetworkConfig::default();
-        c.port = ports(&["22"], &["tcp/25", "1-1023"]);
+        let mut c = NetworkConfig { port: ports(&["22"], &["tcp/25", "1-1023"]), ..Default::default() };
         c.port.allow[0].text = "22".into(); // written as an integer
         let rules = compile(&c, |_| None);
         assert_eq!(
