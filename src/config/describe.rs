@@ -147,6 +147,11 @@ fn describe_ports(out: &mut String, network: &NetworkConfig) -> fmt::Result {
         "  ports (bind: the local port; connect, sendmsg: the destination port; narrowest range wins, \
          deny wins ties; a port denial holds whatever the address and subject allow lists):"
     )?;
+    writeln!(
+        out,
+        "    (not judged by port: bind to port 0, sends to a connected peer, protocols other than TCP, MPTCP, \
+         UDP and UDP-Lite)"
+    )?;
     for interval in port_intervals(&network.port) {
         let ports = if interval.first == interval.last {
             interval.first.to_string()

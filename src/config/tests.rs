@@ -882,6 +882,7 @@ fn describe_shows_the_port_allow_list() {
         "{text}"
     );
     assert!(text.contains("    udp/53           allowed by port.allow UDP/53\n"), "{text}");
+    assert!(text.contains("(not judged by port: bind to port 0, sends to a connected peer,"), "{text}");
     let text = parse_ok("[network]\n").describe();
     assert!(text.contains("ports: every port allowed (no port entries)"), "{text}");
 }
