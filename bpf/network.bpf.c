@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The network module: decisions on socket operations by address (one
- * longest-prefix trie for IPv4 and IPv6), by command, uid and gid.
+ * longest-prefix trie for IPv4 and IPv6), by command, uid and gid, and by port
+ * (one array slot per TCP or UDP port: bind's local port, connect's and
+ * sendmsg's destination port).
  *
  * Hooks (each op is a sub-module the agent switches with autoload and sg_ops):
  *   connect      lsm/socket_connect      the address asked for
@@ -40,6 +42,7 @@ const volatile __u32 sg_have_exe = 0;     /* rules in sg_net_exe */
 const volatile __u32 sg_have_uid = 0;
 const volatile __u32 sg_have_gid = 0;
 const volatile __u32 sg_track_owners = 0; /* note socket owners (accept, recvmsg on) */
+const volatile __u32 sg_have_ports = 0;   /* entries in sg_net_ports */
 
 #define OP_ON(op) (sg_ops & (1U << ((op) - SG_OP_CONNECT)))
 
@@ -82,6 +85,15 @@ struct {
 	__type(value, struct sg_net_rule);
 } sg_net_gid SEC(".maps");
 
+/* Port entries, flattened by the agent (narrowest range, deny at ties, the allow
+ * list) into one slot per port: SG_NET_PORT_TCP or SG_NET_PORT_UDP + port. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* SG_NET_PORT_SLOTS when there are port entries */
+	__type(key, __u32);
+	__type(value, struct sg_net_rule);
+} sg_net_ports SEC(".maps");
+
 /* The task that owns a listening or datagram socket, for the softirq hooks. */
 struct sg_net_owner {
 	struct sg_header hdr; /* subject and flags; the rest is rewritten per event */
@@ -117,6 +129,7 @@ struct flow {
 	__u16 family;
 	__u16 protocol;
 	__u32 judge_src; /* bind, accept, recvmsg: the address judged is src */
+	__u32 to_peer;   /* sendmsg to the connected peer: its port was judged at connect */
 };
 
 /* Who is asking, as far as the rules need it. */
@@ -245,6 +258,41 @@ static __always_inline __u32 judge(const __u8 *addr, const struct who *w, __u32 
 	return SG_VERDICT_DENY;
 }
 
+/* The port rules: bind is judged by the local port, connect and sendmsg by the
+ * destination port, of TCP (and MPTCP, which serves TCP clients on the same
+ * port) and UDP (and UDP-Lite) sockets. Port 0 of bind asks the kernel to choose
+ * an ephemeral port and is not judged. A send to the connected peer is not
+ * judged by port either: a client's connect was, and a server's peer port is
+ * the client's ephemeral one. One array lookup. */
+static __always_inline __u32 judge_port(__u32 op, const struct flow *f, __u32 *rule_id)
+{
+	struct sg_net_rule *rule;
+	__u32 slot;
+
+	if (!sg_have_ports)
+		return SG_VERDICT_ALLOW;
+	if (op == SG_OP_BIND) {
+		if (!f->sport)
+			return SG_VERDICT_ALLOW;
+		slot = f->sport;
+	} else if (op == SG_OP_CONNECT || (op == SG_OP_SENDMSG && !f->to_peer)) {
+		slot = f->dport;
+	} else {
+		return SG_VERDICT_ALLOW;
+	}
+	if (f->protocol == IPPROTO_TCP || f->protocol == IPPROTO_MPTCP)
+		slot += SG_NET_PORT_TCP;
+	else if (f->protocol == IPPROTO_UDP || f->protocol == IPPROTO_UDPLITE)
+		slot += SG_NET_PORT_UDP;
+	else
+		return SG_VERDICT_ALLOW;
+	rule = bpf_map_lookup_elem(&sg_net_ports, &slot);
+	if (!rule || rule->verdict != SG_VERDICT_DENY)
+		return SG_VERDICT_ALLOW;
+	*rule_id = rule->rule_id;
+	return SG_VERDICT_DENY;
+}
+
 static __always_inline void read_exe(struct task_struct *task, struct sg_inode_key *exe)
 {
 	struct file *file = BPF_CORE_READ(task, mm, exe_file);
@@ -298,7 +346,10 @@ static __always_inline __u32 decide_task(__u32 op, const struct flow *f, int blo
 	uid_gid = bpf_get_current_uid_gid();
 	w.uid = (__u32)uid_gid;
 	w.gid = uid_gid >> 32;
-	if (judge(f->judge_src ? f->src : f->dst, &w, &rule_id) != SG_VERDICT_DENY)
+	/* Both must allow: a port denial is not exempted by subject allow lists, and a
+	 * port allowed does not lift an address denial. */
+	if (judge(f->judge_src ? f->src : f->dst, &w, &rule_id) != SG_VERDICT_DENY &&
+	    judge_port(op, f, &rule_id) != SG_VERDICT_DENY)
 		return SG_VERDICT_ALLOW;
 
 	s = scratch();
@@ -444,6 +495,7 @@ int BPF_PROG(sg_net_sendmsg, struct socket *sock, struct msghdr *msg, int size, 
 		read_ends((void *)sk, f.family, f.src, &f.sport, f.dst, &f.dport);
 		if (!f.dport)
 			return 0; /* not connected: the send fails anyway */
+		f.to_peer = 1;
 	}
 	if (decide_task(SG_OP_SENDMSG, &f, sg_block) == SG_VERDICT_DENY && sg_block)
 		return -EPERM;

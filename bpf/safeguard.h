@@ -276,11 +276,18 @@ struct sg_net_addr_key {
 	__u8 addr[SG_NET_ADDR_LEN];
 };
 
-/* Value of every network rule map (trie, comm, exe, uid, gid). */
+/* Value of every network rule map (trie, comm, exe, uid, gid, ports). */
 struct sg_net_rule {
 	__u32 rule_id;
 	__u32 verdict; /* enum sg_verdict, or SG_NET_VERDICT_NONE */
 };
+
+/* The port array (BPF_MAP_TYPE_ARRAY, key __u32, value struct sg_net_rule): one
+ * slot per port of each protocol, slot = table base + port; a slot with verdict
+ * SG_VERDICT_DENY refuses that port, any other allows it. */
+#define SG_NET_PORT_TCP 0       /* TCP and MPTCP sockets */
+#define SG_NET_PORT_UDP 65536   /* UDP and UDP-Lite sockets */
+#define SG_NET_PORT_SLOTS 131072
 
 /* Key of the `command` map for task names. */
 struct sg_comm_key {

@@ -13,6 +13,7 @@
 //! - CIDR host bits are cleared (`10.0.0.1/8` is `10.0.0.0/8`); IPv4-mapped IPv6 networks
 //!   become IPv4.
 //! - Keywords (`format`, `mode`, `target`, op names, `"stdout"`) match in any case.
+//! - A `port` entry without `tcp/` or `udp/` applies to both.
 //! - Every rule keeps `text`: its exact source text, the `rule` field of the log.
 
 #![allow(dead_code)] // Nothing calls the config yet; the agent and `check` will.
@@ -20,7 +21,7 @@
 mod describe;
 mod error;
 mod schema;
-mod values;
+pub(crate) mod values;
 mod warnings;
 
 #[cfg(test)]
@@ -405,6 +406,57 @@ impl fmt::Display for Cidr {
     }
 }
 
+/// The transport protocol a `port` entry names (`tcp/22`, `udp/53`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PortProto {
+    Tcp,
+    Udp,
+}
+
+impl PortProto {
+    pub const ALL: [PortProto; 2] = [PortProto::Tcp, PortProto::Udp];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PortProto::Tcp => "tcp",
+            PortProto::Udp => "udp",
+        }
+    }
+}
+
+/// A `port` entry: the ports `first..=last` of one protocol, or of both (`proto` None).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PortRange {
+    pub proto: Option<PortProto>,
+    pub first: u16,
+    pub last: u16,
+}
+
+impl PortRange {
+    /// How many ports it covers: the narrower entry wins.
+    pub fn width(&self) -> u32 {
+        u32::from(self.last) - u32::from(self.first) + 1
+    }
+
+    pub fn applies_to(&self, proto: PortProto) -> bool {
+        self.proto.is_none_or(|p| p == proto)
+    }
+}
+
+/// `tcp/22`, `1-1023`, `udp/53`: the normalized form.
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(proto) = self.proto {
+            write!(f, "{}/", proto.name())?;
+        }
+        if self.first == self.last {
+            write!(f, "{}", self.first)
+        } else {
+            write!(f, "{}-{}", self.first, self.last)
+        }
+    }
+}
+
 /// `[network]`. Absent section: off; present without `enable`: on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetworkConfig {
@@ -420,6 +472,8 @@ pub struct NetworkConfig {
     pub command: AllowDeny<CommandMatch>,
     pub uid: AllowDeny<u32>,
     pub gid: AllowDeny<u32>,
+    /// Ports judged on bind (local) and connect/sendmsg (destination). Default empty.
+    pub port: AllowDeny<PortRange>,
 }
 
 impl Default for NetworkConfig {
@@ -434,6 +488,7 @@ impl Default for NetworkConfig {
             command: AllowDeny::default(),
             uid: AllowDeny::default(),
             gid: AllowDeny::default(),
+            port: AllowDeny::default(),
         }
     }
 }

@@ -130,7 +130,43 @@ fn describe_network(out: &mut String, network: &NetworkConfig) -> fmt::Result {
     allow_deny(out, "domain", &network.domain)?;
     allow_deny(out, "command", &network.command)?;
     allow_deny(out, "uid", &network.uid)?;
-    allow_deny(out, "gid", &network.gid)
+    allow_deny(out, "gid", &network.gid)?;
+    allow_deny(out, "port", &network.port)?;
+    describe_ports(out, network)
+}
+
+/// The flat port table the kernel gets, one line per interval of each protocol.
+fn describe_ports(out: &mut String, network: &NetworkConfig) -> fmt::Result {
+    use crate::network::rules::{port_intervals, PortSource, PORT_NOT_ALLOWED};
+
+    if network.port.allow.is_empty() && network.port.deny.is_empty() {
+        return writeln!(out, "  ports: every port allowed (no port entries)");
+    }
+    writeln!(
+        out,
+        "  ports (bind: the local port; connect, sendmsg: the destination port; narrowest range wins, \
+         deny wins ties; a port denial holds whatever the address and subject allow lists):"
+    )?;
+    writeln!(
+        out,
+        "    (not judged by port: bind to port 0, sends to a connected peer, protocols other than TCP, MPTCP, \
+         UDP and UDP-Lite)"
+    )?;
+    for interval in port_intervals(&network.port) {
+        let ports = if interval.first == interval.last {
+            interval.first.to_string()
+        } else {
+            format!("{}-{}", interval.first, interval.last)
+        };
+        let why = match interval.source {
+            PortSource::Default => "allowed (no entry)".to_string(),
+            PortSource::Allow(i) => format!("allowed by port.allow {}", unquoted(&network.port.allow[i].text)),
+            PortSource::Deny(i) => format!("denied by port.deny {}", unquoted(&network.port.deny[i].text)),
+            PortSource::NotAllowed => format!("denied ({PORT_NOT_ALLOWED})"),
+        };
+        writeln!(out, "    {}/{ports:<12} {why}", interval.proto.name())?;
+    }
+    Ok(())
 }
 
 fn allow_deny<T: fmt::Display>(out: &mut String, name: &str, lists: &AllowDeny<T>) -> fmt::Result {

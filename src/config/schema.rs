@@ -13,7 +13,7 @@ use super::error::{ConfigError, Problem};
 use super::values;
 use super::{
     AllowDeny, Config, Entry, FileConfig, FileOp, FileRule, LogConfig, LogFormat, LogOutput, Mode, MountConfig,
-    NetworkConfig, NetworkOp, Op, ProcessConfig, ProcessOp, Target,
+    NetworkConfig, NetworkOp, Op, PortRange, ProcessConfig, ProcessOp, Target,
 };
 use crate::logging::Level;
 
@@ -21,7 +21,7 @@ const ROOT_KEYS: &[&str] = &["log", "file", "network", "process", "mount"];
 const LOG_KEYS: &[&str] = &["format", "output", "max_size", "max_age", "max_files", "level", "tags", "stats_interval"];
 const FILE_KEYS: &[&str] = &["enable", "mode", "target", "ops", "allow", "deny", "audit"];
 const FILE_RULE_KEYS: &[&str] = &["path", "ops", "uid", "gid", "command"];
-const NETWORK_KEYS: &[&str] = &["enable", "mode", "target", "ops", "cidr", "domain", "command", "uid", "gid"];
+const NETWORK_KEYS: &[&str] = &["enable", "mode", "target", "ops", "cidr", "domain", "command", "uid", "gid", "port"];
 const PROCESS_KEYS: &[&str] = &["enable", "mode", "target", "ops", "allow", "deny"];
 const MOUNT_KEYS: &[&str] = &["enable", "mode", "target", "deny"];
 const ALLOW_DENY_KEYS: &[&str] = &["allow", "deny"];
@@ -591,7 +591,21 @@ impl Reader<'_> {
             gid: self
                 .field(&fields, "gid", |r, n| r.allow_deny(n, AllowDeny::default(), |r, n| r.id(n, "gid")))
                 .unwrap_or_default(),
+            port: self
+                .field(&fields, "port", |r, n| r.allow_deny(n, AllowDeny::default(), Self::port))
+                .unwrap_or_default(),
         }
+    }
+
+    /// `"tcp/22"`, `"1-1023"`, or a bare integer (`22`) for one port of both protocols.
+    fn port(&mut self, node: &Node) -> Option<PortRange> {
+        if let Some(number) = node.as_integer() {
+            return values::port(&number.to_string()).map_err(|message| self.error(node, message)).ok();
+        }
+        if node.as_str().is_none() {
+            return self.expected(node, "a port like \"tcp/22\", \"udp/53\", \"1-1023\" or 25");
+        }
+        self.parsed(node, values::port)
     }
 
     // ---- [process]

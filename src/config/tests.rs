@@ -39,6 +39,7 @@ domain = { allow = [], deny = ["metadata.example.com"] }
 command = { allow = [], deny = ["nc"] }
 uid = { allow = [], deny = [] }
 gid = { allow = [], deny = [] }
+port = { allow = [], deny = ["tcp/25", "1-1023"] }   # bind: local port; connect/sendmsg: destination port
 
 [process]
 enable = true
@@ -525,6 +526,58 @@ fn bad_cidr() {
 }
 
 #[test]
+fn ports_parse_as_strings_or_integers() {
+    let config =
+        parse_ok("[network]\nport = { allow = [22, \"TCP/8000-8080\"], deny = [\"udp/53\", \"0-1023\", 65535] }\n");
+    let port = &config.network.port;
+    let shown: Vec<String> = port.allow.iter().chain(&port.deny).map(|e| e.value.to_string()).collect();
+    assert_eq!(shown, ["22", "tcp/8000-8080", "udp/53", "0-1023", "65535"]);
+    assert_eq!(port.allow[0].text, "22");
+    assert_eq!(port.allow[1].text, "\"TCP/8000-8080\"");
+    assert_eq!(port.deny[1].value, PortRange { proto: None, first: 0, last: 1023 });
+    assert!(parse_ok("[network]\n").network.port.allow.is_empty());
+    let config = parse_ok("[network.port]\ndeny = [\"tcp/25\"]\n");
+    assert_eq!(config.network.port.deny[0].value, PortRange { proto: Some(PortProto::Tcp), first: 25, last: 25 });
+}
+
+#[test]
+fn bad_ports() {
+    assert_eq!(
+        problem("[network]\nport = { deny = [\"tcp/25\", \"1023-1\"] }\n"),
+        at(2, 28, "network.port.deny[1]", "invalid port range \"1023-1\": the first port is greater than the last")
+    );
+    assert_eq!(
+        problem("[network]\nport = { allow = [70000] }\n"),
+        at(2, 19, "network.port.allow[0]", "invalid port \"70000\": ports are 0 to 65535")
+    );
+    assert_eq!(
+        problem("[network]\nport = { allow = [-1] }\n"),
+        at(2, 19, "network.port.allow[0]", "invalid port \"-1\" (write a port or a range of 0 to 65535, optionally after tcp/ or udp/: \"22\", \"1-1023\", \"tcp/25\", \"udp/5000-5100\")")
+    );
+    assert_eq!(
+        problem("[network.port]\ndeny = [\"sctp/22\"]\n"),
+        at(2, 9, "network.port.deny[0]", "invalid port \"sctp/22\": the protocol must be tcp or udp (write a port or a range of 0 to 65535, optionally after tcp/ or udp/: \"22\", \"1-1023\", \"tcp/25\", \"udp/5000-5100\")")
+    );
+    assert_eq!(
+        problem("[network]\nport = { deny = [true] }\n"),
+        at(
+            2,
+            18,
+            "network.port.deny[0]",
+            "expected a port like \"tcp/22\", \"udp/53\", \"1-1023\" or 25, found a boolean"
+        )
+    );
+    assert_eq!(
+        problem("[network]\nport = [\"22\"]\n"),
+        at(2, 8, "network.port", "expected a table like { allow = [...], deny = [...] }, found an array")
+    );
+    assert_eq!(
+        problem("[network]\nport = { only = [22] }\n"),
+        at(2, 10, "network.port.only", "unknown key (expected one of: allow, deny)")
+    );
+}
+
+#[test]
 fn relative_path() {
     assert_eq!(
         problem("[process]\ndeny = [\"/bin/sh\", \"usr/bin/nc\"]\n"),
@@ -802,6 +855,9 @@ fn describe_shows_every_module_and_rule() {
         "domain deny: metadata.example.com",
         "command deny: nc",
         "uid allow: none",
+        "port deny: tcp/25, 1-1023",
+        "ports (bind: the local port; connect, sendmsg: the destination port;",
+        "    tcp/0            allowed (no entry)\n    tcp/1-24         denied by port.deny 1-1023\n    tcp/25           denied by port.deny tcp/25\n    tcp/26-1023      denied by port.deny 1-1023\n    tcp/1024-65535   allowed (no entry)\n    udp/0            allowed (no entry)\n    udp/1-1023       denied by port.deny 1-1023\n",
         "process: enabled, mode monitor, target all",
         "ops: all (fork exec exit)",
         "allow: none (any executable may run unless denied)",
@@ -813,6 +869,22 @@ fn describe_shows_every_module_and_rule() {
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
+}
+
+#[test]
+fn describe_shows_the_port_allow_list() {
+    let text = parse_ok("[network]\nport = { allow = [22, \"UDP/53\"] }\n").describe();
+    assert!(text.contains("port allow: 22, udp/53 (written \"UDP/53\")"), "{text}");
+    assert!(
+        text.contains(
+            "    tcp/0-21         denied (not in network.port.allow)\n    tcp/22           allowed by port.allow 22\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("    udp/53           allowed by port.allow UDP/53\n"), "{text}");
+    assert!(text.contains("(not judged by port: bind to port 0, sends to a connected peer,"), "{text}");
+    let text = parse_ok("[network]\n").describe();
+    assert!(text.contains("ports: every port allowed (no port entries)"), "{text}");
 }
 
 #[test]

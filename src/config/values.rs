@@ -1,11 +1,11 @@
 //! Pure parsers for the string values of the config: paths, sizes, durations, CIDRs,
-//! domain names, commands, mount sources. Each returns the one-line message the config
+//! domain names, commands, mount sources, ports. Each returns the one-line message the config
 //! error shows after `file:line:col: key:`.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::{Cidr, CommandMatch, MountSource};
+use super::{Cidr, CommandMatch, MountSource, PortProto, PortRange};
 
 /// The longest rule path: the key size of the kernel's longest-prefix path table.
 pub const MAX_RULE_PATH: usize = 255;
@@ -200,6 +200,40 @@ pub fn domain(raw: &str) -> Result<String, String> {
     Ok(name)
 }
 
+const PORT_HELP: &str = "write a port or a range of 0 to 65535, optionally after tcp/ or udp/: \"22\", \"1-1023\", \"tcp/25\", \"udp/5000-5100\"";
+
+/// `"22"`, `"1-1023"`, `"tcp/25"`, `"udp/53"`: a port or an inclusive range, of TCP and
+/// UDP or of the one protocol named (in any case).
+pub fn port(raw: &str) -> Result<PortRange, String> {
+    let (proto, ports) = match raw.split_once('/') {
+        Some((name, ports)) => {
+            let proto = PortProto::ALL.into_iter().find(|p| p.name().eq_ignore_ascii_case(name));
+            match proto {
+                Some(proto) => (Some(proto), ports),
+                None => return Err(format!("invalid port {raw:?}: the protocol must be tcp or udp ({PORT_HELP})")),
+            }
+        }
+        None => (None, raw),
+    };
+    let number = |text: &str| -> Result<u16, String> {
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("invalid port {raw:?} ({PORT_HELP})"));
+        }
+        text.parse::<u16>().map_err(|_| format!("invalid port {raw:?}: ports are 0 to 65535"))
+    };
+    let (first, last) = match ports.split_once('-') {
+        Some((first, last)) => (number(first)?, number(last)?),
+        None => {
+            let port = number(ports)?;
+            (port, port)
+        }
+    };
+    if first > last {
+        return Err(format!("invalid port range {raw:?}: the first port is greater than the last"));
+    }
+    Ok(PortRange { proto, first, last })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,6 +356,29 @@ mod tests {
         let wide = v4("::ffff:0:0/80");
         assert!(wide.addr.is_ipv6());
         assert_eq!(wide.prefix_len, 80);
+    }
+
+    #[test]
+    fn ports() {
+        let range = |proto, first, last| Ok(PortRange { proto, first, last });
+        assert_eq!(port("22"), range(None, 22, 22));
+        assert_eq!(port("0"), range(None, 0, 0));
+        assert_eq!(port("65535"), range(None, 65535, 65535));
+        assert_eq!(port("0-65535"), range(None, 0, 65535));
+        assert_eq!(port("1-1023"), range(None, 1, 1023));
+        assert_eq!(port("tcp/25"), range(Some(PortProto::Tcp), 25, 25));
+        assert_eq!(port("UDP/53"), range(Some(PortProto::Udp), 53, 53));
+        assert_eq!(port("udp/5000-5100"), range(Some(PortProto::Udp), 5000, 5100));
+        assert_eq!(port("tcp/7-7"), range(Some(PortProto::Tcp), 7, 7));
+        assert!(port("65536").unwrap_err().contains("ports are 0 to 65535"));
+        assert!(port("1-70000").unwrap_err().contains("ports are 0 to 65535"));
+        assert!(port("1023-1").unwrap_err().contains("first port is greater than the last"));
+        assert!(port("sctp/22").unwrap_err().contains("the protocol must be tcp or udp"));
+        assert!(port("/22").unwrap_err().contains("the protocol must be tcp or udp"));
+        for bad in ["", "tcp/", "-1", "1-", "-", "+22", " 22", "22 ", "ssh", "1-2-3", "tcp/udp/1", "0x16", "2 2"] {
+            let message = port(bad).unwrap_err();
+            assert!(message.starts_with("invalid port"), "{bad:?}: {message}");
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The network module (SPEC section 3.2): decisions on connect, sendmsg, accept,
-//! recvmsg, getpeername and bind by CIDR and domain (one longest-prefix trie), and by
-//! command, uid and gid. Without BPF LSM, TCP connects and accepts are reported
-//! (audit-only) from the `inet_sock_set_state` tracepoint. Kernel side:
+//! recvmsg, getpeername and bind by CIDR and domain (one longest-prefix trie), by
+//! command, uid and gid, and by port (bind, connect, sendmsg: one array slot per
+//! port). Without BPF LSM, TCP connects and accepts are reported (audit-only) from the
+//! `inet_sock_set_state` tracepoint. Kernel side:
 //! bpf/network.bpf.c; the hooks and why are listed there and in docs/network.md.
 //!
 //! Domains are resolved on this module's thread between ring-buffer polls, and the
@@ -210,6 +211,7 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     rodata.sg_have_uid = u32::from(uids > 0);
     rodata.sg_have_gid = u32::from(gids > 0);
     rodata.sg_track_owners = u32::from(owners);
+    rodata.sg_have_ports = u32::from(!rules.ports.is_empty());
 
     let trie_size = rules.cidr.len() + rules.domains.len() * domains::MAX_ADDRS;
     open.maps.sg_net_cidr.set_max_entries(trie_size.max(1) as u32)?;
@@ -217,6 +219,9 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     open.maps.sg_net_exe.set_max_entries(exes.max(1))?;
     open.maps.sg_net_uid.set_max_entries(uids.max(1))?;
     open.maps.sg_net_gid.set_max_entries(gids.max(1))?;
+    if !rules.ports.is_empty() {
+        open.maps.sg_net_ports.set_max_entries(rules::PORT_SLOTS)?;
+    }
     // Path resolution (common.bpf.h) names the executable of a denied task; its rule
     // tables stay empty here, and the path-rule maps are not needed at all.
     open.maps.sg_path_rules.set_autocreate(false)?;
@@ -270,6 +275,8 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
         }
     }
 
+    write_ports(&skel.maps.sg_net_ports, &rules.port_slots())?;
+
     let mut links = Vec::new();
     let progs = &skel.progs;
     for prog in [
@@ -288,6 +295,29 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
         }
     }
     Ok((skel, links))
+}
+
+/// Fills the port array: one batch (one syscall), or slot by slot where the kernel
+/// refuses batches.
+fn write_ports(map: &dyn MapCore, slots: &[(u32, Entry)]) -> anyhow::Result<()> {
+    if slots.is_empty() {
+        return Ok(());
+    }
+    let value_size = std::mem::size_of::<sg::sg_net_rule>();
+    let mut keys = Vec::with_capacity(slots.len() * 4);
+    let mut values = Vec::with_capacity(slots.len() * value_size);
+    for (slot, entry) in slots {
+        keys.extend_from_slice(&slot.to_ne_bytes());
+        values.extend_from_slice(bytes_of(&sg::sg_net_rule { rule_id: entry.rule_id, verdict: entry.verdict as u32 }));
+    }
+    match map.update_batch(&keys, &values, slots.len() as u32, MapFlags::ANY, MapFlags::ANY) {
+        Ok(()) => return Ok(()),
+        Err(err) => log::debug!("network: batch update of the port array refused ({err}); one slot at a time"),
+    }
+    for (key, value) in keys.chunks(4).zip(values.chunks(value_size)) {
+        map.update(key, value, MapFlags::ANY).context("network: port rules")?;
+    }
+    Ok(())
 }
 
 struct Decoder {

@@ -11,6 +11,10 @@
 //!                                        "name ttl address", re-read for every query
 //!   bench ADDR:PORT COUNT                COUNT x (connect + accept + close) to a listener
 //!                                        of its own; prints the time per operation
+//!   echo ADDR:PORT                       TCP listener: read, write it back, close, forever
+//!   talk ADDR:PORT                       TCP connect, write, read the answer
+//!   sock PROTO OP ADDR:PORT              one socket of PROTO (tcp mptcp udp udplite), then
+//!                                        OP: bind, listen (bind + listen), connect, sendto
 
 use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -30,6 +34,9 @@ fn main() -> ExitCode {
         ["serve", addr] => serve(addr),
         ["dnsd", addr, zone] => dnsd(addr, zone),
         ["bench", addr, count] => bench(addr, count.parse().unwrap_or(1000)),
+        ["sock", proto, op, addr] => raw_sock(proto, op, addr),
+        ["echo", addr] => echo(addr),
+        ["talk", addr] => talk(addr),
         _ => {
             eprintln!("usage: sg-nettool connect|sendto|sendfrom|bind|recv|serve|dnsd|bench ...");
             return ExitCode::from(2);
@@ -93,6 +100,31 @@ fn serve(addr: &str) -> std::io::Result<String> {
             Err(err) => return Err(err),
         }
     }
+}
+
+fn echo(addr: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind(sock(addr))?;
+    println!("listening {}", listener.local_addr()?);
+    loop {
+        let (mut stream, peer) = listener.accept()?;
+        let mut buf = [0u8; 64];
+        let result = stream.read(&mut buf).and_then(|n| stream.write_all(&buf[..n]).map(|()| n));
+        match result {
+            Ok(n) => println!("echoed {n} bytes to {peer}"),
+            Err(err) => println!("error: echo to {peer}: {err}"),
+        }
+    }
+}
+
+fn talk(addr: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect_timeout(&sock(addr), Duration::from_millis(3000))?;
+    stream.set_read_timeout(Some(Duration::from_millis(3000)))?;
+    stream.write_all(b"ping")?;
+    let mut buf = [0u8; 64];
+    let n = stream.read(&mut buf)?;
+    Ok(format!("ok answer {:?} from {}", String::from_utf8_lossy(&buf[..n]), stream.peer_addr()?))
 }
 
 fn bench(addr: &str, count: u32) -> std::io::Result<String> {
@@ -187,4 +219,76 @@ fn answer(query: &[u8], zone: &str) -> Option<Vec<u8>> {
         reply.extend_from_slice(&data);
     }
     Some(reply)
+}
+
+// ---- sockets std cannot make (MPTCP, UDP-Lite), through libc directly
+
+mod libc {
+    extern "C" {
+        pub fn socket(domain: i32, ty: i32, protocol: i32) -> i32;
+        pub fn bind(fd: i32, addr: *const u8, len: u32) -> i32;
+        pub fn listen(fd: i32, backlog: i32) -> i32;
+        pub fn connect(fd: i32, addr: *const u8, len: u32) -> i32;
+        pub fn sendto(fd: i32, buf: *const u8, len: usize, flags: i32, addr: *const u8, alen: u32) -> isize;
+        pub fn close(fd: i32) -> i32;
+    }
+}
+
+fn raw_sock(proto: &str, op: &str, addr: &str) -> std::io::Result<String> {
+    let (ty, protocol) = match proto {
+        "tcp" => (1, 6),
+        "mptcp" => (1, 262),
+        "udp" => (2, 17),
+        "udplite" => (2, 136),
+        _ => {
+            eprintln!("unknown protocol {proto}");
+            std::process::exit(2)
+        }
+    };
+    let target = sock(addr);
+    let mut raw = Vec::new();
+    let domain = match target {
+        SocketAddr::V4(v4) => {
+            raw.extend_from_slice(&2u16.to_ne_bytes());
+            raw.extend_from_slice(&v4.port().to_be_bytes());
+            raw.extend_from_slice(&v4.ip().octets());
+            raw.extend_from_slice(&[0; 8]);
+            2
+        }
+        SocketAddr::V6(v6) => {
+            raw.extend_from_slice(&10u16.to_ne_bytes());
+            raw.extend_from_slice(&v6.port().to_be_bytes());
+            raw.extend_from_slice(&[0; 4]);
+            raw.extend_from_slice(&v6.ip().octets());
+            raw.extend_from_slice(&[0; 4]);
+            10
+        }
+    };
+    let check = |what: &str, rc: isize| {
+        if rc < 0 {
+            let err = std::io::Error::last_os_error();
+            Err(std::io::Error::new(err.kind(), format!("{what}: {err}")))
+        } else {
+            Ok(())
+        }
+    };
+    // SAFETY: plain syscalls on a socket this function owns, with buffers that outlive them.
+    unsafe {
+        let fd = libc::socket(domain, ty, protocol);
+        check("socket", fd as isize)?;
+        let len = raw.len() as u32;
+        let result = match op {
+            "bind" => check("bind", libc::bind(fd, raw.as_ptr(), len) as isize),
+            "listen" => check("bind", libc::bind(fd, raw.as_ptr(), len) as isize)
+                .and_then(|()| check("listen", libc::listen(fd, 8) as isize)),
+            "connect" => check("connect", libc::connect(fd, raw.as_ptr(), len) as isize),
+            "sendto" => check("sendto", libc::sendto(fd, b"sg".as_ptr(), 2, 0, raw.as_ptr(), len)),
+            _ => {
+                eprintln!("unknown op {op}");
+                std::process::exit(2)
+            }
+        };
+        libc::close(fd);
+        result.map(|()| format!("ok {op} {proto} {target}"))
+    }
 }
