@@ -7,7 +7,10 @@
  *
  * Hooks (each op is a sub-module the agent switches with autoload and sg_ops):
  *   connect      lsm/socket_connect      the address asked for
- *   sendmsg      lsm/socket_sendmsg      msg_name when set, else the connected peer
+ *   sendmsg      lsm/socket_sendmsg      msg_name as the protocol reads it (AF_UNSPEC
+ *                                        included), else the connected peer; with
+ *                                        IP_HDRINCL also the IP header's destination;
+ *                                        a TCP fast-open send is judged as a connect
  *   bind         lsm/socket_bind         the local address asked for
  *   getpeername  lsm/socket_getpeername  the connected peer
  *   accept       lsm/inet_conn_request   the peer of a SYN reaching a listener
@@ -17,8 +20,12 @@
  *                                        (socket_recvmsg runs before the datagram is
  *                                        known; refusing drops it)
  * The last two run in softirq context, where the current task is whoever was
- * interrupted: their subject is the socket's owner, noted in process context
- * when the socket was put to listen, bound, connected or first sent from.
+ * interrupted: their subject is the socket's owner, kept in the socket's own
+ * storage (sg_net_owners) when it was put to listen, bound, connected or first
+ * sent from, together with an exemption mark set when an allow-listed subject
+ * connected or sent through it. Traffic between two local sockets (it arrives
+ * on a loopback device) was judged at its sender when that op is on: the
+ * receiver then applies only its subject deny lists.
  *
  * Without BPF LSM, tp_btf/inet_sock_set_state reports (audit-only) TCP
  * connects (-> SYN_SENT, process context) and accepts (SYN_RECV -> ESTABLISHED).
@@ -32,6 +39,11 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define AF_INET6 10
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
+#define SOCK_STREAM 1
+#define SOCK_RAW 3
+#define MSG_FASTOPEN 0x20000000
+#define LOOPBACK_IFINDEX 1
+#define TCP_ESTABLISHED_STATE 1
 #define SIN6_LEN_RFC2133 24 /* the shortest sockaddr_in6 the kernel accepts */
 
 /* Load-time switches (rodata), set by src/network/mod.rs. */
@@ -43,6 +55,8 @@ const volatile __u32 sg_have_uid = 0;
 const volatile __u32 sg_have_gid = 0;
 const volatile __u32 sg_track_owners = 0; /* note socket owners (accept, recvmsg on) */
 const volatile __u32 sg_have_ports = 0;   /* entries in sg_net_ports */
+const volatile __u32 sg_owner_required = 0; /* comm, exe or gid deny lists: refuse ownerless */
+const volatile __u32 sg_have_rules = 0;   /* any rule at all (raw headers must be read) */
 
 #define OP_ON(op) (sg_ops & (1U << ((op) - SG_OP_CONNECT)))
 
@@ -94,23 +108,26 @@ struct {
 	__type(value, struct sg_net_rule);
 } sg_net_ports SEC(".maps");
 
-/* The task that owns a listening or datagram socket, for the softirq hooks. */
+/* The task that owns a listening or datagram socket, for the softirq hooks:
+ * socket-local storage, so it lives exactly as long as the socket (a map keyed
+ * by address would evict or outlive it). */
 struct sg_net_owner {
 	struct sg_header hdr; /* subject and flags; the rest is rewritten per event */
 	struct sg_inode_key exe;
+	__u32 known;  /* hdr and exe are filled */
+	__u32 exempt; /* an allow-listed subject connected or sent through it */
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u64); /* struct sock * */
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct sg_net_owner);
 } sg_net_owners SEC(".maps");
 
-/* Records and owners are built here, not on the 512-byte stack. */
+/* Records are built here, not on the 512-byte stack. */
 struct sg_net_scratch {
 	struct sg_net_event ev;
-	struct sg_net_owner owner;
 };
 
 struct {
@@ -130,7 +147,14 @@ struct flow {
 	__u16 protocol;
 	__u32 judge_src; /* bind, accept, recvmsg: the address judged is src */
 	__u32 to_peer;   /* sendmsg to the connected peer: its port was judged at connect */
+	__u32 no_addr;   /* no address the kernel will use: subject deny lists only */
+	__u32 raw_hdr;   /* RAW_HDR_*: an IP header written by the sender */
+	__u8 hdr_dst[SG_NET_ADDR_LEN]; /* its destination (RAW_HDR_READ) */
 };
+
+#define RAW_HDR_NONE 0
+#define RAW_HDR_READ 1
+#define RAW_HDR_UNREADABLE 2
 
 /* Who is asking, as far as the rules need it. */
 struct who {
@@ -138,6 +162,7 @@ struct who {
 	struct sg_inode_key exe;
 	__u32 uid;
 	__u32 gid;
+	__u32 exempt; /* the socket carries an allow-listed subject's mark */
 };
 
 static __always_inline void map_v4(__u8 *out, __be32 addr)
@@ -241,6 +266,8 @@ static __always_inline __u32 judge(const __u8 *addr, const struct who *w, __u32 
 		*rule_id = deny_id;
 		return SG_VERDICT_DENY;
 	}
+	if (!addr)
+		return SG_VERDICT_ALLOW; /* no address: the subject deny lists alone */
 
 	__builtin_memcpy(key.addr, addr, SG_NET_ADDR_LEN);
 	rule = bpf_map_lookup_elem(&sg_net_cidr, &key);
@@ -253,7 +280,7 @@ static __always_inline __u32 judge(const __u8 *addr, const struct who *w, __u32 
 	} else {
 		return SG_VERDICT_ALLOW;
 	}
-	if (allow_id)
+	if (allow_id || w->exempt)
 		return SG_VERDICT_ALLOW; /* exempt from address denials */
 	return SG_VERDICT_DENY;
 }
@@ -293,6 +320,26 @@ static __always_inline __u32 judge_port(__u32 op, const struct flow *f, __u32 *r
 	return SG_VERDICT_DENY;
 }
 
+/* A flow's verdict: its address (none: subject deny lists only), then the
+ * destination in an IP header the sender wrote itself, which the packet goes
+ * to whatever the sockaddr said. The record shows the address that denied. */
+static __always_inline __u32 judge_flow(struct flow *f, const struct who *w, __u32 *rule_id)
+{
+	const __u8 *addr = f->no_addr ? 0 : (f->judge_src ? f->src : f->dst);
+	__u32 verdict = judge(addr, w, rule_id);
+
+	if (verdict == SG_VERDICT_DENY || f->raw_hdr == RAW_HDR_NONE)
+		return verdict;
+	if (f->raw_hdr == RAW_HDR_UNREADABLE) {
+		*rule_id = SG_NET_RULE_NO_HEADER;
+		return SG_VERDICT_DENY;
+	}
+	verdict = judge(f->hdr_dst, w, rule_id);
+	if (verdict == SG_VERDICT_DENY)
+		__builtin_memcpy(f->dst, f->hdr_dst, SG_NET_ADDR_LEN);
+	return verdict;
+}
+
 static __always_inline void read_exe(struct task_struct *task, struct sg_inode_key *exe)
 {
 	struct file *file = BPF_CORE_READ(task, mm, exe_file);
@@ -325,9 +372,30 @@ static __always_inline void fill_event(struct sg_net_event *ev, __u32 op, __u32 
 	ev->protocol = f->protocol;
 }
 
+/* Notes the current task as the owner of sk (process context), with the mark
+ * of an allow-listed subject when exempt. */
+static __always_inline void note_owner(struct sock *sk, __u32 exempt)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sg_net_owner *o = bpf_sk_storage_get(&sg_net_owners, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+
+	if (!o)
+		return;
+	o->hdr.flags = 0;
+	sg_fill_subject(&o->hdr, task);
+	o->exe.ino = 0;
+	o->exe.dev = 0;
+	if (sg_have_exe)
+		read_exe(task, &o->exe);
+	o->known = 1;
+	if (exempt)
+		o->exempt = 1;
+}
+
 /* A decision in process context: the current task is the subject. Returns the
- * verdict; emits the record of a denial (MONITOR when !block). */
-static __always_inline __u32 decide_task(__u32 op, const struct flow *f, int block)
+ * verdict; emits the record of a denial (MONITOR when !block). An exemption
+ * from an address denial marks sk (when given) for its replies. */
+static __always_inline __u32 decide_task(__u32 op, struct flow *f, int block, struct sock *sk)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct sg_net_scratch *s;
@@ -348,9 +416,11 @@ static __always_inline __u32 decide_task(__u32 op, const struct flow *f, int blo
 	w.gid = uid_gid >> 32;
 	/* Both must allow: a port denial is not exempted by subject allow lists, and a
 	 * port allowed does not lift an address denial. */
-	if (judge(f->judge_src ? f->src : f->dst, &w, &rule_id) != SG_VERDICT_DENY &&
-	    judge_port(op, f, &rule_id) != SG_VERDICT_DENY)
+	if (judge_flow(f, &w, &rule_id) != SG_VERDICT_DENY && judge_port(op, f, &rule_id) != SG_VERDICT_DENY) {
+		if (rule_id && sk && sg_track_owners)
+			note_owner(sk, 1);
 		return SG_VERDICT_ALLOW;
+	}
 
 	s = scratch();
 	if (!s)
@@ -374,16 +444,22 @@ static __always_inline __u32 decide_task(__u32 op, const struct flow *f, int blo
 }
 
 /* A decision in softirq context: the socket's owner is the subject. A socket
- * whose owner was never noted (older than the agent) is judged by its uid
- * alone, and only when `target` is "all". */
-static __always_inline __u32 decide_owner(__u32 op, struct sock *sk, const struct flow *f, int block)
+ * whose owner is unknown (older than the agent) is judged by its uid alone,
+ * and only when `target` is "all"; it is refused when comm, executable or gid
+ * deny lists exist, which its uid cannot answer (with_storage: the LSM hooks,
+ * where the owners are noted). */
+static __always_inline __u32 decide_owner(__u32 op, struct sock *sk, struct flow *f, int block, int with_storage)
 {
-	__u64 key = (__u64)sk;
-	struct sg_net_owner *o = bpf_map_lookup_elem(&sg_net_owners, &key);
+	struct sg_net_owner *o = 0;
 	struct sg_net_scratch *s;
 	struct who w = {};
 	__u32 rule_id = 0;
 
+	if (with_storage) {
+		o = bpf_sk_storage_get(&sg_net_owners, sk, 0, 0);
+		if (o && !o->known)
+			o = 0;
+	}
 	if (o) {
 		if (sg_target != SG_TARGET_ALL) {
 			int container = !!(o->hdr.flags & SG_FLAG_CONTAINER);
@@ -395,24 +471,24 @@ static __always_inline __u32 decide_owner(__u32 op, struct sock *sk, const struc
 		w.exe = o->exe;
 		w.uid = o->hdr.subject.uid;
 		w.gid = o->hdr.subject.gid;
+		w.exempt = o->exempt;
 	} else {
 		if (sg_target != SG_TARGET_ALL)
 			return SG_VERDICT_ALLOW;
 		w.uid = BPF_CORE_READ(sk, sk_uid.val);
 		w.gid = (__u32)-1;
 	}
-	if (judge(f->judge_src ? f->src : f->dst, &w, &rule_id) != SG_VERDICT_DENY)
+	if (!o && with_storage && sg_owner_required)
+		rule_id = SG_NET_RULE_NO_OWNER;
+	else if (judge_flow(f, &w, &rule_id) != SG_VERDICT_DENY)
 		return SG_VERDICT_ALLOW;
 
 	s = scratch();
 	if (!s)
 		return SG_VERDICT_DENY;
-	if (o) {
-		o = bpf_map_lookup_elem(&sg_net_owners, &key); /* may have gone meanwhile */
-		if (o)
-			s->ev.hdr = o->hdr;
-	}
-	if (!o) {
+	if (o)
+		s->ev.hdr = o->hdr;
+	else {
 		__builtin_memset(&s->ev.hdr, 0, sizeof(s->ev.hdr));
 		s->ev.hdr.subject.uid = w.uid;
 		s->ev.hdr.subject.gid = w.gid;
@@ -424,33 +500,151 @@ static __always_inline __u32 decide_owner(__u32 op, struct sock *sk, const struc
 	return SG_VERDICT_DENY;
 }
 
-/* Notes the current task as the owner of sk (process context). */
-static __always_inline void note_owner(struct sock *sk)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct sg_net_scratch *s = scratch();
-	__u64 key = (__u64)sk;
-
-	if (!s)
-		return;
-	s->owner.hdr.flags = 0;
-	sg_fill_subject(&s->owner.hdr, task);
-	s->owner.exe.ino = 0;
-	s->owner.exe.dev = 0;
-	if (sg_have_exe)
-		read_exe(task, &s->owner.exe);
-	bpf_map_update_elem(&sg_net_owners, &key, &s->owner, BPF_ANY);
-}
-
 static __always_inline int is_datagram(const struct flow *f)
 {
 	return f->protocol == IPPROTO_UDP || f->protocol == IPPROTO_UDPLITE;
 }
 
+/* A packet from a local socket: it came in on the loopback device, ifindex 1
+ * in every network namespace (the kernel drops a packet with a local source
+ * arriving elsewhere). skb->dev is no help: tcp_v4_rcv clears it. */
+static __always_inline int from_local(struct sk_buff *skb)
+{
+	return BPF_CORE_READ(skb, skb_iif) == LOOPBACK_IFINDEX;
+}
+
+static __always_inline int owner_known(struct sock *sk)
+{
+	struct sg_net_owner *o = bpf_sk_storage_get(&sg_net_owners, sk, 0, 0);
+
+	return o && o->known;
+}
+
+/* The destination named in a send's msg_name (a kernel copy), as the protocol
+ * reads it: IPv4 UDP and raw sockets take AF_UNSPEC for AF_INET, IPv6 raw
+ * sockets for AF_INET6 (IPv6 UDP ignores it and uses the connected peer). */
+static __always_inline __u16 read_send_name(struct msghdr *msg, __u16 sk_family, __u16 type, __u8 *addr,
+					    __u16 *port)
+{
+	struct sockaddr *sa = BPF_CORE_READ(msg, msg_name);
+	int len = BPF_CORE_READ(msg, msg_namelen);
+	__u16 family = 0;
+
+	if (!sa || len <= 0)
+		return 0;
+	bpf_probe_read_kernel(&family, sizeof(family), &sa->sa_family);
+	if (family == 0 && sk_family == AF_INET && len >= (int)sizeof(struct sockaddr_in)) {
+		struct sockaddr_in in = {};
+
+		bpf_probe_read_kernel(&in, sizeof(in), sa);
+		map_v4(addr, in.sin_addr.s_addr);
+		*port = bpf_ntohs(in.sin_port);
+		return AF_INET;
+	}
+	if (family == 0 && sk_family == AF_INET6 && type == SOCK_RAW && len >= SIN6_LEN_RFC2133) {
+		struct sockaddr_in6 in6 = {};
+
+		bpf_probe_read_kernel(&in6, SIN6_LEN_RFC2133, sa);
+		__builtin_memcpy(addr, &in6.sin6_addr, SG_NET_ADDR_LEN);
+		*port = bpf_ntohs(in6.sin6_port);
+		return AF_INET6;
+	}
+	return read_sockaddr(sa, len, addr, port);
+}
+
+/* Kernels before 6.6 keep IP_HDRINCL in a bitfield, before 6.4 the iovec
+ * pointer is `iov`, before 5.14 the iterator's type is `type` (with the
+ * direction in bit 0). */
+struct inet_sock___old {
+	__u8 hdrincl : 1;
+} __attribute__((preserve_access_index));
+
+struct iov_iter___old {
+	unsigned int type;
+	const struct iovec *iov;
+} __attribute__((preserve_access_index));
+
+/* A raw socket whose sender writes the IP header (IP_HDRINCL, IPV6_HDRINCL, or
+ * IPPROTO_RAW, which implies it). */
+static __always_inline int raw_hdrincl(struct sock *sk, __u16 protocol)
+{
+	if (protocol == IPPROTO_RAW)
+		return 1;
+	if (bpf_core_field_exists(((struct inet_sock *)0)->inet_flags)) {
+		unsigned long flags = BPF_CORE_READ((struct inet_sock *)sk, inet_flags);
+
+		return (flags >> INET_FLAGS_HDRINCL) & 1;
+	}
+	return BPF_CORE_READ_BITFIELD_PROBED((struct inet_sock___old *)sk, hdrincl);
+}
+
+/* The first len bytes of the data being sent, from the sender's memory: 0 when
+ * they are not in its first segment (user iovec or ubuf) or cannot be read. */
+static __always_inline int read_send_head(struct msghdr *msg, void *buf, __u32 len)
+{
+	struct iov_iter *it = &msg->msg_iter;
+	const struct iovec *iov;
+	unsigned long off, avail;
+	void *base;
+	__u32 type;
+
+	if (bpf_core_field_exists(it->iter_type))
+		type = BPF_CORE_READ(it, iter_type);
+	else
+		type = BPF_CORE_READ((struct iov_iter___old *)it, type) & ~1U;
+	off = BPF_CORE_READ(it, iov_offset);
+	if (bpf_core_enum_value_exists(enum iter_type, ITER_UBUF) &&
+	    type == bpf_core_enum_value(enum iter_type, ITER_UBUF)) {
+		base = BPF_CORE_READ(it, ubuf) + off;
+		avail = BPF_CORE_READ(it, count);
+	} else if (type == bpf_core_enum_value(enum iter_type, ITER_IOVEC)) {
+		if (bpf_core_field_exists(it->__iov))
+			iov = BPF_CORE_READ(it, __iov);
+		else
+			iov = BPF_CORE_READ((struct iov_iter___old *)it, iov);
+		base = BPF_CORE_READ(iov, iov_base) + off;
+		avail = BPF_CORE_READ(iov, iov_len) - off;
+	} else {
+		return 0;
+	}
+	if (avail < len)
+		return 0;
+	return bpf_probe_read_user(buf, len, base) == 0;
+}
+
+/* The destination in the IP header of a raw HDRINCL send into f->hdr_dst. A
+ * send shorter than a header carries no destination. */
+static __always_inline void read_raw_header(struct msghdr *msg, int size, struct flow *f)
+{
+	if (f->family == AF_INET) {
+		struct iphdr ip = {};
+
+		if (size < (int)sizeof(ip))
+			return;
+		f->raw_hdr = RAW_HDR_UNREADABLE;
+		if (read_send_head(msg, &ip, sizeof(ip))) {
+			map_v4(f->hdr_dst, ip.daddr);
+			f->raw_hdr = RAW_HDR_READ;
+		}
+	} else {
+		struct ipv6hdr ip6 = {};
+
+		if (size < (int)sizeof(ip6))
+			return;
+		f->raw_hdr = RAW_HDR_UNREADABLE;
+		if (read_send_head(msg, &ip6, sizeof(ip6))) {
+			__builtin_memcpy(f->hdr_dst, &ip6.daddr, SG_NET_ADDR_LEN);
+			f->raw_hdr = RAW_HDR_READ;
+		}
+	}
+	if (f->raw_hdr == RAW_HDR_UNREADABLE && !sg_have_rules)
+		f->raw_hdr = RAW_HDR_NONE;
+}
+
 SEC("lsm/socket_connect")
 int BPF_PROG(sg_net_connect, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
 {
-	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct sock *sk = sock->sk;
 	struct flow f = {};
 	__u8 ignored[SG_NET_ADDR_LEN];
 	__u16 unused;
@@ -460,11 +654,11 @@ int BPF_PROG(sg_net_connect, struct socket *sock, struct sockaddr *address, int 
 	if (!inet_socket(sk, &f))
 		return 0;
 	if (sg_track_owners && is_datagram(&f))
-		note_owner(sk);
+		note_owner(sk, 0);
 	if (!OP_ON(SG_OP_CONNECT) || !read_sockaddr(address, addrlen, f.dst, &f.dport))
 		return 0;
 	read_ends((void *)sk, f.family, f.src, &f.sport, ignored, &unused);
-	if (decide_task(SG_OP_CONNECT, &f, sg_block) == SG_VERDICT_DENY && sg_block)
+	if (decide_task(SG_OP_CONNECT, &f, sg_block, sk) == SG_VERDICT_DENY && sg_block)
 		return -EPERM;
 	return 0;
 }
@@ -472,32 +666,49 @@ int BPF_PROG(sg_net_connect, struct socket *sock, struct sockaddr *address, int 
 SEC("lsm/socket_sendmsg")
 int BPF_PROG(sg_net_sendmsg, struct socket *sock, struct msghdr *msg, int size, int ret)
 {
-	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct sock *sk = sock->sk;
 	struct flow f = {};
 	__u8 ignored[SG_NET_ADDR_LEN];
-	__u16 unused;
+	__u16 unused, type;
+	__u32 op = SG_OP_SENDMSG;
 
 	if (ret)
 		return sg_keep_denial(ret);
 	if (!inet_socket(sk, &f))
 		return 0;
-	if (sg_track_owners && is_datagram(&f)) {
-		__u64 key = (__u64)sk;
-
-		if (!bpf_map_lookup_elem(&sg_net_owners, &key))
-			note_owner(sk);
+	type = BPF_CORE_READ(sock, type);
+	if (sg_track_owners && is_datagram(&f) && !owner_known(sk))
+		note_owner(sk, 0);
+	if (type == SOCK_STREAM) {
+		/* TCP (and MPTCP) read msg_name only to connect: a fast-open send
+		 * (MSG_FASTOPEN) connects without connect(2). */
+		if ((BPF_CORE_READ(msg, msg_flags) & MSG_FASTOPEN) &&
+		    read_send_name(msg, f.family, type, f.dst, &f.dport)) {
+			if (OP_ON(SG_OP_CONNECT))
+				op = SG_OP_CONNECT;
+			else if (!OP_ON(SG_OP_SENDMSG))
+				return 0;
+			read_ends((void *)sk, f.family, f.src, &f.sport, ignored, &unused);
+			goto decide;
+		}
 	}
 	if (!OP_ON(SG_OP_SENDMSG))
 		return 0;
-	if (read_sockaddr(BPF_CORE_READ(msg, msg_name), BPF_CORE_READ(msg, msg_namelen), f.dst, &f.dport)) {
+	if (type != SOCK_STREAM && read_send_name(msg, f.family, type, f.dst, &f.dport)) {
 		read_ends((void *)sk, f.family, f.src, &f.sport, ignored, &unused);
 	} else {
 		read_ends((void *)sk, f.family, f.src, &f.sport, f.dst, &f.dport);
-		if (!f.dport)
-			return 0; /* not connected: the send fails anyway */
+		/* Not connected (raw and ping sockets connect without a port): the
+		 * send fails, but a subject denied everything is still refused. A
+		 * send to the connected peer is not judged by port (its connect was). */
+		if (!f.dport && BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_ESTABLISHED_STATE)
+			f.no_addr = 1;
 		f.to_peer = 1;
 	}
-	if (decide_task(SG_OP_SENDMSG, &f, sg_block) == SG_VERDICT_DENY && sg_block)
+	if (type == SOCK_RAW && raw_hdrincl(sk, f.protocol))
+		read_raw_header(msg, size, &f);
+decide:
+	if (decide_task(op, &f, sg_block, sk) == SG_VERDICT_DENY && sg_block)
 		return -EPERM;
 	return 0;
 }
@@ -505,7 +716,7 @@ int BPF_PROG(sg_net_sendmsg, struct socket *sock, struct msghdr *msg, int size, 
 SEC("lsm/socket_bind")
 int BPF_PROG(sg_net_bind, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
 {
-	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct sock *sk = sock->sk;
 	struct flow f = { .judge_src = 1 };
 
 	if (ret)
@@ -513,11 +724,11 @@ int BPF_PROG(sg_net_bind, struct socket *sock, struct sockaddr *address, int add
 	if (!inet_socket(sk, &f))
 		return 0;
 	if (OP_ON(SG_OP_BIND) && read_sockaddr(address, addrlen, f.src, &f.sport)) {
-		if (decide_task(SG_OP_BIND, &f, sg_block) == SG_VERDICT_DENY && sg_block)
+		if (decide_task(SG_OP_BIND, &f, sg_block, sk) == SG_VERDICT_DENY && sg_block)
 			return -EPERM;
 	}
 	if (sg_track_owners && is_datagram(&f))
-		note_owner(sk);
+		note_owner(sk, 0);
 	return 0;
 }
 
@@ -534,7 +745,7 @@ int BPF_PROG(sg_net_getpeername, struct socket *sock, int ret)
 	read_ends((void *)sk, f.family, f.src, &f.sport, f.dst, &f.dport);
 	if (!f.dport)
 		return 0; /* not connected: ENOTCONN anyway */
-	if (decide_task(SG_OP_GETPEERNAME, &f, sg_block) == SG_VERDICT_DENY && sg_block)
+	if (decide_task(SG_OP_GETPEERNAME, &f, sg_block, 0) == SG_VERDICT_DENY && sg_block)
 		return -EPERM;
 	return 0;
 }
@@ -543,13 +754,13 @@ int BPF_PROG(sg_net_getpeername, struct socket *sock, int ret)
 SEC("lsm/socket_listen")
 int BPF_PROG(sg_net_listen, struct socket *sock, int backlog, int ret)
 {
-	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct sock *sk = sock->sk;
 	struct flow f = {};
 
 	if (ret)
 		return sg_keep_denial(ret);
 	if (inet_socket(sk, &f))
-		note_owner(sk);
+		note_owner(sk, 0);
 	return 0;
 }
 
@@ -568,7 +779,10 @@ int BPF_PROG(sg_net_accept, struct sock *sk, struct sk_buff *skb, struct request
 		read_ends(c, AF_INET, f.dst, &f.dport, f.src, &f.sport);
 	else
 		read_ends(c, AF_INET6, f.dst, &f.dport, f.src, &f.sport);
-	if (decide_owner(SG_OP_ACCEPT, sk, &f, sg_block) == SG_VERDICT_DENY && sg_block)
+	/* A local client's address was judged at its connect, with its lists. */
+	if (OP_ON(SG_OP_CONNECT) && from_local(skb))
+		f.no_addr = 1;
+	if (decide_owner(SG_OP_ACCEPT, sk, &f, sg_block, 1) == SG_VERDICT_DENY && sg_block)
 		return -EPERM;
 	return 0;
 }
@@ -601,7 +815,10 @@ int BPF_PROG(sg_net_recv, struct sock *sk, struct sk_buff *skb, int ret)
 	bpf_probe_read_kernel(&uh, sizeof(uh), head + BPF_CORE_READ(skb, transport_header));
 	f.sport = bpf_ntohs(uh.source);
 	f.dport = bpf_ntohs(uh.dest);
-	if (decide_owner(SG_OP_RECVMSG, sk, &f, sg_block) == SG_VERDICT_DENY && sg_block)
+	/* A local sender's destination was judged at its send, with its lists. */
+	if (OP_ON(SG_OP_SENDMSG) && from_local(skb))
+		f.no_addr = 1;
+	if (decide_owner(SG_OP_RECVMSG, sk, &f, sg_block, 1) == SG_VERDICT_DENY && sg_block)
 		return -EPERM;
 	return 0;
 }
@@ -617,12 +834,12 @@ int BPF_PROG(sg_net_state, struct sock *sk, int oldstate, int newstate)
 	if (newstate == TCP_SYN_SENT && OP_ON(SG_OP_CONNECT)) {
 		/* tcp_v4/v6_connect, in the connecting task */
 		read_ends((void *)sk, f.family, f.src, &f.sport, f.dst, &f.dport);
-		decide_task(SG_OP_CONNECT, &f, 0);
+		decide_task(SG_OP_CONNECT, &f, 0, 0);
 	} else if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED && OP_ON(SG_OP_ACCEPT)) {
 		/* the new socket of a passive open, in softirq context */
 		f.judge_src = 1;
 		read_ends((void *)sk, f.family, f.dst, &f.dport, f.src, &f.sport);
-		decide_owner(SG_OP_ACCEPT, sk, &f, 0);
+		decide_owner(SG_OP_ACCEPT, sk, &f, 0, 0);
 	}
 	return 0;
 }

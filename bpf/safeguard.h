@@ -253,6 +253,10 @@ enum sg_net_op {
  * so that one longest-prefix trie serves both families. */
 #define SG_NET_ADDR_LEN 16
 
+/* Rule ids of network refusals that no configured entry names. */
+#define SG_NET_RULE_NO_OWNER 0xfffffffd  /* softirq hook: socket owner unknown, subject deny lists apply */
+#define SG_NET_RULE_NO_HEADER 0xfffffffc /* raw IP_HDRINCL send whose header could not be read */
+
 /* A decision about one socket operation. For connect, sendmsg and getpeername
  * src is the local end and dst the peer; for accept and recvmsg src is the
  * peer and dst the local end; for bind src is the address bound and dst is

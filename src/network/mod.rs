@@ -52,6 +52,12 @@ const OPS: [(NetworkOp, &str); 6] = [
     (NetworkOp::Bind, "bind"),
 ];
 
+// Rule ids of refusals no entry names (bpf/safeguard.h), and their text in records.
+const SG_NET_RULE_NO_OWNER: u32 = 0xffff_fffd;
+const SG_NET_RULE_NO_HEADER: u32 = 0xffff_fffc;
+const NO_OWNER: &str = "socket owner unknown (command, exe or gid deny rules apply)";
+const NO_HEADER: &str = "raw IP header not readable (address rules apply)";
+
 const RESOLV_CONF: &str = "/etc/resolv.conf";
 const DNS_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -212,6 +218,13 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     rodata.sg_have_gid = u32::from(gids > 0);
     rodata.sg_track_owners = u32::from(owners);
     rodata.sg_have_ports = u32::from(!rules.ports.is_empty());
+    // A socket whose owner is unknown cannot answer comm, executable or gid deny lists.
+    let owner_required = rules
+        .subjects
+        .iter()
+        .any(|(key, entry)| entry.verdict == rules::Verdict::Deny && !matches!(key, SubjectKey::Uid(_)));
+    rodata.sg_owner_required = u32::from(owner_required);
+    rodata.sg_have_rules = u32::from(!rules.texts.is_empty() || config.cidr_allow_differs_from_default());
 
     let trie_size = rules.cidr.len() + rules.domains.len() * domains::MAX_ADDRS;
     open.maps.sg_net_cidr.set_max_entries(trie_size.max(1) as u32)?;
@@ -228,11 +241,13 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     open.maps.sg_path_keys.set_autocreate(false)?;
 
     // Only what the configuration puts in scope is loaded. connect, sendmsg and bind
-    // also note the owners of datagram sockets, for recvmsg.
+    // also note the owners of datagram sockets, for recvmsg; sendmsg judges a TCP
+    // fast-open send (a connect without connect(2)) for connect.
     let recv = plan.op(NetworkOp::Recvmsg);
+    let connect = plan.op(NetworkOp::Connect);
     let progs = &mut open.progs;
-    progs.sg_net_connect.set_autoload(plan.hook("socket_connect") && (plan.op(NetworkOp::Connect) || recv));
-    progs.sg_net_sendmsg.set_autoload(plan.hook("socket_sendmsg") && (plan.op(NetworkOp::Sendmsg) || recv));
+    progs.sg_net_connect.set_autoload(plan.hook("socket_connect") && (connect || recv));
+    progs.sg_net_sendmsg.set_autoload(plan.hook("socket_sendmsg") && (plan.op(NetworkOp::Sendmsg) || recv || connect));
     progs.sg_net_bind.set_autoload(plan.hook("socket_bind") && (plan.op(NetworkOp::Bind) || recv));
     progs.sg_net_getpeername.set_autoload(plan.hook("socket_getpeername") && plan.op(NetworkOp::Getpeername));
     progs.sg_net_listen.set_autoload(plan.hook("socket_listen") && plan.op(NetworkOp::Accept));
@@ -352,6 +367,11 @@ impl Decoder {
             Value::Str(String::new())
         };
         let mut record = event_record(hdr, NAME, op, &self.rules, exe);
+        match hdr.rule_id {
+            SG_NET_RULE_NO_OWNER => record.rule = Some(NO_OWNER.into()),
+            SG_NET_RULE_NO_HEADER => record.rule = Some(NO_HEADER.into()),
+            _ => {}
+        }
         if !known_task {
             // A socket older than the agent, judged in softirq context: only its owner's
             // uid is known.

@@ -10,7 +10,7 @@ net_setup
 net_serve 0.0.0.0:8080
 net_serve 0.0.0.0:5353
 net_serve 0.0.0.0:2525
-"$NETTOOL" echo 0.0.0.0:8443 >/tmp/echo.log 2>&1 &
+"$NETTOOL" tcp-echo 0.0.0.0:8443 >/tmp/echo.log 2>&1 &
 i=0
 while ! grep -q listening /tmp/echo.log; do
     [ "$i" -lt 50 ] || fail "no echo listener: $(cat /tmp/echo.log)"

@@ -1,0 +1,1 @@
+/work/main/tests/vm/nettool/target/release/sg-nettool: /work/main/tests/vm/nettool/src/main.rs
