@@ -156,6 +156,13 @@ fn load<'obj>(
         prog.set_autoload(plan.deny_hooks.contains(&name));
     }
 
+    // RUST_LOG=debug: the verifier's statistics of every program (instructions processed).
+    if log::log_enabled!(log::Level::Debug) {
+        for mut prog in open.open_object_mut().progs_mut() {
+            prog.set_log_level(4);
+        }
+    }
+
     let skel = open.load().context("process: load BPF programs")?;
 
     for (key, value) in &plan.rules.inodes {
