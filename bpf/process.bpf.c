@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The process module: exec decisions (lsm/bprm_check_security) and the
- * life-cycle records fork, exec and exit (BTF tracepoints). When BPF LSM is
- * not available the exec tracepoint makes the same decision, audit-only.
+ * The process module: exec decisions (lsm/bprm_check_security; with deny rules
+ * also every file the kernel opens to execute, executable mappings, and links
+ * and renames that would take a file out of a deny rule) and the life-cycle
+ * records fork, exec and exit (BTF tracepoints). When BPF LSM is not available
+ * the exec tracepoint makes the same decision, audit-only.
  */
 #include "common.bpf.h"
 
@@ -13,6 +15,15 @@ const volatile __u32 sg_allowlist = 0;       /* a non-empty allow list: all else
 const volatile __u32 sg_have_deny = 0;       /* any deny rule */
 const volatile __u32 sg_decide_in_tracepoint = 0; /* degraded mode: judge at exec, audit-only */
 const volatile __u32 sg_log_exec = 0;
+/* lsm/file_open judges every exec open against the deny rules: bprm_check then
+ * leaves what they deny to it (in monitor mode it would report it twice). */
+const volatile __u32 sg_judge_opens = 0;
+/* 1 where the path_rename hook has its flags argument (5.19 and later). */
+const volatile __u32 sg_rename_has_flags = 0;
+
+#define __FMODE_EXEC 0x20 /* in f_flags: an exec's open (open_exec, do_open_execat, uselib) */
+#define PROT_EXEC 0x4
+#define RENAME_EXCHANGE (1 << 1)
 
 /* Records are built here, not on the 512-byte stack. */
 struct {
@@ -102,6 +113,10 @@ int BPF_PROG(sg_exec_check, struct linux_binprm *bprm, int ret)
 	 * bprm->file is the one being checked each time. */
 	if (judge_exec(BPF_CORE_READ(bprm, file), ev) != SG_VERDICT_DENY)
 		return 0;
+	/* The exec's open was judged against the same deny rules and already
+	 * reported what they deny; only the allow list is this hook's alone. */
+	if (sg_judge_opens && !sg_block && ev->hdr.rule_id != SG_RULE_NOT_ALLOWED)
+		return 0;
 
 	if (sg_block) {
 		ev->hdr.action = SG_ACTION_BLOCKED;
@@ -110,6 +125,292 @@ int BPF_PROG(sg_exec_check, struct linux_binprm *bprm, int ret)
 	}
 	ev->hdr.action = SG_ACTION_MONITOR;
 	sg_emit(ev, sizeof(*ev));
+	return 0;
+}
+
+/*
+ * Beyond bprm_check_security: the kernel runs files that hook never sees. An
+ * ELF program's interpreter (PT_INTERP) and uselib(2) are opened with
+ * open_exec() and mapped without a bprm check; `ld.so /denied/prog` and a JIT
+ * map a file executable with no exec at all. These hooks apply the DENY rules
+ * (not the allow list: the dynamic loader and libraries live outside typical
+ * allow lists; see the README) to every exec open and every executable file
+ * mapping, and guard links and renames so that a denied file keeps its rule.
+ */
+
+/* judge_exec() reads only file->f_path: a (mount, dentry) pair is written
+ * where a file's f_path would be, in map memory (the verifier refuses a
+ * pointer below the stack's), and judged as that "file". */
+#define SG_FAKE_FILE_LEN 512
+
+struct sg_fake_file {
+	__u8 bytes[SG_FAKE_FILE_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_fake_file);
+} fake_files SEC(".maps");
+
+static __always_inline struct file *path_as_file(struct vfsmount *mnt, struct dentry *dentry)
+{
+	__u32 zero = 0, off = bpf_core_field_offset(struct file, f_path);
+	struct sg_fake_file *fake = bpf_map_lookup_elem(&fake_files, &zero);
+	struct path *path;
+
+	if (!fake || off > SG_FAKE_FILE_LEN - sizeof(struct path))
+		return 0;
+	path = (void *)fake->bytes + off;
+	path->mnt = mnt;
+	path->dentry = dentry;
+	return (struct file *)fake;
+}
+
+/* judge_exec() with the deny rules alone: outside an allow list is no denial
+ * here, but a path resolved only in part still is where deny rules exist. */
+static __always_inline __u32 judge_deny(struct file *file, struct sg_exec_event *ev)
+{
+	__u32 verdict = judge_exec(file, ev);
+
+	if (verdict != SG_VERDICT_DENY || ev->hdr.rule_id != SG_RULE_NOT_ALLOWED)
+		return verdict;
+	if (sg_have_deny && (ev->hdr.flags & SG_FLAG_TRUNCATED)) {
+		ev->hdr.rule_id = SG_RULE_UNRESOLVED;
+		return SG_VERDICT_DENY;
+	}
+	ev->hdr.rule_id = SG_RULE_NONE;
+	return SG_VERDICT_ALLOW;
+}
+
+/* Every hook returns constants (6.12's verifier checks the range). */
+#define VERDICT(expr)                  \
+	do {                           \
+		if (expr)              \
+			return -EPERM; \
+		return 0;              \
+	} while (0)
+
+/* An exec record for a denial: emitted; 1 where block mode refuses. */
+static __always_inline int deny_exec(struct sg_exec_event *ev)
+{
+	ev->hdr.action = sg_block ? SG_ACTION_BLOCKED : SG_ACTION_MONITOR;
+	sg_emit(ev, sizeof(*ev));
+	return sg_block;
+}
+
+/* Every open for execution: the program (judged here before bprm_check sees
+ * it), a script's interpreter, an ELF interpreter, uselib(2); fexecve and
+ * /proc/self/fd/N open the file again. `filename` is the name the kernel
+ * opened: the caller's for the program, the #! line or PT_INTERP for an
+ * interpreter. */
+SEC("lsm/file_open")
+int BPF_PROG(sg_exec_open, struct file *file, int ret)
+{
+	struct task_struct *task;
+	struct sg_exec_event *ev;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!(file->f_flags & __FMODE_EXEC))
+		return 0;
+	task = (struct task_struct *)bpf_get_current_task();
+	if (!sg_in_target(task))
+		return 0;
+	ev = exec_event(task, BPF_CORE_READ(task, nameidata, name, name));
+	if (!ev)
+		return 0;
+	if (judge_deny(file, ev) != SG_VERDICT_DENY)
+		return 0;
+	VERDICT(deny_exec(ev));
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_file_event);
+} path_scratch SEC(".maps");
+
+/* Copy a path judge_exec() resolved into ev->exe to a record field. */
+static __always_inline __u32 copy_judged(__u8 *dst, struct sg_exec_event *ev)
+{
+	__u32 len = ev->exe_len & (SG_PATH_LEN - 1);
+
+	bpf_probe_read_kernel(dst, len, ev->exe);
+	return len;
+}
+
+/* Start a mapping, link or rename record (struct sg_file_event) from the
+ * judged event: its subject and decision, the path judged, and the subject's
+ * executable (resolved here: a short-lived process is gone before the agent
+ * could read /proc). */
+static __always_inline struct sg_file_event *path_event(struct task_struct *task, struct sg_exec_event *ev,
+							__u32 op)
+{
+	__u32 zero = 0;
+	struct sg_file_event *fev = bpf_map_lookup_elem(&path_scratch, &zero);
+	struct sg_pathbuf *pb;
+	struct sg_resolved resolved;
+	struct file *exe;
+
+	if (!fev)
+		return 0;
+	fev->hdr = ev->hdr;
+	fev->hdr.kind = SG_KIND_PROCESS_PATH;
+	fev->hdr.op = op;
+	fev->hdr.action = sg_block ? SG_ACTION_BLOCKED : SG_ACTION_MONITOR;
+	fev->file_op = 0;
+	fev->target_len = 0;
+	fev->path_len = copy_judged(fev->path, ev);
+	fev->exe_len = 0;
+	exe = BPF_CORE_READ(task, mm, exe_file);
+	pb = sg_pathbuf();
+	if (exe && pb) {
+		sg_resolve(&exe->f_path, pb, &resolved);
+		fev->exe_len = sg_copy_path(fev->exe, pb, &resolved);
+	}
+	return fev;
+}
+
+static __always_inline void emit_path_event(struct sg_file_event *fev)
+{
+	__u32 size = offsetof(struct sg_file_event, path) + (fev->path_len & (SG_PATH_LEN - 1));
+
+	if (fev->target_len)
+		size = offsetof(struct sg_file_event, target) + (fev->target_len & (SG_PATH_LEN - 1));
+	sg_emit(fev, size);
+}
+
+/* An executable mapping of `file`: 1 where block mode refuses it. The kernel
+ * maps an exec's program and interpreter itself, within the exec: those were
+ * judged at their open and are skipped here. */
+static __always_inline int judge_mapping(struct file *file, __u32 op)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sg_exec_event *ev;
+	struct sg_file_event *fev;
+
+	if (BPF_CORE_READ_BITFIELD_PROBED(task, in_execve))
+		return 0;
+	if (!sg_in_target(task))
+		return 0;
+	ev = exec_event(task, 0);
+	if (!ev || judge_deny(file, ev) != SG_VERDICT_DENY)
+		return 0;
+	fev = path_event(task, ev, op);
+	if (fev)
+		emit_path_event(fev);
+	return sg_block;
+}
+
+SEC("lsm/mmap_file")
+int BPF_PROG(sg_exec_mmap, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!file || !(prot & PROT_EXEC))
+		return 0;
+	VERDICT(judge_mapping(file, SG_OP_MMAP));
+}
+
+SEC("lsm/file_mprotect")
+int BPF_PROG(sg_exec_mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot,
+	     int ret)
+{
+	struct file *file;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!(prot & PROT_EXEC))
+		return 0;
+	file = vma->vm_file;
+	if (!file)
+		return 0; /* anonymous memory */
+	VERDICT(judge_mapping(file, SG_OP_MPROTECT));
+}
+
+/* The rule on a file's or directory's own identity, or 0: it follows the
+ * inode to any name. */
+static __always_inline __u32 own_rule(struct dentry *dentry)
+{
+	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+	struct sg_inode_key key = {};
+	struct sg_match *rule;
+
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	rule = bpf_map_lookup_elem(&sg_inode_rules, &key);
+	return rule ? rule->id : 0;
+}
+
+/* A link or rename would give `src` (a file or a directory) the name `dst`:
+ * refused (1 in block mode) when a deny rule covers src and would not cover
+ * it at dst, so that a denied file cannot be run from a new name. A rule on
+ * src's own identity follows it. Outside an allow list is no rule to keep (a
+ * new name inside one is the allow list's business), nor is a path too deep
+ * to resolve. */
+static __always_inline int guard(struct vfsmount *src_mnt, struct dentry *src, struct vfsmount *dst_mnt,
+				 struct dentry *dst, __u32 op)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sg_exec_event *ev;
+	struct sg_file_event *fev;
+	struct file *file;
+	__u32 rule;
+
+	if (!sg_in_target(task))
+		return 0;
+	ev = exec_event(task, 0);
+	file = path_as_file(src_mnt, src);
+	if (!ev || !file || judge_exec(file, ev) != SG_VERDICT_DENY)
+		return 0;
+	rule = ev->hdr.rule_id;
+	if (rule == SG_RULE_NOT_ALLOWED || rule == SG_RULE_UNRESOLVED)
+		return 0;
+	if (own_rule(src) == rule)
+		return 0;
+	fev = path_event(task, ev, op);
+	file = path_as_file(dst_mnt, dst);
+	if (!fev || !file)
+		return 0;
+	if (judge_exec(file, ev) == SG_VERDICT_DENY && ev->hdr.rule_id == rule)
+		return 0;
+	fev->hdr.rule_id = rule;
+	fev->hdr.flags |= ev->hdr.flags;
+	fev->target_len = copy_judged(fev->target, ev);
+	emit_path_event(fev);
+	return sg_block;
+}
+
+SEC("lsm/path_link")
+int BPF_PROG(sg_exec_link, struct dentry *old_dentry, const struct path *new_dir,
+	     struct dentry *new_dentry, int ret)
+{
+	struct vfsmount *mnt = new_dir->mnt; /* links never cross mounts */
+
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(guard(mnt, old_dentry, mnt, new_dentry, SG_OP_LINK));
+}
+
+SEC("lsm/path_rename")
+int BPF_PROG(sg_exec_rename, const struct path *old_dir, struct dentry *old_dentry,
+	     const struct path *new_dir, struct dentry *new_dentry)
+{
+	/* No `ret` here: 5.19 added the flags argument, so its position moves (as
+	 * in file.bpf.c). Before 5.19 the kernel calls the hook a second time,
+	 * reversed, for an exchange. */
+	__u64 flags = sg_rename_has_flags ? ctx[4] : 0;
+	struct vfsmount *old_mnt = old_dir->mnt, *new_mnt = new_dir->mnt;
+
+	if (guard(old_mnt, old_dentry, new_mnt, new_dentry, SG_OP_RENAME))
+		return -EPERM;
+	/* An exchange moves the file at the new name to the old one as well. */
+	if ((flags & RENAME_EXCHANGE) && guard(new_mnt, new_dentry, old_mnt, old_dentry, SG_OP_RENAME))
+		return -EPERM;
 	return 0;
 }
 

@@ -24,6 +24,7 @@ enum sg_kind {
 	SG_KIND_EXEC = 1,
 	SG_KIND_FORK = 2,
 	SG_KIND_EXIT = 3,
+	SG_KIND_PROCESS_PATH = 4, /* struct sg_file_event: process rules on a mapping, link or rename */
 	SG_KIND_FILE = 10,
 };
 
@@ -32,6 +33,10 @@ enum sg_op {
 	SG_OP_EXEC = 1,
 	SG_OP_FORK = 2,
 	SG_OP_EXIT = 3,
+	SG_OP_MMAP = 4,     /* process: an executable mapping of a file */
+	SG_OP_MPROTECT = 5, /* process: a file mapping made executable */
+	SG_OP_LINK = 6,     /* process: a hard link to a denied file */
+	SG_OP_RENAME = 7,   /* process: a rename of a denied file */
 	/* file: SG_OP_FILE_FIRST + the op's index in enum sg_file_op */
 	SG_OP_FILE_FIRST = 10,
 };
@@ -152,7 +157,8 @@ struct sg_exit_event {
 	__u32 _pad;
 };
 
-/* A file operation: the decision and the path(s) it was about. Sent with only
+/* A file operation: the decision and the path(s) it was about (also the process
+ * module's SG_KIND_PROCESS_PATH records, with file_op unused). Sent with only
  * the bytes used: up to `path` + path_len, or `target` + target_len. The
  * subject's executable is resolved in the kernel: a short-lived process is
  * gone before the agent could look it up. */

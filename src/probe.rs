@@ -48,6 +48,7 @@ pub const HOOKS: &[(&str, HookKind, &str)] = &[
     ("process", HookKind::Tracepoint, "sched_process_fork"),
     ("process", HookKind::Tracepoint, "sched_process_exec"),
     ("process", HookKind::Tracepoint, "sched_process_exit"),
+    ("process", HookKind::Lsm, "file_mprotect"),
     ("file", HookKind::Lsm, "file_open"),
     ("file", HookKind::Lsm, "mmap_file"),
     ("file", HookKind::Lsm, "path_mknod"),

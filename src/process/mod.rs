@@ -1,11 +1,14 @@
 //! The process module (SPEC section 3.3): exec decisions through
-//! `lsm/bprm_check_security`, and fork, exec and exit records through BTF
-//! tracepoints. Without BPF LSM the exec tracepoint judges the same rules,
-//! audit-only. Kernel side: bpf/process.bpf.c.
+//! `lsm/bprm_check_security`; with deny rules also every exec open
+//! (`lsm/file_open`: ELF interpreters, uselib), executable file mappings
+//! (`lsm/mmap_file`, `lsm/file_mprotect`) and links and renames that would take a
+//! file out of its deny rule (`lsm/path_link`, `lsm/path_rename`); fork, exec and
+//! exit records through BTF tracepoints. Without BPF LSM the exec tracepoint
+//! judges the same rules, audit-only. Kernel side: bpf/process.bpf.c.
 
 pub mod rules;
 
-use std::mem::MaybeUninit;
+use std::mem::{offset_of, MaybeUninit};
 
 use anyhow::{bail, Context};
 use crossbeam_channel::Sender;
@@ -17,7 +20,7 @@ use crate::agent::module::{
     ModuleState, Prepared,
 };
 use crate::bpf::process::ProcessSkelBuilder;
-use crate::bpf::{bytes_of, decode, sg, sized_bytes};
+use crate::bpf::{bytes_of, decode, decode_prefix, sg, sized_bytes};
 use crate::config::{Mode, ProcessConfig, ProcessOp};
 use crate::events::{event_record, ExeCache, RuleTable, SG_FLAG_ARGV_TRUNCATED};
 use crate::logging::Value;
@@ -30,6 +33,16 @@ pub const NAME: &str = "process";
 const SG_KIND_EXEC: u32 = 1;
 const SG_KIND_FORK: u32 = 2;
 const SG_KIND_EXIT: u32 = 3;
+const SG_KIND_PROCESS_PATH: u32 = 4;
+
+/// The deny rules' hooks beyond bprm_check_security (bpf/process.bpf.c): program, hook.
+const DENY_HOOKS: &[(&str, &str)] = &[
+    ("sg_exec_open", "file_open"),
+    ("sg_exec_mmap", "mmap_file"),
+    ("sg_exec_mprotect", "file_mprotect"),
+    ("sg_exec_link", "path_link"),
+    ("sg_exec_rename", "path_rename"),
+];
 
 /// Decides what the module does on this kernel with this config; the thread starts later.
 pub fn prepare(config: &ProcessConfig, caps: &Capabilities, agent_pidns: u32) -> Prepared {
@@ -43,6 +56,10 @@ struct Plan {
     state: ModuleState,
     /// Judge exec in `bprm_check_security` (BPF LSM available, rules present).
     lsm: bool,
+    /// The deny hooks (DENY_HOOKS) this kernel has, when deny rules are enforced.
+    deny_hooks: Vec<&'static str>,
+    /// path_rename has its flags argument (5.19 and later).
+    rename_has_flags: bool,
     agent_pidns: u32,
     rules: CompiledRules,
 }
@@ -54,7 +71,13 @@ impl Plan {
         let state = ModuleState::of(config.enable, config.mode, caps);
         let lsm = caps.enforcement() == Enforcement::Full && has_rules && caps.hook_present("bprm_check_security");
         let rules = compile(&config);
-        Plan { config, state, lsm, agent_pidns, rules }
+        let deny_hooks = if lsm && !config.deny.is_empty() {
+            DENY_HOOKS.iter().filter(|(_, hook)| caps.hook_present(hook)).map(|&(prog, _)| prog).collect()
+        } else {
+            Vec::new()
+        };
+        let rename_has_flags = caps.lsm_hook_arity("path_rename") == Some(5);
+        Plan { config, state, lsm, deny_hooks, rename_has_flags, agent_pidns, rules }
     }
 }
 
@@ -111,6 +134,8 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     let decide_in_tracepoint = has_rules && !plan.lsm;
     rodata.sg_decide_in_tracepoint = u32::from(decide_in_tracepoint);
     rodata.sg_log_exec = u32::from(config.ops.contains(&ProcessOp::Exec));
+    rodata.sg_judge_opens = u32::from(plan.deny_hooks.contains(&"sg_exec_open"));
+    rodata.sg_rename_has_flags = u32::from(plan.rename_has_flags);
 
     open.maps.sg_inode_rules.set_max_entries(plan.rules.inodes.len().max(1) as u32)?;
     open.maps.sg_path_rules.set_max_entries(plan.rules.paths.len().max(1) as u32)?;
@@ -120,6 +145,23 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     open.progs.sg_exec.set_autoload(config.ops.contains(&ProcessOp::Exec) || decide_in_tracepoint);
     open.progs.sg_fork.set_autoload(config.ops.contains(&ProcessOp::Fork));
     open.progs.sg_exit.set_autoload(config.ops.contains(&ProcessOp::Exit));
+    let progs = &mut open.progs;
+    for (prog, name) in [
+        (&mut progs.sg_exec_open, "sg_exec_open"),
+        (&mut progs.sg_exec_mmap, "sg_exec_mmap"),
+        (&mut progs.sg_exec_mprotect, "sg_exec_mprotect"),
+        (&mut progs.sg_exec_link, "sg_exec_link"),
+        (&mut progs.sg_exec_rename, "sg_exec_rename"),
+    ] {
+        prog.set_autoload(plan.deny_hooks.contains(&name));
+    }
+
+    // RUST_LOG=debug: the verifier's statistics of every program (instructions processed).
+    if log::log_enabled!(log::Level::Debug) {
+        for mut prog in open.open_object_mut().progs_mut() {
+            prog.set_log_level(4);
+        }
+    }
 
     let skel = open.load().context("process: load BPF programs")?;
 
@@ -135,7 +177,17 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
 
     let mut links = Vec::new();
     let progs = &skel.progs;
-    for prog in [&progs.sg_exec_check, &progs.sg_exec, &progs.sg_fork, &progs.sg_exit] {
+    for prog in [
+        &progs.sg_exec_check,
+        &progs.sg_exec_open,
+        &progs.sg_exec_mmap,
+        &progs.sg_exec_mprotect,
+        &progs.sg_exec_link,
+        &progs.sg_exec_rename,
+        &progs.sg_exec,
+        &progs.sg_fork,
+        &progs.sg_exit,
+    ] {
         if prog.autoload() {
             let name = prog.name().to_string_lossy();
             links.push(prog.attach().with_context(|| format!("process: attach {name}"))?);
@@ -161,6 +213,8 @@ impl Decoder {
             SG_KIND_EXEC => decode::<sg::sg_exec_event>(data).map(|ev| self.exec(&ev)),
             SG_KIND_FORK => decode::<sg::sg_fork_event>(data).map(|ev| self.fork(&ev)),
             SG_KIND_EXIT => decode::<sg::sg_exit_event>(data).map(|ev| self.exit(&ev)),
+            SG_KIND_PROCESS_PATH => decode_prefix::<sg::sg_file_event>(data, offset_of!(sg::sg_file_event, path))
+                .and_then(|ev| self.path(&ev)),
             _ => None,
         };
         match record {
@@ -188,6 +242,19 @@ impl Decoder {
         record
     }
 
+    /// A decision on a mapping, link or rename: `path` is the file judged, `target_path`
+    /// the new name of a link or rename.
+    fn path(&mut self, ev: &sg::sg_file_event) -> Option<crate::logging::Record> {
+        let op = path_op(ev.hdr.op)?;
+        let exe = Value::Bytes(sized_bytes(&ev.exe, ev.exe_len).to_vec());
+        let mut record = event_record(&ev.hdr, NAME, op, &self.rules, exe);
+        record.fields.push(("path", Value::Bytes(sized_bytes(&ev.path, ev.path_len).to_vec())));
+        if ev.target_len > 0 {
+            record.fields.push(("target_path", Value::Bytes(sized_bytes(&ev.target, ev.target_len).to_vec())));
+        }
+        Some(record)
+    }
+
     fn fork(&mut self, ev: &sg::sg_fork_event) -> crate::logging::Record {
         let s = &ev.hdr.subject;
         let exe = self.exe_cache.lookup(s.pid, s.start_time);
@@ -203,6 +270,17 @@ impl Decoder {
         let mut record = event_record(&ev.hdr, NAME, "exit", &self.rules, exe);
         record.fields.extend(exit_fields(ev.exit_code));
         record
+    }
+}
+
+/// The `op` of an SG_KIND_PROCESS_PATH record (enum sg_op, bpf/safeguard.h).
+fn path_op(op: u32) -> Option<&'static str> {
+    match op {
+        4 => Some("mmap"),
+        5 => Some("mprotect"),
+        6 => Some("link"),
+        7 => Some("rename"),
+        _ => None,
     }
 }
 
@@ -251,6 +329,42 @@ mod tests {
         assert_eq!(exit_fields(7 << 8), vec![("exit_code", Value::Uint(7))]);
         assert_eq!(exit_fields(9), vec![("signal", Value::Uint(9))]);
         assert_eq!(exit_fields(11 | 0x80), vec![("signal", Value::Uint(11)), ("core_dumped", Value::Bool(true))]);
+    }
+
+    #[test]
+    fn link_and_rename_records_carry_rule_path_and_target() {
+        let mut decoder = Decoder {
+            rules: RuleTable { texts: vec!["/opt/denied".into()], not_allowed: "not in process.allow".into() },
+            exe_cache: ExeCache::default(),
+        };
+        let mut ev = sg::sg_file_event::default();
+        ev.hdr.kind = SG_KIND_PROCESS_PATH;
+        ev.hdr.op = 6;
+        ev.hdr.action = 3;
+        ev.hdr.rule_id = 1;
+        ev.exe[..7].copy_from_slice(b"/bin/ln");
+        ev.exe_len = 7;
+        ev.path[..15].copy_from_slice(b"/opt/denied/cat");
+        ev.path_len = 15;
+        ev.target[..6].copy_from_slice(b"/tmp/x");
+        ev.target_len = 6;
+        let record = decoder.path(&ev).unwrap();
+        assert_eq!((record.module, record.op, record.rule.as_deref()), ("process", "link", Some("/opt/denied")));
+        let field = |name| record.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        assert_eq!(field("exe"), Some(Value::Bytes(b"/bin/ln".to_vec())));
+        assert_eq!(field("path"), Some(Value::Bytes(b"/opt/denied/cat".to_vec())));
+        assert_eq!(field("target_path"), Some(Value::Bytes(b"/tmp/x".to_vec())));
+
+        // A mapping has no target; an unknown op is malformed.
+        ev.hdr.op = 4;
+        ev.target_len = 0;
+        let record = decoder.path(&ev).unwrap();
+        assert_eq!(record.op, "mmap");
+        assert!(record.fields.iter().all(|(n, _)| *n != "target_path"));
+        ev.hdr.op = 1;
+        assert!(decoder.path(&ev).is_none());
+        assert_eq!((path_op(5), path_op(7)), (Some("mprotect"), Some("rename")));
+        assert_eq!(crate::events::op_name(7), "rename");
     }
 
     #[test]

@@ -47,6 +47,16 @@ mkdir -p usr/local/bin
 gcc -O2 -static -o usr/local/bin/sg-loop "$here/../../bench/loop.c" || exit 1
 # mount module: the mount scenarios' helper (exact mount(2) strings, open_tree + move_mount)
 gcc -O2 -static -o usr/bin/sg-mounttool "$here/mounttool.c" || exit 1
+# process module: sg-exectool (fexecve, mmap, uselib, link, rename...), and for PT_INTERP a
+# libc-free static PIE (it can be an ELF interpreter) and a PIE whose interpreter is
+# /tmp/sg-interp; the host's dynamic loader for `ld.so PROGRAM`.
+gcc -O2 -static -o usr/bin/sg-exectool "$here/exectool.c" || exit 1
+gcc -O2 -nostdlib -fPIE -fno-stack-protector -DMESSAGE='"interp ran"' -static-pie \
+    -o usr/bin/sg-interp "$here/interp.c" || exit 1
+gcc -O2 -nostdlib -fPIE -fno-stack-protector -DMESSAGE='"main ran"' -pie \
+    -Wl,--dynamic-linker=/tmp/sg-interp -o usr/bin/sg-interp-main "$here/interp.c" || exit 1
+mkdir -p usr/lib/sg
+cp "$(realpath /lib64/ld-linux-x86-64.so.2)" usr/lib/sg/ld.so || exit 1
 cp "$here/init.sh" init
 chmod 755 init
 cp "$here/lib.sh" tests/lib.sh

@@ -28,3 +28,6 @@ rec_has '"filename":"/opt/bin/denied"' '"exe":"/opt/bin/denied"' '"rule":"/opt/b
     '"uid":0' '"hostname":"sg-guest"'
 stop_agent
 assert_no_record '"action":"BLOCKED"'
+# Judged at its open and at bprm_check: reported once.
+n=$(count_records '"action":"MONITOR"' "\"pid\":$SH_PID")
+[ "$n" = 1 ] || fail "$n MONITOR records for pid $SH_PID, want 1"

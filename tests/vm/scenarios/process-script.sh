@@ -1,7 +1,7 @@
 # boots: lsm
 # process-script: a denied script is refused, and so is a script whose interpreter is
-# denied. The kernel checks a script twice (the script, then its interpreter) and keeps the
-# script's name as filename; exe names the file that was checked.
+# denied. The kernel opens both to execute them; the interpreter is refused at its open,
+# whose filename is the name on the #! line; exe names the file that was refused.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
@@ -35,6 +35,6 @@ rec_has '"filename":"/opt/bin/denied-script"' '"exe":"/opt/bin/denied-script"' \
 say "script with a denied interpreter"
 expect_eperm_sh 'exec /opt/bin/interp-script'
 wait_for_record '"module":"process"' '"action":"BLOCKED"' "\"pid\":$SH_PID"
-rec_has '"filename":"/opt/bin/interp-script"' '"exe":"/opt/bin/sh-copy"' \
+rec_has '"filename":"/opt/bin/sh-copy"' '"exe":"/opt/bin/sh-copy"' \
     '"rule":"/opt/bin/sh-copy"'
 stop_agent
