@@ -606,9 +606,10 @@ int BPF_PROG(sg_move_mount, const struct path *from_path, const struct path *to_
  *   the string does not show, so its target is judged like a move_mount(2)
  *   source (ancestors of a denied path included: /proc/self/root is "/").
  *   links in ns/ (nsfs files, `ip netns add`) pass; other magic links are
- *   refused as unresolved.
- * The last component of a lookup meets no hook: a hard link, or a symlink
- * made after the start, naming a denied path itself is not seen (README).
+ *   refused as unresolved;
+ * - a plain symlink followed: its body, as a source string (judge_link_body).
+ * The last component of a lookup meets no hook: a hard link naming a denied
+ * path itself is not seen (README).
  */
 static __always_inline struct sg_mount_event *guarded(void)
 {
