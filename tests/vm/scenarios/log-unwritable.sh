@@ -1,6 +1,7 @@
 # boots: all
 # log-unwritable: a log directory that is missing or cannot take files stops the agent at
-# start with exit status 1 and one error naming the path and the cause; the directory is
+# start with exit status 1 (a log path that is a directory: 2, a config error) and one
+# error naming the path and the cause; the directory is
 # not created and no log file appears. The log is opened before any module is loaded
 # (agent::run), so nothing was attached: a denied file stays readable.
 # shellcheck shell=sh source=../lib.sh
@@ -14,15 +15,16 @@ config() {
     printf '[log]\nformat = "json"\noutput = "%s"\n[file]\nmode = "block"\nops = ["read"]\ndeny = ["/srv/sg-unwritable"]\n' "$2" >"$1"
 }
 
-# expect_start_failure CONFIG WANT...: `safeguard run` exits 1, stderr holds every WANT in
-# at most two lines (the degraded-mode notice may precede the error on 6.1-nobpf).
+# expect_start_failure CONFIG WANT...: `safeguard run` exits 1 (STATUS=2: a config error),
+# stderr holds every WANT in at most two lines (the degraded-mode notice may precede the
+# error on 6.1-nobpf).
 expect_start_failure() {
     cfg=$1
     shift
     "$SG" run -c "$cfg" >"$AGENT_OUT" 2>"$AGENT_ERR"
     rc=$?
     say "exit $rc: $(cat "$AGENT_ERR")"
-    [ "$rc" = 1 ] || fail "exit status $rc, want 1"
+    [ "$rc" = "${STATUS:-1}" ] || fail "exit status $rc, want ${STATUS:-1}"
     for want in "$@"; do
         grep -qF -- "$want" "$AGENT_ERR" || fail "stderr lacks '$want'"
     done
@@ -43,10 +45,10 @@ expect_start_failure /tmp/ro.toml "/tmp/ro" "not writable" "Read-only file syste
 [ -z "$(ls -A /tmp/ro)" ] || fail "files appeared in /tmp/ro: $(ls -A /tmp/ro)"
 umount /tmp/ro
 
-say "the log path is a directory"
+say "the log path is a directory: a config error (check finds it too)"
 mkdir -p /tmp/dir/sg.log
 config /tmp/isdir.toml /tmp/dir/sg.log
-expect_start_failure /tmp/isdir.toml "/tmp/dir/sg.log"
+STATUS=2 expect_start_failure /tmp/isdir.toml "/tmp/isdir.toml:3:10: log.output: /tmp/dir/sg.log is a directory"
 
 say "nothing stays attached: the denied file is readable"
 expect_read /srv/sg-unwritable/key s3cret
