@@ -48,7 +48,9 @@ umount /tmp/ro
 say "the log path is a directory: a config error (check finds it too)"
 mkdir -p /tmp/dir/sg.log
 config /tmp/isdir.toml /tmp/dir/sg.log
-STATUS=2 expect_start_failure /tmp/isdir.toml "/tmp/isdir.toml:3:10: log.output: /tmp/dir/sg.log is a directory"
+STATUS=2
+expect_start_failure /tmp/isdir.toml "/tmp/isdir.toml:3:10: log.output: /tmp/dir/sg.log is a directory"
+STATUS=1
 
 say "nothing stays attached: the denied file is readable"
 expect_read /srv/sg-unwritable/key s3cret
