@@ -47,6 +47,8 @@ mkdir -p usr/local/bin
 gcc -O2 -static -o usr/local/bin/sg-loop "$here/../../bench/loop.c" || exit 1
 # mount module: the mount scenarios' helper (exact mount(2) strings, open_tree + move_mount)
 gcc -O2 -static -o usr/bin/sg-mounttool "$here/mounttool.c" || exit 1
+# file module: mprotect, xattrs, io_uring, odd open flags (busybox has no applet for them)
+gcc -O2 -static -o usr/bin/sg-filetool "$here/filetool.c" || exit 1
 cp "$here/init.sh" init
 chmod 755 init
 cp "$here/lib.sh" tests/lib.sh
