@@ -469,16 +469,29 @@ static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 o
 	struct judgement *decided = &first;
 	struct sg_file_event *ev;
 	__u64 subject;
-	__u32 zero = 0, size, exe_flags = 0, exchange = ops & SG_EXCHANGE, named = ops & SG_MOVES;
+	__u32 zero = 0, size, exe_flags = 0, exchange = ops & SG_EXCHANGE, ops2 = ops;
 
 	/* A rename or link onto a name: a new name in its directory is a create
 	 * there; an existing file at that name (rename only) has its content
-	 * replaced and is removed: write and delete on it (the second path's ops,
-	 * below). An exchange replaces both files. */
-	if (exchange)
-		ops |= SG_REPLACED;
+	 * replaced and is removed: write and delete on it. An exchange replaces
+	 * both files. One mask per path keeps it one judgement each. */
+	if (dentry2) {
+		struct sg_check_ops *through = bpf_map_lookup_elem(&ops_scratch, &zero);
+
+		if (exchange)
+			ops |= SG_REPLACED;
+		ops2 |= BPF_CORE_READ(dentry2, d_inode) ? SG_REPLACED : 1U << SG_FILE_CREATE;
+		/* Through map memory, which the verifier reads back as unknown: as a
+		 * constant per branch it would verify the second walk twice more
+		 * (path_rename went past 6.1's 1M). */
+		if (!through)
+			return 0;
+		*(volatile __u32 *)&through->ops2 = ops2;
+		ops2 = *(volatile __u32 *)&through->ops2;
+	}
 	ops &= sg_ops_enabled & sg_ops_ruled;
-	if (!ops && !(dentry2 && (sg_ops_enabled & sg_ops_ruled & (SG_REPLACED | 1U << SG_FILE_CREATE))))
+	ops2 &= sg_ops_enabled & sg_ops_ruled;
+	if (!ops && !ops2)
 		return 0;
 	/* Every helper call counts on the path of an open that no rule speaks
 	 * of: the task is fetched only where it is needed. */
@@ -489,17 +502,8 @@ static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 o
 	subject = subject_selectors();
 	judge(mnt, dentry, ops, subject, &first);
 	if (dentry2 && first.verdict != SG_VERDICT_DENY) {
-		struct sg_check_ops *through = bpf_map_lookup_elem(&ops_scratch, &zero);
-		__u32 moves = ops & SG_MOVES, ops2;
+		__u32 moves = ops & SG_MOVES;
 
-		if (!through)
-			return 0;
-		ops2 = named | (BPF_CORE_READ(dentry2, d_inode) ? SG_REPLACED : 1U << SG_FILE_CREATE);
-		/* Through map memory, which the verifier reads back as unknown: as a
-		 * constant per branch it would verify this second walk twice
-		 * (path_rename went past 6.1's 1M). */
-		*(volatile __u32 *)&through->ops2 = ops2;
-		ops2 = *(volatile __u32 *)&through->ops2 & sg_ops_enabled & sg_ops_ruled;
 		judge(mnt2, dentry2, ops2, subject, &second);
 		if (second.verdict == SG_VERDICT_DENY || (second.verdict && !first.verdict))
 			decided = &second;
