@@ -39,10 +39,16 @@ problem() {
 }
 
 # refused OP TARGET TOOL ARGS...: the tool (sg-filetool or sg-mounttool) fails with EPERM
-# and a new BLOCKED record with OP and target_path TARGET comes from its pid.
+# and a new BLOCKED record with OP and target_path TARGET comes from its pid. An exchange
+# (TARGET "either:NAME"): NAME is path or target_path (5.10 calls the hook for an exchange
+# twice, reversed first, so the refusing call may have the names swapped).
 refused() {
     op=$1 target=$2
     shift 2
+    case $target in
+        either:*) want="${target#either:}\"" ;;
+        *) want="\"target_path\":\"$target\"" ;;
+    esac
     mark_records
     run_sh "exec $*"
     pid=$SH_PID
@@ -50,7 +56,7 @@ refused() {
         *"Operation not permitted"*) say "refused: $*" ;;
         *) problem "$*: no EPERM (status $RC): $OUT" ;;
     esac
-    if find_new_record '"module":"file"' '"action":"BLOCKED"' "\"op\":\"$op\"" "\"target_path\":\"$target\"" "\"pid\":$pid"; then
+    if find_new_record '"module":"file"' '"action":"BLOCKED"' "\"op\":\"$op\"" "$want" "\"pid\":$pid"; then
         echo "$REC"
     else
         problem "no BLOCKED $op record with target_path $target for: $*"
@@ -63,8 +69,8 @@ refused write "$D/ro/f" /bin/mv -f "$D/src/a" "$D/ro/f"
 expect_read "$D/ro/f" original
 
 say "RENAME_EXCHANGE with a write-denied file, from either side"
-refused write "$D/ro/f" $M exchange "$D/src/b" "$D/ro/f"
-refused write "$D/src/b" $M exchange "$D/ro/f" "$D/src/b"
+refused write "either:$D/ro/f" $M exchange "$D/src/b" "$D/ro/f"
+refused write "either:$D/ro/f" $M exchange "$D/ro/f" "$D/src/b"
 expect_read "$D/ro/f" original
 expect_read "$D/src/b" "new b"
 
