@@ -40,13 +40,15 @@ problem() {
 
 # refused OP TARGET TOOL ARGS...: the tool (sg-filetool or sg-mounttool) fails with EPERM
 # and a new BLOCKED record with OP and target_path TARGET comes from its pid. An exchange
-# (TARGET "either:NAME"): NAME is path or target_path (5.10 calls the hook for an exchange
-# twice, reversed first, so the refusing call may have the names swapped).
+# (TARGET "either:NAME"): NAME is path or target_path, and OP may be rename: 5.10 calls
+# the hook for an exchange twice, reversed first, without the flag, so its first call
+# sees a plain rename of NAME out of its rule (refused by the rule it would shed).
 refused() {
-    op=$1 target=$2
+    op="\"op\":\"$1\"" target=$2
     shift 2
     case $target in
-        either:*) want="${target#either:}\"" ;;
+        either:*) want="${target#either:}\""
+            case $(uname -r) in 5.*) op='"op":"' ;; esac ;;
         *) want="\"target_path\":\"$target\"" ;;
     esac
     mark_records
@@ -56,7 +58,7 @@ refused() {
         *"Operation not permitted"*) say "refused: $*" ;;
         *) problem "$*: no EPERM (status $RC): $OUT" ;;
     esac
-    if find_new_record '"module":"file"' '"action":"BLOCKED"' "\"op\":\"$op\"" "$want" "\"pid\":$pid"; then
+    if find_new_record '"module":"file"' '"action":"BLOCKED"' "$op" "$want" "\"pid\":$pid"; then
         echo "$REC"
     else
         problem "no BLOCKED $op record with target_path $target for: $*"
