@@ -24,6 +24,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define RENAME_EXCHANGE (1 << 1)
 /* In check()'s ops, beside the op bits: a rename is an exchange (both files move). */
 #define SG_EXCHANGE (1U << 31)
+/* What replacing a file's name (rename over it) does to that file. */
+#define SG_REPLACED (1U << SG_FILE_WRITE | 1U << SG_FILE_DELETE)
+/* The ops that move or add a name of the file, which its own rules then guard. */
+#define SG_MOVES (1U << SG_FILE_RENAME | 1U << SG_FILE_LINK)
 
 /* Load-time switches (rodata), set by src/file/mod.rs. */
 const volatile __u32 sg_agent_tgid = 0;    /* the agent's own operations are not judged */
@@ -90,6 +94,18 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sg_file_event);
 } file_scratch SEC(".maps");
+
+/* check()'s op mask for the new name of a rename or link, see there. */
+struct sg_check_ops {
+	__u32 ops2;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_check_ops);
+} ops_scratch SEC(".maps");
 
 static __always_inline int op_on(__u32 ops, __u32 op)
 {
@@ -453,10 +469,29 @@ static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 o
 	struct judgement *decided = &first;
 	struct sg_file_event *ev;
 	__u64 subject;
-	__u32 zero = 0, size, exe_flags = 0, exchange = ops & SG_EXCHANGE;
+	__u32 zero = 0, size, exe_flags = 0, exchange = ops & SG_EXCHANGE, ops2 = ops;
 
+	/* A rename or link onto a name: a new name in its directory is a create
+	 * there; an existing file at that name (rename only) has its content
+	 * replaced and is removed: write and delete on it. An exchange replaces
+	 * both files. One mask per path keeps it one judgement each. */
+	if (dentry2) {
+		struct sg_check_ops *through = bpf_map_lookup_elem(&ops_scratch, &zero);
+
+		if (exchange)
+			ops |= SG_REPLACED;
+		ops2 |= BPF_CORE_READ(dentry2, d_inode) ? SG_REPLACED : 1U << SG_FILE_CREATE;
+		/* Through map memory, which the verifier reads back as unknown: as a
+		 * constant per branch it would verify the second walk twice more
+		 * (path_rename went past 6.1's 1M). */
+		if (!through)
+			return 0;
+		*(volatile __u32 *)&through->ops2 = ops2;
+		ops2 = *(volatile __u32 *)&through->ops2;
+	}
 	ops &= sg_ops_enabled & sg_ops_ruled;
-	if (!ops)
+	ops2 &= sg_ops_enabled & sg_ops_ruled;
+	if (!ops && !ops2)
 		return 0;
 	/* Every helper call counts on the path of an open that no rule speaks
 	 * of: the task is fetched only where it is needed. */
@@ -467,19 +502,21 @@ static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 o
 	subject = subject_selectors();
 	judge(mnt, dentry, ops, subject, &first);
 	if (dentry2 && first.verdict != SG_VERDICT_DENY) {
-		judge(mnt2, dentry2, ops, subject, &second);
+		__u32 moves = ops & SG_MOVES;
+
+		judge(mnt2, dentry2, ops2, subject, &second);
 		if (second.verdict == SG_VERDICT_DENY || (second.verdict && !first.verdict))
 			decided = &second;
 		/* A new name (link) or place (rename) outside the file's own rules
 		 * would shed them: refused when they deny something. An exchange
 		 * moves the second file to the first place as well. */
-		if (decided->verdict != SG_VERDICT_DENY && first.guard_rule &&
+		if (moves && decided->verdict != SG_VERDICT_DENY && first.guard_rule &&
 		    (!second.found || second.node != first.node)) {
 			first.verdict = SG_VERDICT_DENY;
 			first.rule_id = first.guard_rule;
 			first.op = ops & (1U << SG_FILE_LINK) ? SG_FILE_LINK : SG_FILE_RENAME;
 			decided = &first;
-		} else if (decided->verdict != SG_VERDICT_DENY && exchange && second.guard_rule &&
+		} else if (moves && decided->verdict != SG_VERDICT_DENY && exchange && second.guard_rule &&
 			   (!first.found || first.node != second.node)) {
 			second.verdict = SG_VERDICT_DENY;
 			second.rule_id = second.guard_rule;
@@ -550,6 +587,31 @@ static __always_inline __u32 open_ops(struct file *file)
 static __always_inline __u32 mmap_ops(unsigned long prot)
 {
 	return 1U << SG_FILE_MMAP | (prot & PROT_EXEC ? 1U << SG_FILE_EXEC : 0);
+}
+
+/* A mapping that becomes executable (mmap(PROT_READ) then mprotect(PROT_EXEC)) is
+ * judged like an executable mmap. `prot` is the effective protection: the kernel
+ * has already added PROT_EXEC for a READ_IMPLIES_EXEC personality (which
+ * `reqprot` lacks), as mmap_file's `prot` has. Anonymous memory has no file. */
+static __always_inline int mprotect_check(struct vm_area_struct *vma, unsigned long prot)
+{
+	struct file *file;
+
+	if (!(prot & PROT_EXEC))
+		return 0;
+	file = vma->vm_file; /* BTF loads: check() walks from these pointers */
+	if (!file)
+		return 0;
+	return check(file->f_path.mnt, file->f_path.dentry, mmap_ops(prot), 0, 0);
+}
+
+SEC("lsm/file_mprotect")
+int BPF_PROG(sg_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot,
+	     int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(mprotect_check(vma, prot));
 }
 
 SEC("lsm/file_open")
@@ -627,33 +689,38 @@ int BPF_PROG(sg_path_link, struct dentry *old_dentry, const struct path *new_dir
 	VERDICT(check(mnt, old_dentry, 1U << SG_FILE_LINK, mnt, new_dentry));
 }
 
-/* Attribute changes of an existing path; with the audit-only twin. */
-#define PATH_HOOK(hook, op, ...)                                                             \
+/* Attribute changes of an existing path (`ops`: a mask); with the audit-only twin. */
+#define PATH_HOOK(hook, ops, ...)                                                            \
 	SEC("lsm/" #hook)                                                                    \
 	int BPF_PROG(sg_##hook, const struct path *path, ##__VA_ARGS__, int ret)             \
 	{                                                                                    \
 		if (ret)                                                                     \
 			return sg_keep_denial(ret);                                          \
-		VERDICT(check(path->mnt, path->dentry, 1U << (op), 0, 0));                   \
+		VERDICT(check(path->mnt, path->dentry, (ops), 0, 0));                        \
 	}                                                                                    \
 	SEC("fentry/security_" #hook)                                                        \
 	int BPF_PROG(sg_audit_##hook, const struct path *path, ##__VA_ARGS__)               \
 	{                                                                                    \
-		check(path->mnt, path->dentry, 1U << (op), 0, 0);                            \
+		check(path->mnt, path->dentry, (ops), 0, 0);                                 \
 		return 0;                                                                    \
 	}
 
-PATH_HOOK(path_chmod, SG_FILE_CHMOD, umode_t mode)
-PATH_HOOK(path_chown, SG_FILE_CHOWN, __u32 uid, __u32 gid) /* kuid_t, kgid_t: unread */
-PATH_HOOK(path_truncate, SG_FILE_SETATTR)
+PATH_HOOK(path_chmod, 1U << SG_FILE_CHMOD, umode_t mode)
+PATH_HOOK(path_chown, 1U << SG_FILE_CHOWN, __u32 uid, __u32 gid) /* kuid_t, kgid_t: unread */
+/* A truncation changes the file's content: it is a write as well as setattr
+ * (open(O_RDONLY | O_TRUNC) opens for reading and truncates; truncate(2) opens
+ * nothing). */
+#define SG_TRUNCATE (1U << SG_FILE_SETATTR | 1U << SG_FILE_WRITE)
 
-/* ftruncate() on 6.2 and later (earlier kernels call path_truncate). */
+PATH_HOOK(path_truncate, SG_TRUNCATE)
+
+/* ftruncate() and O_TRUNC on 6.2 and later (earlier kernels call path_truncate). */
 SEC("lsm/file_truncate")
 int BPF_PROG(sg_file_truncate, struct file *file, int ret)
 {
 	if (ret)
 		return sg_keep_denial(ret);
-	VERDICT(check(file->f_path.mnt, file->f_path.dentry, 1U << SG_FILE_SETATTR, 0, 0));
+	VERDICT(check(file->f_path.mnt, file->f_path.dentry, SG_TRUNCATE, 0, 0));
 }
 
 /*
@@ -705,6 +772,126 @@ int BPF_PROG(sg_inode_setattr_idmap, struct mnt_idmap *idmap, struct dentry *den
 	VERDICT(setattr_check(dentry, attr));
 }
 
+/*
+ * Extended attributes (setxattr, removexattr, their f- and l- forms, io_uring's
+ * IORING_OP_SETXATTR: all reach these hooks). Every change of one is `setattr`;
+ * a POSIX ACL is the file's mode, and a file capability (security.capability)
+ * grants privilege as a set-uid bit does: those are `chmod` too. From 6.2 on
+ * ACLs go through inode_set_acl and inode_remove_acl instead. Like
+ * inode_setattr these see a dentry and no mount, and the prototypes gained a
+ * user namespace (5.12, an idmap from 6.3) first: one program per prototype.
+ */
+#define SG_XATTR_NAME 24
+#define SG_ACL_OPS (1U << SG_FILE_CHMOD | 1U << SG_FILE_SETATTR)
+
+/* Does the NUL-terminated `buf` start with `prefix` (a string literal)? */
+#define HAS_PREFIX(buf, prefix) has_prefix(buf, prefix, sizeof(prefix) - 1)
+
+static __always_inline int has_prefix(const char *buf, const char *prefix, int len)
+{
+#pragma unroll
+	for (int i = 0; i < len; i++)
+		if (buf[i] != prefix[i])
+			return 0;
+	return 1;
+}
+
+static __always_inline int xattr_check(struct dentry *dentry, const char *name)
+{
+	char buf[SG_XATTR_NAME] = {};
+	__u32 ops = 1U << SG_FILE_SETATTR;
+
+	bpf_probe_read_kernel_str(buf, sizeof(buf), name);
+	/* system.posix_acl_access, system.posix_acl_default; security.capability */
+	if (HAS_PREFIX(buf, "system.posix_acl_") || HAS_PREFIX(buf, "security.capability\0"))
+		ops = SG_ACL_OPS;
+	return check(0, dentry, ops, 0, 0);
+}
+
+/* Before 5.12: (dentry, name, value, size, flags). */
+SEC("lsm/inode_setxattr")
+int BPF_PROG(sg_inode_setxattr, struct dentry *dentry, const char *name, const void *value,
+	     size_t size, int flags, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(xattr_check(dentry, name));
+}
+
+/* 5.12 and later: (user namespace or idmap, dentry, name, value, size, flags). */
+SEC("lsm/inode_setxattr")
+int BPF_PROG(sg_inode_setxattr_idmap, void *idmap, struct dentry *dentry, const char *name,
+	     const void *value, size_t size, int flags, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(xattr_check(dentry, name));
+}
+
+SEC("lsm/inode_removexattr")
+int BPF_PROG(sg_inode_removexattr, struct dentry *dentry, const char *name, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(xattr_check(dentry, name));
+}
+
+SEC("lsm/inode_removexattr")
+int BPF_PROG(sg_inode_removexattr_idmap, void *idmap, struct dentry *dentry, const char *name, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(xattr_check(dentry, name));
+}
+
+/* 6.2 and later: (user namespace or idmap, dentry, acl_name, acl). */
+SEC("lsm/inode_set_acl")
+int BPF_PROG(sg_inode_set_acl, void *idmap, struct dentry *dentry, const char *acl_name, void *kacl,
+	     int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(check(0, dentry, SG_ACL_OPS, 0, 0));
+}
+
+SEC("lsm/inode_remove_acl")
+int BPF_PROG(sg_inode_remove_acl, void *idmap, struct dentry *dentry, const char *acl_name, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(check(0, dentry, SG_ACL_OPS, 0, 0));
+}
+
+/* Inode flags (chattr: immutable, append-only, ...) and fsxattr change through an
+ * ioctl on a descriptor opened for reading: setattr. (32-bit callers reach
+ * file_ioctl_compat from 6.8 on, file_ioctl before.) */
+#define FS_IOC_SETFLAGS 0x40086602
+#define FS_IOC32_SETFLAGS 0x40046602
+#define FS_IOC_FSSETXATTR 0x401c5820
+
+static __always_inline int ioctl_check(struct file *file, unsigned int cmd)
+{
+	if (cmd != FS_IOC_SETFLAGS && cmd != FS_IOC32_SETFLAGS && cmd != FS_IOC_FSSETXATTR)
+		return 0;
+	return check(file->f_path.mnt, file->f_path.dentry, 1U << SG_FILE_SETATTR, 0, 0);
+}
+
+SEC("lsm/file_ioctl")
+int BPF_PROG(sg_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(ioctl_check(file, cmd));
+}
+
+SEC("lsm/file_ioctl_compat")
+int BPF_PROG(sg_file_ioctl_compat, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(ioctl_check(file, cmd));
+}
+
 /* The audit-only twins of the hooks above. */
 SEC("fentry/security_file_open")
 int BPF_PROG(sg_audit_file_open, struct file *file)
@@ -713,12 +900,42 @@ int BPF_PROG(sg_audit_file_open, struct file *file)
 	return 0;
 }
 
+#define PROT_READ 0x1
+#define READ_IMPLIES_EXEC 0x0400000
+#define MNT_NOEXEC 0x04
+#define SB_I_NOEXEC 0x02
+
+/* security_mmap_file() gets the requested protection; the hook gets it with
+ * PROT_EXEC added for a READ_IMPLIES_EXEC personality (mmap_prot() in
+ * security/security.c): the twin adds it the same way. */
+static __always_inline unsigned long effective_mmap_prot(struct file *file, unsigned long prot)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	if ((prot & (PROT_READ | PROT_EXEC)) != PROT_READ ||
+	    !(BPF_CORE_READ(task, personality) & READ_IMPLIES_EXEC))
+		return prot;
+	if ((BPF_CORE_READ(file, f_path.mnt, mnt_flags) & MNT_NOEXEC) ||
+	    (BPF_CORE_READ(file, f_path.mnt, mnt_sb, s_iflags) & SB_I_NOEXEC))
+		return prot;
+	return prot | PROT_EXEC;
+}
+
 SEC("fentry/security_mmap_file")
 int BPF_PROG(sg_audit_mmap_file, struct file *file, unsigned long prot, unsigned long flags)
 {
 	if (!file)
 		return 0;
-	check(file->f_path.mnt, file->f_path.dentry, mmap_ops(prot), 0, 0);
+	check(file->f_path.mnt, file->f_path.dentry, mmap_ops(effective_mmap_prot(file, prot)), 0, 0);
+	return 0;
+}
+
+/* security_file_mprotect() gets the effective protection, as the hook does. */
+SEC("fentry/security_file_mprotect")
+int BPF_PROG(sg_audit_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot,
+	     unsigned long prot)
+{
+	mprotect_check(vma, prot);
 	return 0;
 }
 
@@ -742,7 +959,7 @@ int BPF_PROG(sg_audit_path_link, struct dentry *old_dentry, const struct path *n
 SEC("fentry/security_file_truncate")
 int BPF_PROG(sg_audit_file_truncate, struct file *file)
 {
-	check(file->f_path.mnt, file->f_path.dentry, 1U << SG_FILE_SETATTR, 0, 0);
+	check(file->f_path.mnt, file->f_path.dentry, SG_TRUNCATE, 0, 0);
 	return 0;
 }
 
@@ -758,6 +975,64 @@ SEC("fentry/security_inode_setattr")
 int BPF_PROG(sg_audit_inode_setattr_idmap, void *idmap, struct dentry *dentry, struct iattr *attr)
 {
 	setattr_check(dentry, attr);
+	return 0;
+}
+
+SEC("fentry/security_file_ioctl")
+int BPF_PROG(sg_audit_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg)
+{
+	ioctl_check(file, cmd);
+	return 0;
+}
+
+SEC("fentry/security_file_ioctl_compat")
+int BPF_PROG(sg_audit_file_ioctl_compat, struct file *file, unsigned int cmd, unsigned long arg)
+{
+	ioctl_check(file, cmd);
+	return 0;
+}
+
+SEC("fentry/security_inode_setxattr")
+int BPF_PROG(sg_audit_inode_setxattr, struct dentry *dentry, const char *name, const void *value,
+	     size_t size, int flags)
+{
+	xattr_check(dentry, name);
+	return 0;
+}
+
+SEC("fentry/security_inode_setxattr")
+int BPF_PROG(sg_audit_inode_setxattr_idmap, void *idmap, struct dentry *dentry, const char *name,
+	     const void *value, size_t size, int flags)
+{
+	xattr_check(dentry, name);
+	return 0;
+}
+
+SEC("fentry/security_inode_removexattr")
+int BPF_PROG(sg_audit_inode_removexattr, struct dentry *dentry, const char *name)
+{
+	xattr_check(dentry, name);
+	return 0;
+}
+
+SEC("fentry/security_inode_removexattr")
+int BPF_PROG(sg_audit_inode_removexattr_idmap, void *idmap, struct dentry *dentry, const char *name)
+{
+	xattr_check(dentry, name);
+	return 0;
+}
+
+SEC("fentry/security_inode_set_acl")
+int BPF_PROG(sg_audit_inode_set_acl, void *idmap, struct dentry *dentry, const char *acl_name, void *kacl)
+{
+	check(0, dentry, SG_ACL_OPS, 0, 0);
+	return 0;
+}
+
+SEC("fentry/security_inode_remove_acl")
+int BPF_PROG(sg_audit_inode_remove_acl, void *idmap, struct dentry *dentry, const char *acl_name)
+{
+	check(0, dentry, SG_ACL_OPS, 0, 0);
 	return 0;
 }
 

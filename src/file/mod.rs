@@ -35,23 +35,46 @@ const SG_KIND_FILE: u32 = 10;
 /// The hooks and the ops each serves (LSM hook name, ops). `file_truncate` (6.2+)
 /// takes over ftruncate() from `path_truncate`, which older kernels call for it;
 /// `inode_setattr` judges times, and stands in for `path_chown` where that cannot
-/// attach (before 6.1).
-const OPTIONAL_HOOKS: &[&str] = &["file_truncate"];
+/// attach (before 6.1). `inode_set_acl` and `inode_remove_acl` (6.2+) take ACLs over
+/// from the xattr hooks; `file_ioctl_compat` (6.8+) takes 32-bit callers' ioctls over
+/// from `file_ioctl` (inode flags, chattr). A rename judges the file it replaces (write, delete) and a
+/// new name (create); a truncation is a write too.
+const OPTIONAL_HOOKS: &[&str] = &["file_truncate", "inode_set_acl", "inode_remove_acl", "file_ioctl_compat"];
 const HOOKS: &[(&str, &[FileOp])] = &[
     ("file_open", &[FileOp::Read, FileOp::Write, FileOp::Exec]),
     ("mmap_file", &[FileOp::Mmap, FileOp::Exec]),
+    ("file_mprotect", &[FileOp::Mmap, FileOp::Exec]),
     ("path_mknod", &[FileOp::Create]),
     ("path_mkdir", &[FileOp::Create]),
     ("path_symlink", &[FileOp::Create]),
     ("path_unlink", &[FileOp::Delete]),
     ("path_rmdir", &[FileOp::Delete]),
-    ("path_rename", &[FileOp::Rename]),
-    ("path_link", &[FileOp::Link]),
+    ("path_rename", &[FileOp::Rename, FileOp::Write, FileOp::Delete, FileOp::Create]),
+    ("path_link", &[FileOp::Link, FileOp::Create]),
     ("path_chmod", &[FileOp::Chmod]),
     ("path_chown", &[FileOp::Chown]),
-    ("path_truncate", &[FileOp::Setattr]),
-    ("file_truncate", &[FileOp::Setattr]),
+    ("path_truncate", &[FileOp::Setattr, FileOp::Write]),
+    ("file_truncate", &[FileOp::Setattr, FileOp::Write]),
     ("inode_setattr", &[FileOp::Setattr, FileOp::Chown]),
+    ("inode_setxattr", &[FileOp::Setattr, FileOp::Chmod]),
+    ("inode_removexattr", &[FileOp::Setattr, FileOp::Chmod]),
+    ("inode_set_acl", &[FileOp::Setattr, FileOp::Chmod]),
+    ("inode_remove_acl", &[FileOp::Setattr, FileOp::Chmod]),
+    ("file_ioctl", &[FileOp::Setattr]),
+    ("file_ioctl_compat", &[FileOp::Setattr]),
+];
+
+/// Hooks whose prototype changed between kernels: (program name without `sg_` and
+/// `audit_`, hook, parameter count). Each has one program per prototype and the
+/// agent loads the one this kernel's BTF has: inode_setattr gained an idmap in 6.3,
+/// the xattr hooks a user namespace in 5.12 (an idmap from 6.3).
+const PROTOTYPES: &[(&str, &str, usize)] = &[
+    ("inode_setattr", "inode_setattr", 2),
+    ("inode_setattr_idmap", "inode_setattr", 3),
+    ("inode_setxattr", "inode_setxattr", 5),
+    ("inode_setxattr_idmap", "inode_setxattr", 6),
+    ("inode_removexattr", "inode_removexattr", 2),
+    ("inode_removexattr_idmap", "inode_removexattr", 3),
 ];
 
 /// The hooks that make rule paths follow their names (bpf/file.bpf.c, follow_name):
@@ -68,20 +91,18 @@ const FENTRY_ONLY: &[&str] = &["d_move", "d_exchange"];
 
 /// The hook a program serves when its prototype is this kernel's, and whether it is
 /// the audit-only twin (`sg_audit_*`: fentry on security_<hook>(), for the degraded
-/// mode). inode_setattr has two programs: (dentry, attr) before 6.3, (idmap, dentry,
-/// attr) from 6.3 on; `setattr_arity` is the hook's parameter count in this kernel's BTF.
-fn program_hook(program: &str, setattr_arity: Option<usize>) -> Option<(&str, bool)> {
+/// mode). A hook of PROTOTYPES has one program per prototype; `arity` gives the
+/// hook's parameter count in this kernel's BTF.
+fn program_hook(program: &str, arity: impl Fn(&str) -> Option<usize>) -> Option<(&str, bool)> {
     let name = program.trim_start_matches("sg_");
     let (name, audit) = match name.strip_prefix("audit_") {
         Some(rest) => (rest, true),
         None => (name, false),
     };
-    let hook = match name {
-        "inode_setattr" => (setattr_arity == Some(2)).then_some("inode_setattr")?,
-        "inode_setattr_idmap" => (setattr_arity == Some(3)).then_some("inode_setattr")?,
-        hook => hook,
-    };
-    Some((hook, audit))
+    match PROTOTYPES.iter().find(|&&(program, _, _)| program == name) {
+        Some(&(_, hook, params)) => (arity(hook) == Some(params)).then_some((hook, audit)),
+        None => Some((name, audit)),
+    }
 }
 
 /// The ops a hook judges here: inode_setattr judges chown only where path_chown is
@@ -119,17 +140,22 @@ pub fn prepare(config: &FileConfig, caps: &Capabilities, agent_pidns: u32) -> Pr
         .filter(|hook| caps.hook_present(hook))
         .filter(|hook| !audit_only || FENTRY_ONLY.contains(hook) || caps.security_function_arity(hook).is_some())
         .collect();
-    // The fentry twin's prototype is security_inode_setattr()'s, which differs from
-    // the hook's on 5.12 to 6.2 (a user namespace first).
-    let setattr_arity =
-        if audit_only { caps.security_function_arity("inode_setattr") } else { caps.lsm_hook_arity("inode_setattr") };
+    // The fentry twin's prototype is security_<hook>()'s, which differs from the
+    // hook's for inode_setattr on 5.12 to 6.2 (a user namespace first).
+    let arities: Vec<(&'static str, Option<usize>)> = PROTOTYPES
+        .iter()
+        .map(|&(_, hook, _)| {
+            let arity = if audit_only { caps.security_function_arity(hook) } else { caps.lsm_hook_arity(hook) };
+            (hook, arity)
+        })
+        .collect();
     // path_rename gained a flags argument (RENAME_EXCHANGE) in 5.19.
     let rename_has_flags = caps.lsm_hook_arity("path_rename") == Some(5);
     Prepared {
         name: NAME,
         state,
         run: Box::new(move |ctx, ready| {
-            let plan = match Plan::new(config, hooks, setattr_arity, rename_has_flags, audit_only, agent_pidns) {
+            let plan = match Plan::new(config, hooks, arities, rename_has_flags, audit_only, agent_pidns) {
                 Ok(plan) => plan,
                 Err(err) => {
                     let _ = ready.send(Err(err));
@@ -145,8 +171,9 @@ struct Plan {
     config: FileConfig,
     /// The LSM hooks this kernel has.
     hooks: Vec<&'static str>,
-    /// Parameters of inode_setattr in this kernel (2 before 6.3, 3 after).
-    setattr_arity: Option<usize>,
+    /// Parameters of each hook of PROTOTYPES in this kernel (for its fentry twin's
+    /// function in audit-only mode).
+    arities: Vec<(&'static str, Option<usize>)>,
     /// The path_rename hook has its flags argument (5.19+).
     rename_has_flags: bool,
     /// No BPF LSM: the fentry twins, which cannot refuse.
@@ -159,7 +186,7 @@ impl Plan {
     fn new(
         config: FileConfig,
         hooks: Vec<&'static str>,
-        setattr_arity: Option<usize>,
+        arities: Vec<(&'static str, Option<usize>)>,
         rename_has_flags: bool,
         audit_only: bool,
         agent_pidns: u32,
@@ -175,7 +202,12 @@ impl Plan {
                  by identity once created where its directory exists"
             );
         }
-        Ok(Plan { config, hooks, setattr_arity, rename_has_flags, audit_only, agent_pidns, rules })
+        Ok(Plan { config, hooks, arities, rename_has_flags, audit_only, agent_pidns, rules })
+    }
+
+    /// Parameters of a hook of PROTOTYPES in this kernel.
+    fn arity(&self, hook: &str) -> Option<usize> {
+        self.arities.iter().find(|&&(name, _)| name == hook).and_then(|&(_, arity)| arity)
     }
 
     fn ops_enabled(&self) -> u32 {
@@ -275,16 +307,20 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     let have_path_chown = plan.hooks.contains(&"path_chown");
     rodata.sg_chown_in_setattr = u32::from(!have_path_chown);
     rodata.sg_rename_has_flags = u32::from(plan.rename_has_flags);
-    if plan.hooks.contains(&"inode_setattr") && !matches!(plan.setattr_arity, Some(2 | 3)) {
-        log::warn!(
-            "file: inode_setattr takes {:?} parameters on this kernel (2 or 3 known); times are not judged",
-            plan.setattr_arity
-        );
+    for &(_, hook, _) in PROTOTYPES.iter().filter(|&&(program, hook, _)| program == hook) {
+        let known = PROTOTYPES.iter().any(|&(_, h, params)| h == hook && plan.arity(hook) == Some(params));
+        if plan.hooks.contains(&hook) && !known {
+            log::warn!(
+                "file: {hook} takes {:?} parameters on this kernel (a prototype not known here); its operations \
+                 are not judged there",
+                plan.arity(hook)
+            );
+        }
     }
     let mut attach = Vec::new();
     for mut prog in open.open_object_mut().progs_mut() {
         let name = prog.name().to_string_lossy().into_owned();
-        let Some((hook, audit)) = program_hook(&name, plan.setattr_arity) else {
+        let Some((hook, audit)) = program_hook(&name, |hook| plan.arity(hook)) else {
             prog.set_autoload(false); // the other prototype's program
             continue;
         };
@@ -404,18 +440,53 @@ mod tests {
 
     #[test]
     fn one_inode_setattr_program_per_prototype() {
+        let arity = |n: Option<usize>| move |_: &str| n;
         // 5.10 and 6.1: (dentry, attr); 6.3 and later: (idmap, dentry, attr).
-        assert_eq!(program_hook("sg_inode_setattr", Some(2)), Some(("inode_setattr", false)));
-        assert_eq!(program_hook("sg_inode_setattr_idmap", Some(2)), None);
-        assert_eq!(program_hook("sg_inode_setattr", Some(3)), None);
-        assert_eq!(program_hook("sg_inode_setattr_idmap", Some(3)), Some(("inode_setattr", false)));
+        assert_eq!(program_hook("sg_inode_setattr", arity(Some(2))), Some(("inode_setattr", false)));
+        assert_eq!(program_hook("sg_inode_setattr_idmap", arity(Some(2))), None);
+        assert_eq!(program_hook("sg_inode_setattr", arity(Some(3))), None);
+        assert_eq!(program_hook("sg_inode_setattr_idmap", arity(Some(3))), Some(("inode_setattr", false)));
         // An unknown prototype loads neither; other programs are their hook.
-        assert_eq!(program_hook("sg_inode_setattr", None), None);
-        assert_eq!(program_hook("sg_inode_setattr_idmap", Some(4)), None);
-        assert_eq!(program_hook("sg_file_open", None), Some(("file_open", false)));
-        assert_eq!(program_hook("sg_audit_file_open", None), Some(("file_open", true)));
-        assert_eq!(program_hook("sg_audit_inode_setattr_idmap", Some(3)), Some(("inode_setattr", true)));
-        assert_eq!(program_hook("sg_audit_inode_setattr", Some(3)), None);
+        assert_eq!(program_hook("sg_inode_setattr", arity(None)), None);
+        assert_eq!(program_hook("sg_inode_setattr_idmap", arity(Some(4))), None);
+        assert_eq!(program_hook("sg_file_open", arity(None)), Some(("file_open", false)));
+        assert_eq!(program_hook("sg_audit_file_open", arity(None)), Some(("file_open", true)));
+        assert_eq!(program_hook("sg_audit_inode_setattr_idmap", arity(Some(3))), Some(("inode_setattr", true)));
+        assert_eq!(program_hook("sg_audit_inode_setattr", arity(Some(3))), None);
+    }
+
+    #[test]
+    fn one_xattr_program_per_prototype() {
+        // 5.10: (dentry, name, ...); 5.12 and later: a user namespace or idmap first.
+        let kernel = |setxattr: usize, removexattr: usize| {
+            move |hook: &str| match hook {
+                "inode_setxattr" => Some(setxattr),
+                "inode_removexattr" => Some(removexattr),
+                _ => None,
+            }
+        };
+        assert_eq!(program_hook("sg_inode_setxattr", kernel(5, 2)), Some(("inode_setxattr", false)));
+        assert_eq!(program_hook("sg_inode_setxattr_idmap", kernel(5, 2)), None);
+        assert_eq!(program_hook("sg_inode_removexattr", kernel(5, 2)), Some(("inode_removexattr", false)));
+        assert_eq!(program_hook("sg_inode_removexattr_idmap", kernel(5, 2)), None);
+        assert_eq!(program_hook("sg_inode_setxattr", kernel(6, 3)), None);
+        assert_eq!(program_hook("sg_audit_inode_setxattr_idmap", kernel(6, 3)), Some(("inode_setxattr", true)));
+        assert_eq!(program_hook("sg_inode_removexattr_idmap", kernel(6, 3)), Some(("inode_removexattr", false)));
+        // One prototype on every kernel that has them (6.2+).
+        assert_eq!(program_hook("sg_inode_set_acl", kernel(6, 3)), Some(("inode_set_acl", false)));
+        assert_eq!(program_hook("sg_file_mprotect", kernel(6, 3)), Some(("file_mprotect", false)));
+    }
+
+    #[test]
+    fn replacing_and_truncating_hooks_judge_write() {
+        let (write, delete, create) = (op_bit(FileOp::Write), op_bit(FileOp::Delete), op_bit(FileOp::Create));
+        assert_eq!(hook_ops("path_rename", true) & (write | delete | create), write | delete | create);
+        assert_eq!(hook_ops("path_link", true) & create, create);
+        assert_eq!(hook_ops("path_truncate", true) & write, write);
+        assert_eq!(hook_ops("file_truncate", true) & write, write);
+        let chmod = op_bit(FileOp::Chmod);
+        assert_eq!(hook_ops("inode_setxattr", true) & chmod, chmod);
+        assert_eq!(hook_ops("inode_set_acl", true) & chmod, chmod);
     }
 
     #[test]
@@ -425,7 +496,7 @@ mod tests {
         assert_eq!(hook_ops("inode_setattr", true), times);
         assert_eq!(hook_ops("inode_setattr", false), times | chown);
         assert_eq!(hook_ops("path_chown", true), chown);
-        assert_eq!(hook_ops("path_truncate", true), times);
+        assert_eq!(hook_ops("path_truncate", true), times | op_bit(FileOp::Write));
         assert_eq!(hook_ops("no_such_hook", true), 0);
     }
 }

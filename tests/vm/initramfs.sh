@@ -57,6 +57,8 @@ gcc -O2 -nostdlib -fPIE -fno-stack-protector -DMESSAGE='"main ran"' -pie \
     -Wl,--dynamic-linker=/tmp/sg-interp -o usr/bin/sg-interp-main "$here/interp.c" || exit 1
 mkdir -p usr/lib/sg
 cp "$(realpath /lib64/ld-linux-x86-64.so.2)" usr/lib/sg/ld.so || exit 1
+# file module: mprotect, xattrs, io_uring, odd open flags (busybox has no applet for them)
+gcc -O2 -static -o usr/bin/sg-filetool "$here/filetool.c" || exit 1
 cp "$here/init.sh" init
 chmod 755 init
 cp "$here/lib.sh" tests/lib.sh

@@ -44,7 +44,8 @@ run_sh 'rm /srv/secret/gone && mv /srv/moved /srv/secret/moved'
 [ "$RC" = 0 ] || fail "rm/mv in degraded mode: status $RC: $OUT"
 if [ -e /srv/secret/gone ] || [ ! -e /srv/secret/moved ]; then fail "the delete or the rename did not happen"; fi
 wait_for_record '"module":"file"' '"op":"delete"' '"action":"MONITOR"' '"path":"/srv/secret/gone"'
-wait_for_record '"module":"file"' '"op":"rename"' '"action":"MONITOR"' '"path":"/srv/moved"'
+# The new name is judged for rename and create: the record names the first (create).
+wait_for_record '"module":"file"' '"op":"create"' '"action":"MONITOR"' '"path":"/srv/moved"'
 rec_has '"target_path":"/srv/secret/moved"' '"rule":"/srv/secret"'
 
 say "an audit path"

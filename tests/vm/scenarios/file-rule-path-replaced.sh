@@ -4,7 +4,8 @@
 # replaced by another one (sed -i, editors and package managers write a new file and rename
 # it over the old one), the rule must still apply to what is now at that path: the rule
 # follows the name. Every way of binding a new inode to the name is tried:
-# - rename over it (`sed -i`), with rename not denied by the rule;
+# - rename over it (`sed -i`), with rename not denied by the rule (over a write-denied
+#   file that is a write, refused: README, File rules; so a chmod rule shows it);
 # - unlink, then create (`rm` + `>`);
 # - unlink, then a hard link of another file (`ln`): that file is then protected by
 #   every name;
@@ -21,6 +22,7 @@
 rm -rf /srv/rp /srv/rd /srv/rd.old /srv/other
 mkdir -p /srv/rp /srv/rd
 echo 'root:x:0:0' >/srv/rp/passwd
+echo 'root:x:0:' >/srv/rp/group
 echo old >/srv/rd/f0
 cat >/tmp/sg.toml <<'EOF'
 [log]
@@ -30,6 +32,7 @@ output = "/tmp/sg.log"
 mode = "block"
 deny = [
     { path = "/srv/rp/passwd", ops = ["write"] },
+    { path = "/srv/rp/group", ops = ["chmod"] },
     { path = "/srv/rd", ops = ["write"] },
 ]
 EOF
@@ -62,11 +65,31 @@ wait_for_record '"op":"write"' '"action":"BLOCKED"' '"path":"/srv/rp/passwd"'
 expect_eperm_file_sh 'echo x >>/srv/rd/f0'
 wait_for_record '"op":"write"' '"action":"BLOCKED"' '"path":"/srv/rd/f0"'
 
-say "sed -i renames a new file over /srv/rp/passwd"
-expect_ok sed -i 's/root/toor/' /srv/rp/passwd
-refused "append after sed -i" /srv/rp/passwd 'echo evil:x:0:0 >>/srv/rp/passwd'
-grep -q evil /srv/rp/passwd && BAD="$BAD
-  /srv/rp/passwd was written after sed -i: $(tr '\n' ' ' </srv/rp/passwd)"
+say "sed -i renames a new file over /srv/rp/passwd: that replaces a write-denied file"
+mark_records
+run_cmd sed -i 's/root/toor/' /srv/rp/passwd
+case $OUT in
+    *"Operation not permitted"*)
+        find_new_record '"op":"write"' '"action":"BLOCKED"' '"target_path":"/srv/rp/passwd"' ||
+            BAD="$BAD
+  sed -i: refused but no BLOCKED write record with target_path /srv/rp/passwd" ;;
+    *) BAD="$BAD
+  sed -i over a write-denied file: allowed (status $RC, output '$OUT')" ;;
+esac
+grep -q toor /srv/rp/passwd && BAD="$BAD
+  /srv/rp/passwd was replaced by sed -i: $(tr '\n' ' ' </srv/rp/passwd)"
+say "sed -i over /srv/rp/group (a chmod rule): the new file has the rule"
+expect_ok sed -i 's/root/toor/' /srv/rp/group
+mark_records
+run_cmd chmod 600 /srv/rp/group
+case $OUT in
+    *"Operation not permitted"*)
+        find_new_record '"op":"chmod"' '"action":"BLOCKED"' '"path":"/srv/rp/group"' ||
+            BAD="$BAD
+  chmod after sed -i: refused but no BLOCKED record" ;;
+    *) BAD="$BAD
+  chmod after sed -i: allowed (status $RC, output '$OUT')" ;;
+esac
 
 say "unlink, then create"
 expect_ok rm /srv/rp/passwd

@@ -1,0 +1,204 @@
+// sg-filetool: the file scenarios' helper (tests/vm/scenarios/file-*.sh) for system
+// calls busybox has no applet for; built statically into the guest by initramfs.sh,
+// never part of the product.
+//   sg-filetool mprotect FILE [rie]  mmap(PROT_READ) then mprotect(PROT_READ|PROT_EXEC);
+//                                    rie: mprotect(PROT_READ) under READ_IMPLIES_EXEC
+//   sg-filetool mmap FILE exec|rie   mmap(PROT_READ|PROT_EXEC), or PROT_READ under
+//                                    the READ_IMPLIES_EXEC personality
+//   sg-filetool setxattr PATH NAME VALUE    setxattr(2) (VALUE: text)
+//   sg-filetool fsetxattr PATH NAME VALUE   fsetxattr(2) on an O_RDONLY fd
+//   sg-filetool procsetxattr PATH NAME VALUE  setxattr(2) on /proc/self/fd/N of an O_PATH fd
+//   sg-filetool urxattr PATH NAME VALUE     io_uring IORING_OP_SETXATTR
+//   sg-filetool removexattr PATH NAME       removexattr(2)
+//   sg-filetool setacl PATH OCTAL           setxattr system.posix_acl_access: u::, g::, o::
+//   sg-filetool rmacl PATH                  removexattr system.posix_acl_access
+//   sg-filetool setcap PATH                 setxattr security.capability: cap_net_raw+ep
+//   sg-filetool otrunc FILE                 open(O_RDONLY | O_TRUNC)
+//   sg-filetool truncate FILE               truncate(2) to 0 (no open)
+//   sg-filetool rename A B                  rename(2) (busybox mv moves into a directory B)
+//   sg-filetool open3 FILE                  open(O_ACCMODE == 3): no read, no write access
+//   sg-filetool setflags FILE               FS_IOC_SETFLAGS (chattr +A) on an O_RDONLY fd
+// Prints "ok" and exits 0, or "error: <strerror>" and exits 1.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/io_uring.h>
+#include <sys/ioctl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+static int result(int rc, const char *what)
+{
+	if (rc < 0) {
+		printf("error: %s: %s\n", what, strerror(errno));
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
+
+static int map_then_protect(const char *file, int rie)
+{
+	int fd = open(file, O_RDONLY);
+	void *p;
+
+	if (fd < 0)
+		return result(-1, "open");
+	p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return result(-1, "mmap");
+	if (rie) {
+		if (personality(READ_IMPLIES_EXEC) < 0)
+			return result(-1, "personality");
+		return result(mprotect(p, 4096, PROT_READ), "mprotect");
+	}
+	return result(mprotect(p, 4096, PROT_READ | PROT_EXEC), "mprotect");
+}
+
+static int map(const char *file, int rie)
+{
+	int fd = open(file, O_RDONLY);
+	void *p;
+
+	if (fd < 0)
+		return result(-1, "open");
+	if (rie && personality(READ_IMPLIES_EXEC) < 0)
+		return result(-1, "personality");
+	p = mmap(NULL, 4096, rie ? PROT_READ : PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+	return result(p == MAP_FAILED ? -1 : 0, "mmap");
+}
+
+/* One IORING_OP_SETXATTR (5.19+) through a ring set up by hand (no liburing). */
+static int uring_setxattr(const char *path, const char *name, const char *value)
+{
+	struct io_uring_params params;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+	unsigned *sq_tail, *sq_array, *cq_head, *cq_tail, tail;
+	void *sq, *cq;
+	int ring;
+
+	memset(&params, 0, sizeof(params));
+	ring = syscall(__NR_io_uring_setup, 1, &params);
+	if (ring < 0)
+		return result(-1, "io_uring_setup");
+	sq = mmap(NULL, params.sq_off.array + params.sq_entries * sizeof(unsigned), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING);
+	cq = mmap(NULL, params.cq_off.cqes + params.cq_entries * sizeof(struct io_uring_cqe),
+		  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING);
+	sqes = mmap(NULL, params.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
+		return result(-1, "mmap ring");
+	sq_tail = (unsigned *)((char *)sq + params.sq_off.tail);
+	sq_array = (unsigned *)((char *)sq + params.sq_off.array);
+	cq_head = (unsigned *)((char *)cq + params.cq_off.head);
+	cq_tail = (unsigned *)((char *)cq + params.cq_off.tail);
+	cqes = (struct io_uring_cqe *)((char *)cq + params.cq_off.cqes);
+
+	memset(&sqes[0], 0, sizeof(sqes[0]));
+	sqes[0].opcode = IORING_OP_SETXATTR;
+	sqes[0].fd = AT_FDCWD;
+	sqes[0].addr = (uintptr_t)name;
+	sqes[0].addr2 = (uintptr_t)value; /* off */
+	sqes[0].addr3 = (uintptr_t)path;
+	sqes[0].len = strlen(value);
+	tail = *sq_tail;
+	sq_array[tail & (params.sq_entries - 1)] = 0;
+	__atomic_store_n(sq_tail, tail + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+		return result(-1, "io_uring_enter");
+	if (__atomic_load_n(cq_tail, __ATOMIC_ACQUIRE) == *cq_head) {
+		errno = EAGAIN;
+		return result(-1, "no completion");
+	}
+	if (cqes[*cq_head & (params.cq_entries - 1)].res < 0) {
+		errno = -cqes[*cq_head & (params.cq_entries - 1)].res;
+		return result(-1, "IORING_OP_SETXATTR");
+	}
+	return result(0, "");
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	if (argc >= 3 && strcmp(cmd, "mprotect") == 0)
+		return map_then_protect(argv[2], argc > 3 && strcmp(argv[3], "rie") == 0);
+	if (argc == 4 && strcmp(cmd, "mmap") == 0)
+		return map(argv[2], strcmp(argv[3], "rie") == 0);
+	if (argc == 5 && strcmp(cmd, "setxattr") == 0)
+		return result(setxattr(argv[2], argv[3], argv[4], strlen(argv[4]), 0), "setxattr");
+	if (argc == 5 && strcmp(cmd, "fsetxattr") == 0) {
+		int fd = open(argv[2], O_RDONLY);
+
+		if (fd < 0)
+			return result(-1, "open");
+		return result(fsetxattr(fd, argv[3], argv[4], strlen(argv[4]), 0), "fsetxattr");
+	}
+	if (argc == 5 && strcmp(cmd, "procsetxattr") == 0) {
+		char proc[64];
+		int fd = open(argv[2], O_PATH);
+
+		if (fd < 0)
+			return result(-1, "open");
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		return result(setxattr(proc, argv[3], argv[4], strlen(argv[4]), 0), "setxattr");
+	}
+	if (argc == 5 && strcmp(cmd, "urxattr") == 0)
+		return uring_setxattr(argv[2], argv[3], argv[4]);
+	if (argc == 4 && strcmp(cmd, "removexattr") == 0)
+		return result(removexattr(argv[2], argv[3]), "removexattr");
+	if (argc == 4 && strcmp(cmd, "setacl") == 0) {
+		/* struct posix_acl_xattr_header + 3 entries (tag, perm, id), little endian */
+		unsigned mode = strtoul(argv[3], NULL, 8);
+		uint8_t acl[4 + 3 * 8];
+		uint16_t tags[3] = { 0x01, 0x04, 0x20 }; /* ACL_USER_OBJ, ACL_GROUP_OBJ, ACL_OTHER */
+
+		memset(acl, 0, sizeof(acl));
+		acl[0] = 2; /* POSIX_ACL_XATTR_VERSION */
+		for (int i = 0; i < 3; i++) {
+			uint8_t *e = acl + 4 + 8 * i;
+
+			e[0] = tags[i];
+			e[2] = (mode >> (6 - 3 * i)) & 7;
+			memset(e + 4, 0xff, 4); /* ACL_UNDEFINED_ID */
+		}
+		return result(setxattr(argv[2], "system.posix_acl_access", acl, sizeof(acl), 0), "setxattr");
+	}
+	if (argc == 3 && strcmp(cmd, "rmacl") == 0)
+		return result(removexattr(argv[2], "system.posix_acl_access"), "removexattr");
+	if (argc == 3 && strcmp(cmd, "setcap") == 0) {
+		/* struct vfs_cap_data, revision 2, effective: cap_net_raw (13) permitted */
+		uint32_t cap[5] = { 0x02000000 | 1, 1U << 13, 0, 0, 0 };
+
+		return result(setxattr(argv[2], "security.capability", cap, sizeof(cap), 0), "setxattr");
+	}
+	if (argc == 3 && strcmp(cmd, "otrunc") == 0)
+		return result(open(argv[2], O_RDONLY | O_TRUNC), "open");
+	if (argc == 3 && strcmp(cmd, "truncate") == 0)
+		return result(truncate(argv[2], 0), "truncate");
+	if (argc == 4 && strcmp(cmd, "rename") == 0)
+		return result(rename(argv[2], argv[3]), "rename");
+	if (argc == 3 && strcmp(cmd, "setflags") == 0) {
+		int fd = open(argv[2], O_RDONLY), flags = 0;
+
+		if (fd < 0)
+			return result(-1, "open");
+		ioctl(fd, FS_IOC_GETFLAGS, &flags);
+		flags |= FS_NOATIME_FL;
+		return result(ioctl(fd, FS_IOC_SETFLAGS, &flags), "FS_IOC_SETFLAGS");
+	}
+	if (argc == 3 && strcmp(cmd, "open3") == 0)
+		return result(open(argv[2], 3), "open");
+	fprintf(stderr, "usage: see tests/vm/filetool.c\n");
+	return 2;
+}
