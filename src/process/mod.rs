@@ -112,6 +112,10 @@ fn load<'obj>(
     rodata.sg_decide_in_tracepoint = u32::from(decide_in_tracepoint);
     rodata.sg_log_exec = u32::from(config.ops.contains(&ProcessOp::Exec));
 
+    // Allow rules reach files only through the mounts present now (bpf/common.bpf.h).
+    let mounts = if config.allow.is_empty() { Vec::new() } else { rules::mounts_now() };
+    rodata.sg_mount_check = u32::from(!config.allow.is_empty());
+    open.maps.sg_mounts.set_max_entries(mounts.len().max(1) as u32)?;
     open.maps.sg_inode_rules.set_max_entries(plan.rules.inodes.len().max(1) as u32)?;
     open.maps.sg_path_rules.set_max_entries(plan.rules.paths.len().max(1) as u32)?;
 
@@ -126,8 +130,13 @@ fn load<'obj>(
     for (key, value) in &plan.rules.inodes {
         skel.maps.sg_inode_rules.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("process: inode rules")?;
     }
+    let filter = crate::file::rules::inode_filter(&plan.rules.inodes);
+    skel.maps.inode_filter.update(&0u32.to_ne_bytes(), &filter, MapFlags::ANY).context("process: identity filter")?;
     for (key, value) in &plan.rules.paths {
         skel.maps.sg_path_rules.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("process: path rules")?;
+    }
+    for key in &mounts {
+        skel.maps.sg_mounts.update(bytes_of(key), &0u32.to_ne_bytes(), MapFlags::ANY).context("process: mounts")?;
     }
 
     let mut links = Vec::new();
