@@ -424,6 +424,7 @@ struct sg_walk {
 	__u32 crossed_new; /* sg_mount_check: found above a mount not present at load */
 	__u32 top;         /* SG_TOP_*, where nothing was found */
 	struct sg_match match; /* file: match.id is the node */
+	struct mount *node_mnt; /* the mount it was found in, above the file's */
 };
 
 /* Is (ino, dev) a rule's identity? Then the walk ends there. */
@@ -469,11 +470,6 @@ static __always_inline void sg_cross_mounts(struct vfsmount *vfsmnt, struct sg_i
 			if (mnt == mnt_parent)
 				goto done;
 			dentry = SG_READ(mnt, struct mount, mnt_mountpoint);
-			/* Rules above a mount made after the start are not the
-			 * file's allow rules (sg_mount_check). */
-			if (sg_mount_check && !w->crossed_new &&
-			    !sg_mount_known(SG_READ(mnt, struct mount, mnt.mnt_root), dentry))
-				w->crossed_new = 1;
 			mnt = mnt_parent;
 			if (dentry == SG_READ(mnt, struct mount, mnt.mnt_root) &&
 			    SG_READ(mnt, struct mount, mnt_parent) == mnt)
@@ -485,8 +481,10 @@ static __always_inline void sg_cross_mounts(struct vfsmount *vfsmnt, struct sg_i
 		ino = SG_READ(inode, struct inode, i_ino);
 		if (*filter_slot(filter, ino)) { /* the device is read only where it can matter */
 			sb = SG_READ(inode, struct inode, i_sb);
-			if (sg_lookup_identity(ino, SG_READ(sb, struct super_block, s_dev), filter, w))
+			if (sg_lookup_identity(ino, SG_READ(sb, struct super_block, s_dev), filter, w)) {
+				w->node_mnt = mnt;
 				return;
+			}
 		}
 		parent = SG_READ(dentry, struct dentry, d_parent);
 		at_top = dentry == parent;
@@ -495,6 +493,26 @@ static __always_inline void sg_cross_mounts(struct vfsmount *vfsmnt, struct sg_i
 done:
 	w->truncated = 0;
 	w->top = sg_top_kind(mnt);
+}
+
+/* A rule found above the file's mount is the file's allow rule only if every
+ * mount between them was present at load (sg_mount_check). A loop of its own,
+ * after the walk, that ends at the first unknown mount: a flag set inside the
+ * walk would split the verifier's states at every crossing (path_rename went
+ * past 6.1's limit). */
+static __always_inline void sg_check_crossings(struct vfsmount *vfsmnt, struct sg_walk *w)
+{
+	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+
+	for (int i = 0; i < SG_MAX_DEPTH; i++) {
+		if (mnt == w->node_mnt)
+			return;
+		if (!sg_mount_known(SG_READ(mnt, struct mount, mnt.mnt_root),
+				    SG_READ(mnt, struct mount, mnt_mountpoint)))
+			break;
+		mnt = SG_READ(mnt, struct mount, mnt_parent);
+	}
+	w->crossed_new = 1; /* an unknown mount, or too deep to tell */
 }
 
 /* Walk up from a dentry (crossing mounts, not stopping at a chroot) to the
@@ -533,7 +551,10 @@ static __always_inline void sg_find_by_identity(struct vfsmount *vfsmnt, struct 
 		w->truncated = 0; /* no mount known (inode_setattr) */
 		return;
 	}
+	w->node_mnt = 0;
 	sg_cross_mounts(vfsmnt, filter, w);
+	if (sg_mount_check && w->found && w->node_mnt)
+		sg_check_crossings(vfsmnt, w);
 }
 #endif /* SG_IDENTITY_WALK */
 
