@@ -153,7 +153,6 @@ struct sg_pathbuf {
 	char buf[SG_PATH_LEN * 2];
 	__u32 off;      /* start of the path in buf */
 	__u32 found;    /* an inode rule was met */
-	__u32 crossed_new; /* a mount not present at load was crossed */
 	struct sg_match by_inode; /* the deepest one */
 };
 
@@ -287,11 +286,37 @@ static __always_inline __u32 sg_top_kind(struct mount *top)
 	return SG_TOP_ROOT;
 }
 
+/* Were all mounts from this one up to the top present at load? A path that
+ * crosses another is real, but no allow rule's path: that mount put new files
+ * under the name. A loop of its own, ending at the first unknown mount, apart
+ * from sg_resolve: checks inside a walk split the verifier's states. */
+static __always_inline int sg_mounts_known_to_top(struct vfsmount *vfsmnt)
+{
+	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+
+	for (int i = 0; i < SG_MAX_DEPTH; i++) {
+		struct mount *parent = SG_READ(mnt, struct mount, mnt_parent);
+		struct dentry *mountpoint;
+
+		if (parent == mnt)
+			return 1;
+		mountpoint = SG_READ(mnt, struct mount, mnt_mountpoint);
+		/* On the root directory of the top mount: the key has no mount
+		 * point identity. */
+		if (SG_READ(parent, struct mount, mnt_parent) == parent &&
+		    SG_READ(parent, struct mount, mnt.mnt_root) == mountpoint)
+			mountpoint = 0;
+		if (!sg_mount_known(SG_READ(mnt, struct mount, mnt.mnt_root), mountpoint))
+			return 0;
+		mnt = parent;
+	}
+	return 0;
+}
+
 struct sg_resolved {
 	__u32 len;   /* bytes of the path, ending at buf[SG_PATH_LEN] */
 	__u32 flags; /* SG_FLAG_TRUNCATED */
 	__u32 top;   /* SG_TOP_*: where the walk ended (when not truncated) */
-	__u32 crossed_new; /* sg_mount_check: a mount not present at load is on the path */
 };
 
 /* Resolve `path` into pb and, on the way up, note the deepest inode rule (the
@@ -309,7 +334,6 @@ static __noinline void sg_resolve(const struct path *path, struct sg_pathbuf *pb
 	out->top = SG_TOP_ROOT;
 	pb->off = SG_PATH_LEN;
 	pb->found = 0;
-	pb->crossed_new = 0;
 
 	for (int i = 0; i < SG_MAX_DEPTH; i++) {
 		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
@@ -324,24 +348,13 @@ static __noinline void sg_resolve(const struct path *path, struct sg_pathbuf *pb
 
 		if (dentry == mnt_root) {
 			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
-			struct dentry *mountpoint;
 
 			if (mnt == mnt_parent) {
 				out->flags = 0; /* the top: a namespace's root, or detached */
 				out->top = sg_top_kind(mnt);
 				break;
 			}
-			mountpoint = BPF_CORE_READ(mnt, mnt_mountpoint);
-			if (sg_mount_check && !pb->crossed_new) {
-				/* On the root directory of the top mount: the key
-				 * has no mount point identity. */
-				int on_top = BPF_CORE_READ(mnt_parent, mnt_parent) == mnt_parent &&
-					     BPF_CORE_READ(mnt_parent, mnt.mnt_root) == mountpoint;
-
-				if (!sg_mount_known(mnt_root, on_top ? 0 : mountpoint))
-					pb->crossed_new = 1;
-			}
-			dentry = mountpoint;
+			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
 			mnt = mnt_parent;
 			vfsmnt = (void *)mnt + bpf_core_field_offset(struct mount, mnt);
 			continue;
@@ -372,7 +385,6 @@ static __noinline void sg_resolve(const struct path *path, struct sg_pathbuf *pb
 		pb->buf[off] = '/';
 	}
 	out->len = SG_PATH_LEN - off;
-	out->crossed_new = pb->crossed_new;
 	if (out->flags & SG_FLAG_TRUNCATED)
 		sg_count(SG_COUNTER_TRUNCATED);
 }

@@ -160,6 +160,80 @@ static __always_inline __u32 lowest_bit(__u64 mask)
 	return index;
 }
 
+/*
+ * Path mode (sg_need_path): the identity walk as a global function, which the
+ * verifier checks once per program instead of at every call. Inlined beside
+ * sg_resolve it took path_rename past the one-million-instruction limit. A
+ * global function takes only numbers (5.10) and refuses pointers even cast to
+ * numbers, so the file's mount and dentry go through a per-CPU slot, which
+ * also holds the result; the walk reads through SG_READ.
+ */
+struct sg_walk_call {
+	struct sg_walk w;
+	__u64 mnt;
+	__u64 dentry;
+	__u32 path_new; /* sg_mount_check: the path crosses a mount not present at load */
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_walk_call);
+} walk_calls SEC(".maps");
+
+__noinline int sg_walk_global(__u32 slot)
+{
+	struct sg_inode_filter *filter;
+	struct sg_walk_call *call;
+	struct vfsmount *vfsmnt;
+	struct dentry *dentry;
+	struct super_block *sb;
+	struct sg_walk *w;
+	__u32 zero = 0, dev;
+	int depth;
+
+	call = bpf_map_lookup_elem(&walk_calls, &slot);
+	filter = bpf_map_lookup_elem(&inode_filter, &zero);
+	if (!call)
+		return 0;
+	w = &call->w;
+	vfsmnt = (void *)call->mnt;
+	dentry = (void *)call->dentry;
+	call->path_new = sg_mount_check && vfsmnt && !sg_mounts_known_to_top(vfsmnt);
+	w->found = 0;
+	w->truncated = 1;
+	w->crossed_new = 0;
+	w->top = SG_TOP_ROOT;
+	w->node_mnt = 0;
+	if (!filter || !dentry)
+		return 0;
+	sb = SG_READ(dentry, struct dentry, d_sb);
+	dev = SG_READ(sb, struct super_block, s_dev);
+	for (depth = 0; depth < SG_MAX_DEPTH; depth++) {
+		struct inode *inode = SG_READ(dentry, struct dentry, d_inode);
+		struct dentry *parent;
+
+		if (sg_lookup_identity(SG_READ(inode, struct inode, i_ino), dev, filter, w))
+			return 0;
+		parent = SG_READ(dentry, struct dentry, d_parent);
+		if (dentry == parent)
+			break;
+		dentry = parent;
+	}
+	if (depth == SG_MAX_DEPTH)
+		return 0;
+	if (!vfsmnt) {
+		w->truncated = 0; /* no mount known (inode_setattr) */
+		return 0;
+	}
+	sg_cross_mounts(vfsmnt, filter, w);
+	if (sg_mount_check && w->found && w->node_mnt)
+		sg_check_crossings(vfsmnt, w);
+	return 0;
+}
+
 /* The outcome for one path. */
 struct judgement {
 	__u32 verdict; /* SG_VERDICT_DENY, SG_VERDICT_AUDIT, or 0: say nothing */
@@ -177,7 +251,7 @@ static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, _
 {
 	struct sg_file_node *node = 0;
 	struct sg_walk w;
-	__u32 truncated, top, found, node_id, new_mount;
+	__u32 truncated, top, found, node_id, new_mount, path_new = 0;
 	__u64 hit;
 
 	out->verdict = 0;
@@ -185,7 +259,20 @@ static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, _
 	out->guard_rule = 0;
 	/* Identities always, with the full walk (each filesystem's root, across
 	 * mounts): a rule path that exists is found however the file is reached. */
-	sg_find_by_identity(mnt, dentry, &w);
+	if (sg_need_path) {
+		__u32 zero = 0;
+		struct sg_walk_call *call = bpf_map_lookup_elem(&walk_calls, &zero);
+
+		if (!call)
+			return;
+		call->mnt = (__u64)mnt;
+		call->dentry = (__u64)dentry;
+		sg_walk_global(0);
+		w = call->w;
+		path_new = call->path_new;
+	} else {
+		sg_find_by_identity(mnt, dentry, &w);
+	}
 	truncated = w.truncated;
 	found = w.found;
 	node_id = w.match.id;
@@ -211,7 +298,7 @@ static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, _
 			if (match && (!found || sg_better(&w.match, match) == match)) {
 				found = 1;
 				node_id = match->id;
-				new_mount = resolved.crossed_new;
+				new_mount = path_new;
 				top = SG_TOP_ROOT;
 			}
 		}

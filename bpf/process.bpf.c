@@ -63,7 +63,8 @@ static __always_inline __u32 judge_exec(struct file *file, struct sg_exec_event 
 	 * mount put new files under that name. */
 	if (!truncated && resolved.top == SG_TOP_ROOT) {
 		by_path = sg_lookup_path(pb, &resolved);
-		if (by_path && by_path->verdict == SG_VERDICT_ALLOW && resolved.crossed_new) {
+		if (by_path && by_path->verdict == SG_VERDICT_ALLOW && sg_mount_check &&
+		    !sg_mounts_known_to_top(file->f_path.mnt)) {
 			dropped = 1;
 			by_path = 0;
 		}
