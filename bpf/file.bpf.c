@@ -251,7 +251,8 @@ static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, _
 {
 	struct sg_file_node *node = 0;
 	struct sg_walk w;
-	__u32 truncated, top, found, node_id, new_mount, path_new = 0;
+	__u32 truncated, top, found, node_id, new_mount, path_new = 0, zero = 0;
+	struct sg_walk_call *call;
 	__u64 hit;
 
 	out->verdict = 0;
@@ -260,9 +261,7 @@ static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, _
 	/* Identities always, with the full walk (each filesystem's root, across
 	 * mounts): a rule path that exists is found however the file is reached. */
 	if (sg_need_path) {
-		__u32 zero = 0;
-		struct sg_walk_call *call = bpf_map_lookup_elem(&walk_calls, &zero);
-
+		call = bpf_map_lookup_elem(&walk_calls, &zero);
 		if (!call)
 			return;
 		call->mnt = (__u64)mnt;
@@ -307,6 +306,21 @@ static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, _
 			if (resolved.top != SG_TOP_ROOT)
 				top = resolved.top;
 		}
+		/* Through map memory, so that the branches above leave values the
+		 * verifier does not know, and its states merge before the per-op
+		 * loop (else each combination verifies the rest again: past 6.1's
+		 * limit in path_rename). */
+		call->w.found = found;
+		call->w.match.id = node_id;
+		call->w.truncated = truncated;
+		call->w.top = top;
+		call->path_new = new_mount;
+		asm volatile("" ::: "memory");
+		found = call->w.found;
+		node_id = call->w.match.id;
+		truncated = call->w.truncated;
+		top = call->w.top;
+		new_mount = call->path_new;
 	}
 	out->truncated = truncated;
 	out->found = found;
