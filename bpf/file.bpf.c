@@ -174,6 +174,7 @@ struct sg_walk_call {
 	__u64 dentry;
 	__u32 path_new; /* sg_mount_check: the path crosses a mount not present at load */
 	__u32 _pad;
+	struct sg_resolved resolved; /* sg_resolve_global's */
 };
 
 struct {
@@ -234,6 +235,22 @@ __noinline int sg_walk_global(__u32 slot)
 	return 0;
 }
 
+/* Path mode: sg_resolve of the slot's mount and dentry, verified once per
+ * program too (each of path_rename's judgements would verify it again). */
+__noinline int sg_resolve_global(__u32 slot)
+{
+	struct sg_walk_call *call = bpf_map_lookup_elem(&walk_calls, &slot);
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct path path = {};
+
+	if (!call || !pb)
+		return 0;
+	path.mnt = (void *)call->mnt;
+	path.dentry = (void *)call->dentry;
+	sg_resolve(&path, pb, &call->resolved);
+	return 0;
+}
+
 /* The outcome for one path. */
 struct judgement {
 	__u32 verdict; /* SG_VERDICT_DENY, SG_VERDICT_AUDIT, or 0: say nothing */
@@ -279,13 +296,13 @@ static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, _
 	new_mount = found && w.crossed_new;
 	if (sg_need_path) {
 		struct sg_pathbuf *pb = sg_pathbuf();
-		struct path path = { .mnt = mnt, .dentry = dentry };
 		struct sg_resolved resolved;
 		struct sg_match *match;
 
 		if (!pb)
 			return;
-		sg_resolve(&path, pb, &resolved);
+		sg_resolve_global(0);
+		resolved = call->resolved;
 		/* By path only where the mount is known (inode_setattr's path is
 		 * relative to the root of the file's filesystem) and the path is
 		 * a real one: a path built in a detached tree could spell any
