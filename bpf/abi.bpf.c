@@ -21,6 +21,7 @@ enum sg_file_op sg_abi_file_op;
 struct sg_inode_key sg_abi_inode_key;
 struct sg_path_key sg_abi_path_key;
 struct sg_name_key sg_abi_name_key;
+struct sg_mount_key sg_abi_mount_key;
 struct sg_match sg_abi_rule_value;
 enum sg_kind sg_abi_kind;
 enum sg_op sg_abi_op;

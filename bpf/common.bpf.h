@@ -250,13 +250,110 @@ static __always_inline void sg_match_inode(struct dentry *dentry, struct sg_path
 	}
 }
 
+/*
+ * Mounts present when the agent loaded its rules (sg_mounts, filled from
+ * /proc/self/mountinfo): an allow rule does not reach a file through a mount
+ * made later — a tmpfs or bind mount placed on an allowed directory, or over
+ * the namespace's root, would otherwise lend its files the rule. Checked only
+ * where allow rules exist (sg_mount_check, set before load).
+ */
+const volatile __u32 sg_mount_check = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* sized by the agent before load */
+	__type(key, struct sg_mount_key);
+	__type(value, __u32); /* unused */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} sg_mounts SEC(".maps");
+
+/*
+ * Above a file's mount a walk needs struct mount, which no hook argument has.
+ * bpf_rdonly_cast (6.2 and later) makes it readable like a BTF pointer; older
+ * kernels read it with probe reads, about a hundred instructions each. The
+ * kfunc is weak: where it is missing the verifier sees a constant and keeps
+ * only the probe-read branch.
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+#define SG_READ(ptr, type, field)                                          \
+	(bpf_ksym_exists(bpf_rdonly_cast) ? bpf_core_cast(ptr, type)->field : \
+					    BPF_CORE_READ((type *)(ptr), field))
+
+/* Is the mount `root` on `mountpoint` one of those present at load? A null
+ * mountpoint: on the root directory of the mount namespace. */
+static __always_inline int sg_mount_known(struct dentry *root, struct dentry *mountpoint)
+{
+	struct sg_mount_key key = {};
+	struct inode *inode = SG_READ(root, struct dentry, d_inode);
+	struct super_block *sb = SG_READ(inode, struct inode, i_sb);
+
+	key.root_ino = SG_READ(inode, struct inode, i_ino);
+	key.root_dev = SG_READ(sb, struct super_block, s_dev);
+	if (mountpoint) {
+		inode = SG_READ(mountpoint, struct dentry, d_inode);
+		sb = SG_READ(inode, struct inode, i_sb);
+		key.mp_ino = SG_READ(inode, struct inode, i_ino);
+		key.mp_dev = SG_READ(sb, struct super_block, s_dev);
+	}
+	return bpf_map_lookup_elem(&sg_mounts, &key) != 0;
+}
+
+/* What the top of a walk (a mount that is its own parent) is. */
+#define SG_TOP_ROOT 0     /* the root of a mount namespace: paths are real */
+#define SG_TOP_DETACHED 1 /* a detached tree (umount -l, open_tree clone, fsmount)
+			   * or a dentry no longer under its mount's root */
+#define SG_TOP_INTERNAL 2 /* a kernel-internal mount (memfd, pipes): no rule path is there */
+
+static __always_inline __u32 sg_top_kind(struct mount *top)
+{
+	struct mnt_namespace *ns = SG_READ(top, struct mount, mnt_ns);
+
+	if ((unsigned long)ns >= (unsigned long)-MAX_ERRNO)
+		return SG_TOP_INTERNAL; /* MNT_NS_INTERNAL */
+	/* Detached mounts have no namespace; open_tree and fsmount give theirs
+	 * an anonymous one, which has no inode number. */
+	if (!ns || !SG_READ(ns, struct mnt_namespace, ns.inum))
+		return SG_TOP_DETACHED;
+	return SG_TOP_ROOT;
+}
+
+/* Were all mounts from this one up to the top present at load? A path that
+ * crosses another is real, but no allow rule's path: that mount put new files
+ * under the name. A loop of its own, ending at the first unknown mount, apart
+ * from sg_resolve: checks inside a walk split the verifier's states. */
+static __always_inline int sg_mounts_known_to_top(struct vfsmount *vfsmnt)
+{
+	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+
+	for (int i = 0; i < SG_MAX_DEPTH; i++) {
+		struct mount *parent = SG_READ(mnt, struct mount, mnt_parent);
+		struct dentry *mountpoint;
+
+		if (parent == mnt)
+			return 1;
+		mountpoint = SG_READ(mnt, struct mount, mnt_mountpoint);
+		/* On the root directory of the top mount: the key has no mount
+		 * point identity. */
+		if (SG_READ(parent, struct mount, mnt_parent) == parent &&
+		    SG_READ(parent, struct mount, mnt.mnt_root) == mountpoint)
+			mountpoint = 0;
+		if (!sg_mount_known(SG_READ(mnt, struct mount, mnt.mnt_root), mountpoint))
+			return 0;
+		mnt = parent;
+	}
+	return 0;
+}
+
 struct sg_resolved {
 	__u32 len;   /* bytes of the path, ending at buf[SG_PATH_LEN] */
 	__u32 flags; /* SG_FLAG_TRUNCATED */
+	__u32 top;   /* SG_TOP_*: where the walk ended (when not truncated) */
 };
 
 /* Resolve `path` into pb and, on the way up, note the deepest inode rule (the
- * first one met): pb->found, pb->by_inode. */
+ * first one met): pb->found, pb->by_inode (not where SG_IDENTITY_WALK is defined:
+ * those modules find identities with sg_find_by_identity). */
 static __noinline void sg_resolve(const struct path *path, struct sg_pathbuf *pb,
 				  struct sg_resolved *out)
 {
@@ -266,6 +363,7 @@ static __noinline void sg_resolve(const struct path *path, struct sg_pathbuf *pb
 	__u32 off;
 
 	out->flags = SG_FLAG_TRUNCATED; /* cleared when the root is reached */
+	out->top = SG_TOP_ROOT;
 	pb->off = SG_PATH_LEN;
 	pb->found = 0;
 
@@ -275,14 +373,17 @@ static __noinline void sg_resolve(const struct path *path, struct sg_pathbuf *pb
 		struct qstr name;
 		__u32 len;
 
+#ifndef SG_IDENTITY_WALK
 		if (!pb->found)
 			sg_match_inode(dentry, pb);
+#endif
 
 		if (dentry == mnt_root) {
 			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 
 			if (mnt == mnt_parent) {
-				out->flags = 0; /* the root of the namespace */
+				out->flags = 0; /* the top: a namespace's root, or detached */
+				out->top = sg_top_kind(mnt);
 				break;
 			}
 			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
@@ -291,7 +392,10 @@ static __noinline void sg_resolve(const struct path *path, struct sg_pathbuf *pb
 			continue;
 		}
 		if (dentry == parent) {
-			out->flags = 0; /* the root of a detached tree */
+			/* The root of a filesystem that is not the mount's root: a
+			 * dentry moved out from under a bind mount, or disconnected. */
+			out->flags = 0;
+			out->top = SG_TOP_DETACHED;
 			break;
 		}
 
@@ -316,6 +420,187 @@ static __noinline void sg_resolve(const struct path *path, struct sg_pathbuf *pb
 	if (out->flags & SG_FLAG_TRUNCATED)
 		sg_count(SG_COUNTER_TRUNCATED);
 }
+
+#ifdef SG_IDENTITY_WALK
+/*
+ * The identity walk of the file and process modules: from a file up to the
+ * first file or directory that is a rule's identity (device, inode), the
+ * deepest one. In each mount it goes up to the root of the FILESYSTEM, not of
+ * the mount: a bind mount or an open_tree clone of /srv/secret/sub is still
+ * below /srv/secret. Then it crosses into the mount above, and so on up to the
+ * top mount (a chroot does not stop it).
+ *
+ * A slot per hash of the inode number of every identity in sg_inode_rules:
+ * most directories on a walk are no rule's, and an array read is far cheaper
+ * than a hash-map lookup. The device is left out of the hash so that a walk
+ * reads it only where a slot is set. The agent sets the slots with the same
+ * hash (src/file/rules.rs); the file module sets more when a rule path's name
+ * gets a new inode. A slot is a byte, not a bit, so that two CPUs setting
+ * slots never lose one another's.
+ */
+#define SG_FILTER_SLOTS 65536
+
+struct sg_inode_filter {
+	__u8 slots[SG_FILTER_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_inode_filter);
+} inode_filter SEC(".maps");
+
+static __always_inline __u32 filter_hash(__u64 ino)
+{
+	return (ino * 0x9E3779B97F4A7C15ULL) >> 48;
+}
+
+static __always_inline __u8 *filter_slot(struct sg_inode_filter *filter, __u64 ino)
+{
+	return &filter->slots[filter_hash(ino) & (SG_FILTER_SLOTS - 1)];
+}
+
+/* Where a walk ended: the deepest rule found by identity, if any. */
+struct sg_walk {
+	__u32 found;
+	__u32 truncated;   /* gave up before reaching the top */
+	__u32 crossed_new; /* sg_mount_check: found above a mount not present at load */
+	__u32 top;         /* SG_TOP_*, where nothing was found */
+	struct sg_match match; /* file: match.id is the node */
+	struct mount *node_mnt; /* the mount it was found in, above the file's */
+};
+
+/* Is (ino, dev) a rule's identity? Then the walk ends there. */
+static __always_inline int sg_lookup_identity(__u64 ino, __u32 dev, struct sg_inode_filter *filter,
+					      struct sg_walk *w)
+{
+	struct sg_inode_key key = {};
+	struct sg_match *rule;
+
+	if (!*filter_slot(filter, ino))
+		return 0;
+	key.ino = ino;
+	key.dev = dev;
+	rule = bpf_map_lookup_elem(&sg_inode_rules, &key);
+	if (!rule)
+		return 0;
+	w->match = *rule;
+	w->found = 1;
+	w->truncated = 0;
+	return 1;
+}
+
+/* From the file's mount up through the mount points to the top mount, looking
+ * up the identity of every directory on the way. The namespace's root
+ * directory itself is not looked up: it is always covered by the root
+ * filesystem (rootfs underneath), so no rule path names it. Enters with `w`
+ * truncated; clears it on reaching the top. */
+static __always_inline void sg_cross_mounts(struct vfsmount *vfsmnt, struct sg_inode_filter *filter,
+					    struct sg_walk *w)
+{
+	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	struct dentry *dentry = 0, *parent = 0;
+	int at_top = 1; /* dentry is the root of mnt's filesystem (the file's walk ended there) */
+
+	for (int i = 0; i < SG_MAX_DEPTH; i++) {
+		struct super_block *sb;
+		struct inode *inode;
+		__u64 ino;
+
+		if (at_top) {
+			struct mount *mnt_parent = SG_READ(mnt, struct mount, mnt_parent);
+
+			if (mnt == mnt_parent)
+				goto done;
+			dentry = SG_READ(mnt, struct mount, mnt_mountpoint);
+			mnt = mnt_parent;
+			if (dentry == SG_READ(mnt, struct mount, mnt.mnt_root) &&
+			    SG_READ(mnt, struct mount, mnt_parent) == mnt)
+				goto done;
+		} else {
+			dentry = parent;
+		}
+		inode = SG_READ(dentry, struct dentry, d_inode);
+		ino = SG_READ(inode, struct inode, i_ino);
+		if (*filter_slot(filter, ino)) { /* the device is read only where it can matter */
+			sb = SG_READ(inode, struct inode, i_sb);
+			if (sg_lookup_identity(ino, SG_READ(sb, struct super_block, s_dev), filter, w)) {
+				w->node_mnt = mnt;
+				return;
+			}
+		}
+		parent = SG_READ(dentry, struct dentry, d_parent);
+		at_top = dentry == parent;
+	}
+	return; /* too deep: w->truncated stays set */
+done:
+	w->truncated = 0;
+	w->top = sg_top_kind(mnt);
+}
+
+/* A rule found above the file's mount is the file's allow rule only if every
+ * mount between them was present at load (sg_mount_check). A loop of its own,
+ * after the walk, that ends at the first unknown mount: a flag set inside the
+ * walk would split the verifier's states at every crossing (path_rename went
+ * past 6.1's limit). */
+static __always_inline void sg_check_crossings(struct vfsmount *vfsmnt, struct sg_walk *w)
+{
+	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+
+	for (int i = 0; i < SG_MAX_DEPTH; i++) {
+		if (mnt == w->node_mnt)
+			return;
+		if (!sg_mount_known(SG_READ(mnt, struct mount, mnt.mnt_root),
+				    SG_READ(mnt, struct mount, mnt_mountpoint)))
+			break;
+		mnt = SG_READ(mnt, struct mount, mnt_parent);
+	}
+	w->crossed_new = 1; /* an unknown mount, or too deep to tell */
+}
+
+/* Walk up from a dentry (crossing mounts, not stopping at a chroot) to the
+ * first file or directory that has a rule by identity: the deepest one.
+ * Within the file's own filesystem it reads through BTF pointers, the cheap
+ * way, and the device once (a filesystem has one superblock); above it (rarer:
+ * a mount point on the way) through sg_cross_mounts(). This loop is most of
+ * what an open costs: keep it short. */
+static __always_inline void sg_find_by_identity(struct vfsmount *vfsmnt, struct dentry *dentry,
+						struct sg_walk *w)
+{
+	__u32 zero = 0, dev;
+	struct sg_inode_filter *filter = bpf_map_lookup_elem(&inode_filter, &zero);
+	int depth;
+
+	w->found = 0;
+	w->truncated = 1;
+	w->crossed_new = 0;
+	w->top = SG_TOP_ROOT;
+	if (!filter)
+		return;
+	dev = dentry->d_sb->s_dev;
+	for (depth = 0; depth < SG_MAX_DEPTH; depth++) {
+		struct dentry *parent;
+
+		if (sg_lookup_identity(dentry->d_inode->i_ino, dev, filter, w))
+			return;
+		parent = dentry->d_parent;
+		if (dentry == parent)
+			break; /* the root of the filesystem (above the mount's root for a bind mount) */
+		dentry = parent;
+	}
+	if (depth == SG_MAX_DEPTH)
+		return; /* too deep */
+	if (!vfsmnt) {
+		w->truncated = 0; /* no mount known (inode_setattr) */
+		return;
+	}
+	w->node_mnt = 0;
+	sg_cross_mounts(vfsmnt, filter, w);
+	if (sg_mount_check && w->found && w->node_mnt)
+		sg_check_crossings(vfsmnt, w);
+}
+#endif /* SG_IDENTITY_WALK */
 
 /* Copy the resolved path into an event field of SG_PATH_LEN bytes. */
 static __always_inline __u32 sg_copy_path(__u8 *dst, struct sg_pathbuf *pb, const struct sg_resolved *r)

@@ -12,6 +12,8 @@
  * per subject, from three or four hash lookups. The path string is built only
  * when a record is emitted.
  */
+/* The identity walk of common.bpf.h; sg_resolve then only builds paths. */
+#define SG_IDENTITY_WALK
 #include "common.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -174,157 +176,95 @@ static __always_inline __u32 lowest_bit(__u64 mask)
 	return index;
 }
 
-/* A slot per hash of the inode number of every identity in sg_inode_rules:
- * most directories on a walk are no rule's, and an array read is far cheaper
- * than a hash-map lookup. The device is left out of the hash so that a walk
- * reads it only where a slot is set. The agent sets the slots with the same
- * hash (src/file/rules.rs); the kernel sets more when a rule path's name gets a
- * new inode. A slot is a byte, not a bit, so that two CPUs setting slots never
- * lose one another's. */
-#define SG_FILTER_SLOTS 65536
-
-struct sg_inode_filter {
-	__u8 slots[SG_FILTER_SLOTS];
+/*
+ * Path mode (sg_need_path): the identity walk as a global function, which the
+ * verifier checks once per program instead of at every call. Inlined beside
+ * sg_resolve it took path_rename past the one-million-instruction limit. A
+ * global function takes only numbers (5.10) and refuses pointers even cast to
+ * numbers, so the file's mount and dentry go through a per-CPU slot, which
+ * also holds the result; the walk reads through SG_READ.
+ */
+struct sg_walk_call {
+	struct sg_walk w;
+	__u64 mnt;
+	__u64 dentry;
+	__u32 path_new; /* sg_mount_check: the path crosses a mount not present at load */
+	__u32 _pad;
+	struct sg_resolved resolved; /* sg_resolve_global's */
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct sg_inode_filter);
-} inode_filter SEC(".maps");
+	__type(value, struct sg_walk_call);
+} walk_calls SEC(".maps");
 
-static __always_inline __u32 filter_hash(__u64 ino)
+__noinline int sg_walk_global(__u32 slot)
 {
-	return (ino * 0x9E3779B97F4A7C15ULL) >> 48;
-}
-
-static __always_inline __u8 *filter_slot(struct sg_inode_filter *filter, __u64 ino)
-{
-	return &filter->slots[filter_hash(ino) & (SG_FILTER_SLOTS - 1)];
-}
-
-/* Where a walk ended: the deepest node found by identity, if any. */
-struct walk {
-	__u32 found;
-	__u32 node;
-	__u32 truncated; /* gave up before reaching the root */
-};
-
-/* Is (ino, dev) a rule's identity? Then the walk ends there. */
-static __always_inline int lookup_identity(__u64 ino, __u32 dev, struct sg_inode_filter *filter,
-					   struct walk *w)
-{
-	struct sg_inode_key key = {};
-	struct sg_match *rule;
-
-	if (!*filter_slot(filter, ino))
-		return 0;
-	key.ino = ino;
-	key.dev = dev;
-	rule = bpf_map_lookup_elem(&sg_inode_rules, &key);
-	if (!rule)
-		return 0;
-	w->node = rule->id;
-	w->found = 1;
-	w->truncated = 0;
-	return 1;
-}
-
-/*
- * Above the file's mount the walk needs struct mount, which no hook argument
- * has. bpf_rdonly_cast (6.2 and later) makes it readable like a BTF pointer;
- * older kernels read it with probe reads, about a hundred instructions each.
- * The kfunc is weak: where it is missing the verifier sees a constant and
- * keeps only the probe-read branch.
- */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
-
-#define SG_READ(ptr, type, field)                                          \
-	(bpf_ksym_exists(bpf_rdonly_cast) ? bpf_core_cast(ptr, type)->field : \
-					    BPF_CORE_READ((type *)(ptr), field))
-
-/* From the file's mount up through the mount points to the root of the mount
- * namespace, looking up the identity of every directory on the way. In each
- * mount the walk goes up to the root of the FILESYSTEM, not of the mount: a bind
- * mount of /srv/secret/sub is still below /srv/secret. The namespace's root
- * directory itself is not looked up: it is always covered by the root
- * filesystem (rootfs underneath), so no rule path names it. Enters with `w`
- * truncated; clears it on reaching the top. */
-static __always_inline void cross_mounts(struct vfsmount *vfsmnt, struct sg_inode_filter *filter,
-					 struct walk *w)
-{
-	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
-	struct dentry *dentry = 0, *parent = 0;
-	int at_top = 1; /* dentry is the root of mnt's filesystem (the file's walk ended there) */
-
-	for (int i = 0; i < SG_MAX_DEPTH; i++) {
-		struct super_block *sb;
-		struct inode *inode;
-		__u64 ino;
-
-		if (at_top) {
-			struct mount *mnt_parent = SG_READ(mnt, struct mount, mnt_parent);
-
-			if (mnt == mnt_parent)
-				goto done;
-			dentry = SG_READ(mnt, struct mount, mnt_mountpoint);
-			mnt = mnt_parent;
-			if (dentry == SG_READ(mnt, struct mount, mnt.mnt_root) &&
-			    SG_READ(mnt, struct mount, mnt_parent) == mnt)
-				goto done;
-		} else {
-			dentry = parent;
-		}
-		inode = SG_READ(dentry, struct dentry, d_inode);
-		ino = SG_READ(inode, struct inode, i_ino);
-		if (*filter_slot(filter, ino)) { /* the device is read only where it can matter */
-			sb = SG_READ(inode, struct inode, i_sb);
-			if (lookup_identity(ino, SG_READ(sb, struct super_block, s_dev), filter, w))
-				return;
-		}
-		parent = SG_READ(dentry, struct dentry, d_parent);
-		at_top = dentry == parent;
-	}
-	return; /* too deep: w->truncated stays set */
-done:
-	w->truncated = 0;
-}
-
-/* Walk up from a dentry (crossing mounts, not stopping at a chroot) to the
- * first file or directory that has a node by identity: the deepest one.
- * Within the file's own filesystem it reads through BTF pointers, the cheap
- * way, and the device once (a filesystem has one superblock); above it (rarer:
- * a mount point on the way) through cross_mounts(). This loop is most of what an
- * open costs: keep it short. */
-static __always_inline void find_by_identity(struct vfsmount *vfsmnt, struct dentry *dentry, struct walk *w)
-{
+	struct sg_inode_filter *filter;
+	struct sg_walk_call *call;
+	struct vfsmount *vfsmnt;
+	struct dentry *dentry;
+	struct super_block *sb;
+	struct sg_walk *w;
 	__u32 zero = 0, dev;
-	struct sg_inode_filter *filter = bpf_map_lookup_elem(&inode_filter, &zero);
 	int depth;
 
+	call = bpf_map_lookup_elem(&walk_calls, &slot);
+	filter = bpf_map_lookup_elem(&inode_filter, &zero);
+	if (!call)
+		return 0;
+	w = &call->w;
+	vfsmnt = (void *)call->mnt;
+	dentry = (void *)call->dentry;
+	call->path_new = sg_mount_check && vfsmnt && !sg_mounts_known_to_top(vfsmnt);
 	w->found = 0;
 	w->truncated = 1;
-	if (!filter)
-		return;
-	dev = dentry->d_sb->s_dev;
+	w->crossed_new = 0;
+	w->top = SG_TOP_ROOT;
+	w->node_mnt = 0;
+	if (!filter || !dentry)
+		return 0;
+	sb = SG_READ(dentry, struct dentry, d_sb);
+	dev = SG_READ(sb, struct super_block, s_dev);
 	for (depth = 0; depth < SG_MAX_DEPTH; depth++) {
+		struct inode *inode = SG_READ(dentry, struct dentry, d_inode);
 		struct dentry *parent;
 
-		if (lookup_identity(dentry->d_inode->i_ino, dev, filter, w))
-			return;
-		parent = dentry->d_parent;
+		if (sg_lookup_identity(SG_READ(inode, struct inode, i_ino), dev, filter, w))
+			return 0;
+		parent = SG_READ(dentry, struct dentry, d_parent);
 		if (dentry == parent)
-			break; /* the root of the filesystem (above the mount's root for a bind mount) */
+			break;
 		dentry = parent;
 	}
 	if (depth == SG_MAX_DEPTH)
-		return; /* too deep */
+		return 0;
 	if (!vfsmnt) {
 		w->truncated = 0; /* no mount known (inode_setattr) */
-		return;
+		return 0;
 	}
-	cross_mounts(vfsmnt, filter, w);
+	sg_cross_mounts(vfsmnt, filter, w);
+	if (sg_mount_check && w->found && w->node_mnt)
+		sg_check_crossings(vfsmnt, w);
+	return 0;
+}
+
+/* Path mode: sg_resolve of the slot's mount and dentry, verified once per
+ * program too (each of path_rename's judgements would verify it again). */
+__noinline int sg_resolve_global(__u32 slot)
+{
+	struct sg_walk_call *call = bpf_map_lookup_elem(&walk_calls, &slot);
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct path path = {};
+
+	if (!call || !pb)
+		return 0;
+	path.mnt = (void *)call->mnt;
+	path.dentry = (void *)call->dentry;
+	sg_resolve(&path, pb, &call->resolved);
+	return 0;
 }
 
 /* The outcome for one path. */
@@ -343,53 +283,97 @@ static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, _
 			     struct judgement *out)
 {
 	struct sg_file_node *node = 0;
-	struct walk w = {};
-	__u32 truncated;
+	struct sg_walk w;
+	__u32 truncated, top, found, node_id, new_mount, path_new = 0, zero = 0;
+	struct sg_walk_call *call;
 	__u64 hit;
 
 	out->verdict = 0;
 	out->rule_id = SG_RULE_NONE;
 	out->guard_rule = 0;
+	/* Identities always, with the full walk (each filesystem's root, across
+	 * mounts): a rule path that exists is found however the file is reached. */
+	if (sg_need_path) {
+		call = bpf_map_lookup_elem(&walk_calls, &zero);
+		if (!call)
+			return;
+		call->mnt = (__u64)mnt;
+		call->dentry = (__u64)dentry;
+		sg_walk_global(0);
+		w = call->w;
+		path_new = call->path_new;
+	} else {
+		sg_find_by_identity(mnt, dentry, &w);
+	}
+	truncated = w.truncated;
+	found = w.found;
+	node_id = w.match.id;
+	top = found ? SG_TOP_ROOT : w.top;
+	new_mount = found && w.crossed_new;
 	if (sg_need_path) {
 		struct sg_pathbuf *pb = sg_pathbuf();
-		struct path path = { .mnt = mnt, .dentry = dentry };
 		struct sg_resolved resolved;
 		struct sg_match *match;
 
 		if (!pb)
 			return;
-		sg_resolve(&path, pb, &resolved);
-		truncated = resolved.flags & SG_FLAG_TRUNCATED;
-		match = pb->found ? &pb->by_inode : 0;
-		/* By path only where the mount is known: inode_setattr's path is
-		 * relative to the root of the file's filesystem. (A test of mnt
-		 * around the whole block would have the verifier explore both
-		 * walks, past 6.1's limit in path_rename.) */
-		if (!truncated && mnt)
-			match = sg_better(match, sg_lookup_path(pb, &resolved));
-		if (match) {
-			w.found = 1;
-			w.node = match->id;
+		sg_resolve_global(0);
+		resolved = call->resolved;
+		/* By path only where the mount is known (inode_setattr's path is
+		 * relative to the root of the file's filesystem) and the path is
+		 * a real one: a path built in a detached tree could spell any
+		 * rule path. (A test of mnt around the whole block would have
+		 * the verifier explore both walks, past 6.1's limit in
+		 * path_rename.) */
+		if (mnt && !(resolved.flags & SG_FLAG_TRUNCATED) && resolved.top == SG_TOP_ROOT) {
+			match = sg_lookup_path(pb, &resolved);
+			if (match && (!found || sg_better(&w.match, match) == match)) {
+				found = 1;
+				node_id = match->id;
+				new_mount = path_new;
+				top = SG_TOP_ROOT;
+			}
 		}
-	} else {
-		find_by_identity(mnt, dentry, &w);
-		truncated = w.truncated;
+		if (mnt && !found) {
+			truncated |= resolved.flags & SG_FLAG_TRUNCATED;
+			if (resolved.top != SG_TOP_ROOT)
+				top = resolved.top;
+		}
+		/* Through map memory, so that the branches above leave values the
+		 * verifier does not know, and its states merge before the per-op
+		 * loop (else each combination verifies the rest again: past 6.1's
+		 * limit in path_rename). */
+		call->w.found = found;
+		call->w.match.id = node_id;
+		call->w.truncated = truncated;
+		call->w.top = top;
+		call->path_new = new_mount;
+		asm volatile("" ::: "memory");
+		found = call->w.found;
+		node_id = call->w.match.id;
+		truncated = call->w.truncated;
+		top = call->w.top;
+		new_mount = call->path_new;
 	}
 	out->truncated = truncated;
-	out->found = w.found;
-	out->node = w.node;
-	if (w.found)
-		node = bpf_map_lookup_elem(&nodes, &w.node);
+	out->found = found;
+	out->node = node_id;
+	if (found)
+		node = bpf_map_lookup_elem(&nodes, &node_id);
 	if (!node) {
 		/* No rule speaks of this path (the common case, kept short): only
 		 * the allow list refuses it, or, never silently allowed where a
-		 * deny rule could apply, a path too deep to resolve. */
-		__u32 refused = truncated && sg_have_deny ? ops : ops & sg_ops_allowlisted;
+		 * deny rule could apply, a path too deep to resolve or in a
+		 * detached tree (its rules may have been above the mount). */
+		__u32 unresolved = truncated || top == SG_TOP_DETACHED;
+		__u32 refused = unresolved && sg_have_deny ? ops : ops & sg_ops_allowlisted;
 
 		if (refused) {
 			out->verdict = SG_VERDICT_DENY;
 			out->op = lowest_bit(refused);
-			out->rule_id = truncated ? SG_RULE_UNRESOLVED : SG_RULE_NOT_ALLOWED;
+			out->rule_id = truncated			? SG_RULE_UNRESOLVED :
+				       top == SG_TOP_DETACHED ? SG_RULE_DETACHED :
+								SG_RULE_NOT_ALLOWED;
 		}
 		return;
 	}
@@ -424,10 +408,11 @@ static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, _
 			rule_id = rules->rule_id;
 		}
 
+		/* Allow rules do not reach across a mount made after the start. */
 		if (verdict != SG_VERDICT_DENY && op_on(sg_ops_allowlisted, op) &&
-		    !(rules->allowed || (rules->allowed_by & subject))) {
+		    (new_mount || !(rules->allowed || (rules->allowed_by & subject)))) {
 			verdict = SG_VERDICT_DENY;
-			rule_id = SG_RULE_NOT_ALLOWED;
+			rule_id = new_mount ? SG_RULE_NEW_MOUNT : SG_RULE_NOT_ALLOWED;
 		}
 		if (verdict == SG_VERDICT_DENY) {
 			out->verdict = verdict;

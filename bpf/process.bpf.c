@@ -6,6 +6,9 @@
  * records fork, exec and exit (BTF tracepoints). When BPF LSM is not available
  * the exec tracepoint makes the same decision, audit-only.
  */
+/* The identity walk of common.bpf.h (the file module's); sg_resolve then only
+ * builds paths. */
+#define SG_IDENTITY_WALK
 #include "common.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -33,38 +36,70 @@ struct {
 	__type(value, struct sg_exec_event);
 } exec_scratch SEC(".maps");
 
-/* Judge the file about to be executed. Fills ev->exe (and its flags) on the
- * way, because the rules need the resolved path anyway. */
+/* Judge the file about to be executed (`file` is a BTF pointer). Fills
+ * ev->exe (and its flags) on the way, because the rules need the resolved path
+ * anyway. */
 static __always_inline __u32 judge_exec(struct file *file, struct sg_exec_event *ev)
 {
 	struct sg_pathbuf *pb = sg_pathbuf();
 	struct sg_resolved resolved;
-	struct sg_match *rule;
+	struct sg_match *rule = 0, *by_path;
+	struct sg_walk w;
+	__u32 truncated, dropped = 0;
 
 	if (!pb)
 		return SG_VERDICT_ALLOW;
+	/* By identity: the file and every directory above it up to its
+	 * filesystem's root, then across each mount point (the file module's
+	 * walk), so a bind mount or clone of a denied directory's subdirectory
+	 * is still below it. */
+	sg_find_by_identity(file->f_path.mnt, file->f_path.dentry, &w);
 	sg_resolve(&file->f_path, pb, &resolved);
 	ev->hdr.flags |= resolved.flags;
 	ev->exe_len = sg_copy_path(ev->exe, pb, &resolved);
+	truncated = (resolved.flags & SG_FLAG_TRUNCATED) || (!w.found && w.truncated);
 
-	/* An inode rule met on the walk is deeper than any part left unresolved,
-	 * so it decides even for a truncated path. A truncated path itself is only
-	 * its tail: never looked up, or a crafted tail could pass for another path. */
-	rule = pb->found ? &pb->by_inode : 0;
-	if (!(resolved.flags & SG_FLAG_TRUNCATED))
-		rule = sg_better(rule, sg_lookup_path(pb, &resolved));
+	/* An identity rule met on the walk is deeper than any part left
+	 * unresolved, so it decides even for a truncated path; an allow rule
+	 * only if no mount made after the start lies between it and the file. */
+	if (w.found) {
+		if (w.match.verdict == SG_VERDICT_ALLOW && w.crossed_new)
+			dropped = 1;
+		else
+			rule = &w.match;
+	}
+	/* By path only for a real path: a truncated one is only its tail, and one
+	 * built in a detached tree could spell any rule path. A path that crosses
+	 * a mount made after the start is real, but no allow rule's path: the
+	 * mount put new files under that name. */
+	if (!truncated && resolved.top == SG_TOP_ROOT) {
+		by_path = sg_lookup_path(pb, &resolved);
+		if (by_path && by_path->verdict == SG_VERDICT_ALLOW && sg_mount_check &&
+		    !sg_mounts_known_to_top(file->f_path.mnt)) {
+			dropped = 1;
+			by_path = 0;
+		}
+		rule = sg_better(rule, by_path);
+	}
 	if (rule) {
 		ev->hdr.rule_id = rule->id;
 		return rule->verdict;
 	}
 	if (sg_allowlist) {
-		ev->hdr.rule_id = SG_RULE_NOT_ALLOWED;
+		ev->hdr.rule_id = resolved.top == SG_TOP_DETACHED ? SG_RULE_DETACHED :
+				  dropped			    ? SG_RULE_NEW_MOUNT :
+								      SG_RULE_NOT_ALLOWED;
 		return SG_VERDICT_DENY;
 	}
-	/* A path that could not be resolved completely is never silently allowed
-	 * where a deny rule could apply: the unresolved part might be under it. */
-	if (sg_have_deny && (resolved.flags & SG_FLAG_TRUNCATED)) {
+	/* A path that could not be resolved completely, or one in a detached
+	 * tree, is never silently allowed where a deny rule could apply: the
+	 * unresolved part might be under it. */
+	if (sg_have_deny && truncated) {
 		ev->hdr.rule_id = SG_RULE_UNRESOLVED;
+		return SG_VERDICT_DENY;
+	}
+	if (sg_have_deny && resolved.top == SG_TOP_DETACHED) {
+		ev->hdr.rule_id = SG_RULE_DETACHED;
 		return SG_VERDICT_DENY;
 	}
 	return SG_VERDICT_ALLOW;
@@ -111,7 +146,7 @@ int BPF_PROG(sg_exec_check, struct linux_binprm *bprm, int ret)
 		return 0;
 	/* For a script this runs twice: for the script, then the interpreter;
 	 * bprm->file is the one being checked each time. */
-	if (judge_exec(BPF_CORE_READ(bprm, file), ev) != SG_VERDICT_DENY)
+	if (judge_exec(bprm->file, ev) != SG_VERDICT_DENY)
 		return 0;
 	/* The exec's open was judged against the same deny rules and already
 	 * reported what they deny; only the allow list is this hook's alone. */
@@ -448,7 +483,7 @@ int BPF_PROG(sg_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 
 	if (sg_decide_in_tracepoint) {
 		/* Too late to refuse: say what block mode would have done. */
-		if (judge_exec(BPF_CORE_READ(bprm, file), ev) == SG_VERDICT_DENY) {
+		if (judge_exec(bprm->file, ev) == SG_VERDICT_DENY) {
 			ev->hdr.action = SG_ACTION_MONITOR;
 			sg_emit(ev, sizeof(*ev));
 		}

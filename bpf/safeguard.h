@@ -70,6 +70,8 @@ enum sg_action {
 #define SG_RULE_NONE 0
 #define SG_RULE_NOT_ALLOWED 0xffffffff /* outside a non-empty allow list */
 #define SG_RULE_UNRESOLVED 0xfffffffe  /* a path too deep or long to judge, where rules apply */
+#define SG_RULE_DETACHED 0xfffffffd    /* a file in a detached mount tree: no real path */
+#define SG_RULE_NEW_MOUNT 0xfffffffc   /* an allow rule reached only across a mount made after start */
 
 /* sg_header.flags */
 #define SG_FLAG_TRUNCATED (1U << 0) /* a path could not be resolved completely */
@@ -208,6 +210,16 @@ struct sg_inode_key {
 	__u64 ino;
 	__u32 dev; /* the kernel's s_dev: (major << 20) | minor */
 	__u32 _pad;
+};
+
+/* A mount present when the agent loaded its rules: the identity of its root
+ * and of the directory it covers (mp_ino = mp_dev = 0: the root directory of
+ * the mount namespace). Allow rules do not reach through other mounts. */
+struct sg_mount_key {
+	__u64 root_ino;
+	__u64 mp_ino;
+	__u32 root_dev; /* the kernel's s_dev */
+	__u32 mp_dev;
 };
 
 struct sg_path_key {

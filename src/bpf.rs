@@ -34,6 +34,7 @@ const _: () = assert!(size_of::<sg::sg_exit_event>() == 176 + 8);
 const _: () = assert!(size_of::<sg::sg_inode_key>() == 16);
 const _: () = assert!(size_of::<sg::sg_path_key>() == 4 + 256);
 const _: () = assert!(size_of::<sg::sg_match>() == 16);
+const _: () = assert!(size_of::<sg::sg_mount_key>() == 24);
 const _: () = assert!(size_of::<sg::sg_name_key>() == 16 + 256);
 const _: () = assert!(size_of::<sg::sg_file_event>() == 176 + 16 + 3 * 4096);
 const _: () = assert!(size_of::<sg::sg_file_node>() == 11 * 24 + 16);
@@ -57,6 +58,7 @@ unsafe impl plain::Plain for sg::sg_inode_key {}
 unsafe impl plain::Plain for sg::sg_path_key {}
 unsafe impl plain::Plain for sg::sg_name_key {}
 unsafe impl plain::Plain for sg::sg_match {}
+unsafe impl plain::Plain for sg::sg_mount_key {}
 unsafe impl plain::Plain for sg::sg_file_event {}
 unsafe impl plain::Plain for sg::sg_file_node {}
 unsafe impl plain::Plain for sg::sg_selector_rule {}

@@ -24,6 +24,8 @@ impl RuleTable {
             0 => None,
             u32::MAX => Some(self.not_allowed.clone()),
             SG_RULE_UNRESOLVED => Some(UNRESOLVED.to_string()),
+            SG_RULE_DETACHED => Some(DETACHED.to_string()),
+            SG_RULE_NEW_MOUNT => Some(NEW_MOUNT.to_string()),
             id => self.texts.get(id as usize - 1).cloned(),
         }
     }
@@ -33,6 +35,14 @@ impl RuleTable {
 /// completely, refused because a deny rule might cover it.
 const SG_RULE_UNRESOLVED: u32 = 0xffff_fffe;
 const UNRESOLVED: &str = "path not resolved completely (deny rules apply)";
+/// `SG_RULE_DETACHED`: a file in a detached mount tree (lazily unmounted, an
+/// open_tree clone): its path is no real path, so it is judged like an unresolved one.
+const SG_RULE_DETACHED: u32 = 0xffff_fffd;
+const DETACHED: &str = "path in a detached mount tree (no real path; deny rules apply)";
+/// `SG_RULE_NEW_MOUNT`: the only allow rule covering the file lies above a mount made
+/// after the agent started, which does not inherit it.
+const SG_RULE_NEW_MOUNT: u32 = 0xffff_fffc;
+const NEW_MOUNT: &str = "allow rule not inherited across a mount made after start";
 
 /// CLOCK_BOOTTIME nanoseconds (what the kernel stamps) to wall-clock time.
 pub fn boot_time_to_wall(boot_ns: u64) -> SystemTime {

@@ -296,6 +296,10 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     open.maps.rule_names.set_max_entries(size(rules.names.len()))?;
     open.maps.rule_parents.set_max_entries(size(rules.name_parents.len()))?;
     open.maps.sg_path_rules.set_max_entries(size(rules.paths.len()))?;
+    // Allow rules reach files only through the mounts present now (bpf/common.bpf.h).
+    let mounts = if rules.ops_allowlisted == 0 { Vec::new() } else { crate::process::rules::mounts_now() };
+    rodata.sg_mount_check = u32::from(rules.ops_allowlisted != 0);
+    open.maps.sg_mounts.set_max_entries(size(mounts.len()))?;
     open.maps.uid_selectors.set_max_entries(size(rules.uid_selectors.len()))?;
     open.maps.gid_selectors.set_max_entries(size(rules.gid_selectors.len()))?;
     open.maps.comm_selectors.set_max_entries(size(rules.comm_selectors.len()))?;
@@ -378,6 +382,9 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     }
     for key in &rules.name_parents {
         update(&maps.rule_parents, bytes_of(key), &0u32.to_ne_bytes(), "rule name parents")?;
+    }
+    for key in &mounts {
+        update(&maps.sg_mounts, bytes_of(key), &0u32.to_ne_bytes(), "mounts")?;
     }
     for (key, value) in &rules.paths {
         update(&maps.sg_path_rules, bytes_of(key), bytes_of(value), "paths")?;

@@ -137,6 +137,10 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     rodata.sg_judge_opens = u32::from(plan.deny_hooks.contains(&"sg_exec_open"));
     rodata.sg_rename_has_flags = u32::from(plan.rename_has_flags);
 
+    // Allow rules reach files only through the mounts present now (bpf/common.bpf.h).
+    let mounts = if config.allow.is_empty() { Vec::new() } else { rules::mounts_now() };
+    rodata.sg_mount_check = u32::from(!config.allow.is_empty());
+    open.maps.sg_mounts.set_max_entries(mounts.len().max(1) as u32)?;
     open.maps.sg_inode_rules.set_max_entries(plan.rules.inodes.len().max(1) as u32)?;
     open.maps.sg_path_rules.set_max_entries(plan.rules.paths.len().max(1) as u32)?;
 
@@ -171,8 +175,13 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
             .update(bytes_of(key), bytes_of(value), MapFlags::ANY)
             .context("process: inode rules")?;
     }
+    let filter = crate::file::rules::inode_filter(&plan.rules.inodes);
+    skel.maps.inode_filter.update(&0u32.to_ne_bytes(), &filter, MapFlags::ANY).context("process: identity filter")?;
     for (key, value) in &plan.rules.paths {
         skel.maps.sg_path_rules.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("process: path rules")?;
+    }
+    for key in &mounts {
+        skel.maps.sg_mounts.update(bytes_of(key), &0u32.to_ne_bytes(), MapFlags::ANY).context("process: mounts")?;
     }
 
     let mut links = Vec::new();

@@ -7,6 +7,11 @@
 //                                      fsopen + fsconfig(FSCONFIG_CMD_CREATE) + fsmount, then
 //                                      (once WAITFILE exists, after printing "ready") move_mount(2)
 //   sg-mounttool exchange A B          renameat2(A, B, RENAME_EXCHANGE) (busybox has none)
+//   sg-mounttool tree clone|detach DIR REL exec|cat [ARGV...]
+//       a detached tree at DIR: an open_tree(OPEN_TREE_CLONE) of it, or DIR itself
+//       lazily unmounted (umount2 MNT_DETACH) with a descriptor kept; then execveat
+//       REL in it with ARGV (argv[0] first), or read REL to stdout. Exit 126 with
+//       "error: ...: <strerror>" where the exec or open fails.
 // Prints "ok" and exits 0, or "error: <strerror> (<step>)" and exits 1.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,6 +36,9 @@
 #endif
 #ifndef SYS_fsmount
 #define SYS_fsmount 432
+#endif
+#ifndef SYS_execveat
+#define SYS_execveat 322
 #endif
 #ifndef SYS_renameat2
 #define SYS_renameat2 316
@@ -72,6 +80,45 @@ static int new_fs(const char *fstype, const char *target, const char *waitfile)
 	return 0;
 }
 
+extern char **environ;
+
+/* A detached tree (see the usage line), then exec or read REL in it. */
+static int tree(char **argv, int argc)
+{
+	const char *how = argv[2], *dir = argv[3], *rel = argv[4], *what = argv[5];
+	char buf[4096];
+	ssize_t n;
+	int fd, file;
+
+	if (strcmp(how, "clone") == 0) {
+		fd = syscall(SYS_open_tree, AT_FDCWD, dir, SG_OPEN_TREE_CLONE | O_CLOEXEC);
+	} else {
+		fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0 && umount2(dir, MNT_DETACH) < 0) {
+			printf("error: umount2: %s\n", strerror(errno));
+			return 1;
+		}
+	}
+	if (fd < 0) {
+		printf("error: %s %s: %s\n", how, dir, strerror(errno));
+		return 1;
+	}
+	if (strcmp(what, "exec") == 0 && argc > 6) {
+		syscall(SYS_execveat, fd, rel, argv + 6, environ, 0);
+		printf("error: execveat %s: %s\n", rel, strerror(errno));
+		fflush(stdout);
+		return 126;
+	}
+	file = openat(fd, rel, O_RDONLY | O_CLOEXEC);
+	if (file < 0) {
+		printf("error: open %s: %s\n", rel, strerror(errno));
+		return 126;
+	}
+	while ((n = read(file, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, n, stdout);
+	return 0;
+}
+
 static int result(int rc)
 {
 	if (rc < 0) {
@@ -107,11 +154,14 @@ int main(int argc, char **argv)
 	}
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "fsmount") == 0)
 		return new_fs(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	if (argc >= 6 && strcmp(argv[1], "tree") == 0)
+		return tree(argv, argc);
 	if (argc == 4 && strcmp(argv[1], "exchange") == 0)
 		return result(syscall(SYS_renameat2, AT_FDCWD, argv[2], AT_FDCWD, argv[3], SG_RENAME_EXCHANGE));
 	fprintf(stderr, "usage: sg-mounttool mount SOURCE TARGET [FSTYPE] [bind|move|remount]\n"
 			"       sg-mounttool clone SOURCE TARGET\n"
 			"       sg-mounttool fsmount FSTYPE TARGET [WAITFILE]\n"
-			"       sg-mounttool exchange A B\n");
+			"       sg-mounttool exchange A B\n"
+			"       sg-mounttool tree clone|detach DIR REL exec|cat [ARGV...]\n");
 	return 2;
 }
