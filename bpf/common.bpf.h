@@ -393,9 +393,11 @@ static __noinline void sg_resolve(const struct path *path, struct sg_pathbuf *pb
 		}
 		if (dentry == parent) {
 			/* The root of a filesystem that is not the mount's root: a
-			 * dentry moved out from under a bind mount, or disconnected. */
+			 * dentry moved out from under a bind mount, or disconnected;
+			 * or a pseudo file of a kernel-internal mount (a memfd's
+			 * dentry is its own parent). */
 			out->flags = 0;
-			out->top = SG_TOP_DETACHED;
+			out->top = sg_top_kind(mnt) == SG_TOP_INTERNAL ? SG_TOP_INTERNAL : SG_TOP_DETACHED;
 			break;
 		}
 
@@ -580,9 +582,13 @@ static __always_inline void sg_find_by_identity(struct vfsmount *vfsmnt, struct 
 		return;
 	dev = dentry->d_sb->s_dev;
 	for (depth = 0; depth < SG_MAX_DEPTH; depth++) {
+		struct inode *inode = dentry->d_inode;
 		struct dentry *parent;
 
-		if (sg_lookup_identity(dentry->d_inode->i_ino, dev, filter, w))
+		/* A new name (link, rename, create) has no inode yet. Never let
+		 * the load fault: 5.10 crashes searching a BPF program's
+		 * exception table when one does. */
+		if (inode && sg_lookup_identity(inode->i_ino, dev, filter, w))
 			return;
 		parent = dentry->d_parent;
 		if (dentry == parent)

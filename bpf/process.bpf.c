@@ -39,9 +39,10 @@ struct {
 /* Judge the file about to be executed (`file` is a BTF pointer). Fills
  * ev->exe (and its flags) on the way, because the rules need the resolved path
  * anyway. */
-static __always_inline __u32 judge_exec(struct file *file, struct sg_exec_event *ev)
+static __always_inline __u32 judge_exec(struct vfsmount *mnt, struct dentry *dentry, struct sg_exec_event *ev)
 {
 	struct sg_pathbuf *pb = sg_pathbuf();
+	struct path path = { .mnt = mnt, .dentry = dentry };
 	struct sg_resolved resolved;
 	struct sg_match *rule = 0, *by_path;
 	struct sg_walk w;
@@ -53,8 +54,8 @@ static __always_inline __u32 judge_exec(struct file *file, struct sg_exec_event 
 	 * filesystem's root, then across each mount point (the file module's
 	 * walk), so a bind mount or clone of a denied directory's subdirectory
 	 * is still below it. */
-	sg_find_by_identity(file->f_path.mnt, file->f_path.dentry, &w);
-	sg_resolve(&file->f_path, pb, &resolved);
+	sg_find_by_identity(mnt, dentry, &w);
+	sg_resolve(&path, pb, &resolved);
 	ev->hdr.flags |= resolved.flags;
 	ev->exe_len = sg_copy_path(ev->exe, pb, &resolved);
 	truncated = (resolved.flags & SG_FLAG_TRUNCATED) || (!w.found && w.truncated);
@@ -75,7 +76,7 @@ static __always_inline __u32 judge_exec(struct file *file, struct sg_exec_event 
 	if (!truncated && resolved.top == SG_TOP_ROOT) {
 		by_path = sg_lookup_path(pb, &resolved);
 		if (by_path && by_path->verdict == SG_VERDICT_ALLOW && sg_mount_check &&
-		    !sg_mounts_known_to_top(file->f_path.mnt)) {
+		    !sg_mounts_known_to_top(mnt)) {
 			dropped = 1;
 			by_path = 0;
 		}
@@ -146,7 +147,7 @@ int BPF_PROG(sg_exec_check, struct linux_binprm *bprm, int ret)
 		return 0;
 	/* For a script this runs twice: for the script, then the interpreter;
 	 * bprm->file is the one being checked each time. */
-	if (judge_exec(bprm->file, ev) != SG_VERDICT_DENY)
+	if (judge_exec(bprm->file->f_path.mnt, bprm->file->f_path.dentry, ev) != SG_VERDICT_DENY)
 		return 0;
 	/* The exec's open was judged against the same deny rules and already
 	 * reported what they deny; only the allow list is this hook's alone. */
@@ -173,43 +174,17 @@ int BPF_PROG(sg_exec_check, struct linux_binprm *bprm, int ret)
  * mapping, and guard links and renames so that a denied file keeps its rule.
  */
 
-/* judge_exec() reads only file->f_path: a (mount, dentry) pair is written
- * where a file's f_path would be, in map memory (the verifier refuses a
- * pointer below the stack's), and judged as that "file". */
-#define SG_FAKE_FILE_LEN 512
-
-struct sg_fake_file {
-	__u8 bytes[SG_FAKE_FILE_LEN];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sg_fake_file);
-} fake_files SEC(".maps");
-
-static __always_inline struct file *path_as_file(struct vfsmount *mnt, struct dentry *dentry)
-{
-	__u32 zero = 0, off = bpf_core_field_offset(struct file, f_path);
-	struct sg_fake_file *fake = bpf_map_lookup_elem(&fake_files, &zero);
-	struct path *path;
-
-	if (!fake || off > SG_FAKE_FILE_LEN - sizeof(struct path))
-		return 0;
-	path = (void *)fake->bytes + off;
-	path->mnt = mnt;
-	path->dentry = dentry;
-	return (struct file *)fake;
-}
-
 /* judge_exec() with the deny rules alone: outside an allow list is no denial
  * here, but a path resolved only in part still is where deny rules exist. */
 static __always_inline __u32 judge_deny(struct file *file, struct sg_exec_event *ev)
 {
-	__u32 verdict = judge_exec(file, ev);
+	__u32 verdict = judge_exec(file->f_path.mnt, file->f_path.dentry, ev);
 
-	if (verdict != SG_VERDICT_DENY || ev->hdr.rule_id != SG_RULE_NOT_ALLOWED)
+	/* the allow list's refusals (not in it, or only through a new mount) are
+	 * not deny rules; a detached tree where deny rules exist is */
+	if (verdict != SG_VERDICT_DENY ||
+	    (ev->hdr.rule_id != SG_RULE_NOT_ALLOWED && ev->hdr.rule_id != SG_RULE_NEW_MOUNT &&
+	     (ev->hdr.rule_id != SG_RULE_DETACHED || sg_have_deny)))
 		return verdict;
 	if (sg_have_deny && (ev->hdr.flags & SG_FLAG_TRUNCATED)) {
 		ev->hdr.rule_id = SG_RULE_UNRESOLVED;
@@ -387,31 +362,30 @@ static __always_inline __u32 own_rule(struct dentry *dentry)
  * src's own identity follows it. Outside an allow list is no rule to keep (a
  * new name inside one is the allow list's business), nor is a path too deep
  * to resolve. */
-static __always_inline int guard(struct vfsmount *src_mnt, struct dentry *src, struct vfsmount *dst_mnt,
+static __noinline int guard(struct vfsmount *src_mnt, struct dentry *src, struct vfsmount *dst_mnt,
 				 struct dentry *dst, __u32 op)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct sg_exec_event *ev;
 	struct sg_file_event *fev;
-	struct file *file;
 	__u32 rule;
 
 	if (!sg_in_target(task))
 		return 0;
 	ev = exec_event(task, 0);
-	file = path_as_file(src_mnt, src);
-	if (!ev || !file || judge_exec(file, ev) != SG_VERDICT_DENY)
+	if (!ev || judge_exec(src_mnt, src, ev) != SG_VERDICT_DENY)
 		return 0;
 	rule = ev->hdr.rule_id;
-	if (rule == SG_RULE_NOT_ALLOWED || rule == SG_RULE_UNRESOLVED)
+	/* only a deny rule can be shed */
+	if (rule == SG_RULE_NOT_ALLOWED || rule == SG_RULE_UNRESOLVED || rule == SG_RULE_NEW_MOUNT ||
+	    rule == SG_RULE_DETACHED)
 		return 0;
 	if (own_rule(src) == rule)
 		return 0;
 	fev = path_event(task, ev, op);
-	file = path_as_file(dst_mnt, dst);
-	if (!fev || !file)
+	if (!fev)
 		return 0;
-	if (judge_exec(file, ev) == SG_VERDICT_DENY && ev->hdr.rule_id == rule)
+	if (judge_exec(dst_mnt, dst, ev) == SG_VERDICT_DENY && ev->hdr.rule_id == rule)
 		return 0;
 	fev->hdr.rule_id = rule;
 	fev->hdr.flags |= ev->hdr.flags;
@@ -483,7 +457,7 @@ int BPF_PROG(sg_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 
 	if (sg_decide_in_tracepoint) {
 		/* Too late to refuse: say what block mode would have done. */
-		if (judge_exec(bprm->file, ev) == SG_VERDICT_DENY) {
+		if (judge_exec(bprm->file->f_path.mnt, bprm->file->f_path.dentry, ev) == SG_VERDICT_DENY) {
 			ev->hdr.action = SG_ACTION_MONITOR;
 			sg_emit(ev, sizeof(*ev));
 		}

@@ -169,7 +169,8 @@ fn unescape_mount_field(field: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let digits = bytes.get(i + 1..i + 4).filter(|d| bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        let digits =
+            bytes.get(i + 1..i + 4).filter(|d| bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
         match digits {
             Some(d) => {
                 out.push(d.iter().fold(0u8, |n, c| n.wrapping_mul(8).wrapping_add(c - b'0')));
@@ -202,7 +203,11 @@ fn covered_ino(path: &str) -> Option<u64> {
     use std::os::unix::fs::DirEntryExt;
     let (dir, name) = path.rsplit_once('/')?;
     let dir = if dir.is_empty() { "/" } else { dir };
-    std::fs::read_dir(dir).ok()?.flatten().find(|e| e.file_name().as_encoded_bytes() == name.as_bytes()).map(|e| e.ino())
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .find(|e| e.file_name().as_encoded_bytes() == name.as_bytes())
+        .map(|e| e.ino())
 }
 
 /// `mounts_now` on given lines; `root_ino` stats a mount point (the mount's root),
