@@ -10,7 +10,7 @@
 #                  the serial console of that boot
 #   SG_VM_CACHE    kernel cache (default /var/cache/safeguard-vm), see kernels.sh
 #   SG_VM_ONLY     comma-separated scenario names to run (default: all that apply)
-#   SG_VM_TIMEOUT  hard limit per boot in seconds (default 1500)
+#   SG_VM_TIMEOUT  hard limit per boot in seconds (default 3600)
 #   SG_VM_SCENARIO_TIMEOUT  limit per scenario inside the guest (default 300)
 # Output: "PASS <boot> <scenario>" / "FAIL <boot> <scenario>" (each failure followed by the
 # scenario's own output, indented), "FAIL <boot> boot" for a boot that gave no verdict
@@ -27,7 +27,7 @@ boots=("$@")
 [ ${#boots[@]} -gt 0 ] || boots=(5.10 6.1 6.12 6.12-b 6.1-nobpf)
 root=$(cd "$here/../.." && pwd)
 out=${SG_VM_OUT:-$root/target/vm}
-boot_timeout=${SG_VM_TIMEOUT:-1500}
+boot_timeout=${SG_VM_TIMEOUT:-3600}
 scenario_timeout=${SG_VM_SCENARIO_TIMEOUT:-300}
 only=${SG_VM_ONLY:-}
 
