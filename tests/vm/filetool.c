@@ -9,6 +9,11 @@
 //   sg-filetool fsetxattr PATH NAME VALUE   fsetxattr(2) on an O_RDONLY fd
 //   sg-filetool procsetxattr PATH NAME VALUE  setxattr(2) on /proc/self/fd/N of an O_PATH fd
 //   sg-filetool urxattr PATH NAME VALUE     io_uring IORING_OP_SETXATTR
+//   sg-filetool uropen FILE r|w             io_uring IORING_OP_OPENAT
+//   sg-filetool urrename A B                io_uring IORING_OP_RENAMEAT
+//   sg-filetool urlink A B                  io_uring IORING_OP_LINKAT
+//   sg-filetool urunlink PATH               io_uring IORING_OP_UNLINKAT
+//   sg-filetool uraVERB ...                 the same with IOSQE_ASYNC (an io-wq worker)
 //   sg-filetool removexattr PATH NAME       removexattr(2)
 //   sg-filetool setacl PATH OCTAL           setxattr system.posix_acl_access: u::, g::, o::
 //   sg-filetool rmacl PATH                  removexattr system.posix_acl_access
@@ -76,12 +81,18 @@ static int map(const char *file, int rie)
 	return result(p == MAP_FAILED ? -1 : 0, "mmap");
 }
 
-/* One IORING_OP_SETXATTR (5.19+) through a ring set up by hand (no liburing). */
-static int uring_setxattr(const char *path, const char *name, const char *value)
+/*
+ * One io_uring request through a ring set up by hand (no liburing), completed or
+ * failed like a system call. With IOSQE_ASYNC the kernel runs it in an io-wq worker
+ * rather than in the submitting task: on 5.10 a kernel thread that borrows the
+ * submitter's credentials, files and namespaces; on 5.12+ a thread of the submitter
+ * named iou-wrk-PID.
+ */
+static int uring(struct io_uring_sqe *req, const char *what)
 {
 	struct io_uring_params params;
 	struct io_uring_sqe *sqes;
-	struct io_uring_cqe *cqes;
+	struct io_uring_cqe *cqes, *cqe;
 	unsigned *sq_tail, *sq_array, *cq_head, *cq_tail, tail;
 	void *sq, *cq;
 	int ring;
@@ -104,13 +115,7 @@ static int uring_setxattr(const char *path, const char *name, const char *value)
 	cq_tail = (unsigned *)((char *)cq + params.cq_off.tail);
 	cqes = (struct io_uring_cqe *)((char *)cq + params.cq_off.cqes);
 
-	memset(&sqes[0], 0, sizeof(sqes[0]));
-	sqes[0].opcode = IORING_OP_SETXATTR;
-	sqes[0].fd = AT_FDCWD;
-	sqes[0].addr = (uintptr_t)name;
-	sqes[0].addr2 = (uintptr_t)value; /* off */
-	sqes[0].addr3 = (uintptr_t)path;
-	sqes[0].len = strlen(value);
+	sqes[0] = *req;
 	tail = *sq_tail;
 	sq_array[tail & (params.sq_entries - 1)] = 0;
 	__atomic_store_n(sq_tail, tail + 1, __ATOMIC_RELEASE);
@@ -120,11 +125,60 @@ static int uring_setxattr(const char *path, const char *name, const char *value)
 		errno = EAGAIN;
 		return result(-1, "no completion");
 	}
-	if (cqes[*cq_head & (params.cq_entries - 1)].res < 0) {
-		errno = -cqes[*cq_head & (params.cq_entries - 1)].res;
-		return result(-1, "IORING_OP_SETXATTR");
+	cqe = &cqes[*cq_head & (params.cq_entries - 1)];
+	if (cqe->res < 0) {
+		errno = -cqe->res;
+		return result(-1, what);
 	}
 	return result(0, "");
+}
+
+/* sg-filetool ur[a]VERB ARGS: the io_uring form of VERB; "ura" forces IOSQE_ASYNC. */
+static int uring_verb(const char *verb, int argc, char **argv)
+{
+	struct io_uring_sqe req;
+
+	memset(&req, 0, sizeof(req));
+	if (verb[0] == 'a') {
+		req.flags = IOSQE_ASYNC;
+		verb++;
+	}
+	req.fd = AT_FDCWD;
+	if (argc == 5 && strcmp(verb, "xattr") == 0) { /* 5.19+ */
+		req.opcode = IORING_OP_SETXATTR;
+		req.addr = (uintptr_t)argv[3];
+		req.addr2 = (uintptr_t)argv[4]; /* off */
+		req.addr3 = (uintptr_t)argv[2];
+		req.len = strlen(argv[4]);
+		return uring(&req, "IORING_OP_SETXATTR");
+	}
+	if (argc == 4 && strcmp(verb, "open") == 0) { /* 5.6+; r or w */
+		req.opcode = IORING_OP_OPENAT;
+		req.addr = (uintptr_t)argv[2];
+		req.open_flags = argv[3][0] == 'w' ? O_WRONLY : O_RDONLY;
+		return uring(&req, "IORING_OP_OPENAT");
+	}
+	if (argc == 4 && strcmp(verb, "rename") == 0) { /* 5.11+ */
+		req.opcode = IORING_OP_RENAMEAT;
+		req.addr = (uintptr_t)argv[2];
+		req.len = AT_FDCWD; /* new directory fd */
+		req.addr2 = (uintptr_t)argv[3];
+		return uring(&req, "IORING_OP_RENAMEAT");
+	}
+	if (argc == 4 && strcmp(verb, "link") == 0) { /* 5.15+ */
+		req.opcode = IORING_OP_LINKAT;
+		req.addr = (uintptr_t)argv[2];
+		req.len = AT_FDCWD;
+		req.addr2 = (uintptr_t)argv[3];
+		return uring(&req, "IORING_OP_LINKAT");
+	}
+	if (argc == 3 && strcmp(verb, "unlink") == 0) { /* 5.11+ */
+		req.opcode = IORING_OP_UNLINKAT;
+		req.addr = (uintptr_t)argv[2];
+		return uring(&req, "IORING_OP_UNLINKAT");
+	}
+	fprintf(stderr, "usage: see tests/vm/filetool.c\n");
+	return 2;
 }
 
 int main(int argc, char **argv)
@@ -153,8 +207,8 @@ int main(int argc, char **argv)
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 		return result(setxattr(proc, argv[3], argv[4], strlen(argv[4]), 0), "setxattr");
 	}
-	if (argc == 5 && strcmp(cmd, "urxattr") == 0)
-		return uring_setxattr(argv[2], argv[3], argv[4]);
+	if (strncmp(cmd, "ur", 2) == 0)
+		return uring_verb(cmd + 2, argc, argv);
 	if (argc == 4 && strcmp(cmd, "removexattr") == 0)
 		return result(removexattr(argv[2], argv[3]), "removexattr");
 	if (argc == 4 && strcmp(cmd, "setacl") == 0) {

@@ -1,7 +1,8 @@
 # boots: lsm
 # process-link-rename: a hard link or a rename that would take a file out of a process deny
 # rule is refused (EPERM, one BLOCKED record: op link/rename, path, target_path, the rule):
-# ln, linkat(AT_EMPTY_PATH), mv, RENAME_EXCHANGE either way round, and for a rule path
+# ln, linkat(AT_EMPTY_PATH), mv, io_uring's LINKAT and RENAMEAT (also in an io-wq
+# worker), RENAME_EXCHANGE either way round, and for a rule path
 # made after the start (by path only). Inside the same rule both are allowed. Renaming the
 # denied directory itself or a directory above it is allowed: the rule follows its
 # identity, and the program stays refused at its new place. Monitor mode: MONITOR record.
@@ -48,6 +49,18 @@ wait_for_record '"op":"rename"' '"action":"BLOCKED"' "\"target_path\":\"$D/out/m
 rec_has "\"path\":\"$T\"" "\"rule\":\"$D/top/denied\""
 [ -e "$T" ] || fail "the file moved"
 
+say "io_uring: IORING_OP_LINKAT and IORING_OP_RENAMEAT, inline and in an io-wq worker"
+verbs="urlink uralink urrename urarename"
+case $(uname -r) in 5.10.*) verbs="urrename urarename" ;; esac # no IORING_OP_LINKAT
+for verb in $verbs; do
+    run_sh "exec /usr/bin/sg-filetool $verb $T $D/out/$verb"
+    case $OUT in *"error: "*"Operation not permitted"*) ;; *) fail "$verb: $OUT" ;; esac
+    case $verb in *link) op="link" ;; *) op="rename" ;; esac
+    wait_for_record "\"op\":\"$op\"" '"action":"BLOCKED"' "\"pid\":$SH_PID"
+    rec_has "\"path\":\"$T\"" "\"target_path\":\"$D/out/$verb\""
+    [ -e "$T" ] && [ ! -e "$D/out/$verb" ] || fail "$verb took the file out"
+done
+
 say "RENAME_EXCHANGE with a file outside, either way round"
 run_sh "exec /usr/bin/sg-exectool exchange $T $D/out/other"
 case $OUT in *"error: Operation not permitted"*) ;; *) fail "exchange: $OUT" ;; esac
@@ -80,7 +93,8 @@ wait_for_record '"op":"exec"' '"action":"BLOCKED"' "\"pid\":$SH_PID"
 rec_has "\"exe\":\"$D/top2/moved/tool\"" "\"rule\":\"$D/top/denied\""
 stop_agent
 n=$(count_records '"module":"process"' '"action":"BLOCKED"')
-[ "$n" = 9 ] || fail "$n BLOCKED records, want 9"
+want=$((9 + $(echo "$verbs" | wc -w)))
+[ "$n" = "$want" ] || fail "$n BLOCKED records, want $want"
 
 say "monitor mode: the link is made, with a MONITOR record"
 sed -i 's/^mode = "block"/mode = "monitor"/' /tmp/sg.toml
