@@ -1,5 +1,6 @@
 // sg-filetool: the file scenarios' helper (tests/vm/scenarios/file-*.sh) for system
-// calls busybox has no applet for; built statically into the guest by initramfs.sh,
+// calls busybox has no applet for, and every io_uring form the scenarios try (network
+// ones too); built statically into the guest by initramfs.sh,
 // never part of the product.
 //   sg-filetool mprotect FILE [rie]  mmap(PROT_READ) then mprotect(PROT_READ|PROT_EXEC);
 //                                    rie: mprotect(PROT_READ) under READ_IMPLIES_EXEC
@@ -13,6 +14,9 @@
 //   sg-filetool urrename A B                io_uring IORING_OP_RENAMEAT
 //   sg-filetool urlink A B                  io_uring IORING_OP_LINKAT
 //   sg-filetool urunlink PATH               io_uring IORING_OP_UNLINKAT
+//   sg-filetool urconnect IP PORT           io_uring IORING_OP_CONNECT (TCP, IPv4)
+//   sg-filetool ursendto IP PORT            io_uring IORING_OP_SENDMSG (UDP, IPv4)
+//   sg-filetool ursocket-connect IP PORT    IORING_OP_SOCKET (6.0+), then IORING_OP_CONNECT
 //   sg-filetool uraVERB ...                 the same with IOSQE_ASYNC (an io-wq worker)
 //   sg-filetool removexattr PATH NAME       removexattr(2)
 //   sg-filetool setacl PATH OCTAL           setxattr system.posix_acl_access: u::, g::, o::
@@ -25,6 +29,7 @@
 //   sg-filetool setflags FILE               FS_IOC_SETFLAGS (chattr +A) on an O_RDONLY fd
 // Prints "ok" and exits 0, or "error: <strerror>" and exits 1.
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -36,6 +41,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -82,13 +88,13 @@ static int map(const char *file, int rie)
 }
 
 /*
- * One io_uring request through a ring set up by hand (no liburing), completed or
- * failed like a system call. With IOSQE_ASYNC the kernel runs it in an io-wq worker
+ * One io_uring request through a ring set up by hand (no liburing): its result, or -1
+ * with errno set, like a system call. With IOSQE_ASYNC the kernel runs it in an io-wq worker
  * rather than in the submitting task: on 5.10 a kernel thread that borrows the
  * submitter's credentials, files and namespaces; on 5.12+ a thread of the submitter
  * named iou-wrk-PID.
  */
-static int uring(struct io_uring_sqe *req, const char *what)
+static int submit(struct io_uring_sqe *req)
 {
 	struct io_uring_params params;
 	struct io_uring_sqe *sqes;
@@ -100,7 +106,7 @@ static int uring(struct io_uring_sqe *req, const char *what)
 	memset(&params, 0, sizeof(params));
 	ring = syscall(__NR_io_uring_setup, 1, &params);
 	if (ring < 0)
-		return result(-1, "io_uring_setup");
+		return -1;
 	sq = mmap(NULL, params.sq_off.array + params.sq_entries * sizeof(unsigned), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING);
 	cq = mmap(NULL, params.cq_off.cqes + params.cq_entries * sizeof(struct io_uring_cqe),
@@ -108,7 +114,7 @@ static int uring(struct io_uring_sqe *req, const char *what)
 	sqes = mmap(NULL, params.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES);
 	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
-		return result(-1, "mmap ring");
+		return -1;
 	sq_tail = (unsigned *)((char *)sq + params.sq_off.tail);
 	sq_array = (unsigned *)((char *)sq + params.sq_off.array);
 	cq_head = (unsigned *)((char *)cq + params.cq_off.head);
@@ -120,17 +126,72 @@ static int uring(struct io_uring_sqe *req, const char *what)
 	sq_array[tail & (params.sq_entries - 1)] = 0;
 	__atomic_store_n(sq_tail, tail + 1, __ATOMIC_RELEASE);
 	if (syscall(__NR_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
-		return result(-1, "io_uring_enter");
+		return -1;
 	if (__atomic_load_n(cq_tail, __ATOMIC_ACQUIRE) == *cq_head) {
 		errno = EAGAIN;
-		return result(-1, "no completion");
+		return -1;
 	}
 	cqe = &cqes[*cq_head & (params.cq_entries - 1)];
+	close(ring);
 	if (cqe->res < 0) {
 		errno = -cqe->res;
-		return result(-1, what);
+		return -1;
 	}
-	return result(0, "");
+	return cqe->res;
+}
+
+/* One request, its answer printed like a system call's. */
+static int uring(struct io_uring_sqe *req, const char *what)
+{
+	return result(submit(req), what);
+}
+
+/*
+ * connect: a TCP socket made by socket(2), connected by IORING_OP_CONNECT. sendto: one
+ * UDP datagram by IORING_OP_SENDMSG with a destination. socket-connect: the socket
+ * itself made by IORING_OP_SOCKET (6.0+), then IORING_OP_CONNECT.
+ */
+static int uring_net(struct io_uring_sqe *req, const char *verb, const char *ip, int port)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct io_uring_sqe sock;
+	char data[] = "sg";
+	struct iovec iov = { data, sizeof(data) };
+	struct msghdr msg = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov, .msg_iovlen = 1 };
+	int fd;
+
+	if (inet_pton(AF_INET, ip, &to.sin_addr) != 1) {
+		errno = EINVAL;
+		return result(-1, "address");
+	}
+	if (strcmp(verb, "sendto") == 0) {
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fd < 0)
+			return result(-1, "socket");
+		req->opcode = IORING_OP_SENDMSG;
+		req->fd = fd;
+		req->addr = (uintptr_t)&msg;
+		req->len = 1;
+		return uring(req, "IORING_OP_SENDMSG");
+	}
+	if (strcmp(verb, "socket-connect") == 0) {
+		sock = *req;
+		sock.opcode = IORING_OP_SOCKET;
+		sock.fd = AF_INET;
+		sock.off = SOCK_STREAM;
+		fd = submit(&sock);
+		if (fd < 0)
+			return result(-1, "IORING_OP_SOCKET");
+	} else {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0)
+			return result(-1, "socket");
+	}
+	req->opcode = IORING_OP_CONNECT;
+	req->fd = fd;
+	req->addr = (uintptr_t)&to;
+	req->off = sizeof(to); /* addr2: the address length */
+	return uring(req, "IORING_OP_CONNECT");
 }
 
 /* sg-filetool ur[a]VERB ARGS: the io_uring form of VERB; "ura" forces IOSQE_ASYNC. */
@@ -177,6 +238,9 @@ static int uring_verb(const char *verb, int argc, char **argv)
 		req.addr = (uintptr_t)argv[2];
 		return uring(&req, "IORING_OP_UNLINKAT");
 	}
+	if (argc == 4 && (strcmp(verb, "connect") == 0 || strcmp(verb, "sendto") == 0 ||
+			  strcmp(verb, "socket-connect") == 0))
+		return uring_net(&req, verb, argv[2], atoi(argv[3]));
 	fprintf(stderr, "usage: see tests/vm/filetool.c\n");
 	return 2;
 }
