@@ -641,6 +641,61 @@ static __always_inline void read_raw_header(struct msghdr *msg, int size, struct
 		f->raw_hdr = RAW_HDR_NONE;
 }
 
+/*
+ * Owners of the sockets older than this instance of the module (set up before the
+ * agent started, restarted or reloaded): without them, comm, executable and gid deny
+ * lists would refuse every connection such a listener accepts. At load time the agent
+ * runs this iterator over every task's open files and gets, for each TCP listener and
+ * each UDP socket, the descriptor that holds it and the owner its holder makes; it
+ * then stores each owner in the socket's storage through that descriptor (pidfd_getfd),
+ * unless the socket has one already (BPF_NOEXIST): a hook saw it first. Threads that
+ * share their files are visited once.
+ */
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define TCP_LISTEN_STATE 10
+
+struct sg_net_seed {
+	__u32 pid; /* tgid */
+	__u32 fd;
+	struct sg_net_owner owner;
+};
+
+SEC("iter/task_file")
+int sg_net_seed_owners(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct sg_net_seed seed = {};
+	struct sg_subject *subject = &seed.owner.hdr.subject;
+	struct socket *sock;
+	struct sock *sk;
+	struct flow f = {};
+
+	if (!task || !file || (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return 0;
+	sock = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!inet_socket(sk, &f))
+		return 0;
+	if (!is_datagram(&f) &&
+	    !(f.protocol == IPPROTO_TCP && BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_LISTEN_STATE))
+		return 0;
+	seed.pid = BPF_CORE_READ(task, tgid);
+	seed.fd = ctx->fd;
+	/* sg_fill_subject reads these of the current task, which is the agent here */
+	sg_fill_subject(&seed.owner.hdr, task);
+	subject->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+	subject->uid = BPF_CORE_READ(task, cred, uid.val);
+	subject->gid = BPF_CORE_READ(task, cred, gid.val);
+	BPF_CORE_READ_STR_INTO(&subject->comm, task, comm);
+	if (sg_have_exe)
+		read_exe(task, &seed.owner.exe);
+	seed.owner.known = 1;
+	bpf_seq_write(ctx->meta->seq, &seed, sizeof(seed));
+	return 0;
+}
+
 SEC("lsm/socket_connect")
 int BPF_PROG(sg_net_connect, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
 {

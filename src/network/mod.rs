@@ -10,6 +10,7 @@
 
 pub mod dns;
 pub mod domains;
+mod owners;
 pub mod rules;
 
 use std::cell::RefCell;
@@ -254,6 +255,7 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     progs.sg_net_accept.set_autoload(plan.hook("inet_conn_request") && plan.op(NetworkOp::Accept));
     progs.sg_net_recv.set_autoload(plan.hook("socket_sock_rcv_skb") && recv);
     progs.sg_net_state.set_autoload(!plan.lsm && (plan.op(NetworkOp::Connect) || plan.op(NetworkOp::Accept)));
+    progs.sg_net_seed_owners.set_autoload(owners);
     if plan.lsm {
         for hook in LSM_HOOKS.iter().filter(|hook| !plan.hooks.contains(hook)) {
             log::warn!("network: this kernel has no LSM hook {hook}; the ops that need it are off");
@@ -292,6 +294,25 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
 
     write_ports(&skel.maps.sg_net_ports, &rules.port_slots())?;
 
+    // The owners of older sockets: once before the hooks (nothing is judged ownerless
+    // after the attach), once after (sockets set up in between, which no hook saw).
+    let seed_owners = |when: &str| -> anyhow::Result<()> {
+        if !skel.progs.sg_net_seed_owners.autoload() {
+            return Ok(());
+        }
+        let seeded = owners::seed(&skel.progs.sg_net_seed_owners, &skel.maps.sg_net_owners)?;
+        log::debug!("network: socket owners {when} the attach: {seeded:?}");
+        if seeded.missed > 0 {
+            log::warn!(
+                "network: {} older sockets could not be given their owner (pidfd_getfd refused, or they closed \
+                 meanwhile); with command, exe or gid deny lists their accepts and datagrams are refused",
+                seeded.missed
+            );
+        }
+        Ok(())
+    };
+    seed_owners("before")?;
+
     let mut links = Vec::new();
     let progs = &skel.progs;
     for prog in [
@@ -309,6 +330,7 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
             links.push(prog.attach().with_context(|| format!("network: attach {name}"))?);
         }
     }
+    seed_owners("after")?;
     Ok((skel, links))
 }
 
