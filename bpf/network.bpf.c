@@ -683,11 +683,14 @@ int sg_net_seed_owners(struct bpf_iter__task_file *ctx)
 		return 0;
 	seed.pid = BPF_CORE_READ(task, tgid);
 	seed.fd = ctx->fd;
-	/* sg_fill_subject reads these of the current task, which is the agent here */
+	/* sg_fill_subject reads these of the current task, which is the agent here. The
+	 * comm is a map key: zero-padded like bpf_get_current_comm's, not the agent's
+	 * name behind the NUL. */
 	sg_fill_subject(&seed.owner.hdr, task);
 	subject->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 	subject->uid = BPF_CORE_READ(task, cred, uid.val);
 	subject->gid = BPF_CORE_READ(task, cred, gid.val);
+	__builtin_memset(subject->comm, 0, sizeof(subject->comm));
 	BPF_CORE_READ_STR_INTO(&subject->comm, task, comm);
 	if (sg_have_exe)
 		read_exe(task, &seed.owner.exe);

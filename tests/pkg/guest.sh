@@ -133,6 +133,46 @@ EOF
     cat /etc/hostname >/dev/null || fail "an unrelated read was refused"
 }
 check file-rules-see-host-paths file_rules_see_host_paths
+
+# Listeners started before the agent get their owner at load time through pidfd_getfd,
+# which the unit's system call filter must allow (it is in @debug, and a filtered call
+# kills the agent): with a command deny list, an older listener of another command
+# accepts and an older one of the denied command is refused by its rule.
+older_listeners_have_owners() {
+    local serve ok denied rc=0
+    # shellcheck disable=SC2016 # Perl code
+    serve='use IO::Socket::INET; my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:" . shift,
+        Listen => 5, ReuseAddr => 1) or die "$!"; while (my $c = $s->accept) { print $c "hello\n"; close $c }'
+    cp /usr/bin/perl /usr/local/bin/nc
+    # not on check's output: its command substitution would wait for them
+    perl -e "$serve" 8095 >/dev/null 2>&1 &
+    ok=$!
+    /usr/local/bin/nc -e "$serve" 8096 >/dev/null 2>&1 &
+    denied=$!
+    sleep 0.5
+    policy <<'EOF'
+[log]
+output = "/var/log/safeguard/safeguard.log"
+[network]
+mode = "block"
+ops = ["accept"]
+command = { deny = ["nc"] }
+EOF
+    : >"$LOG"
+    (
+        systemctl restart safeguard || fail "restart failed"
+        wait_for 5 log_has '"op":"start"' '"network":"enforcing"' || fail "not enforcing: $(grep '"op":"start"' "$LOG")"
+        line=$(timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/8095; head -n 1 <&3')
+        [ "$line" = hello ] || fail "the older listener of perl did not answer: '$line'"
+        timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/8096; head -n 1 <&3' && fail "the older listener of nc accepted"
+        wait_for 5 log_has '"op":"accept"' '"action":"BLOCKED"' '"rule":"command.deny nc"' "\"pid\":$denied," ||
+            fail "no BLOCKED record naming the older nc: $(grep '"op":"accept"' "$LOG" | head -n 2)"
+        prop_is ActiveState active || fail "the agent is $(prop ActiveState)"
+    ) || rc=1
+    kill "$ok" "$denied"
+    return $rc
+}
+check older-listeners-have-owners older_listeners_have_owners
 good_policy
 
 reload_refuses_bad_config() {

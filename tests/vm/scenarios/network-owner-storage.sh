@@ -15,8 +15,11 @@ cp "$NETTOOL" /opt/bin/nonet
 "$NETTOOL" serve 0.0.0.0:8091 >/tmp/old.log 2>&1 &
 /opt/bin/nonet serve 0.0.0.0:8093 >/tmp/oldnonet.log 2>&1 &
 oldnonet=$!
+cp "$NETTOOL" /opt/bin/nc
+/opt/bin/nc serve 0.0.0.0:8094 >/tmp/oldnc.log 2>&1 &
+oldnc=$!
 sleep 0.5
-net_config /tmp/sg.toml block 'ops = ["accept"]' 'command = { deny = ["/opt/bin/nonet"] }'
+net_config /tmp/sg.toml block 'ops = ["accept"]' 'command = { deny = ["/opt/bin/nonet", "nc"] }'
 start_agent /tmp/sg.toml
 /opt/bin/nonet serve 0.0.0.0:8090 >/tmp/nonet.log 2>&1 &
 server=$!
@@ -40,12 +43,18 @@ older_listeners() {
     wait_for_new_record '"op":"accept"' '"action":"BLOCKED"' '"dst_port":8093'
     rec_has '"rule":"command.deny /opt/bin/nonet"' "\"pid\":$oldnonet" '"comm":"nonet"' '"exe":"/opt/bin/nonet"'
     grep -q accepted /tmp/oldnonet.log && fail "$1: the older nonet accepted: $(cat /tmp/oldnonet.log)"
+    # by task name: the owner's name is the map key, exactly
+    mark_records
+    run_sh "exec $NETTOOL connect $NET_B:8094 1500"
+    case $OUT in *"ok connected"*) fail "$1: the older listener of nc accepted: $OUT" ;; esac
+    wait_for_new_record '"op":"accept"' '"action":"BLOCKED"' '"dst_port":8094'
+    rec_has '"rule":"command.deny nc"' "\"pid\":$oldnc" '"comm":"nc"'
 }
 say "listeners older than the agent"
 older_listeners start
 
 say "a reload that replaces the network module: every owner is known again"
-net_config /tmp/sg.toml block 'ops = ["accept"]' 'command = { deny = ["/opt/bin/nonet"] }' 'uid = { deny = [4242] }'
+net_config /tmp/sg.toml block 'ops = ["accept"]' 'command = { deny = ["/opt/bin/nonet", "nc"] }' 'uid = { deny = [4242] }'
 kill -HUP "$AGENT_PID"
 wait_for_record '"module":"agent"' '"op":"reload"' '"changed":["network"]'
 older_listeners reload
