@@ -1,24 +1,47 @@
 # safeguard: every developer and CI entry point. `make run` and `make test` install
 # what they need on a fresh Debian 12 machine (see deps).
 
-TARGET   := x86_64-unknown-linux-gnu
+# ARCH=aarch64 (make build / package / vm-test ARCH=aarch64) cross-builds the same agent
+# for arm64 on this x86_64 machine: rustup's aarch64 standard library, Debian's
+# gcc-aarch64-linux-gnu and the :arm64 libelf and zlib (multiarch).
+ARCH     ?= x86_64
+TARGET   := $(ARCH)-unknown-linux-gnu
 BIN      := target/$(TARGET)/release/safeguard
+HOST_BIN := target/x86_64-unknown-linux-gnu/release/safeguard
 CONFIG   ?= ./safeguard.toml
 CACHE    ?= $(CURDIR)/.cache
 
+DEB_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make gcc \
+                qemu-system-x86 busybox-static cpio bpftool shellcheck
+
+ifeq ($(ARCH),x86_64)
 # One fully static binary for the host and the busybox initramfs alike. The explicit
 # --target keeps crt-static off the build scripts.
 STATIC_ENV := LIBBPF_SYS_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu \
               RUSTFLAGS="-C target-feature=+crt-static"
-
-DEB_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make gcc \
-                qemu-system-x86 busybox-static cpio bpftool shellcheck
+else ifeq ($(ARCH),aarch64)
+# The library path is per target: a global one would hand the build scripts (x86_64)
+# the arm64 libelf.a. libbpf itself is vendored and compiled by the cc crate with CC_*.
+STATIC_ENV := LIBBPF_SYS_LIBRARY_PATH_x86_64_unknown_linux_gnu=/usr/lib/x86_64-linux-gnu \
+              LIBBPF_SYS_LIBRARY_PATH_aarch64_unknown_linux_gnu=/usr/lib/aarch64-linux-gnu \
+              CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
+              AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar \
+              CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+              RUSTFLAGS="-C target-feature=+crt-static"
+DEB_PACKAGES += gcc-aarch64-linux-gnu libc6-dev-arm64-cross libelf-dev:arm64 zlib1g-dev:arm64
+else
+$(error ARCH=$(ARCH): x86_64 or aarch64)
+endif
 
 .PHONY: all build run test host-test vm-test bench vmlinux clean deps
 
 all: build
 
 deps:
+	@if [ "$(ARCH)" = aarch64 ]; then \
+	  dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64; \
+	  rustup target list --installed 2>/dev/null | grep -qx $(TARGET) || rustup target add $(TARGET); \
+	fi
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
@@ -52,8 +75,17 @@ bench: build
 	@# events/report/generate throughput on a 1 GB log of each format (docs/analysis.md, "Speed")
 	SAFEGUARD=$(BIN) SAFEGUARD_BENCH_MB=$${SAFEGUARD_BENCH_MB:-1000} tests/analysis/bench.sh
 
+# x86_64: the host's BTF. aarch64: the BTF inside Debian's newest arm64 cloud kernel (the
+# VM tests' arm64-6.12, fetched by tests/vm/kernels.sh): its /boot/vmlinuz is a plain arm64
+# Image, from which vmlinux/btf-from-image.sh cuts the .BTF blob.
 vmlinux:
+ifeq ($(ARCH),x86_64)
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/x86_64/vmlinux.h
+else
+	tests/vm/kernels.sh arm64-6.12
+	vmlinux/btf-from-image.sh $${SG_VM_CACHE:-/var/cache/safeguard-vm}/kernels/arm64-6.12/vmlinuz target/vmlinux-arm64.btf
+	bpftool btf dump file target/vmlinux-arm64.btf format c > vmlinux/aarch64/vmlinux.h
+endif
 
 clean:
 	cargo clean
