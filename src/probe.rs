@@ -154,6 +154,16 @@ impl Capabilities {
         self.security_arity.iter().find(|&&(name, _)| name == hook).map(|&(_, arity)| arity)
     }
 
+    /// An arm64 kernel that attaches neither LSM nor fentry programs: before 6.4 arm64
+    /// had no ftrace direct calls, through which BPF trampolines attach to the kernel.
+    /// No sandbox is the cause there, and no boot option the remedy.
+    fn arm64_without_trampolines(&self) -> bool {
+        cfg!(target_arch = "aarch64")
+            && self.lsm_attach.is_err()
+            && self.fentry_attach.is_err()
+            && kernel_version(&self.kernel) < (6, 4)
+    }
+
     /// Why BPF LSM cannot enforce, with the remedy, in one line; None when it can.
     pub fn degraded_reason(&self) -> Option<String> {
         if self.enforcement() != Enforcement::Degraded {
@@ -167,6 +177,17 @@ impl Capabilities {
             };
             let list = if current.is_empty() { "...".to_string() } else { current };
             (why, format!("boot with lsm={list},bpf on the kernel command line"))
+        } else if self.arm64_without_trampolines() {
+            let err = self.lsm_attach.as_ref().err().map_or("", String::as_str);
+            (
+                format!(
+                    "`bpf` is an active LSM but this arm64 kernel refuses BPF LSM and fentry \
+                     programs ({err}): arm64 has the BPF trampolines they need only from Linux 6.4"
+                ),
+                "boot an arm64 kernel 6.4 or later (Debian 12's 6.12 enforces; 5.10 and 6.1 cannot, \
+                 whatever the command line)"
+                    .to_string(),
+            )
         } else {
             let err = self.lsm_attach.as_ref().err().map_or("", String::as_str);
             (
@@ -419,7 +440,8 @@ fn probe_program(which: ProbeProgram) -> Result<(), String> {
         ProbeProgram::Tracepoint => skel.progs.sg_probe_tracepoint.attach(),
         ProbeProgram::Fentry => skel.progs.sg_probe_fentry.attach(),
     };
-    link.map(drop).map_err(|err| err.to_string())
+    // {:#}: with the kernel's errno ("failed to attach LSM: ... (os error 524)").
+    link.map(drop).map_err(|err| format!("{err:#}"))
 }
 
 fn probe_ringbuf() -> Result<(), String> {

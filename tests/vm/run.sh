@@ -50,8 +50,8 @@ lsm_args_of=([5.10]="lsm=lockdown,capability,yama,apparmor,bpf" [6.1]="" [6.12]=
              [6.12-b]="sg.shard=1/2"
              [6.1-nobpf]="lsm=lockdown,capability,yama,apparmor" [bench-6.1]="sg.bench=1"
              [bench-6.12]="sg.bench=1"
-             [arm64-5.10]="lsm=lockdown,capability,yama,apparmor,bpf" [arm64-6.1]=""
-             [arm64-6.12]="")
+             [arm64-5.10]="lsm=lockdown,capability,yama,apparmor,bpf sg.notramp=1"
+             [arm64-6.1]="sg.notramp=1" [arm64-6.12]="")
 # arm64: bpf is in the active list on all three (5.10 by lsm=), but only 6.12 has the BPF
 # trampolines that LSM programs need (measured; README "BPF LSM on arm64"). 5.10 and 6.1
 # are degraded boots: sg.lsm=0 selects the "nolsm" scenarios, sg.notramp=1 tells them why.
