@@ -33,7 +33,7 @@ else
 $(error ARCH=$(ARCH): x86_64 or aarch64)
 endif
 
-.PHONY: all build run test host-test vm-test bench vmlinux clean deps
+.PHONY: all build run test test-aarch64 host-test vm-test bench vmlinux clean deps
 
 all: build
 
@@ -59,6 +59,11 @@ run: build
 # Unit tests, host BPF tests and kernel VM tests; ends with one "N passed, M failed" line.
 test: build
 	BIN=$(BIN) tests/run-all.sh
+
+# aarch64: the cross-built agent, its packages and a subset of the VM scenarios on Debian's
+# arm64 kernels (tests/aarch64.sh). Not part of `make test`: README "Tests" says why.
+test-aarch64:
+	tests/aarch64.sh
 
 host-test: build
 	tests/host/run.sh $(BIN)

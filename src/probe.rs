@@ -170,24 +170,26 @@ impl Capabilities {
             return None;
         }
         let current = self.lsm_list.as_ref().map(|list| list.join(",")).unwrap_or_default();
-        let (why, remedy) = if !self.bpf_in_lsm_list() {
+        // On arm64 before 6.4 the trampolines are missing, lsm= or not: say that first.
+        let (why, remedy) = if self.arm64_without_trampolines() {
+            let err = self.lsm_attach.as_ref().err().map_or("", String::as_str);
+            let listed = if self.bpf_in_lsm_list() { "`bpf` is an active LSM but " } else { "" };
+            (
+                format!(
+                    "{listed}this arm64 kernel refuses BPF LSM and fentry programs ({err}): arm64 has \
+                     the BPF trampolines they need only from Linux 6.4"
+                ),
+                "boot an arm64 kernel 6.4 or later (Debian 12's 6.12 enforces; 5.10 and 6.1 cannot, \
+                 whatever the command line)"
+                    .to_string(),
+            )
+        } else if !self.bpf_in_lsm_list() {
             let why = match &self.lsm_list {
                 Ok(list) => format!("`bpf` is not in the active LSM list ({})", list.join(",")),
                 Err(err) => format!("the active LSM list is unreadable ({err})"),
             };
             let list = if current.is_empty() { "...".to_string() } else { current };
             (why, format!("boot with lsm={list},bpf on the kernel command line"))
-        } else if self.arm64_without_trampolines() {
-            let err = self.lsm_attach.as_ref().err().map_or("", String::as_str);
-            (
-                format!(
-                    "`bpf` is an active LSM but this arm64 kernel refuses BPF LSM and fentry \
-                     programs ({err}): arm64 has the BPF trampolines they need only from Linux 6.4"
-                ),
-                "boot an arm64 kernel 6.4 or later (Debian 12's 6.12 enforces; 5.10 and 6.1 cannot, \
-                 whatever the command line)"
-                    .to_string(),
-            )
         } else {
             let err = self.lsm_attach.as_ref().err().map_or("", String::as_str);
             (
