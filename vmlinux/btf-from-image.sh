@@ -9,12 +9,13 @@ set -eu
 [ $# -eq 2 ] || { echo "usage: $0 IMAGE OUT.btf" >&2; exit 2; }
 image=$1 out=$2
 tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
+trap 'rm -f "$tmp" "$tmp.offsets"' EXIT
 if gzip -t "$image" 2>/dev/null; then gzip -dc "$image" >"$tmp"; else cat "$image" >"$tmp"; fi
 
 # u32 LE at byte offset $1
 u32() { od -An -tu4 -j "$1" -N 4 "$tmp" | tr -d ' '; }
-for off in $(LC_ALL=C grep -obUaP '\x9f\xeb\x01\x00\x18\x00\x00\x00\x00\x00\x00\x00' "$tmp" | cut -d: -f1); do
+LC_ALL=C grep -obUaP '\x9f\xeb\x01\x00\x18\x00\x00\x00\x00\x00\x00\x00' "$tmp" | cut -d: -f1 >"$tmp.offsets" || true
+while read -r off; do
     type_len=$(u32 $((off + 12)))
     str_off=$(u32 $((off + 16)))
     str_len=$(u32 $((off + 20)))
@@ -24,6 +25,6 @@ for off in $(LC_ALL=C grep -obUaP '\x9f\xeb\x01\x00\x18\x00\x00\x00\x00\x00\x00\
         count=$((24 + str_off + str_len)) status=none
     echo "btf-from-image: $((24 + str_off + str_len)) bytes of BTF at offset $off -> $out" >&2
     exit 0
-done
+done <"$tmp.offsets"
 echo "btf-from-image: no kernel BTF in $image" >&2
 exit 1
