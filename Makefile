@@ -4,7 +4,10 @@
 # ARCH=aarch64 (make build / package / vm-test ARCH=aarch64) cross-builds the same agent
 # for arm64 on this x86_64 machine: rustup's aarch64 standard library, Debian's
 # gcc-aarch64-linux-gnu and the :arm64 libelf and zlib (multiarch).
-ARCH     ?= x86_64
+# Only a command-line ARCH counts: kernel build environments export ARCH (x86, arm64).
+ifneq ($(origin ARCH),command line)
+ARCH := x86_64
+endif
 TARGET   := $(ARCH)-unknown-linux-gnu
 BIN      := target/$(TARGET)/release/safeguard
 HOST_BIN := target/x86_64-unknown-linux-gnu/release/safeguard
@@ -20,9 +23,12 @@ ifeq ($(ARCH),x86_64)
 STATIC_ENV := LIBBPF_SYS_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu \
               RUSTFLAGS="-C target-feature=+crt-static"
 else ifeq ($(ARCH),aarch64)
-# The library path is per target: a global one would hand the build scripts (x86_64)
-# the arm64 libelf.a. libbpf itself is vendored and compiled by the cc crate with CC_*.
-STATIC_ENV := LIBBPF_SYS_LIBRARY_PATH_x86_64_unknown_linux_gnu=/usr/lib/x86_64-linux-gnu \
+# The arm64 library path is given for the target only: as the global one it would hand
+# the build scripts (x86_64) the arm64 libelf.a. The global one stays as the x86_64 build
+# sets it, so that both builds share the build scripts' dependencies instead of rebuilding
+# them at each switch (libbpf-sys reruns when it changes); the arm64 link comes first and
+# the linker skips the x86_64 archives. libbpf is vendored, compiled by the cc crate (CC_*).
+STATIC_ENV := LIBBPF_SYS_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu \
               LIBBPF_SYS_LIBRARY_PATH_aarch64_unknown_linux_gnu=/usr/lib/aarch64-linux-gnu \
               CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
               AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar \
