@@ -1,24 +1,53 @@
 # safeguard: every developer and CI entry point. `make run` and `make test` install
 # what they need on a fresh Debian 12 machine (see deps).
 
-TARGET   := x86_64-unknown-linux-gnu
+# ARCH=aarch64 (make build / package / vm-test ARCH=aarch64) cross-builds the same agent
+# for arm64 on this x86_64 machine: rustup's aarch64 standard library, Debian's
+# gcc-aarch64-linux-gnu and the :arm64 libelf and zlib (multiarch).
+# Only a command-line ARCH counts: kernel build environments export ARCH (x86, arm64).
+ifneq ($(origin ARCH),command line)
+ARCH := x86_64
+endif
+TARGET   := $(ARCH)-unknown-linux-gnu
 BIN      := target/$(TARGET)/release/safeguard
+HOST_BIN := target/x86_64-unknown-linux-gnu/release/safeguard
 CONFIG   ?= ./safeguard.toml
 CACHE    ?= $(CURDIR)/.cache
-
-# One fully static binary for the host and the busybox initramfs alike. The explicit
-# --target keeps crt-static off the build scripts.
-STATIC_ENV := LIBBPF_SYS_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu \
-              RUSTFLAGS="-C target-feature=+crt-static"
 
 DEB_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make gcc \
                 qemu-system-x86 busybox-static cpio bpftool shellcheck
 
-.PHONY: all build run test host-test vm-test bench vmlinux clean deps
+ifeq ($(ARCH),x86_64)
+# One fully static binary for the host and the busybox initramfs alike. The explicit
+# --target keeps crt-static off the build scripts.
+STATIC_ENV := LIBBPF_SYS_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu \
+              RUSTFLAGS="-C target-feature=+crt-static"
+else ifeq ($(ARCH),aarch64)
+# The arm64 library path is given for the target only: as the global one it would hand
+# the build scripts (x86_64) the arm64 libelf.a. The global one stays as the x86_64 build
+# sets it, so that both builds share the build scripts' dependencies instead of rebuilding
+# them at each switch (libbpf-sys reruns when it changes); the arm64 link comes first and
+# the linker skips the x86_64 archives. libbpf is vendored, compiled by the cc crate (CC_*).
+STATIC_ENV := LIBBPF_SYS_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu \
+              LIBBPF_SYS_LIBRARY_PATH_aarch64_unknown_linux_gnu=/usr/lib/aarch64-linux-gnu \
+              CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
+              AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar \
+              CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+              RUSTFLAGS="-C target-feature=+crt-static"
+DEB_PACKAGES += gcc-aarch64-linux-gnu libc6-dev-arm64-cross libelf-dev:arm64 zlib1g-dev:arm64
+else
+$(error ARCH=$(ARCH): x86_64 or aarch64)
+endif
+
+.PHONY: all build run test test-aarch64 host-test vm-test bench vmlinux clean deps
 
 all: build
 
 deps:
+	@if [ "$(ARCH)" = aarch64 ]; then \
+	  dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64; \
+	  rustup target list --installed 2>/dev/null | grep -qx $(TARGET) || rustup target add $(TARGET); \
+	fi
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
@@ -37,6 +66,11 @@ run: build
 test: build
 	BIN=$(BIN) tests/run-all.sh
 
+# aarch64: the cross-built agent, its packages and a subset of the VM scenarios on Debian's
+# arm64 kernels (tests/aarch64.sh). Not part of `make test`: README "Tests" says why.
+test-aarch64:
+	tests/aarch64.sh
+
 host-test: build
 	tests/host/run.sh $(BIN)
 
@@ -52,8 +86,17 @@ bench: build
 	@# events/report/generate throughput on a 1 GB log of each format (docs/analysis.md, "Speed")
 	SAFEGUARD=$(BIN) SAFEGUARD_BENCH_MB=$${SAFEGUARD_BENCH_MB:-1000} tests/analysis/bench.sh
 
+# x86_64: the host's BTF. aarch64: the BTF inside Debian's newest arm64 cloud kernel (the
+# VM tests' arm64-6.12, fetched by tests/vm/kernels.sh): its /boot/vmlinuz is a plain arm64
+# Image, from which vmlinux/btf-from-image.sh cuts the .BTF blob.
 vmlinux:
+ifeq ($(ARCH),x86_64)
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/x86_64/vmlinux.h
+else
+	tests/vm/kernels.sh arm64-6.12
+	vmlinux/btf-from-image.sh $${SG_VM_CACHE:-/var/cache/safeguard-vm}/kernels/arm64-6.12/vmlinuz target/vmlinux-arm64.btf
+	bpftool btf dump file target/vmlinux-arm64.btf format c > vmlinux/aarch64/vmlinux.h
+endif
 
 clean:
 	cargo clean
@@ -84,6 +127,7 @@ package-tools:
 	@cargo generate-rpm --version 2>/dev/null | grep -qx 'cargo-generate-rpm $(CARGO_GENERATE_RPM_VERSION)' || \
 	  cargo install --locked cargo-generate-rpm@$(CARGO_GENERATE_RPM_VERSION)
 
+ifeq ($(ARCH),x86_64)
 package: build package-tools
 	rm -rf $(PKG_OUT) && mkdir -p $(PKG_OUT)
 	$(BIN) assets $(PKG_ASSETS)
@@ -91,9 +135,24 @@ package: build package-tools
 	cargo deb --no-build --no-strip --target $(TARGET) --output $(PKG_OUT)/
 	cargo generate-rpm --target $(TARGET) --payload-compress gzip --output $(PKG_OUT)/
 	@ls -l $(PKG_OUT)/*.deb $(PKG_OUT)/*.rpm
+else
+# `make package ARCH=aarch64`: safeguard_*_arm64.deb and safeguard-*.aarch64.rpm in
+# $(PKG_OUT)/aarch64/. The man pages and completions come from the x86_64 binary (this
+# machine cannot run the arm64 one; they are the same text). The asset lists in
+# Cargo.toml name target/release/safeguard, which both tools read under target/$(TARGET)/.
+package: build package-tools
+	$(MAKE) --no-print-directory build ARCH=x86_64
+	rm -rf $(PKG_ASSETS) $(PKG_OUT)/$(ARCH) && mkdir -p $(PKG_OUT)/$(ARCH)
+	$(HOST_BIN) assets $(PKG_ASSETS)
+	gzip -9n $(PKG_ASSETS)/man/*.8
+	cargo deb --no-build --no-strip --target $(TARGET) --output $(PKG_OUT)/$(ARCH)/
+	cargo generate-rpm --target $(TARGET) --payload-compress gzip --output $(PKG_OUT)/$(ARCH)/
+	@ls -l $(PKG_OUT)/$(ARCH)/*.deb $(PKG_OUT)/$(ARCH)/*.rpm
+endif
 
 # The upgrade test needs a newer package of the same files: revision 2 of each.
 package-test: package
+	@[ "$(ARCH)" = x86_64 ] || { echo "package-test: the package roots run x86_64 only; for $(ARCH) see tests/vm (make vm-test ARCH=$(ARCH))"; exit 2; }
 	cargo deb --no-build --no-strip --target $(TARGET) --deb-revision 2 --output $(PKG_OUT)/upgrade/
 	cargo generate-rpm --target $(TARGET) --payload-compress gzip --set-metadata 'release = "2"' --output $(PKG_OUT)/upgrade/
 	SG_PKG_CACHE=$(SG_PKG_CACHE) tests/pkg/run.sh $(PKG_OUT) $(BIN)

@@ -11,11 +11,19 @@ use libbpf_cargo::SkeletonBuilder;
 fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let arch = env::var("CARGO_CFG_TARGET_ARCH").expect("cargo sets CARGO_CFG_TARGET_ARCH");
+    // The target's own vmlinux.h (vmlinux/x86_64, vmlinux/aarch64) and the define that
+    // bpf_tracing.h reads for pt_regs (kprobes): the kernel's name for the architecture.
     let vmlinux_dir = PathBuf::from("vmlinux").join(&arch);
+    let target_arch = match arch.as_str() {
+        "x86_64" => "x86",
+        "aarch64" => "arm64",
+        other => panic!("no vmlinux.h and no BPF arch for target architecture {other}"),
+    };
 
     // One call to clang_args: a second call would replace the first.
     let include_vmlinux = format!("-I{}", vmlinux_dir.display());
-    let clang_args = [include_vmlinux.as_str(), "-Ibpf", "-Wall", "-Werror", "-O2", "-g"];
+    let define_arch = format!("-D__TARGET_ARCH_{target_arch}");
+    let clang_args = [include_vmlinux.as_str(), define_arch.as_str(), "-Ibpf", "-Wall", "-Werror", "-O2", "-g"];
 
     println!("cargo:rerun-if-changed=bpf");
     println!("cargo:rerun-if-changed={}", vmlinux_dir.display());

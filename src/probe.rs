@@ -154,13 +154,36 @@ impl Capabilities {
         self.security_arity.iter().find(|&&(name, _)| name == hook).map(|&(_, arity)| arity)
     }
 
+    /// An arm64 kernel that attaches neither LSM nor fentry programs: before 6.4 arm64
+    /// had no ftrace direct calls, through which BPF trampolines attach to the kernel.
+    /// No sandbox is the cause there, and no boot option the remedy.
+    fn arm64_without_trampolines(&self) -> bool {
+        cfg!(target_arch = "aarch64")
+            && self.lsm_attach.is_err()
+            && self.fentry_attach.is_err()
+            && kernel_version(&self.kernel) < (6, 4)
+    }
+
     /// Why BPF LSM cannot enforce, with the remedy, in one line; None when it can.
     pub fn degraded_reason(&self) -> Option<String> {
         if self.enforcement() != Enforcement::Degraded {
             return None;
         }
         let current = self.lsm_list.as_ref().map(|list| list.join(",")).unwrap_or_default();
-        let (why, remedy) = if !self.bpf_in_lsm_list() {
+        // On arm64 before 6.4 the trampolines are missing, lsm= or not: say that first.
+        let (why, remedy) = if self.arm64_without_trampolines() {
+            let err = self.lsm_attach.as_ref().err().map_or("", String::as_str);
+            let listed = if self.bpf_in_lsm_list() { "`bpf` is an active LSM but " } else { "" };
+            (
+                format!(
+                    "{listed}this arm64 kernel refuses BPF LSM and fentry programs ({err}): arm64 has \
+                     the BPF trampolines they need only from Linux 6.4"
+                ),
+                "boot an arm64 kernel 6.4 or later (Debian 12's 6.12 enforces; 5.10 and 6.1 cannot, \
+                 whatever the command line)"
+                    .to_string(),
+            )
+        } else if !self.bpf_in_lsm_list() {
             let why = match &self.lsm_list {
                 Ok(list) => format!("`bpf` is not in the active LSM list ({})", list.join(",")),
                 Err(err) => format!("the active LSM list is unreadable ({err})"),
@@ -419,7 +442,8 @@ fn probe_program(which: ProbeProgram) -> Result<(), String> {
         ProbeProgram::Tracepoint => skel.progs.sg_probe_tracepoint.attach(),
         ProbeProgram::Fentry => skel.progs.sg_probe_fentry.attach(),
     };
-    link.map(drop).map_err(|err| err.to_string())
+    // {:#}: with the kernel's errno ("failed to attach LSM: ... (os error 524)").
+    link.map(drop).map_err(|err| format!("{err:#}"))
 }
 
 fn probe_ringbuf() -> Result<(), String> {

@@ -91,5 +91,14 @@ else
 fi
 tally "$OUT/pkg.log" pkg
 
+# The aarch64 tier (tests/aarch64.sh, `make test-aarch64`) is not part of the default run
+# (README "Tests"); SG_TEST_AARCH64=1 adds it last, after every x86_64 tier, so that it
+# shares neither the cores nor target/package with them.
+if [ "${SG_TEST_AARCH64:-0}" = 1 ]; then
+    echo "== aarch64 (tests/aarch64.sh)"
+    tests/aarch64.sh 2>&1 | tee "$OUT/aarch64.result"
+    tally "$OUT/aarch64.result" aarch64
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

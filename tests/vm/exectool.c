@@ -92,8 +92,15 @@ int main(int argc, char **argv)
 			return result(0);
 		return result(mprotect(p, 4096, PROT_READ | PROT_EXEC));
 	}
-	if (argc == 3 && strcmp(cmd, "uselib") == 0)
+	if (argc == 3 && strcmp(cmd, "uselib") == 0) {
+#ifdef __x86_64__
 		return result(syscall(134 /* SYS_uselib */, argv[2]));
+#else
+		/* arm64 has no uselib(2); 134 there is rt_sigaction. */
+		errno = ENOSYS;
+		return result(-1);
+#endif
+	}
 	if (argc == 4 && strcmp(cmd, "link") == 0)
 		return result(linkat(AT_FDCWD, argv[2], AT_FDCWD, argv[3], 0));
 	if (argc == 4 && strcmp(cmd, "flink") == 0) {

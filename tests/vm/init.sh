@@ -4,6 +4,8 @@
 # qemu through isa-debug-exit. Kernel command line it reads:
 #   sg.boot=NAME     the boot's name, for the log
 #   sg.lsm=1|0       whether BPF LSM is expected active (selects "# boots:" lsm / nolsm)
+#   sg.notramp=1     bpf is an active LSM but the kernel has no BPF trampolines (arm64
+#                    before 6.4): "# boots: notramp" scenarios run instead of nolsm ones
 #   sg.only=A,B      run only these scenarios (names without .sh)
 #   sg.timeout=SECS  per-scenario limit (default 120)
 # Protocol (one line each, on the console):
@@ -11,7 +13,8 @@
 #   ...the scenario's own output...
 #   SG-RESULT <scenario> PASS|FAIL
 #   SG-DONE passed=<n> failed=<m>
-# then a byte to port 0xf4: 1 = all passed (qemu exits 3), 2 = some failed (qemu exits 5).
+# then a byte to port 0xf4: 1 = all passed (qemu exits 3), 2 = some failed (qemu exits 5);
+# on aarch64 sg-exit 3 or 5 (semihosting) makes qemu exit with that status directly.
 
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 HOME=/root
@@ -42,31 +45,39 @@ for arg in $cmdline; do
     case $arg in
         sg.boot=*) SG_BOOT=${arg#sg.boot=} ;;
         sg.lsm=*) SG_LSM=${arg#sg.lsm=} ;;
+        sg.notramp=*) SG_NOTRAMP=${arg#sg.notramp=} ;;
         sg.only=*) only=",${arg#sg.only=}," ;;
         sg.timeout=*) limit=${arg#sg.timeout=} ;;
         sg.bench=*) SG_BENCH=${arg#sg.bench=} ;;
         sg.shard=*) shard=${arg#sg.shard=} ;; # "K/N": every Nth applicable scenario from the Kth
     esac
 done
-export SG_BOOT SG_LSM
+SG_NOTRAMP=${SG_NOTRAMP:-0}
+export SG_BOOT SG_LSM SG_NOTRAMP
 
 echo "SG-BOOT boot=$SG_BOOT lsm_expected=$SG_LSM kernel=$(uname -r) lsm=$(cat /sys/kernel/security/lsm)"
 
-# Does scenario file $1 apply to this boot? Its header line "# boots: all|lsm|nolsm|bench"
-# says; a benchmark boot (sg.bench=1) runs the bench scenarios only.
+# Does scenario file $1 apply to this boot? Its header line
+# "# boots: all|lsm|nolsm|notramp|bench" says; a benchmark boot (sg.bench=1) runs the bench
+# scenarios only. The nolsm scenarios expect bpf missing from lsm= (and trampolines that
+# work): a boot without trampolines runs the notramp ones instead.
 applies() {
-    boots=$(sed -n 's/^# boots:[[:space:]]*\([a-z]*\).*/\1/p' "$1" | head -n 1)
+    boots=$(sed -n 's/^# boots:[[:space:]]*\([a-z][a-z ]*\).*/\1/p' "$1" | head -n 1)
     if [ "${SG_BENCH:-0}" = 1 ]; then
         [ "$boots" = bench ]
         return
     fi
-    case $boots in
-        bench) return 1 ;;
-        all) return 0 ;;
-        lsm) [ "$SG_LSM" = 1 ] ;;
-        nolsm) [ "$SG_LSM" = 0 ] ;;
-        *) echo "init: $1 has no '# boots: all|lsm|nolsm' line; running it"; return 0 ;;
-    esac
+    [ -n "$boots" ] || { echo "init: $1 has no '# boots: all|lsm|nolsm' line; running it"; return 0; }
+    # One or more classes: "# boots: nolsm notramp" runs on either kind of boot.
+    for class in $boots; do
+        case $class in
+            all) return 0 ;;
+            lsm) [ "$SG_LSM" = 1 ] && return 0 ;;
+            nolsm) [ "$SG_LSM" = 0 ] && [ "$SG_NOTRAMP" != 1 ] && return 0 ;;
+            notramp) [ "$SG_NOTRAMP" = 1 ] && return 0 ;;
+        esac
+    done
+    return 1
 }
 
 # What one scenario left behind must not reach the next: every process but init, the
@@ -133,7 +144,11 @@ debug_exit() {
     chmod 755 /run/debug-exit
     /run/debug-exit
 }
-if [ "$failed" = 0 ]; then debug_exit 01; else debug_exit 02; fi
+if [ "$(uname -m)" = aarch64 ]; then
+    # qemu's arm virt machine has no isa-debug-exit: semihosting gives the same statuses.
+    if [ "$failed" = 0 ]; then sg-exit 3; else sg-exit 5; fi
+    echo "init: sg-exit returned $? (qemu without -semihosting-config userspace=on?)"
+elif [ "$failed" = 0 ]; then debug_exit 01; else debug_exit 02; fi
 # Only reached without isa-debug-exit: power off (qemu exits 0, which run.sh treats as a
 # boot that gave no verdict). Init must never return: that would panic.
 echo "init: isa-debug-exit did not stop the machine"

@@ -2,6 +2,9 @@
 # Builds the guest's initramfs: busybox-static with every applet linked, the safeguard
 # binary at /usr/sbin/safeguard, tests/vm/lib.sh at /tests/lib.sh, tests/vm/scenarios/*.sh
 # under /tests/scenarios/, and tests/vm/init.sh as /init.
+# The guest's architecture is BIN's: an x86_64 BIN gets the host's busybox and gcc, an
+# aarch64 BIN gets Debian's busybox-static:arm64 (unpacked, not installed) and
+# aarch64-linux-gnu-gcc, plus sg-exit, the guest's way to give qemu its verdict.
 # Usage: tests/vm/initramfs.sh BIN OUT.cpio.gz
 set -eu
 
@@ -10,8 +13,25 @@ bin=$(realpath "$1") out=$(realpath -m "$2")
 here=$(cd "$(dirname "$0")" && pwd)
 [ -f "$bin" ] || { echo "initramfs: no such binary: $bin" >&2; exit 2; }
 
+# ELF e_machine (byte 18): 3e x86_64, b7 aarch64.
+case $(od -An -tx1 -j18 -N1 "$bin" | tr -d ' ') in
+    3e) arch=x86_64 ;;
+    b7) arch=aarch64 ;;
+    *) echo "initramfs: $bin is neither x86_64 nor aarch64" >&2; exit 2 ;;
+esac
+if [ "$arch" = x86_64 ]; then
+    packages="busybox-static cpio gzip"
+    cc=gcc
+    ldso=/lib64/ld-linux-x86-64.so.2
+else
+    packages="cpio gzip gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
+    cc=aarch64-linux-gnu-gcc
+    ldso=/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1
+    dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
+fi
+
 missing=""
-for p in busybox-static cpio gzip; do
+for p in $packages; do
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
         missing="$missing $p"
 done
@@ -34,9 +54,26 @@ mkdir -p bin sbin usr/bin usr/sbin etc dev proc sys tmp run root home/user var/l
 chmod 1777 tmp
 chown 1000:1000 home/user
 
-cp /bin/busybox bin/busybox
-# --list-full gives each applet's usual place (bin/, sbin/, usr/bin/, usr/sbin/).
-for applet in $(bin/busybox --list-full); do
+if [ "$arch" = x86_64 ]; then
+    cp /bin/busybox bin/busybox
+else
+    # Debian's static busybox for arm64, unpacked from its package (installing it would
+    # replace the host's). Cached beside the initramfs.
+    cache=$(dirname "$out")/busybox-arm64
+    if [ ! -s "$cache/busybox" ]; then
+        rm -rf "$cache" && mkdir -p "$cache"
+        (cd "$cache" && apt-get -o APT::Sandbox::User=root download -qq busybox-static:arm64 >&2) ||
+            { apt-get update -qq >&2 && (cd "$cache" && apt-get -o APT::Sandbox::User=root download -qq busybox-static:arm64 >&2); } ||
+            { echo "initramfs: apt-get download busybox-static:arm64 failed" >&2; exit 1; }
+        dpkg-deb --fsys-tarfile "$cache"/busybox-static_*.deb | tar -xO ./bin/busybox >"$cache/busybox.tmp"
+        mv "$cache/busybox.tmp" "$cache/busybox"
+    fi
+    cp "$cache/busybox" bin/busybox
+    chmod 755 bin/busybox
+fi
+# --list-full gives each applet's usual place (bin/, sbin/, usr/bin/, usr/sbin/); the
+# host's busybox lists them for an arm64 one (the same Debian version, the same applets).
+for applet in $(/bin/busybox --list-full); do
     [ -e "$applet" ] || ln -s /bin/busybox "$applet"
 done
 
@@ -44,21 +81,26 @@ cp "$bin" usr/sbin/safeguard
 chmod 755 usr/sbin/safeguard
 # The benchmark loops (bench/loop.c), static like everything else here.
 mkdir -p usr/local/bin
-gcc -O2 -static -o usr/local/bin/sg-loop "$here/../../bench/loop.c" || exit 1
+"$cc" -O2 -static -o usr/local/bin/sg-loop "$here/../../bench/loop.c" || exit 1
 # mount module: the mount scenarios' helper (exact mount(2) strings, open_tree + move_mount)
-gcc -O2 -static -o usr/bin/sg-mounttool "$here/mounttool.c" || exit 1
+"$cc" -O2 -static -o usr/bin/sg-mounttool "$here/mounttool.c" || exit 1
 # process module: sg-exectool (fexecve, mmap, uselib, link, rename...), and for PT_INTERP a
 # libc-free static PIE (it can be an ELF interpreter) and a PIE whose interpreter is
 # /tmp/sg-interp; the host's dynamic loader for `ld.so PROGRAM`.
-gcc -O2 -static -o usr/bin/sg-exectool "$here/exectool.c" || exit 1
-gcc -O2 -nostdlib -fPIE -fno-stack-protector -DMESSAGE='"interp ran"' -static-pie \
+"$cc" -O2 -static -o usr/bin/sg-exectool "$here/exectool.c" || exit 1
+"$cc" -O2 -nostdlib -fPIE -fno-stack-protector -DMESSAGE='"interp ran"' -static-pie \
     -o usr/bin/sg-interp "$here/interp.c" || exit 1
-gcc -O2 -nostdlib -fPIE -fno-stack-protector -DMESSAGE='"main ran"' -pie \
+"$cc" -O2 -nostdlib -fPIE -fno-stack-protector -DMESSAGE='"main ran"' -pie \
     -Wl,--dynamic-linker=/tmp/sg-interp -o usr/bin/sg-interp-main "$here/interp.c" || exit 1
 mkdir -p usr/lib/sg
-cp "$(realpath /lib64/ld-linux-x86-64.so.2)" usr/lib/sg/ld.so || exit 1
+cp "$(realpath "$ldso")" usr/lib/sg/ld.so || exit 1
 # file module: mprotect, xattrs, io_uring, odd open flags (busybox has no applet for them)
-gcc -O2 -static -o usr/bin/sg-filetool "$here/filetool.c" || exit 1
+"$cc" -O2 -static -o usr/bin/sg-filetool "$here/filetool.c" || exit 1
+if [ "$arch" = aarch64 ]; then
+    # qemu's virt machine has no isa-debug-exit: init hands the verdict over by
+    # semihosting (see sg-exit.c).
+    "$cc" -O2 -static -o usr/bin/sg-exit "$here/sg-exit.c" || exit 1
+fi
 cp "$here/init.sh" init
 chmod 755 init
 cp "$here/lib.sh" tests/lib.sh
@@ -70,9 +112,10 @@ done
 # helper, built statically like the agent; never part of the product.
 nettool_dir=$(cd "$here/../.." && pwd)/target/nettool
 (cd "$here/nettool" && RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR="$nettool_dir" \
-    cargo build --quiet --release --target x86_64-unknown-linux-gnu) ||
+    CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+    cargo build --quiet --release --target "$arch-unknown-linux-gnu") ||
     { echo "initramfs: building tests/vm/nettool failed" >&2; exit 1; }
-cp "$nettool_dir/x86_64-unknown-linux-gnu/release/sg-nettool" usr/bin/sg-nettool
+cp "$nettool_dir/$arch-unknown-linux-gnu/release/sg-nettool" usr/bin/sg-nettool
 # ---- end network module
 
 cat >etc/passwd <<'EOF'

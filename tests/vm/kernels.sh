@@ -1,8 +1,10 @@
 #!/bin/sh
 # Fetches and caches the Debian cloud kernels the VM test bed boots:
 #   $SG_VM_CACHE/kernels/<name>/vmlinuz   (and .../package: the package it came from)
-# for <name> in 5.10 (bullseye), 6.1 (bookworm), 6.12 (bookworm-security, else trixie).
-# Usage: tests/vm/kernels.sh [NAME...]     (default: all three)
+# for <name> in 5.10 (bullseye), 6.1 (bookworm), 6.12 (bookworm-security, else trixie),
+# and their arm64 builds arm64-5.10, arm64-6.1, arm64-6.12 (the same releases; there
+# vmlinuz is a gzip-compressed arm64 Image, which qemu-system-aarch64 -kernel takes).
+# Usage: tests/vm/kernels.sh [NAME...]     (default: the three amd64 kernels)
 #
 # Each release gets a private apt state under the cache (its own sources.list, lists and
 # package cache), so the system's apt lists are never touched and the result does not
@@ -42,36 +44,44 @@ mirror_of() { # $1: "debian" or "debian-security"
     fi
 }
 
+# The Debian architecture of the kernel being fetched (set by fetch) and the private apt
+# state of a release for it: amd64 keeps the folder it always had.
+ARCH=amd64
+apt_dir() { if [ "$ARCH" = amd64 ]; then echo "$CACHE/apt/$1"; else echo "$CACHE/apt/$1-$ARCH"; fi; }
+
 # apt with the private state of one release: apt_for RELEASE apt-get|apt-cache ARGS...
 apt_for() {
     rel=$1; shift
-    dir=$CACHE/apt/$rel
+    dir=$(apt_dir "$rel")
     cmd=$1; shift
     "$cmd" -o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null \
         -o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache" \
         -o Dir::Cache::Archives="$dir/cache/archives" \
-        -o APT::Architecture=amd64 -o Acquire::Languages=none \
+        -o APT::Architecture="$ARCH" -o APT::Architectures="$ARCH" -o Acquire::Languages=none \
         -o APT::Sandbox::User=root "$@"
 }
 
 # Writes the private sources of RELEASE and refreshes its lists, once per run: only a
 # kernel missing from the cache gets here, and then the lists must be current.
+# RELEASE "SUITE-point" is SUITE without its security archive: the last point release
+# (the mirror here has no arm64 packages in bullseye-security).
 UPDATED=" "
 prepare_release() {
     rel=$1
-    dir=$CACHE/apt/$rel
-    case $UPDATED in *" $rel "*) return 0 ;; esac
+    dir=$(apt_dir "$rel")
+    case $UPDATED in *" $rel-$ARCH "*) return 0 ;; esac
     mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
     main=$(mirror_of debian)
     sec=$(mirror_of debian-security)
+    suite=${rel%-point}
     {
-        echo "deb [signed-by=$KEYRING] $main $rel main"
-        echo "deb [signed-by=$KEYRING] $main $rel-updates main"
-        echo "deb [signed-by=$KEYRING] $sec $rel-security main"
+        echo "deb [signed-by=$KEYRING] $main $suite main"
+        echo "deb [signed-by=$KEYRING] $main $suite-updates main"
+        [ "$suite" != "$rel" ] || echo "deb [signed-by=$KEYRING] $sec $suite-security main"
     } > "$dir/sources.list"
     log "apt-get update for $rel ($main)"
     apt_for "$rel" apt-get update -qq >&2 || die "apt-get update for $rel failed"
-    UPDATED="$UPDATED$rel "
+    UPDATED="$UPDATED$rel-$ARCH "
 }
 
 # Prints the versioned image package a meta package of RELEASE depends on, or nothing.
@@ -80,31 +90,35 @@ resolve_meta() { # RELEASE META
         awk '/Depends: linux-image-/{print $2; exit}'
 }
 
-# fetch NAME RELEASE META [RELEASE META]...: the first release whose meta resolves wins.
+# fetch NAME ARCH RELEASE META [RELEASE META]...: the first release whose meta resolves
+# and downloads wins. NAME is the version (5.10), with "arm64-" before it for arm64.
 fetch() {
-    name=$1; shift
+    name=$1 ARCH=$2; shift 2
+    version=${name#arm64-}
     out=$CACHE/kernels/$name
     if [ -s "$out/vmlinuz" ]; then
         echo "cached  $name: $(cat "$out/package" 2>/dev/null || echo '?') -> $out/vmlinuz"
         return 0
     fi
-    pkg=""
+    deb=""
     while [ $# -ge 2 ]; do
         rel=$1 meta=$2; shift 2
         prepare_release "$rel"
         pkg=$(resolve_meta "$rel" "$meta")
         case $pkg in
-            "linux-image-$name".*) break ;;
-            "") log "$name: $meta not found in $rel" ;;
-            *) log "$name: $meta in $rel is $pkg, not $name"; pkg="" ;;
+            "linux-image-$version".*) ;;
+            "") log "$name: $meta not found in $rel"; continue ;;
+            *) log "$name: $meta in $rel is $pkg, not $name"; continue ;;
         esac
+        work=$(apt_dir "$rel")/download
+        rm -rf "$work" && mkdir -p "$work"
+        if (cd "$work" && apt_for "$rel" apt-get download -qq "$pkg" >&2); then
+            deb=$(ls "$work"/*.deb)
+            break
+        fi
+        log "$name: apt-get download $pkg from $rel failed"
     done
-    [ -n "$pkg" ] || die "$name: no release offers a kernel"
-    work=$CACHE/apt/$rel/download
-    rm -rf "$work" && mkdir -p "$work"
-    (cd "$work" && apt_for "$rel" apt-get download -qq "$pkg" >&2) ||
-        die "$name: apt-get download $pkg failed"
-    deb=$(ls "$work"/*.deb)
+    [ -n "$deb" ] || die "$name: no release offers a kernel"
     mkdir -p "$out"
     dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards './boot/vmlinuz-*' > "$out/vmlinuz.tmp" ||
         die "$name: no ./boot/vmlinuz-* in $deb"
@@ -122,10 +136,15 @@ ensure_packages apt dpkg tar debian-archive-keyring
 [ $# -gt 0 ] || set -- 5.10 6.1 6.12
 for name in "$@"; do
     case $name in
-        5.10) fetch 5.10 bullseye linux-image-cloud-amd64 ;;
-        6.1)  fetch 6.1 bookworm linux-image-cloud-amd64 ;;
+        5.10) fetch 5.10 amd64 bullseye linux-image-cloud-amd64 ;;
+        6.1)  fetch 6.1 amd64 bookworm linux-image-cloud-amd64 ;;
         # bookworm-security carries 6.12 as its own meta package; trixie's default is 6.12.
-        6.12) fetch 6.12 bookworm linux-image-6.12-cloud-amd64 trixie linux-image-cloud-amd64 ;;
-        *) die "unknown kernel '$name' (known: 5.10 6.1 6.12)" ;;
+        6.12) fetch 6.12 amd64 bookworm linux-image-6.12-cloud-amd64 trixie linux-image-cloud-amd64 ;;
+        arm64-5.10) fetch arm64-5.10 arm64 bullseye linux-image-cloud-arm64 \
+                        bullseye-point linux-image-cloud-arm64 ;;
+        arm64-6.1)  fetch arm64-6.1 arm64 bookworm linux-image-cloud-arm64 ;;
+        arm64-6.12) fetch arm64-6.12 arm64 bookworm linux-image-6.12-cloud-arm64 \
+                        trixie linux-image-cloud-arm64 ;;
+        *) die "unknown kernel '$name' (known: 5.10 6.1 6.12 arm64-5.10 arm64-6.1 arm64-6.12)" ;;
     esac
 done

@@ -4,7 +4,9 @@
 # Usage: tests/vm/run.sh BIN [BOOT...]      BOOT: 5.10 6.1 6.12 6.12-b 6.1-nobpf (default:
 #        all; 6.12 and 6.12-b each run half of the scenarios),
 #        or bench-6.1 bench-6.12: instruction-counting boots (-icount shift=0) that run
-#        only the "# boots: bench" scenarios (see `make bench`)
+#        only the "# boots: bench" scenarios (see `make bench`).
+#        An aarch64 BIN boots Debian's arm64 kernels under qemu-system-aarch64 instead:
+#        BOOT is arm64-5.10 arm64-6.1 arm64-6.12 (default: all three).
 # Environment:
 #   SG_VM_OUT      logs and initramfs (default target/vm in the repository): <boot>.log is
 #                  the serial console of that boot
@@ -23,8 +25,15 @@ bin=$1
 shift
 [ -f "$bin" ] || { echo "vm: no such binary: $bin" >&2; exit 2; }
 boots=("$@")
+# The guest's architecture is the binary's (ELF e_machine: 3e x86_64, b7 aarch64).
+arch=x86_64
+[ "$(od -An -tx1 -j18 -N1 "$bin" | tr -d ' ')" = b7 ] && arch=aarch64
 # 6.12 verifies the BPF programs slowest: its scenarios are split over two boots.
-[ ${#boots[@]} -gt 0 ] || boots=(5.10 6.1 6.12 6.12-b 6.1-nobpf)
+if [ ${#boots[@]} = 0 ]; then
+    if [ "$arch" = aarch64 ]; then boots=(arm64-5.10 arm64-6.1 arm64-6.12)
+    else boots=(5.10 6.1 6.12 6.12-b 6.1-nobpf)
+    fi
+fi
 root=$(cd "$here/../.." && pwd)
 out=${SG_VM_OUT:-$root/target/vm}
 boot_timeout=${SG_VM_TIMEOUT:-3600}
@@ -34,29 +43,44 @@ only=${SG_VM_ONLY:-}
 # boot name -> kernel, extra kernel arguments, whether BPF LSM is expected active
 declare -A kernel_of lsm_args_of lsm_of
 kernel_of=([5.10]=5.10 [6.1]=6.1 [6.12]=6.12 [6.12-b]=6.12 [6.1-nobpf]=6.1 [bench-6.1]=6.1
-           [bench-6.12]=6.12)
+           [bench-6.12]=6.12 [arm64-5.10]=arm64-5.10 [arm64-6.1]=arm64-6.1
+           [arm64-6.12]=arm64-6.12)
 # 5.10 has CONFIG_BPF_LSM=y but leaves bpf out of its default list.
 lsm_args_of=([5.10]="lsm=lockdown,capability,yama,apparmor,bpf" [6.1]="" [6.12]="sg.shard=0/2"
              [6.12-b]="sg.shard=1/2"
              [6.1-nobpf]="lsm=lockdown,capability,yama,apparmor" [bench-6.1]="sg.bench=1"
-             [bench-6.12]="sg.bench=1")
-lsm_of=([5.10]=1 [6.1]=1 [6.12]=1 [6.12-b]=1 [6.1-nobpf]=0 [bench-6.1]=1 [bench-6.12]=1)
+             [bench-6.12]="sg.bench=1"
+             [arm64-5.10]="lsm=lockdown,capability,yama,apparmor,bpf sg.notramp=1"
+             [arm64-6.1]="sg.notramp=1" [arm64-6.12]="")
+# arm64: bpf is in the active list on all three (5.10 by lsm=), but only 6.12 has the BPF
+# trampolines that LSM programs need (measured; README "BPF LSM on arm64"). 5.10 and 6.1
+# are degraded boots: sg.lsm=0 selects the "nolsm" scenarios, sg.notramp=1 tells them why.
+lsm_of=([5.10]=1 [6.1]=1 [6.12]=1 [6.12-b]=1 [6.1-nobpf]=0 [bench-6.1]=1 [bench-6.12]=1
+        [arm64-5.10]=0 [arm64-6.1]=0 [arm64-6.12]=1)
 # With -icount shift=0 the guest clock counts instructions: timings repeat to ~0.1%.
 declare -A qemu_extra_of=([bench-6.1]="-icount shift=0" [bench-6.12]="-icount shift=0")
 for b in "${boots[@]}"; do
     [ -n "${kernel_of[$b]:-}" ] || { echo "vm: unknown boot '$b' (known: ${!kernel_of[*]})" >&2; exit 2; }
+    case $arch:$b in
+        aarch64:arm64-* | x86_64:[0-9]* | x86_64:bench-*) ;;
+        *) echo "vm: boot '$b' does not fit the $arch binary $bin" >&2; exit 2 ;;
+    esac
 done
 
 # (initramfs.sh and kernels.sh install what they need themselves)
-if ! dpkg-query -W -f='${Status}\n' qemu-system-x86 2>/dev/null | grep -q '^install ok installed'; then
-    echo "vm: installing: qemu-system-x86" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 >&2 ||
+qemu_package=qemu-system-x86
+[ "$arch" = aarch64 ] && qemu_package=qemu-system-arm
+if ! dpkg-query -W -f='${Status}\n' "$qemu_package" 2>/dev/null | grep -q '^install ok installed'; then
+    echo "vm: installing: $qemu_package" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$qemu_package" >&2 ||
         exit 1
 fi
 
 mkdir -p "$out"
 t0=$(date +%s)
-"$here/initramfs.sh" "$bin" "$out/initramfs.cpio.gz" || { echo "vm: initramfs failed" >&2; exit 1; }
+initramfs=$out/initramfs.cpio.gz
+[ "$arch" = aarch64 ] && initramfs=$out/initramfs-aarch64.cpio.gz
+"$here/initramfs.sh" "$bin" "$initramfs" || { echo "vm: initramfs failed" >&2; exit 1; }
 kernels=$(for b in "${boots[@]}"; do echo "${kernel_of[$b]}"; done | sort -u)
 # shellcheck disable=SC2086 # one argument per kernel
 "$here/kernels.sh" $kernels || { echo "vm: fetching kernels failed" >&2; exit 1; }
@@ -77,15 +101,24 @@ for b in "${boots[@]}"; do
     # no_timer_check: on a loaded host the kernel's IO-APIC timer check can fail under TCG
     # ("IO-APIC + timer doesn't work") and panic the boot.
     append="console=ttyS0 panic=-1 quiet no_timer_check rdinit=/init ${lsm_args_of[$b]} sg.boot=$b"
+    # arm64: the virt machine's PL011 is ttyAMA0; the verdict goes out by semihosting
+    # (init.sh, sg-exit.c). cortex-a72 rather than max: TCG emulates no pointer
+    # authentication then, which makes the guest much faster.
+    machine=(qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 1
+             -device "isa-debug-exit,iobase=0xf4,iosize=0x04")
+    if [ "$arch" = aarch64 ]; then
+        append="console=ttyAMA0 panic=-1 quiet rdinit=/init ${lsm_args_of[$b]} sg.boot=$b"
+        machine=(qemu-system-aarch64 -accel tcg -machine virt -cpu cortex-a72 -m 1024 -smp 1
+                 -semihosting-config "enable=on,target=native,userspace=on")
+    fi
     append="$append sg.lsm=${lsm_of[$b]} sg.timeout=$scenario_timeout${only:+ sg.only=$only}"
     (
         start=$(date +%s)
         # shellcheck disable=SC2086 # the extra arguments are words
-        timeout "$boot_timeout" qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 1 \
+        timeout "$boot_timeout" "${machine[@]}" \
             ${qemu_extra_of[$b]:-} \
             -nographic -no-reboot -net none \
-            -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-            -kernel "$cache/kernels/${kernel_of[$b]}/vmlinuz" -initrd "$out/initramfs.cpio.gz" \
+            -kernel "$cache/kernels/${kernel_of[$b]}/vmlinuz" -initrd "$initramfs" \
             -append "$append" </dev/null >"$out/$b.log" 2>&1 &
         echo $! >"$out/$b.qemu-pid"
         wait $!

@@ -1,4 +1,4 @@
-# boots: nolsm
+# boots: nolsm notramp
 # mount-degraded: without BPF LSM, block mode runs audit-only through the
 # sys_enter_mount tracepoint: a bind of a denied source (relative, through "..")
 # succeeds and gives a MONITOR record; an allowed one gives an ALLOWED record.

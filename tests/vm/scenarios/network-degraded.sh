@@ -1,4 +1,4 @@
-# boots: nolsm
+# boots: nolsm notramp
 # network-degraded: without BPF LSM, block mode runs audit-only: a TCP connect to a denied
 # address succeeds and gives a MONITOR record (from the inet_sock_set_state tracepoint),
 # and so does an accepted connection from a denied peer.
