@@ -51,6 +51,8 @@ bench: build
 	cat bench/results-file.md bench/results-network.md > bench/results.md
 	@# events/report/generate throughput on a 1 GB log of each format (docs/analysis.md, "Speed")
 	SAFEGUARD=$(BIN) SAFEGUARD_BENCH_MB=$${SAFEGUARD_BENCH_MB:-1000} tests/analysis/bench.sh
+	@# inventory and risk on this host: wall and CPU time, entries walked (docs/inventory.md, "Speed")
+	tests/inventory/bench.sh $(BIN)
 
 vmlinux:
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/x86_64/vmlinux.h
