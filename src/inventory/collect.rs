@@ -847,6 +847,7 @@ fn cron(root: &Root) -> Vec<CronJob> {
             line: e.line,
             user: e.user,
             schedule: e.schedule,
+            writable_program: writable_program(root, &e.command),
             command: e.command,
         }))
     };
@@ -895,6 +896,15 @@ fn cron(root: &Root) -> Vec<CronJob> {
         }
     }
     out
+}
+
+/// The program a cron command starts (its first word, when an absolute path), if it or
+/// its directory may be written by a group or by everyone.
+fn writable_program(root: &Root, command: &str) -> Option<String> {
+    let program = command.split_whitespace().next().filter(|w| w.starts_with('/'))?;
+    let parent = program.rsplit_once('/').map(|(dir, _)| if dir.is_empty() { "/" } else { dir })?;
+    let writable = |path: &str| fs::metadata(root.path(path)).is_ok_and(|m| m.permissions().mode() & 0o022 != 0);
+    (writable(program) || writable(parent)).then(|| program.to_string())
 }
 
 // --- root's PATH ------------------------------------------------------------------------

@@ -152,6 +152,17 @@ fn files(inv: &Inventory, out: &mut Vec<Finding>) {
             "chmod o-w the directory, or remove it from root's PATH",
         ));
     }
+    for c in &inv.cron {
+        let Some(program) = &c.writable_program else { continue };
+        let privileged = inv.users.iter().any(|u| u.name == c.user && u.uid == 0);
+        out.push(finding(
+            "cron-writable-program",
+            if privileged { Severity::High } else { Severity::Medium },
+            format!("cron runs {program} as {}, and others may replace it", c.user),
+            vec![format!("{}:{}: {} {} {}", c.file, c.line, c.schedule, c.user, c.command)],
+            "make the program and its directory writable by root only (chmod go-w)",
+        ));
+    }
     for d in inv.root_path.iter().filter(|d| !d.dir.starts_with('/')) {
         out.push(finding(
             "path-relative",

@@ -261,6 +261,9 @@ pub struct CronJob {
     pub user: String,
     pub schedule: String,
     pub command: String,
+    /// The program the command starts (its first word, when a path) or the directory
+    /// holding it is writable by others than its owner and root.
+    pub writable_program: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]

@@ -77,6 +77,8 @@ fn fixture_root_inventory_and_findings() {
     assert_eq!(units, [("ssh.service", "service"), ("backup.timer", "timer")]);
     let pkgs: Vec<_> = inv.packages.dpkg.as_ref().unwrap().iter().map(|p| p.name.as_str()).collect();
     assert_eq!(pkgs, ["bash", "login"]);
+    let writable: Vec<_> = inv.cron.iter().map(|c| c.writable_program.as_deref()).collect();
+    assert_eq!(writable, [Some("/opt/tools/bin/backup.sh"), None]);
     assert!(inv.listeners.is_empty() && inv.deleted_executables.is_empty());
     assert!(inv.unavailable.iter().any(|u| u.section == "listeners"));
 
@@ -85,6 +87,11 @@ fn fixture_root_inventory_and_findings() {
         found,
         [
             ("uid0-account", Severity::Critical, "account toor has uid 0 besides root".to_string()),
+            (
+                "cron-writable-program",
+                Severity::High,
+                "cron runs /opt/tools/bin/backup.sh as root, and others may replace it".to_string()
+            ),
             ("empty-password", Severity::High, "account guest has an empty password".to_string()),
             (
                 "path-world-writable",

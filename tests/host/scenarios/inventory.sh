@@ -49,9 +49,9 @@ eq(inv["file_capabilities"], [], "file capabilities")
 eq((inv["walk"]["truncated"], "/usr" in inv["walk"]["dirs"], "/bin" in inv["walk"]["dirs"]), (False, True, False), "walk")
 eq([(d["dir"], d["world_writable"], d["sources"]) for d in inv["root_path"] if d["world_writable"]],
    [("/opt/tools/bin", True, ["/etc/sudoers secure_path"])], "world-writable PATH dirs")
-eq([(c["file"], c["line"], c["user"], c["schedule"], c["command"]) for c in inv["cron"]],
-   [("/etc/cron.d/backup", 2, "root", "*/5 * * * *", "/opt/tools/bin/backup.sh --quiet"),
-    ("/var/spool/cron/crontabs/alice", 1, "alice", "@daily", "/home/alice/sync.sh")], "cron")
+eq([(c["file"], c["line"], c["user"], c["schedule"], c["command"], c["writable_program"]) for c in inv["cron"]],
+   [("/etc/cron.d/backup", 2, "root", "*/5 * * * *", "/opt/tools/bin/backup.sh --quiet", "/opt/tools/bin/backup.sh"),
+    ("/var/spool/cron/crontabs/alice", 1, "alice", "@daily", "/home/alice/sync.sh", None)], "cron")
 eq([(s["unit"], s["kind"], s["wanted_by"], s["target"]) for s in inv["services"]],
    [("ssh.service", "service", "multi-user.target.wants", "/lib/systemd/system/ssh.service"),
     ("backup.timer", "timer", "timers.target.wants", "/etc/systemd/system/backup.timer")], "services")
@@ -69,6 +69,7 @@ risk = json.load(open(sys.argv[1]))
 got = [(f["id"], f["severity"], f["title"]) for f in risk["findings"]]
 want = [
     ("uid0-account", "critical", "account toor has uid 0 besides root"),
+    ("cron-writable-program", "high", "cron runs /opt/tools/bin/backup.sh as root, and others may replace it"),
     ("empty-password", "high", "account guest has an empty password"),
     ("path-world-writable", "high", "root's PATH holds the world-writable directory /opt/tools/bin"),
     ("setid-unowned", "high", "setuid file /usr/local/bin/helper belongs to no package"),
@@ -87,7 +88,7 @@ PY
 # --fail-on: 3 at or above the severity, 0 below it, 2 for a bad severity.
 expect_status 3 "$SG" risk --root "$R" --fail-on critical
 expect_status 3 "$SG" risk --root "$R" --fail-on MEDIUM
-case $OUT in *"CRITICAL uid0-account"*"6 findings: 1 critical, 4 high, 1 medium, 0 low"*) ;; *) fail "risk text: $OUT" ;; esac
+case $OUT in *"CRITICAL uid0-account"*"7 findings: 1 critical, 5 high, 1 medium, 0 low"*) ;; *) fail "risk text: $OUT" ;; esac
 sed -i '/^toor:/d' "$R/etc/passwd"
 expect_status 0 "$SG" risk --root "$R" --fail-on critical
 expect_status 2 "$SG" risk --root "$R" --fail-on severe
