@@ -59,7 +59,7 @@ enum Command {
     Report(analysis::ReportArgs),
     /// Propose an allow-list config from what a monitor-mode run logged.
     Generate(analysis::GenerateArgs),
-    /// List the host's security-relevant assets (or those of a mounted root, offline).
+    /// List what is security-relevant on the host (or in a mounted root, offline).
     Inventory(inventory::InventoryArgs),
     /// Judge the host's risks: findings with severity, evidence and remedy.
     Risk(inventory::RiskArgs),

@@ -474,7 +474,8 @@ fn ssh(root: &Root) -> Ssh {
 }
 
 /// Reads one sshd config file, expanding `Include` in place (relative patterns are under
-/// /etc/ssh; `*` and `?` in the last component). Returns the `Match` still open at its end.
+/// /etc/ssh; `*` and `?` in the last component); included lines are under the `Match` of
+/// the `Include` line.
 fn ssh_file(
     root: &Root,
     file: &str,
@@ -482,36 +483,26 @@ fn ssh_file(
     files: &mut Vec<String>,
     settings: &mut Vec<parse::SshSetting>,
     depth: usize,
-) -> Option<String> {
-    let Some(text) = root.read(file) else { return matched };
+) {
     if depth > 8 || files.len() > 64 {
-        return matched;
+        return;
     }
+    let Some(text) = root.read(file) else { return };
     files.push(file.to_string());
-    let (lines, mut open) = parse::sshd_config(&text, file, matched);
-    // sshd_config resets the Match state per parsed line; the parser already applied it,
-    // so each line carries its own; includes inherit the Match of the Include line.
-    let mut current = None;
+    let (lines, _) = parse::sshd_config(&text, file, matched);
     for line in lines {
         match line {
-            parse::SshLine::Setting(s) => {
-                current = s.matched.clone();
-                settings.push(s);
-            }
-            parse::SshLine::Include(patterns) => {
+            parse::SshLine::Setting(s) => settings.push(s),
+            parse::SshLine::Include(patterns, matched) => {
                 for pattern in patterns {
                     let pattern = if pattern.starts_with('/') { pattern } else { format!("/etc/ssh/{pattern}") };
                     for path in glob(root, &pattern) {
-                        ssh_file(root, &path, current.clone(), files, settings, depth + 1);
+                        ssh_file(root, &path, matched.clone(), files, settings, depth + 1);
                     }
                 }
             }
         }
     }
-    if depth > 0 {
-        open = open.or(current);
-    }
-    open
 }
 
 /// Expands `*` and `?` in the last component of an absolute path, sorted.

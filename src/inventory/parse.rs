@@ -152,13 +152,15 @@ pub struct SshSetting {
     pub matched: Option<String>,
 }
 
-/// Parses one sshd_config file. `Include` lines are returned as their patterns (the
-/// caller expands them and parses those files in place); settings carry the file name.
+/// A line of an sshd_config file that matters here.
 pub enum SshLine {
     Setting(SshSetting),
-    Include(Vec<String>),
+    /// The patterns of an `Include`, and the `Match` it is under (the included lines are).
+    Include(Vec<String>, Option<String>),
 }
 
+/// Parses one sshd_config file that starts under `matched`; returns its lines and the
+/// `Match` still open at its end. The caller expands `Include`s in place.
 pub fn sshd_config(text: &str, file: &str, mut matched: Option<String>) -> (Vec<SshLine>, Option<String>) {
     let mut out = Vec::new();
     for (index, raw) in text.lines().enumerate() {
@@ -175,7 +177,9 @@ pub fn sshd_config(text: &str, file: &str, mut matched: Option<String>) -> (Vec<
             "match" => {
                 matched = if value.eq_ignore_ascii_case("all") { None } else { Some(value.to_string()) };
             }
-            "include" => out.push(SshLine::Include(value.split_whitespace().map(str::to_string).collect())),
+            "include" => {
+                out.push(SshLine::Include(value.split_whitespace().map(str::to_string).collect(), matched.clone()))
+            }
             _ => out.push(SshLine::Setting(SshSetting {
                 key,
                 value: value.trim_matches('"').to_string(),
@@ -515,12 +519,12 @@ mod tests {
         let text = "Include /etc/ssh/sshd_config.d/*.conf\n# PermitRootLogin yes\npermitrootlogin=no\nPermitRootLogin yes\nPasswordAuthentication  yes\nMatch User backup\n  PermitRootLogin yes\nMatch all\nX11Forwarding yes\n";
         let (lines, open) = sshd_config(text, "/etc/ssh/sshd_config", None);
         assert!(open.is_none());
-        assert!(matches!(&lines[0], SshLine::Include(p) if p == &["/etc/ssh/sshd_config.d/*.conf"]));
+        assert!(matches!(&lines[0], SshLine::Include(p, None) if p == &["/etc/ssh/sshd_config.d/*.conf"]));
         let settings: Vec<SshSetting> = lines
             .into_iter()
             .filter_map(|l| match l {
                 SshLine::Setting(s) => Some(s),
-                SshLine::Include(_) => None,
+                SshLine::Include(..) => None,
             })
             .collect();
         let root = ssh_global(&settings, "permitrootlogin").unwrap();
@@ -531,8 +535,9 @@ mod tests {
         assert_eq!(in_match[0].matched.as_deref(), Some("User backup"));
         assert!(ssh_global(&settings, "x11forwarding").is_some(), "Match all ends the block");
         // A Match left open at the end of an included file continues in the includer.
-        let (_, open) = sshd_config("Match Group x\n", "a", None);
+        let (lines, open) = sshd_config("Match Group x\nInclude b\n", "a", None);
         assert_eq!(open.as_deref(), Some("Group x"));
+        assert!(matches!(&lines[0], SshLine::Include(_, Some(m)) if m == "Group x"));
     }
 
     #[test]
