@@ -608,22 +608,26 @@ fn listeners(procs: &[Proc]) -> Vec<Listener> {
         inode => inode,
     };
     let mut by_inode: HashMap<u64, Vec<&Proc>> = HashMap::new();
-    let mut netns_pid: BTreeMap<u64, u32> = BTreeMap::new();
+    let mut netns_pids: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
     for p in procs {
         for s in &p.sockets {
             by_inode.entry(*s).or_default().push(p);
         }
-        netns_pid.entry(p.netns).or_insert(p.pid);
+        netns_pids.entry(p.netns).or_default().push(p.pid);
     }
     let mut out = Vec::new();
-    for (netns, pid) in netns_pid {
+    for (netns, pids) in netns_pids {
         for (file, protocol, state) in [
             ("tcp", "tcp", parse::TCP_LISTEN),
             ("tcp6", "tcp", parse::TCP_LISTEN),
             ("udp", "udp", parse::UDP_UNCONNECTED),
             ("udp6", "udp", parse::UDP_UNCONNECTED),
         ] {
-            let Ok(text) = fs::read_to_string(format!("/proc/{pid}/net/{file}")) else { continue };
+            // Any process of the namespace will do; one may exit while we read.
+            let Some(text) = pids.iter().find_map(|pid| fs::read_to_string(format!("/proc/{pid}/net/{file}")).ok())
+            else {
+                continue;
+            };
             for s in parse::proc_net(&text).into_iter().filter(|s| s.state == state && s.port != 0) {
                 let processes = by_inode
                     .get(&s.inode)
