@@ -58,6 +58,9 @@ pub const SYSCTLS: [&str; 18] = [
     "net.ipv4.ip_forward",
 ];
 
+/// Files larger than this are not read (dpkg's status file is a few MB).
+const MAX_FILE: u64 = 64 << 20;
+
 pub const DEFAULT_CONFIG: &str = "/etc/safeguard/safeguard.toml";
 
 /// What is inspected: the running host (`/`, with /proc and /sys) or a directory that
@@ -114,8 +117,15 @@ impl Root {
         self.base.join(rel)
     }
 
+    /// A regular file's text (lossy UTF-8). A FIFO or device planted in an image would
+    /// block or never end, and a huge file is no config: both read as absent.
     fn read(&self, abs: &str) -> Option<String> {
-        fs::read(self.path(abs)).ok().map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        let path = self.path(abs);
+        let meta = fs::metadata(&path).ok()?;
+        if !meta.is_file() || meta.len() > MAX_FILE {
+            return None;
+        }
+        fs::read(path).ok().map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// The entries of a directory: (name, absolute path inside the root), sorted.

@@ -156,3 +156,14 @@ fn drift_between_two_inventories() {
     );
     assert!(findings(&after, None).iter().any(|f| f.id == "ptrace-scope"));
 }
+
+#[test]
+fn a_fifo_in_an_image_is_not_read() {
+    let dir = fixture("fifo");
+    std::fs::remove_file(dir.join("etc/shadow")).unwrap();
+    assert!(Command::new("mkfifo").arg(dir.join("etc/shadow")).status().unwrap().success());
+    let inv = collect(&Root::offline(&dir).unwrap(), None);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(inv.users.iter().all(|u| u.password == "unknown"));
+    assert!(inv.unavailable.iter().any(|u| u.section == "users.password"));
+}
