@@ -85,6 +85,8 @@ bench: build
 	cat bench/results-file.md bench/results-network.md > bench/results.md
 	@# events/report/generate throughput on a 1 GB log of each format (docs/analysis.md, "Speed")
 	SAFEGUARD=$(BIN) SAFEGUARD_BENCH_MB=$${SAFEGUARD_BENCH_MB:-1000} tests/analysis/bench.sh
+	@# inventory and risk on this host: wall and CPU time, entries walked (docs/inventory.md, "Speed")
+	tests/inventory/bench.sh $(BIN)
 
 # x86_64: the host's BTF. aarch64: the BTF inside Debian's newest arm64 cloud kernel (the
 # VM tests' arm64-6.12, fetched by tests/vm/kernels.sh): its /boot/vmlinuz is a plain arm64

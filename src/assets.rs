@@ -79,7 +79,7 @@ fn closing_sections(pages: &[String]) -> Roff {
         roff.control("TP", []).text([bold(path)]).text([roman(what)]);
     }
     roff.control("SH", ["EXIT STATUS"]);
-    roff.text([roman("0 success, 1 runtime failure, 2 bad usage or configuration.")]);
+    roff.text([roman("0 success, 1 runtime failure, 2 bad usage or configuration, 3 (risk --fail-on) a finding at or above the severity.")]);
     roff.control("SH", ["SEE ALSO"]);
     let mut refs = Vec::new();
     for page in pages.iter().map(String::as_str).chain(["systemctl.1", "journalctl.1"]) {

@@ -1,6 +1,6 @@
 //! safeguard: a Linux host security agent built on BPF LSM (KRSI).
 //! `main` parses the command line and maps outcomes to exit codes: 0 ok,
-//! 1 runtime failure, 2 bad usage or config.
+//! 1 runtime failure, 2 bad usage or config, 3 `risk --fail-on` reached.
 
 mod agent;
 mod analysis;
@@ -9,6 +9,7 @@ mod bpf;
 mod config;
 mod events;
 mod file;
+mod inventory;
 mod logging;
 mod mount;
 mod network;
@@ -58,6 +59,10 @@ enum Command {
     Report(analysis::ReportArgs),
     /// Propose an allow-list config from what a monitor-mode run logged.
     Generate(analysis::GenerateArgs),
+    /// List what is security-relevant on the host (or in a mounted root, offline).
+    Inventory(inventory::InventoryArgs),
+    /// Judge the host's risks: findings with severity, evidence and remedy.
+    Risk(inventory::RiskArgs),
     /// Write man pages and shell completions into DIR (for `make package`).
     #[command(hide = true)]
     Assets { dir: PathBuf },
@@ -105,6 +110,19 @@ fn main() -> ExitCode {
         Command::Events(args) => report(analysis::events::run(args)),
         Command::Report(args) => report(analysis::report::run(args)),
         Command::Generate(args) => report(analysis::generate::run(args)),
+        Command::Inventory(args) => match inventory::inventory_command(&args) {
+            Ok(text) => write_stdout(&text),
+            Err(err) => report(Err(err)),
+        },
+        // --fail-on reached: status 3 once the findings are printed (SPEC section 9).
+        Command::Risk(args) => match inventory::risk_command(&args) {
+            Ok((text, fail)) => match (write_stdout(&text), fail) {
+                (status, false) => status,
+                (status, true) if status == ExitCode::SUCCESS => ExitCode::from(3),
+                (status, true) => status,
+            },
+            Err(err) => report(Err(err)),
+        },
         Command::Assets { dir } => report(assets::write(Cli::command(), &dir)),
     }
 }
