@@ -7,13 +7,14 @@ mod analysis;
 mod assets;
 mod bpf;
 mod config;
-mod events;
+mod decode;
 mod file;
 mod logging;
 mod mount;
 mod network;
 mod probe;
 mod process;
+mod rule_paths;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

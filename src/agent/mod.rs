@@ -11,6 +11,7 @@
 //! denial holds) and an event may be logged by both.
 
 pub mod module;
+pub mod runtime;
 mod writer;
 
 use std::path::Path;
@@ -445,7 +446,7 @@ impl StatsReporter {
                 let lost = load(&stats.ringbuf_full[op]);
                 if lost > 0 {
                     c.lost_kernel += lost;
-                    c.lost_kernel_by_op.push((format!("{name}.{}", crate::events::op_name(op as u32)), lost));
+                    c.lost_kernel_by_op.push((format!("{name}.{}", crate::decode::op_name(op as u32)), lost));
                 }
             }
             c.lost_identities += load(&stats.lost_identities);
