@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::{Sender, TrySendError};
 
+use super::log_thread::ToWriter;
 use crate::config::Mode;
 use crate::logging::Record;
 use crate::probe::{Capabilities, Enforcement};
@@ -97,7 +98,7 @@ impl Default for ModuleStats {
 /// What one running instance of a module gets from the agent.
 #[derive(Clone)]
 pub struct ModuleContext {
-    pub records: Sender<Record>,
+    pub records: Sender<ToWriter>,
     pub stats: Arc<ModuleStats>,
     /// Cleared by the agent to stop this instance (at exit, or when a reload replaced it).
     pub running: Arc<AtomicBool>,
@@ -107,7 +108,7 @@ pub struct ModuleContext {
 }
 
 impl ModuleContext {
-    pub fn new(records: Sender<Record>, stats: Arc<ModuleStats>, running: Arc<AtomicBool>) -> ModuleContext {
+    pub fn new(records: Sender<ToWriter>, stats: Arc<ModuleStats>, running: Arc<AtomicBool>) -> ModuleContext {
         ModuleContext { records, stats, running, taken: Arc::default() }
     }
 
@@ -126,7 +127,7 @@ impl ModuleContext {
 
     fn enqueue(&self, record: Record) {
         let event = record.event;
-        match self.records.try_send(record) {
+        match self.records.try_send(ToWriter::Record(record)) {
             Ok(()) | Err(TrySendError::Disconnected(_)) => {}
             Err(TrySendError::Full(_)) if event => {
                 self.stats.queue_full.fetch_add(1, Ordering::Relaxed);

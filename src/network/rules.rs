@@ -16,6 +16,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use crate::bpf::sg;
 use crate::config::{AllowDeny, Cidr, CommandMatch, NetworkConfig, PortProto, PortRange};
+use crate::rule_paths::rule_text;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Verdict {
@@ -244,22 +245,12 @@ pub fn port_intervals(ports: &AllowDeny<PortRange>) -> Vec<PortInterval> {
     out
 }
 
-/// The value as written, without quotes.
-fn unquote(text: &str) -> &str {
-    let t = text.trim();
-    if t.len() >= 2 && ((t.starts_with('"') && t.ends_with('"')) || (t.starts_with('\'') && t.ends_with('\''))) {
-        &t[1..t.len() - 1]
-    } else {
-        t
-    }
-}
-
 /// Compiles the configuration; `identify` gives an executable's (s_dev, inode) and is a
 /// parameter so that tests need no filesystem.
 pub fn compile(config: &NetworkConfig, identify: impl Fn(&str) -> Option<(u32, u64)>) -> CompiledRules {
     let mut out = CompiledRules::default();
     let add_text = |texts: &mut Vec<String>, list: &str, text: &str| {
-        texts.push(format!("{list} {}", unquote(text)));
+        texts.push(format!("{list} {}", rule_text(text)));
         texts.len() as u32
     };
 
