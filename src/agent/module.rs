@@ -59,7 +59,7 @@ pub fn agent_pidns() -> u32 {
 }
 
 /// `SG_OP_SLOTS` (bpf/safeguard.h): kernel event counts are kept per op number.
-pub const OP_SLOTS: usize = 64;
+pub const OP_SLOTS: usize = crate::bpf::sg::sg_op_slots::SG_OP_SLOTS.0 as usize;
 
 /// Counters of one module, for the agent's lifetime: every instance of the module
 /// (a reload starts a new one) adds to them.

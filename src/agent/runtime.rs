@@ -144,11 +144,12 @@ pub fn load_only(object: &mut OpenObject, wanted: impl Fn(&str) -> bool) {
 
 /// `enum sg_target` (bpf/safeguard.h) for the `sg_target` switch of every program.
 pub fn target_code(target: crate::config::Target) -> u32 {
+    use crate::bpf::sg::sg_target;
     use crate::config::Target;
     match target {
-        Target::All => 0,
-        Target::Host => 1,
-        Target::Container => 2,
+        Target::All => sg_target::SG_TARGET_ALL.0,
+        Target::Host => sg_target::SG_TARGET_HOST.0,
+        Target::Container => sg_target::SG_TARGET_CONTAINER.0,
     }
 }
 
@@ -205,9 +206,9 @@ const COUNTER_INTERVAL: Duration = Duration::from_secs(1);
 /// How long a stopping instance waits for its last events to show in its counters.
 const DRAIN_LIMIT: Duration = Duration::from_secs(1);
 
-// Indexes of the per-module counters map (enum sg_counter).
-const SG_COUNTER_TRUNCATED: u32 = 0;
-const SG_COUNTER_IDENTITIES_FULL: u32 = 1;
+// Indexes of the per-module counters map.
+const COUNTER_TRUNCATED: u32 = crate::bpf::sg::sg_counter::SG_COUNTER_TRUNCATED.0;
+const COUNTER_IDENTITIES_FULL: u32 = crate::bpf::sg::sg_counter::SG_COUNTER_IDENTITIES_FULL.0;
 
 /// The maps every module's BPF object shares (bpf/common.bpf.h).
 struct KernelCounters<'a> {
@@ -291,8 +292,8 @@ impl Published {
             counter.fetch_add(now.saturating_sub(*last), Ordering::Relaxed);
             *last = now.max(*last);
         };
-        add(&stats.truncated, &mut self.truncated, sum_per_cpu(kernel.counters, SG_COUNTER_TRUNCATED, 0));
-        let identities = sum_per_cpu(kernel.counters, SG_COUNTER_IDENTITIES_FULL, 0);
+        add(&stats.truncated, &mut self.truncated, sum_per_cpu(kernel.counters, COUNTER_TRUNCATED, 0));
+        let identities = sum_per_cpu(kernel.counters, COUNTER_IDENTITIES_FULL, 0);
         add(&stats.lost_identities, &mut self.lost_identities, identities);
         for op in 0..OP_SLOTS {
             let key = op as u32;

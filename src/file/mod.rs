@@ -17,16 +17,13 @@ use crate::agent::runtime::{self, target_code, Decoder as RingDecoder, Program};
 use crate::bpf::file::{FileSkel, FileSkelBuilder, OpenFileSkel};
 use crate::bpf::{bytes_of, decode_prefix, sg, sized_bytes};
 use crate::config::{FileConfig, FileOp, Mode, Op};
-use crate::decode::{event_record, RuleTable};
+use crate::decode::{event_record, RuleTable, KIND_FILE};
 use crate::logging::Value;
 use crate::probe::{Capabilities, Enforcement, HookKind};
 use crate::rule_paths::{identify_on_host, inode_filter, kernel_dev, mounts_now, Identity};
 use rules::{op_bit, CompiledFileRules};
 
 pub const NAME: &str = "file";
-
-// enum sg_kind and enum sg_op (bpf/safeguard.h)
-const SG_KIND_FILE: u32 = 10;
 
 /// The hooks and the ops each serves (LSM hook name, ops). `file_truncate` (6.2+)
 /// takes over ftruncate() from `path_truncate`, which older kernels call for it;
@@ -395,7 +392,7 @@ impl Decoder {
         let Some(ev) = decode_prefix::<sg::sg_file_event>(data, head) else {
             return ctx.malformed("file event", data.len());
         };
-        if ev.hdr.kind != SG_KIND_FILE {
+        if ev.hdr.kind != KIND_FILE {
             return ctx.malformed("file event kind", data.len());
         }
         let Some(&op) = FileOp::ALL.get(ev.file_op as usize) else {

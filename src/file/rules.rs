@@ -20,9 +20,10 @@ use crate::config::{CommandMatch, FileConfig, FileOp, FileRule, Op, RuleKind};
 use crate::rule_paths::{path_key, Identity};
 
 pub const MAX_SELECTOR_RULES: usize = 64;
-const VERDICT_ALLOW: u16 = 1;
-const VERDICT_DENY: u16 = 2;
-const VERDICT_AUDIT: u16 = 3;
+// sg_file_op_rules.verdict is 16 bits wide; the values are enum sg_verdict's.
+const VERDICT_ALLOW: u16 = sg::sg_verdict::SG_VERDICT_ALLOW.0 as u16;
+const VERDICT_DENY: u16 = sg::sg_verdict::SG_VERDICT_DENY.0 as u16;
+const VERDICT_AUDIT: u16 = sg::sg_verdict::SG_VERDICT_AUDIT.0 as u16;
 
 /// What a compiled rule keeps.
 struct Rule<'a> {

@@ -18,7 +18,7 @@ use crate::agent::runtime::{self, load_only, target_code, Decoder, Program};
 use crate::bpf::mount::{MountSkel, MountSkelBuilder, OpenMountSkel};
 use crate::bpf::{bytes_of, decode, sg, sized_bytes};
 use crate::config::{Mode, MountConfig};
-use crate::decode::{event_record, RuleTable};
+use crate::decode::{event_record, RuleTable, KIND_MOUNT, OP_FSCONFIG, OP_MOVE_MOUNT};
 use crate::logging::{Record, Value};
 use crate::probe::{Capabilities, Enforcement, HookKind};
 use crate::rule_paths::rule_text;
@@ -26,12 +26,8 @@ use rules::{CompiledMountRules, MountRule};
 
 pub const NAME: &str = "mount";
 
-// bpf/safeguard.h
-const SG_KIND_MOUNT: u32 = 50;
-const SG_OP_MOVE_MOUNT: u32 = 51;
-const SG_OP_FSCONFIG: u32 = 52;
-const SG_MOUNT_SOURCE_UNRESOLVED: u32 = 1;
-const SG_MOUNT_SOURCE_LOOKUP: u32 = 2;
+const SOURCE_UNRESOLVED: u32 = sg::sg_mount_source_flag::SG_MOUNT_SOURCE_UNRESOLVED.0;
+const SOURCE_LOOKUP: u32 = sg::sg_mount_source_flag::SG_MOUNT_SOURCE_LOOKUP.0;
 
 const fn program(
     name: &'static str,
@@ -168,7 +164,7 @@ impl runtime::Module for Mount {
     fn decoder(&self) -> Decoder {
         let rules = RuleTable { texts: self.rules.texts.clone(), not_allowed: String::new() };
         Box::new(move |data, ctx| match decode::<sg::sg_mount_event>(data) {
-            Some(ev) if ev.hdr.kind == SG_KIND_MOUNT => ctx.send(record(&ev, &rules)),
+            Some(ev) if ev.hdr.kind == KIND_MOUNT => ctx.send(record(&ev, &rules)),
             _ => ctx.malformed("mount event", data.len()),
         })
     }
@@ -176,11 +172,11 @@ impl runtime::Module for Mount {
 
 fn record(ev: &sg::sg_mount_event, rules: &RuleTable) -> Record {
     let hdr = &ev.hdr;
-    let move_mount = hdr.op == SG_OP_MOVE_MOUNT;
-    let fsconfig = hdr.op == SG_OP_FSCONFIG;
+    let move_mount = hdr.op == OP_MOVE_MOUNT;
+    let fsconfig = hdr.op == OP_FSCONFIG;
     let op = match hdr.op {
-        SG_OP_MOVE_MOUNT => "move_mount",
-        SG_OP_FSCONFIG => "fsconfig",
+        OP_MOVE_MOUNT => "move_mount",
+        OP_FSCONFIG => "fsconfig",
         _ => "mount",
     };
     let exe = Value::Bytes(sized_bytes(&ev.exe, ev.exe_len).to_vec());
@@ -190,10 +186,10 @@ fn record(ev: &sg::sg_mount_event, rules: &RuleTable) -> Record {
     if ev.source_path_len > 0 {
         record.fields.push(("source_path", bytes(&ev.source_path, ev.source_path_len)));
     }
-    if ev.mount_flags & SG_MOUNT_SOURCE_UNRESOLVED != 0 {
+    if ev.mount_flags & SOURCE_UNRESOLVED != 0 {
         record.fields.push(("source_unresolved", Value::Bool(true)));
     }
-    if ev.mount_flags & SG_MOUNT_SOURCE_LOOKUP != 0 {
+    if ev.mount_flags & SOURCE_LOOKUP != 0 {
         record.fields.push(("source_lookup", Value::Bool(true)));
     }
     if move_mount || fsconfig || ev.source_dev != 0 {
@@ -216,14 +212,15 @@ fn record(ev: &sg::sg_mount_event, rules: &RuleTable) -> Record {
 
 /// enum sg_mount_class (bpf/safeguard.h).
 fn class_name(class: u32) -> &'static str {
-    match class {
-        0 => "new",
-        1 => "bind",
-        2 => "move",
-        3 => "remount",
-        4 => "propagation",
-        _ => "unknown",
-    }
+    use sg::sg_mount_class as c;
+    let names = [
+        (c::SG_MOUNT_NEW, "new"),
+        (c::SG_MOUNT_BIND, "bind"),
+        (c::SG_MOUNT_MOVE, "move"),
+        (c::SG_MOUNT_REMOUNT, "remount"),
+        (c::SG_MOUNT_PROPAGATION, "propagation"),
+    ];
+    names.iter().find(|(code, _)| code.0 == class).map_or("unknown", |&(_, name)| name)
 }
 
 /// mount(2) flags (include/uapi/linux/mount.h) by name; unknown bits in hex.
@@ -279,11 +276,11 @@ mod tests {
     #[test]
     fn a_blocked_bind_becomes_a_record() {
         let mut ev = sg::sg_mount_event::default();
-        ev.hdr.kind = SG_KIND_MOUNT;
-        ev.hdr.op = 50;
-        ev.hdr.action = 3;
+        ev.hdr.kind = KIND_MOUNT;
+        ev.hdr.op = crate::decode::OP_MOUNT;
+        ev.hdr.action = sg::sg_action::SG_ACTION_BLOCKED.0;
         ev.hdr.rule_id = 1;
-        ev.mount_class = 1;
+        ev.mount_class = sg::sg_mount_class::SG_MOUNT_BIND.0;
         ev.flags = 4096;
         ev.source[..5].copy_from_slice(b"./x\xff/");
         ev.source_len = 5;

@@ -18,8 +18,8 @@ use crate::config::MountSource;
 use crate::rule_paths::{path_key, Identity};
 
 /// `sg_match.verdict` values of the mount tables (bpf/safeguard.h).
-pub const VERDICT_DENY: u32 = 2; // SG_VERDICT_DENY
-pub const VERDICT_EXACT: u32 = 4; // SG_MOUNT_VERDICT_EXACT
+pub const VERDICT_DENY: u32 = sg::sg_verdict::SG_VERDICT_DENY.0;
+pub const VERDICT_EXACT: u32 = sg::sg_mount_verdict::SG_MOUNT_VERDICT_EXACT.0;
 
 /// What the filesystem says about a path at load time.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -25,8 +25,9 @@ use crate::agent::module::{ModuleContext, ModuleState, Prepared};
 use crate::agent::runtime::{self, load_only, target_code, Decoder as RingDecoder, Program};
 use crate::bpf::network::{NetworkSkel, NetworkSkelBuilder, OpenNetworkSkel};
 use crate::bpf::{bytes_of, decode, sg};
+use crate::config::Op;
 use crate::config::{Mode, NetworkConfig, NetworkOp};
-use crate::decode::{event_record, ExeCache, RuleTable};
+use crate::decode::{event_record, ExeCache, RuleTable, KIND_NET, OP_ACCEPT, OP_CONNECT, OP_RECVMSG};
 use crate::logging::{Level, Record, Value};
 use crate::probe::{Capabilities, Enforcement, HookKind};
 use domains::Domains;
@@ -34,22 +35,9 @@ use rules::{AddrKey, CompiledRules, Entry, SubjectKey};
 
 pub const NAME: &str = "network";
 
-// enum sg_net_kind (bpf/safeguard.h)
-const SG_KIND_NET: u32 = 30;
-// enum sg_net_op: SG_OP_CONNECT is the first, the others follow in this order.
-const SG_OP_CONNECT: u32 = 30;
-const OPS: [(NetworkOp, &str); 6] = [
-    (NetworkOp::Connect, "connect"),
-    (NetworkOp::Sendmsg, "sendmsg"),
-    (NetworkOp::Accept, "accept"),
-    (NetworkOp::Recvmsg, "recvmsg"),
-    (NetworkOp::Getpeername, "getpeername"),
-    (NetworkOp::Bind, "bind"),
-];
-
 // Rule ids of refusals no entry names (bpf/safeguard.h), and their text in records.
-const SG_NET_RULE_NO_OWNER: u32 = 0xffff_fffd;
-const SG_NET_RULE_NO_HEADER: u32 = 0xffff_fffc;
+const RULE_NO_OWNER: u32 = sg::sg_net_rule_id::SG_NET_RULE_NO_OWNER.0;
+const RULE_NO_HEADER: u32 = sg::sg_net_rule_id::SG_NET_RULE_NO_HEADER.0;
 const NO_OWNER: &str = "socket owner unknown (command, exe or gid deny rules apply)";
 const NO_HEADER: &str = "raw IP header not readable (address rules apply)";
 
@@ -188,7 +176,7 @@ impl Trie {
 }
 
 fn op_bit(op: NetworkOp) -> u32 {
-    let index = OPS.iter().position(|(o, _)| *o == op).unwrap_or(0) as u32;
+    let index = NetworkOp::ALL.iter().position(|&o| o == op).unwrap_or(0) as u32;
     1 << index
 }
 
@@ -250,7 +238,7 @@ impl runtime::Module for Network {
                 [NetworkOp::Sendmsg, NetworkOp::Recvmsg, NetworkOp::Getpeername, NetworkOp::Bind]
                     .into_iter()
                     .filter(|&op| self.op(op))
-                    .map(|op| crate::config::Op::name(op))
+                    .map(Op::name)
                     .collect();
             if !uncovered.is_empty() && config.enable {
                 log::warn!(
@@ -332,7 +320,7 @@ struct Decoder {
 impl Decoder {
     fn handle(&mut self, data: &[u8], ctx: &ModuleContext) {
         let record = decode::<sg::sg_header>(data)
-            .filter(|hdr| hdr.kind == SG_KIND_NET)
+            .filter(|hdr| hdr.kind == KIND_NET)
             .and_then(|_| decode::<sg::sg_net_event>(data))
             .and_then(|ev| self.record(&ev));
         match record {
@@ -343,7 +331,7 @@ impl Decoder {
 
     fn record(&mut self, ev: &sg::sg_net_event) -> Option<Record> {
         let hdr = &ev.hdr;
-        let op = OPS.get(hdr.op.checked_sub(SG_OP_CONNECT)? as usize)?.1;
+        let op = NetworkOp::ALL.get(hdr.op.checked_sub(OP_CONNECT)? as usize)?.name();
         let s = &hdr.subject;
         let known_task = s.pid != 0;
         let exe = if ev.exe_len > 0 {
@@ -355,8 +343,8 @@ impl Decoder {
         };
         let mut record = event_record(hdr, NAME, op, &self.rules, exe);
         match hdr.rule_id {
-            SG_NET_RULE_NO_OWNER => record.rule = Some(NO_OWNER.into()),
-            SG_NET_RULE_NO_HEADER => record.rule = Some(NO_HEADER.into()),
+            RULE_NO_OWNER => record.rule = Some(NO_OWNER.into()),
+            RULE_NO_HEADER => record.rule = Some(NO_HEADER.into()),
             _ => {}
         }
         if !known_task {
@@ -374,7 +362,7 @@ impl Decoder {
 fn net_fields(ev: &sg::sg_net_event, bind: bool, names: &HashMap<IpAddr, String>) -> Vec<(&'static str, Value)> {
     let src = ip_of(ev.src_addr);
     let dst = ip_of(ev.dst_addr);
-    let judged = if bind || matches!(ev.hdr.op, 32 | 33) { src } else { dst };
+    let judged = if bind || matches!(ev.hdr.op, OP_ACCEPT | OP_RECVMSG) { src } else { dst };
     let family = match judged {
         IpAddr::V4(_) => "ipv4",
         IpAddr::V6(_) => "ipv6",
@@ -424,7 +412,7 @@ mod tests {
 
     fn event(op: u32, src: &str, sport: u16, dst: &str, dport: u16) -> sg::sg_net_event {
         let mut ev = sg::sg_net_event::default();
-        ev.hdr.kind = SG_KIND_NET;
+        ev.hdr.kind = KIND_NET;
         ev.hdr.op = op;
         ev.src_addr = rules::addr16(src.parse().unwrap());
         ev.dst_addr = rules::addr16(dst.parse().unwrap());
@@ -438,7 +426,7 @@ mod tests {
     #[test]
     fn fields_show_mapped_addresses_as_ipv4_and_the_domain() {
         let names = HashMap::from([("10.254.249.3".parse().unwrap(), "blocked.test".to_string())]);
-        let fields = net_fields(&event(30, "::", 0, "::ffff:10.254.249.3", 8080), false, &names);
+        let fields = net_fields(&event(OP_CONNECT, "::", 0, "::ffff:10.254.249.3", 8080), false, &names);
         assert_eq!(
             fields,
             vec![
@@ -451,7 +439,7 @@ mod tests {
                 ("domain", Value::Str("blocked.test".into())),
             ]
         );
-        let fields = net_fields(&event(35, "fd00::3", 53, "::", 0), true, &HashMap::new());
+        let fields = net_fields(&event(crate::decode::OP_BIND, "fd00::3", 53, "::", 0), true, &HashMap::new());
         assert_eq!(fields[0], ("family", Value::Str("ipv6".into())));
         assert!(!fields.iter().any(|(name, _)| *name == "dst_addr"));
     }
@@ -460,6 +448,6 @@ mod tests {
     fn op_bits_follow_the_kernel_order() {
         assert_eq!(op_bit(NetworkOp::Connect), 1);
         assert_eq!(op_bit(NetworkOp::Bind), 1 << 5);
-        assert_eq!(OPS[(33 - SG_OP_CONNECT) as usize].1, "recvmsg");
+        assert_eq!(NetworkOp::ALL[(OP_RECVMSG - OP_CONNECT) as usize].name(), "recvmsg");
     }
 }

@@ -19,19 +19,16 @@ use crate::agent::runtime::{self, load_only, target_code, Decoder as RingDecoder
 use crate::bpf::process::{OpenProcessSkel, ProcessSkel, ProcessSkelBuilder};
 use crate::bpf::{bytes_of, decode, decode_prefix, sg, sized_bytes};
 use crate::config::{Mode, ProcessConfig, ProcessOp};
-use crate::decode::{event_record, ExeCache, RuleTable, SG_FLAG_ARGV_TRUNCATED};
+use crate::decode::{
+    event_record, process_op_name, ExeCache, RuleTable, FLAG_ARGV_TRUNCATED, KIND_EXEC, KIND_EXIT, KIND_FORK,
+    KIND_PROCESS_PATH, OP_FILE_FIRST,
+};
 use crate::logging::Value;
 use crate::probe::{Capabilities, Enforcement, HookKind};
 use crate::rule_paths::{identify_on_host, inode_filter, mounts_now, rule_text};
 use rules::{CompiledRules, ExecRule, Verdict};
 
 pub const NAME: &str = "process";
-
-// enum sg_kind (bpf/safeguard.h)
-const SG_KIND_EXEC: u32 = 1;
-const SG_KIND_FORK: u32 = 2;
-const SG_KIND_EXIT: u32 = 3;
-const SG_KIND_PROCESS_PATH: u32 = 4;
 
 const fn program(
     name: &'static str,
@@ -178,10 +175,10 @@ impl Decoder {
             return ctx.malformed("process header", data.len());
         };
         let record = match hdr.kind {
-            SG_KIND_EXEC => decode::<sg::sg_exec_event>(data).map(|ev| self.exec(&ev)),
-            SG_KIND_FORK => decode::<sg::sg_fork_event>(data).map(|ev| self.fork(&ev)),
-            SG_KIND_EXIT => decode::<sg::sg_exit_event>(data).map(|ev| self.exit(&ev)),
-            SG_KIND_PROCESS_PATH => decode_prefix::<sg::sg_file_event>(data, offset_of!(sg::sg_file_event, path))
+            KIND_EXEC => decode::<sg::sg_exec_event>(data).map(|ev| self.exec(&ev)),
+            KIND_FORK => decode::<sg::sg_fork_event>(data).map(|ev| self.fork(&ev)),
+            KIND_EXIT => decode::<sg::sg_exit_event>(data).map(|ev| self.exit(&ev)),
+            KIND_PROCESS_PATH => decode_prefix::<sg::sg_file_event>(data, offset_of!(sg::sg_file_event, path))
                 .and_then(|ev| self.path(&ev)),
             _ => None,
         };
@@ -203,7 +200,7 @@ impl Decoder {
         if lifecycle {
             let argv = sized_bytes(&ev.argv, ev.argv_len);
             record.fields.push(("argv", Value::List(split_argv(argv))));
-            if hdr.flags & SG_FLAG_ARGV_TRUNCATED != 0 {
+            if hdr.flags & FLAG_ARGV_TRUNCATED != 0 {
                 record.fields.push(("argv_truncated", Value::Bool(true)));
             }
         }
@@ -241,15 +238,10 @@ impl Decoder {
     }
 }
 
-/// The `op` of an SG_KIND_PROCESS_PATH record (enum sg_op, bpf/safeguard.h).
+/// The `op` of an SG_KIND_PROCESS_PATH record: a mapping, mprotect, link or rename.
 fn path_op(op: u32) -> Option<&'static str> {
-    match op {
-        4 => Some("mmap"),
-        5 => Some("mprotect"),
-        6 => Some("link"),
-        7 => Some("rename"),
-        _ => None,
-    }
+    let path_ops = crate::decode::OP_MMAP..OP_FILE_FIRST;
+    path_ops.contains(&op).then(|| process_op_name(op)).flatten()
 }
 
 /// NUL-separated argv from the new program's stack; a truncated last argument is kept.
@@ -306,9 +298,9 @@ mod tests {
             exe_cache: ExeCache::default(),
         };
         let mut ev = sg::sg_file_event::default();
-        ev.hdr.kind = SG_KIND_PROCESS_PATH;
-        ev.hdr.op = 6;
-        ev.hdr.action = 3;
+        ev.hdr.kind = KIND_PROCESS_PATH;
+        ev.hdr.op = sg::sg_op::SG_OP_LINK.0;
+        ev.hdr.action = sg::sg_action::SG_ACTION_BLOCKED.0;
         ev.hdr.rule_id = 1;
         ev.exe[..7].copy_from_slice(b"/bin/ln");
         ev.exe_len = 7;
@@ -324,14 +316,15 @@ mod tests {
         assert_eq!(field("target_path"), Some(Value::Bytes(b"/tmp/x".to_vec())));
 
         // A mapping has no target; an unknown op is malformed.
-        ev.hdr.op = 4;
+        ev.hdr.op = crate::decode::OP_MMAP;
         ev.target_len = 0;
         let record = decoder.path(&ev).unwrap();
         assert_eq!(record.op, "mmap");
         assert!(record.fields.iter().all(|(n, _)| *n != "target_path"));
-        ev.hdr.op = 1;
+        ev.hdr.op = sg::sg_op::SG_OP_EXEC.0;
         assert!(decoder.path(&ev).is_none());
-        assert_eq!((path_op(5), path_op(7)), (Some("mprotect"), Some("rename")));
-        assert_eq!(crate::decode::op_name(7), "rename");
+        assert_eq!(path_op(sg::sg_op::SG_OP_MPROTECT.0), Some("mprotect"));
+        assert_eq!(path_op(sg::sg_op::SG_OP_RENAME.0), Some("rename"));
+        assert_eq!(crate::decode::op_name(sg::sg_op::SG_OP_RENAME.0), "rename");
     }
 }

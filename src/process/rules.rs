@@ -14,9 +14,10 @@ use crate::rule_paths::{path_key, Identity};
 
 /// A rule's id in the kernel is its index in `RuleTable::texts` plus one (0 is "none").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
 pub enum Verdict {
-    Allow = 1,
-    Deny = 2,
+    Allow = sg::sg_verdict::SG_VERDICT_ALLOW.0,
+    Deny = sg::sg_verdict::SG_VERDICT_DENY.0,
 }
 
 pub struct ExecRule<'a> {
