@@ -61,6 +61,12 @@ pub struct Program<Op: 'static> {
     pub ops: &'static [Op],
 }
 
+impl<Op> Program<Op> {
+    pub const fn new(name: &'static str, kind: HookKind, hook: &'static str, ops: &'static [Op]) -> Program<Op> {
+        Program { name, kind, hook, ops }
+    }
+}
+
 /// A module ready to start: `make` builds it on its own thread (rule compilation may
 /// read the filesystem), which then runs the life cycle.
 pub fn prepare<M: Module>(state: ModuleState, make: impl FnOnce() -> anyhow::Result<M> + Send + 'static) -> Prepared {

@@ -29,28 +29,19 @@ pub const NAME: &str = "mount";
 const SOURCE_UNRESOLVED: u32 = sg::sg_mount_source_flag::SG_MOUNT_SOURCE_UNRESOLVED.0;
 const SOURCE_LOOKUP: u32 = sg::sg_mount_source_flag::SG_MOUNT_SOURCE_LOOKUP.0;
 
-const fn program(
-    name: &'static str,
-    kind: HookKind,
-    hook: &'static str,
-    ops: &'static [&'static str],
-) -> Program<&'static str> {
-    Program { name, kind, hook, ops }
-}
-
 /// The hook table (bpf/mount.bpf.c). mount(2) is judged in sb_mount by its source
 /// string, then guarded while the kernel looks the source up (inode_permission,
 /// inode_follow_link, until fexit/path_mount); a new superblock in sb_set_mnt_opts
 /// (mount(2) and fsconfig); move_mount(2) by identity. Without BPF LSM a kprobe on
 /// path_mount() judges mount(2), audit-only.
 pub const PROGRAMS: &[Program<&'static str>] = &[
-    program("sg_sb_mount", HookKind::Lsm, "sb_mount", &["mount"]),
-    program("sg_path_mount", HookKind::Kprobe, "path_mount", &["mount"]),
-    program("sg_mount_lookup_dir", HookKind::Lsm, "inode_permission", &["mount"]),
-    program("sg_mount_lookup_link", HookKind::Lsm, "inode_follow_link", &["mount"]),
-    program("sg_path_mount_exit", HookKind::Function, "path_mount", &["mount"]),
-    program("sg_sb_set_mnt_opts", HookKind::Lsm, "sb_set_mnt_opts", &["mount", "fsconfig"]),
-    program("sg_move_mount", HookKind::Lsm, "move_mount", &["move_mount"]),
+    Program::new("sg_sb_mount", HookKind::Lsm, "sb_mount", &["mount"]),
+    Program::new("sg_path_mount", HookKind::Kprobe, "path_mount", &["mount"]),
+    Program::new("sg_mount_lookup_dir", HookKind::Lsm, "inode_permission", &["mount"]),
+    Program::new("sg_mount_lookup_link", HookKind::Lsm, "inode_follow_link", &["mount"]),
+    Program::new("sg_path_mount_exit", HookKind::Function, "path_mount", &["mount"]),
+    Program::new("sg_sb_set_mnt_opts", HookKind::Lsm, "sb_set_mnt_opts", &["mount", "fsconfig"]),
+    Program::new("sg_move_mount", HookKind::Lsm, "move_mount", &["move_mount"]),
 ];
 
 /// How the module runs on this kernel.

@@ -44,33 +44,24 @@ const NO_HEADER: &str = "raw IP header not readable (address rules apply)";
 const RESOLV_CONF: &str = "/etc/resolv.conf";
 const DNS_TIMEOUT: Duration = Duration::from_secs(1);
 
-const fn program(
-    name: &'static str,
-    kind: HookKind,
-    hook: &'static str,
-    ops: &'static [NetworkOp],
-) -> Program<NetworkOp> {
-    Program { name, kind, hook, ops }
-}
-
 /// The hook table (bpf/network.bpf.c; why these hooks: docs/network.md). connect,
 /// sendmsg and bind also note the owners of datagram sockets, for recvmsg; sendmsg
 /// judges a TCP fast-open send (a connect without connect(2)) for connect. Without
 /// BPF LSM the state tracepoint reports TCP connects and accepts, audit-only.
 pub const PROGRAMS: &[Program<NetworkOp>] = &[
-    program("sg_net_connect", HookKind::Lsm, "socket_connect", &[NetworkOp::Connect, NetworkOp::Recvmsg]),
-    program(
+    Program::new("sg_net_connect", HookKind::Lsm, "socket_connect", &[NetworkOp::Connect, NetworkOp::Recvmsg]),
+    Program::new(
         "sg_net_sendmsg",
         HookKind::Lsm,
         "socket_sendmsg",
         &[NetworkOp::Sendmsg, NetworkOp::Recvmsg, NetworkOp::Connect],
     ),
-    program("sg_net_bind", HookKind::Lsm, "socket_bind", &[NetworkOp::Bind, NetworkOp::Recvmsg]),
-    program("sg_net_getpeername", HookKind::Lsm, "socket_getpeername", &[NetworkOp::Getpeername]),
-    program("sg_net_listen", HookKind::Lsm, "socket_listen", &[NetworkOp::Accept]),
-    program("sg_net_accept", HookKind::Lsm, "inet_conn_request", &[NetworkOp::Accept]),
-    program("sg_net_recv", HookKind::Lsm, "socket_sock_rcv_skb", &[NetworkOp::Recvmsg]),
-    program("sg_net_state", HookKind::Tracepoint, "inet_sock_set_state", &[NetworkOp::Connect, NetworkOp::Accept]),
+    Program::new("sg_net_bind", HookKind::Lsm, "socket_bind", &[NetworkOp::Bind, NetworkOp::Recvmsg]),
+    Program::new("sg_net_getpeername", HookKind::Lsm, "socket_getpeername", &[NetworkOp::Getpeername]),
+    Program::new("sg_net_listen", HookKind::Lsm, "socket_listen", &[NetworkOp::Accept]),
+    Program::new("sg_net_accept", HookKind::Lsm, "inet_conn_request", &[NetworkOp::Accept]),
+    Program::new("sg_net_recv", HookKind::Lsm, "socket_sock_rcv_skb", &[NetworkOp::Recvmsg]),
+    Program::new("sg_net_state", HookKind::Tracepoint, "inet_sock_set_state", &[NetworkOp::Connect, NetworkOp::Accept]),
 ];
 
 /// Decides what the module does on this kernel with this config; the thread starts later.

@@ -30,29 +30,20 @@ use rules::{CompiledRules, ExecRule, Verdict};
 
 pub const NAME: &str = "process";
 
-const fn program(
-    name: &'static str,
-    kind: HookKind,
-    hook: &'static str,
-    ops: &'static [ProcessOp],
-) -> Program<ProcessOp> {
-    Program { name, kind, hook, ops }
-}
-
 /// The hook table (bpf/process.bpf.c). Exec is judged in bprm_check_security; deny
 /// rules also need every other LSM hook here (ELF interpreters and uselib opened
 /// for exec, executable mappings, links and renames out of a rule); the tracepoints
 /// record the life cycle, and the exec one judges audit-only without BPF LSM.
 pub const PROGRAMS: &[Program<ProcessOp>] = &[
-    program("sg_exec_check", HookKind::Lsm, "bprm_check_security", &[ProcessOp::Exec]),
-    program("sg_exec_open", HookKind::Lsm, "file_open", &[ProcessOp::Exec]),
-    program("sg_exec_mmap", HookKind::Lsm, "mmap_file", &[ProcessOp::Exec]),
-    program("sg_exec_mprotect", HookKind::Lsm, "file_mprotect", &[ProcessOp::Exec]),
-    program("sg_exec_link", HookKind::Lsm, "path_link", &[ProcessOp::Exec]),
-    program("sg_exec_rename", HookKind::Lsm, "path_rename", &[ProcessOp::Exec]),
-    program("sg_exec", HookKind::Tracepoint, "sched_process_exec", &[ProcessOp::Exec]),
-    program("sg_fork", HookKind::Tracepoint, "sched_process_fork", &[ProcessOp::Fork]),
-    program("sg_exit", HookKind::Tracepoint, "sched_process_exit", &[ProcessOp::Exit]),
+    Program::new("sg_exec_check", HookKind::Lsm, "bprm_check_security", &[ProcessOp::Exec]),
+    Program::new("sg_exec_open", HookKind::Lsm, "file_open", &[ProcessOp::Exec]),
+    Program::new("sg_exec_mmap", HookKind::Lsm, "mmap_file", &[ProcessOp::Exec]),
+    Program::new("sg_exec_mprotect", HookKind::Lsm, "file_mprotect", &[ProcessOp::Exec]),
+    Program::new("sg_exec_link", HookKind::Lsm, "path_link", &[ProcessOp::Exec]),
+    Program::new("sg_exec_rename", HookKind::Lsm, "path_rename", &[ProcessOp::Exec]),
+    Program::new("sg_exec", HookKind::Tracepoint, "sched_process_exec", &[ProcessOp::Exec]),
+    Program::new("sg_fork", HookKind::Tracepoint, "sched_process_fork", &[ProcessOp::Fork]),
+    Program::new("sg_exit", HookKind::Tracepoint, "sched_process_exit", &[ProcessOp::Exit]),
 ];
 
 /// The program that judges exec; the other LSM programs serve deny rules only.
