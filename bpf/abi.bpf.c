@@ -29,18 +29,24 @@ enum sg_action sg_abi_action;
 enum sg_counter sg_abi_counter;
 enum sg_verdict sg_abi_verdict;
 enum sg_target sg_abi_target;
+enum sg_rule sg_abi_rule;
+enum sg_flag sg_abi_flag;
+enum sg_op_slots sg_abi_op_slots;
 
 /* network module */
 struct sg_net_event sg_abi_net_event;
 struct sg_net_addr_key sg_abi_net_addr_key;
 struct sg_net_rule sg_abi_net_rule;
 struct sg_comm_key sg_abi_comm_key;
-enum sg_net_kind sg_abi_net_kind;
+enum sg_net_rule_id sg_abi_net_rule_id;
+enum sg_net_verdict sg_abi_net_verdict;
+enum sg_net_port sg_abi_net_port;
 enum sg_net_op sg_abi_net_op;
 
 /* mount module */
 struct sg_mount_event sg_abi_mount_event;
 struct sg_mount_name sg_abi_mount_name;
-enum sg_mount_kind sg_abi_mount_kind;
+enum sg_mount_source_flag sg_abi_mount_source_flag;
+enum sg_mount_verdict sg_abi_mount_verdict;
 enum sg_mount_op sg_abi_mount_op;
 enum sg_mount_class sg_abi_mount_class;

@@ -26,6 +26,8 @@ enum sg_kind {
 	SG_KIND_EXIT = 3,
 	SG_KIND_PROCESS_PATH = 4, /* struct sg_file_event: process rules on a mapping, link or rename */
 	SG_KIND_FILE = 10,
+	SG_KIND_NET = 30,   /* struct sg_net_event: a network decision */
+	SG_KIND_MOUNT = 50, /* struct sg_mount_event: a mount decision or record */
 };
 
 /* Operations, as logged in the record's `op` field; the same ranges. */
@@ -66,17 +68,24 @@ enum sg_action {
 	SG_ACTION_BLOCKED = 3, /* denied with EPERM */
 };
 
-/* Rule ids index the agent's table of rules as written; 0 is "no rule". */
-#define SG_RULE_NONE 0
-#define SG_RULE_NOT_ALLOWED 0xffffffff /* outside a non-empty allow list */
-#define SG_RULE_UNRESOLVED 0xfffffffe  /* a path too deep or long to judge, where rules apply */
-#define SG_RULE_DETACHED 0xfffffffd    /* a file in a detached mount tree: no real path */
-#define SG_RULE_NEW_MOUNT 0xfffffffc   /* an allow rule reached only across a mount made after start */
+/* Rule ids index the agent's table of rules as written; 0 is "no rule". The
+ * ids from the top down are refusals that no rule of the config names. Constants
+ * the agent reads are enums, not #defines, so that they reach BTF and the
+ * generated Rust view of this header. */
+enum sg_rule {
+	SG_RULE_NONE = 0,
+	SG_RULE_NOT_ALLOWED = 0xffffffff, /* outside a non-empty allow list */
+	SG_RULE_UNRESOLVED = 0xfffffffe,  /* a path too deep or long to judge, where rules apply */
+	SG_RULE_DETACHED = 0xfffffffd,    /* a file in a detached mount tree: no real path */
+	SG_RULE_NEW_MOUNT = 0xfffffffc,   /* an allow rule reached only across a mount made after start */
+};
 
 /* sg_header.flags */
-#define SG_FLAG_TRUNCATED (1U << 0) /* a path could not be resolved completely */
-#define SG_FLAG_CONTAINER (1U << 1) /* subject is in a container (sg_is_container) */
-#define SG_FLAG_ARGV_TRUNCATED (1U << 2)
+enum sg_flag {
+	SG_FLAG_TRUNCATED = 1 << 0, /* a path could not be resolved completely */
+	SG_FLAG_CONTAINER = 1 << 1, /* subject is in a container (sg_is_container) */
+	SG_FLAG_ARGV_TRUNCATED = 1 << 2,
+};
 
 /* `target` (const volatile in every program) */
 enum sg_target {
@@ -103,7 +112,9 @@ enum sg_counter {
  * below SG_OP_SLOTS in every module): every event a program decided to emit,
  * and those the ring buffer could not take. The agent checks that
  * emitted = records written + events counted as lost. */
-#define SG_OP_SLOTS 64
+enum sg_op_slots {
+	SG_OP_SLOTS = 64,
+};
 struct sg_op_count {
 	__u64 emitted;
 	__u64 lost; /* ring buffer full */
@@ -250,10 +261,6 @@ struct sg_match {
 
 /* ==== network module (kinds and ops 30-49) ==== */
 
-enum sg_net_kind {
-	SG_KIND_NET = 30, /* struct sg_net_event: a network decision */
-};
-
 enum sg_net_op {
 	SG_OP_CONNECT = 30,
 	SG_OP_SENDMSG = 31,
@@ -265,15 +272,20 @@ enum sg_net_op {
 
 /* The verdict of a network rule entry; NONE marks trie entries that only stop
  * an IPv6 prefix from covering IPv4-mapped addresses (the posture decides). */
-#define SG_NET_VERDICT_NONE 0
+enum sg_net_verdict {
+	SG_NET_VERDICT_NONE = 0,
+};
 
 /* Addresses are 16 bytes: IPv6, or IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d),
  * so that one longest-prefix trie serves both families. */
 #define SG_NET_ADDR_LEN 16
 
-/* Rule ids of network refusals that no configured entry names. */
-#define SG_NET_RULE_NO_OWNER 0xfffffffd  /* softirq hook: socket owner unknown, subject deny lists apply */
-#define SG_NET_RULE_NO_HEADER 0xfffffffc /* raw IP_HDRINCL send whose header could not be read */
+/* Rule ids of network refusals that no configured entry names (the network
+ * module's own ids from the top down, instead of SG_RULE_DETACHED and below). */
+enum sg_net_rule_id {
+	SG_NET_RULE_NO_OWNER = 0xfffffffd,  /* softirq hook: socket owner unknown, subject deny lists apply */
+	SG_NET_RULE_NO_HEADER = 0xfffffffc, /* raw IP_HDRINCL send whose header could not be read */
+};
 
 /* A decision about one socket operation. For connect, sendmsg and getpeername
  * src is the local end and dst the peer; for accept and recvmsg src is the
@@ -307,9 +319,11 @@ struct sg_net_rule {
 /* The port array (BPF_MAP_TYPE_ARRAY, key __u32, value struct sg_net_rule): one
  * slot per port of each protocol, slot = table base + port; a slot with verdict
  * SG_VERDICT_DENY refuses that port, any other allows it. */
-#define SG_NET_PORT_TCP 0       /* TCP and MPTCP sockets */
-#define SG_NET_PORT_UDP 65536   /* UDP and UDP-Lite sockets */
-#define SG_NET_PORT_SLOTS 131072
+enum sg_net_port {
+	SG_NET_PORT_TCP = 0,       /* TCP and MPTCP sockets */
+	SG_NET_PORT_UDP = 65536,   /* UDP and UDP-Lite sockets */
+	SG_NET_PORT_SLOTS = 131072,
+};
 
 /* Key of the `command` map for task names. */
 struct sg_comm_key {
@@ -319,10 +333,6 @@ struct sg_comm_key {
 /* ==== end of network module ==== */
 
 /* ==== mount module (kinds and ops 50-59) ==== */
-
-enum sg_mount_kind {
-	SG_KIND_MOUNT = 50, /* struct sg_mount_event: a mount decision or record */
-};
 
 enum sg_mount_op {
 	SG_OP_MOUNT = 50,      /* mount(2) (lsm/sb_mount, or its tracepoint) */
@@ -343,17 +353,22 @@ enum sg_mount_class {
  * ancestors are denied only as they are (a bind of /var/run exposes
  * /var/run/docker.sock, a bind of /var/run/other does not). Values of
  * sg_match.verdict in the mount module's tables, besides SG_VERDICT_DENY. */
-#define SG_MOUNT_VERDICT_EXACT 4
+enum sg_mount_verdict {
+	SG_MOUNT_VERDICT_EXACT = 4,
+};
 
 #define SG_MOUNT_SOURCE_LEN 512 /* a power of two (used as a mask) */
 #define SG_FSTYPE_LEN 64
 
-/* sg_mount_event.mount_flags: the source path could not be normalized (too long,
- * too deep) and was judged as a possible denied path. */
-#define SG_MOUNT_SOURCE_UNRESOLVED (1U << 0)
-/* ... decided on what the kernel's own lookup of the source met: a directory
- * searched, or a /proc magic link followed (source_dev, source_ino: what). */
-#define SG_MOUNT_SOURCE_LOOKUP (1U << 1)
+/* sg_mount_event.mount_flags */
+enum sg_mount_source_flag {
+	/* the source path could not be normalized (too long, too deep) and was
+	 * judged as a possible denied path */
+	SG_MOUNT_SOURCE_UNRESOLVED = 1 << 0,
+	/* decided on what the kernel's own lookup of the source met: a directory
+	 * searched, or a /proc magic link followed (source_dev, source_ino: what) */
+	SG_MOUNT_SOURCE_LOOKUP = 1 << 1,
+};
 
 struct sg_mount_event {
 	struct sg_header hdr;

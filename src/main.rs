@@ -7,7 +7,7 @@ mod analysis;
 mod assets;
 mod bpf;
 mod config;
-mod events;
+mod decode;
 mod file;
 mod inventory;
 mod logging;
@@ -15,6 +15,7 @@ mod mount;
 mod network;
 mod probe;
 mod process;
+mod rule_paths;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -40,54 +40,26 @@ impl Enforcement {
     }
 }
 
-/// The hooks each module needs: (module, kind, name). LSM hooks are found in BTF as
-/// `bpf_lsm_<hook>`, tracepoints as `btf_trace_<name>`, kernel functions (fentry) by
-/// their name.
-pub const HOOKS: &[(&str, HookKind, &str)] = &[
-    ("process", HookKind::Lsm, "bprm_check_security"),
-    ("process", HookKind::Tracepoint, "sched_process_fork"),
-    ("process", HookKind::Tracepoint, "sched_process_exec"),
-    ("process", HookKind::Tracepoint, "sched_process_exit"),
-    ("process", HookKind::Lsm, "file_mprotect"),
-    ("file", HookKind::Lsm, "file_open"),
-    ("file", HookKind::Lsm, "mmap_file"),
-    ("file", HookKind::Lsm, "file_mprotect"),
-    ("file", HookKind::Lsm, "path_mknod"),
-    ("file", HookKind::Lsm, "path_mkdir"),
-    ("file", HookKind::Lsm, "path_symlink"),
-    ("file", HookKind::Lsm, "path_unlink"),
-    ("file", HookKind::Lsm, "path_rmdir"),
-    ("file", HookKind::Lsm, "path_rename"),
-    ("file", HookKind::Lsm, "path_link"),
-    ("file", HookKind::Lsm, "path_chmod"),
-    ("file", HookKind::Lsm, "path_chown"),
-    ("file", HookKind::Lsm, "path_truncate"),
-    ("file", HookKind::Lsm, "file_truncate"),
-    ("file", HookKind::Lsm, "inode_setattr"),
-    ("file", HookKind::Lsm, "inode_setxattr"),
-    ("file", HookKind::Lsm, "inode_removexattr"),
-    ("file", HookKind::Lsm, "inode_set_acl"),
-    ("file", HookKind::Lsm, "inode_remove_acl"),
-    ("file", HookKind::Lsm, "file_ioctl"),
-    ("file", HookKind::Lsm, "file_ioctl_compat"),
-    ("file", HookKind::Lsm, "d_instantiate"),
-    ("file", HookKind::Lsm, "inode_free_security"),
-    ("file", HookKind::Function, "d_move"),
-    ("file", HookKind::Function, "d_exchange"),
-    // network module
-    ("network", HookKind::Lsm, "socket_connect"),
-    ("network", HookKind::Lsm, "socket_sendmsg"),
-    ("network", HookKind::Lsm, "socket_bind"),
-    ("network", HookKind::Lsm, "socket_getpeername"),
-    ("network", HookKind::Lsm, "socket_listen"),
-    ("network", HookKind::Lsm, "inet_conn_request"),
-    ("network", HookKind::Lsm, "socket_sock_rcv_skb"),
-    ("network", HookKind::Tracepoint, "inet_sock_set_state"),
-    // mount module
-    ("mount", HookKind::Lsm, "sb_mount"),
-    ("mount", HookKind::Lsm, "move_mount"),
-    ("mount", HookKind::Kprobe, "path_mount"),
-];
+/// The hooks each module needs, from the modules' hook tables: (module, kind, name),
+/// each name once per module (where two programs attach to one function, the first
+/// entry says how it is probed: mount's kprobe on path_mount, not its fexit). LSM hooks are found in BTF as `bpf_lsm_<hook>`, tracepoints
+/// as `btf_trace_<name>`, kernel functions (fentry) by their name.
+pub fn hooks() -> Vec<(&'static str, HookKind, &'static str)> {
+    use crate::agent::runtime::Program;
+    fn of<Op>(module: &'static str, table: &[Program<Op>], out: &mut Vec<(&'static str, HookKind, &'static str)>) {
+        for program in table {
+            if !out.iter().any(|&(m, _, hook)| m == module && hook == program.hook) {
+                out.push((module, program.kind, program.hook));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    of(crate::process::NAME, crate::process::PROGRAMS, &mut out);
+    of(crate::file::NAME, crate::file::PROGRAMS, &mut out);
+    of(crate::network::NAME, crate::network::PROGRAMS, &mut out);
+    of(crate::mount::NAME, crate::mount::PROGRAMS, &mut out);
+    out
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HookKind {
@@ -352,9 +324,9 @@ fn probe_hooks(btf: bool, kernel: &str) -> HookFindings {
     // BPF trampolines take struct arguments passed by value from 6.1 on.
     let struct_args = kernel_version(kernel) >= (6, 1);
     let (mut arity, mut security_arity) = (Vec::new(), Vec::new());
-    let hooks = HOOKS
-        .iter()
-        .map(|&(module, kind, hook)| {
+    let hooks = hooks()
+        .into_iter()
+        .map(|(module, kind, hook)| {
             let present = vmlinux.as_ref().is_some_and(|btf| match kind {
                 HookKind::Lsm => function_params(btf, &format!("bpf_lsm_{hook}")).is_some_and(|params| {
                     arity.push((hook, params.len()));

@@ -10,11 +10,13 @@
 //! attached are the old ones detached. For that moment both enforce (either one's
 //! denial holds) and an event may be logged by both.
 
+mod log_thread;
 pub mod module;
-mod writer;
+pub mod runtime;
+mod stats;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -26,8 +28,9 @@ use crate::config::{self, Config};
 use crate::logging::{Level, LogWriter, Record, Value};
 use crate::probe::{self, Capabilities, Enforcement};
 use crate::{file, mount, network, process};
-use module::{ModuleContext, ModuleState, ModuleStats, Prepared, OP_SLOTS};
-use writer::WriterStats;
+use log_thread::{ToWriter, WriterStats};
+use module::{ModuleContext, ModuleState, ModuleStats, Prepared};
+use stats::{StatsReporter, StopReport};
 
 /// Records waiting for the writer. Past this, module threads count drops rather
 /// than block their ring buffers.
@@ -80,11 +83,11 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
         log::warn!("{warning}");
     }
 
-    let log = writer::open(&config.log)?;
-    let (records, queue) = bounded::<Record>(QUEUE_CAPACITY);
+    let log = log_thread::open(&config.log)?;
+    let (records, queue) = bounded::<ToWriter>(QUEUE_CAPACITY);
     let (log_replacements, replacements) = bounded(1);
     let writer_stats = Arc::new(WriterStats::default());
-    let writer_thread = writer::spawn(log, queue, replacements, writer_stats.clone())?;
+    let writer_thread = log_thread::spawn(log, queue, replacements, writer_stats.clone())?;
 
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -139,12 +142,10 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
     if let Some(err) = agent.stop_all() {
         failure.get_or_insert(err);
     }
-    let mut stop = reporter.stop();
-    if let Some(err) = &failure {
-        stop.level = Level::Error;
-        stop.fields.push(("error", Value::Str(format!("{err:#}"))));
-    }
-    agent.send(stop);
+    // The writer completes the totals with its own final counts (what it wrote,
+    // filtered and could not write) once everything queued before is settled.
+    let stop = StopReport { totals: reporter.now(), error: failure.as_ref().map(|err| format!("{err:#}")) };
+    let _ = agent.records.send(ToWriter::Stop(stop));
     drop(agent);
     let _ = writer_thread.join();
     match failure {
@@ -157,7 +158,7 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
 struct Agent {
     caps: Capabilities,
     pidns: u32,
-    records: Sender<Record>,
+    records: Sender<ToWriter>,
     /// To the writer: the log of a reloaded config.
     log_replacements: Sender<LogWriter>,
     config: Config,
@@ -187,7 +188,12 @@ impl Instance {
 }
 
 impl Agent {
-    fn new(caps: Capabilities, config: Config, records: Sender<Record>, log_replacements: Sender<LogWriter>) -> Agent {
+    fn new(
+        caps: Capabilities,
+        config: Config,
+        records: Sender<ToWriter>,
+        log_replacements: Sender<LogWriter>,
+    ) -> Agent {
         let stats = MODULES.iter().map(|m| (m.name, Arc::new(ModuleStats::default()))).collect();
         let pidns = module::agent_pidns();
         Agent { caps, pidns, records, log_replacements, config, states: Vec::new(), stats, instances: Vec::new() }
@@ -195,7 +201,7 @@ impl Agent {
 
     fn send(&self, record: Record) {
         // The writer's queue is bounded: the agent's own records may wait for room.
-        let _ = self.records.send(record);
+        let _ = self.records.send(ToWriter::Record(record));
     }
 
     /// Starts every enabled module, one after the other, each attached before the next.
@@ -271,7 +277,7 @@ impl Agent {
     /// attached, stops the instances they replace. Returns the changed modules.
     fn replace_changed(&mut self, new: Config) -> anyhow::Result<Vec<&'static str>> {
         // The new log first: a log that cannot be opened refuses the reload.
-        let log = if new.log != self.config.log { Some(writer::open(&new.log)?) } else { None };
+        let log = if new.log != self.config.log { Some(log_thread::open(&new.log)?) } else { None };
         let mut started: Vec<(usize, ModuleState, Option<Instance>)> = Vec::new();
         for (index, kind) in MODULES.iter().enumerate() {
             if (kind.same)(&self.config, &new) {
@@ -332,144 +338,5 @@ fn notify_systemd(state: &str) {
     };
     if let Err(err) = result {
         log::warn!("notify systemd ({state}): {err}");
-    }
-}
-
-/// The kinds of loss, as the counters name them: ring buffer full, the writer's queue
-/// full, an undecodable record, a failed write.
-const LOSSES: [&str; 4] = ["lost_kernel", "lost_queue", "malformed", "write_errors"];
-
-/// Totals of every counter, and the deltas since the last periodic record.
-struct StatsReporter {
-    modules: Vec<(&'static str, Arc<ModuleStats>)>,
-    writer: Arc<WriterStats>,
-    last: Counters,
-}
-
-/// The accounting: every event the kernel emitted (`produced`) ends as exactly one
-/// of written, filtered (below `[log] level`: left out by configuration) or one of
-/// the `LOSSES`, once the agent has stopped.
-#[derive(Clone, Default, PartialEq, Eq, Debug)]
-struct Counters {
-    produced: u64,
-    written: u64,
-    filtered: u64,
-    lost_kernel: u64,
-    lost_queue: u64,
-    malformed: u64,
-    lost_identities: u64,
-    write_errors: u64,
-    truncated: u64,
-    /// lost_kernel by "module.op", for the ops that lost any.
-    lost_kernel_by_op: Vec<(String, u64)>,
-}
-
-impl Counters {
-    fn minus(&self, o: &Counters) -> Counters {
-        let before = |key: &str| o.lost_kernel_by_op.iter().find(|(k, _)| k == key).map_or(0, |(_, n)| *n);
-        Counters {
-            produced: self.produced - o.produced,
-            written: self.written - o.written,
-            filtered: self.filtered - o.filtered,
-            lost_kernel: self.lost_kernel - o.lost_kernel,
-            lost_queue: self.lost_queue - o.lost_queue,
-            malformed: self.malformed - o.malformed,
-            lost_identities: self.lost_identities - o.lost_identities,
-            write_errors: self.write_errors - o.write_errors,
-            truncated: self.truncated - o.truncated,
-            lost_kernel_by_op: self
-                .lost_kernel_by_op
-                .iter()
-                .map(|(key, n)| (key.clone(), n - before(key)))
-                .filter(|(_, n)| *n > 0)
-                .collect(),
-        }
-    }
-
-    fn lost(&self) -> u64 {
-        self.lost_kernel + self.lost_queue + self.malformed + self.write_errors
-    }
-
-    /// Anything lost: events, or (file) rule identities, which leave a gap in the policy.
-    fn anything_lost(&self) -> bool {
-        self.lost() > 0 || self.lost_identities > 0
-    }
-
-    fn fields(&self) -> Vec<(&'static str, Value)> {
-        let mut fields: Vec<(&'static str, Value)> = [
-            ("produced", self.produced),
-            ("written", self.written),
-            ("filtered", self.filtered),
-            ("lost", self.lost()),
-            ("lost_kernel", self.lost_kernel),
-            ("lost_queue", self.lost_queue),
-            ("malformed", self.malformed),
-            ("write_errors", self.write_errors),
-            ("truncated", self.truncated),
-            ("lost_identities", self.lost_identities),
-        ]
-        .into_iter()
-        .map(|(name, value)| (name, Value::Uint(value)))
-        .collect();
-        if !self.lost_kernel_by_op.is_empty() {
-            let by_op = self.lost_kernel_by_op.iter().map(|(key, n)| (key.clone(), Value::Uint(*n))).collect();
-            fields.push(("lost_kernel_by_op", Value::Map(by_op)));
-        }
-        fields
-    }
-
-    fn as_map(&self) -> Value {
-        Value::Map(self.fields().into_iter().map(|(name, value)| (name.to_string(), value)).collect())
-    }
-}
-
-impl StatsReporter {
-    fn new(modules: &[(&'static str, Arc<ModuleStats>)], writer: Arc<WriterStats>) -> StatsReporter {
-        StatsReporter { modules: modules.to_vec(), writer, last: Counters::default() }
-    }
-
-    fn now(&self) -> Counters {
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let mut c = Counters {
-            written: load(&self.writer.written),
-            filtered: load(&self.writer.filtered),
-            write_errors: load(&self.writer.write_errors),
-            ..Counters::default()
-        };
-        for (name, stats) in &self.modules {
-            c.lost_queue += load(&stats.queue_full);
-            c.malformed += load(&stats.malformed);
-            c.truncated += load(&stats.truncated);
-            for op in 0..OP_SLOTS {
-                c.produced += load(&stats.emitted[op]);
-                let lost = load(&stats.ringbuf_full[op]);
-                if lost > 0 {
-                    c.lost_kernel += lost;
-                    c.lost_kernel_by_op.push((format!("{name}.{}", crate::events::op_name(op as u32)), lost));
-                }
-            }
-            c.lost_identities += load(&stats.lost_identities);
-        }
-        c
-    }
-
-    /// `op = "stats"`: the deltas since the last one, and the totals; ERROR when
-    /// anything was lost in the interval.
-    fn periodic(&mut self) -> Record {
-        let now = self.now();
-        let delta = now.minus(&self.last);
-        let level = if delta.anything_lost() { Level::Error } else { Level::Info };
-        let mut record = Record::new(level, "agent", "stats");
-        record.fields = delta.fields();
-        record.fields.push(("totals", now.as_map()));
-        self.last = now;
-        record
-    }
-
-    /// `op = "stop"`: the totals, once every module has stopped and drained.
-    fn stop(&self) -> Record {
-        let totals = self.now();
-        let level = if totals.anything_lost() { Level::Error } else { Level::Info };
-        Record::new(level, "agent", "stop").field("totals", totals.as_map())
     }
 }

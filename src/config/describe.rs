@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 use std::fmt::{self, Write};
 use std::time::Duration;
 
+use crate::rule_paths::rule_text;
+
 use super::{
     AllowDeny, Config, Entry, FileConfig, FileRule, LogConfig, LogOutput, Mode, MountConfig, NetworkConfig, Op,
     ProcessConfig, Target,
@@ -112,7 +114,7 @@ fn file_rule(rule: &FileRule) -> String {
     if !rule.command.is_empty() {
         write_to(&mut line, format_args!("  command {}", list(&rule.command)));
     }
-    if unquoted(&rule.text) != rule.path {
+    if rule_text(&rule.text) != rule.path {
         write_to(&mut line, format_args!("  (written {})", rule.text));
     }
     line
@@ -160,8 +162,8 @@ fn describe_ports(out: &mut String, network: &NetworkConfig) -> fmt::Result {
         };
         let why = match interval.source {
             PortSource::Default => "allowed (no entry)".to_string(),
-            PortSource::Allow(i) => format!("allowed by port.allow {}", unquoted(&network.port.allow[i].text)),
-            PortSource::Deny(i) => format!("denied by port.deny {}", unquoted(&network.port.deny[i].text)),
+            PortSource::Allow(i) => format!("allowed by port.allow {}", rule_text(&network.port.allow[i].text)),
+            PortSource::Deny(i) => format!("denied by port.deny {}", rule_text(&network.port.deny[i].text)),
             PortSource::NotAllowed => format!("denied ({PORT_NOT_ALLOWED})"),
         };
         writeln!(out, "    {}/{ports:<12} {why}", interval.proto.name())?;
@@ -205,7 +207,7 @@ fn entries<T: fmt::Display>(entries: &[Entry<T>]) -> String {
         .iter()
         .map(|entry| {
             let value = entry.value.to_string();
-            if unquoted(&entry.text) == value {
+            if rule_text(&entry.text) == value {
                 value
             } else {
                 format!("{value} (written {})", entry.text)
@@ -217,17 +219,6 @@ fn entries<T: fmt::Display>(entries: &[Entry<T>]) -> String {
 
 fn list<T: fmt::Display>(items: &[T]) -> String {
     items.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
-}
-
-/// The text of a simple TOML string as written (`"x"` or `'x'`); other text as is.
-fn unquoted(text: &str) -> &str {
-    let quoted = text.len() >= 2
-        && ((text.starts_with('"') && text.ends_with('"')) || (text.starts_with('\'') && text.ends_with('\'')));
-    if quoted {
-        &text[1..text.len() - 1]
-    } else {
-        text
-    }
 }
 
 fn write_to(line: &mut String, args: fmt::Arguments) {

@@ -6,31 +6,24 @@
 pub mod rules;
 
 use std::cell::Cell;
-use std::mem::MaybeUninit;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
 use anyhow::Context;
-use crossbeam_channel::Sender;
-use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags};
+use libbpf_rs::skel::OpenSkel;
+use libbpf_rs::{MapCore, MapFlags};
 
-use crate::agent::module::{
-    or_report, poll_until_stopped, ring_buffer, ring_buffer_bytes, target_code, KernelCounters, ModuleContext,
-    ModuleState, Prepared,
-};
-use crate::bpf::file::FileSkelBuilder;
+use crate::agent::module::{ModuleContext, ModuleState, Prepared};
+use crate::agent::runtime::{self, target_code, Decoder as RingDecoder, Program};
+use crate::bpf::file::{FileSkel, FileSkelBuilder, OpenFileSkel};
 use crate::bpf::{bytes_of, decode_prefix, sg, sized_bytes};
 use crate::config::{FileConfig, FileOp, Mode, Op};
-use crate::events::{event_record, RuleTable};
+use crate::decode::{event_record, RuleTable, KIND_FILE};
 use crate::logging::Value;
-use crate::probe::{Capabilities, Enforcement};
-use crate::process::rules::identify_on_host;
+use crate::probe::{Capabilities, Enforcement, HookKind};
+use crate::rule_paths::{identify_on_host, inode_filter, kernel_dev, mounts_now, Identity};
 use rules::{op_bit, CompiledFileRules};
 
 pub const NAME: &str = "file";
-
-// enum sg_kind and enum sg_op (bpf/safeguard.h)
-const SG_KIND_FILE: u32 = 10;
 
 /// The hooks and the ops each serves (LSM hook name, ops). `file_truncate` (6.2+)
 /// takes over ftruncate() from `path_truncate`, which older kernels call for it;
@@ -40,28 +33,40 @@ const SG_KIND_FILE: u32 = 10;
 /// from `file_ioctl` (inode flags, chattr). A rename judges the file it replaces (write, delete) and a
 /// new name (create); a truncation is a write too.
 const OPTIONAL_HOOKS: &[&str] = &["file_truncate", "inode_set_acl", "inode_remove_acl", "file_ioctl_compat"];
-const HOOKS: &[(&str, &[FileOp])] = &[
-    ("file_open", &[FileOp::Read, FileOp::Write, FileOp::Exec]),
-    ("mmap_file", &[FileOp::Mmap, FileOp::Exec]),
-    ("file_mprotect", &[FileOp::Mmap, FileOp::Exec]),
-    ("path_mknod", &[FileOp::Create]),
-    ("path_mkdir", &[FileOp::Create]),
-    ("path_symlink", &[FileOp::Create]),
-    ("path_unlink", &[FileOp::Delete]),
-    ("path_rmdir", &[FileOp::Delete]),
-    ("path_rename", &[FileOp::Rename, FileOp::Write, FileOp::Delete, FileOp::Create]),
-    ("path_link", &[FileOp::Link, FileOp::Create]),
-    ("path_chmod", &[FileOp::Chmod]),
-    ("path_chown", &[FileOp::Chown]),
-    ("path_truncate", &[FileOp::Setattr, FileOp::Write]),
-    ("file_truncate", &[FileOp::Setattr, FileOp::Write]),
-    ("inode_setattr", &[FileOp::Setattr, FileOp::Chown]),
-    ("inode_setxattr", &[FileOp::Setattr, FileOp::Chmod]),
-    ("inode_removexattr", &[FileOp::Setattr, FileOp::Chmod]),
-    ("inode_set_acl", &[FileOp::Setattr, FileOp::Chmod]),
-    ("inode_remove_acl", &[FileOp::Setattr, FileOp::Chmod]),
-    ("file_ioctl", &[FileOp::Setattr]),
-    ("file_ioctl_compat", &[FileOp::Setattr]),
+/// `sg_<hook>` serves the hook in the LSM; its twin `sg_audit_<hook>` (fentry on
+/// security_<hook>()) serves it audit-only; a hook of PROTOTYPES has one program per
+/// prototype. The last four are the name-following hooks, which serve no op.
+macro_rules! hook {
+    ($kind:ident, $hook:literal, [$($op:ident),*]) => {
+        Program { name: concat!("sg_", $hook), kind: HookKind::$kind, hook: $hook, ops: &[$(FileOp::$op),*] }
+    };
+}
+pub const PROGRAMS: &[Program<FileOp>] = &[
+    hook!(Lsm, "file_open", [Read, Write, Exec]),
+    hook!(Lsm, "mmap_file", [Mmap, Exec]),
+    hook!(Lsm, "file_mprotect", [Mmap, Exec]),
+    hook!(Lsm, "path_mknod", [Create]),
+    hook!(Lsm, "path_mkdir", [Create]),
+    hook!(Lsm, "path_symlink", [Create]),
+    hook!(Lsm, "path_unlink", [Delete]),
+    hook!(Lsm, "path_rmdir", [Delete]),
+    hook!(Lsm, "path_rename", [Rename, Write, Delete, Create]),
+    hook!(Lsm, "path_link", [Link, Create]),
+    hook!(Lsm, "path_chmod", [Chmod]),
+    hook!(Lsm, "path_chown", [Chown]),
+    hook!(Lsm, "path_truncate", [Setattr, Write]),
+    hook!(Lsm, "file_truncate", [Setattr, Write]),
+    hook!(Lsm, "inode_setattr", [Setattr, Chown]),
+    hook!(Lsm, "inode_setxattr", [Setattr, Chmod]),
+    hook!(Lsm, "inode_removexattr", [Setattr, Chmod]),
+    hook!(Lsm, "inode_set_acl", [Setattr, Chmod]),
+    hook!(Lsm, "inode_remove_acl", [Setattr, Chmod]),
+    hook!(Lsm, "file_ioctl", [Setattr]),
+    hook!(Lsm, "file_ioctl_compat", [Setattr]),
+    hook!(Lsm, "d_instantiate", []),
+    hook!(Lsm, "inode_free_security", []),
+    hook!(Function, "d_move", []),
+    hook!(Function, "d_exchange", []),
 ];
 
 /// Hooks whose prototype changed between kernels: (program name without `sg_` and
@@ -79,15 +84,19 @@ const PROTOTYPES: &[(&str, &str, usize)] = &[
 
 /// The hooks that make rule paths follow their names (bpf/file.bpf.c, follow_name):
 /// binding an inode to a name (create, link, lookup), rename, exchange; and the
-/// end of a deleted inode, which frees its identity.
-const NAME_HOOKS: &[&str] = &["d_instantiate", "d_move", "d_exchange", "inode_free_security"];
+/// end of a deleted inode, which frees its identity. They serve no op.
+fn follows_names(hook: &str) -> bool {
+    PROGRAMS.iter().any(|p| p.hook == hook && p.ops.is_empty())
+}
+
+/// Programs that are fentry in both modes (no LSM hook stands for these functions).
+fn fentry_only(hook: &str) -> bool {
+    PROGRAMS.iter().any(|p| p.hook == hook && p.kind == HookKind::Function)
+}
 
 /// Room for identities the kernel adds while the agent runs (new inodes of rule
 /// paths); entries of deleted files are freed, so this bounds the live ones.
 const RUNTIME_IDENTITIES: usize = 16_384;
-
-/// Programs that are fentry in both modes (no LSM hook stands for these functions).
-const FENTRY_ONLY: &[&str] = &["d_move", "d_exchange"];
 
 /// The hook a program serves when its prototype is this kernel's, and whether it is
 /// the audit-only twin (`sg_audit_*`: fentry on security_<hook>(), for the degraded
@@ -108,10 +117,10 @@ fn program_hook(program: &str, arity: impl Fn(&str) -> Option<usize>) -> Option<
 /// The ops a hook judges here: inode_setattr judges chown only where path_chown is
 /// missing, so that no chown is judged twice.
 fn hook_ops(hook: &str, have_path_chown: bool) -> u32 {
-    HOOKS
+    PROGRAMS
         .iter()
-        .filter(|&&(h, _)| h == hook)
-        .flat_map(|&(_, ops)| ops.iter())
+        .filter(|p| p.hook == hook)
+        .flat_map(|p| p.ops.iter())
         .filter(|&&op| !(hook == "inode_setattr" && op == FileOp::Chown && have_path_chown))
         .fold(0, |mask, &op| mask | op_bit(op))
 }
@@ -133,12 +142,11 @@ pub fn prepare(config: &FileConfig, caps: &Capabilities, agent_pidns: u32) -> Pr
         }
     }
     let config = config.clone();
-    let hooks: Vec<&'static str> = HOOKS
+    let hooks: Vec<&'static str> = PROGRAMS
         .iter()
-        .map(|&(hook, _)| hook)
-        .chain(NAME_HOOKS.iter().copied())
+        .map(|p| p.hook)
         .filter(|hook| caps.hook_present(hook))
-        .filter(|hook| !audit_only || FENTRY_ONLY.contains(hook) || caps.security_function_arity(hook).is_some())
+        .filter(|hook| !audit_only || fentry_only(hook) || caps.security_function_arity(hook).is_some())
         .collect();
     // The fentry twin's prototype is security_<hook>()'s, which differs from the
     // hook's for inode_setattr on 5.12 to 6.2 (a user namespace first).
@@ -151,23 +159,10 @@ pub fn prepare(config: &FileConfig, caps: &Capabilities, agent_pidns: u32) -> Pr
         .collect();
     // path_rename gained a flags argument (RENAME_EXCHANGE) in 5.19.
     let rename_has_flags = caps.lsm_hook_arity("path_rename") == Some(5);
-    Prepared {
-        name: NAME,
-        state,
-        run: Box::new(move |ctx, ready| {
-            let plan = match Plan::new(config, hooks, arities, rename_has_flags, audit_only, agent_pidns) {
-                Ok(plan) => plan,
-                Err(err) => {
-                    let _ = ready.send(Err(err));
-                    return Ok(());
-                }
-            };
-            run(plan, ctx, ready)
-        }),
-    }
+    runtime::prepare(state, move || File::new(config, hooks, arities, rename_has_flags, audit_only, agent_pidns))
 }
 
-struct Plan {
+struct File {
     config: FileConfig,
     /// The LSM hooks this kernel has.
     hooks: Vec<&'static str>,
@@ -180,9 +175,11 @@ struct Plan {
     audit_only: bool,
     agent_pidns: u32,
     rules: CompiledFileRules,
+    /// The mounts present at start, when an op is allow-listed.
+    mounts: Vec<sg::sg_mount_key>,
 }
 
-impl Plan {
+impl File {
     fn new(
         config: FileConfig,
         hooks: Vec<&'static str>,
@@ -190,7 +187,7 @@ impl Plan {
         rename_has_flags: bool,
         audit_only: bool,
         agent_pidns: u32,
-    ) -> anyhow::Result<Plan> {
+    ) -> anyhow::Result<File> {
         let budget = Cell::new(LINK_SCAN_BUDGET);
         let rules = rules::compile(&config, identify_on_host, |dir| linked_files(dir, &budget))?;
         if budget.get() == 0 {
@@ -202,7 +199,9 @@ impl Plan {
                  by identity once created where its directory exists"
             );
         }
-        Ok(Plan { config, hooks, arities, rename_has_flags, audit_only, agent_pidns, rules })
+        // Allow rules reach files only through the mounts present now (bpf/common.bpf.h).
+        let mounts = if rules.ops_allowlisted == 0 { Vec::new() } else { mounts_now() };
+        Ok(File { config, hooks, arities, rename_has_flags, audit_only, agent_pidns, rules, mounts })
     }
 
     /// Parameters of a hook of PROTOTYPES in this kernel.
@@ -217,7 +216,7 @@ impl Plan {
 
 /// Regular files with more than one link under `dir` (same filesystem, no symlinks
 /// followed), within a shared budget of directory entries.
-fn linked_files(dir: &str, budget: &Cell<usize>) -> Vec<(String, rules::Identity)> {
+fn linked_files(dir: &str, budget: &Cell<usize>) -> Vec<(String, Identity)> {
     let mut found = Vec::new();
     let Ok(top) = std::fs::metadata(dir) else { return found };
     if !top.is_dir() {
@@ -240,11 +239,7 @@ fn linked_files(dir: &str, budget: &Cell<usize>) -> Vec<(String, rules::Identity
                 pending.push(entry.path());
             } else if (file_type.is_file() || file_type.is_block_device()) && meta.nlink() > 1 {
                 let path = entry.path().to_string_lossy().into_owned();
-                let identity = rules::Identity {
-                    dev: crate::process::rules::kernel_dev(meta.dev()),
-                    ino: meta.ino(),
-                    canonical: path.clone(),
-                };
+                let identity = Identity { dev: kernel_dev(meta.dev()), ino: meta.ino(), canonical: path.clone() };
                 found.push((path, identity));
             }
         }
@@ -252,167 +247,139 @@ fn linked_files(dir: &str, budget: &Cell<usize>) -> Vec<(String, rules::Identity
     found
 }
 
-fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> anyhow::Result<()> {
-    let mut storage = MaybeUninit::uninit();
-    let Some((skel, links)) = or_report(load(&plan, &mut storage), &ready) else { return Ok(()) };
+impl runtime::Module for File {
+    const NAME: &'static str = NAME;
+    type Skel = FileSkelBuilder;
 
-    let rule_table = RuleTable { texts: plan.rules.texts.clone(), not_allowed: "not in file.allow".into() };
-    let mut decoder = Decoder { rules: rule_table };
-    let callback_ctx = ctx.clone();
-    let ring = ring_buffer(NAME, &skel.maps.sg_events, &ctx, move |data| decoder.handle(data, &callback_ctx));
-    let Some(ring) = or_report(ring, &ready) else { return Ok(()) };
-    let _ = ready.send(Ok(()));
-    let kernel = KernelCounters { counters: &skel.maps.sg_counters, op_counts: &skel.maps.sg_op_counts };
-    poll_until_stopped(NAME, &ring, kernel, links, &ctx, || {})
+    fn configure(&self, open: &mut OpenFileSkel<'_>) -> anyhow::Result<()> {
+        let (config, rules) = (&self.config, &self.rules);
+        let rodata = open.maps.rodata_data.as_deref_mut().context("file: no rodata")?;
+        rodata.sg_target = target_code(config.target);
+        rodata.sg_agent_pidns = self.agent_pidns;
+        rodata.sg_agent_tgid = std::process::id();
+        rodata.sg_block = u32::from(config.mode == Mode::Block && !self.audit_only);
+        rodata.sg_ops_enabled = self.ops_enabled();
+        rodata.sg_ops_ruled = rules.ops_ruled;
+        rodata.sg_ops_allowlisted = rules.ops_allowlisted;
+        rodata.sg_have_deny = u32::from(rules.have_deny);
+        rodata.sg_need_path = u32::from(rules.need_path);
+        rodata.sg_have_selectors = u32::from(!rules.selector_rules.is_empty());
+        rodata.sg_uid_any = rules.uid_any;
+        rodata.sg_gid_any = rules.gid_any;
+        rodata.sg_command_any = rules.command_any;
+        rodata.sg_mount_check = u32::from(rules.ops_allowlisted != 0);
+        let have_path_chown = self.hooks.contains(&"path_chown");
+        rodata.sg_chown_in_setattr = u32::from(!have_path_chown);
+        rodata.sg_rename_has_flags = u32::from(self.rename_has_flags);
+
+        let size = |n: usize| n.max(1) as u32;
+        open.maps.nodes.set_max_entries(size(rules.nodes.len()))?;
+        let runtime = if rules.names.is_empty() { 0 } else { RUNTIME_IDENTITIES };
+        open.maps.sg_inode_rules.set_max_entries(size(rules.inodes.len() + runtime))?;
+        open.maps.rule_names.set_max_entries(size(rules.names.len()))?;
+        open.maps.rule_parents.set_max_entries(size(rules.name_parents.len()))?;
+        open.maps.sg_path_rules.set_max_entries(size(rules.paths.len()))?;
+        open.maps.sg_mounts.set_max_entries(size(self.mounts.len()))?;
+        open.maps.uid_selectors.set_max_entries(size(rules.uid_selectors.len()))?;
+        open.maps.gid_selectors.set_max_entries(size(rules.gid_selectors.len()))?;
+        open.maps.comm_selectors.set_max_entries(size(rules.comm_selectors.len()))?;
+        open.maps.exe_selectors.set_max_entries(size(rules.exe_selectors.len()))?;
+
+        for &(_, hook, _) in PROTOTYPES.iter().filter(|&&(program, hook, _)| program == hook) {
+            let known = PROTOTYPES.iter().any(|&(_, h, params)| h == hook && self.arity(hook) == Some(params));
+            if self.hooks.contains(&hook) && !known {
+                log::warn!(
+                    "file: {hook} takes {:?} parameters on this kernel (a prototype not known here); its \
+                     operations are not judged there",
+                    self.arity(hook)
+                );
+            }
+        }
+        for mut prog in open.open_object_mut().progs_mut() {
+            let on = self.loads(&prog.name().to_string_lossy(), have_path_chown);
+            prog.set_autoload(on);
+        }
+        Ok(())
+    }
+
+    fn fill(&mut self, skel: &FileSkel<'_>, _ctx: &ModuleContext) -> anyhow::Result<()> {
+        let (rules, maps) = (&self.rules, &skel.maps);
+        let update = |map: &dyn MapCore, key: &[u8], value: &[u8], what: &str| {
+            map.update(key, value, MapFlags::ANY).with_context(|| format!("file: fill {what}"))
+        };
+        for (index, node) in rules.nodes.iter().enumerate() {
+            update(&maps.nodes, &(index as u32).to_ne_bytes(), bytes_of(node), "nodes")?;
+        }
+        for (key, value) in &rules.inodes {
+            update(&maps.sg_inode_rules, bytes_of(key), bytes_of(value), "identities")?;
+        }
+        update(&maps.inode_filter, &0u32.to_ne_bytes(), &inode_filter(&rules.inodes), "identity filter")?;
+        for (key, value) in &rules.names {
+            update(&maps.rule_names, bytes_of(key), bytes_of(value), "rule names")?;
+        }
+        for key in &rules.name_parents {
+            update(&maps.rule_parents, bytes_of(key), &0u32.to_ne_bytes(), "rule name parents")?;
+        }
+        for key in &self.mounts {
+            update(&maps.sg_mounts, bytes_of(key), &0u32.to_ne_bytes(), "mounts")?;
+        }
+        for (key, value) in &rules.paths {
+            update(&maps.sg_path_rules, bytes_of(key), bytes_of(value), "paths")?;
+        }
+        for (index, rule) in rules.selector_rules.iter().enumerate() {
+            update(&maps.selector_rules, &(index as u32).to_ne_bytes(), bytes_of(rule), "selector rules")?;
+        }
+        for (uid, mask) in &rules.uid_selectors {
+            update(&maps.uid_selectors, &uid.to_ne_bytes(), &mask.to_ne_bytes(), "uid selectors")?;
+        }
+        for (gid, mask) in &rules.gid_selectors {
+            update(&maps.gid_selectors, &gid.to_ne_bytes(), &mask.to_ne_bytes(), "gid selectors")?;
+        }
+        for (comm, mask) in &rules.comm_selectors {
+            update(&maps.comm_selectors, comm, &mask.to_ne_bytes(), "command selectors")?;
+        }
+        for (key, mask) in &rules.exe_selectors {
+            update(&maps.exe_selectors, bytes_of(key), &mask.to_ne_bytes(), "command selectors")?;
+        }
+        Ok(())
+    }
+
+    fn decoder(&self) -> RingDecoder {
+        let rules = RuleTable { texts: self.rules.texts.clone(), not_allowed: "not in file.allow".into() };
+        let mut decoder = Decoder { rules };
+        Box::new(move |data, ctx| decoder.handle(data, ctx))
+    }
 }
 
-type Loaded<'obj> = (crate::bpf::file::FileSkel<'obj>, Vec<Link>);
-
-fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>) -> anyhow::Result<Loaded<'obj>> {
-    let config = &plan.config;
-    let rules = &plan.rules;
-    let mut open = FileSkelBuilder::default().open(storage).context("file: open BPF object")?;
-    open.maps.sg_events.set_max_entries(ring_buffer_bytes())?;
-
-    let rodata = open.maps.rodata_data.as_deref_mut().context("file: no rodata")?;
-    rodata.sg_target = target_code(config.target);
-    rodata.sg_agent_pidns = plan.agent_pidns;
-    rodata.sg_agent_tgid = std::process::id();
-    rodata.sg_block = u32::from(config.mode == Mode::Block && !plan.audit_only);
-    rodata.sg_ops_enabled = plan.ops_enabled();
-    rodata.sg_ops_ruled = rules.ops_ruled;
-    rodata.sg_ops_allowlisted = rules.ops_allowlisted;
-    rodata.sg_have_deny = u32::from(rules.have_deny);
-    rodata.sg_need_path = u32::from(rules.need_path);
-    rodata.sg_have_selectors = u32::from(!rules.selector_rules.is_empty());
-    rodata.sg_uid_any = rules.uid_any;
-    rodata.sg_gid_any = rules.gid_any;
-    rodata.sg_command_any = rules.command_any;
-
-    let size = |n: usize| n.max(1) as u32;
-    open.maps.nodes.set_max_entries(size(rules.nodes.len()))?;
-    let runtime = if rules.names.is_empty() { 0 } else { RUNTIME_IDENTITIES };
-    open.maps.sg_inode_rules.set_max_entries(size(rules.inodes.len() + runtime))?;
-    open.maps.rule_names.set_max_entries(size(rules.names.len()))?;
-    open.maps.rule_parents.set_max_entries(size(rules.name_parents.len()))?;
-    open.maps.sg_path_rules.set_max_entries(size(rules.paths.len()))?;
-    // Allow rules reach files only through the mounts present now (bpf/common.bpf.h).
-    let mounts = if rules.ops_allowlisted == 0 { Vec::new() } else { crate::process::rules::mounts_now() };
-    rodata.sg_mount_check = u32::from(rules.ops_allowlisted != 0);
-    open.maps.sg_mounts.set_max_entries(size(mounts.len()))?;
-    open.maps.uid_selectors.set_max_entries(size(rules.uid_selectors.len()))?;
-    open.maps.gid_selectors.set_max_entries(size(rules.gid_selectors.len()))?;
-    open.maps.comm_selectors.set_max_entries(size(rules.comm_selectors.len()))?;
-    open.maps.exe_selectors.set_max_entries(size(rules.exe_selectors.len()))?;
-
-    // Only the hooks whose ops are enabled, spoken of by a rule, and present, each
-    // through the program whose prototype this kernel has.
-    let wanted = plan.ops_enabled() & rules.ops_ruled;
-    let have_path_chown = plan.hooks.contains(&"path_chown");
-    rodata.sg_chown_in_setattr = u32::from(!have_path_chown);
-    rodata.sg_rename_has_flags = u32::from(plan.rename_has_flags);
-    for &(_, hook, _) in PROTOTYPES.iter().filter(|&&(program, hook, _)| program == hook) {
-        let known = PROTOTYPES.iter().any(|&(_, h, params)| h == hook && plan.arity(hook) == Some(params));
-        if plan.hooks.contains(&hook) && !known {
-            log::warn!(
-                "file: {hook} takes {:?} parameters on this kernel (a prototype not known here); its operations \
-                 are not judged there",
-                plan.arity(hook)
-            );
-        }
-    }
-    let mut attach = Vec::new();
-    for mut prog in open.open_object_mut().progs_mut() {
-        let name = prog.name().to_string_lossy().into_owned();
-        let Some((hook, audit)) = program_hook(&name, |hook| plan.arity(hook)) else {
-            prog.set_autoload(false); // the other prototype's program
-            continue;
+impl File {
+    /// Whether a program loads: only the hooks whose ops are enabled, spoken of by a
+    /// rule, and present, each through the program whose prototype this kernel has.
+    fn loads(&self, program: &str, have_path_chown: bool) -> bool {
+        let rules = &self.rules;
+        let Some((hook, audit)) = program_hook(program, |hook| self.arity(hook)) else {
+            return false; // the other prototype's program
         };
-        if audit != plan.audit_only && !FENTRY_ONLY.contains(&hook) {
-            prog.set_autoload(false); // the other mode's twin
-            continue;
+        if audit != self.audit_only && !fentry_only(hook) {
+            return false; // the other mode's twin
         }
-        if NAME_HOOKS.contains(&hook) {
-            let on = !rules.names.is_empty() && plan.hooks.contains(&hook);
+        if follows_names(hook) {
+            let on = !rules.names.is_empty() && self.hooks.contains(&hook);
             if !on && !rules.names.is_empty() {
                 log::warn!(
                     "file: this kernel has no {hook} hook; rule paths may not follow their names (README, File rules)"
                 );
             }
-            prog.set_autoload(on);
-            if on {
-                attach.push(name);
-            }
-            continue;
+            return on;
         }
+        let wanted = self.ops_enabled() & rules.ops_ruled;
         let serves = hook_ops(hook, have_path_chown);
-        let on = serves & wanted != 0 && plan.hooks.contains(&hook);
+        let on = serves & wanted != 0 && self.hooks.contains(&hook);
         let stood_in = hook == "path_chown" && !have_path_chown;
         if !on && serves & wanted != 0 && !OPTIONAL_HOOKS.contains(&hook) && !stood_in {
             log::warn!("file: this kernel has no {hook} hook; its operations are not covered");
         }
-        prog.set_autoload(on);
-        if on {
-            attach.push(name);
-        }
+        on
     }
-    // RUST_LOG=debug: the verifier's statistics of every program (instructions processed),
-    // which libbpf logs after each load; the file module's verification dominates start-up.
-    if log::log_enabled!(log::Level::Debug) {
-        for mut prog in open.open_object_mut().progs_mut() {
-            prog.set_log_level(4);
-        }
-    }
-
-    let skel = open.load().context("file: load BPF programs")?;
-
-    let maps = &skel.maps;
-    let update = |map: &dyn MapCore, key: &[u8], value: &[u8], what: &str| {
-        map.update(key, value, MapFlags::ANY).with_context(|| format!("file: fill {what}"))
-    };
-    for (index, node) in rules.nodes.iter().enumerate() {
-        update(&maps.nodes, &(index as u32).to_ne_bytes(), bytes_of(node), "nodes")?;
-    }
-    for (key, value) in &rules.inodes {
-        update(&maps.sg_inode_rules, bytes_of(key), bytes_of(value), "identities")?;
-    }
-    update(&maps.inode_filter, &0u32.to_ne_bytes(), &rules::inode_filter(&rules.inodes), "identity filter")?;
-    for (key, value) in &rules.names {
-        update(&maps.rule_names, bytes_of(key), bytes_of(value), "rule names")?;
-    }
-    for key in &rules.name_parents {
-        update(&maps.rule_parents, bytes_of(key), &0u32.to_ne_bytes(), "rule name parents")?;
-    }
-    for key in &mounts {
-        update(&maps.sg_mounts, bytes_of(key), &0u32.to_ne_bytes(), "mounts")?;
-    }
-    for (key, value) in &rules.paths {
-        update(&maps.sg_path_rules, bytes_of(key), bytes_of(value), "paths")?;
-    }
-    for (index, rule) in rules.selector_rules.iter().enumerate() {
-        update(&maps.selector_rules, &(index as u32).to_ne_bytes(), bytes_of(rule), "selector rules")?;
-    }
-    for (uid, mask) in &rules.uid_selectors {
-        update(&maps.uid_selectors, &uid.to_ne_bytes(), &mask.to_ne_bytes(), "uid selectors")?;
-    }
-    for (gid, mask) in &rules.gid_selectors {
-        update(&maps.gid_selectors, &gid.to_ne_bytes(), &mask.to_ne_bytes(), "gid selectors")?;
-    }
-    for (comm, mask) in &rules.comm_selectors {
-        update(&maps.comm_selectors, comm, &mask.to_ne_bytes(), "command selectors")?;
-    }
-    for (key, mask) in &rules.exe_selectors {
-        update(&maps.exe_selectors, bytes_of(key), &mask.to_ne_bytes(), "command selectors")?;
-    }
-
-    let mut links = Vec::new();
-    for prog in skel.object().progs_mut() {
-        let name = prog.name().to_string_lossy().into_owned();
-        if attach.contains(&name) {
-            links.push(prog.attach().with_context(|| format!("file: attach {name}"))?);
-        }
-    }
-    Ok((skel, links))
 }
 
 struct Decoder {
@@ -425,7 +392,7 @@ impl Decoder {
         let Some(ev) = decode_prefix::<sg::sg_file_event>(data, head) else {
             return ctx.malformed("file event", data.len());
         };
-        if ev.hdr.kind != SG_KIND_FILE {
+        if ev.hdr.kind != KIND_FILE {
             return ctx.malformed("file event kind", data.len());
         }
         let Some(&op) = FileOp::ALL.get(ev.file_op as usize) else {

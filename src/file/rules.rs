@@ -17,13 +17,13 @@ use anyhow::bail;
 
 use crate::bpf::sg;
 use crate::config::{CommandMatch, FileConfig, FileOp, FileRule, Op, RuleKind};
-use crate::process::rules::path_key;
-pub use crate::process::rules::Identity;
+use crate::rule_paths::{path_key, Identity};
 
 pub const MAX_SELECTOR_RULES: usize = 64;
-const VERDICT_ALLOW: u16 = 1;
-const VERDICT_DENY: u16 = 2;
-const VERDICT_AUDIT: u16 = 3;
+// sg_file_op_rules.verdict is 16 bits wide; the values are enum sg_verdict's.
+const VERDICT_ALLOW: u16 = sg::sg_verdict::SG_VERDICT_ALLOW.0 as u16;
+const VERDICT_DENY: u16 = sg::sg_verdict::SG_VERDICT_DENY.0 as u16;
+const VERDICT_AUDIT: u16 = sg::sg_verdict::SG_VERDICT_AUDIT.0 as u16;
 
 /// What a compiled rule keeps.
 struct Rule<'a> {
@@ -118,7 +118,7 @@ pub fn compile(
     let mut rules = Vec::new();
     let mut identities: HashMap<String, Identity> = HashMap::new();
     for (kind, rule) in config.rules() {
-        out.texts.push(crate::process::rule_text(&rule.text, &rule.path).to_string());
+        out.texts.push(crate::rule_paths::rule_text(&rule.text).to_string());
         let identity = identify(&rule.path);
         let path = identity.as_ref().map_or_else(|| rule.path.clone(), |id| id.canonical.clone());
         match identity {
@@ -253,23 +253,6 @@ pub fn compile(
         }
     }
     Ok(out)
-}
-
-/// The kernel's pre-filter of identities (`inode_filter` in bpf/file.bpf.c): one byte
-/// per hash of the inode number (the device is read only past a set slot), 65,536
-/// slots; the kernel sets slots too.
-pub const FILTER_SLOTS: usize = 65536;
-
-pub fn filter_hash(ino: u64) -> u32 {
-    (ino.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as u32
-}
-
-pub fn inode_filter(inodes: &[(sg::sg_inode_key, sg::sg_match)]) -> Vec<u8> {
-    let mut slots = vec![0u8; FILTER_SLOTS];
-    for (key, _) in inodes {
-        slots[filter_hash(key.ino) as usize % FILTER_SLOTS] = 1;
-    }
-    slots
 }
 
 /// A rule path's name key: the identity of the directory that holds it (symlinks
@@ -568,20 +551,6 @@ mod tests {
         // Parents once each.
         let parents: Vec<(u32, u64)> = c.name_parents.iter().map(|k| (k.dev, k.ino)).collect();
         assert_eq!(parents, vec![(1, 3), (5, 40)]);
-    }
-
-    #[test]
-    fn the_filter_has_a_slot_for_every_identity() {
-        let inodes: Vec<_> = (1..500u64)
-            .map(|ino| (sg::sg_inode_key { ino, dev: 8 << 20, ..Default::default() }, sg::sg_match::default()))
-            .collect();
-        let slots = inode_filter(&inodes);
-        assert_eq!(slots.len(), FILTER_SLOTS);
-        for (key, _) in &inodes {
-            assert_eq!(slots[filter_hash(key.ino) as usize], 1);
-        }
-        let set = slots.iter().filter(|&&s| s != 0).count();
-        assert!(set > 450, "hashes spread: {set} slots for 499 identities");
     }
 
     #[test]

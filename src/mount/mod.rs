@@ -9,39 +9,40 @@
 
 pub mod rules;
 
-use std::mem::MaybeUninit;
+use anyhow::Context;
+use libbpf_rs::skel::OpenSkel;
+use libbpf_rs::{MapCore, MapFlags};
 
-use anyhow::{bail, Context};
-use crossbeam_channel::Sender;
-use libbpf_rs::skel::{OpenSkel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags};
-
-use crate::agent::module::{
-    or_report, poll_until_stopped, ring_buffer, ring_buffer_bytes, target_code, KernelCounters, ModuleContext,
-    ModuleState, Prepared,
-};
-use crate::bpf::mount::MountSkelBuilder;
+use crate::agent::module::{ModuleContext, ModuleState, Prepared};
+use crate::agent::runtime::{self, load_only, target_code, Decoder, Program};
+use crate::bpf::mount::{MountSkel, MountSkelBuilder, OpenMountSkel};
 use crate::bpf::{bytes_of, decode, sg, sized_bytes};
 use crate::config::{Mode, MountConfig};
-use crate::events::{event_record, RuleTable};
+use crate::decode::{event_record, RuleTable, KIND_MOUNT, OP_FSCONFIG, OP_MOVE_MOUNT};
 use crate::logging::{Record, Value};
-use crate::probe::{Capabilities, Enforcement};
+use crate::probe::{Capabilities, Enforcement, HookKind};
+use crate::rule_paths::rule_text;
 use rules::{CompiledMountRules, MountRule};
 
 pub const NAME: &str = "mount";
 
-// bpf/safeguard.h
-const SG_KIND_MOUNT: u32 = 50;
-const SG_OP_MOVE_MOUNT: u32 = 51;
-const SG_OP_FSCONFIG: u32 = 52;
-const SG_MOUNT_SOURCE_UNRESOLVED: u32 = 1;
-const SG_MOUNT_SOURCE_LOOKUP: u32 = 2;
+const SOURCE_UNRESOLVED: u32 = sg::sg_mount_source_flag::SG_MOUNT_SOURCE_UNRESOLVED.0;
+const SOURCE_LOOKUP: u32 = sg::sg_mount_source_flag::SG_MOUNT_SOURCE_LOOKUP.0;
 
-/// The hooks (probe.rs names): mount(2) needs `sb_mount`, or `path_mount` in the
-/// degraded mode; move_mount(2) is judged only where its LSM hook exists.
-const HOOK_SB_MOUNT: &str = "sb_mount";
-const HOOK_MOVE_MOUNT: &str = "move_mount";
-const HOOK_PATH_MOUNT: &str = "path_mount";
+/// The hook table (bpf/mount.bpf.c). mount(2) is judged in sb_mount by its source
+/// string, then guarded while the kernel looks the source up (inode_permission,
+/// inode_follow_link, until fexit/path_mount); a new superblock in sb_set_mnt_opts
+/// (mount(2) and fsconfig); move_mount(2) by identity. Without BPF LSM a kprobe on
+/// path_mount() judges mount(2), audit-only.
+pub const PROGRAMS: &[Program<&'static str>] = &[
+    Program::new("sg_sb_mount", HookKind::Lsm, "sb_mount", &["mount"]),
+    Program::new("sg_path_mount", HookKind::Kprobe, "path_mount", &["mount"]),
+    Program::new("sg_mount_lookup_dir", HookKind::Lsm, "inode_permission", &["mount"]),
+    Program::new("sg_mount_lookup_link", HookKind::Lsm, "inode_follow_link", &["mount"]),
+    Program::new("sg_path_mount_exit", HookKind::Function, "path_mount", &["mount"]),
+    Program::new("sg_sb_set_mnt_opts", HookKind::Lsm, "sb_set_mnt_opts", &["mount", "fsconfig"]),
+    Program::new("sg_move_mount", HookKind::Lsm, "move_mount", &["move_mount"]),
+];
 
 /// How the module runs on this kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,12 +55,12 @@ enum Hooks {
 
 pub fn prepare(config: &MountConfig, caps: &Capabilities, agent_pidns: u32) -> Prepared {
     let mut state = ModuleState::of(config.enable, config.mode, caps);
-    let hooks = if caps.enforcement() == Enforcement::Full && caps.hook_present(HOOK_SB_MOUNT) {
-        if !caps.hook_present(HOOK_MOVE_MOUNT) && state != ModuleState::Off {
+    let hooks = if caps.enforcement() == Enforcement::Full && caps.hook_present("sb_mount") {
+        if !caps.hook_present("move_mount") && state != ModuleState::Off {
             log::warn!("mount: this kernel has no move_mount LSM hook; move_mount(2) is not judged");
         }
-        Some(Hooks::Lsm { move_mount: caps.hook_present(HOOK_MOVE_MOUNT) })
-    } else if caps.hook_present(HOOK_PATH_MOUNT) {
+        Some(Hooks::Lsm { move_mount: caps.hook_present("move_mount") })
+    } else if caps.hook_present("path_mount") {
         if state != ModuleState::Off {
             log::warn!("mount: audit-only through a kprobe on path_mount(); move_mount(2) is not seen");
             state = ModuleState::AuditOnly;
@@ -75,21 +76,13 @@ pub fn prepare(config: &MountConfig, caps: &Capabilities, agent_pidns: u32) -> P
         None
     };
     let config = config.clone();
-    Prepared {
-        name: NAME,
-        state,
-        run: Box::new(move |ctx, ready| {
-            let Some(hooks) = hooks else {
-                let _ = ready.send(Err(anyhow::anyhow!("mount: no usable hook")));
-                return Ok(());
-            };
-            let plan = Plan { rules: compile(&config), config, hooks, agent_pidns };
-            run(plan, ctx, ready)
-        }),
-    }
+    runtime::prepare(state, move || {
+        let hooks = hooks.context("mount: no usable hook")?;
+        Ok(Mount { rules: compile(&config), config, hooks, agent_pidns })
+    })
 }
 
-struct Plan {
+struct Mount {
     config: MountConfig,
     hooks: Hooks,
     agent_pidns: u32,
@@ -97,13 +90,8 @@ struct Plan {
 }
 
 fn compile(config: &MountConfig) -> CompiledMountRules {
-    let values: Vec<String> = config.deny.iter().map(|entry| entry.value.to_string()).collect();
-    let rules: Vec<MountRule<'_>> = config
-        .deny
-        .iter()
-        .zip(&values)
-        .map(|(entry, value)| MountRule { source: &entry.value, text: crate::process::rule_text(&entry.text, value) })
-        .collect();
+    let rules: Vec<MountRule<'_>> =
+        config.deny.iter().map(|entry| MountRule { source: &entry.value, text: rule_text(&entry.text) }).collect();
     for entry in &config.deny {
         if let crate::config::MountSource::Path(path) = &entry.value {
             if rules::identify_on_host(path).is_none() {
@@ -114,103 +102,72 @@ fn compile(config: &MountConfig) -> CompiledMountRules {
     rules::compile(&rules, rules::identify_on_host)
 }
 
-fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> anyhow::Result<()> {
-    let mut storage = MaybeUninit::uninit();
-    let Some((skel, links)) = or_report(load(&plan, &mut storage), &ready) else { return Ok(()) };
+impl runtime::Module for Mount {
+    const NAME: &'static str = NAME;
+    const NEEDS_A_PROGRAM: bool = true;
+    type Skel = MountSkelBuilder;
 
-    let rule_table = RuleTable { texts: plan.rules.texts.clone(), not_allowed: String::new() };
-    let callback_ctx = ctx.clone();
-    let ring = ring_buffer(NAME, &skel.maps.sg_events, &ctx, move |data| handle(data, &rule_table, &callback_ctx));
-    let Some(ring) = or_report(ring, &ready) else { return Ok(()) };
-    let _ = ready.send(Ok(()));
-    let kernel = KernelCounters { counters: &skel.maps.sg_counters, op_counts: &skel.maps.sg_op_counts };
-    poll_until_stopped(NAME, &ring, kernel, links, &ctx, || {})
-}
+    fn configure(&self, open: &mut OpenMountSkel<'_>) -> anyhow::Result<()> {
+        let rules = &self.rules;
+        let rodata = open.maps.rodata_data.as_deref_mut().context("mount: no rodata")?;
+        rodata.sg_target = target_code(self.config.target);
+        rodata.sg_agent_pidns = self.agent_pidns;
+        rodata.sg_block = u32::from(self.config.mode == Mode::Block && matches!(self.hooks, Hooks::Lsm { .. }));
+        rodata.sg_have_paths = u32::from(rules.has_paths());
+        // Mounts are rare: each one is recorded while the module is on.
+        rodata.sg_log_allowed = 1;
 
-type Loaded<'obj> = (crate::bpf::mount::MountSkel<'obj>, Vec<Link>);
+        let size = |n: usize| n.max(1) as u32;
+        open.maps.sg_path_rules.set_max_entries(size(rules.paths.len()))?;
+        open.maps.sg_inode_rules.set_max_entries(size(rules.inodes.len()))?;
+        open.maps.mount_names.set_max_entries(size(rules.names.len()))?;
 
-fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>) -> anyhow::Result<Loaded<'obj>> {
-    let config = &plan.config;
-    let rules = &plan.rules;
-    let mut open = MountSkelBuilder::default().open(storage).context("mount: open BPF object")?;
-    open.maps.sg_events.set_max_entries(ring_buffer_bytes())?;
-
-    let rodata = open.maps.rodata_data.as_deref_mut().context("mount: no rodata")?;
-    rodata.sg_target = target_code(config.target);
-    rodata.sg_agent_pidns = plan.agent_pidns;
-    rodata.sg_block = u32::from(config.mode == Mode::Block && matches!(plan.hooks, Hooks::Lsm { .. }));
-    rodata.sg_have_paths = u32::from(rules.has_paths());
-    // Mounts are rare: each one is recorded while the module is on.
-    rodata.sg_log_allowed = 1;
-
-    let size = |n: usize| n.max(1) as u32;
-    open.maps.sg_path_rules.set_max_entries(size(rules.paths.len()))?;
-    open.maps.sg_inode_rules.set_max_entries(size(rules.inodes.len()))?;
-    open.maps.mount_names.set_max_entries(size(rules.names.len()))?;
-
-    let (lsm, move_mount) = match plan.hooks {
-        Hooks::Lsm { move_mount } => (true, move_mount),
-        Hooks::Kprobe => (false, false),
-    };
-    open.progs.sg_sb_mount.set_autoload(lsm);
-    open.progs.sg_move_mount.set_autoload(move_mount);
-    open.progs.sg_path_mount.set_autoload(!lsm);
-    // The lookup guard (bpf/mount.bpf.c): its end and every new superblock always,
-    // the lookup hooks only where a path rule can apply (inode_permission runs for
-    // every directory of every path lookup on the host).
-    open.progs.sg_path_mount_exit.set_autoload(lsm);
-    open.progs.sg_sb_set_mnt_opts.set_autoload(lsm);
-    open.progs.sg_mount_lookup_dir.set_autoload(lsm && rules.has_paths());
-    open.progs.sg_mount_lookup_link.set_autoload(lsm && rules.has_paths());
-
-    let skel = open.load().context("mount: load BPF programs")?;
-
-    for (key, value) in &rules.paths {
-        skel.maps.sg_path_rules.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("mount: path rules")?;
-    }
-    for (key, value) in &rules.inodes {
-        skel.maps.sg_inode_rules.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("mount: inode rules")?;
-    }
-    for (key, value) in &rules.names {
-        skel.maps.mount_names.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("mount: name rules")?;
+        let (lsm, move_mount) = match self.hooks {
+            Hooks::Lsm { move_mount } => (true, move_mount),
+            Hooks::Kprobe => (false, false),
+        };
+        // The lookup guard (bpf/mount.bpf.c): its end and every new superblock always,
+        // the lookup hooks only where a path rule can apply (inode_permission runs for
+        // every directory of every path lookup on the host).
+        load_only(open.open_object_mut(), |program| match program {
+            "sg_move_mount" => move_mount,
+            "sg_path_mount" => !lsm,
+            "sg_mount_lookup_dir" | "sg_mount_lookup_link" => lsm && rules.has_paths(),
+            _ => lsm, // sg_sb_mount, sg_path_mount_exit, sg_sb_set_mnt_opts
+        });
+        Ok(())
     }
 
-    let mut links = Vec::new();
-    let progs = &skel.progs;
-    for prog in [
-        &progs.sg_sb_mount,
-        &progs.sg_move_mount,
-        &progs.sg_path_mount,
-        &progs.sg_path_mount_exit,
-        &progs.sg_sb_set_mnt_opts,
-        &progs.sg_mount_lookup_dir,
-        &progs.sg_mount_lookup_link,
-    ] {
-        if prog.autoload() {
-            let name = prog.name().to_string_lossy();
-            links.push(prog.attach().with_context(|| format!("mount: attach {name}"))?);
+    fn fill(&mut self, skel: &MountSkel<'_>, _ctx: &ModuleContext) -> anyhow::Result<()> {
+        let (rules, maps) = (&self.rules, &skel.maps);
+        for (key, value) in &rules.paths {
+            maps.sg_path_rules.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("mount: path rules")?;
         }
+        for (key, value) in &rules.inodes {
+            maps.sg_inode_rules.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("mount: inode rules")?;
+        }
+        for (key, value) in &rules.names {
+            maps.mount_names.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("mount: name rules")?;
+        }
+        Ok(())
     }
-    if links.is_empty() {
-        bail!("mount: nothing attached");
-    }
-    Ok((skel, links))
-}
 
-fn handle(data: &[u8], rules: &RuleTable, ctx: &ModuleContext) {
-    match decode::<sg::sg_mount_event>(data) {
-        Some(ev) if ev.hdr.kind == SG_KIND_MOUNT => ctx.send(record(&ev, rules)),
-        _ => ctx.malformed("mount event", data.len()),
+    fn decoder(&self) -> Decoder {
+        let rules = RuleTable { texts: self.rules.texts.clone(), not_allowed: String::new() };
+        Box::new(move |data, ctx| match decode::<sg::sg_mount_event>(data) {
+            Some(ev) if ev.hdr.kind == KIND_MOUNT => ctx.send(record(&ev, &rules)),
+            _ => ctx.malformed("mount event", data.len()),
+        })
     }
 }
 
 fn record(ev: &sg::sg_mount_event, rules: &RuleTable) -> Record {
     let hdr = &ev.hdr;
-    let move_mount = hdr.op == SG_OP_MOVE_MOUNT;
-    let fsconfig = hdr.op == SG_OP_FSCONFIG;
+    let move_mount = hdr.op == OP_MOVE_MOUNT;
+    let fsconfig = hdr.op == OP_FSCONFIG;
     let op = match hdr.op {
-        SG_OP_MOVE_MOUNT => "move_mount",
-        SG_OP_FSCONFIG => "fsconfig",
+        OP_MOVE_MOUNT => "move_mount",
+        OP_FSCONFIG => "fsconfig",
         _ => "mount",
     };
     let exe = Value::Bytes(sized_bytes(&ev.exe, ev.exe_len).to_vec());
@@ -220,10 +177,10 @@ fn record(ev: &sg::sg_mount_event, rules: &RuleTable) -> Record {
     if ev.source_path_len > 0 {
         record.fields.push(("source_path", bytes(&ev.source_path, ev.source_path_len)));
     }
-    if ev.mount_flags & SG_MOUNT_SOURCE_UNRESOLVED != 0 {
+    if ev.mount_flags & SOURCE_UNRESOLVED != 0 {
         record.fields.push(("source_unresolved", Value::Bool(true)));
     }
-    if ev.mount_flags & SG_MOUNT_SOURCE_LOOKUP != 0 {
+    if ev.mount_flags & SOURCE_LOOKUP != 0 {
         record.fields.push(("source_lookup", Value::Bool(true)));
     }
     if move_mount || fsconfig || ev.source_dev != 0 {
@@ -246,14 +203,15 @@ fn record(ev: &sg::sg_mount_event, rules: &RuleTable) -> Record {
 
 /// enum sg_mount_class (bpf/safeguard.h).
 fn class_name(class: u32) -> &'static str {
-    match class {
-        0 => "new",
-        1 => "bind",
-        2 => "move",
-        3 => "remount",
-        4 => "propagation",
-        _ => "unknown",
-    }
+    use sg::sg_mount_class as c;
+    let names = [
+        (c::SG_MOUNT_NEW, "new"),
+        (c::SG_MOUNT_BIND, "bind"),
+        (c::SG_MOUNT_MOVE, "move"),
+        (c::SG_MOUNT_REMOUNT, "remount"),
+        (c::SG_MOUNT_PROPAGATION, "propagation"),
+    ];
+    names.iter().find(|(code, _)| code.0 == class).map_or("unknown", |&(_, name)| name)
 }
 
 /// mount(2) flags (include/uapi/linux/mount.h) by name; unknown bits in hex.
@@ -309,11 +267,11 @@ mod tests {
     #[test]
     fn a_blocked_bind_becomes_a_record() {
         let mut ev = sg::sg_mount_event::default();
-        ev.hdr.kind = SG_KIND_MOUNT;
-        ev.hdr.op = 50;
-        ev.hdr.action = 3;
+        ev.hdr.kind = KIND_MOUNT;
+        ev.hdr.op = crate::decode::OP_MOUNT;
+        ev.hdr.action = sg::sg_action::SG_ACTION_BLOCKED.0;
         ev.hdr.rule_id = 1;
-        ev.mount_class = 1;
+        ev.mount_class = sg::sg_mount_class::SG_MOUNT_BIND.0;
         ev.flags = 4096;
         ev.source[..5].copy_from_slice(b"./x\xff/");
         ev.source_len = 5;

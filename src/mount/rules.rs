@@ -15,11 +15,11 @@ use std::collections::HashMap;
 
 use crate::bpf::sg;
 use crate::config::MountSource;
-use crate::process::rules::{path_key, Identity};
+use crate::rule_paths::{path_key, Identity};
 
 /// `sg_match.verdict` values of the mount tables (bpf/safeguard.h).
-pub const VERDICT_DENY: u32 = 2; // SG_VERDICT_DENY
-pub const VERDICT_EXACT: u32 = 4; // SG_MOUNT_VERDICT_EXACT
+pub const VERDICT_DENY: u32 = sg::sg_verdict::SG_VERDICT_DENY.0;
+pub const VERDICT_EXACT: u32 = sg::sg_mount_verdict::SG_MOUNT_VERDICT_EXACT.0;
 
 /// What the filesystem says about a path at load time.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -187,9 +187,9 @@ pub fn name_key(name: &str) -> Option<sg::sg_mount_name> {
 /// the device number of a block device node.
 pub fn identify_on_host(path: &str) -> Option<SourceIdentity> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
-    let identity = crate::process::rules::identify_on_host(path)?;
+    let identity = crate::rule_paths::identify_on_host(path)?;
     let meta = std::fs::metadata(path).ok()?;
-    let block_device = meta.file_type().is_block_device().then(|| crate::process::rules::kernel_dev(meta.rdev()));
+    let block_device = meta.file_type().is_block_device().then(|| crate::rule_paths::kernel_dev(meta.rdev()));
     Some(SourceIdentity { identity, block_device })
 }
 

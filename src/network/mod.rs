@@ -13,121 +13,124 @@ pub mod domains;
 mod owners;
 pub mod rules;
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv6Addr};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use crossbeam_channel::Sender;
-use libbpf_rs::skel::{OpenSkel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags};
+use libbpf_rs::skel::OpenSkel;
+use libbpf_rs::{MapCore, MapFlags};
 
-use crate::agent::module::{
-    or_report, poll_until_stopped, ring_buffer, ring_buffer_bytes, target_code, KernelCounters, ModuleContext,
-    ModuleState, Prepared,
-};
-use crate::bpf::network::{NetworkSkel, NetworkSkelBuilder};
+use crate::agent::module::{ModuleContext, ModuleState, Prepared};
+use crate::agent::runtime::{self, load_only, target_code, Decoder as RingDecoder, Program};
+use crate::bpf::network::{NetworkSkel, NetworkSkelBuilder, OpenNetworkSkel};
 use crate::bpf::{bytes_of, decode, sg};
+use crate::config::Op;
 use crate::config::{Mode, NetworkConfig, NetworkOp};
-use crate::events::{event_record, ExeCache, RuleTable};
+use crate::decode::{event_record, ExeCache, RuleTable, KIND_NET, OP_ACCEPT, OP_CONNECT, OP_RECVMSG};
 use crate::logging::{Level, Record, Value};
-use crate::probe::{Capabilities, Enforcement};
+use crate::probe::{Capabilities, Enforcement, HookKind};
 use domains::Domains;
 use rules::{AddrKey, CompiledRules, Entry, SubjectKey};
 
 pub const NAME: &str = "network";
 
-// enum sg_net_kind (bpf/safeguard.h)
-const SG_KIND_NET: u32 = 30;
-// enum sg_net_op: SG_OP_CONNECT is the first, the others follow in this order.
-const SG_OP_CONNECT: u32 = 30;
-const OPS: [(NetworkOp, &str); 6] = [
-    (NetworkOp::Connect, "connect"),
-    (NetworkOp::Sendmsg, "sendmsg"),
-    (NetworkOp::Accept, "accept"),
-    (NetworkOp::Recvmsg, "recvmsg"),
-    (NetworkOp::Getpeername, "getpeername"),
-    (NetworkOp::Bind, "bind"),
-];
-
 // Rule ids of refusals no entry names (bpf/safeguard.h), and their text in records.
-const SG_NET_RULE_NO_OWNER: u32 = 0xffff_fffd;
-const SG_NET_RULE_NO_HEADER: u32 = 0xffff_fffc;
+const RULE_NO_OWNER: u32 = sg::sg_net_rule_id::SG_NET_RULE_NO_OWNER.0;
+const RULE_NO_HEADER: u32 = sg::sg_net_rule_id::SG_NET_RULE_NO_HEADER.0;
 const NO_OWNER: &str = "socket owner unknown (command, exe or gid deny rules apply)";
 const NO_HEADER: &str = "raw IP header not readable (address rules apply)";
+
+/// The iterator that lists the sockets older than this instance, with their owners.
+const SEED_OWNERS: &str = "sg_net_seed_owners";
 
 const RESOLV_CONF: &str = "/etc/resolv.conf";
 const DNS_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// The LSM hooks and the ops they serve (for autoload and `probe`).
-const LSM_HOOKS: [&str; 7] = [
-    "socket_connect",
-    "socket_sendmsg",
-    "socket_bind",
-    "socket_getpeername",
-    "socket_listen",
-    "inet_conn_request",
-    "socket_sock_rcv_skb",
+/// The hook table (bpf/network.bpf.c; why these hooks: docs/network.md). connect,
+/// sendmsg and bind also note the owners of datagram sockets, for recvmsg; sendmsg
+/// judges a TCP fast-open send (a connect without connect(2)) for connect. Without
+/// BPF LSM the state tracepoint reports TCP connects and accepts, audit-only.
+pub const PROGRAMS: &[Program<NetworkOp>] = &[
+    Program::new("sg_net_connect", HookKind::Lsm, "socket_connect", &[NetworkOp::Connect, NetworkOp::Recvmsg]),
+    Program::new(
+        "sg_net_sendmsg",
+        HookKind::Lsm,
+        "socket_sendmsg",
+        &[NetworkOp::Sendmsg, NetworkOp::Recvmsg, NetworkOp::Connect],
+    ),
+    Program::new("sg_net_bind", HookKind::Lsm, "socket_bind", &[NetworkOp::Bind, NetworkOp::Recvmsg]),
+    Program::new("sg_net_getpeername", HookKind::Lsm, "socket_getpeername", &[NetworkOp::Getpeername]),
+    Program::new("sg_net_listen", HookKind::Lsm, "socket_listen", &[NetworkOp::Accept]),
+    Program::new("sg_net_accept", HookKind::Lsm, "inet_conn_request", &[NetworkOp::Accept]),
+    Program::new("sg_net_recv", HookKind::Lsm, "socket_sock_rcv_skb", &[NetworkOp::Recvmsg]),
+    Program::new("sg_net_state", HookKind::Tracepoint, "inet_sock_set_state", &[NetworkOp::Connect, NetworkOp::Accept]),
 ];
 
 /// Decides what the module does on this kernel with this config; the thread starts later.
 pub fn prepare(config: &NetworkConfig, caps: &Capabilities, agent_pidns: u32) -> Prepared {
-    let plan = Plan::new(config, caps, agent_pidns);
-    Prepared { name: NAME, state: plan.state, run: Box::new(move |ctx, ready| run(plan, ctx, ready)) }
+    let config = config.clone();
+    let state = ModuleState::of(config.enable, config.mode, caps);
+    let lsm = caps.enforcement() == Enforcement::Full;
+    let hooks: Vec<&'static str> = PROGRAMS.iter().map(|p| p.hook).filter(|hook| caps.hook_present(hook)).collect();
+    runtime::prepare(state, move || {
+        let rules = rules::compile(&config, |path| {
+            crate::rule_paths::identify_on_host(path).map(|identity| (identity.dev, identity.ino))
+        });
+        for path in &rules.missing_exes {
+            log::warn!("network: command {path:?} does not exist; its rule is ignored until the next start");
+        }
+        let domains = Domains::new(&rules.domains);
+        let names = Arc::default();
+        Ok(Network { config, lsm, hooks, agent_pidns, rules, domains, trie: Trie::default(), names })
+    })
 }
 
 /// Everything the module's thread needs, decided before it starts.
-struct Plan {
+struct Network {
     config: NetworkConfig,
-    state: ModuleState,
     /// BPF LSM is available: the LSM hooks judge (and block in block mode).
     lsm: bool,
-    /// LSM hooks this kernel has.
+    /// Hooks this kernel has.
     hooks: Vec<&'static str>,
     agent_pidns: u32,
     rules: CompiledRules,
+    domains: Domains,
+    trie: Trie,
+    /// Resolved address -> domain, kept current by the resolver, read by the decoder.
+    names: Arc<Mutex<HashMap<IpAddr, String>>>,
 }
 
-impl Plan {
-    fn new(config: &NetworkConfig, caps: &Capabilities, agent_pidns: u32) -> Plan {
-        let config = config.clone();
-        let state = ModuleState::of(config.enable, config.mode, caps);
-        let lsm = caps.enforcement() == Enforcement::Full;
-        let hooks = LSM_HOOKS.iter().copied().filter(|hook| caps.hook_present(hook)).collect();
-        let rules = rules::compile(&config, |path| {
-            crate::process::rules::identify_on_host(path).map(|identity| (identity.dev, identity.ino))
-        });
-        Plan { config, state, lsm, hooks, agent_pidns, rules }
-    }
-
+impl Network {
     fn op(&self, op: NetworkOp) -> bool {
         self.config.ops.contains(&op)
     }
 
-    fn hook(&self, hook: &str) -> bool {
-        self.lsm && self.hooks.contains(&hook)
+    /// Accepts and datagrams are judged by the socket's owner (BPF LSM only).
+    fn tracks_owners(&self) -> bool {
+        self.lsm && (self.op(NetworkOp::Accept) || self.op(NetworkOp::Recvmsg))
     }
-}
 
-/// The module's thread: open, load, attach, resolve the domains, report ready, then
-/// poll (and re-resolve) until stopped. Everything attached lives in this frame.
-fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> anyhow::Result<()> {
-    for path in &plan.rules.missing_exes {
-        log::warn!("network: command {path:?} does not exist; its rule is ignored until the next start");
+    /// Whether a program loads: BPF LSM for the LSM hooks (the tracepoint stands in
+    /// without it), a hook this kernel has, and an op in scope it serves; the owner
+    /// iterator where owners are tracked.
+    fn loads(&self, program: &str) -> bool {
+        if program == SEED_OWNERS {
+            return self.tracks_owners();
+        }
+        let Some(p) = PROGRAMS.iter().find(|p| p.name == program) else { return false };
+        let hook_usable = match p.kind {
+            HookKind::Lsm => self.lsm && self.hooks.contains(&p.hook),
+            _ => !self.lsm,
+        };
+        hook_usable && p.ops.iter().any(|&op| self.op(op))
     }
-    let mut storage = MaybeUninit::uninit();
-    let Some((skel, links)) = or_report(load(&plan, &mut storage), &ready) else { return Ok(()) };
 
-    // The domains' first answers are in the trie before the start record.
-    let mut domains = Domains::new(&plan.rules.domains);
-    let mut trie = Trie { current: BTreeMap::new() };
-    let names = Rc::new(RefCell::new(HashMap::new()));
-    let resolve_round = |domains: &mut Domains, trie: &mut Trie, skel: &NetworkSkel<'_>| {
+    /// Resolves the domains that are due and brings the trie up to date.
+    fn resolve_round(&mut self, cidr: &dyn MapCore, ctx: &ModuleContext) {
         let servers = dns::name_servers(&std::fs::read_to_string(RESOLV_CONF).unwrap_or_default());
-        let outcome = domains.refresh(Instant::now(), |name| dns::resolve(name, &servers, DNS_TIMEOUT));
+        let outcome = self.domains.refresh(Instant::now(), |name| dns::resolve(name, &servers, DNS_TIMEOUT));
         for (domain, error) in &outcome.failures {
             ctx.report(
                 Record::new(Level::Warning, NAME, "resolve")
@@ -138,32 +141,21 @@ fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> any
         for (domain, old, new) in &outcome.changes {
             log::info!("network: {domain} resolves to {new:?} (was {old:?})");
         }
-        if outcome.changed || trie.current.is_empty() {
-            let wanted =
-                plan.rules.with_domains(domains.list.iter().map(|d| (d.rule_id, d.verdict, d.addrs.as_slice())));
-            if let Err(err) = trie.apply(&skel.maps.sg_net_cidr, wanted) {
+        if outcome.changed || self.trie.current.is_empty() {
+            let domains = self.domains.list.iter().map(|d| (d.rule_id, d.verdict, d.addrs.as_slice()));
+            let wanted = self.rules.with_domains(domains);
+            if let Err(err) = self.trie.apply(cidr, wanted) {
                 log::error!("{err:#}");
             }
-            *names.borrow_mut() = domains.names_by_addr();
+            if let Ok(mut names) = self.names.lock() {
+                *names = self.domains.names_by_addr();
+            }
         }
-    };
-    resolve_round(&mut domains, &mut trie, &skel);
-
-    let rule_table = RuleTable { texts: plan.rules.texts.clone(), not_allowed: "not in network.cidr.allow".into() };
-    let mut decoder = Decoder { rules: rule_table, exe_cache: ExeCache::default(), names: names.clone() };
-    let callback_ctx = ctx.clone();
-    let ring = ring_buffer(NAME, &skel.maps.sg_events, &ctx, move |data| decoder.handle(data, &callback_ctx));
-    let Some(ring) = or_report(ring, &ready) else { return Ok(()) };
-    let _ = ready.send(Ok(()));
-    let kernel = KernelCounters { counters: &skel.maps.sg_counters, op_counts: &skel.maps.sg_op_counts };
-    poll_until_stopped(NAME, &ring, kernel, links, &ctx, || {
-        if domains.next_due().is_some_and(|due| due <= Instant::now()) {
-            resolve_round(&mut domains, &mut trie, &skel);
-        }
-    })
+    }
 }
 
 /// The trie as loaded in the kernel, updated by difference.
+#[derive(Default)]
 struct Trie {
     current: BTreeMap<AddrKey, Entry>,
 }
@@ -188,150 +180,138 @@ impl Trie {
 }
 
 fn op_bit(op: NetworkOp) -> u32 {
-    let index = OPS.iter().position(|(o, _)| *o == op).unwrap_or(0) as u32;
+    let index = NetworkOp::ALL.iter().position(|&o| o == op).unwrap_or(0) as u32;
     1 << index
 }
 
-type Loaded<'obj> = (NetworkSkel<'obj>, Vec<Link>);
+impl runtime::Module for Network {
+    const NAME: &'static str = NAME;
+    type Skel = NetworkSkelBuilder;
 
-fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>) -> anyhow::Result<Loaded<'obj>> {
-    let config = &plan.config;
-    let mut open = NetworkSkelBuilder::default().open(storage).context("network: open BPF object")?;
-    open.maps.sg_events.set_max_entries(ring_buffer_bytes())?;
+    fn configure(&self, open: &mut OpenNetworkSkel<'_>) -> anyhow::Result<()> {
+        let (config, rules) = (&self.config, &self.rules);
+        let count = |f: fn(&SubjectKey) -> bool| rules.subjects.keys().filter(|k| f(k)).count() as u32;
+        let comms = count(|k| matches!(k, SubjectKey::Comm(_)));
+        let exes = count(|k| matches!(k, SubjectKey::Exe(..)));
+        let uids = count(|k| matches!(k, SubjectKey::Uid(_)));
+        let gids = count(|k| matches!(k, SubjectKey::Gid(_)));
+        let owners = self.tracks_owners();
 
-    let rules = &plan.rules;
-    let count = |f: fn(&SubjectKey) -> bool| rules.subjects.keys().filter(|k| f(k)).count() as u32;
-    let comms = count(|k| matches!(k, SubjectKey::Comm(_)));
-    let exes = count(|k| matches!(k, SubjectKey::Exe(..)));
-    let uids = count(|k| matches!(k, SubjectKey::Uid(_)));
-    let gids = count(|k| matches!(k, SubjectKey::Gid(_)));
-    let owners = plan.lsm && (plan.op(NetworkOp::Accept) || plan.op(NetworkOp::Recvmsg));
+        let rodata = open.maps.rodata_data.as_deref_mut().context("network: no rodata")?;
+        rodata.sg_target = target_code(config.target);
+        rodata.sg_agent_pidns = self.agent_pidns;
+        rodata.sg_block = u32::from(config.mode == Mode::Block && self.lsm);
+        rodata.sg_ops = config.ops.iter().map(|&op| op_bit(op)).fold(0, |a, b| a | b);
+        rodata.sg_allowlist = u32::from(config.cidr_allow_differs_from_default());
+        rodata.sg_have_comm = u32::from(comms > 0);
+        rodata.sg_have_exe = u32::from(exes > 0);
+        rodata.sg_have_uid = u32::from(uids > 0);
+        rodata.sg_have_gid = u32::from(gids > 0);
+        rodata.sg_track_owners = u32::from(owners);
+        rodata.sg_have_ports = u32::from(!rules.ports.is_empty());
+        // A socket whose owner is unknown cannot answer comm, executable or gid deny lists.
+        let owner_required = rules
+            .subjects
+            .iter()
+            .any(|(key, entry)| entry.verdict == rules::Verdict::Deny && !matches!(key, SubjectKey::Uid(_)));
+        rodata.sg_owner_required = u32::from(owner_required);
+        rodata.sg_have_rules = u32::from(!rules.texts.is_empty() || config.cidr_allow_differs_from_default());
 
-    let rodata = open.maps.rodata_data.as_deref_mut().context("network: no rodata")?;
-    rodata.sg_target = target_code(config.target);
-    rodata.sg_agent_pidns = plan.agent_pidns;
-    rodata.sg_block = u32::from(config.mode == Mode::Block && plan.lsm);
-    rodata.sg_ops = config.ops.iter().map(|&op| op_bit(op)).fold(0, |a, b| a | b);
-    rodata.sg_allowlist = u32::from(config.cidr_allow_differs_from_default());
-    rodata.sg_have_comm = u32::from(comms > 0);
-    rodata.sg_have_exe = u32::from(exes > 0);
-    rodata.sg_have_uid = u32::from(uids > 0);
-    rodata.sg_have_gid = u32::from(gids > 0);
-    rodata.sg_track_owners = u32::from(owners);
-    rodata.sg_have_ports = u32::from(!rules.ports.is_empty());
-    // A socket whose owner is unknown cannot answer comm, executable or gid deny lists.
-    let owner_required = rules
-        .subjects
-        .iter()
-        .any(|(key, entry)| entry.verdict == rules::Verdict::Deny && !matches!(key, SubjectKey::Uid(_)));
-    rodata.sg_owner_required = u32::from(owner_required);
-    rodata.sg_have_rules = u32::from(!rules.texts.is_empty() || config.cidr_allow_differs_from_default());
-
-    let trie_size = rules.cidr.len() + rules.domains.len() * domains::MAX_ADDRS;
-    open.maps.sg_net_cidr.set_max_entries(trie_size.max(1) as u32)?;
-    open.maps.sg_net_comm.set_max_entries(comms.max(1))?;
-    open.maps.sg_net_exe.set_max_entries(exes.max(1))?;
-    open.maps.sg_net_uid.set_max_entries(uids.max(1))?;
-    open.maps.sg_net_gid.set_max_entries(gids.max(1))?;
-    if !rules.ports.is_empty() {
-        open.maps.sg_net_ports.set_max_entries(rules::PORT_SLOTS)?;
-    }
-    // Path resolution (common.bpf.h) names the executable of a denied task; its rule
-    // tables stay empty here, and the path-rule maps are not needed at all.
-    open.maps.sg_path_rules.set_autocreate(false)?;
-    open.maps.sg_path_keys.set_autocreate(false)?;
-
-    // Only what the configuration puts in scope is loaded. connect, sendmsg and bind
-    // also note the owners of datagram sockets, for recvmsg; sendmsg judges a TCP
-    // fast-open send (a connect without connect(2)) for connect.
-    let recv = plan.op(NetworkOp::Recvmsg);
-    let connect = plan.op(NetworkOp::Connect);
-    let progs = &mut open.progs;
-    progs.sg_net_connect.set_autoload(plan.hook("socket_connect") && (connect || recv));
-    progs.sg_net_sendmsg.set_autoload(plan.hook("socket_sendmsg") && (plan.op(NetworkOp::Sendmsg) || recv || connect));
-    progs.sg_net_bind.set_autoload(plan.hook("socket_bind") && (plan.op(NetworkOp::Bind) || recv));
-    progs.sg_net_getpeername.set_autoload(plan.hook("socket_getpeername") && plan.op(NetworkOp::Getpeername));
-    progs.sg_net_listen.set_autoload(plan.hook("socket_listen") && plan.op(NetworkOp::Accept));
-    progs.sg_net_accept.set_autoload(plan.hook("inet_conn_request") && plan.op(NetworkOp::Accept));
-    progs.sg_net_recv.set_autoload(plan.hook("socket_sock_rcv_skb") && recv);
-    progs.sg_net_state.set_autoload(!plan.lsm && (plan.op(NetworkOp::Connect) || plan.op(NetworkOp::Accept)));
-    progs.sg_net_seed_owners.set_autoload(owners);
-    if plan.lsm {
-        for hook in LSM_HOOKS.iter().filter(|hook| !plan.hooks.contains(hook)) {
-            log::warn!("network: this kernel has no LSM hook {hook}; the ops that need it are off");
+        let trie_size = rules.cidr.len() + rules.domains.len() * domains::MAX_ADDRS;
+        open.maps.sg_net_cidr.set_max_entries(trie_size.max(1) as u32)?;
+        open.maps.sg_net_comm.set_max_entries(comms.max(1))?;
+        open.maps.sg_net_exe.set_max_entries(exes.max(1))?;
+        open.maps.sg_net_uid.set_max_entries(uids.max(1))?;
+        open.maps.sg_net_gid.set_max_entries(gids.max(1))?;
+        if !rules.ports.is_empty() {
+            open.maps.sg_net_ports.set_max_entries(rules::PORT_SLOTS)?;
         }
-    } else {
-        let uncovered: Vec<&str> = [NetworkOp::Sendmsg, NetworkOp::Recvmsg, NetworkOp::Getpeername, NetworkOp::Bind]
-            .into_iter()
-            .filter(|&op| plan.op(op))
-            .map(|op| crate::config::Op::name(op))
-            .collect();
-        if !uncovered.is_empty() && config.enable {
-            log::warn!(
-                "network: without BPF LSM only TCP connect and accept are reported (audit-only); not covered: {}",
-                uncovered.join(", ")
-            );
-        }
-    }
+        // Path resolution (common.bpf.h) names the executable of a denied task; its rule
+        // tables stay empty here, and the path-rule maps are not needed at all.
+        open.maps.sg_path_rules.set_autocreate(false)?;
+        open.maps.sg_path_keys.set_autocreate(false)?;
 
-    let skel = open.load().context("network: load BPF programs")?;
-
-    let put = |map: &dyn MapCore, key: &[u8], entry: &Entry| {
-        let value = sg::sg_net_rule { rule_id: entry.rule_id, verdict: entry.verdict as u32 };
-        map.update(key, bytes_of(&value), MapFlags::ANY).context("network: subject rules")
-    };
-    for (key, entry) in &rules.subjects {
-        match *key {
-            SubjectKey::Comm(comm) => put(&skel.maps.sg_net_comm, bytes_of(&sg::sg_comm_key { comm }), entry)?,
-            SubjectKey::Exe(dev, ino) => {
-                let k = sg::sg_inode_key { dev, ino, ..Default::default() };
-                put(&skel.maps.sg_net_exe, bytes_of(&k), entry)?
+        // Only what the configuration puts in scope is loaded.
+        load_only(open.open_object_mut(), |program| self.loads(program));
+        if self.lsm {
+            for p in PROGRAMS.iter().filter(|p| p.kind == HookKind::Lsm && !self.hooks.contains(&p.hook)) {
+                log::warn!("network: this kernel has no LSM hook {}; the ops that need it are off", p.hook);
             }
-            SubjectKey::Uid(uid) => put(&skel.maps.sg_net_uid, &uid.to_ne_bytes(), entry)?,
-            SubjectKey::Gid(gid) => put(&skel.maps.sg_net_gid, &gid.to_ne_bytes(), entry)?,
-        }
-    }
-
-    write_ports(&skel.maps.sg_net_ports, &rules.port_slots())?;
-
-    // The owners of older sockets: once before the hooks (nothing is judged ownerless
-    // after the attach), once after (sockets set up in between, which no hook saw).
-    let seed_owners = |when: &str| -> anyhow::Result<()> {
-        if !skel.progs.sg_net_seed_owners.autoload() {
-            return Ok(());
-        }
-        let seeded = owners::seed(&skel.progs.sg_net_seed_owners, &skel.maps.sg_net_owners)?;
-        log::debug!("network: socket owners {when} the attach: {seeded:?}");
-        if seeded.missed > 0 {
-            log::warn!(
-                "network: {} older sockets could not be given their owner (pidfd_getfd refused, or they closed \
-                 meanwhile); with command, exe or gid deny lists their accepts and datagrams are refused",
-                seeded.missed
-            );
+        } else {
+            let uncovered: Vec<&str> =
+                [NetworkOp::Sendmsg, NetworkOp::Recvmsg, NetworkOp::Getpeername, NetworkOp::Bind]
+                    .into_iter()
+                    .filter(|&op| self.op(op))
+                    .map(Op::name)
+                    .collect();
+            if !uncovered.is_empty() && config.enable {
+                log::warn!(
+                    "network: without BPF LSM only TCP connect and accept are reported (audit-only); not covered: {}",
+                    uncovered.join(", ")
+                );
+            }
         }
         Ok(())
-    };
-    seed_owners("before")?;
+    }
 
-    let mut links = Vec::new();
-    let progs = &skel.progs;
-    for prog in [
-        &progs.sg_net_connect,
-        &progs.sg_net_sendmsg,
-        &progs.sg_net_bind,
-        &progs.sg_net_getpeername,
-        &progs.sg_net_listen,
-        &progs.sg_net_accept,
-        &progs.sg_net_recv,
-        &progs.sg_net_state,
-    ] {
-        if prog.autoload() {
-            let name = prog.name().to_string_lossy();
-            links.push(prog.attach().with_context(|| format!("network: attach {name}"))?);
+    /// The subject and port rules, and the domains' first answers (in the trie
+    /// before the start record).
+    fn fill(&mut self, skel: &NetworkSkel<'_>, ctx: &ModuleContext) -> anyhow::Result<()> {
+        let maps = &skel.maps;
+        let put = |map: &dyn MapCore, key: &[u8], entry: &Entry| {
+            let value = sg::sg_net_rule { rule_id: entry.rule_id, verdict: entry.verdict as u32 };
+            map.update(key, bytes_of(&value), MapFlags::ANY).context("network: subject rules")
+        };
+        for (key, entry) in &self.rules.subjects {
+            match *key {
+                SubjectKey::Comm(comm) => put(&maps.sg_net_comm, bytes_of(&sg::sg_comm_key { comm }), entry)?,
+                SubjectKey::Exe(dev, ino) => {
+                    let k = sg::sg_inode_key { dev, ino, ..Default::default() };
+                    put(&maps.sg_net_exe, bytes_of(&k), entry)?
+                }
+                SubjectKey::Uid(uid) => put(&maps.sg_net_uid, &uid.to_ne_bytes(), entry)?,
+                SubjectKey::Gid(gid) => put(&maps.sg_net_gid, &gid.to_ne_bytes(), entry)?,
+            }
+        }
+        write_ports(&maps.sg_net_ports, &self.rules.port_slots())?;
+        self.resolve_round(&maps.sg_net_cidr, ctx);
+        // before the hooks: nothing is judged ownerless once they are attached
+        seed_owners(skel, "before")
+    }
+
+    /// Sockets set up between the first seeding and the attach, which no hook saw.
+    fn attached(&mut self, skel: &NetworkSkel<'_>, _ctx: &ModuleContext) -> anyhow::Result<()> {
+        seed_owners(skel, "after")
+    }
+
+    fn decoder(&self) -> RingDecoder {
+        let rules = RuleTable { texts: self.rules.texts.clone(), not_allowed: "not in network.cidr.allow".into() };
+        let mut decoder = Decoder { rules, exe_cache: ExeCache::default(), names: self.names.clone() };
+        Box::new(move |data, ctx| decoder.handle(data, ctx))
+    }
+
+    fn tick(&mut self, skel: &NetworkSkel<'_>, ctx: &ModuleContext) {
+        if self.domains.next_due().is_some_and(|due| due <= Instant::now()) {
+            self.resolve_round(&skel.maps.sg_net_cidr, ctx);
         }
     }
-    seed_owners("after")?;
-    Ok((skel, links))
+}
+
+/// The owners of sockets older than this instance (src/network/owners.rs).
+fn seed_owners(skel: &NetworkSkel<'_>, when: &str) -> anyhow::Result<()> {
+    if !skel.progs.sg_net_seed_owners.autoload() {
+        return Ok(());
+    }
+    let seeded = owners::seed(&skel.progs.sg_net_seed_owners, &skel.maps.sg_net_owners)?;
+    log::debug!("network: socket owners {when} the attach: {seeded:?}");
+    if seeded.missed > 0 {
+        log::warn!(
+            "network: {} older sockets could not be given their owner (pidfd_getfd refused, or they closed \
+             meanwhile); with command, exe or gid deny lists their accepts and datagrams are refused",
+            seeded.missed
+        );
+    }
+    Ok(())
 }
 
 /// Fills the port array: one batch (one syscall), or slot by slot where the kernel
@@ -361,13 +341,13 @@ struct Decoder {
     rules: RuleTable,
     exe_cache: ExeCache,
     /// Resolved address -> domain, kept current by the resolver.
-    names: Rc<RefCell<HashMap<IpAddr, String>>>,
+    names: Arc<Mutex<HashMap<IpAddr, String>>>,
 }
 
 impl Decoder {
     fn handle(&mut self, data: &[u8], ctx: &ModuleContext) {
         let record = decode::<sg::sg_header>(data)
-            .filter(|hdr| hdr.kind == SG_KIND_NET)
+            .filter(|hdr| hdr.kind == KIND_NET)
             .and_then(|_| decode::<sg::sg_net_event>(data))
             .and_then(|ev| self.record(&ev));
         match record {
@@ -378,7 +358,7 @@ impl Decoder {
 
     fn record(&mut self, ev: &sg::sg_net_event) -> Option<Record> {
         let hdr = &ev.hdr;
-        let op = OPS.get(hdr.op.checked_sub(SG_OP_CONNECT)? as usize)?.1;
+        let op = NetworkOp::ALL.get(hdr.op.checked_sub(OP_CONNECT)? as usize)?.name();
         let s = &hdr.subject;
         let known_task = s.pid != 0;
         let exe = if ev.exe_len > 0 {
@@ -390,8 +370,8 @@ impl Decoder {
         };
         let mut record = event_record(hdr, NAME, op, &self.rules, exe);
         match hdr.rule_id {
-            SG_NET_RULE_NO_OWNER => record.rule = Some(NO_OWNER.into()),
-            SG_NET_RULE_NO_HEADER => record.rule = Some(NO_HEADER.into()),
+            RULE_NO_OWNER => record.rule = Some(NO_OWNER.into()),
+            RULE_NO_HEADER => record.rule = Some(NO_HEADER.into()),
             _ => {}
         }
         if !known_task {
@@ -399,7 +379,7 @@ impl Decoder {
             // uid is known.
             record.fields.retain(|(name, _)| *name == "uid" || (*name == "gid" && s.gid != u32::MAX));
         }
-        let names = self.names.borrow();
+        let names = self.names.lock().ok()?;
         record.fields.extend(net_fields(ev, op == "bind", &names));
         Some(record)
     }
@@ -409,7 +389,7 @@ impl Decoder {
 fn net_fields(ev: &sg::sg_net_event, bind: bool, names: &HashMap<IpAddr, String>) -> Vec<(&'static str, Value)> {
     let src = ip_of(ev.src_addr);
     let dst = ip_of(ev.dst_addr);
-    let judged = if bind || matches!(ev.hdr.op, 32 | 33) { src } else { dst };
+    let judged = if bind || matches!(ev.hdr.op, OP_ACCEPT | OP_RECVMSG) { src } else { dst };
     let family = match judged {
         IpAddr::V4(_) => "ipv4",
         IpAddr::V6(_) => "ipv6",
@@ -459,7 +439,7 @@ mod tests {
 
     fn event(op: u32, src: &str, sport: u16, dst: &str, dport: u16) -> sg::sg_net_event {
         let mut ev = sg::sg_net_event::default();
-        ev.hdr.kind = SG_KIND_NET;
+        ev.hdr.kind = KIND_NET;
         ev.hdr.op = op;
         ev.src_addr = rules::addr16(src.parse().unwrap());
         ev.dst_addr = rules::addr16(dst.parse().unwrap());
@@ -473,7 +453,7 @@ mod tests {
     #[test]
     fn fields_show_mapped_addresses_as_ipv4_and_the_domain() {
         let names = HashMap::from([("10.254.249.3".parse().unwrap(), "blocked.test".to_string())]);
-        let fields = net_fields(&event(30, "::", 0, "::ffff:10.254.249.3", 8080), false, &names);
+        let fields = net_fields(&event(OP_CONNECT, "::", 0, "::ffff:10.254.249.3", 8080), false, &names);
         assert_eq!(
             fields,
             vec![
@@ -486,7 +466,7 @@ mod tests {
                 ("domain", Value::Str("blocked.test".into())),
             ]
         );
-        let fields = net_fields(&event(35, "fd00::3", 53, "::", 0), true, &HashMap::new());
+        let fields = net_fields(&event(crate::decode::OP_BIND, "fd00::3", 53, "::", 0), true, &HashMap::new());
         assert_eq!(fields[0], ("family", Value::Str("ipv6".into())));
         assert!(!fields.iter().any(|(name, _)| *name == "dst_addr"));
     }
@@ -495,6 +475,6 @@ mod tests {
     fn op_bits_follow_the_kernel_order() {
         assert_eq!(op_bit(NetworkOp::Connect), 1);
         assert_eq!(op_bit(NetworkOp::Bind), 1 << 5);
-        assert_eq!(OPS[(33 - SG_OP_CONNECT) as usize].1, "recvmsg");
+        assert_eq!(NetworkOp::ALL[(OP_RECVMSG - OP_CONNECT) as usize].name(), "recvmsg");
     }
 }

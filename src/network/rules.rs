@@ -16,13 +16,20 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use crate::bpf::sg;
 use crate::config::{AllowDeny, Cidr, CommandMatch, NetworkConfig, PortProto, PortRange};
+use crate::rule_paths::rule_text;
 
+/// The rule id of a refusal outside a non-empty allow list (the model in `verdict`).
+#[cfg(test)]
+const NOT_ALLOWED: u32 = sg::sg_rule::SG_RULE_NOT_ALLOWED.0;
+
+/// enum sg_verdict's values, and SG_NET_VERDICT_NONE.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u32)]
 pub enum Verdict {
     /// A trie entry that only keeps IPv6 prefixes off IPv4-mapped addresses.
-    None = 0,
-    Allow = 1,
-    Deny = 2,
+    None = sg::sg_net_verdict::SG_NET_VERDICT_NONE.0,
+    Allow = sg::sg_verdict::SG_VERDICT_ALLOW.0,
+    Deny = sg::sg_verdict::SG_VERDICT_DENY.0,
 }
 
 /// A trie key: prefix length in bits over the 16-byte (mapped) address.
@@ -143,13 +150,13 @@ pub const PORT_NOT_ALLOWED: &str = "not in network.port.allow";
 /// `SG_NET_PORT_UDP` in bpf/safeguard.h); slot = base + port.
 pub fn port_table_base(proto: PortProto) -> u32 {
     match proto {
-        PortProto::Tcp => 0,
-        PortProto::Udp => 1 << 16,
+        PortProto::Tcp => sg::sg_net_port::SG_NET_PORT_TCP.0,
+        PortProto::Udp => sg::sg_net_port::SG_NET_PORT_UDP.0,
     }
 }
 
 /// Slots of the kernel's port array: one per port of each protocol.
-pub const PORT_SLOTS: u32 = 2 << 16;
+pub const PORT_SLOTS: u32 = sg::sg_net_port::SG_NET_PORT_SLOTS.0;
 
 /// What decides one interval of the flat port table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -244,22 +251,12 @@ pub fn port_intervals(ports: &AllowDeny<PortRange>) -> Vec<PortInterval> {
     out
 }
 
-/// The value as written, without quotes.
-fn unquote(text: &str) -> &str {
-    let t = text.trim();
-    if t.len() >= 2 && ((t.starts_with('"') && t.ends_with('"')) || (t.starts_with('\'') && t.ends_with('\''))) {
-        &t[1..t.len() - 1]
-    } else {
-        t
-    }
-}
-
 /// Compiles the configuration; `identify` gives an executable's (s_dev, inode) and is a
 /// parameter so that tests need no filesystem.
 pub fn compile(config: &NetworkConfig, identify: impl Fn(&str) -> Option<(u32, u64)>) -> CompiledRules {
     let mut out = CompiledRules::default();
     let add_text = |texts: &mut Vec<String>, list: &str, text: &str| {
-        texts.push(format!("{list} {}", unquote(text)));
+        texts.push(format!("{list} {}", rule_text(text)));
         texts.len() as u32
     };
 
@@ -390,7 +387,7 @@ pub fn judge(
         .map(|(_, e)| *e);
     let (verdict, rule_id) = match best {
         Some(e) if e.verdict != Verdict::None => (e.verdict, e.rule_id),
-        _ if allowlist => (Verdict::Deny, u32::MAX),
+        _ if allowlist => (Verdict::Deny, NOT_ALLOWED),
         _ => (Verdict::Allow, 0),
     };
     if verdict == Verdict::Deny && allow {
@@ -455,16 +452,16 @@ mod tests {
         let c = config(&["10.254.249.0/24"], &[]);
         assert!(c.cidr_allow_differs_from_default());
         assert_eq!(verdict(&c, "10.254.249.9").0, Verdict::Allow);
-        assert_eq!(verdict(&c, "10.254.250.9"), (Verdict::Deny, u32::MAX));
-        assert_eq!(verdict(&c, "fd00::1"), (Verdict::Deny, u32::MAX));
+        assert_eq!(verdict(&c, "10.254.250.9"), (Verdict::Deny, NOT_ALLOWED));
+        assert_eq!(verdict(&c, "fd00::1"), (Verdict::Deny, NOT_ALLOWED));
         // ::/0 allows IPv6 only: IPv4 stays outside the allow list
         let c = config(&["::/0"], &[]);
         assert_eq!(verdict(&c, "fd00::1").0, Verdict::Allow);
-        assert_eq!(verdict(&c, "10.0.0.1"), (Verdict::Deny, u32::MAX));
+        assert_eq!(verdict(&c, "10.0.0.1"), (Verdict::Deny, NOT_ALLOWED));
         // and 0.0.0.0/0 alone allows IPv4 only
         let c = config(&["0.0.0.0/0"], &[]);
         assert_eq!(verdict(&c, "10.0.0.1").0, Verdict::Allow);
-        assert_eq!(verdict(&c, "fd00::1"), (Verdict::Deny, u32::MAX));
+        assert_eq!(verdict(&c, "fd00::1"), (Verdict::Deny, NOT_ALLOWED));
     }
 
     #[test]

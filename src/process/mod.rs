@@ -8,204 +8,151 @@
 
 pub mod rules;
 
-use std::mem::{offset_of, MaybeUninit};
+use std::mem::offset_of;
 
-use anyhow::{bail, Context};
-use crossbeam_channel::Sender;
-use libbpf_rs::skel::{OpenSkel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags};
+use anyhow::Context;
+use libbpf_rs::skel::OpenSkel;
+use libbpf_rs::{MapCore, MapFlags};
 
-use crate::agent::module::{
-    or_report, poll_until_stopped, ring_buffer, ring_buffer_bytes, target_code, KernelCounters, ModuleContext,
-    ModuleState, Prepared,
-};
-use crate::bpf::process::ProcessSkelBuilder;
+use crate::agent::module::{ModuleContext, ModuleState, Prepared};
+use crate::agent::runtime::{self, load_only, target_code, Decoder as RingDecoder, Program};
+use crate::bpf::process::{OpenProcessSkel, ProcessSkel, ProcessSkelBuilder};
 use crate::bpf::{bytes_of, decode, decode_prefix, sg, sized_bytes};
 use crate::config::{Mode, ProcessConfig, ProcessOp};
-use crate::events::{event_record, ExeCache, RuleTable, SG_FLAG_ARGV_TRUNCATED};
+use crate::decode::{
+    event_record, process_op_name, ExeCache, RuleTable, FLAG_ARGV_TRUNCATED, KIND_EXEC, KIND_EXIT, KIND_FORK,
+    KIND_PROCESS_PATH, OP_FILE_FIRST,
+};
 use crate::logging::Value;
-use crate::probe::{Capabilities, Enforcement};
+use crate::probe::{Capabilities, Enforcement, HookKind};
+use crate::rule_paths::{identify_on_host, inode_filter, mounts_now, rule_text};
 use rules::{CompiledRules, ExecRule, Verdict};
 
 pub const NAME: &str = "process";
 
-// enum sg_kind (bpf/safeguard.h)
-const SG_KIND_EXEC: u32 = 1;
-const SG_KIND_FORK: u32 = 2;
-const SG_KIND_EXIT: u32 = 3;
-const SG_KIND_PROCESS_PATH: u32 = 4;
-
-/// The deny rules' hooks beyond bprm_check_security (bpf/process.bpf.c): program, hook.
-const DENY_HOOKS: &[(&str, &str)] = &[
-    ("sg_exec_open", "file_open"),
-    ("sg_exec_mmap", "mmap_file"),
-    ("sg_exec_mprotect", "file_mprotect"),
-    ("sg_exec_link", "path_link"),
-    ("sg_exec_rename", "path_rename"),
+/// The hook table (bpf/process.bpf.c). Exec is judged in bprm_check_security; deny
+/// rules also need every other LSM hook here (ELF interpreters and uselib opened
+/// for exec, executable mappings, links and renames out of a rule); the tracepoints
+/// record the life cycle, and the exec one judges audit-only without BPF LSM.
+pub const PROGRAMS: &[Program<ProcessOp>] = &[
+    Program::new("sg_exec_check", HookKind::Lsm, "bprm_check_security", &[ProcessOp::Exec]),
+    Program::new("sg_exec_open", HookKind::Lsm, "file_open", &[ProcessOp::Exec]),
+    Program::new("sg_exec_mmap", HookKind::Lsm, "mmap_file", &[ProcessOp::Exec]),
+    Program::new("sg_exec_mprotect", HookKind::Lsm, "file_mprotect", &[ProcessOp::Exec]),
+    Program::new("sg_exec_link", HookKind::Lsm, "path_link", &[ProcessOp::Exec]),
+    Program::new("sg_exec_rename", HookKind::Lsm, "path_rename", &[ProcessOp::Exec]),
+    Program::new("sg_exec", HookKind::Tracepoint, "sched_process_exec", &[ProcessOp::Exec]),
+    Program::new("sg_fork", HookKind::Tracepoint, "sched_process_fork", &[ProcessOp::Fork]),
+    Program::new("sg_exit", HookKind::Tracepoint, "sched_process_exit", &[ProcessOp::Exit]),
 ];
+
+/// The program that judges exec; the other LSM programs serve deny rules only.
+const EXEC_CHECK: &str = "sg_exec_check";
 
 /// Decides what the module does on this kernel with this config; the thread starts later.
 pub fn prepare(config: &ProcessConfig, caps: &Capabilities, agent_pidns: u32) -> Prepared {
-    let plan = Plan::new(config, caps, agent_pidns);
-    Prepared { name: NAME, state: plan.state, run: Box::new(move |ctx, ready| run(plan, ctx, ready)) }
+    let config = config.clone();
+    let state = ModuleState::of(config.enable, config.mode, caps);
+    let has_rules = !config.allow.is_empty() || !config.deny.is_empty();
+    let lsm = caps.enforcement() == Enforcement::Full && has_rules && caps.hook_present("bprm_check_security");
+    let deny_hooks: Vec<&'static str> = if lsm && !config.deny.is_empty() {
+        let deny = PROGRAMS.iter().filter(|p| p.kind == HookKind::Lsm && p.name != EXEC_CHECK);
+        deny.filter(|p| caps.hook_present(p.hook)).map(|p| p.name).collect()
+    } else {
+        Vec::new()
+    };
+    let rename_has_flags = caps.lsm_hook_arity("path_rename") == Some(5);
+    runtime::prepare(state, move || {
+        let rules = compile(&config);
+        // Allow rules reach files only through the mounts present now (bpf/common.bpf.h).
+        let mounts = if config.allow.is_empty() { Vec::new() } else { mounts_now() };
+        Ok(Process { config, lsm, deny_hooks, rename_has_flags, agent_pidns, rules, mounts })
+    })
 }
 
 /// Everything the module's thread needs, decided before it starts.
-struct Plan {
+struct Process {
     config: ProcessConfig,
-    state: ModuleState,
     /// Judge exec in `bprm_check_security` (BPF LSM available, rules present).
     lsm: bool,
-    /// The deny hooks (DENY_HOOKS) this kernel has, when deny rules are enforced.
+    /// The deny programs whose hooks this kernel has, when deny rules are enforced.
     deny_hooks: Vec<&'static str>,
     /// path_rename has its flags argument (5.19 and later).
     rename_has_flags: bool,
     agent_pidns: u32,
     rules: CompiledRules,
-}
-
-impl Plan {
-    fn new(config: &ProcessConfig, caps: &Capabilities, agent_pidns: u32) -> Plan {
-        let config = config.clone();
-        let has_rules = !config.allow.is_empty() || !config.deny.is_empty();
-        let state = ModuleState::of(config.enable, config.mode, caps);
-        let lsm = caps.enforcement() == Enforcement::Full && has_rules && caps.hook_present("bprm_check_security");
-        let rules = compile(&config);
-        let deny_hooks = if lsm && !config.deny.is_empty() {
-            DENY_HOOKS.iter().filter(|(_, hook)| caps.hook_present(hook)).map(|&(prog, _)| prog).collect()
-        } else {
-            Vec::new()
-        };
-        let rename_has_flags = caps.lsm_hook_arity("path_rename") == Some(5);
-        Plan { config, state, lsm, deny_hooks, rename_has_flags, agent_pidns, rules }
-    }
-}
-
-/// The rule as the log shows it: a plain path without its quotes, a table as written.
-pub fn rule_text<'a>(text: &'a str, path: &'a str) -> &'a str {
-    if text.starts_with('"') || text.starts_with('\'') {
-        path
-    } else {
-        text
-    }
+    mounts: Vec<sg::sg_mount_key>,
 }
 
 fn compile(config: &ProcessConfig) -> CompiledRules {
     let mut exec_rules = Vec::new();
     for (entries, verdict) in [(&config.deny, Verdict::Deny), (&config.allow, Verdict::Allow)] {
         for entry in entries {
-            exec_rules.push(ExecRule { path: &entry.value, text: rule_text(&entry.text, &entry.value), verdict });
+            exec_rules.push(ExecRule { path: &entry.value, text: rule_text(&entry.text), verdict });
         }
     }
-    rules::compile(&exec_rules, rules::identify_on_host)
+    rules::compile(&exec_rules, identify_on_host)
 }
 
-/// The module's thread: open, load, attach, report ready, then poll until stopped.
-/// Everything attached lives in this function's frame: returning detaches it.
-fn run(plan: Plan, ctx: ModuleContext, ready: Sender<anyhow::Result<()>>) -> anyhow::Result<()> {
-    let mut storage = MaybeUninit::uninit();
-    let loaded = load(&plan, &mut storage);
-    let Some((skel, links)) = or_report(loaded, &ready) else { return Ok(()) };
+impl runtime::Module for Process {
+    const NAME: &'static str = NAME;
+    const NEEDS_A_PROGRAM: bool = true;
+    type Skel = ProcessSkelBuilder;
 
-    let rule_table = RuleTable { texts: plan.rules.texts.clone(), not_allowed: "not in process.allow".into() };
-    let mut decoder = Decoder { rules: rule_table, exe_cache: ExeCache::default() };
-    let callback_ctx = ctx.clone();
-    let ring = ring_buffer(NAME, &skel.maps.sg_events, &ctx, move |data| decoder.handle(data, &callback_ctx));
-    let Some(ring) = or_report(ring, &ready) else { return Ok(()) };
-    let _ = ready.send(Ok(()));
-    let kernel = KernelCounters { counters: &skel.maps.sg_counters, op_counts: &skel.maps.sg_op_counts };
-    poll_until_stopped(NAME, &ring, kernel, links, &ctx, || {})
-}
+    fn configure(&self, open: &mut OpenProcessSkel<'_>) -> anyhow::Result<()> {
+        let config = &self.config;
+        let has_rules = !config.allow.is_empty() || !config.deny.is_empty();
+        let decide_in_tracepoint = has_rules && !self.lsm;
+        let rodata = open.maps.rodata_data.as_deref_mut().context("process: no rodata")?;
+        rodata.sg_target = target_code(config.target);
+        rodata.sg_agent_pidns = self.agent_pidns;
+        rodata.sg_block = u32::from(config.mode == Mode::Block);
+        rodata.sg_allowlist = u32::from(!config.allow.is_empty());
+        rodata.sg_have_deny = u32::from(!config.deny.is_empty());
+        rodata.sg_decide_in_tracepoint = u32::from(decide_in_tracepoint);
+        rodata.sg_log_exec = u32::from(config.ops.contains(&ProcessOp::Exec));
+        rodata.sg_judge_opens = u32::from(self.deny_hooks.contains(&"sg_exec_open"));
+        rodata.sg_rename_has_flags = u32::from(self.rename_has_flags);
+        rodata.sg_mount_check = u32::from(!config.allow.is_empty());
 
-type Loaded<'obj> = (crate::bpf::process::ProcessSkel<'obj>, Vec<Link>);
+        open.maps.sg_mounts.set_max_entries(self.mounts.len().max(1) as u32)?;
+        open.maps.sg_inode_rules.set_max_entries(self.rules.inodes.len().max(1) as u32)?;
+        open.maps.sg_path_rules.set_max_entries(self.rules.paths.len().max(1) as u32)?;
 
-fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>) -> anyhow::Result<Loaded<'obj>> {
-    let config = &plan.config;
-    let mut open = ProcessSkelBuilder::default().open(storage).context("process: open BPF object")?;
-    open.maps.sg_events.set_max_entries(ring_buffer_bytes())?;
-
-    let rodata = open.maps.rodata_data.as_deref_mut().context("process: no rodata")?;
-    rodata.sg_target = target_code(config.target);
-    rodata.sg_agent_pidns = plan.agent_pidns;
-    rodata.sg_block = u32::from(config.mode == Mode::Block);
-    rodata.sg_allowlist = u32::from(!config.allow.is_empty());
-    rodata.sg_have_deny = u32::from(!config.deny.is_empty());
-    let has_rules = !config.allow.is_empty() || !config.deny.is_empty();
-    let decide_in_tracepoint = has_rules && !plan.lsm;
-    rodata.sg_decide_in_tracepoint = u32::from(decide_in_tracepoint);
-    rodata.sg_log_exec = u32::from(config.ops.contains(&ProcessOp::Exec));
-    rodata.sg_judge_opens = u32::from(plan.deny_hooks.contains(&"sg_exec_open"));
-    rodata.sg_rename_has_flags = u32::from(plan.rename_has_flags);
-
-    // Allow rules reach files only through the mounts present now (bpf/common.bpf.h).
-    let mounts = if config.allow.is_empty() { Vec::new() } else { rules::mounts_now() };
-    rodata.sg_mount_check = u32::from(!config.allow.is_empty());
-    open.maps.sg_mounts.set_max_entries(mounts.len().max(1) as u32)?;
-    open.maps.sg_inode_rules.set_max_entries(plan.rules.inodes.len().max(1) as u32)?;
-    open.maps.sg_path_rules.set_max_entries(plan.rules.paths.len().max(1) as u32)?;
-
-    // Only what the configuration puts in scope is loaded.
-    open.progs.sg_exec_check.set_autoload(plan.lsm);
-    open.progs.sg_exec.set_autoload(config.ops.contains(&ProcessOp::Exec) || decide_in_tracepoint);
-    open.progs.sg_fork.set_autoload(config.ops.contains(&ProcessOp::Fork));
-    open.progs.sg_exit.set_autoload(config.ops.contains(&ProcessOp::Exit));
-    let progs = &mut open.progs;
-    for (prog, name) in [
-        (&mut progs.sg_exec_open, "sg_exec_open"),
-        (&mut progs.sg_exec_mmap, "sg_exec_mmap"),
-        (&mut progs.sg_exec_mprotect, "sg_exec_mprotect"),
-        (&mut progs.sg_exec_link, "sg_exec_link"),
-        (&mut progs.sg_exec_rename, "sg_exec_rename"),
-    ] {
-        prog.set_autoload(plan.deny_hooks.contains(&name));
+        // Only what the configuration puts in scope is loaded.
+        load_only(open.open_object_mut(), |program| match program {
+            EXEC_CHECK => self.lsm,
+            "sg_exec" => config.ops.contains(&ProcessOp::Exec) || decide_in_tracepoint,
+            "sg_fork" => config.ops.contains(&ProcessOp::Fork),
+            "sg_exit" => config.ops.contains(&ProcessOp::Exit),
+            deny => self.deny_hooks.contains(&deny),
+        });
+        Ok(())
     }
 
-    // RUST_LOG=debug: the verifier's statistics of every program (instructions processed).
-    if log::log_enabled!(log::Level::Debug) {
-        for mut prog in open.open_object_mut().progs_mut() {
-            prog.set_log_level(4);
+    fn fill(&mut self, skel: &ProcessSkel<'_>, _ctx: &ModuleContext) -> anyhow::Result<()> {
+        let maps = &skel.maps;
+        for (key, value) in &self.rules.inodes {
+            maps.sg_inode_rules
+                .update(bytes_of(key), bytes_of(value), MapFlags::ANY)
+                .context("process: inode rules")?;
         }
-    }
-
-    let skel = open.load().context("process: load BPF programs")?;
-
-    for (key, value) in &plan.rules.inodes {
-        skel.maps
-            .sg_inode_rules
-            .update(bytes_of(key), bytes_of(value), MapFlags::ANY)
-            .context("process: inode rules")?;
-    }
-    let filter = crate::file::rules::inode_filter(&plan.rules.inodes);
-    skel.maps.inode_filter.update(&0u32.to_ne_bytes(), &filter, MapFlags::ANY).context("process: identity filter")?;
-    for (key, value) in &plan.rules.paths {
-        skel.maps.sg_path_rules.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("process: path rules")?;
-    }
-    for key in &mounts {
-        skel.maps.sg_mounts.update(bytes_of(key), &0u32.to_ne_bytes(), MapFlags::ANY).context("process: mounts")?;
-    }
-
-    let mut links = Vec::new();
-    let progs = &skel.progs;
-    for prog in [
-        &progs.sg_exec_check,
-        &progs.sg_exec_open,
-        &progs.sg_exec_mmap,
-        &progs.sg_exec_mprotect,
-        &progs.sg_exec_link,
-        &progs.sg_exec_rename,
-        &progs.sg_exec,
-        &progs.sg_fork,
-        &progs.sg_exit,
-    ] {
-        if prog.autoload() {
-            let name = prog.name().to_string_lossy();
-            links.push(prog.attach().with_context(|| format!("process: attach {name}"))?);
+        let filter = inode_filter(&self.rules.inodes);
+        maps.inode_filter.update(&0u32.to_ne_bytes(), &filter, MapFlags::ANY).context("process: identity filter")?;
+        for (key, value) in &self.rules.paths {
+            maps.sg_path_rules.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("process: path rules")?;
         }
+        for key in &self.mounts {
+            maps.sg_mounts.update(bytes_of(key), &0u32.to_ne_bytes(), MapFlags::ANY).context("process: mounts")?;
+        }
+        Ok(())
     }
-    if links.is_empty() && config.enable {
-        bail!("process: nothing to attach (no ops and no rules)");
+
+    fn decoder(&self) -> RingDecoder {
+        let rules = RuleTable { texts: self.rules.texts.clone(), not_allowed: "not in process.allow".into() };
+        let mut decoder = Decoder { rules, exe_cache: ExeCache::default() };
+        Box::new(move |data, ctx| decoder.handle(data, ctx))
     }
-    Ok((skel, links))
 }
 
 struct Decoder {
@@ -219,10 +166,10 @@ impl Decoder {
             return ctx.malformed("process header", data.len());
         };
         let record = match hdr.kind {
-            SG_KIND_EXEC => decode::<sg::sg_exec_event>(data).map(|ev| self.exec(&ev)),
-            SG_KIND_FORK => decode::<sg::sg_fork_event>(data).map(|ev| self.fork(&ev)),
-            SG_KIND_EXIT => decode::<sg::sg_exit_event>(data).map(|ev| self.exit(&ev)),
-            SG_KIND_PROCESS_PATH => decode_prefix::<sg::sg_file_event>(data, offset_of!(sg::sg_file_event, path))
+            KIND_EXEC => decode::<sg::sg_exec_event>(data).map(|ev| self.exec(&ev)),
+            KIND_FORK => decode::<sg::sg_fork_event>(data).map(|ev| self.fork(&ev)),
+            KIND_EXIT => decode::<sg::sg_exit_event>(data).map(|ev| self.exit(&ev)),
+            KIND_PROCESS_PATH => decode_prefix::<sg::sg_file_event>(data, offset_of!(sg::sg_file_event, path))
                 .and_then(|ev| self.path(&ev)),
             _ => None,
         };
@@ -244,7 +191,7 @@ impl Decoder {
         if lifecycle {
             let argv = sized_bytes(&ev.argv, ev.argv_len);
             record.fields.push(("argv", Value::List(split_argv(argv))));
-            if hdr.flags & SG_FLAG_ARGV_TRUNCATED != 0 {
+            if hdr.flags & FLAG_ARGV_TRUNCATED != 0 {
                 record.fields.push(("argv_truncated", Value::Bool(true)));
             }
         }
@@ -282,15 +229,10 @@ impl Decoder {
     }
 }
 
-/// The `op` of an SG_KIND_PROCESS_PATH record (enum sg_op, bpf/safeguard.h).
+/// The `op` of an SG_KIND_PROCESS_PATH record: a mapping, mprotect, link or rename.
 fn path_op(op: u32) -> Option<&'static str> {
-    match op {
-        4 => Some("mmap"),
-        5 => Some("mprotect"),
-        6 => Some("link"),
-        7 => Some("rename"),
-        _ => None,
-    }
+    let path_ops = crate::decode::OP_MMAP..OP_FILE_FIRST;
+    path_ops.contains(&op).then(|| process_op_name(op)).flatten()
 }
 
 /// NUL-separated argv from the new program's stack; a truncated last argument is kept.
@@ -347,9 +289,9 @@ mod tests {
             exe_cache: ExeCache::default(),
         };
         let mut ev = sg::sg_file_event::default();
-        ev.hdr.kind = SG_KIND_PROCESS_PATH;
-        ev.hdr.op = 6;
-        ev.hdr.action = 3;
+        ev.hdr.kind = KIND_PROCESS_PATH;
+        ev.hdr.op = sg::sg_op::SG_OP_LINK.0;
+        ev.hdr.action = sg::sg_action::SG_ACTION_BLOCKED.0;
         ev.hdr.rule_id = 1;
         ev.exe[..7].copy_from_slice(b"/bin/ln");
         ev.exe_len = 7;
@@ -365,20 +307,15 @@ mod tests {
         assert_eq!(field("target_path"), Some(Value::Bytes(b"/tmp/x".to_vec())));
 
         // A mapping has no target; an unknown op is malformed.
-        ev.hdr.op = 4;
+        ev.hdr.op = crate::decode::OP_MMAP;
         ev.target_len = 0;
         let record = decoder.path(&ev).unwrap();
         assert_eq!(record.op, "mmap");
         assert!(record.fields.iter().all(|(n, _)| *n != "target_path"));
-        ev.hdr.op = 1;
+        ev.hdr.op = sg::sg_op::SG_OP_EXEC.0;
         assert!(decoder.path(&ev).is_none());
-        assert_eq!((path_op(5), path_op(7)), (Some("mprotect"), Some("rename")));
-        assert_eq!(crate::events::op_name(7), "rename");
-    }
-
-    #[test]
-    fn rule_text_drops_quotes_of_plain_paths() {
-        assert_eq!(rule_text("\"/usr/bin/nc\"", "/usr/bin/nc"), "/usr/bin/nc");
-        assert_eq!(rule_text("{ path = \"/x\" }", "/x"), "{ path = \"/x\" }");
+        assert_eq!(path_op(sg::sg_op::SG_OP_MPROTECT.0), Some("mprotect"));
+        assert_eq!(path_op(sg::sg_op::SG_OP_RENAME.0), Some("rename"));
+        assert_eq!(crate::decode::op_name(sg::sg_op::SG_OP_RENAME.0), "rename");
     }
 }

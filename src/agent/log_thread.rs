@@ -15,8 +15,18 @@ use std::time::Instant;
 use anyhow::Context;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
+use super::stats::StopReport;
 use crate::config::{LogConfig, LogFormat, LogOutput};
-use crate::logging::{Folder, Format, Level, LogWriter, Output, Record, Value, WriterOptions};
+use crate::logging::{Folder, Format, LogWriter, Output, Record, WriterOptions};
+
+/// What the writer thread receives, in order.
+pub enum ToWriter {
+    /// A record to write: a module's event, or the agent's own record.
+    Record(Record),
+    /// The last message: the stop record, whose totals the writer completes with its
+    /// final counts once everything queued before it is settled.
+    Stop(StopReport),
+}
 
 /// Records taken from the queue between two flushes (and stats updates) at most.
 const BATCH: usize = 4096;
@@ -60,7 +70,7 @@ pub fn open(config: &LogConfig) -> anyhow::Result<LogWriter> {
 /// reload record, so that record and every later one go to the new log.
 pub fn spawn(
     log: LogWriter,
-    queue: Receiver<Record>,
+    queue: Receiver<ToWriter>,
     replacements: Receiver<LogWriter>,
     stats: Arc<WriterStats>,
 ) -> anyhow::Result<JoinHandle<()>> {
@@ -107,7 +117,7 @@ impl Writer {
 
     /// Until every sender is gone: take a batch, close the fold windows that are due
     /// (waiting no longer than the next one), write, flush. Then close every window.
-    fn run(mut self, queue: &Receiver<Record>, replacements: &Receiver<LogWriter>) {
+    fn run(mut self, queue: &Receiver<ToWriter>, replacements: &Receiver<LogWriter>) {
         loop {
             let received = match self.folder.next_deadline() {
                 Some(deadline) => queue.recv_deadline(deadline),
@@ -117,10 +127,10 @@ impl Writer {
                 self.replace(log);
             }
             match received {
-                Ok(record) => {
-                    self.take(record);
-                    for record in queue.try_iter().take(BATCH - 1) {
-                        self.take(record);
+                Ok(message) => {
+                    self.receive(message);
+                    for message in queue.try_iter().take(BATCH - 1) {
+                        self.receive(message);
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -133,15 +143,22 @@ impl Writer {
         self.finish();
     }
 
-    fn take(&mut self, record: Record) {
-        if record.module == "agent" && record.op == "stop" {
-            // The last record: everything before it is settled first, so its totals
-            // can be the final ones.
-            self.finish();
-            let record = self.final_totals(record);
-            self.write(&record);
-            return;
+    fn receive(&mut self, message: ToWriter) {
+        match message {
+            ToWriter::Record(record) => self.take(record),
+            ToWriter::Stop(report) => self.stop(report),
         }
+    }
+
+    /// The last record: everything before it is settled first, so that its totals
+    /// are the final ones.
+    fn stop(&mut self, report: StopReport) {
+        self.finish();
+        let record = report.record(self.written(), self.filtered, self.write_errors);
+        self.write(&record);
+    }
+
+    fn take(&mut self, record: Record) {
         self.folder.offer(record, Instant::now(), &mut self.out);
         self.write_out();
     }
@@ -228,35 +245,6 @@ impl Writer {
         self.publish();
     }
 
-    /// The stop record with the writer's final counts in its `totals` (the agent built
-    /// it before the writer had caught up); ERROR if anything could not be written.
-    fn final_totals(&self, mut record: Record) -> Record {
-        let written = self.written();
-        for (name, value) in &mut record.fields {
-            let (true, Value::Map(totals)) = (*name == "totals", value) else { continue };
-            for (key, value) in totals.iter_mut() {
-                match key.as_str() {
-                    "written" => *value = Value::Uint(written),
-                    "write_errors" => *value = Value::Uint(self.write_errors),
-                    "filtered" => *value = Value::Uint(self.filtered),
-                    _ => {}
-                }
-            }
-            // `lost` sums the kinds of loss, write_errors among them.
-            let count = |totals: &[(String, Value)], key: &str| {
-                totals.iter().find(|(k, _)| k == key).map_or(0, |(_, v)| if let Value::Uint(n) = v { *n } else { 0 })
-            };
-            let lost: u64 = super::LOSSES.iter().map(|key| count(totals, key)).sum();
-            if let Some((_, value)) = totals.iter_mut().find(|(k, _)| k == "lost") {
-                *value = Value::Uint(lost);
-            }
-        }
-        if self.write_errors > 0 {
-            record.level = record.level.max(Level::Error);
-        }
-        record
-    }
-
     fn publish(&self) {
         self.stats.written.store(self.written(), Ordering::Relaxed);
         self.stats.write_errors.store(self.write_errors, Ordering::Relaxed);
@@ -267,7 +255,8 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logging::{Action, FOLD_WINDOW};
+    use crate::agent::stats::Counters;
+    use crate::logging::{Action, Level, Value, FOLD_WINDOW};
     use crossbeam_channel::bounded;
     use std::path::{Path, PathBuf};
     use std::time::Duration;
@@ -294,9 +283,8 @@ mod tests {
             .field("path", Value::Str(path.into()))
     }
 
-    fn stop_record() -> Record {
-        let totals = ["events", "written", "write_errors"].map(|key| (key.to_string(), Value::Uint(0)));
-        Record::new(Level::Info, "agent", "stop").field("totals", Value::Map(totals.to_vec()))
+    fn stop() -> ToWriter {
+        ToWriter::Stop(StopReport { totals: Counters::default(), error: None })
     }
 
     /// Sends `records` through a writer thread on `log`, then the stop record; returns
@@ -306,9 +294,9 @@ mod tests {
         let stats = Arc::new(WriterStats::default());
         let thread = spawn(log, queue, crossbeam_channel::never(), stats.clone()).unwrap();
         for record in records {
-            sender.send(record).unwrap();
+            sender.send(ToWriter::Record(record)).unwrap();
         }
-        sender.send(stop_record()).unwrap();
+        sender.send(stop()).unwrap();
         drop(sender);
         thread.join().unwrap();
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
@@ -373,7 +361,7 @@ mod tests {
         let stats = Arc::new(WriterStats::default());
         let thread = spawn(old, queue, replacements, stats.clone()).unwrap();
         for i in 0..3 {
-            sender.send(denial(&format!("/before/{i}"))).unwrap();
+            sender.send(ToWriter::Record(denial(&format!("/before/{i}")))).unwrap();
         }
         // As the agent does: the new log, then the record that must land in it.
         while stats.written.load(Ordering::Relaxed) < 3 {
@@ -381,9 +369,9 @@ mod tests {
         }
         replace.send(new).unwrap();
         for i in 0..2 {
-            sender.send(denial(&format!("/after/{i}"))).unwrap();
+            sender.send(ToWriter::Record(denial(&format!("/after/{i}")))).unwrap();
         }
-        sender.send(stop_record()).unwrap();
+        sender.send(stop()).unwrap();
         drop(sender);
         thread.join().unwrap();
         let (before, _) = read_back(&old_path);
@@ -432,9 +420,8 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         send(&mut writer, 100);
         assert!(!writer.failing, "recovered");
-        writer.take(stop_record());
+        writer.receive(stop());
         writer.flush();
-        let stop = writer.final_totals(stop_record());
         let stats = &writer.stats;
         let (written, errors) = (stats.written.load(Ordering::Relaxed), stats.write_errors.load(Ordering::Relaxed));
         assert_eq!(written + errors, sent);
@@ -444,7 +431,6 @@ mod tests {
         assert_eq!(last["totals"]["written"], written);
         assert_eq!(last["totals"]["write_errors"], errors);
         assert_eq!(last["level"], "ERROR");
-        assert!(matches!(&stop.fields[0].1, Value::Map(totals) if totals[2].1 == Value::Uint(errors)));
         drop(writer);
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -457,7 +443,7 @@ mod tests {
         let stats = Arc::new(WriterStats::default());
         let thread = spawn(log, queue, crossbeam_channel::never(), stats.clone()).unwrap();
         for _ in 0..10 {
-            sender.send(denial("/a")).unwrap();
+            sender.send(ToWriter::Record(denial("/a"))).unwrap();
         }
         drop(sender); // no stop record: the agent failed; the windows are still flushed
         let started = Instant::now();

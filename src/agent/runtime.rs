@@ -1,0 +1,333 @@
+//! The module runtime: the life cycle every module shares, written once.
+//!
+//! open the BPF object → the module's `configure` (load-time constants, map sizes,
+//! which programs load) → load → the module's `fill` (rule maps) → attach every
+//! program that loaded → report ready → poll the ring buffer through the module's
+//! decoder until the agent stops the instance → detach → drain.
+//!
+//! The guarantees live here and nowhere else: ready is reported only once every
+//! program is attached; every `Link` stays in this thread's frame until the instance
+//! stops (a dropped link detaches silently); links go before the last drain, so the
+//! kernel's count of what it queued and what was taken agree. A reload runs a new
+//! instance next to the old one (src/agent/mod.rs): nothing here is shared between
+//! instances but the module's stats.
+
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use crossbeam_channel::Sender;
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use libbpf_rs::{Link, MapCore, MapFlags, OpenObject, RingBuffer, RingBufferBuilder};
+
+use super::module::{ModuleContext, ModuleState, ModuleStats, Prepared, OP_SLOTS};
+use crate::probe::HookKind;
+
+/// What a module brings: its skeleton, configure, fill and decode (and, if it has
+/// work between polls, `tick`). Its hook table is a `Program` list beside it.
+pub trait Module: Send + Sized + 'static {
+    /// The module's name in records and errors ("file").
+    const NAME: &'static str;
+    /// An instance with no program to attach is an error (process, mount), not an
+    /// idle instance (file and network when no op is in scope).
+    const NEEDS_A_PROGRAM: bool = false;
+    /// The skeleton builder generated from `bpf/<module>.bpf.c`.
+    type Skel: for<'obj> SkelBuilder<'obj> + Default;
+
+    /// Before load: `const volatile` switches, map sizes, autoload of each program.
+    fn configure(&self, open: &mut OpenSkelOf<'_, Self>) -> anyhow::Result<()>;
+    /// After load, before attach: the rule maps.
+    fn fill(&mut self, skel: &LoadedSkelOf<'_, Self>, ctx: &ModuleContext) -> anyhow::Result<()>;
+    /// The ring-buffer decoder: runs inside the callback, so it decodes, hands the
+    /// record to `ctx` (which never blocks) and never panics.
+    fn decoder(&self) -> Decoder;
+    /// After attach, before ready (the network module notes the owners of sockets set
+    /// up while it was attaching).
+    fn attached(&mut self, _skel: &LoadedSkelOf<'_, Self>, _ctx: &ModuleContext) -> anyhow::Result<()> {
+        Ok(())
+    }
+    /// On the module's thread after every poll (the network module re-resolves domains).
+    fn tick(&mut self, _skel: &LoadedSkelOf<'_, Self>, _ctx: &ModuleContext) {}
+}
+
+pub type Decoder = Box<dyn FnMut(&[u8], &ModuleContext)>;
+pub type OpenSkelOf<'obj, M> = <<M as Module>::Skel as SkelBuilder<'obj>>::Output;
+pub type LoadedSkelOf<'obj, M> = <OpenSkelOf<'obj, M> as OpenSkel<'obj>>::Output;
+
+/// One program of a module's hook table: what it attaches to, which is the kernel
+/// requirement `probe` checks, and the ops it serves.
+pub struct Program<Op: 'static> {
+    /// The program's name in `bpf/<module>.bpf.c`.
+    pub name: &'static str,
+    pub kind: HookKind,
+    /// The LSM hook, tracepoint or kernel function.
+    pub hook: &'static str,
+    pub ops: &'static [Op],
+}
+
+impl<Op> Program<Op> {
+    pub const fn new(name: &'static str, kind: HookKind, hook: &'static str, ops: &'static [Op]) -> Program<Op> {
+        Program { name, kind, hook, ops }
+    }
+}
+
+/// A module ready to start: `make` builds it on its own thread (rule compilation may
+/// read the filesystem), which then runs the life cycle.
+pub fn prepare<M: Module>(state: ModuleState, make: impl FnOnce() -> anyhow::Result<M> + Send + 'static) -> Prepared {
+    Prepared { name: M::NAME, state, run: Box::new(move |ctx, ready| run(make, ctx, ready)) }
+}
+
+/// The module's thread. Everything attached lives in this frame: returning detaches it.
+fn run<M: Module>(
+    make: impl FnOnce() -> anyhow::Result<M>,
+    ctx: ModuleContext,
+    ready: Sender<anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let name = M::NAME;
+    let mut storage = MaybeUninit::uninit();
+    let Some(mut module) = or_report(make(), &ready) else { return Ok(()) };
+    let Some(skel) = or_report(load(&module, &mut storage), &ready) else { return Ok(()) };
+    let filled = module.fill(&skel, &ctx);
+    let Some(links) = or_report(filled.and_then(|()| attach::<M>(skel.object())), &ready) else { return Ok(()) };
+    let Some(()) = or_report(module.attached(&skel, &ctx), &ready) else { return Ok(()) };
+
+    let maps: Vec<libbpf_rs::Map<'_>> = skel.object().maps().collect();
+    let map =
+        |wanted: &str| maps.iter().find(|map| map.name() == wanted).with_context(|| format!("{name}: no map {wanted}"));
+    let shared = map("sg_events").and_then(|events| Ok((events, map("sg_counters")?, map("sg_op_counts")?)));
+    let Some((events, counters, op_counts)) = or_report(shared, &ready) else { return Ok(()) };
+    let mut decode = module.decoder();
+    let callback_ctx = ctx.clone();
+    let ring = ring_buffer(name, events, &ctx, move |data| decode(data, &callback_ctx));
+    let Some(ring) = or_report(ring, &ready) else { return Ok(()) };
+    let _ = ready.send(Ok(()));
+
+    let kernel = KernelCounters { counters, op_counts };
+    poll_until_stopped(name, &ring, kernel, links, &ctx, || module.tick(&skel, &ctx))
+}
+
+fn load<'obj, M: Module>(
+    module: &M,
+    storage: &'obj mut MaybeUninit<OpenObject>,
+) -> anyhow::Result<LoadedSkelOf<'obj, M>> {
+    let name = M::NAME;
+    let mut open = M::Skel::default().open(storage).with_context(|| format!("{name}: open BPF object"))?;
+    for mut map in open.open_object_mut().maps_mut() {
+        if map.name() == "sg_events" {
+            map.set_max_entries(ring_buffer_bytes()).with_context(|| format!("{name}: ring buffer size"))?;
+        }
+    }
+    module.configure(&mut open)?;
+    // RUST_LOG=debug: the verifier's statistics of every program (instructions
+    // processed), which libbpf logs after each load.
+    if log::log_enabled!(log::Level::Debug) {
+        for mut prog in open.open_object_mut().progs_mut() {
+            prog.set_log_level(4);
+        }
+    }
+    open.load().with_context(|| format!("{name}: load BPF programs"))
+}
+
+/// Attaches every program that loaded (configure decided which), but iterators:
+/// a module runs those itself, they attach to no hook.
+fn attach<M: Module>(object: &libbpf_rs::Object) -> anyhow::Result<Vec<Link>> {
+    let name = M::NAME;
+    let mut links = Vec::new();
+    for prog in object.progs_mut() {
+        if prog.autoload() && !prog.section().to_string_lossy().starts_with("iter/") {
+            let program = prog.name().to_string_lossy().into_owned();
+            links.push(prog.attach().with_context(|| format!("{name}: attach {program}"))?);
+        }
+    }
+    if links.is_empty() && M::NEEDS_A_PROGRAM {
+        bail!("{name}: nothing to attach (no ops and no rules in scope)");
+    }
+    Ok(links)
+}
+
+/// Loads only the programs `wanted` names (the rest of the object still loads: maps,
+/// and programs with autoload off are not verified).
+pub fn load_only(object: &mut OpenObject, wanted: impl Fn(&str) -> bool) {
+    for mut prog in object.progs_mut() {
+        let on = wanted(&prog.name().to_string_lossy());
+        prog.set_autoload(on);
+    }
+}
+
+/// `enum sg_target` (bpf/safeguard.h) for the `sg_target` switch of every program.
+pub fn target_code(target: crate::config::Target) -> u32 {
+    use crate::bpf::sg::sg_target;
+    use crate::config::Target;
+    match target {
+        Target::All => sg_target::SG_TARGET_ALL.0,
+        Target::Host => sg_target::SG_TARGET_HOST.0,
+        Target::Container => sg_target::SG_TARGET_CONTAINER.0,
+    }
+}
+
+/// Each module's ring buffer: 4 MiB, or `SAFEGUARD_RING_KIB` KiB (a power of two,
+/// at least 4), a diagnostic knob with which the tests make the kernel lose events.
+fn ring_buffer_bytes() -> u32 {
+    const DEFAULT: u32 = 4 << 20;
+    let Some(kib) = std::env::var("SAFEGUARD_RING_KIB").ok().and_then(|v| v.parse::<u32>().ok()) else {
+        return DEFAULT;
+    };
+    match kib.checked_mul(1024) {
+        Some(bytes) if kib >= 4 && kib.is_power_of_two() => bytes,
+        _ => {
+            log::warn!("SAFEGUARD_RING_KIB={kib} is not a power of two from 4 to 4194304; using 4 MiB");
+            DEFAULT
+        }
+    }
+}
+
+/// Connects a module's ring buffer to its decoder: every record goes to `handle`,
+/// which decodes and hands off without blocking.
+fn ring_buffer<'a>(
+    name: &str,
+    events: &'a dyn MapCore,
+    ctx: &ModuleContext,
+    mut handle: impl FnMut(&[u8]) + 'a,
+) -> anyhow::Result<RingBuffer<'a>> {
+    let taken = ctx.taken.clone();
+    let mut builder = RingBufferBuilder::new();
+    builder
+        .add(events, move |data: &[u8]| {
+            taken.fetch_add(1, Ordering::Relaxed);
+            handle(data);
+            0
+        })
+        .with_context(|| format!("{name}: ring buffer"))?;
+    builder.build().with_context(|| format!("{name}: ring buffer"))
+}
+
+/// A setup step's value, or None after handing its error to the agent, which then
+/// detaches everything and exits 1.
+fn or_report<T>(result: anyhow::Result<T>, ready: &Sender<anyhow::Result<()>>) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(err) => {
+            let _ = ready.send(Err(err));
+            None
+        }
+    }
+}
+
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
+const COUNTER_INTERVAL: Duration = Duration::from_secs(1);
+/// How long a stopping instance waits for its last events to show in its counters.
+const DRAIN_LIMIT: Duration = Duration::from_secs(1);
+
+// Indexes of the per-module counters map.
+const COUNTER_TRUNCATED: u32 = crate::bpf::sg::sg_counter::SG_COUNTER_TRUNCATED.0;
+const COUNTER_IDENTITIES_FULL: u32 = crate::bpf::sg::sg_counter::SG_COUNTER_IDENTITIES_FULL.0;
+
+/// The maps every module's BPF object shares (bpf/common.bpf.h).
+struct KernelCounters<'a> {
+    /// `sg_counters`
+    counters: &'a dyn MapCore,
+    /// `sg_op_counts`
+    op_counts: &'a dyn MapCore,
+}
+
+/// Polls until the agent stops this instance, running `tick` after every poll. Then
+/// detaches, so that nothing is emitted any more, and drains: the last records and
+/// the kernel's final counts agree (see `drain`).
+fn poll_until_stopped(
+    name: &str,
+    ring: &RingBuffer<'_>,
+    kernel: KernelCounters<'_>,
+    links: Vec<Link>,
+    ctx: &ModuleContext,
+    mut tick: impl FnMut(),
+) -> anyhow::Result<()> {
+    let mut published = Published::new();
+    let mut last_counters = Instant::now();
+    while ctx.running.load(Ordering::Relaxed) {
+        match ring.poll(POLL_INTERVAL) {
+            Ok(()) => {}
+            Err(err) if err.kind() == libbpf_rs::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err).with_context(|| format!("{name}: poll ring buffer")),
+        }
+        ring.consume().with_context(|| format!("{name}: consume ring buffer"))?;
+        tick();
+        if last_counters.elapsed() >= COUNTER_INTERVAL {
+            published.update(&kernel, &ctx.stats);
+            last_counters = Instant::now();
+        }
+    }
+    drop(links);
+    drain(name, ring, &kernel, ctx, &mut published)
+}
+
+/// Consumes what is left until every event the kernel queued was taken: a program
+/// that was running when its link went may still emit one last record.
+fn drain(
+    name: &str,
+    ring: &RingBuffer<'_>,
+    kernel: &KernelCounters<'_>,
+    ctx: &ModuleContext,
+    published: &mut Published,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + DRAIN_LIMIT;
+    loop {
+        ring.consume().with_context(|| format!("{name}: consume ring buffer"))?;
+        published.update(kernel, &ctx.stats);
+        let taken = ctx.taken.load(Ordering::Relaxed);
+        if published.queued() == taken {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            log::error!("{name}: the kernel queued {} records but {taken} were taken", published.queued());
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The kernel counts of one instance as last added to the module's stats, so that
+/// only the difference is added each time (instances share the stats).
+struct Published {
+    truncated: u64,
+    lost_identities: u64,
+    emitted: [u64; OP_SLOTS],
+    lost: [u64; OP_SLOTS],
+}
+
+impl Published {
+    fn new() -> Published {
+        Published { truncated: 0, lost_identities: 0, emitted: [0; OP_SLOTS], lost: [0; OP_SLOTS] }
+    }
+
+    fn update(&mut self, kernel: &KernelCounters<'_>, stats: &ModuleStats) {
+        let add = |counter: &AtomicU64, last: &mut u64, now: u64| {
+            counter.fetch_add(now.saturating_sub(*last), Ordering::Relaxed);
+            *last = now.max(*last);
+        };
+        add(&stats.truncated, &mut self.truncated, sum_per_cpu(kernel.counters, COUNTER_TRUNCATED, 0));
+        let identities = sum_per_cpu(kernel.counters, COUNTER_IDENTITIES_FULL, 0);
+        add(&stats.lost_identities, &mut self.lost_identities, identities);
+        for op in 0..OP_SLOTS {
+            let key = op as u32;
+            add(&stats.emitted[op], &mut self.emitted[op], sum_per_cpu(kernel.op_counts, key, 0));
+            add(&stats.ringbuf_full[op], &mut self.lost[op], sum_per_cpu(kernel.op_counts, key, 8));
+        }
+    }
+
+    /// Events this instance's ring buffer took.
+    fn queued(&self) -> u64 {
+        self.emitted.iter().sum::<u64>() - self.lost.iter().sum::<u64>()
+    }
+}
+
+/// Sum over the CPUs of the u64 at `offset` in a per-CPU array's value.
+fn sum_per_cpu(map: &dyn MapCore, index: u32, offset: usize) -> u64 {
+    match map.lookup_percpu(&index.to_ne_bytes(), MapFlags::ANY) {
+        Ok(Some(per_cpu)) => per_cpu
+            .iter()
+            .filter_map(|bytes| bytes.get(offset..offset + 8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes))
+            .sum(),
+        _ => 0,
+    }
+}

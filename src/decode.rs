@@ -1,0 +1,263 @@
+//! What every module's decoder shares: the record head built from `sg_header`
+//! (time, action, rule, the subject's fields) and the executable-path cache.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::bpf::sg::{sg_action, sg_flag, sg_kind, sg_mount_op, sg_net_op, sg_op, sg_rule};
+use crate::bpf::{c_bytes, sg};
+use crate::config::{FileOp, NetworkOp, Op};
+use crate::logging::{Action, Level, Record, Value};
+
+// The ABI's numbers as plain integers (match patterns need constants), each taken
+// from its enum in bpf/safeguard.h as the skeleton generates it: none is copied.
+pub const KIND_EXEC: u32 = sg_kind::SG_KIND_EXEC.0;
+pub const KIND_FORK: u32 = sg_kind::SG_KIND_FORK.0;
+pub const KIND_EXIT: u32 = sg_kind::SG_KIND_EXIT.0;
+pub const KIND_PROCESS_PATH: u32 = sg_kind::SG_KIND_PROCESS_PATH.0;
+pub const KIND_FILE: u32 = sg_kind::SG_KIND_FILE.0;
+pub const KIND_NET: u32 = sg_kind::SG_KIND_NET.0;
+pub const KIND_MOUNT: u32 = sg_kind::SG_KIND_MOUNT.0;
+pub const OP_MMAP: u32 = sg_op::SG_OP_MMAP.0;
+pub const OP_FILE_FIRST: u32 = sg_op::SG_OP_FILE_FIRST.0;
+pub const OP_CONNECT: u32 = sg_net_op::SG_OP_CONNECT.0;
+pub const OP_ACCEPT: u32 = sg_net_op::SG_OP_ACCEPT.0;
+pub const OP_RECVMSG: u32 = sg_net_op::SG_OP_RECVMSG.0;
+pub const OP_BIND: u32 = sg_net_op::SG_OP_BIND.0;
+pub const OP_MOUNT: u32 = sg_mount_op::SG_OP_MOUNT.0;
+pub const OP_MOVE_MOUNT: u32 = sg_mount_op::SG_OP_MOVE_MOUNT.0;
+pub const OP_FSCONFIG: u32 = sg_mount_op::SG_OP_FSCONFIG.0;
+pub const FLAG_TRUNCATED: u32 = sg_flag::SG_FLAG_TRUNCATED.0;
+pub const FLAG_CONTAINER: u32 = sg_flag::SG_FLAG_CONTAINER.0;
+pub const FLAG_ARGV_TRUNCATED: u32 = sg_flag::SG_FLAG_ARGV_TRUNCATED.0;
+const RULE_NONE: u32 = sg_rule::SG_RULE_NONE.0;
+const RULE_NOT_ALLOWED: u32 = sg_rule::SG_RULE_NOT_ALLOWED.0;
+const RULE_UNRESOLVED: u32 = sg_rule::SG_RULE_UNRESOLVED.0;
+const RULE_DETACHED: u32 = sg_rule::SG_RULE_DETACHED.0;
+const RULE_NEW_MOUNT: u32 = sg_rule::SG_RULE_NEW_MOUNT.0;
+const ACTION_ALLOWED: u32 = sg_action::SG_ACTION_ALLOWED.0;
+const ACTION_MONITOR: u32 = sg_action::SG_ACTION_MONITOR.0;
+const ACTION_BLOCKED: u32 = sg_action::SG_ACTION_BLOCKED.0;
+
+/// The rules of one module as the log shows them; ids come from the compiled
+/// tables (`rule_id` N is `texts[N - 1]`).
+#[derive(Debug, Default)]
+pub struct RuleTable {
+    pub texts: Vec<String>,
+    /// What `SG_RULE_NOT_ALLOWED` means for this module, e.g. "not in process.allow".
+    pub not_allowed: String,
+}
+
+impl RuleTable {
+    pub fn describe(&self, rule_id: u32) -> Option<String> {
+        match rule_id {
+            RULE_NONE => None,
+            RULE_NOT_ALLOWED => Some(self.not_allowed.clone()),
+            RULE_UNRESOLVED => Some(UNRESOLVED.to_string()),
+            RULE_DETACHED => Some(DETACHED.to_string()),
+            RULE_NEW_MOUNT => Some(NEW_MOUNT.to_string()),
+            id => self.texts.get(id as usize - 1).cloned(),
+        }
+    }
+}
+
+/// `SG_RULE_UNRESOLVED` (bpf/safeguard.h): a path too deep or too long to judge
+/// completely, refused because a deny rule might cover it.
+const UNRESOLVED: &str = "path not resolved completely (deny rules apply)";
+/// `SG_RULE_DETACHED`: a file in a detached mount tree (lazily unmounted, an
+/// open_tree clone): its path is no real path, so it is judged like an unresolved one.
+const DETACHED: &str = "path in a detached mount tree (no real path; deny rules apply)";
+/// `SG_RULE_NEW_MOUNT`: the only allow rule covering the file lies above a mount made
+/// after the agent started, which does not inherit it.
+const NEW_MOUNT: &str = "allow rule not inherited across a mount made after start";
+
+/// CLOCK_BOOTTIME nanoseconds (what the kernel stamps) to wall-clock time.
+pub fn boot_time_to_wall(boot_ns: u64) -> SystemTime {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut now) };
+    let wall_now = SystemTime::now();
+    if rc != 0 {
+        return wall_now;
+    }
+    let boot_now = now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64;
+    wall_now - Duration::from_nanos(boot_now.saturating_sub(boot_ns))
+}
+
+fn action(code: u32) -> Option<Action> {
+    match code {
+        ACTION_ALLOWED => Some(Action::Allowed),
+        ACTION_MONITOR => Some(Action::Monitor),
+        ACTION_BLOCKED => Some(Action::Blocked),
+        _ => None,
+    }
+}
+
+/// The `op` of a record from `sg_header.op` (each module's range: bpf/safeguard.h).
+pub fn op_name(op: u32) -> String {
+    let file_ops = OP_FILE_FIRST..OP_FILE_FIRST + FileOp::ALL.len() as u32;
+    let name = match op {
+        _ if file_ops.contains(&op) => FileOp::ALL.get((op - OP_FILE_FIRST) as usize).map(|o| o.name()),
+        OP_CONNECT..=OP_BIND => NetworkOp::ALL.get((op - OP_CONNECT) as usize).map(|o| o.name()),
+        OP_MOUNT => Some("mount"),
+        OP_MOVE_MOUNT => Some("move_mount"),
+        OP_FSCONFIG => Some("fsconfig"),
+        _ => process_op_name(op),
+    };
+    name.map_or_else(|| format!("op{op}"), str::to_string)
+}
+
+/// The process module's ops (enum sg_op).
+pub fn process_op_name(op: u32) -> Option<&'static str> {
+    let names = [
+        (sg_op::SG_OP_EXEC, "exec"),
+        (sg_op::SG_OP_FORK, "fork"),
+        (sg_op::SG_OP_EXIT, "exit"),
+        (sg_op::SG_OP_MMAP, "mmap"),
+        (sg_op::SG_OP_MPROTECT, "mprotect"),
+        (sg_op::SG_OP_LINK, "link"),
+        (sg_op::SG_OP_RENAME, "rename"),
+    ];
+    names.iter().find(|(code, _)| code.0 == op).map(|&(_, name)| name)
+}
+
+/// The head of a record for an event: time, level, action, rule and the subject.
+/// `exe` is the subject's executable when the event itself knows it.
+pub fn event_record(
+    hdr: &sg::sg_header,
+    module: &'static str,
+    op: &'static str,
+    rules: &RuleTable,
+    exe: Value,
+) -> Record {
+    let action = action(hdr.action);
+    let mut record = Record::new(action.map_or(Level::Info, Action::level), module, op);
+    record.time = boot_time_to_wall(hdr.time_ns);
+    record.action = action;
+    record.event = true;
+    record.rule = rules.describe(hdr.rule_id);
+    let s = &hdr.subject;
+    record.fields = vec![
+        ("hostname", Value::Bytes(c_bytes(&s.hostname).to_vec())),
+        ("pid", Value::Uint(s.pid.into())),
+        ("ppid", Value::Uint(s.ppid.into())),
+        ("uid", Value::Uint(s.uid.into())),
+        ("gid", Value::Uint(s.gid.into())),
+        ("comm", Value::Bytes(c_bytes(&s.comm).to_vec())),
+        ("exe", exe),
+        ("parent_comm", Value::Bytes(c_bytes(&s.parent_comm).to_vec())),
+        ("cgroup_id", Value::Uint(s.cgroup_id)),
+        ("container", Value::Bool(hdr.flags & FLAG_CONTAINER != 0)),
+    ];
+    if hdr.flags & FLAG_TRUNCATED != 0 {
+        record.fields.push(("truncated", Value::Bool(true)));
+    }
+    record
+}
+
+/// The executable of each live process, learned from exec events, else read from
+/// /proc once; keyed by (pid, start time) so a reused pid is not confused.
+#[derive(Default)]
+pub struct ExeCache {
+    by_task: HashMap<(u32, u64), Arc<[u8]>>,
+}
+
+const EXE_CACHE_MAX: usize = 1 << 16;
+
+impl ExeCache {
+    pub fn learn(&mut self, pid: u32, start_time: u64, exe: &[u8]) {
+        if self.by_task.len() >= EXE_CACHE_MAX {
+            self.by_task.clear(); // simple bound; entries are re-read from /proc
+        }
+        self.by_task.insert((pid, start_time), exe.into());
+    }
+
+    pub fn forget(&mut self, pid: u32, start_time: u64) {
+        self.by_task.remove(&(pid, start_time));
+    }
+
+    pub fn lookup(&mut self, pid: u32, start_time: u64) -> Value {
+        if let Some(exe) = self.by_task.get(&(pid, start_time)) {
+            return Value::Bytes(exe.to_vec());
+        }
+        match std::fs::read_link(format!("/proc/{pid}/exe")) {
+            Ok(path) => {
+                use std::os::unix::ffi::OsStrExt;
+                let exe = path.as_os_str().as_bytes().to_vec();
+                self.learn(pid, start_time, &exe);
+                Value::Bytes(exe)
+            }
+            Err(_) => Value::Str(String::new()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_map_to_texts() {
+        let rules = RuleTable { texts: vec!["/usr/bin/nc".into()], not_allowed: "not in process.allow".into() };
+        assert_eq!(rules.describe(RULE_NONE), None);
+        assert_eq!(rules.describe(1).as_deref(), Some("/usr/bin/nc"));
+        assert_eq!(rules.describe(RULE_NOT_ALLOWED).as_deref(), Some("not in process.allow"));
+        assert_eq!(rules.describe(2), None);
+    }
+
+    #[test]
+    fn boot_time_converts_to_the_recent_past() {
+        let then = boot_time_to_wall(0);
+        assert!(then < SystemTime::now());
+    }
+
+    /// The op enums of config.rs and of bpf/safeguard.h name the same ops in the same
+    /// order: the kernel's op numbers and op-mask bits are indexes into `Op::ALL`.
+    #[test]
+    fn rust_op_enums_follow_the_c_op_enums() {
+        use crate::bpf::sg::sg_file_op;
+        use crate::config::ProcessOp;
+        let c_file_ops = [
+            (sg_file_op::SG_FILE_READ, FileOp::Read),
+            (sg_file_op::SG_FILE_WRITE, FileOp::Write),
+            (sg_file_op::SG_FILE_EXEC, FileOp::Exec),
+            (sg_file_op::SG_FILE_CREATE, FileOp::Create),
+            (sg_file_op::SG_FILE_DELETE, FileOp::Delete),
+            (sg_file_op::SG_FILE_RENAME, FileOp::Rename),
+            (sg_file_op::SG_FILE_LINK, FileOp::Link),
+            (sg_file_op::SG_FILE_CHMOD, FileOp::Chmod),
+            (sg_file_op::SG_FILE_CHOWN, FileOp::Chown),
+            (sg_file_op::SG_FILE_SETATTR, FileOp::Setattr),
+            (sg_file_op::SG_FILE_MMAP, FileOp::Mmap),
+        ];
+        assert_eq!(FileOp::ALL.len() as u32, sg_file_op::SG_FILE_OPS.0);
+        for (c, rust) in c_file_ops {
+            assert_eq!(FileOp::ALL[c.0 as usize], rust);
+            assert_eq!(op_name(OP_FILE_FIRST + c.0), rust.name());
+        }
+        let c_net_ops = [
+            (sg_net_op::SG_OP_CONNECT, NetworkOp::Connect),
+            (sg_net_op::SG_OP_SENDMSG, NetworkOp::Sendmsg),
+            (sg_net_op::SG_OP_ACCEPT, NetworkOp::Accept),
+            (sg_net_op::SG_OP_RECVMSG, NetworkOp::Recvmsg),
+            (sg_net_op::SG_OP_GETPEERNAME, NetworkOp::Getpeername),
+            (sg_net_op::SG_OP_BIND, NetworkOp::Bind),
+        ];
+        assert_eq!(NetworkOp::ALL.len(), c_net_ops.len());
+        for (c, rust) in c_net_ops {
+            assert_eq!(NetworkOp::ALL[(c.0 - OP_CONNECT) as usize], rust);
+            assert_eq!(op_name(c.0), rust.name());
+        }
+        for (c, rust) in [
+            (sg_op::SG_OP_EXEC, ProcessOp::Exec),
+            (sg_op::SG_OP_FORK, ProcessOp::Fork),
+            (sg_op::SG_OP_EXIT, ProcessOp::Exit),
+        ] {
+            assert_eq!(op_name(c.0), rust.name());
+        }
+        // Every op number, of every module, fits the kernel's per-op counters.
+        let slots = sg::sg_op_slots::SG_OP_SLOTS.0;
+        assert!(OP_FILE_FIRST + (FileOp::ALL.len() as u32) <= OP_CONNECT && OP_FSCONFIG < slots);
+    }
+}

@@ -1,0 +1,257 @@
+//! Rule paths as the kernel sees them, shared by every module that has rules on
+//! files: a path's identity on this host (device as the kernel encodes it, inode),
+//! its key in the longest-prefix path table, the identity pre-filter, the mounts
+//! present at start (allow rules reach files only through them), and the text of a
+//! rule as records show it.
+
+use std::collections::HashMap;
+
+use crate::bpf::sg;
+
+/// The rule as the log's `rule` field shows it (SPEC: "the rule as written in the
+/// config"): a plain string without its quotes, anything else (a table) as written.
+pub fn rule_text(text: &str) -> &str {
+    let t = text.trim();
+    let quoted =
+        t.len() >= 2 && ((t.starts_with('"') && t.ends_with('"')) || (t.starts_with('\'') && t.ends_with('\'')));
+    if quoted {
+        &t[1..t.len() - 1]
+    } else {
+        t
+    }
+}
+
+/// What the filesystem says about a rule's path at load time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// The kernel's encoding of st_dev: (major << 20) | minor.
+    pub dev: u32,
+    pub ino: u64,
+    /// The path with symlinks resolved, when it differs from the rule's.
+    pub canonical: String,
+}
+
+/// The kernel's key for a rule path: the path and a closing '/' ("/" stays "/").
+pub fn path_key(path: &str) -> Option<sg::sg_path_key> {
+    let mut bytes = path.as_bytes().to_vec();
+    if bytes != b"/" {
+        bytes.push(b'/');
+    }
+    let mut key = sg::sg_path_key::default();
+    if bytes.len() > key.path.len() {
+        return None;
+    }
+    key.path[..bytes.len()].copy_from_slice(&bytes);
+    key.prefixlen = (bytes.len() * 8) as u32;
+    Some(key)
+}
+
+/// Identity of a path on this machine: stat (following symlinks) and realpath.
+pub fn identify_on_host(path: &str) -> Option<Identity> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    let canonical = std::fs::canonicalize(path).ok()?.to_string_lossy().into_owned();
+    Some(Identity { dev: kernel_dev(meta.dev()), ino: meta.ino(), canonical })
+}
+
+/// st_dev as the kernel's `s_dev`: (major << 20) | minor.
+pub fn kernel_dev(st_dev: u64) -> u32 {
+    let major = libc::major(st_dev);
+    let minor = libc::minor(st_dev);
+    (major << 20) | minor
+}
+
+/// A line of /proc/self/mountinfo, the fields the mount snapshot needs.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MountLine {
+    pub id: u32,
+    pub parent: u32,
+    /// The filesystem's `s_dev` in the kernel's encoding.
+    pub dev: u32,
+    pub mount_point: String,
+}
+
+/// Parses /proc/self/mountinfo ("36 35 98:0 /root /mnt opts ... - type source opts");
+/// lines that do not parse are skipped.
+pub fn parse_mountinfo(text: &str) -> Vec<MountLine> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split(' ');
+            let id = fields.next()?.parse().ok()?;
+            let parent = fields.next()?.parse().ok()?;
+            let (major, minor) = fields.next()?.split_once(':')?;
+            let dev = (major.parse::<u32>().ok()? << 20) | minor.parse::<u32>().ok()?;
+            let _root = fields.next()?;
+            let mount_point = unescape_mount_field(fields.next()?);
+            Some(MountLine { id, parent, dev, mount_point })
+        })
+        .collect()
+}
+
+/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
+fn unescape_mount_field(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let digits =
+            bytes.get(i + 1..i + 4).filter(|d| bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match digits {
+            Some(d) => {
+                out.push(d.iter().fold(0u8, |n, c| n.wrapping_mul(8).wrapping_add(c - b'0')));
+                i += 4;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The mounts of this mount namespace now, as the kernel's `sg_mounts` keys: the
+/// identity of each mount's root and of the directory it covers (0, 0 for a mount on
+/// the namespace's root directory). Allow rules reach files only through these
+/// (bpf/common.bpf.h, `sg_mount_check`). Mounts covered by another mount on the same
+/// place, or whose covered directory cannot be read, are left out: their files lose
+/// the allow rules above them, never gain one.
+pub fn mounts_now() -> Vec<sg::sg_mount_key> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else { return Vec::new() };
+    mount_keys(&parse_mountinfo(&text), |path| std::fs::metadata(path).ok().map(|m| m.ino()), covered_ino)
+}
+
+/// The inode number of the directory entry `path` as its parent directory lists it:
+/// the directory a mount on `path` covers (stat would show the mount's root).
+fn covered_ino(path: &str) -> Option<u64> {
+    use std::os::unix::fs::DirEntryExt;
+    let (dir, name) = path.rsplit_once('/')?;
+    let dir = if dir.is_empty() { "/" } else { dir };
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .find(|e| e.file_name().as_encoded_bytes() == name.as_bytes())
+        .map(|e| e.ino())
+}
+
+/// `mounts_now` on given lines; `root_ino` stats a mount point (the mount's root),
+/// `covered_ino` reads the covered directory's entry (parameters so that tests need no
+/// filesystem).
+pub fn mount_keys(
+    lines: &[MountLine],
+    root_ino: impl Fn(&str) -> Option<u64>,
+    covered_ino: impl Fn(&str) -> Option<u64>,
+) -> Vec<sg::sg_mount_key> {
+    let by_id: HashMap<u32, &MountLine> = lines.iter().map(|m| (m.id, m)).collect();
+    let is_top = |m: &MountLine| m.parent == m.id || !by_id.contains_key(&m.parent);
+    let mut keys = Vec::new();
+    for m in lines {
+        let Some(parent) = by_id.get(&m.parent).filter(|_| !is_top(m)) else { continue };
+        if lines.iter().any(|o| o.parent == m.id && o.mount_point == m.mount_point) {
+            continue; // covered by a mount on the same place: stat would show that one
+        }
+        let Some(ino) = root_ino(&m.mount_point) else { continue };
+        let mut key = sg::sg_mount_key { root_ino: ino, root_dev: m.dev, ..Default::default() };
+        if m.mount_point == "/" {
+            if !is_top(parent) {
+                continue; // on another mount's root at "/": not walked that way
+            }
+        } else {
+            let Some(covered) = covered_ino(&m.mount_point) else { continue };
+            key.mp_ino = covered;
+            key.mp_dev = parent.dev;
+        }
+        keys.push(key);
+    }
+    keys
+}
+
+/// The kernel's pre-filter of identities (`inode_filter` in bpf/file.bpf.c): one byte
+/// per hash of the inode number (the device is read only past a set slot), 65,536
+/// slots; the kernel sets slots too.
+pub const FILTER_SLOTS: usize = 65536;
+
+pub fn filter_hash(ino: u64) -> u32 {
+    (ino.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as u32
+}
+
+pub fn inode_filter(inodes: &[(sg::sg_inode_key, sg::sg_match)]) -> Vec<u8> {
+    let mut slots = vec![0u8; FILTER_SLOTS];
+    for (key, _) in inodes {
+        slots[filter_hash(key.ino) as usize % FILTER_SLOTS] = 1;
+    }
+    slots
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key_text(key: &sg::sg_path_key) -> String {
+        String::from_utf8_lossy(&key.path[..(key.prefixlen / 8) as usize]).into_owned()
+    }
+
+    #[test]
+    fn rule_text_drops_the_quotes_of_plain_strings_only() {
+        assert_eq!(rule_text("\"/usr/bin/nc\""), "/usr/bin/nc");
+        assert_eq!(rule_text("'10.0.0.0/8'"), "10.0.0.0/8");
+        assert_eq!(rule_text("{ path = \"/x\" }"), "{ path = \"/x\" }");
+        assert_eq!(rule_text(" \"/a\" "), "/a");
+    }
+
+    #[test]
+    fn keys_end_on_a_component_boundary() {
+        assert_eq!(key_text(&path_key("/usr/bin").unwrap()), "/usr/bin/");
+        assert_eq!(key_text(&path_key("/").unwrap()), "/");
+        assert!(path_key(&format!("/{}", "a".repeat(255))).is_none());
+        assert!(path_key(&format!("/{}", "a".repeat(254))).is_some());
+    }
+
+    #[test]
+    fn kernel_dev_encoding() {
+        // makedev(8, 1) is /dev/sda1; the kernel keeps it as (8 << 20) | 1.
+        assert_eq!(kernel_dev(libc::makedev(8, 1)), (8 << 20) | 1);
+        assert_eq!(kernel_dev(libc::makedev(259, 3)), (259 << 20) | 3);
+    }
+    #[test]
+    fn mountinfo_parses_and_unescapes() {
+        let text = "1 1 0:2 / / rw - rootfs rootfs rw\n\
+                    22 1 0:21 / /proc rw - proc proc rw\n\
+                    30 22 0:30 / /proc/a\\040b rw - tmpfs none rw\n\
+                    garbage\n";
+        let lines = parse_mountinfo(text);
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[2], MountLine { id: 30, parent: 22, dev: 30, mount_point: "/proc/a b".into() });
+        assert_eq!(lines[1].dev, 21);
+    }
+
+    #[test]
+    fn mount_keys_pair_root_and_covered_directory() {
+        let line = |id, parent, dev, mp: &str| MountLine { id, parent, dev, mount_point: mp.into() };
+        let lines = [
+            line(1, 0, 2, "/"),              // the namespace's root (parent not listed)
+            line(20, 1, (8 << 20) | 1, "/"), // the real root, over rootfs
+            line(21, 20, 5, "/tmp"),
+            line(22, 20, 6, "/mnt"), // covered by 23
+            line(23, 22, 7, "/mnt"),
+        ];
+        let keys = mount_keys(&lines, |p| Some(if p == "/" { 2 } else { 100 }), |p| (p == "/tmp").then_some(55));
+        let got: Vec<_> = keys.iter().map(|k| (k.root_dev, k.root_ino, k.mp_dev, k.mp_ino)).collect();
+        // 22 is covered; 23's covered directory is 22's root, which readdir cannot show.
+        assert_eq!(got, [((8 << 20) | 1, 2, 0, 0), (5, 100, (8 << 20) | 1, 55)]);
+    }
+    #[test]
+    fn the_filter_has_a_slot_for_every_identity() {
+        let inodes: Vec<_> = (1..500u64)
+            .map(|ino| (sg::sg_inode_key { ino, dev: 8 << 20, ..Default::default() }, sg::sg_match::default()))
+            .collect();
+        let slots = inode_filter(&inodes);
+        assert_eq!(slots.len(), FILTER_SLOTS);
+        for (key, _) in &inodes {
+            assert_eq!(slots[filter_hash(key.ino) as usize], 1);
+        }
+        let set = slots.iter().filter(|&&s| s != 0).count();
+        assert!(set > 450, "hashes spread: {set} slots for 499 identities");
+    }
+}
