@@ -259,6 +259,10 @@ impl LineReader {
         })
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// The next line, or `None` at the current end of the file. An incomplete last line
     /// is kept for a later call when `hold_partial` (the writer may be in the middle of
     /// it), else handed out. Memory stays bounded by the read buffer and `MAX_LINE`.
