@@ -651,8 +651,17 @@ fn format_u64(buffer: &mut [u8; 20], mut number: u64) -> &str {
     std::str::from_utf8(&buffer[start..]).unwrap_or("-")
 }
 
-/// The record on `line` when it passes the filter; problems go to `diag`.
-fn select<'l>(line: &Line<'l>, prefilter: &Prefilter, filter: &Filter, diag: &mut Diagnostics) -> Option<Entry<'l>> {
+/// Hands the record on `line` to `then` when it passes the filter; problems go to
+/// `diag`. The record is used where it was parsed (a callback, not a return value):
+/// an `Entry` is about a kilobyte, and every move of it is a copy per line.
+#[inline(always)]
+fn select<'l, R>(
+    line: &Line<'l>,
+    prefilter: &Prefilter,
+    filter: &Filter,
+    diag: &mut Diagnostics,
+    then: impl FnOnce(&Entry<'l>, &mut Diagnostics) -> R,
+) -> Option<R> {
     if line.too_long {
         diag.too_long_line(line.path, line.number);
         return None;
@@ -660,7 +669,10 @@ fn select<'l>(line: &Line<'l>, prefilter: &Prefilter, filter: &Filter, diag: &mu
     if !prefilter.may_match(line.bytes) && looks_whole(line.bytes) {
         return None;
     }
-    diag.parse(line.path, line.number, line.bytes).filter(|entry| filter.matches(entry))
+    match diag.parse(line.path, line.number, line.bytes) {
+        Some(entry) if filter.matches(&entry) => Some(then(&entry, diag)),
+        _ => None,
+    }
 }
 
 /// One log argument being read for a merge: its files in order, and the next
@@ -697,9 +709,9 @@ impl Stream {
             let is_live = follow && reader_path_is(reader, &self.path);
             match reader.next_line(is_live) {
                 Ok(Some(line)) => {
-                    if let Some(entry) = select(&line, prefilter, filter, diag) {
+                    if let Some(at) = select(&line, prefilter, filter, diag, |entry, _| entry.micros()) {
                         // A record without a readable time keeps its place after the previous one.
-                        self.head_time = entry.micros().unwrap_or(self.head_time);
+                        self.head_time = at.unwrap_or(self.head_time);
                         self.head.clear();
                         self.head.extend_from_slice(line.bytes);
                         self.head_path.clone_from(&line.path.to_path_buf());
@@ -744,10 +756,7 @@ pub fn scan<W: Write>(
 ) -> io::Result<()> {
     let prefilter = filter.compile();
     let handle = |line: Line<'_>, printer: &mut Printer<W>, diag: &mut Diagnostics| -> io::Result<()> {
-        match select(&line, &prefilter, filter, diag) {
-            Some(entry) => printer.print(&line, &entry, diag),
-            None => Ok(()),
-        }
+        select(&line, &prefilter, filter, diag, |entry, diag| printer.print(&line, entry, diag)).unwrap_or(Ok(()))
     };
 
     // The live file of each set, when following; `None` until it exists.

@@ -138,6 +138,7 @@ impl Diagnostics {
 
     /// The record on this line; `None` for a blank line (silently) or a malformed one
     /// (reported with file and line number).
+    #[inline]
     pub fn parse<'l>(&mut self, path: &Path, number: u64, line: &'l [u8]) -> Option<Entry<'l>> {
         if line.iter().all(u8::is_ascii_whitespace) {
             return None;
