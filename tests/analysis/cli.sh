@@ -1,4 +1,6 @@
 #!/bin/bash
+# The `bash -c '...' "$file"` checks expand their arguments inside, on purpose.
+# shellcheck disable=SC2016
 # Command-line checks of `safeguard events`, `report` and `generate` that unit tests
 # cannot make: standard input, gzip files made by gzip(1), /dev/zero with bounded
 # memory, exit statuses and what is (not) printed before an error.
