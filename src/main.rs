@@ -31,6 +31,8 @@ struct Cli {
     command: Command,
 }
 
+// The command line is parsed once; boxing the big `events` arguments would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the agent in the foreground until SIGTERM or SIGINT.
@@ -76,6 +78,16 @@ fn main() -> ExitCode {
     bpf::route_libbpf_messages();
 
     let cli = Cli::parse();
+    let range = match &cli.command {
+        Command::Events(args) => Some((args.since, args.until)),
+        Command::Report(args) => Some((args.since, args.until)),
+        Command::Generate(args) => Some((args.since, args.until)),
+        _ => None,
+    };
+    if let Some(Err(message)) = range.map(|(since, until)| analysis::check_range(since, until)) {
+        // Bad usage: clap's own message format and exit status 2.
+        Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message).exit();
+    }
     match cli.command {
         Command::Run { config, require_enforcement } => {
             let parsed = match config::load(&config) {

@@ -56,6 +56,10 @@ echo "== code gates (tests/lint.sh: rustfmt, clippy -D warnings, shellcheck)"
 tests/lint.sh 2>&1 | tee "$OUT/lint.log"
 tally "$OUT/lint.log" lint
 
+echo "== log tools on the command line (tests/analysis/cli.sh)"
+SAFEGUARD="$BIN" tests/analysis/cli.sh 2>&1 | tee "$OUT/cli.log"
+tally "$OUT/cli.log" cli
+
 echo "== host BPF tests"
 tests/host/run.sh "$BIN" 2>&1 | tee "$OUT/host.log"
 tally "$OUT/host.log" host

@@ -119,6 +119,9 @@ pub struct Entry<'a> {
     pub ppid: Option<u64>,
     #[serde(default)]
     pub uid: Option<u64>,
+    /// The subject's user name, when the agent recorded it at event time.
+    #[serde(borrow, default)]
+    pub user: Option<Text<'a>>,
     #[serde(default)]
     pub gid: Option<u64>,
     #[serde(borrow, default)]
@@ -153,6 +156,9 @@ pub struct Entry<'a> {
     pub domain: Option<Text<'a>>,
     #[serde(default)]
     pub child_pid: Option<u64>,
+    /// `exec`: the arguments, each in byte notation.
+    #[serde(borrow, default)]
+    pub argv: Option<Vec<Text<'a>>>,
     #[serde(default)]
     pub exit_code: Option<i64>,
     #[serde(default)]
@@ -163,6 +169,14 @@ pub struct Entry<'a> {
     pub enforcement: Option<Text<'a>>,
     #[serde(default)]
     pub events: Option<u64>,
+    /// `stats`: events the kernel emitted in the interval, and those lost (all causes).
+    #[serde(default)]
+    pub produced: Option<u64>,
+    #[serde(default, rename = "lost")]
+    pub lost_total: Option<u64>,
+    /// A failure's text (a refused reload, a failed resolution).
+    #[serde(borrow, default)]
+    pub error: Option<Text<'a>>,
     #[serde(default)]
     pub lost_kernel: Option<u64>,
     #[serde(default)]
@@ -272,16 +286,25 @@ impl<'a> Entry<'a> {
             },
             "agent" => match self.op.as_str() {
                 "start" => self.enforcement.as_ref().map(|state| Cow::Owned(format!("enforcement {state}"))),
-                "stats" => self.events.map(|events| Cow::Owned(format!("events {events}, lost {}", self.lost()))),
-                _ => None,
+                // `produced`/`lost` since the accounting rework; `events` before it.
+                "stats" => self.produced.or(self.events).map(|events| {
+                    Cow::Owned(format!("produced {events}, lost {}", self.lost_total.unwrap_or_else(|| self.lost())))
+                }),
+                _ => self.error.as_ref().map(|error| Cow::Owned(format!("error: {error}"))),
             },
             _ => None,
         };
-        found.or_else(|| text(&self.path).map(Cow::Borrowed)).unwrap_or_default()
+        found
+            .or_else(|| text(&self.path).map(Cow::Borrowed))
+            .or_else(|| self.error.as_ref().map(|error| Cow::Owned(format!("error: {error}"))))
+            .unwrap_or_default()
     }
 
     /// Events the agent reports lost in a `stats` record's interval.
     pub fn lost(&self) -> u64 {
+        if let Some(lost) = self.lost_total {
+            return lost;
+        }
         [self.lost_kernel, self.lost_queue, self.malformed, self.write_errors].into_iter().flatten().sum()
     }
 }
@@ -496,6 +519,15 @@ mod tests {
         assert_eq!(object("module=process op=fork child_pid=9"), "child 9");
         assert_eq!(object("module=process op=exit exit_code=7"), "exit 7");
         assert_eq!(object("module=process op=exit signal=9"), "signal 9");
-        assert_eq!(object("module=agent op=stats events=3 lost_kernel=1 lost_queue=2"), "events 3, lost 3");
+        assert_eq!(object("module=agent op=stats events=3 lost_kernel=1 lost_queue=2"), "produced 3, lost 3");
+        assert_eq!(
+            object("module=agent op=stats produced=7 written=5 lost=2 lost_kernel=2 totals={lost=9}"),
+            "produced 7, lost 2"
+        );
+        assert_eq!(
+            object("module=agent op=reload error=\"config.toml:3:1: x: unknown key\""),
+            "error: config.toml:3:1: x: unknown key"
+        );
+        assert_eq!(object("module=network op=resolve error=\"no answer\""), "error: no answer");
     }
 }

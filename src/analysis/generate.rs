@@ -20,7 +20,9 @@
 //! An observation that an explicit rule denied (`MONITOR`/`BLOCKED` with a rule other
 //! than "not in …allow") is not proposed: it is listed in a comment with the rule, which
 //! the administrator should keep. One that was denied only for being outside the run's
-//! allow list is proposed, and marked.
+//! allow list is proposed, and marked (in a monitor run that is how destinations are
+//! seen at all) — unless only processes that `report` flags with an unusual denial
+//! rate reached it: such a destination is an anomaly, and listed as not proposed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -33,7 +35,7 @@ use super::entry::{bytes_of, printable, Entry};
 use super::read::{read_logs, Diagnostics};
 use super::text::push_json_str;
 use super::time::{self, Micros};
-use super::{parse_time, DEFAULT_LOG};
+use super::{parse_since, parse_until, DEFAULT_LOG};
 
 #[derive(clap::Args, Debug)]
 pub struct GenerateArgs {
@@ -41,10 +43,10 @@ pub struct GenerateArgs {
     #[arg(default_value = DEFAULT_LOG)]
     pub files: Vec<PathBuf>,
     /// Only records at or after T: RFC 3339, a date, or an age such as 10m, 2h, 1d.
-    #[arg(long, value_name = "T", value_parser = parse_time)]
+    #[arg(long, value_name = "T", value_parser = parse_since)]
     pub since: Option<Micros>,
     /// Only records at or before T (same forms as --since).
-    #[arg(long, value_name = "T", value_parser = parse_time)]
+    #[arg(long, value_name = "T", value_parser = parse_until)]
     pub until: Option<Micros>,
     /// Write the configuration here instead of to stdout.
     #[arg(short, long, value_name = "FILE")]
@@ -162,6 +164,8 @@ struct Access {
 #[derive(Clone, Debug, Default)]
 struct Peer {
     records: u64,
+    /// The processes (as `report` names them) that reached it.
+    processes: BTreeSet<String>,
     ports: BTreeSet<u64>,
     domains: BTreeSet<String>,
     verdicts: Verdicts,
@@ -185,6 +189,8 @@ struct Evidence {
     file_records: u64,
     network_records: u64,
     process_records: u64,
+    /// Events and denials per process, for `report::unusual_rates`.
+    processes: BTreeMap<String, (u64, u64)>,
 }
 
 impl Evidence {
@@ -202,6 +208,12 @@ impl Evidence {
             *self.rules.entry(rule.clone()).or_default() += 1;
         }
 
+        let process = entry.process().map(|process| process.into_owned());
+        if let Some(process) = &process {
+            let (events, denials) = self.processes.entry(process.clone()).or_default();
+            *events += entry.weight();
+            *denials += if entry.is_denial() { entry.weight() } else { 0 };
+        }
         let exe = entry.exe.as_ref().map(|exe| bytes_of(exe.as_str()).into_owned()).filter(|exe| exe.starts_with(b"/"));
         match entry.module.as_str() {
             "process" => {
@@ -251,6 +263,7 @@ impl Evidence {
                         let addr = addr.to_canonical();
                         let peer = self.peers.entry(addr).or_default();
                         peer.records += 1;
+                        peer.processes.extend(process.clone());
                         peer.ports.extend(entry.dst_port);
                         if let Some(domain) = entry.domain.as_ref().filter(|d| !d.as_str().is_empty()) {
                             peer.domains.insert(domain.as_str().to_string());
@@ -655,10 +668,33 @@ fn render(e: &Evidence, agent: &[String]) -> String {
             .map(|m| Proposed { rule: m.rule.to_string(), comment: format!("margin: {}", m.why) })
             .collect();
         let mut denied = Vec::new();
+        let rows: Vec<super::report::Row> = e
+            .processes
+            .iter()
+            .map(|(name, (events, denials))| super::report::Row {
+                name: name.clone(),
+                events: *events,
+                denials: *denials,
+            })
+            .collect();
+        let (unusual, _) = super::report::unusual_rates(&rows);
+        let mut anomalies = Vec::new();
         let mut groups: BTreeMap<(IpAddr, u8), Vec<(IpAddr, &Peer)>> = BTreeMap::new();
         for (addr, peer) in &e.peers {
             if !peer.verdicts.denied_by.is_empty() {
                 denied.push((addr.to_string(), &peer.verdicts, peer.records));
+                continue;
+            }
+            let flagged: Vec<&super::report::Row> =
+                peer.processes.iter().filter_map(|p| unusual.iter().find(|row| &row.name == p)).collect();
+            if !peer.processes.is_empty() && flagged.len() == peer.processes.len() {
+                let who = flagged
+                    .iter()
+                    .map(|row| format!("{} ({} of {} events denied)", printable(&row.name), row.denials, row.events))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                anomalies
+                    .push(format!("{addr}  ({}; reached only by {who})", plural(peer.records, "record", "records")));
                 continue;
             }
             if NETWORK_MARGINS.iter().filter_map(margin_cidr).any(|(net, len)| in_cidr(*addr, net, len)) {
@@ -712,6 +748,15 @@ fn render(e: &Evidence, agent: &[String]) -> String {
         out.push_str("\n[network.cidr]\n");
         write_list(&mut out, "allow", &[("safety margins", margins), ("observed destinations", observed)]);
         write_denied(&mut out, "destinations", &denied);
+        if !anomalies.is_empty() {
+            out.push_str(
+                "# Not proposed: destinations flagged as anomalies, reached only by processes with an\n\
+                 # unusual share of denied events (see `safeguard report`); allow them by hand if they are wanted:\n",
+            );
+            for anomaly in anomalies {
+                let _ = writeln!(out, "#   {anomaly}");
+            }
+        }
     }
     out
 }
@@ -725,7 +770,15 @@ pub fn generate(
     diag: &mut Diagnostics,
 ) -> anyhow::Result<String> {
     let mut evidence = Evidence::default();
-    read_logs(paths, diag, |entry| evidence.add(entry, since, until));
+    let read = read_logs(paths, diag, |entry| evidence.add(entry, since, until));
+    if evidence.records == 0 {
+        anyhow::bail!(
+            "generate: nothing to propose: no event records in {} ({} records read){}; no proposal written",
+            plural(read.files.len() as u64, "file", "files"),
+            read.records,
+            if since.is_some() || until.is_some() { " in the range --since..--until" } else { "" }
+        );
+    }
     let text = render(&evidence, agent);
     // The promise of this command: what it writes, `safeguard check` accepts.
     crate::config::parse(&text, Path::new("<generated>"))
@@ -745,6 +798,7 @@ fn agent_binaries() -> Vec<String> {
 }
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
+    super::check_inputs(&args.files).context("generate")?;
     let mut diag = Diagnostics::stderr();
     let text = generate(&args.files, args.since, args.until, &agent_binaries(), &mut diag)?;
     if diag.failures > 0 {
@@ -865,10 +919,14 @@ mod tests {
         // Accepted clients are not destinations; the metadata service was denied by a rule.
         assert!(!cidrs.iter().any(|c| c.starts_with("203.0.113.") || c.starts_with("198.51.100.")), "{cidrs:?}");
         assert!(!cidrs.contains(&"169.254.169.254/32".to_string()));
-        // Denied only for being outside the allow list: proposed, and marked.
-        assert!(cidrs.contains(&"45.77.1.2/32".to_string()));
-        assert!(text.contains("\"45.77.1.2/32\","));
-        assert!(text.contains("outside the run's allow list (9)"));
+        // Denied only for being outside the allow list, but reached only by the miner,
+        // whose share of denied events `report` flags: an anomaly, not proposed.
+        assert!(!cidrs.contains(&"45.77.1.2/32".to_string()), "{cidrs:?}");
+        assert!(text.contains("# Not proposed: destinations flagged as anomalies"), "{text}");
+        assert!(
+            text.contains("#   45.77.1.2  (9 records; reached only by /tmp/.hidden/miner (28 of 150 events denied))"),
+            "{text}"
+        );
         // Denied by rules: listed, not proposed, rules named for the deny lists.
         let process = allow_paths(config.process.allow.iter().map(|e| e.value.clone()));
         assert!(!process.contains(&"/tmp/.hidden/miner".to_string()));
@@ -971,10 +1029,41 @@ mod tests {
     }
 
     #[test]
-    fn empty_logs_give_a_config_with_every_module_off() {
-        let (text, config) = from_lines("empty", &[]);
-        assert!(!config.process.enable && !config.file.enable && !config.network.enable);
-        assert!(text.contains("from 0 event records (no events)"));
+    fn empty_logs_propose_nothing_and_say_so() {
+        let dir = std::env::temp_dir().join(format!("safeguard-generate-empty-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("s.log");
+        for content in ["", "time=2026-11-20T10:00:00.000000Z level=INFO level_no=20 module=agent op=start\n"] {
+            std::fs::write(&log, content).unwrap();
+            let mut diag = Diagnostics::captured();
+            let err = generate(std::slice::from_ref(&log), None, None, &agent(), &mut diag).unwrap_err();
+            assert!(format!("{err:#}").contains("nothing to propose: no event records in 1 file"), "{err:#}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Outside the run's allow list is how a monitor run sees destinations: proposed,
+    /// and marked, when an ordinary process reached them.
+    #[test]
+    fn destinations_outside_the_allow_list_are_proposed_and_marked() {
+        let connect = |addr: &str, action: &str| {
+            record(
+                "network",
+                "connect",
+                "/usr/bin/curl",
+                &format!("action={action} rule=\"not in network.cidr.allow\" dst_addr={addr} dst_port=443"),
+            )
+        };
+        let lines: Vec<String> = (0..10)
+            .map(|_| record("file", "read", "/usr/bin/curl", "action=ALLOWED path=/etc/hosts"))
+            .chain([connect("192.0.2.7", "MONITOR")])
+            .collect();
+        let (text, config) = from_lines("outside", &lines);
+        let cidrs: Vec<String> = config.network.cidr.allow.iter().map(|e| e.value.to_string()).collect();
+        assert!(cidrs.contains(&"192.0.2.7/32".to_string()), "{cidrs:?}");
+        assert!(text.contains("outside the run's allow list (1)"), "{text}");
+        assert!(!text.contains("flagged as anomalies"), "{text}");
     }
 
     #[test]

@@ -241,6 +241,14 @@ fn bar_chart(rows: &[Row], denials_only: bool, label: &str) -> String {
 
 /// A table whose first `text_columns` columns are names (monospace, left) and the rest
 /// numbers (right-aligned). Cells arrive escaped.
+/// The note under a list `--top` cut.
+fn more(count: usize) -> String {
+    if count == 0 {
+        return String::new();
+    }
+    format!("<p class=\"none\">and {} more (--top 0 lists all)</p>", thousands(count as u64))
+}
+
 fn table(out: &mut String, headers: &[&str], text_columns: usize, rows: Vec<Vec<String>>) {
     if rows.is_empty() {
         out.push_str("<p class=\"none\">None.</p>");
@@ -334,22 +342,24 @@ pub fn render(r: &Report) -> String {
     let _ = write!(
         out,
         "<div class=\"grid\"><section><h2>Top talkers</h2>{}</section><section><h2>Denials by rule</h2>{}</section></div>",
-        bar_chart(&r.processes, false, "Busiest processes"),
-        bar_chart(&r.denials_by_rule, true, "Denials by rule")
+        bar_chart(&r.processes, false, "Busiest processes") + &more(r.more.processes),
+        bar_chart(&r.denials_by_rule, true, "Denials by rule") + &more(r.more.denials_by_rule)
     );
     let _ = write!(
         out,
         "<div class=\"grid\"><section><h2>Destinations</h2>{}</section><section><h2>Denials by process</h2>{}</section></div>",
-        bar_chart(&r.destinations, false, "Busiest destinations"),
-        bar_chart(&r.denials_by_process, true, "Denials by process")
+        bar_chart(&r.destinations, false, "Busiest destinations") + &more(r.more.destinations),
+        bar_chart(&r.denials_by_process, true, "Denials by process") + &more(r.more.denials_by_process)
     );
     let rows = |rows: &[Row]| -> Vec<Vec<String>> {
         rows.iter().map(|row| vec![value(&row.name), thousands(row.events), thousands(row.denials)]).collect()
     };
     out.push_str("<div class=\"grid\"><section><h2>Files</h2>");
     table(&mut out, &["path", "events", "denied"], 1, rows(&r.files));
+    out.push_str(&more(r.more.files));
     out.push_str("</section><section><h2>Users</h2>");
     table(&mut out, &["uid", "events", "denied"], 1, rows(&r.users));
+    out.push_str(&more(r.more.users));
     out.push_str("</section></div>");
 
     out.push_str("<section><h2>Anomalies</h2>");
@@ -447,6 +457,27 @@ mod tests {
         let mut diag = Diagnostics::captured();
         let log = fixtures::dir().join("scenario-json/safeguard.log");
         render(&analyse(&[log], None, None, 100, &|_| None, &mut diag))
+    }
+
+    /// Cut lists say how many rows they left out, as in the text report.
+    #[test]
+    fn cut_lists_say_and_more() {
+        let mut diag = Diagnostics::captured();
+        let log = fixtures::dir().join("scenario-json/safeguard.log");
+        let report = analyse(&[log], None, None, 1, &|_| None, &mut diag);
+        assert!(report.more.processes > 0 && report.more.files > 0);
+        let page = render(&report);
+        let note = format!("<p class=\"none\">and {} more (--top 0 lists all)</p>", report.more.files);
+        assert!(page.contains(&note), "{note}");
+        assert!(!page_of_all().contains("more (--top 0 lists all)"));
+        let text = crate::analysis::report::render_text(&report);
+        assert!(text.contains(&format!("\n  and {} more (--top 0 lists all)\n", report.more.processes)), "{text}");
+    }
+
+    fn page_of_all() -> String {
+        let mut diag = Diagnostics::captured();
+        let log = fixtures::dir().join("scenario-json/safeguard.log");
+        render(&analyse(&[log], None, None, 0, &|_| None, &mut diag))
     }
 
     #[test]

@@ -26,6 +26,16 @@ pub const DEFAULT_LOG: &str = "/var/log/safeguard/safeguard.log";
 /// The values of `module` (SPEC section 4).
 pub const MODULES: [&str; 5] = ["file", "network", "process", "mount", "agent"];
 
+/// `--module`: a module name in any case.
+pub fn parse_module(text: &str) -> Result<String, String> {
+    let module = text.to_ascii_lowercase();
+    if MODULES.contains(&module.as_str()) {
+        Ok(module)
+    } else {
+        Err(format!("{text:?} is not a module: use {}", MODULES.join(", ")))
+    }
+}
+
 /// `--action`: one action in any case, or `DENIED` for both kinds of denial.
 pub fn parse_action(text: &str) -> Result<Vec<String>, String> {
     match text.to_ascii_uppercase().as_str() {
@@ -35,9 +45,34 @@ pub fn parse_action(text: &str) -> Result<Vec<String>, String> {
     }
 }
 
-/// `--since`/`--until`: see `time::parse_bound`; ages count back from now.
-pub fn parse_time(text: &str) -> Result<time::Micros, String> {
-    time::parse_bound(text, time::now())
+/// `--since`: see `time::parse_bound`; ages count back from now, a day starts at its
+/// local midnight.
+pub fn parse_since(text: &str) -> Result<time::Micros, String> {
+    time::parse_bound(text, time::now(), time::Side::Since, &time::local_offset)
+}
+
+/// `--until`: as `--since`, but a day given alone lasts through its end.
+pub fn parse_until(text: &str) -> Result<time::Micros, String> {
+    time::parse_bound(text, time::now(), time::Side::Until, &time::local_offset)
+}
+
+/// `--since` after `--until` is a mistake, not an empty range.
+pub fn check_range(since: Option<time::Micros>, until: Option<time::Micros>) -> Result<(), String> {
+    match (since, until) {
+        (Some(since), Some(until)) if since > until => {
+            Err(format!("--since ({}) is after --until ({})", time::format_rfc3339(since), time::format_rfc3339(until)))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Every log named exists (as itself or rotated files): checked before any output, so
+/// that a mistyped path is an error rather than an empty report.
+pub fn check_inputs(paths: &[std::path::PathBuf]) -> anyhow::Result<()> {
+    for path in paths {
+        read::log_set(path).map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Writes `text` to stdout; a reader that went away (`| head`) is not an error.

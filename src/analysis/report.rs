@@ -22,7 +22,7 @@ use anyhow::Context;
 use super::entry::{printable, Entry};
 use super::read::{read_logs, Diagnostics, ReadSummary};
 use super::time::{self, Micros, MICROS_PER_MINUTE};
-use super::{html, parse_time, DEFAULT_LOG};
+use super::{html, parse_since, parse_until, DEFAULT_LOG};
 
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
@@ -31,15 +31,16 @@ pub struct ReportArgs {
     pub files: Vec<PathBuf>,
     /// Analyse records at or after T (earlier ones are the baseline for first-seen
     /// anomalies): RFC 3339, a date, or an age such as 10m, 2h, 1d.
-    #[arg(long, value_name = "T", value_parser = parse_time)]
+    #[arg(long, value_name = "T", value_parser = parse_since)]
     pub since: Option<Micros>,
     /// Analyse records at or before T (same forms as --since).
-    #[arg(long, value_name = "T", value_parser = parse_time)]
+    #[arg(long, value_name = "T", value_parser = parse_until)]
     pub until: Option<Micros>,
-    /// Also write the report as one self-contained HTML page.
+    /// Also write the report as one self-contained HTML page; `-` writes only the page,
+    /// to standard output.
     #[arg(long, value_name = "OUT")]
     pub html: Option<PathBuf>,
-    /// Rows in each top list.
+    /// Rows in each top list; 0 shows every row. A cut list ends "and M more".
     #[arg(long, default_value_t = 10)]
     pub top: usize,
 }
@@ -129,6 +130,20 @@ pub struct Report {
     pub rate_threshold: f64,
     pub bursts: Vec<Burst>,
     pub minute_median: u64,
+    /// Rows left out of each cut list.
+    pub more: More,
+}
+
+/// How many rows `--top` cut from each list.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct More {
+    pub processes: usize,
+    pub files: usize,
+    pub destinations: usize,
+    pub users: usize,
+    pub denials_by_rule: usize,
+    pub denials_by_process: usize,
+    pub bursts: usize,
 }
 
 impl Report {
@@ -163,11 +178,13 @@ impl Tally {
         at
     }
 
-    /// The `top` rows by `key`, ties by name.
-    fn top(&self, top: usize, key: impl Fn(&Row) -> u64) -> Vec<Row> {
+    /// The `top` rows by `key` (every row for 0), ties by name, and how many were cut.
+    fn top(&self, top: usize, key: impl Fn(&Row) -> u64) -> (Vec<Row>, usize) {
         let mut rows: Vec<&Row> = self.rows.iter().filter(|row| key(row) > 0).collect();
         rows.sort_by(|a, b| key(b).cmp(&key(a)).then_with(|| a.name.cmp(&b.name)));
-        rows.into_iter().take(top).cloned().collect()
+        let keep = if top == 0 { rows.len() } else { top.min(rows.len()) };
+        let cut = rows.len() - keep;
+        (rows.into_iter().take(keep).cloned().collect(), cut)
     }
 }
 
@@ -311,7 +328,9 @@ impl Analyzer<'_> {
             _ => {}
         }
         if let Some(uid) = entry.uid {
-            let name = match (self.users)(uid) {
+            // The name the agent recorded at event time; `users` only for records without.
+            let logged = entry.user.as_ref().map(|user| printable(user.as_str()).into_owned());
+            let name = match logged.or_else(|| (self.users)(uid)) {
                 Some(user) => format!("{uid} ({user})"),
                 None => uid.to_string(),
             };
@@ -329,12 +348,12 @@ impl Analyzer<'_> {
     fn finish(mut self) -> Report {
         let top = self.top;
         let r = &mut self.report;
-        r.processes = self.processes.top(top, |row| row.events);
-        r.denials_by_process = self.processes.top(top, |row| row.denials);
-        r.files = self.files.top(top, |row| row.events);
-        r.destinations = self.destinations.top(top, |row| row.events);
-        r.users = self.users_tally.top(top, |row| row.events);
-        r.denials_by_rule = self.rules.top(top, |row| row.denials);
+        (r.processes, r.more.processes) = self.processes.top(top, |row| row.events);
+        (r.denials_by_process, r.more.denials_by_process) = self.processes.top(top, |row| row.denials);
+        (r.files, r.more.files) = self.files.top(top, |row| row.events);
+        (r.destinations, r.more.destinations) = self.destinations.top(top, |row| row.events);
+        (r.users, r.more.users) = self.users_tally.top(top, |row| row.events);
+        (r.denials_by_rule, r.more.denials_by_rule) = self.rules.top(top, |row| row.denials);
 
         // First seen: the split is --since, else the middle of the logged span.
         let split = match (r.since, self.all_first, self.all_last) {
@@ -361,20 +380,7 @@ impl Analyzer<'_> {
         };
 
         // Unusual denial shares.
-        let judged: Vec<&Row> = self.processes.rows.iter().filter(|row| row.events >= RATE_MIN_COUNT).collect();
-        let shares: Vec<f64> = judged.iter().map(|row| share(row)).collect();
-        let median_share = median_f64(&shares);
-        let mad = median_f64(&shares.iter().map(|s| (s - median_share).abs()).collect::<Vec<_>>());
-        r.rate_threshold = (median_share + 3.0 * 1.4826 * mad).max(RATE_FLOOR);
-        let mut unusual: Vec<Row> = judged
-            .into_iter()
-            .filter(|row| row.denials >= RATE_MIN_COUNT && share(row) >= r.rate_threshold)
-            .cloned()
-            .collect();
-        unusual.sort_by(|a, b| {
-            share(b).total_cmp(&share(a)).then_with(|| b.denials.cmp(&a.denials)).then_with(|| a.name.cmp(&b.name))
-        });
-        r.unusual = unusual;
+        (r.unusual, r.rate_threshold) = unusual_rates(&self.processes.rows);
 
         // Bursts.
         let mut counts: Vec<u64> = self.minutes.values().map(|m| m.events).collect();
@@ -402,12 +408,31 @@ impl Analyzer<'_> {
             })
             .collect();
         bursts.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.minute.cmp(&b.minute)));
-        bursts.truncate(top);
+        if top > 0 && bursts.len() > top {
+            r.more.bursts = bursts.len() - top;
+            bursts.truncate(top);
+        }
         r.bursts = bursts;
 
         r.timeline = timeline(&self.minutes, r.first, r.last);
         self.report
     }
+}
+
+/// The processes whose share of denied events is unusual (module comment), most
+/// unusual first, and the share from which on a process is.
+pub fn unusual_rates(processes: &[Row]) -> (Vec<Row>, f64) {
+    let judged: Vec<&Row> = processes.iter().filter(|row| row.events >= RATE_MIN_COUNT).collect();
+    let shares: Vec<f64> = judged.iter().map(|row| share(row)).collect();
+    let median_share = median_f64(&shares);
+    let mad = median_f64(&shares.iter().map(|s| (s - median_share).abs()).collect::<Vec<_>>());
+    let threshold = (median_share + 3.0 * 1.4826 * mad).max(RATE_FLOOR);
+    let mut unusual: Vec<Row> =
+        judged.into_iter().filter(|row| row.denials >= RATE_MIN_COUNT && share(row) >= threshold).cloned().collect();
+    unusual.sort_by(|a, b| {
+        share(b).total_cmp(&share(a)).then_with(|| b.denials.cmp(&a.denials)).then_with(|| a.name.cmp(&b.name))
+    });
+    (unusual, threshold)
 }
 
 /// `addr` or `addr:port`, with the domain the agent resolved it from.
@@ -440,13 +465,23 @@ fn median_f64(values: &[f64]) -> f64 {
     }
 }
 
+/// The most buckets of a timeline: one mark each in a line of the text report, which
+/// fits 100 columns with its indent.
+pub const MAX_BUCKETS: i64 = 96;
+
 /// Buckets of a round size giving at most `MAX_BUCKETS` over the range.
 fn timeline(minutes: &BTreeMap<Micros, Minute>, first: Option<Micros>, last: Option<Micros>) -> Timeline {
-    const MAX_BUCKETS: i64 = 100;
     const SIZES: [i64; 13] = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 10_080];
     let (Some(first), Some(last)) = (first, last) else { return Timeline::default() };
-    let span_minutes = (last - first) / MICROS_PER_MINUTE + 1;
-    let size = SIZES.into_iter().find(|size| span_minutes / size < MAX_BUCKETS).unwrap_or(10_080);
+    let buckets_of = |size: i64| {
+        let bucket = size * MICROS_PER_MINUTE;
+        (last - first.div_euclid(bucket) * bucket) / bucket + 1
+    };
+    // Past the round sizes (months of log): whole weeks, as many as it takes.
+    let size = SIZES.into_iter().find(|size| buckets_of(*size) <= MAX_BUCKETS).unwrap_or_else(|| {
+        let weeks = (last - first) / (10_080 * MICROS_PER_MINUTE) / (MAX_BUCKETS - 1) + 1;
+        (weeks..).map(|weeks| weeks * 10_080).find(|size| buckets_of(*size) <= MAX_BUCKETS).unwrap_or(10_080)
+    });
     let bucket = size * MICROS_PER_MINUTE;
     let start = first.div_euclid(bucket) * bucket;
     let buckets = ((last - start) / bucket + 1) as usize;
@@ -491,22 +526,6 @@ pub fn analyse(
     report.read = read;
     report.malformed += diag.malformed;
     report
-}
-
-/// User names from the local /etc/passwd (the logs may come from another host: the
-/// report shows the uid in any case).
-pub fn local_users() -> impl Fn(u64) -> Option<String> {
-    let names: HashMap<u64, String> = std::fs::read_to_string("/etc/passwd")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| {
-            let mut fields = line.split(':');
-            let name = fields.next()?;
-            let uid = fields.nth(1)?.parse().ok()?;
-            Some((uid, name.to_string()))
-        })
-        .collect();
-    move |uid| names.get(&uid).cloned()
 }
 
 /// A number with thousands separators: `12,345`.
@@ -583,13 +602,14 @@ pub fn render_text(r: &Report) -> String {
     );
 
     if !r.timeline.counts.is_empty() {
+        let max = r.timeline.counts.iter().map(|c| c.0).max().unwrap_or(0).max(1);
         let _ = writeln!(
             out,
-            "\nEvents over time (one mark = {}, from {})",
+            "\nEvents over time (one mark = {}, from {} UTC; the tallest = {} events)",
             time::format_span(r.timeline.bucket),
-            time::format_minute(r.timeline.start)
+            time::format_minute(r.timeline.start),
+            thousands(max)
         );
-        let max = r.timeline.counts.iter().map(|c| c.0).max().unwrap_or(0).max(1);
         const MARKS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
         let line: String = r
             .timeline
@@ -597,7 +617,7 @@ pub fn render_text(r: &Report) -> String {
             .iter()
             .map(|(events, _)| MARKS[if *events == 0 { 0 } else { 1 + (*events * 7 / max) as usize }])
             .collect();
-        let _ = writeln!(out, "  {line}  max {}", thousands(max));
+        let _ = writeln!(out, "  {line}");
     }
 
     /// Which numbers a table shows after the name.
@@ -607,7 +627,7 @@ pub fn render_text(r: &Report) -> String {
         DenialsOfEvents,
         Denials,
     }
-    let table = |out: &mut String, title: &str, rows: &[Row], columns: Columns| {
+    let table = |out: &mut String, title: &str, rows: &[Row], more: usize, columns: Columns| {
         let _ = writeln!(out, "\n{title}");
         if rows.is_empty() {
             out.push_str("  (none)\n");
@@ -632,13 +652,15 @@ pub fn render_text(r: &Report) -> String {
                 Columns::Denials => writeln!(out, "  {name:<width$}  {:>9}", thousands(row.denials)),
             };
         }
+        and_more(out, "  ", more);
     };
-    table(&mut out, "Busiest processes", &r.processes, Columns::EventsDenials);
-    table(&mut out, "Busiest files", &r.files, Columns::EventsDenials);
-    table(&mut out, "Busiest destinations", &r.destinations, Columns::EventsDenials);
-    table(&mut out, "Busiest users (uid)", &r.users, Columns::EventsDenials);
-    table(&mut out, "Denials by rule", &r.denials_by_rule, Columns::Denials);
-    table(&mut out, "Denials by process", &r.denials_by_process, Columns::DenialsOfEvents);
+    let m = &r.more;
+    table(&mut out, "Busiest processes", &r.processes, m.processes, Columns::EventsDenials);
+    table(&mut out, "Busiest files", &r.files, m.files, Columns::EventsDenials);
+    table(&mut out, "Busiest destinations", &r.destinations, m.destinations, Columns::EventsDenials);
+    table(&mut out, "Busiest users (uid and the name logged)", &r.users, m.users, Columns::EventsDenials);
+    table(&mut out, "Denials by rule", &r.denials_by_rule, m.denials_by_rule, Columns::Denials);
+    table(&mut out, "Denials by process", &r.denials_by_process, m.denials_by_process, Columns::DenialsOfEvents);
 
     out.push_str("\nAnomalies\n");
     match &r.novelty {
@@ -711,17 +733,31 @@ pub fn render_text(r: &Report) -> String {
             printable(&burst.top_process)
         );
     }
+    and_more(&mut out, "    ", r.more.bursts);
     out
 }
 
-pub fn run(args: ReportArgs) -> anyhow::Result<()> {
-    let mut diag = Diagnostics::stderr();
-    let users = local_users();
-    let report = analyse(&args.files, args.since, args.until, args.top, &users, &mut diag);
-    if let Some(out) = &args.html {
-        std::fs::write(out, html::render(&report)).with_context(|| format!("report: write {}", out.display()))?;
+/// The line that ends a list `--top` cut.
+fn and_more(out: &mut String, indent: &str, more: usize) {
+    if more > 0 {
+        let _ = writeln!(out, "{indent}and {} more (--top 0 lists all)", thousands(more as u64));
     }
-    super::write_stdout(&render_text(&report)).context("report")?;
+}
+
+pub fn run(args: ReportArgs) -> anyhow::Result<()> {
+    super::check_inputs(&args.files).context("report")?;
+    let mut diag = Diagnostics::stderr();
+    // User names are the ones logged at event time: this host's /etc/passwd may be
+    // another host's, or have changed since.
+    let report = analyse(&args.files, args.since, args.until, args.top, &|_| None, &mut diag);
+    match &args.html {
+        Some(out) if out.as_os_str() == "-" => super::write_stdout(&html::render(&report)).context("report")?,
+        Some(out) => {
+            std::fs::write(out, html::render(&report)).with_context(|| format!("report: write {}", out.display()))?;
+            super::write_stdout(&render_text(&report)).context("report")?;
+        }
+        None => super::write_stdout(&render_text(&report)).context("report")?,
+    }
     if diag.failures > 0 {
         anyhow::bail!("report: {} log file(s) could not be read", diag.failures);
     }

@@ -179,9 +179,12 @@ pub fn entry(line: &str) -> Result<Entry<'_>, String> {
             "action" => entry.action = text()?,
             "rule" => entry.rule = text()?,
             "hostname" => entry.hostname = bytes()?,
+            "count" => entry.count = number()?,
             "pid" => entry.pid = number()?,
             "ppid" => entry.ppid = number()?,
             "uid" => entry.uid = number()?,
+            "user" => entry.user = text()?,
+            "argv" => entry.argv = Some(argv(raw)?),
             "gid" => entry.gid = number()?,
             "comm" => entry.comm = bytes()?,
             "exe" => entry.exe = bytes()?,
@@ -215,6 +218,9 @@ pub fn entry(line: &str) -> Result<Entry<'_>, String> {
             "signal" => entry.signal = number()?,
             "enforcement" => entry.enforcement = text()?,
             "events" => entry.events = number()?,
+            "produced" => entry.produced = number()?,
+            "lost" => entry.lost_total = number()?,
+            "error" => entry.error = text()?,
             "lost_kernel" => entry.lost_kernel = number()?,
             "lost_queue" => entry.lost_queue = number()?,
             "malformed" => entry.malformed = number()?,
@@ -223,6 +229,20 @@ pub fn entry(line: &str) -> Result<Entry<'_>, String> {
         }
     }
     Ok(entry)
+}
+
+/// `argv=[a,"b c"]`: the elements in byte notation.
+fn argv(raw: Raw<'_>) -> Result<Vec<Text<'static>>, String> {
+    match TreeParser::parse_all(&raw.bytes()?) {
+        Some(Tree::List(items)) => items
+            .into_iter()
+            .map(|item| match item {
+                Tree::Scalar(bytes, _) => Ok(Text(Cow::Owned(notation_of(&bytes).into_owned()))),
+                _ => Err("argv: an element is not a string".to_string()),
+            })
+            .collect(),
+        _ => Err("argv: not a list".to_string()),
+    }
 }
 
 /// A list or map element, or a whole value, parsed into a tree.

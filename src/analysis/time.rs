@@ -28,44 +28,120 @@ pub fn now() -> Micros {
     }
 }
 
-/// A `--since`/`--until` value: RFC 3339 (`2026-11-22T12:00:00Z`, with an offset or
-/// fraction), a date (`2026-11-22`, midnight UTC), or an age before `now`: a whole number
-/// with `s`, `m`, `h`, `d` or `w` (`10m`, `2h`, `1d`).
-pub fn parse_bound(text: &str, now: Micros) -> Result<Micros, String> {
+/// Which end of a range a time bound is: a day given alone (`2026-11-20`, `today`)
+/// starts at its first microsecond for `--since` and ends at its last for `--until`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Since,
+    Until,
+}
+
+/// Seconds east of UTC of the local time zone at the instant `utc` (microseconds).
+pub type Zone<'z> = &'z dyn Fn(Micros) -> i64;
+
+/// The system's zone (`TZ`, else `/etc/localtime`), as `localtime_r` sees it.
+pub fn local_offset(utc: Micros) -> i64 {
+    let seconds = utc.div_euclid(MICROS_PER_SECOND) as libc::time_t;
+    // SAFETY: `tm` is plain data (an all-zero `tm` is valid, its zone pointer null);
+    // localtime_r reads `seconds` and writes only `tm`, both live for the call.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        (!libc::localtime_r(&seconds, &mut tm).is_null()).then_some(tm)
+    };
+    tm.map_or(0, |tm| tm.tm_gmtoff)
+}
+
+/// The UTC instant of a local wall-clock time (microseconds as if the wall clock were
+/// UTC). In a DST gap or overlap this picks one of the candidates, as `date -d` does.
+fn from_local(wall: Micros, zone: Zone<'_>) -> Micros {
+    let guess = wall - zone(wall) * MICROS_PER_SECOND;
+    wall - zone(guess) * MICROS_PER_SECOND
+}
+
+/// Tells what forms a time takes, for error messages and `--help`.
+pub const TIME_FORMS: &str = "RFC 3339 (2026-11-22T12:00:00Z, 2026-11-22T13:00:00+01:00), a local time \
+(2026-11-22 12:00, 2026-11-22T12:00:00), a date (2026-11-22: the whole local day), today, yesterday, \
+now, recent (10 minutes ago) or an age (30s, 10m, 1h30m, 2d, 1w)";
+
+/// A `--since`/`--until` value (see `TIME_FORMS`): RFC 3339 with `Z` or an offset is
+/// exact; a date or time without a zone is local time (`zone`); a day alone is its
+/// first microsecond for `Side::Since` and its last for `Side::Until`; ages count back
+/// from `now`.
+pub fn parse_bound(text: &str, now: Micros, side: Side, zone: Zone<'_>) -> Result<Micros, String> {
     let text = text.trim();
+    let day = |days: Micros| -> Micros {
+        let start = from_local(days * MICROS_PER_DAY, zone);
+        match side {
+            Side::Since => start,
+            Side::Until => from_local((days + 1) * MICROS_PER_DAY, zone) - 1,
+        }
+    };
+    let today = (now + zone(now) * MICROS_PER_SECOND).div_euclid(MICROS_PER_DAY);
+    match text.to_ascii_lowercase().as_str() {
+        "now" => return Ok(now),
+        "recent" => return Ok(now - 10 * MICROS_PER_MINUTE),
+        "today" => return Ok(day(today)),
+        "yesterday" => return Ok(day(today - 1)),
+        _ => {}
+    }
     if let Some(age) = parse_age(text) {
         return age.map(|age| now - age);
     }
-    if text.len() == 10 {
-        if let Some(days) = parse_date(text.as_bytes()) {
-            return Ok(days * MICROS_PER_DAY);
+    let b = text.as_bytes();
+    if b.len() == 10 {
+        if let Some(days) = parse_date(b) {
+            return Ok(day(days));
         }
     }
-    parse_rfc3339(text).ok_or_else(|| {
-        format!("{text:?} is not a time: use RFC 3339 (2026-11-22T12:00:00Z), a date (2026-11-22) or an age (30s, 10m, 2h, 1d, 1w)")
-    })
+    if let Some(exact) = parse_rfc3339(text) {
+        return Ok(exact);
+    }
+    // Without a zone: `YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]]`, local.
+    let local = match b.len() {
+        16 => parse_rfc3339(&format!("{text}:00Z")),
+        17.. => parse_rfc3339(&format!("{text}Z")),
+        _ => None,
+    };
+    local.map(|wall| from_local(wall, zone)).ok_or_else(|| format!("{text:?} is not a time: use {TIME_FORMS}"))
 }
 
-/// `Some` when `text` looks like an age (digits then a unit letter); the inner result
-/// says whether it is a valid one.
+/// `Some` when `text` looks like an age (digits and unit letters, `1h30m`); the inner
+/// result says whether it is a valid one.
 fn parse_age(text: &str) -> Option<Result<Micros, String>> {
-    let unit_at = text.find(|ch: char| !ch.is_ascii_digit())?;
-    if unit_at == 0 || unit_at + 1 != text.len() {
+    let b = text.as_bytes();
+    if b.is_empty() || !b[0].is_ascii_digit() || !b.iter().all(|c| c.is_ascii_digit() || b"smhdw".contains(c)) {
         return None;
     }
-    let unit = match text.as_bytes()[unit_at] {
-        b's' => MICROS_PER_SECOND,
-        b'm' => MICROS_PER_MINUTE,
-        b'h' => MICROS_PER_HOUR,
-        b'd' => MICROS_PER_DAY,
-        b'w' => 7 * MICROS_PER_DAY,
-        _ => return None,
-    };
-    let count: Micros = match text[..unit_at].parse() {
-        Ok(count) => count,
-        Err(_) => return Some(Err(format!("{text:?}: the number is too large"))),
-    };
-    Some(count.checked_mul(unit).ok_or_else(|| format!("{text:?}: too far back")))
+    if !b[b.len() - 1].is_ascii_alphabetic() {
+        return None;
+    }
+    let mut total: Micros = 0;
+    let mut number_start = 0;
+    for (at, &c) in b.iter().enumerate() {
+        if c.is_ascii_digit() {
+            continue;
+        }
+        if at == number_start {
+            return Some(Err(format!("{text:?}: a unit without a number")));
+        }
+        let unit = match c {
+            b's' => MICROS_PER_SECOND,
+            b'm' => MICROS_PER_MINUTE,
+            b'h' => MICROS_PER_HOUR,
+            b'd' => MICROS_PER_DAY,
+            _ => 7 * MICROS_PER_DAY,
+        };
+        let count: Micros = match text[number_start..at].parse() {
+            Ok(count) => count,
+            Err(_) => return Some(Err(format!("{text:?}: the number is too large"))),
+        };
+        total = match count.checked_mul(unit).and_then(|part| total.checked_add(part)) {
+            Some(total) => total,
+            None => return Some(Err(format!("{text:?}: too far back"))),
+        };
+        number_start = at + 1;
+    }
+    Some(Ok(total))
 }
 
 /// An RFC 3339 date-time in microseconds since the epoch; `None` if it is not one.
@@ -267,20 +343,65 @@ mod tests {
         }
     }
 
+    fn utc(_: Micros) -> i64 {
+        0
+    }
+
+    /// Central European Time, as a fixed zone: one hour east.
+    fn cet(_: Micros) -> i64 {
+        3600
+    }
+
+    fn since(text: &str, now: Micros) -> Result<Micros, String> {
+        parse_bound(text, now, Side::Since, &utc)
+    }
+
     #[test]
     fn bounds_accept_ages_dates_and_times() {
-        assert_eq!(parse_bound("10m", T), Ok(T - 600 * MICROS_PER_SECOND));
-        assert_eq!(parse_bound("2h", T), Ok(T - 2 * MICROS_PER_HOUR));
-        assert_eq!(parse_bound("1d", T), Ok(T - MICROS_PER_DAY));
-        assert_eq!(parse_bound("1w", T), Ok(T - 7 * MICROS_PER_DAY));
-        assert_eq!(parse_bound("30s", T), Ok(T - 30 * MICROS_PER_SECOND));
-        assert_eq!(parse_bound("2026-11-22", 0), Ok(T - (12 * 3600 + 34 * 60 + 56) * MICROS_PER_SECOND));
-        assert_eq!(parse_bound(" 2026-11-22T12:34:56Z ", 0), Ok(T));
-        assert!(parse_bound("10x", T).is_err());
-        assert!(parse_bound("m", T).is_err());
-        assert!(parse_bound("99999999999999999999d", T).is_err());
-        assert!(parse_bound("999999999999999d", T).is_err());
-        assert!(parse_bound("yesterday", T).is_err());
+        assert_eq!(since("10m", T), Ok(T - 600 * MICROS_PER_SECOND));
+        assert_eq!(since("2h", T), Ok(T - 2 * MICROS_PER_HOUR));
+        assert_eq!(since("1d", T), Ok(T - MICROS_PER_DAY));
+        assert_eq!(since("1w", T), Ok(T - 7 * MICROS_PER_DAY));
+        assert_eq!(since("30s", T), Ok(T - 30 * MICROS_PER_SECOND));
+        assert_eq!(since("1h30m", T), Ok(T - 90 * MICROS_PER_MINUTE));
+        assert_eq!(since("2d12h", T), Ok(T - 60 * MICROS_PER_HOUR));
+        assert_eq!(since("recent", T), Ok(T - 10 * MICROS_PER_MINUTE));
+        assert_eq!(since("now", T), Ok(T));
+        let midnight = T - (12 * 3600 + 34 * 60 + 56) * MICROS_PER_SECOND;
+        assert_eq!(since("2026-11-22", 0), Ok(midnight));
+        assert_eq!(since(" 2026-11-22T12:34:56Z ", 0), Ok(T));
+        assert!(since("10x", T).is_err());
+        assert!(since("m", T).is_err());
+        assert!(since("1hm", T).is_err());
+        assert!(since("99999999999999999999d", T).is_err());
+        assert!(since("999999999999999d", T).is_err());
+        assert!(since("tomorrow", T).is_err());
+    }
+
+    #[test]
+    fn days_end_where_until_says_and_local_times_use_the_zone() {
+        let midnight = T - (12 * 3600 + 34 * 60 + 56) * MICROS_PER_SECOND;
+        let until = |text: &str| parse_bound(text, T, Side::Until, &utc);
+        assert_eq!(until("2026-11-22"), Ok(midnight + MICROS_PER_DAY - 1));
+        assert_eq!(until("today"), Ok(midnight + MICROS_PER_DAY - 1));
+        assert_eq!(until("yesterday"), Ok(midnight - 1));
+        assert_eq!(since("today", T), Ok(midnight));
+        assert_eq!(since("Yesterday", T), Ok(midnight - MICROS_PER_DAY));
+        // An exact time is the same for both ends.
+        assert_eq!(until("2026-11-22T12:34:56Z"), Ok(T));
+        // Without a zone: local. 13:34:56 in CET is 12:34:56 UTC.
+        let cet_since = |text: &str| parse_bound(text, T, Side::Since, &cet);
+        assert_eq!(cet_since("2026-11-22 13:34:56"), Ok(T));
+        assert_eq!(cet_since("2026-11-22T13:34:56"), Ok(T));
+        assert_eq!(cet_since("2026-11-22 13:34"), Ok(T - 56 * MICROS_PER_SECOND));
+        assert_eq!(cet_since("2026-11-22T13:34:56.5"), Ok(T + 500_000));
+        assert_eq!(cet_since("2026-11-22"), Ok(midnight - MICROS_PER_HOUR));
+        assert_eq!(cet_since("2026-11-22T12:34:56Z"), Ok(T));
+        // Today in CET starts at 23:00 UTC the day before.
+        assert_eq!(cet_since("today"), Ok(midnight - MICROS_PER_HOUR));
+        assert!(cet_since("2026-11-22 13").is_err());
+        // The real zone answers something sane.
+        assert!(local_offset(T).abs() <= 14 * 3600);
     }
 
     #[test]

@@ -20,6 +20,11 @@ use super::{Record, Value};
 
 /// Appends `record` as one JSON line to `out`.
 pub fn write_json(out: &mut Vec<u8>, record: &Record, tags: &[(String, String)]) {
+    write_json_user(out, record, None, tags);
+}
+
+/// `write_json`, with `"user":NAME` after the `uid` field when `user` is given.
+pub fn write_json_user(out: &mut Vec<u8>, record: &Record, user: Option<&str>, tags: &[(String, String)]) {
     out.extend_from_slice(b"{\"time\":\"");
     write_rfc3339(out, record.time);
     out.extend_from_slice(b"\",\"level\":");
@@ -43,6 +48,10 @@ pub fn write_json(out: &mut Vec<u8>, record: &Record, tags: &[(String, String)])
         write_str(out, name);
         out.push(b':');
         write_value(out, value);
+        if let (&"uid", Some(user)) = (name, user) {
+            out.extend_from_slice(b",\"user\":");
+            write_str(out, user);
+        }
     }
     if !tags.is_empty() {
         out.extend_from_slice(b",\"tags\":{");

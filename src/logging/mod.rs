@@ -11,11 +11,13 @@ mod record;
 mod rotate;
 mod text;
 mod time;
+mod users;
 mod writer;
 
 pub use fold::{Folder, FOLD_KEYS, FOLD_WINDOW};
-pub use json::write_json;
+pub use json::{write_json, write_json_user};
 pub use level::Level;
 pub use record::{Action, Record, Value};
-pub use text::write_text;
+pub use text::{write_text, write_text_user};
+pub use users::UserNames;
 pub use writer::{Format, LogWriter, Output, WriterOptions};

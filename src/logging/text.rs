@@ -23,6 +23,11 @@ use super::{Record, Value};
 
 /// Appends `record` as one text line to `out`.
 pub fn write_text(out: &mut Vec<u8>, record: &Record, tags: &[(String, String)]) {
+    write_text_user(out, record, None, tags);
+}
+
+/// `write_text`, with `user=NAME` after the `uid` field when `user` is given.
+pub fn write_text_user(out: &mut Vec<u8>, record: &Record, user: Option<&str>, tags: &[(String, String)]) {
     out.extend_from_slice(b"time=");
     write_rfc3339(out, record.time);
     out.extend_from_slice(b" level=");
@@ -49,6 +54,9 @@ pub fn write_text(out: &mut Vec<u8>, record: &Record, tags: &[(String, String)])
                 write_scalar(out, &scratch, Nesting::Top);
             }
             _ => write_value(out, value, Nesting::Top),
+        }
+        if let (&"uid", Some(user)) = (name, user) {
+            pair(out, "user", user.as_bytes());
         }
     }
     for (name, value) in tags {

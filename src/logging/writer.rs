@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 
 use super::rotate::{split, Clock, Limits, RotatingFile, SystemClock};
-use super::{write_json, write_text, Level, Record};
+use super::{write_json_user, write_text_user, Level, Record, UserNames};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -52,6 +52,8 @@ pub struct LogWriter {
     line: Vec<u8>,
     /// Events written to a stream (a file's are counted by `RotatingFile`).
     stream_events: u64,
+    /// The `user` field beside each record's `uid`.
+    users: UserNames,
 }
 
 enum Sink {
@@ -87,6 +89,7 @@ impl LogWriter {
             sink,
             line: Vec::new(),
             stream_events: 0,
+            users: UserNames::new(),
         })
     }
 
@@ -100,6 +103,7 @@ impl LogWriter {
             sink: Sink::Stream(out, "test stream"),
             line: Vec::new(),
             stream_events: 0,
+            users: UserNames::new(),
         }
     }
 
@@ -112,8 +116,8 @@ impl LogWriter {
         }
         self.line.clear();
         match self.format {
-            Format::Json => write_json(&mut self.line, record, &self.tags),
-            Format::Text => write_text(&mut self.line, record, &self.tags),
+            Format::Json => write_json_user(&mut self.line, record, self.users.for_record(record), &self.tags),
+            Format::Text => write_text_user(&mut self.line, record, self.users.for_record(record), &self.tags),
         }
         match &mut self.sink {
             Sink::Stream(out, _) => {
@@ -383,7 +387,7 @@ mod tests {
         let path = dir.0.join("safeguard.log");
         fs::write(&path, "{\"seq\":0}\n").unwrap();
         let mut line = Vec::new();
-        write_json(&mut line, &numbered(1), &[("env".into(), "test".into())]);
+        crate::logging::write_json(&mut line, &numbered(1), &[("env".into(), "test".into())]);
         // Room for exactly one more record.
         let mut writer = LogWriter::open(options(&path, 10 + line.len() as u64, 10)).unwrap();
         writer.write(&numbered(1)).unwrap();
