@@ -637,7 +637,7 @@ static __always_inline void sg_find_by_identity(struct vfsmount *vfsmnt, struct 
 {
 	__u32 zero = 0;
 	struct sg_inode_filter *filter = bpf_map_lookup_elem(&inode_filter, &zero);
-	__u64 depth;
+	int depth;
 
 	w->found = 0;
 	w->truncated = 1;

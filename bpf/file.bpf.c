@@ -33,9 +33,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Load-time switches (rodata), set by src/file/mod.rs. */
 const volatile __u32 sg_agent_tgid = 0;    /* the agent's own operations are not judged */
-/* Bit per enum sg_file_op: ops that are enabled (`ops`) AND that some rule or the
- * allow list speaks of; one value, so that an open loads one constant. */
-const volatile __u32 sg_ops_judged = 0;
+const volatile __u32 sg_ops_enabled = 0;   /* bit per enum sg_file_op: `ops` */
+const volatile __u32 sg_ops_ruled = 0;     /* ops some rule or the allow list speaks of */
 const volatile __u32 sg_ops_allowlisted = 0;
 const volatile __u32 sg_have_deny = 0;
 const volatile __u32 sg_need_path = 0;     /* some rule path had no identity at load */
@@ -458,7 +457,7 @@ static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 o
 	struct judgement *decided = &first;
 	struct sg_file_event *ev;
 	__u64 subject;
-	__u32 zero = 0, size, exe_flags = 0, exchange = ops & SG_EXCHANGE, ops2 = ops, judged;
+	__u32 zero = 0, size, exe_flags = 0, exchange = ops & SG_EXCHANGE, ops2 = ops;
 
 	/* A rename or link onto a name: a new name in its directory is a create
 	 * there; an existing file at that name (rename only) has its content
@@ -478,9 +477,8 @@ static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 o
 		*(volatile __u32 *)&through->ops2 = ops2;
 		ops2 = *(volatile __u32 *)&through->ops2;
 	}
-	judged = sg_ops_judged;
-	ops &= judged;
-	ops2 &= judged;
+	ops &= sg_ops_enabled & sg_ops_ruled;
+	ops2 &= sg_ops_enabled & sg_ops_ruled;
 	if (!ops && !ops2)
 		return 0;
 	/* Every helper call counts on the path of an open that no rule speaks

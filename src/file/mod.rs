@@ -279,7 +279,8 @@ fn load<'obj>(plan: &Plan, storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>
     rodata.sg_agent_pidns = plan.agent_pidns;
     rodata.sg_agent_tgid = std::process::id();
     rodata.sg_block = u32::from(config.mode == Mode::Block && !plan.audit_only);
-    rodata.sg_ops_judged = plan.ops_enabled() & rules.ops_ruled;
+    rodata.sg_ops_enabled = plan.ops_enabled();
+    rodata.sg_ops_ruled = rules.ops_ruled;
     rodata.sg_ops_allowlisted = rules.ops_allowlisted;
     rodata.sg_have_deny = u32::from(rules.have_deny);
     rodata.sg_need_path = u32::from(rules.need_path);
