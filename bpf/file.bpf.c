@@ -119,13 +119,16 @@ static __always_inline __u64 subject_selectors(void)
 {
 	__u64 uid_gid, uid_mask, gid_mask, command_mask, *found;
 	__u32 uid, gid;
-	struct sg_inode_key exe = {};
-	__u8 comm[SG_COMM_LEN] = {};
+	struct sg_inode_key exe;
+	__u8 comm[SG_COMM_LEN];
 	struct task_struct *task;
 	struct inode *inode;
 
 	if (!sg_have_selectors)
 		return 0;
+	/* Zeroed only here: every open without selectors passes by. */
+	__builtin_memset(&exe, 0, sizeof(exe));
+	__builtin_memset(comm, 0, sizeof(comm));
 	task = (struct task_struct *)bpf_get_current_task();
 	uid_gid = bpf_get_current_uid_gid();
 	uid = (__u32)uid_gid;
