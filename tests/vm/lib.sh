@@ -395,3 +395,34 @@ mnt_fixture() {
     fi
 }
 # ---- end mount module helpers
+# ---- checks that go on after a failure: every check is tried, the problems listed at the end
+BAD=""
+# problem TEXT: note a failed check and go on.
+problem() {
+    BAD="$BAD
+  $*"
+    echo "PROBLEM: $*"
+}
+
+# end_problems WHAT: fail with every problem noted under WHAT, if any.
+end_problems() { [ -z "$BAD" ] || fail "$1:$BAD"; }
+
+# file_refused CMD PATTERN...: `exec CMD` (one string, split into words) fails with EPERM,
+# and a new BLOCKED file record with every PATTERN comes from its pid (echoed, in $REC);
+# each miss is a problem. $SH_PID is its pid.
+file_refused() {
+    cmd=$1
+    shift
+    mark_records
+    run_sh "exec $cmd"
+    case $OUT in
+        *"Operation not permitted"*) say "refused: $cmd" ;;
+        *) problem "$cmd: no EPERM (status $RC): $OUT" ;;
+    esac
+    if find_new_record '"module":"file"' '"action":"BLOCKED"' "\"pid\":$SH_PID" "$@"; then
+        echo "$REC"
+    else
+        REC=""
+        problem "no BLOCKED record with $* from: $cmd"
+    fi
+}

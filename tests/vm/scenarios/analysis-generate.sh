@@ -83,10 +83,8 @@ assert_no_record '/opt/app/unseen'
 assert_no_record '/srv/other'
 
 say "2. events filters on the monitor log"
-BAD=""
-# problem TEXT: note a failed check; all are reported together at the end of part 2.
-problem() { BAD="$BAD
-  $*"; }
+# problem TEXT (tests/lib.sh): note a failed check; all are reported together at the
+# end of each part.
 # lines_of CMD...: run an `events` command; its stdout lines go to /tmp/ev.out, $N counts
 # them. A command that fails is a problem.
 lines_of() {
@@ -137,7 +135,7 @@ row=$(tail -n 1 /tmp/ev.out)
 for word in WARNING process exec MONITOR "$BAD_PID" /opt/app/bad; do
     case " $row " in *" $word "*) ;; *) problem "the table row lacks '$word': $row" ;; esac
 done
-[ -z "$BAD" ] || fail "events:$BAD"
+end_problems events
 
 say "2b. report on the monitor log"
 "$SG" report /tmp/mon.log >/tmp/report.txt 2>/tmp/report.err || fail "report failed: $(cat /tmp/report.err)"
@@ -164,7 +162,7 @@ row "Busiest destinations" "$NET_B:8080" 1 1
 events_total=$(th "$(grep -vc '"module":"agent"' /tmp/mon.log)")
 grep -Eq "^  events +$events_total( |\$)" /tmp/report.txt || problem "report: events total is not $events_total"
 grep -Eq '^  denials +2 ' /tmp/report.txt || problem "report: denials total is not 2"
-[ -z "$BAD" ] || fail "report:$BAD"
+end_problems report
 
 say "2c. report --html on the monitor log"
 "$SG" report /tmp/mon.log --html /tmp/report.html >/dev/null 2>/tmp/report.err || fail "report --html failed: $(cat /tmp/report.err)"
@@ -172,7 +170,7 @@ grep -qF '<title>/opt/app/bad: ' /tmp/report.html || problem "html: no chart bar
 grep -qF "<div class=\"value\">$events_total</div><div class=\"label\">events</div>" /tmp/report.html ||
     problem "html: the events card is not $events_total"
 ! grep -qiE '<script|<link|@import|src="http|href="http' /tmp/report.html || problem "html: not self-contained"
-[ -z "$BAD" ] || fail "report --html:$BAD"
+end_problems "report --html"
 
 say "3. generate and check"
 "$SG" generate /tmp/mon.log -o /tmp/gen.toml 2>/tmp/gen.err || fail "generate failed: $(cat /tmp/gen.err)"
@@ -197,7 +195,7 @@ done
 ! grep -q '/proc/self/exe' /tmp/gen.toml || problem "/proc/self/exe is proposed"
 grep -q '^#   /opt/app/bad  (.*; denied by /opt/app/bad)$' /tmp/gen.toml ||
     problem "the denied executable is not listed as not proposed"
-[ -z "$BAD" ] || fail "generate:$BAD"
+end_problems generate
 expect_ok "$SG" check -c /tmp/gen.toml
 say "check accepts the proposal"
 

@@ -21,12 +21,6 @@ EOF
 
 start_agent /tmp/sg.toml
 wait_for_record '"module":"agent"' '"op":"start"' '"file":"enforcing"'
-BAD=""
-problem() {
-    BAD="$BAD
-  $*"
-    echo "PROBLEM: $*"
-}
 
 say "running /opt/tools/x is refused with EPERM"
 run_sh 'exec /opt/tools/x true'
@@ -66,4 +60,4 @@ n=$(count_records '"module":"file"' '"path":"/opt/tools/x"')
 [ "$n" = 1 ] || problem "$n records for /opt/tools/x, want 1 (the refused exec)"
 n=$(count_records '"module":"file"' '"path":"/opt/ro/z"')
 [ "$n" = 1 ] || problem "$n records for /opt/ro/z, want 1 (the refused cat)"
-[ -z "$BAD" ] || fail "problems:$BAD"
+end_problems problems

@@ -31,12 +31,6 @@ EOF
 
 start_agent /tmp/sg.toml
 wait_for_record '"module":"agent"' '"op":"start"' '"file":"enforcing"'
-BAD=""
-problem() {
-    BAD="$BAD
-  $*"
-    echo "PROBLEM: $*"
-}
 
 # refused OP TARGET TOOL ARGS...: the tool (sg-filetool or sg-mounttool) fails with EPERM
 # and a new BLOCKED record with OP and target_path TARGET comes from its pid. An exchange
@@ -51,18 +45,7 @@ refused() {
             case $(uname -r) in 5.*) op='"op":"' ;; esac ;;
         *) want="\"target_path\":\"$target\"" ;;
     esac
-    mark_records
-    run_sh "exec $*"
-    pid=$SH_PID
-    case $OUT in
-        *"Operation not permitted"*) say "refused: $*" ;;
-        *) problem "$*: no EPERM (status $RC): $OUT" ;;
-    esac
-    if find_new_record '"module":"file"' '"action":"BLOCKED"' "$op" "$want" "\"pid\":$pid"; then
-        echo "$REC"
-    else
-        problem "no BLOCKED $op record with target_path $target for: $*"
-    fi
+    file_refused "$*" "$op" "$want"
 }
 
 say "rename over a write-denied file"
@@ -105,4 +88,4 @@ run_cmd $T rename "$D/src/h" "$D/ro/h"
 stop_agent
 echo "--- file records:"
 records '"module":"file"'
-[ -z "$BAD" ] || fail "problems:$BAD"
+end_problems problems

@@ -25,30 +25,13 @@ target = "$target"
 deny = ["$D/deny"]
 EOF2
 done
-BAD=""
-problem() {
-    BAD="$BAD
-  $*"
-    echo "PROBLEM: $*"
-}
 
 # refused OP PATH ARGS...: `sg-filetool ARGS` (run by a shell that execs it, so the pid
 # is known) fails with EPERM and writes a BLOCKED record with OP for PATH from that pid.
 refused() {
     op=$1 path=$2
     shift 2
-    mark_records
-    run_sh "exec $T $*"
-    pid=$SH_PID
-    case $OUT in
-        *"error: "*"Operation not permitted"*) say "refused: $*" ;;
-        *) problem "sg-filetool $*: no EPERM (status $RC): $OUT" ;;
-    esac
-    if find_new_record '"module":"file"' '"action":"BLOCKED"' "\"op\":\"$op\"" "\"path\":\"$path\"" "\"pid\":$pid"; then
-        echo "$REC"
-    else
-        problem "no BLOCKED $op record for $path from pid $pid: sg-filetool $*"
-    fi
+    file_refused "$T $*" "\"op\":\"$op\"" "\"path\":\"$path\""
 }
 
 # Debian's 5.10 carries 5.15's io_uring (imported into 5.10-stable in 5.10.162) but
@@ -99,4 +82,4 @@ stop_agent
 echo "--- file records:"
 records '"module":"file"'
 rm -rf "$D"
-[ -z "$BAD" ] || fail "problems:$BAD"
+end_problems problems

@@ -36,30 +36,13 @@ EOF
 
 start_agent /tmp/sg.toml
 wait_for_record '"module":"agent"' '"op":"start"' '"file":"enforcing"'
-BAD=""
-problem() {
-    BAD="$BAD
-  $*"
-    echo "PROBLEM: $*"
-}
 
 # refused OP PATH ARGS...: `sg-filetool ARGS` fails with EPERM, with a new BLOCKED record
 # with OP for PATH (as the record spells it) from its pid.
 refused() {
     op=$1 path=$2
     shift 2
-    mark_records
-    run_sh "exec $T $*"
-    pid=$SH_PID
-    case $OUT in
-        *"error: "*"Operation not permitted"*) say "refused: $*" ;;
-        *) problem "sg-filetool $*: no EPERM (status $RC): $OUT" ;;
-    esac
-    if find_new_record '"module":"file"' '"action":"BLOCKED"' "\"op\":\"$op\"" "\"path\":\"$path\"" "\"pid\":$pid"; then
-        echo "$REC"
-    else
-        problem "no BLOCKED $op record for $path from: sg-filetool $*"
-    fi
+    file_refused "$T $*" "\"op\":\"$op\"" "\"path\":\"$path\""
 }
 
 allowed() {
@@ -114,4 +97,4 @@ stop_agent
 echo "--- file records:"
 records '"module":"file"'
 [ -z "$P" ] && umount "$D"
-[ -z "$BAD" ] || fail "problems:$BAD"
+end_problems problems
