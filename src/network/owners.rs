@@ -48,8 +48,8 @@ pub fn seed(iterator: &ProgramMut, owners: &dyn MapCore) -> anyhow::Result<Seede
             Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => break,
             Err(err) => return Err(err).context("network: read the socket-owner iterator"),
         }
-        let pid = u32::from_ne_bytes(record[0..4].try_into().expect("4 bytes"));
-        let fd = u32::from_ne_bytes(record[4..8].try_into().expect("4 bytes"));
+        let pid = u32::from_ne_bytes([record[0], record[1], record[2], record[3]]);
+        let fd = u32::from_ne_bytes([record[4], record[5], record[6], record[7]]);
         let Some(socket) = copy_descriptor(pid, fd) else {
             seeded.missed += 1;
             continue;
