@@ -22,7 +22,20 @@ pub struct Problem {
 impl Problem {
     /// A problem at byte `offset` of `text`.
     pub(super) fn at(text: &str, file: &Path, offset: usize, key: String, message: String) -> Problem {
-        let (line, column) = position(text, offset);
+        Problem::at_line(text, &Lines::new(text), file, offset, key, message)
+    }
+
+    /// The same, with the line starts of `text` found once for all its problems (a file
+    /// with many thousands of bad entries is reported in linear time).
+    pub(super) fn at_line(
+        text: &str,
+        lines: &Lines,
+        file: &Path,
+        offset: usize,
+        key: String,
+        message: String,
+    ) -> Problem {
+        let (line, column) = lines.position(text, offset);
         // Messages are one line by contract; a TOML parser message may have several.
         let message = message.lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join(": ");
         Problem { file: file.to_path_buf(), line, column, key, message }
@@ -77,17 +90,28 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// 1-based line and column (in characters) of byte `offset`.
-fn position(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
+/// Where the lines of a text start (byte offsets).
+pub(super) struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    pub(super) fn new(text: &str) -> Lines {
+        let newlines = text.bytes().enumerate().filter(|&(_, byte)| byte == b'\n');
+        Lines { starts: std::iter::once(0).chain(newlines.map(|(at, _)| at + 1)).collect() }
     }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line, column)
+
+    /// 1-based line and column (in characters) of byte `offset` of `text`.
+    fn position(&self, text: &str, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        // The last line start at or before offset (starts[0] is 0, so there is one).
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let line_start = self.starts[line - 1];
+        (line, text[line_start..offset].chars().count() + 1)
+    }
 }
 
 #[cfg(test)]
@@ -97,12 +121,16 @@ mod tests {
     #[test]
     fn positions_are_one_based_and_count_characters() {
         let text = "a = 1\nbé = \"x\"\n";
-        assert_eq!(position(text, 0), (1, 1));
-        assert_eq!(position(text, 4), (1, 5));
-        assert_eq!(position(text, 6), (2, 1));
-        // After "bé = " (é is two bytes): column 6.
-        assert_eq!(position(text, 12), (2, 6));
-        assert_eq!(position(text, 999), (3, 1));
+        let position = |offset| Lines::new(text).position(text, offset);
+        assert_eq!(position(0), (1, 1));
+        assert_eq!(position(4), (1, 5));
+        assert_eq!(position(5), (1, 6)); // the newline itself
+        assert_eq!(position(6), (2, 1));
+        // After "bé = " (é is two bytes): column 6; inside é: its start.
+        assert_eq!(position(12), (2, 6));
+        assert_eq!(position(8), (2, 2));
+        assert_eq!(position(999), (3, 1));
+        assert_eq!(Lines::new("").position("", 0), (1, 1));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use toml_edit::{ArrayOfTables, ImDocument, Item, Table, TableLike, Value};
 
-use super::error::{ConfigError, Problem};
+use super::error::{ConfigError, Lines, Problem};
 use super::values;
 use super::{
     AllowDeny, Config, Entry, FileConfig, FileOp, FileRule, LogConfig, LogFormat, LogOutput, Mode, MountConfig,
@@ -40,7 +40,7 @@ pub(super) fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
             return Err(ConfigError::Invalid { problems: vec![problem] });
         }
     };
-    let mut reader = Reader { text, origin, problems: Vec::new() };
+    let mut reader = Reader { text, origin, lines: None, problems: Vec::new() };
     let root = Node { kind: Kind::Table(doc.as_table()), span: 0..0, path: String::new() };
     let config = reader.config(&root);
     if reader.problems.is_empty() {
@@ -158,6 +158,8 @@ fn key_path(parent: &str, key: &str) -> String {
 struct Reader<'t> {
     text: &'t str,
     origin: &'t Path,
+    /// Found at the first problem.
+    lines: Option<Lines>,
     problems: Vec<Problem>,
 }
 
@@ -167,7 +169,8 @@ impl Reader<'_> {
     }
 
     fn error_at(&mut self, offset: usize, key: String, message: String) {
-        self.problems.push(Problem::at(self.text, self.origin, offset, key, message));
+        let lines = self.lines.get_or_insert_with(|| Lines::new(self.text));
+        self.problems.push(Problem::at_line(self.text, lines, self.origin, offset, key, message));
     }
 
     fn expected<T>(&mut self, node: &Node, expected: &str) -> Option<T> {
