@@ -10,6 +10,7 @@
 //! attached are the old ones detached. For that moment both enforce (either one's
 //! denial holds) and an event may be logged by both.
 
+pub mod hits;
 mod log_thread;
 pub mod module;
 pub mod runtime;
