@@ -67,10 +67,19 @@ match() {
     ' "$@"
 }
 
-# records PATTERN...: every line of $SG_LOG that contains all the fixed substrings.
+# records PATTERN...: every line of $SG_LOG that contains all the fixed substrings. Only
+# complete lines: a reader can see the writer's write() half done (the kernel copies a
+# write page by page), and a cut record would lack fields it has.
 records() {
     [ -f "$SG_LOG" ] || return 0
-    match "$@" <"$SG_LOG"
+    snapshot=/tmp/.records.$$
+    cat "$SG_LOG" >"$snapshot"
+    if [ -s "$snapshot" ] && [ "$(tail -c 1 "$snapshot" | od -An -c | tr -d ' ')" != '\n' ]; then
+        sed '$d' "$snapshot" | match "$@"
+    else
+        match "$@" <"$snapshot"
+    fi
+    rm -f "$snapshot"
 }
 
 # count_records PATTERN...: how many lines match.
