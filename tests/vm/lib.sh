@@ -67,19 +67,10 @@ match() {
     ' "$@"
 }
 
-# records PATTERN...: every line of $SG_LOG that contains all the fixed substrings. Only
-# complete lines: a reader can see the writer's write() half done (the kernel copies a
-# write page by page), and a cut record would lack fields it has.
+# records PATTERN...: every line of $SG_LOG that contains all the fixed substrings.
 records() {
     [ -f "$SG_LOG" ] || return 0
-    snapshot=/tmp/.records.$$
-    cat "$SG_LOG" >"$snapshot"
-    if [ -s "$snapshot" ] && [ "$(tail -c 1 "$snapshot" | od -An -c | tr -d ' ')" != '\n' ]; then
-        sed '$d' "$snapshot" | match "$@"
-    else
-        match "$@" <"$snapshot"
-    fi
-    rm -f "$snapshot"
+    match "$@" <"$SG_LOG"
 }
 
 # count_records PATTERN...: how many lines match.
@@ -92,6 +83,10 @@ wait_for_record() {
     while [ "$i" -lt $((WAIT_SECS * 5)) ]; do
         REC=$(records "$@" | head -n 1)
         if [ -n "$REC" ]; then
+            # The writer may have been mid-write (the kernel copies a write page by
+            # page, and a reader can run in between): take the line again, complete.
+            sleep 0.1
+            REC=$(records "$@" | head -n 1)
             echo "$REC"
             return 0
         fi
