@@ -97,18 +97,21 @@ pub fn encode(record: &Record, message: &[u8], tags: &[(String, String)]) -> Vec
     out
 }
 
-/// The journal socket; a record that cannot be sent (no journald, a full socket
-/// buffer: the socket is non-blocking so the writer never waits) is an error the
-/// caller counts.
+/// The journal socket. Sends wait for room (journald reads its socket as fast as it
+/// can; a burst beyond `net.unix.max_dgram_qlen` datagrams would otherwise be
+/// refused) up to `SEND_TIMEOUT`, on the output's own thread (`queue`), never the
+/// writer's.
 pub struct Journal {
     socket: UnixDatagram,
     path: PathBuf,
 }
 
+const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Journal {
     pub fn open() -> io::Result<Journal> {
         let socket = UnixDatagram::unbound()?;
-        socket.set_nonblocking(true)?;
+        socket.set_write_timeout(Some(SEND_TIMEOUT))?;
         Ok(Journal { socket, path: PathBuf::from(SOCKET) })
     }
 

@@ -7,6 +7,7 @@
 
 pub mod journald;
 pub mod metrics;
+mod queue;
 pub mod status;
 pub mod syslog;
 
@@ -59,7 +60,7 @@ const REOPEN_PAUSE: Duration = Duration::from_secs(10);
 pub struct Outputs {
     config: OutputConfig,
     stats: OutputStatsSet,
-    journal: Option<journald::Journal>,
+    journal: Option<queue::Queued>,
     syslog: Option<syslog::Syslog>,
     header: syslog::Header,
     tags: Vec<(String, String)>,
@@ -104,7 +105,11 @@ impl Outputs {
     fn reopen(&mut self) {
         let due = |at: &Option<Instant>| at.is_none_or(|at| at.elapsed() >= REOPEN_PAUSE);
         if self.config.journald && self.journal.is_none() && due(&self.retry[0]) {
-            match journald::Journal::open() {
+            let opened = journald::Journal::open().and_then(|journal| {
+                let deliver = move |datagram: &[u8], _: &std::sync::atomic::AtomicBool| journal.send(datagram);
+                queue::Queued::start("journald", self.stats.journald.clone(), deliver)
+            });
+            match opened {
                 Ok(journal) => self.journal = Some(journal),
                 Err(err) => {
                     log::error!("journald: cannot open a socket: {err}; records for it are counted as lost");
@@ -134,11 +139,16 @@ impl Outputs {
         if self.config.journald {
             self.buffer.clear();
             write_text(&mut self.buffer, record, &self.tags);
-            let result = match &self.journal {
-                Some(journal) => journal.send(&journald::encode(record, &self.buffer, &self.tags)),
-                None => Err(std::io::Error::other("no socket")),
-            };
-            self.account(0, "journald", result);
+            // Queued: its thread counts what it sends and loses; a full queue here.
+            match &self.journal {
+                Some(journal) => {
+                    let result = journal.push(journald::encode(record, &self.buffer, &self.tags));
+                    if result.is_err() {
+                        self.account(0, "journald", result);
+                    }
+                }
+                None => self.account(0, "journald", Err(std::io::Error::other("no socket"))),
+            }
         }
         if self.config.syslog.is_some() {
             self.buffer.clear();
@@ -148,8 +158,8 @@ impl Outputs {
                 Some(syslog) => syslog.send(message),
                 None => Err(std::io::Error::other("not connected")),
             };
-            // TCP: queued; its thread counts what it sends and loses.
-            let queued = matches!(self.syslog, Some(syslog::Syslog::Tcp(_))) && result.is_ok();
+            // Queued (unix, TCP): its thread counts what it sends and loses.
+            let queued = self.syslog.as_ref().is_some_and(syslog::Syslog::counts_itself) && result.is_ok();
             if !queued {
                 self.account(1, "syslog", result);
             }

@@ -145,15 +145,10 @@ impl StatusServer {
             std::fs::create_dir_all(dir).with_context(|| format!("status: create {}", dir.display()))?;
         }
         let _ = std::fs::remove_file(path);
-        // Bind with a umask-independent mode: no window in which others may connect.
-        let listener = {
-            // SAFETY: umask only changes this process's file creation mask; restored below.
-            let old = unsafe { libc::umask(0o177) };
-            let bound = UnixListener::bind(path);
-            // SAFETY: as above.
-            unsafe { libc::umask(old) };
-            bound.with_context(|| format!("status: bind {}", path.display()))?
-        };
+        // Connecting takes write permission on the socket: with any usual umask (022;
+        // the unit's 077) others have none from the start, and the chmod makes it so
+        // whatever the umask.
+        let listener = UnixListener::bind(path).with_context(|| format!("status: bind {}", path.display()))?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
             .with_context(|| format!("status: chmod {}", path.display()))?;
         listener.set_nonblocking(true).context("status: socket")?;

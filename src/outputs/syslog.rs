@@ -7,21 +7,19 @@
 //! enterprise number RFC 5612 reserves for documentation: we have none of our own),
 //! and the record's JSON line as MSG, so a collector can take either.
 //!
-//! TCP runs on a thread of its own behind a bounded queue: a collector that is down
-//! or slow never blocks the writer; it reconnects with a growing pause (up to 30 s)
-//! and the records that find the queue full are counted as lost.
+//! TCP and the local socket run on a thread of their own behind a bounded queue
+//! (`queue`): a collector that is down or slow never blocks the writer; TCP
+//! reconnects with a growing pause (up to 30 s), and the records that find the queue
+//! full are counted as lost.
 
 use std::io::{self, Write};
 use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
 use std::os::unix::net::UnixDatagram;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
-
+use super::queue::Queued;
 use super::OutputStats;
 use crate::config::SyslogTarget;
 use crate::logging::{write_json_value, write_rfc3339, Level, Record, Value};
@@ -29,8 +27,6 @@ use crate::logging::{write_json_value, write_rfc3339, Level, Record, Value};
 /// LOG_AUTHPRIV
 const FACILITY: u8 = 10;
 const SD_ID: &str = "safeguard@32473";
-/// Messages waiting for a TCP collector; past this they are counted as lost.
-pub const TCP_QUEUE: usize = 4096;
 
 pub fn severity(level: Level) -> u8 {
     super::journald::priority(level)
@@ -134,20 +130,28 @@ pub fn frame(message: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Where the messages go.
+/// Where the messages go: UDP straight from the writer (a datagram is sent or
+/// refused at once), the others through a queue and a thread of their own.
 pub enum Syslog {
-    Unix { socket: UnixDatagram, path: PathBuf },
     Udp { socket: UdpSocket },
-    Tcp(TcpQueue),
+    Queued(Queued),
 }
+
+/// A datagram socket or a TCP connection waits this long at most for room.
+const SEND_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Syslog {
     pub fn open(target: &SyslogTarget, stats: Arc<OutputStats>) -> io::Result<Syslog> {
         match target {
             SyslogTarget::Unix(path) => {
                 let socket = UnixDatagram::unbound()?;
-                socket.set_nonblocking(true)?;
-                Ok(Syslog::Unix { socket, path: path.clone() })
+                // A local daemon takes datagrams as fast as it reads them
+                // (net.unix.max_dgram_qlen): wait a little rather than drop a burst.
+                socket.set_write_timeout(Some(SEND_TIMEOUT))?;
+                let path = path.clone();
+                // The path each time: a restarted syslog daemon makes a new socket there.
+                let deliver = move |message: &[u8], _: &AtomicBool| socket.send_to(message, &path).map(drop);
+                Ok(Syslog::Queued(Queued::start("syslog", stats, deliver)?))
             }
             SyslogTarget::Udp(address) => {
                 let peer = resolve(address)?;
@@ -156,18 +160,24 @@ impl Syslog {
                 socket.set_nonblocking(true)?;
                 Ok(Syslog::Udp { socket })
             }
-            SyslogTarget::Tcp(address) => Ok(Syslog::Tcp(TcpQueue::start(address.clone(), stats)?)),
+            SyslogTarget::Tcp(address) => {
+                let mut tcp = Tcp { address: address.clone(), stream: None, pause: RETRY_FIRST, reported: false };
+                let deliver = move |message: &[u8], running: &AtomicBool| tcp.deliver(message, running);
+                Ok(Syslog::Queued(Queued::start("syslog", stats, deliver)?))
+            }
         }
     }
 
-    /// Ok(true): sent (or queued, for TCP: its thread counts what it then loses).
+    /// Ok: sent (UDP), or queued (its thread counts what it then sends or loses).
     pub fn send(&self, message: Vec<u8>) -> io::Result<()> {
         match self {
-            // The path each time: a restarted syslog daemon makes a new socket there.
-            Syslog::Unix { socket, path } => socket.send_to(&message, path).map(drop),
             Syslog::Udp { socket } => socket.send(&message).map(drop),
-            Syslog::Tcp(queue) => queue.push(message),
+            Syslog::Queued(queue) => queue.push(message),
         }
+    }
+
+    pub fn counts_itself(&self) -> bool {
+        matches!(self, Syslog::Queued(_))
     }
 }
 
@@ -178,108 +188,66 @@ fn resolve(address: &str) -> io::Result<std::net::SocketAddr> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{address}: no address")))
 }
 
-/// The TCP sender's queue and thread.
-pub struct TcpQueue {
-    sender: Option<Sender<Vec<u8>>>,
-    running: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+const RETRY_FIRST: Duration = Duration::from_millis(250);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// A TCP collector: connected on demand, reconnected with a growing pause while it
+/// is away (the queue fills meanwhile).
+struct Tcp {
+    address: String,
+    stream: Option<TcpStream>,
+    pause: Duration,
+    reported: bool,
 }
 
-impl TcpQueue {
-    fn start(address: String, stats: Arc<OutputStats>) -> io::Result<TcpQueue> {
-        let (sender, queue) = bounded(TCP_QUEUE);
-        let running = Arc::new(AtomicBool::new(true));
-        let flag = running.clone();
-        let thread = std::thread::Builder::new()
-            .name("syslog-tcp".into())
-            .spawn(move || tcp_sender(&address, &queue, &flag, &stats))?;
-        Ok(TcpQueue { sender: Some(sender), running, thread: Some(thread) })
-    }
-
-    fn push(&self, message: Vec<u8>) -> io::Result<()> {
-        let Some(sender) = &self.sender else { return Err(io::Error::other("syslog: closed")) };
-        match sender.try_send(message) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) => {
-                Err(io::Error::new(io::ErrorKind::WouldBlock, "syslog: TCP queue full (collector down or slow)"))
+impl Tcp {
+    fn deliver(&mut self, message: &[u8], running: &AtomicBool) -> io::Result<()> {
+        while self.stream.is_none() {
+            if !running.load(Ordering::Relaxed) {
+                return Err(io::Error::other("stopping, not connected"));
             }
-            Err(TrySendError::Disconnected(_)) => Err(io::Error::other("syslog: TCP sender ended")),
-        }
-    }
-}
-
-impl Drop for TcpQueue {
-    /// Gives the sender a moment to deliver what is queued (the stop record), then
-    /// stops it; what it could not send is counted as lost.
-    fn drop(&mut self) {
-        self.sender = None;
-        let deadline = std::time::Instant::now() + Duration::from_secs(2);
-        if let Some(thread) = self.thread.take() {
-            while !thread.is_finished() && std::time::Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            self.running.store(false, Ordering::Relaxed);
-            let _ = thread.join();
-        }
-    }
-}
-
-fn tcp_sender(address: &str, queue: &Receiver<Vec<u8>>, running: &AtomicBool, stats: &OutputStats) {
-    let mut stream: Option<TcpStream> = None;
-    let mut pause = Duration::from_millis(250);
-    let mut reported = false;
-    loop {
-        let message = match queue.recv_timeout(Duration::from_millis(200)) {
-            Ok(message) => message,
-            Err(RecvTimeoutError::Timeout) if running.load(Ordering::Relaxed) => continue,
-            Err(_) => break,
-        };
-        // Connect (again) before sending; while the collector is away the queue fills.
-        while stream.is_none() && running.load(Ordering::Relaxed) {
-            match connect(address) {
-                Ok(connected) => {
-                    if reported {
-                        log::warn!("syslog: connected to tcp:{address} again");
+            match connect(&self.address) {
+                Ok(stream) => {
+                    if self.reported {
+                        log::warn!("syslog: connected to tcp:{} again", self.address);
                     }
-                    stream = Some(connected);
-                    pause = Duration::from_millis(250);
-                    reported = false;
+                    self.stream = Some(stream);
+                    self.pause = RETRY_FIRST;
+                    self.reported = false;
                 }
                 Err(err) => {
-                    if !reported {
-                        log::error!("syslog: cannot connect to tcp:{address}: {err}; retrying, records wait in a queue of {TCP_QUEUE} (then counted as lost)");
-                        reported = true;
+                    if !self.reported {
+                        log::error!(
+                            "syslog: cannot connect to tcp:{}: {err}; retrying, records wait in a queue of {} (then counted as lost)",
+                            self.address,
+                            super::queue::CAPACITY
+                        );
+                        self.reported = true;
                     }
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_secs(30));
+                    // In steps, so that a stopping agent is not held by a long pause.
+                    let until = std::time::Instant::now() + self.pause;
+                    while running.load(Ordering::Relaxed) && std::time::Instant::now() < until {
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    self.pause = (self.pause * 2).min(RETRY_MAX);
                 }
             }
         }
-        let Some(connection) = stream.as_mut() else {
-            stats.lost.fetch_add(1, Ordering::Relaxed);
-            break;
-        };
-        match connection.write_all(&frame(&message)) {
-            Ok(()) => {
-                stats.sent.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(err) => {
-                // Whether the collector got part of it is unknown: counted as lost.
-                stats.lost.fetch_add(1, Ordering::Relaxed);
-                log::error!("syslog: tcp:{address}: {err}; reconnecting");
-                reported = true;
-                stream = None;
-            }
+        let Some(stream) = self.stream.as_mut() else { return Err(io::Error::other("not connected")) };
+        let result = stream.write_all(&frame(message));
+        if result.is_err() {
+            // Whether the collector got part of it is unknown: counted as lost, and
+            // the next record reconnects.
+            self.stream = None;
         }
+        result
     }
-    let left = queue.try_iter().count() as u64;
-    stats.lost.fetch_add(left, Ordering::Relaxed);
 }
 
 fn connect(address: &str) -> io::Result<TcpStream> {
     let peer = resolve(address)?;
     let stream = TcpStream::connect_timeout(&peer, Duration::from_secs(5))?;
-    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_write_timeout(Some(SEND_TIMEOUT * 5))?;
     stream.set_nodelay(true)?;
     Ok(stream)
 }
