@@ -518,4 +518,46 @@ mod tests {
         assert!(text.lines().nth(1).unwrap().contains(r#""count":9"#), "{text}");
         std::fs::remove_dir_all(dir).unwrap();
     }
+
+    #[test]
+    fn outputs_get_every_record_with_the_host_identity_and_one_failing_stops_nothing() {
+        use crate::config::{OutputConfig, SyslogTarget};
+        use crate::outputs::OutputStatsSet;
+        let (path, dir) = temp_log("outputs");
+        let log = LogWriter::open(options(Output::File(path.clone()), Level::Info)).unwrap();
+        let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        receiver.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let config = OutputConfig {
+            // Whether or not this machine runs journald: sent or counted, never blocking.
+            journald: true,
+            syslog: Some(SyslogTarget::Udp(receiver.local_addr().unwrap().to_string())),
+            metrics: None,
+        };
+        let stats = OutputStatsSet::default();
+        let identity = Identity { host: "web1".into(), machine_id: "m1".into() };
+        let events = EventCounts::default();
+        let extras =
+            Extras { outputs: Outputs::open(&config, &[], stats.clone(), &identity), identity, events: events.clone() };
+        let (sender, queue) = bounded(16);
+        let thread = spawn(log, extras, queue, crossbeam_channel::never(), Arc::new(WriterStats::default())).unwrap();
+        for i in 0..5 {
+            sender.send(ToWriter::Record(denial(&format!("/x/{i}")))).unwrap();
+        }
+        sender.send(stop()).unwrap();
+        drop(sender);
+        thread.join().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 6);
+        assert!(text.lines().all(|line| line.contains(r#""host":"web1","machine_id":"m1""#)), "{text}");
+        let mut buf = [0u8; 65536];
+        for _ in 0..6 {
+            let n = receiver.recv(&mut buf).unwrap();
+            assert!(buf[..n].starts_with(b"<8"), "{}", String::from_utf8_lossy(&buf[..n]));
+        }
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        assert_eq!((load(&stats.syslog.sent), load(&stats.syslog.lost)), (6, 0));
+        assert_eq!(load(&stats.journald.sent) + load(&stats.journald.lost), 6);
+        assert_eq!(events.lock().unwrap().get(&("file", "read", "BLOCKED")), Some(&5));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
