@@ -32,6 +32,7 @@ enum sg_target sg_abi_target;
 enum sg_rule sg_abi_rule;
 enum sg_flag sg_abi_flag;
 enum sg_op_slots sg_abi_op_slots;
+enum sg_rule_slots sg_abi_rule_slots;
 
 /* network module */
 struct sg_net_event sg_abi_net_event;

@@ -56,13 +56,35 @@ struct {
 	__type(value, struct sg_op_count);
 } sg_op_counts SEC(".maps");
 
+/* Decisions per rule (`safeguard status`, the metrics): counted here, where every
+ * decision that names a rule passes, so that no module's hooks change. Per-CPU,
+ * exact (counted before the ring buffer can refuse the record); the agent sizes
+ * it to its rules before load (SG_RULE_SPECIAL_SLOTS in bpf/safeguard.h), and an
+ * id past the end finds no slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SG_RULE_SPECIAL_SLOTS + 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} sg_rule_hits SEC(".maps");
+
 /* Queue a finished record (it starts with struct sg_header). Called only after
  * the decision: a full ring buffer loses the record (counted per op) and never
  * changes a verdict. */
 static __always_inline void sg_emit(void *event, __u64 size)
 {
-	__u32 op = ((struct sg_header *)event)->op & (SG_OP_SLOTS - 1);
+	struct sg_header *hdr = event;
+	__u32 op = hdr->op & (SG_OP_SLOTS - 1);
 	struct sg_op_count *count = bpf_map_lookup_elem(&sg_op_counts, &op);
+	__u32 rule = hdr->rule_id;
+
+	if (rule != SG_RULE_NONE && hdr->action != SG_ACTION_NONE) {
+		__u32 slot = rule >= SG_RULE_NEW_MOUNT ? ~rule : rule + (SG_RULE_SPECIAL_SLOTS - 1);
+		__u64 *hits = bpf_map_lookup_elem(&sg_rule_hits, &slot);
+
+		if (hits)
+			*hits += 1;
+	}
 	__u64 flags = bpf_ringbuf_query(&sg_events, BPF_RB_AVAIL_DATA) >= SG_WAKEUP_BYTES ?
 			      BPF_RB_FORCE_WAKEUP :
 			      BPF_RB_NO_WAKEUP;

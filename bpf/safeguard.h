@@ -80,6 +80,14 @@ enum sg_rule {
 	SG_RULE_NEW_MOUNT = 0xfffffffc,   /* an allow rule reached only across a mount made after start */
 };
 
+/* Per-rule hit counters (the map sg_rule_hits, bpf/common.bpf.h): the slot of
+ * rule id N is N + SG_RULE_SPECIAL_SLOTS - 1; the ids from SG_RULE_NEW_MOUNT up
+ * (refusals no config rule names) take slots 0-3 (~id). The agent sizes the map
+ * to the module's rules + SG_RULE_SPECIAL_SLOTS. */
+enum sg_rule_slots {
+	SG_RULE_SPECIAL_SLOTS = 4,
+};
+
 /* sg_header.flags */
 enum sg_flag {
 	SG_FLAG_TRUNCATED = 1 << 0, /* a path could not be resolved completely */

@@ -66,6 +66,36 @@ pub struct Config {
     pub network: NetworkConfig,
     pub process: ProcessConfig,
     pub mount: MountConfig,
+    pub output: OutputConfig,
+}
+
+/// `[output]` (SPEC section 11): where records go besides the log, and metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutputConfig {
+    /// Every record also to the journal (native protocol).
+    pub journald: bool,
+    /// Every record also to syslog (RFC 5424); `""` (the default) is none.
+    pub syslog: Option<SyslogTarget>,
+    /// Prometheus metrics; `""` (the default) is none.
+    pub metrics: Option<MetricsTarget>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyslogTarget {
+    /// `unix:/dev/log`: a local datagram socket.
+    Unix(PathBuf),
+    /// `udp:HOST:PORT`
+    Udp(String),
+    /// `tcp:HOST:PORT`, octet-counting framing (RFC 6587).
+    Tcp(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetricsTarget {
+    /// `HOST:PORT`: HTTP, `GET /metrics`.
+    Listen(std::net::SocketAddr),
+    /// An absolute path ending in `.prom`: a node_exporter textfile.
+    File(PathBuf),
 }
 
 /// What a module does with an operation its rules deny.

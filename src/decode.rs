@@ -50,6 +50,16 @@ pub struct RuleTable {
 }
 
 impl RuleTable {
+    /// Ids and names for the per-rule hit counters: the config's rules, and the
+    /// refusals no config rule names.
+    pub fn names(&self) -> crate::agent::hits::RuleNames {
+        let specials = [RULE_NOT_ALLOWED, RULE_UNRESOLVED, RULE_DETACHED, RULE_NEW_MOUNT]
+            .into_iter()
+            .filter_map(|id| self.describe(id).filter(|name| !name.is_empty()).map(|name| (id, name)))
+            .collect();
+        crate::agent::hits::RuleNames { texts: self.texts.clone(), specials }
+    }
+
     pub fn describe(&self, rule_id: u32) -> Option<String> {
         match rule_id {
             RULE_NONE => None,

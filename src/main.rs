@@ -13,6 +13,7 @@ mod inventory;
 mod logging;
 mod mount;
 mod network;
+mod outputs;
 mod probe;
 mod process;
 mod rule_paths;
@@ -66,6 +67,15 @@ enum Command {
     Inventory(inventory::InventoryArgs),
     /// Judge the host's risks: findings with severity, evidence and remedy.
     Risk(inventory::RiskArgs),
+    /// Ask the running agent for its state: modules, totals, every rule with its hits.
+    Status {
+        /// Print the agent's answer as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The agent's status socket.
+        #[arg(long, default_value = outputs::status::SOCKET)]
+        socket: PathBuf,
+    },
     /// Write man pages and shell completions into DIR (for `make package`).
     #[command(hide = true)]
     Assets { dir: PathBuf },
@@ -120,6 +130,13 @@ fn main() -> ExitCode {
                 write_stdout(&caps.to_text())
             }
         }
+        Command::Status { json, socket } => match outputs::status::command(&socket, json) {
+            Ok(text) => write_stdout(&text),
+            Err(err) => {
+                eprintln!("safeguard: {err:#}");
+                ExitCode::from(1)
+            }
+        },
         Command::Events(args) => report(analysis::events::run(args)),
         Command::Report(args) => report(analysis::report::run(args)),
         Command::Generate(args) => report(analysis::generate::run(args)),

@@ -7,8 +7,9 @@
 //! on stderr, and every batch tries again, so writing resumes by itself when space
 //! returns. The records buffered meanwhile are written whole (never a half line).
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
@@ -17,7 +18,20 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use super::stats::StopReport;
 use crate::config::{LogConfig, LogFormat, LogOutput};
-use crate::logging::{Folder, Format, LogWriter, Output, Record, WriterOptions};
+use crate::logging::{Folder, Format, LogWriter, Output, Record, Value, WriterOptions};
+use crate::outputs::{Identity, Outputs};
+
+/// What a reload replaces in the writer.
+pub enum Replacement {
+    /// The log of a reloaded config; the agent sends it before the reload record, so
+    /// that record and every later one go to the new log.
+    Log(LogWriter),
+    /// The outputs (journald, syslog) of a reloaded config.
+    Outputs(Outputs),
+}
+
+/// Events the writer received, by module, op and action (`""`: none), for the metrics.
+pub type EventCounts = Arc<Mutex<BTreeMap<(&'static str, &'static str, &'static str), u64>>>;
 
 /// What the writer thread receives, in order.
 pub enum ToWriter {
@@ -66,22 +80,32 @@ pub fn open(config: &LogConfig) -> anyhow::Result<LogWriter> {
     LogWriter::open(options)
 }
 
-/// `replacements`: a log opened from a reloaded config. The agent sends it before the
-/// reload record, so that record and every later one go to the new log.
+/// What the writer writes besides the log: the outputs, the host identity every
+/// record gets, and where it counts events for the metrics.
+pub struct Extras {
+    pub outputs: Outputs,
+    pub identity: Identity,
+    pub events: EventCounts,
+}
+
 pub fn spawn(
     log: LogWriter,
+    extras: Extras,
     queue: Receiver<ToWriter>,
-    replacements: Receiver<LogWriter>,
+    replacements: Receiver<Replacement>,
     stats: Arc<WriterStats>,
 ) -> anyhow::Result<JoinHandle<()>> {
     thread::Builder::new()
         .name("writer".into())
-        .spawn(move || Writer::new(log, stats).run(&queue, &replacements))
+        .spawn(move || Writer::new(log, extras, stats).run(&queue, &replacements))
         .context("log: start writer thread")
 }
 
 struct Writer {
     log: LogWriter,
+    extras: Extras,
+    /// Events by module, op and action since the last `publish`.
+    counted: BTreeMap<(&'static str, &'static str, &'static str), u64>,
     /// Events written to the logs this one replaced (reloads).
     written_before: u64,
     folder: Folder,
@@ -100,9 +124,11 @@ struct Writer {
 }
 
 impl Writer {
-    fn new(log: LogWriter, stats: Arc<WriterStats>) -> Writer {
+    fn new(log: LogWriter, extras: Extras, stats: Arc<WriterStats>) -> Writer {
         Writer {
             log,
+            extras,
+            counted: BTreeMap::new(),
             written_before: 0,
             folder: Folder::new(),
             stats,
@@ -117,14 +143,17 @@ impl Writer {
 
     /// Until every sender is gone: take a batch, close the fold windows that are due
     /// (waiting no longer than the next one), write, flush. Then close every window.
-    fn run(mut self, queue: &Receiver<ToWriter>, replacements: &Receiver<LogWriter>) {
+    fn run(mut self, queue: &Receiver<ToWriter>, replacements: &Receiver<Replacement>) {
         loop {
             let received = match self.folder.next_deadline() {
                 Some(deadline) => queue.recv_deadline(deadline),
                 None => queue.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
-            if let Ok(log) = replacements.try_recv() {
-                self.replace(log);
+            for replacement in replacements.try_iter() {
+                match replacement {
+                    Replacement::Log(log) => self.replace(log),
+                    Replacement::Outputs(outputs) => self.extras.outputs = outputs,
+                }
             }
             match received {
                 Ok(message) => {
@@ -154,11 +183,24 @@ impl Writer {
     /// are the final ones.
     fn stop(&mut self, report: StopReport) {
         self.finish();
-        let record = report.record(self.written(), self.filtered, self.write_errors);
+        let mut record = report.record(self.written(), self.filtered, self.write_errors);
+        self.identify(&mut record);
         self.write(&record);
     }
 
-    fn take(&mut self, record: Record) {
+    /// Every record carries the agent's host identity (SPEC section 11).
+    fn identify(&self, record: &mut Record) {
+        let identity = &self.extras.identity;
+        record.fields.push(("host", Value::Str(identity.host.clone())));
+        record.fields.push(("machine_id", Value::Str(identity.machine_id.clone())));
+    }
+
+    fn take(&mut self, mut record: Record) {
+        if record.event {
+            let action = record.action.map_or("", |action| action.name());
+            *self.counted.entry((record.module, record.op, action)).or_default() += record.events();
+        }
+        self.identify(&mut record);
         self.folder.offer(record, Instant::now(), &mut self.out);
         self.write_out();
     }
@@ -171,16 +213,21 @@ impl Writer {
         self.out = out; // keeps its allocation
     }
 
+    /// To the log, then to each output: one failing never keeps a record from the others.
     fn write(&mut self, record: &Record) {
         match self.log.write(record) {
             Ok(true) => self.taken_while_failing = true,
-            Ok(false) => self.filtered += record.events(),
+            Ok(false) => {
+                self.filtered += record.events();
+                return;
+            }
             Err(err) => {
                 self.write_errors += record.events();
                 self.streak_errors += record.events();
                 self.failed(&err);
             }
         }
+        self.extras.outputs.send(record);
     }
 
     fn flush(&mut self) {
@@ -245,7 +292,14 @@ impl Writer {
         self.publish();
     }
 
-    fn publish(&self) {
+    fn publish(&mut self) {
+        if !self.counted.is_empty() {
+            if let Ok(mut events) = self.extras.events.lock() {
+                for (key, count) in std::mem::take(&mut self.counted) {
+                    *events.entry(key).or_default() += count;
+                }
+            }
+        }
         self.stats.written.store(self.written(), Ordering::Relaxed);
         self.stats.write_errors.store(self.write_errors, Ordering::Relaxed);
         self.stats.filtered.store(self.filtered, Ordering::Relaxed);
@@ -283,6 +337,14 @@ mod tests {
             .field("path", Value::Str(path.into()))
     }
 
+    fn extras() -> Extras {
+        Extras {
+            outputs: Outputs::none(Default::default()),
+            identity: Identity { host: "web1".into(), machine_id: "m1".into() },
+            events: EventCounts::default(),
+        }
+    }
+
     fn stop() -> ToWriter {
         ToWriter::Stop(StopReport { totals: Counters::default(), error: None })
     }
@@ -292,7 +354,7 @@ mod tests {
     fn run(log: LogWriter, records: impl IntoIterator<Item = Record>) -> (u64, u64, u64) {
         let (sender, queue) = bounded(16);
         let stats = Arc::new(WriterStats::default());
-        let thread = spawn(log, queue, crossbeam_channel::never(), stats.clone()).unwrap();
+        let thread = spawn(log, extras(), queue, crossbeam_channel::never(), stats.clone()).unwrap();
         for record in records {
             sender.send(ToWriter::Record(record)).unwrap();
         }
@@ -359,7 +421,7 @@ mod tests {
         let (sender, queue) = bounded(16);
         let (replace, replacements) = bounded(1);
         let stats = Arc::new(WriterStats::default());
-        let thread = spawn(old, queue, replacements, stats.clone()).unwrap();
+        let thread = spawn(old, extras(), queue, replacements, stats.clone()).unwrap();
         for i in 0..3 {
             sender.send(ToWriter::Record(denial(&format!("/before/{i}")))).unwrap();
         }
@@ -367,7 +429,7 @@ mod tests {
         while stats.written.load(Ordering::Relaxed) < 3 {
             std::thread::sleep(Duration::from_millis(5));
         }
-        replace.send(new).unwrap();
+        replace.send(Replacement::Log(new)).unwrap();
         for i in 0..2 {
             sender.send(ToWriter::Record(denial(&format!("/after/{i}")))).unwrap();
         }
@@ -399,7 +461,7 @@ mod tests {
     fn a_log_that_fails_then_recovers_loses_only_what_it_counted() {
         let (path, dir) = temp_log("recover");
         let log = LogWriter::open(options(Output::File(path.clone()), Level::Info)).unwrap();
-        let mut writer = Writer::new(log, Arc::new(WriterStats::default()));
+        let mut writer = Writer::new(log, extras(), Arc::new(WriterStats::default()));
         let mut sent = 0;
         let mut send = |writer: &mut Writer, n: u64| {
             for i in 0..n {
@@ -441,7 +503,7 @@ mod tests {
         let log = LogWriter::open(options(Output::File(path.clone()), Level::Info)).unwrap();
         let (sender, queue) = bounded(16);
         let stats = Arc::new(WriterStats::default());
-        let thread = spawn(log, queue, crossbeam_channel::never(), stats.clone()).unwrap();
+        let thread = spawn(log, extras(), queue, crossbeam_channel::never(), stats.clone()).unwrap();
         for _ in 0..10 {
             sender.send(ToWriter::Record(denial("/a"))).unwrap();
         }
@@ -454,6 +516,48 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 2, "{text}");
         assert!(text.lines().nth(1).unwrap().contains(r#""count":9"#), "{text}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn outputs_get_every_record_with_the_host_identity_and_one_failing_stops_nothing() {
+        use crate::config::{OutputConfig, SyslogTarget};
+        use crate::outputs::OutputStatsSet;
+        let (path, dir) = temp_log("outputs");
+        let log = LogWriter::open(options(Output::File(path.clone()), Level::Info)).unwrap();
+        let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        receiver.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let config = OutputConfig {
+            // Whether or not this machine runs journald: sent or counted, never blocking.
+            journald: true,
+            syslog: Some(SyslogTarget::Udp(receiver.local_addr().unwrap().to_string())),
+            metrics: None,
+        };
+        let stats = OutputStatsSet::default();
+        let identity = Identity { host: "web1".into(), machine_id: "m1".into() };
+        let events = EventCounts::default();
+        let extras =
+            Extras { outputs: Outputs::open(&config, &[], stats.clone(), &identity), identity, events: events.clone() };
+        let (sender, queue) = bounded(16);
+        let thread = spawn(log, extras, queue, crossbeam_channel::never(), Arc::new(WriterStats::default())).unwrap();
+        for i in 0..5 {
+            sender.send(ToWriter::Record(denial(&format!("/x/{i}")))).unwrap();
+        }
+        sender.send(stop()).unwrap();
+        drop(sender);
+        thread.join().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 6);
+        assert!(text.lines().all(|line| line.contains(r#""host":"web1","machine_id":"m1""#)), "{text}");
+        let mut buf = [0u8; 65536];
+        for _ in 0..6 {
+            let n = receiver.recv(&mut buf).unwrap();
+            assert!(buf[..n].starts_with(b"<8"), "{}", String::from_utf8_lossy(&buf[..n]));
+        }
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        assert_eq!((load(&stats.syslog.sent), load(&stats.syslog.lost)), (6, 0));
+        assert_eq!(load(&stats.journald.sent) + load(&stats.journald.lost), 6);
+        assert_eq!(events.lock().unwrap().get(&("file", "read", "BLOCKED")), Some(&5));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -10,6 +10,8 @@
 //! attached are the old ones detached. For that moment both enforce (either one's
 //! denial holds) and an event may be logged by both.
 
+mod board;
+pub mod hits;
 mod log_thread;
 pub mod module;
 pub mod runtime;
@@ -17,7 +19,7 @@ mod stats;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -25,10 +27,15 @@ use anyhow::{bail, Context};
 use crossbeam_channel::{bounded, Sender};
 
 use crate::config::{self, Config};
-use crate::logging::{Level, LogWriter, Record, Value};
+use crate::logging::{Level, Record, Value};
+use crate::outputs::metrics::MetricsServer;
+use crate::outputs::status::{StatusServer, SOCKET as STATUS_SOCKET};
+use crate::outputs::{Identity, OutputStatsSet, Outputs};
 use crate::probe::{self, Capabilities, Enforcement};
 use crate::{file, mount, network, process};
-use log_thread::{ToWriter, WriterStats};
+use board::{configured_outputs, Board, BoardParts};
+use hits::{RuleHits, RuleSlot};
+use log_thread::{EventCounts, Extras, Replacement, ToWriter, WriterStats};
 use module::{ModuleContext, ModuleState, ModuleStats, Prepared};
 use stats::{StatsReporter, StopReport};
 
@@ -85,9 +92,19 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
 
     let log = log_thread::open(&config.log)?;
     let (records, queue) = bounded::<ToWriter>(QUEUE_CAPACITY);
-    let (log_replacements, replacements) = bounded(1);
+    let board_queue = queue.clone();
+    let (log_replacements, replacements) = bounded(2);
     let writer_stats = Arc::new(WriterStats::default());
-    let writer_thread = log_thread::spawn(log, queue, replacements, writer_stats.clone())?;
+    let identity = Identity::of_this_host();
+    let output_stats = OutputStatsSet::default();
+    let configured = Arc::new(Mutex::new(configured_outputs(&config.output)));
+    let events = EventCounts::default();
+    let extras = Extras {
+        outputs: Outputs::open(&config.output, &config.log.tags, output_stats.clone(), &identity),
+        identity: identity.clone(),
+        events: events.clone(),
+    };
+    let writer_thread = log_thread::spawn(log, extras, queue, replacements, writer_stats.clone())?;
 
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -97,6 +114,8 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
     signal_hook::flag::register(signal_hook::consts::SIGHUP, hangup.clone()).context("install signal handlers")?;
 
     let mut agent = Agent::new(caps, config, records, log_replacements);
+    agent.identity = identity.clone();
+    agent.output_stats = output_stats.clone();
     if let Err(err) = agent.start_all() {
         agent.stop_all();
         drop(agent);
@@ -113,17 +132,57 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
         start.fields.push(("note", Value::Str(note)));
     }
     agent.send(start);
+
+    let reporter = |configured: &Arc<Mutex<Vec<&'static str>>>| {
+        StatsReporter::new(&agent.stats, writer_stats.clone(), configured.clone(), output_stats.clone())
+    };
+    let board = Arc::new(Board::new(BoardParts {
+        config: config_path.to_path_buf(),
+        identity,
+        reporter: reporter(&configured),
+        events,
+        outputs: output_stats.clone(),
+        configured: configured.clone(),
+        queue: board_queue,
+        queue_capacity: QUEUE_CAPACITY,
+    }));
+    board.loaded(&agent.states, agent.rule_hits(), false);
+    let snapshot = {
+        let board = board.clone();
+        Arc::new(move || board.snapshot())
+    };
+    // Status and metrics fail on their own: the agent enforces without them.
+    let status = StatusServer::start(std::path::Path::new(STATUS_SOCKET), snapshot.clone())
+        .map_err(|err| log::error!("{err:#}; `safeguard status` will not answer"))
+        .ok();
+    let mut metrics_target = agent.config.output.metrics.clone();
+    let start_metrics = |target: &Option<crate::config::MetricsTarget>| {
+        let target = target.as_ref()?;
+        MetricsServer::start(target, snapshot.clone()).map_err(|err| log::error!("{err:#}")).ok()
+    };
+    let mut metrics = start_metrics(&metrics_target);
     notify_systemd("READY=1");
 
-    let mut reporter = StatsReporter::new(&agent.stats, writer_stats.clone());
+    let mut reporter = reporter(&configured);
     let mut last_report = Instant::now();
     let mut failure = None;
     while !stop.load(Ordering::Relaxed) {
         thread::sleep(Duration::from_millis(100));
         if hangup.swap(false, Ordering::Relaxed) {
             notify_systemd("RELOADING=1");
-            let record = agent.reload(config_path);
+            let (record, applied) = agent.reload(config_path);
             agent.send(record);
+            if applied {
+                board.loaded(&agent.states, agent.rule_hits(), true);
+                board.set_outputs(&agent.config.output);
+                if agent.config.output.metrics != metrics_target {
+                    drop(metrics.take());
+                    metrics_target = agent.config.output.metrics.clone();
+                    metrics = start_metrics(&metrics_target);
+                }
+            } else {
+                board.reload_failed();
+            }
             notify_systemd("READY=1");
         }
         if last_report.elapsed() >= agent.config.log.stats_interval {
@@ -148,6 +207,9 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
     let _ = agent.records.send(ToWriter::Stop(stop));
     drop(agent);
     let _ = writer_thread.join();
+    // The textfile's last write, with the final counts.
+    drop(metrics);
+    drop(status);
     match failure {
         Some(err) => Err(err),
         None => Ok(()),
@@ -159,8 +221,10 @@ struct Agent {
     caps: Capabilities,
     pidns: u32,
     records: Sender<ToWriter>,
-    /// To the writer: the log of a reloaded config.
-    log_replacements: Sender<LogWriter>,
+    /// To the writer: the log and outputs of a reloaded config.
+    log_replacements: Sender<Replacement>,
+    identity: Identity,
+    output_stats: OutputStatsSet,
     config: Config,
     /// Each module's effective state under `config`, in `MODULES` order.
     states: Vec<(&'static str, ModuleState)>,
@@ -174,9 +238,14 @@ struct Instance {
     name: &'static str,
     running: Arc<AtomicBool>,
     thread: JoinHandle<anyhow::Result<()>>,
+    rules: RuleSlot,
 }
 
 impl Instance {
+    fn hits(&self) -> Option<Arc<RuleHits>> {
+        self.rules.lock().ok().and_then(|slot| slot.clone())
+    }
+
     /// Detaches (the thread drains its ring buffer first) and joins.
     fn stop(self) -> anyhow::Result<()> {
         self.running.store(false, Ordering::Relaxed);
@@ -192,11 +261,30 @@ impl Agent {
         caps: Capabilities,
         config: Config,
         records: Sender<ToWriter>,
-        log_replacements: Sender<LogWriter>,
+        log_replacements: Sender<Replacement>,
     ) -> Agent {
         let stats = MODULES.iter().map(|m| (m.name, Arc::new(ModuleStats::default()))).collect();
         let pidns = module::agent_pidns();
-        Agent { caps, pidns, records, log_replacements, config, states: Vec::new(), stats, instances: Vec::new() }
+        Agent {
+            caps,
+            pidns,
+            records,
+            log_replacements,
+            identity: Identity::default(),
+            output_stats: OutputStatsSet::default(),
+            config,
+            states: Vec::new(),
+            stats,
+            instances: Vec::new(),
+        }
+    }
+
+    /// The rules of the running instances with their hits, in module order.
+    fn rule_hits(&self) -> Vec<Arc<RuleHits>> {
+        MODULES
+            .iter()
+            .filter_map(|kind| self.instances.iter().find(|i| i.name == kind.name).and_then(Instance::hits))
+            .collect()
     }
 
     fn send(&self, record: Record) {
@@ -224,13 +312,14 @@ impl Agent {
         let name = prepared.name;
         let running = Arc::new(AtomicBool::new(true));
         let ctx = ModuleContext::new(self.records.clone(), self.stats[index].1.clone(), running.clone());
+        let rules = ctx.rules.clone();
         let (ready_tx, ready_rx) = bounded(1);
         let run = prepared.run;
         let thread = thread::Builder::new()
             .name(name.into())
             .spawn(move || run(ctx, ready_tx))
             .with_context(|| format!("{name}: start thread"))?;
-        let instance = Instance { name, running, thread };
+        let instance = Instance { name, running, thread, rules };
         let failure = match ready_rx.recv() {
             Ok(Ok(())) => return Ok(Some(instance)),
             Ok(Err(err)) => err,
@@ -253,11 +342,13 @@ impl Agent {
         failure
     }
 
-    /// Applies the config file anew; returns the `reload` record. A config that does
-    /// not parse, or a module that does not load, leaves everything as it was.
-    fn reload(&mut self, path: &Path) -> Record {
+    /// Applies the config file anew; returns the `reload` record and whether it
+    /// applied. A config that does not parse, or a module that does not load, leaves
+    /// everything as it was.
+    fn reload(&mut self, path: &Path) -> (Record, bool) {
         let outcome =
             config::load(path).map_err(|err| anyhow::anyhow!("{err}")).and_then(|new| self.replace_changed(new));
+        let applied = outcome.is_ok();
         let mut record = match outcome {
             Ok(changed) => Record::new(Level::Info, "agent", "reload")
                 .field("changed", Value::List(changed.iter().map(|name| Value::Str(name.to_string())).collect()))
@@ -270,7 +361,7 @@ impl Agent {
             }
         };
         record.fields.insert(0, ("config", Value::Bytes(path.as_os_str().as_encoded_bytes().to_vec())));
-        record
+        (record, applied)
     }
 
     /// Starts a new instance of every module whose section changed; once all are
@@ -299,14 +390,25 @@ impl Agent {
         }
         let mut changed = Vec::new();
         if let Some(log) = log {
-            let _ = self.log_replacements.send(log);
+            let _ = self.log_replacements.send(Replacement::Log(log));
             changed.push("log");
+        }
+        if new.output != self.config.output || new.log.tags != self.config.log.tags {
+            let outputs = Outputs::open(&new.output, &new.log.tags, self.output_stats.clone(), &self.identity);
+            let _ = self.log_replacements.send(Replacement::Outputs(outputs));
+            changed.push("output");
         }
         for (index, state, instance) in started {
             let name = MODULES[index].name;
             if let Some(old) = self.instances.iter().position(|i| i.name == name) {
-                if let Err(err) = self.instances.remove(old).stop() {
+                let old = self.instances.remove(old);
+                let old_hits = old.hits();
+                if let Err(err) = old.stop() {
                     log::error!("{err:#}");
+                }
+                // Hits since start: a rule that stays keeps its count.
+                if let (Some(old_hits), Some(new_hits)) = (old_hits, instance.as_ref().and_then(Instance::hits)) {
+                    new_hits.carry_from(&old_hits);
                 }
             }
             self.instances.extend(instance);

@@ -105,11 +105,13 @@ pub struct ModuleContext {
     /// Records this instance took from its ring buffer: at its end the kernel's
     /// count of what it queued must reach this.
     pub taken: Arc<AtomicU64>,
+    /// Where this instance publishes its rules' hit counters (`status`, metrics).
+    pub rules: super::hits::RuleSlot,
 }
 
 impl ModuleContext {
     pub fn new(records: Sender<ToWriter>, stats: Arc<ModuleStats>, running: Arc<AtomicBool>) -> ModuleContext {
-        ModuleContext { records, stats, running, taken: Arc::default() }
+        ModuleContext { records, stats, running, taken: Arc::default(), rules: Arc::default() }
     }
 
     /// Hands an event's record to the writer; never blocks (this runs inside a

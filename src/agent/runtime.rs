@@ -14,6 +14,7 @@
 
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -21,6 +22,7 @@ use crossbeam_channel::Sender;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapFlags, OpenObject, RingBuffer, RingBufferBuilder};
 
+use super::hits::{RuleHits, RuleNames};
 use super::module::{ModuleContext, ModuleState, ModuleStats, Prepared, OP_SLOTS};
 use crate::probe::HookKind;
 
@@ -49,6 +51,10 @@ pub trait Module: Send + Sized + 'static {
     }
     /// On the module's thread after every poll (the network module re-resolves domains).
     fn tick(&mut self, _skel: &LoadedSkelOf<'_, Self>, _ctx: &ModuleContext) {}
+    /// Its rules by id, for the per-rule hit counters (`status`, metrics).
+    fn rule_names(&self) -> RuleNames {
+        RuleNames::default()
+    }
 }
 
 pub type Decoder = Box<dyn FnMut(&[u8], &ModuleContext)>;
@@ -87,7 +93,11 @@ fn run<M: Module>(
     let name = M::NAME;
     let mut storage = MaybeUninit::uninit();
     let Some(mut module) = or_report(make(), &ready) else { return Ok(()) };
-    let Some(skel) = or_report(load(&module, &mut storage), &ready) else { return Ok(()) };
+    let hits = Arc::new(RuleHits::new(name, module.rule_names()));
+    if let Ok(mut slot) = ctx.rules.lock() {
+        *slot = Some(hits.clone());
+    }
+    let Some(skel) = or_report(load(&module, hits.slots(), &mut storage), &ready) else { return Ok(()) };
     let filled = module.fill(&skel, &ctx);
     let Some(links) = or_report(filled.and_then(|()| attach::<M>(skel.object())), &ready) else { return Ok(()) };
     let Some(()) = or_report(module.attached(&skel, &ctx), &ready) else { return Ok(()) };
@@ -95,20 +105,22 @@ fn run<M: Module>(
     let maps: Vec<libbpf_rs::Map<'_>> = skel.object().maps().collect();
     let map =
         |wanted: &str| maps.iter().find(|map| map.name() == wanted).with_context(|| format!("{name}: no map {wanted}"));
-    let shared = map("sg_events").and_then(|events| Ok((events, map("sg_counters")?, map("sg_op_counts")?)));
-    let Some((events, counters, op_counts)) = or_report(shared, &ready) else { return Ok(()) };
+    let shared = map("sg_events")
+        .and_then(|events| Ok((events, map("sg_counters")?, map("sg_op_counts")?, map("sg_rule_hits")?)));
+    let Some((events, counters, op_counts, rule_hits)) = or_report(shared, &ready) else { return Ok(()) };
     let mut decode = module.decoder();
     let callback_ctx = ctx.clone();
     let ring = ring_buffer(name, events, &ctx, move |data| decode(data, &callback_ctx));
     let Some(ring) = or_report(ring, &ready) else { return Ok(()) };
     let _ = ready.send(Ok(()));
 
-    let kernel = KernelCounters { counters, op_counts };
+    let kernel = KernelCounters { counters, op_counts, rule_hits, hits };
     poll_until_stopped(name, &ring, kernel, links, &ctx, || module.tick(&skel, &ctx))
 }
 
 fn load<'obj, M: Module>(
     module: &M,
+    rule_slots: usize,
     storage: &'obj mut MaybeUninit<OpenObject>,
 ) -> anyhow::Result<LoadedSkelOf<'obj, M>> {
     let name = M::NAME;
@@ -116,6 +128,10 @@ fn load<'obj, M: Module>(
     for mut map in open.open_object_mut().maps_mut() {
         if map.name() == "sg_events" {
             map.set_max_entries(ring_buffer_bytes()).with_context(|| format!("{name}: ring buffer size"))?;
+        }
+        if map.name() == "sg_rule_hits" {
+            let slots = u32::try_from(rule_slots).unwrap_or(u32::MAX);
+            map.set_max_entries(slots).with_context(|| format!("{name}: rule hit counters size"))?;
         }
     }
     module.configure(&mut open)?;
@@ -229,7 +245,14 @@ struct KernelCounters<'a> {
     counters: &'a dyn MapCore,
     /// `sg_op_counts`
     op_counts: &'a dyn MapCore,
+    /// `sg_rule_hits`, read into `hits`
+    rule_hits: &'a dyn MapCore,
+    hits: Arc<RuleHits>,
 }
+
+/// Rules whose hits are read every `COUNTER_INTERVAL`; a larger table (one lookup
+/// per rule) every tenth time, and always at the end.
+const HITS_EVERY_SECOND: usize = 1024;
 
 /// Polls until the agent stops this instance, running `tick` after every poll. Then
 /// detaches, so that nothing is emitted any more, and drains: the last records and
@@ -244,6 +267,7 @@ fn poll_until_stopped(
 ) -> anyhow::Result<()> {
     let mut published = Published::new();
     let mut last_counters = Instant::now();
+    let mut rounds = 0usize;
     while ctx.running.load(Ordering::Relaxed) {
         match ring.poll(POLL_INTERVAL) {
             Ok(()) => {}
@@ -254,6 +278,10 @@ fn poll_until_stopped(
         tick();
         if last_counters.elapsed() >= COUNTER_INTERVAL {
             published.update(&kernel, &ctx.stats);
+            if kernel.hits.slots() <= HITS_EVERY_SECOND || rounds % 10 == 0 {
+                read_hits(&kernel);
+            }
+            rounds += 1;
             last_counters = Instant::now();
         }
     }
@@ -271,6 +299,7 @@ fn drain(
     published: &mut Published,
 ) -> anyhow::Result<()> {
     let deadline = Instant::now() + DRAIN_LIMIT;
+    read_hits(kernel);
     loop {
         ring.consume().with_context(|| format!("{name}: consume ring buffer"))?;
         published.update(kernel, &ctx.stats);
@@ -319,6 +348,10 @@ impl Published {
     fn queued(&self) -> u64 {
         self.emitted.iter().sum::<u64>() - self.lost.iter().sum::<u64>()
     }
+}
+
+fn read_hits(kernel: &KernelCounters<'_>) {
+    kernel.hits.update(|slot| sum_per_cpu(kernel.rule_hits, slot, 0));
 }
 
 /// Sum over the CPUs of the u64 at `offset` in a per-CPU array's value.

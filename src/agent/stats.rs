@@ -14,6 +14,9 @@ use crate::logging::{Level, Record, Value};
 pub struct StatsReporter {
     modules: Vec<(&'static str, Arc<ModuleStats>)>,
     writer: Arc<WriterStats>,
+    /// The outputs configured (by name) and every output's stats.
+    outputs: Arc<std::sync::Mutex<Vec<&'static str>>>,
+    output_stats: crate::outputs::OutputStatsSet,
     last: Counters,
 }
 
@@ -33,6 +36,9 @@ pub struct Counters {
     truncated: u64,
     /// lost_kernel by "module.op", for the ops that lost any.
     lost_kernel_by_op: Vec<(String, u64)>,
+    /// Records each configured output (journald, syslog) could not take; they are
+    /// in the log, so not in `lost`.
+    lost_outputs: Vec<(String, u64)>,
 }
 
 impl Counters {
@@ -54,6 +60,11 @@ impl Counters {
                 .map(|(key, n)| (key.clone(), n - before(key)))
                 .filter(|(_, n)| *n > 0)
                 .collect(),
+            lost_outputs: self
+                .lost_outputs
+                .iter()
+                .map(|(key, n)| (key.clone(), n - o.lost_outputs.iter().find(|(k, _)| k == key).map_or(0, |(_, b)| *b)))
+                .collect(),
         }
     }
 
@@ -63,11 +74,12 @@ impl Counters {
 
     /// Anything lost: events, or (file) rule identities, which leave a gap in the policy.
     pub fn anything_lost(&self) -> bool {
-        self.lost() > 0 || self.lost_identities > 0
+        self.lost() > 0 || self.lost_identities > 0 || self.lost_outputs.iter().any(|(_, n)| *n > 0)
     }
 
-    fn fields(&self) -> Vec<(&'static str, Value)> {
-        let mut fields: Vec<(&'static str, Value)> = [
+    /// The counts by name, as the `stats` record and the metrics give them.
+    pub fn numbers(&self) -> [(&'static str, u64); 10] {
+        [
             ("produced", self.produced),
             ("written", self.written),
             ("filtered", self.filtered),
@@ -79,12 +91,18 @@ impl Counters {
             ("truncated", self.truncated),
             ("lost_identities", self.lost_identities),
         ]
-        .into_iter()
-        .map(|(name, value)| (name, Value::Uint(value)))
-        .collect();
+    }
+
+    fn fields(&self) -> Vec<(&'static str, Value)> {
+        let mut fields: Vec<(&'static str, Value)> =
+            self.numbers().into_iter().map(|(name, value)| (name, Value::Uint(value))).collect();
         if !self.lost_kernel_by_op.is_empty() {
             let by_op = self.lost_kernel_by_op.iter().map(|(key, n)| (key.clone(), Value::Uint(*n))).collect();
             fields.push(("lost_kernel_by_op", Value::Map(by_op)));
+        }
+        if !self.lost_outputs.is_empty() {
+            let outputs = self.lost_outputs.iter().map(|(key, n)| (key.clone(), Value::Uint(*n))).collect();
+            fields.push(("lost_outputs", Value::Map(outputs)));
         }
         fields
     }
@@ -95,8 +113,13 @@ impl Counters {
 }
 
 impl StatsReporter {
-    pub fn new(modules: &[(&'static str, Arc<ModuleStats>)], writer: Arc<WriterStats>) -> StatsReporter {
-        StatsReporter { modules: modules.to_vec(), writer, last: Counters::default() }
+    pub fn new(
+        modules: &[(&'static str, Arc<ModuleStats>)],
+        writer: Arc<WriterStats>,
+        outputs: Arc<std::sync::Mutex<Vec<&'static str>>>,
+        output_stats: crate::outputs::OutputStatsSet,
+    ) -> StatsReporter {
+        StatsReporter { modules: modules.to_vec(), writer, outputs, output_stats, last: Counters::default() }
     }
 
     pub fn now(&self) -> Counters {
@@ -120,6 +143,12 @@ impl StatsReporter {
                 }
             }
             c.lost_identities += load(&stats.lost_identities);
+        }
+        let configured = self.outputs.lock().map(|o| o.clone()).unwrap_or_default();
+        for (name, stats) in self.output_stats.by_name() {
+            if configured.contains(&name) || load(&stats.lost) > 0 {
+                c.lost_outputs.push((name.to_string(), load(&stats.lost)));
+            }
         }
         c
     }

@@ -13,11 +13,12 @@ use super::error::{ConfigError, Lines, Problem};
 use super::values;
 use super::{
     AllowDeny, Config, Entry, FileConfig, FileOp, FileRule, LogConfig, LogFormat, LogOutput, Mode, MountConfig,
-    NetworkConfig, NetworkOp, Op, PortRange, ProcessConfig, ProcessOp, Target,
+    NetworkConfig, NetworkOp, Op, OutputConfig, PortRange, ProcessConfig, ProcessOp, Target,
 };
 use crate::logging::Level;
 
-const ROOT_KEYS: &[&str] = &["log", "file", "network", "process", "mount"];
+const ROOT_KEYS: &[&str] = &["log", "file", "network", "process", "mount", "output"];
+const OUTPUT_KEYS: &[&str] = &["journald", "syslog", "metrics"];
 const LOG_KEYS: &[&str] = &["format", "output", "max_size", "max_age", "max_files", "level", "tags", "stats_interval"];
 const FILE_KEYS: &[&str] = &["enable", "mode", "target", "ops", "allow", "deny", "audit"];
 const FILE_RULE_KEYS: &[&str] = &["path", "ops", "uid", "gid", "command"];
@@ -274,6 +275,20 @@ impl Reader<'_> {
             network: self.network(&root),
             process: self.process(&root),
             mount: self.mount(&root),
+            output: self.output(&root),
+        }
+    }
+
+    // ---- [output]
+
+    fn output(&mut self, root: &Fields) -> OutputConfig {
+        let Some(fields) = self.section(root, "output", OUTPUT_KEYS) else {
+            return OutputConfig::default();
+        };
+        OutputConfig {
+            journald: self.field(&fields, "journald", Self::boolean).unwrap_or(false),
+            syslog: self.field(&fields, "syslog", |r, n| r.parsed(n, values::syslog_target)).flatten(),
+            metrics: self.field(&fields, "metrics", |r, n| r.parsed(n, values::metrics_target)).flatten(),
         }
     }
 

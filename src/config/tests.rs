@@ -405,11 +405,11 @@ gid = { deny = [1001] }
 fn unknown_top_level_key() {
     assert_eq!(
         problem("[log]\nlevel = \"INFO\"\n\n[files]\nenable = true\n"),
-        at(4, 2, "files", "unknown key (expected one of: log, file, network, process, mount)")
+        at(4, 2, "files", "unknown key (expected one of: log, file, network, process, mount, output)")
     );
     assert_eq!(
         problem("verbose = true\n"),
-        at(1, 1, "verbose", "unknown key (expected one of: log, file, network, process, mount)")
+        at(1, 1, "verbose", "unknown key (expected one of: log, file, network, process, mount, output)")
     );
 }
 
@@ -973,4 +973,24 @@ fn a_config_that_is_not_utf8_has_a_position() {
         format!("{}:2:13: byte 0xff is not UTF-8 (a config file must be UTF-8)", file.display())
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn output_section_parses_and_names_bad_values() {
+    let config = parse_ok("[output]\njournald = true\nsyslog = \"udp:127.0.0.1:514\"\nmetrics = \"127.0.0.1:9464\"\n");
+    assert!(config.output.journald);
+    assert_eq!(config.output.syslog, Some(SyslogTarget::Udp("127.0.0.1:514".into())));
+    assert_eq!(config.output.metrics, Some(MetricsTarget::Listen("127.0.0.1:9464".parse().unwrap())));
+    assert_eq!(parse_ok("").output, OutputConfig::default());
+    assert_eq!(
+        problem("[output]\nsyslog = \"smtp:x:1\"\n"),
+        at(
+            2,
+            10,
+            "output.syslog",
+            "invalid syslog target \"smtp:x:1\" (use \"unix:/dev/log\", \"udp:HOST:PORT\", \"tcp:HOST:PORT\" or \"\")"
+        )
+    );
+    assert!(problem("[output]\njournald = 1\n").contains("output.journald"));
+    assert!(problem("[output]\nmetric = \"x\"\n").contains("unknown key"));
 }

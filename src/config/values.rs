@@ -3,6 +3,7 @@
 //! error shows after `file:line:col: key:`.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{Cidr, CommandMatch, MountSource, PortProto, PortRange};
@@ -234,6 +235,58 @@ pub fn port(raw: &str) -> Result<PortRange, String> {
     Ok(PortRange { proto, first, last })
 }
 
+/// `[output] syslog`: `""` (none), `unix:/PATH`, `udp:HOST:PORT` or `tcp:HOST:PORT`.
+pub fn syslog_target(raw: &str) -> Result<Option<super::SyslogTarget>, String> {
+    use super::SyslogTarget;
+    const USE: &str = "use \"unix:/dev/log\", \"udp:HOST:PORT\", \"tcp:HOST:PORT\" or \"\"";
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let (scheme, rest) = raw.split_once(':').ok_or_else(|| format!("invalid syslog target {raw:?} ({USE})"))?;
+    match scheme.to_ascii_lowercase().as_str() {
+        "unix" => Ok(Some(SyslogTarget::Unix(PathBuf::from(path(rest)?)))),
+        "udp" => Ok(Some(SyslogTarget::Udp(host_port(rest)?))),
+        "tcp" => Ok(Some(SyslogTarget::Tcp(host_port(rest)?))),
+        _ => Err(format!("invalid syslog target {raw:?} ({USE})")),
+    }
+}
+
+/// `HOST:PORT` (a name, an IPv4 address, or `[IPv6]`) with a port from 1 to 65535;
+/// the name is resolved when the output opens (and again when TCP reconnects).
+fn host_port(raw: &str) -> Result<String, String> {
+    let (host, port) = raw.rsplit_once(':').ok_or_else(|| format!("expected HOST:PORT, found {raw:?}"))?;
+    let host_ok = !host.is_empty()
+        && (host.starts_with('[')
+            && host.ends_with(']')
+            && host[1..host.len() - 1].parse::<std::net::Ipv6Addr>().is_ok()
+            || host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'));
+    if !host_ok {
+        return Err(format!("invalid host {host:?} in {raw:?} (a name, an IPv4 address or [IPv6])"));
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(raw.to_string()),
+        _ => Err(format!("invalid port {port:?} in {raw:?} (1 to 65535)")),
+    }
+}
+
+/// `[output] metrics`: `""` (none), `ADDRESS:PORT` to listen on, or an absolute path
+/// ending in `.prom` (node_exporter's textfile collector).
+pub fn metrics_target(raw: &str) -> Result<Option<super::MetricsTarget>, String> {
+    use super::MetricsTarget;
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    if raw.starts_with('/') {
+        if !raw.ends_with(".prom") {
+            return Err(format!("a metrics file must end in .prom (node_exporter reads only those): {raw:?}"));
+        }
+        return Ok(Some(MetricsTarget::File(PathBuf::from(path(raw)?))));
+    }
+    raw.parse::<std::net::SocketAddr>().map(|addr| Some(MetricsTarget::Listen(addr))).map_err(|_| {
+        format!("invalid metrics target {raw:?} (an address and port such as \"127.0.0.1:9464\", or an absolute path ending in .prom)")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,5 +448,34 @@ mod tests {
         assert!(domain(".").is_err());
         assert!(domain(&format!("{}.com", "a".repeat(64))).is_err());
         assert!(domain("10.0.0.1").unwrap_err().contains("network.cidr"));
+    }
+
+    #[test]
+    fn output_targets() {
+        use crate::config::{MetricsTarget, SyslogTarget};
+        assert_eq!(syslog_target("").unwrap(), None);
+        assert_eq!(syslog_target("unix:/dev/log").unwrap(), Some(SyslogTarget::Unix("/dev/log".into())));
+        assert_eq!(syslog_target("UDP:10.0.0.1:514").unwrap(), Some(SyslogTarget::Udp("10.0.0.1:514".into())));
+        assert_eq!(syslog_target("tcp:[::1]:601").unwrap(), Some(SyslogTarget::Tcp("[::1]:601".into())));
+        assert_eq!(
+            syslog_target("tcp:logs.example.com:6514").unwrap(),
+            Some(SyslogTarget::Tcp("logs.example.com:6514".into()))
+        );
+        assert!(syslog_target("udp:host").unwrap_err().contains("HOST:PORT"));
+        assert!(syslog_target("udp:host:0").unwrap_err().contains("invalid port"));
+        assert!(syslog_target("udp:a b:1").unwrap_err().contains("invalid host"));
+        assert!(syslog_target("unix:dev/log").unwrap_err().contains("absolute"));
+        assert!(syslog_target("http://x").unwrap_err().contains("invalid syslog target"));
+        assert_eq!(metrics_target("").unwrap(), None);
+        assert_eq!(
+            metrics_target("127.0.0.1:9464").unwrap(),
+            Some(MetricsTarget::Listen("127.0.0.1:9464".parse().unwrap()))
+        );
+        assert_eq!(
+            metrics_target("/var/lib/node_exporter/safeguard.prom").unwrap(),
+            Some(MetricsTarget::File("/var/lib/node_exporter/safeguard.prom".into()))
+        );
+        assert!(metrics_target("/tmp/x.txt").unwrap_err().contains(".prom"));
+        assert!(metrics_target("localhost").unwrap_err().contains("invalid metrics target"));
     }
 }

@@ -344,6 +344,10 @@ impl runtime::Module for File {
         Ok(())
     }
 
+    fn rule_names(&self) -> crate::agent::hits::RuleNames {
+        RuleTable { texts: self.rules.texts.clone(), not_allowed: "not in file.allow".into() }.names()
+    }
+
     fn decoder(&self) -> RingDecoder {
         let rules = RuleTable { texts: self.rules.texts.clone(), not_allowed: "not in file.allow".into() };
         let mut decoder = Decoder { rules };

@@ -68,7 +68,7 @@ pub fn write_json_user(out: &mut Vec<u8>, record: &Record, user: Option<&str>, t
     out.extend_from_slice(b"}\n");
 }
 
-fn write_value(out: &mut Vec<u8>, value: &Value) {
+pub fn write_value(out: &mut Vec<u8>, value: &Value) {
     match value {
         Value::Str(text) => write_str(out, text),
         Value::Bytes(bytes) => write_bytes(out, bytes),

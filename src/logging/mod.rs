@@ -15,9 +15,10 @@ mod users;
 mod writer;
 
 pub use fold::{Folder, FOLD_KEYS, FOLD_WINDOW};
-pub use json::{write_json, write_json_user};
+pub use json::{write_json, write_json_user, write_value as write_json_value};
 pub use level::Level;
 pub use record::{Action, Record, Value};
 pub use text::{write_text, write_text_user};
+pub use time::write_rfc3339;
 pub use users::UserNames;
 pub use writer::{Format, LogWriter, Output, WriterOptions};

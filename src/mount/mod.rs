@@ -152,6 +152,10 @@ impl runtime::Module for Mount {
         Ok(())
     }
 
+    fn rule_names(&self) -> crate::agent::hits::RuleNames {
+        RuleTable { texts: self.rules.texts.clone(), not_allowed: String::new() }.names()
+    }
+
     fn decoder(&self) -> Decoder {
         let rules = RuleTable { texts: self.rules.texts.clone(), not_allowed: String::new() };
         Box::new(move |data, ctx| match decode::<sg::sg_mount_event>(data) {

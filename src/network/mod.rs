@@ -284,6 +284,20 @@ impl runtime::Module for Network {
         seed_owners(skel, "after")
     }
 
+    fn rule_names(&self) -> crate::agent::hits::RuleNames {
+        let mut names =
+            RuleTable { texts: self.rules.texts.clone(), not_allowed: "not in network.cidr.allow".into() }.names();
+        // The network module's own ids from the top down (bpf/safeguard.h).
+        for (id, name) in &mut names.specials {
+            match *id {
+                RULE_NO_OWNER => *name = NO_OWNER.into(),
+                RULE_NO_HEADER => *name = NO_HEADER.into(),
+                _ => {}
+            }
+        }
+        names
+    }
+
     fn decoder(&self) -> RingDecoder {
         let rules = RuleTable { texts: self.rules.texts.clone(), not_allowed: "not in network.cidr.allow".into() };
         let mut decoder = Decoder { rules, exe_cache: ExeCache::default(), names: self.names.clone() };

@@ -148,6 +148,10 @@ impl runtime::Module for Process {
         Ok(())
     }
 
+    fn rule_names(&self) -> crate::agent::hits::RuleNames {
+        RuleTable { texts: self.rules.texts.clone(), not_allowed: "not in process.allow".into() }.names()
+    }
+
     fn decoder(&self) -> RingDecoder {
         let rules = RuleTable { texts: self.rules.texts.clone(), not_allowed: "not in process.allow".into() };
         let mut decoder = Decoder { rules, exe_cache: ExeCache::default() };

@@ -83,6 +83,10 @@ wait_for_record() {
     while [ "$i" -lt $((WAIT_SECS * 5)) ]; do
         REC=$(records "$@" | head -n 1)
         if [ -n "$REC" ]; then
+            # The writer may have been mid-write (the kernel copies a write page by
+            # page, and a reader can run in between): take the line again, complete.
+            sleep 0.1
+            REC=$(records "$@" | head -n 1)
             echo "$REC"
             return 0
         fi
