@@ -25,15 +25,23 @@ tally() {
     failed=$((failed + $(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')))
 }
 
-# The HTML report is checked in a real browser (issue 6). Installing a headless Chromium
-# takes about a minute on a fresh machine, so it happens in the background, beside the
-# unit and VM tests, and the check runs last.
-browser_install() {
-    command -v chromium >/dev/null || command -v chromium-headless-shell >/dev/null && return 0
+# The HTML report is checked in a real browser (issue 6), and the output examples against
+# the real Prometheus, rsyslog and journald (issue 19). Installing what is missing of them
+# takes a minute or two on a fresh machine, so it happens in the background, beside the
+# unit and VM tests, and those checks run last.
+background_install() {
+    local missing=""
+    command -v chromium >/dev/null || command -v chromium-headless-shell >/dev/null ||
+        missing="$missing chromium-headless-shell"
+    command -v promtool >/dev/null || missing="$missing prometheus"
+    command -v rsyslogd >/dev/null || missing="$missing rsyslog"
+    command -v journalctl >/dev/null || missing="$missing systemd"
+    [ -n "$missing" ] || return 0
+    # shellcheck disable=SC2086 # one word per package
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        chromium-headless-shell; } >"$OUT/browser-install.log" 2>&1
+        $missing; } >"$OUT/browser-install.log" 2>&1
 }
-browser_install &
+background_install &
 browser_installer=$!
 # The packaging tools (cargo-deb, cargo-generate-rpm: issue 7) build in the background as
 # well; the package test (tests/pkg) runs after the VM tests.
@@ -74,7 +82,7 @@ if wait "$browser_installer"; then
     CHROMIUM="$chromium" SAFEGUARD="$BIN" tests/analysis/html-browser.sh >"$OUT/browser.log" 2>&1
     rc=$?
 else
-    echo "installing chromium-headless-shell failed:" >"$OUT/browser.log"
+    echo "installing chromium-headless-shell (and the output tools) failed:" >"$OUT/browser.log"
     tail -n 20 "$OUT/browser-install.log" >>"$OUT/browser.log"
     rc=1
 fi
@@ -85,6 +93,14 @@ else
     echo "browser: 0 passed, 1 failed" | tee "$OUT/browser.result"
 fi
 tally "$OUT/browser.result" browser
+
+echo "== output examples against Prometheus, rsyslog and journald (tests/outputs/examples.sh)"
+tests/outputs/examples.sh "$BIN" >"$OUT/outputs.log" 2>&1
+cat "$OUT/outputs.log"
+if grep -q '^SKIP' "$OUT/outputs.log"; then
+    echo "outputs: 0 passed, 1 failed (the tools are missing: see $OUT/browser-install.log)" >>"$OUT/outputs.log"
+fi
+tally "$OUT/outputs.log" outputs
 
 echo "== packages (make package-test)"
 if wait "$package_tools"; then
