@@ -10,7 +10,10 @@
  *   sendmsg      lsm/socket_sendmsg      msg_name as the protocol reads it (AF_UNSPEC
  *                                        included), else the connected peer; with
  *                                        IP_HDRINCL also the IP header's destination;
- *                                        a TCP fast-open send is judged as a connect
+ *                                        a TCP fast-open send is judged as a connect;
+ *                                        AF_PACKET: the IP header inside the frame
+ * connect and sendmsg also judge a source route's first hop (IPv4 options, an
+ * IPv6 routing header), where the kernel sends the packet first.
  *   bind         lsm/socket_bind         the local address asked for
  *   getpeername  lsm/socket_getpeername  the connected peer
  *   accept       lsm/inet_conn_request   the peer of a SYN reaching a listener
@@ -150,6 +153,8 @@ struct flow {
 	__u32 no_addr;   /* no address the kernel will use: subject deny lists only */
 	__u32 raw_hdr;   /* RAW_HDR_*: an IP header written by the sender */
 	__u8 hdr_dst[SG_NET_ADDR_LEN]; /* its destination (RAW_HDR_READ) */
+	__u32 route;   /* RAW_HDR_*: a source route (IPv4 options, IPv6 routing header) */
+	__u8 route_dst[SG_NET_ADDR_LEN]; /* its first hop, where the packet goes first */
 };
 
 #define RAW_HDR_NONE 0
@@ -340,6 +345,24 @@ static __always_inline __u32 judge_flow(struct flow *f, const struct who *w, __u
 	return verdict;
 }
 
+/* judge_flow, then the first hop of a source route, which the packet is sent to
+ * whatever the destination named. */
+static __always_inline __u32 judge_routed(struct flow *f, const struct who *w, __u32 *rule_id)
+{
+	__u32 verdict = judge_flow(f, w, rule_id);
+
+	if (verdict == SG_VERDICT_DENY || f->route == RAW_HDR_NONE)
+		return verdict;
+	if (f->route == RAW_HDR_UNREADABLE) {
+		*rule_id = SG_NET_RULE_NO_HEADER;
+		return SG_VERDICT_DENY;
+	}
+	verdict = judge(f->route_dst, w, rule_id);
+	if (verdict == SG_VERDICT_DENY)
+		__builtin_memcpy(f->dst, f->route_dst, SG_NET_ADDR_LEN);
+	return verdict;
+}
+
 static __always_inline void read_exe(struct task_struct *task, struct sg_inode_key *exe)
 {
 	struct file *file = BPF_CORE_READ(task, mm, exe_file);
@@ -416,7 +439,7 @@ static __always_inline __u32 decide_task(__u32 op, struct flow *f, int block, st
 	w.gid = uid_gid >> 32;
 	/* Both must allow: a port denial is not exempted by subject allow lists, and a
 	 * port allowed does not lift an address denial. */
-	if (judge_flow(f, &w, &rule_id) != SG_VERDICT_DENY && judge_port(op, f, &rule_id) != SG_VERDICT_DENY) {
+	if (judge_routed(f, &w, &rule_id) != SG_VERDICT_DENY && judge_port(op, f, &rule_id) != SG_VERDICT_DENY) {
 		if (rule_id && sk && sg_track_owners)
 			note_owner(sk, 1);
 		return SG_VERDICT_ALLOW;
@@ -578,14 +601,13 @@ static __always_inline int raw_hdrincl(struct sock *sk, __u16 protocol)
 	return BPF_CORE_READ_BITFIELD_PROBED((struct inet_sock___old *)sk, hdrincl);
 }
 
-/* The first len bytes of the data being sent, from the sender's memory: 0 when
- * they are not in its first segment (user iovec or ubuf) or cannot be read. */
-static __always_inline int read_send_head(struct msghdr *msg, void *buf, __u32 len)
+/* Where the data being sent starts in the sender's memory and how much of it is
+ * there: 0 when its first segment is no user iovec or ubuf. */
+static __always_inline int send_head(struct msghdr *msg, void **base, unsigned long *avail)
 {
 	struct iov_iter *it = &msg->msg_iter;
 	const struct iovec *iov;
-	unsigned long off, avail;
-	void *base;
+	unsigned long off;
 	__u32 type;
 
 	if (bpf_core_field_exists(it->iter_type))
@@ -595,19 +617,29 @@ static __always_inline int read_send_head(struct msghdr *msg, void *buf, __u32 l
 	off = BPF_CORE_READ(it, iov_offset);
 	if (bpf_core_enum_value_exists(enum iter_type, ITER_UBUF) &&
 	    type == bpf_core_enum_value(enum iter_type, ITER_UBUF)) {
-		base = BPF_CORE_READ(it, ubuf) + off;
-		avail = BPF_CORE_READ(it, count);
+		*base = BPF_CORE_READ(it, ubuf) + off;
+		*avail = BPF_CORE_READ(it, count);
 	} else if (type == bpf_core_enum_value(enum iter_type, ITER_IOVEC)) {
 		if (bpf_core_field_exists(it->__iov))
 			iov = BPF_CORE_READ(it, __iov);
 		else
 			iov = BPF_CORE_READ((struct iov_iter___old *)it, iov);
-		base = BPF_CORE_READ(iov, iov_base) + off;
-		avail = BPF_CORE_READ(iov, iov_len) - off;
+		*base = BPF_CORE_READ(iov, iov_base) + off;
+		*avail = BPF_CORE_READ(iov, iov_len) - off;
 	} else {
 		return 0;
 	}
-	if (avail < len)
+	return 1;
+}
+
+/* The first len bytes of the data being sent, from the sender's memory: 0 when
+ * they are not in its first segment (user iovec or ubuf) or cannot be read. */
+static __always_inline int read_send_head(struct msghdr *msg, void *buf, __u32 len)
+{
+	unsigned long avail;
+	void *base;
+
+	if (!send_head(msg, &base, &avail) || avail < len)
 		return 0;
 	return bpf_probe_read_user(buf, len, base) == 0;
 }
@@ -699,6 +731,313 @@ int sg_net_seed_owners(struct bpf_iter__task_file *ctx)
 	return 0;
 }
 
+/*
+ * AF_PACKET sockets (CAP_NET_RAW) write whole frames: an IP packet inside goes to
+ * the destination in its own header, which no sockaddr names. The frame's head is
+ * read from the sender's memory (as for IP_HDRINCL) and the IP header found the
+ * way the link layer would: SOCK_DGRAM frames start with the payload of the
+ * protocol the send names (sockaddr_ll, else the socket's); SOCK_RAW frames with
+ * an Ethernet header (up to two VLAN tags). A SOCK_RAW frame that itself looks
+ * like an IP packet (devices without a link header: tun, ipip, wireguard) is
+ * judged as one too. A head that cannot be read (another iovec, a TX ring) is
+ * refused when any rule exists; a frame with no IP header faces the subject deny
+ * lists only.
+ */
+#define AF_PACKET 17
+#define SOCK_DGRAM 2
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88A8
+#define FRAME_HEAD 64 /* two VLAN tags + an IPv6 header's destination: 22 + 40 */
+
+static __always_inline __u16 be16_at(const __u8 *b, __u32 i)
+{
+	return ((__u16)b[i] << 8) | b[i + 1];
+}
+
+/* The start of the IP header after the ethertype at type_at (through up to two
+ * VLAN tags), or -1 when the frame carries no IP there. */
+static __always_inline int frame_ip_at(const __u8 *b, __u32 n, __u32 type_at)
+{
+	__u16 t;
+
+	if (type_at + 2 > n)
+		return -1;
+	t = be16_at(b, type_at);
+	if (t == ETH_P_8021Q || t == ETH_P_8021AD) {
+		type_at += 4;
+		if (type_at + 2 > n)
+			return -1;
+		t = be16_at(b, type_at);
+		if (t == ETH_P_8021Q || t == ETH_P_8021AD) {
+			type_at += 4;
+			if (type_at + 2 > n)
+				return -1;
+			t = be16_at(b, type_at);
+		}
+	}
+	return t == ETH_P_IP || t == ETH_P_IPV6 ? (int)type_at + 2 : -1;
+}
+
+/* The destination of the IP header at off of the frame's head b (n bytes read). */
+static __always_inline int frame_ip_dst(const __u8 *b, __u32 n, int off, __u8 *dst, __u16 *family)
+{
+	if (off < 0 || off > 22)
+		return 0;
+	if (off + 20 <= (int)n && (b[off] >> 4) == 4) {
+		__be32 a;
+
+		__builtin_memcpy(&a, b + off + 16, 4);
+		map_v4(dst, a);
+		*family = AF_INET;
+		return 1;
+	}
+	if (off + 40 <= (int)n && (b[off] >> 4) == 6) {
+		__builtin_memcpy(dst, b + off + 24, SG_NET_ADDR_LEN);
+		*family = AF_INET6;
+		return 1;
+	}
+	return 0;
+}
+
+/* The first n (1..FRAME_HEAD) bytes of a frame being sent into b. */
+static __always_inline int read_frame_head(struct msghdr *msg, __u8 *b, __u32 n)
+{
+	unsigned long avail;
+	void *base;
+	__u32 m = n - 1;
+
+	if (!send_head(msg, &base, &avail) || avail < n)
+		return 0;
+	/* the verifier needs the length bounded where the call is */
+	asm volatile("%[m] &= 63" : [m] "+r"(m));
+	return bpf_probe_read_user(b, m + 1, base) == 0;
+}
+
+struct packet_sock___sg {
+	struct packet_ring_buffer tx_ring;
+	__be16 num;
+} __attribute__((preserve_access_index));
+
+/* The frame's head, off the stack (sendmsg's frame is near the 512-byte limit). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[FRAME_HEAD]);
+} sg_net_frame SEC(".maps");
+
+/* fp: zeroed by the caller (its own flow: one flow on the stack, not two). */
+static __always_inline int packet_sendmsg(struct socket *sock, struct sock *sk, struct msghdr *msg, int size,
+					  struct flow *fp)
+{
+	__u16 type = BPF_CORE_READ(sock, type), family = 0, proto;
+	__u32 n = size > FRAME_HEAD ? FRAME_HEAD : (size > 0 ? size : 0), zero = 0;
+	struct sockaddr_ll *ll;
+	__u8 *head;
+	int off = -1;
+
+	if (!OP_ON(SG_OP_SENDMSG))
+		return 0;
+	head = bpf_map_lookup_elem(&sg_net_frame, &zero);
+	fp->family = AF_INET;
+	fp->protocol = IPPROTO_RAW;
+	if (!head || BPF_CORE_READ((struct packet_sock___sg *)sk, tx_ring.pg_vec) ||
+	    (n && !read_frame_head(msg, head, n))) {
+		/* frames in a TX ring or spread over iovecs: not readable here */
+		fp->no_addr = 1;
+		fp->raw_hdr = sg_have_rules ? RAW_HDR_UNREADABLE : RAW_HDR_NONE;
+		goto decide;
+	}
+	if (type == SOCK_DGRAM) {
+		ll = BPF_CORE_READ(msg, msg_name);
+		if (ll && BPF_CORE_READ(msg, msg_namelen) >= (int)sizeof(struct sockaddr_ll))
+			proto = bpf_ntohs(BPF_CORE_READ(ll, sll_protocol));
+		else
+			proto = bpf_ntohs(BPF_CORE_READ((struct packet_sock___sg *)sk, num));
+		if (proto == ETH_P_IP || proto == ETH_P_IPV6)
+			off = 0;
+		else if (proto == ETH_P_8021Q || proto == ETH_P_8021AD)
+			off = frame_ip_at(head, n, 2);
+	} else {
+		off = frame_ip_at(head, n, 12);
+		if (frame_ip_dst(head, n, 0, fp->hdr_dst, &family))
+			fp->raw_hdr = RAW_HDR_READ;
+	}
+	if (frame_ip_dst(head, n, off, fp->dst, &fp->family)) {
+		/* judged; with a header-less reading in hdr_dst, that one too */
+	} else if (fp->raw_hdr == RAW_HDR_READ) {
+		/* only the header-less reading: judge it as the destination */
+		__builtin_memcpy(fp->dst, fp->hdr_dst, SG_NET_ADDR_LEN);
+		fp->family = family;
+		fp->raw_hdr = RAW_HDR_NONE;
+	} else {
+		fp->no_addr = 1; /* no IP inside: the subject deny lists */
+	}
+decide:
+	if (decide_task(SG_OP_SENDMSG, fp, sg_block, 0) == SG_VERDICT_DENY && sg_block)
+		return -EPERM;
+	return 0;
+}
+
+/*
+ * Source routes: an IPv4 loose or strict source route (IP_OPTIONS on the socket, or
+ * IP_RETOPTS as a control message of the send, which then replaces the socket's)
+ * and an IPv6 routing header (IPV6_RTHDR on the socket or in the send) make the
+ * kernel send the packet to the route's first hop, whatever connect or sendmsg
+ * named: udp_sendmsg, raw_sendmsg, tcp_v4_connect (opt.faddr) and
+ * fl6_update_dst (IPv6 UDP, raw, TCP). That hop is judged as a destination too.
+ * Control messages are in kernel memory by the time the hook runs; more of them
+ * than the module reads, or options it cannot read, are refused when any rule
+ * exists.
+ */
+#define SOL_IP 0
+#define SOL_IPV6 41
+#define IP_RETOPTS 7
+#define IPV6_2292RTHDR 5
+#define IPV6_RTHDR 57
+#define IPOPT_LSRR 0x83
+#define IPOPT_SSRR 0x89
+#define SG_CMSG_MAX 8
+#define SG_IPOPT_MAX 40 /* the IPv4 options area */
+
+struct sg_cmsghdr {
+	__u64 len;
+	int level;
+	int type;
+};
+
+/* The first hop of IPv4 options (kernel memory, len bytes): the first address of
+ * a source route option, as ip_options_compile takes it; returned as
+ * (1 << 32) | address, 0 for none, SG_IPOPT_UNREAD when the options go on past
+ * the first SG_IPOPT_SEEN (a longer walk costs the verifier too much; real
+ * senders put the route first, after at most a no-op). A global function: the
+ * verifier checks it once, not at every place a send or connect is judged. */
+#define SG_IPOPT_SEEN 4
+#define SG_IPOPT_UNREAD (1ULL << 33)
+__noinline __u64 sg_ipopt_hop(__u64 opts, __u32 len)
+{
+	const __u8 *p = (const __u8 *)opts;
+	__u32 pos = 0;
+	__u8 t, l;
+	__u32 a;
+
+	if (len > SG_IPOPT_MAX)
+		len = SG_IPOPT_MAX;
+	for (int i = 0; i < SG_IPOPT_SEEN; i++) {
+		if (pos >= len || bpf_probe_read_kernel(&t, 1, p + pos))
+			return 0;
+		if (t == 0) /* end of options */
+			return 0;
+		if (t == 1) { /* no-op */
+			pos++;
+			continue;
+		}
+		if (pos + 1 >= len || bpf_probe_read_kernel(&l, 1, p + pos + 1) || l < 2)
+			return 0; /* malformed: the kernel refuses the send */
+		if ((t == IPOPT_LSRR || t == IPOPT_SSRR) && l >= 7 && pos + 7 <= len) {
+			if (bpf_probe_read_kernel(&a, 4, p + pos + 3))
+				return SG_IPOPT_UNREAD;
+			return (1ULL << 32) | a;
+		}
+		pos += l;
+	}
+	return pos < len ? SG_IPOPT_UNREAD : 0;
+}
+
+/* 1 with the hop in hop, 0 for none, -1 when the options cannot be read. */
+static __always_inline int ipopt_hop(const __u8 *opts, __u32 len, __u8 *hop)
+{
+	__u64 r = sg_ipopt_hop((__u64)opts, len);
+
+	if (r & SG_IPOPT_UNREAD)
+		return -1;
+	if (!(r >> 32))
+		return 0;
+	map_v4(hop, (__be32)r);
+	return 1;
+}
+
+/* The first hop of an IPv6 routing header (kernel memory), as fl6_update_dst
+ * takes it: the first address (types 0 and 2), segments[segments_left] (type 4). */
+static __always_inline int rthdr_hop(const __u8 *rt, __u8 *hop)
+{
+	__u8 h[4];
+	__u32 at = 8;
+
+	if (!rt || bpf_probe_read_kernel(h, sizeof(h), rt))
+		return 0;
+	if (h[2] == 4)
+		at += 16 * (__u32)h[3];
+	return bpf_probe_read_kernel(hop, SG_NET_ADDR_LEN, rt + at) == 0;
+}
+
+#define SG_CMSG_UNREADABLE (~0ULL)
+
+/* The control message of a send (kernel memory, len bytes) that carries a source
+ * route: IP_RETOPTS (the last one counts) for an IPv4 destination, IPV6_RTHDR or
+ * IPV6_2292RTHDR otherwise. Returns (offset of its data << 32) | data length, 0
+ * for none, SG_CMSG_UNREADABLE when there are more messages than it reads. A
+ * global function, checked once by the verifier. */
+__noinline __u64 sg_cmsg_route(__u64 ctl, __u64 len, __u32 v4)
+{
+	struct sg_cmsghdr h;
+	__u64 pos = 0, found = 0;
+	int i;
+
+	for (i = 0; i < SG_CMSG_MAX; i++) {
+		if (pos + sizeof(h) > len)
+			return found;
+		if (bpf_probe_read_kernel(&h, sizeof(h), (const void *)(ctl + pos)))
+			return SG_CMSG_UNREADABLE;
+		if (h.len < sizeof(h) || h.len > len - pos || h.len - sizeof(h) > 0xffff)
+			return found; /* the kernel refuses the send */
+		if ((v4 && h.level == SOL_IP && h.type == IP_RETOPTS) ||
+		    (!v4 && h.level == SOL_IPV6 && (h.type == IPV6_RTHDR || h.type == IPV6_2292RTHDR)))
+			found = ((pos + sizeof(h)) << 32) | (h.len - sizeof(h));
+		pos += (h.len + 7) & ~7ULL;
+	}
+	return pos + sizeof(h) <= len ? SG_CMSG_UNREADABLE : found;
+}
+
+/* The source route of a connect (msg 0) or send to dst into f->route_dst. */
+static __always_inline void read_route(struct sock *sk, struct msghdr *msg, struct flow *f)
+{
+	__u32 v4 = f->dst[10] == 0xff && f->dst[11] == 0xff && !f->dst[0] && !f->dst[8];
+	const __u8 *ctl = 0;
+	__u64 len = 0, found = 0;
+	int got = 0;
+
+	if (msg) {
+		ctl = BPF_CORE_READ(msg, msg_control);
+		len = BPF_CORE_READ(msg, msg_controllen);
+	}
+	if (ctl && len) {
+		found = sg_cmsg_route((__u64)ctl, len, v4);
+		if (found == SG_CMSG_UNREADABLE) {
+			f->route = sg_have_rules ? RAW_HDR_UNREADABLE : RAW_HDR_NONE;
+			return;
+		}
+	}
+	if (found)
+		got = v4 ? ipopt_hop(ctl + (found >> 32), (__u32)found, f->route_dst)
+			 : rthdr_hop(ctl + (found >> 32), f->route_dst);
+	else if (v4) {
+		struct ip_options_rcu *o = BPF_CORE_READ((struct inet_sock *)sk, inet_opt);
+
+		if (o && BPF_CORE_READ(o, opt.srr)) {
+			map_v4(f->route_dst, BPF_CORE_READ(o, opt.faddr));
+			got = 1;
+		}
+	} else {
+		got = rthdr_hop((const __u8 *)BPF_CORE_READ((struct inet_sock *)sk, pinet6, opt, srcrt),
+				f->route_dst);
+	}
+	if (got > 0)
+		f->route = RAW_HDR_READ;
+	else if (got < 0)
+		f->route = sg_have_rules ? RAW_HDR_UNREADABLE : RAW_HDR_NONE;
+}
+
 SEC("lsm/socket_connect")
 int BPF_PROG(sg_net_connect, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
 {
@@ -716,6 +1055,7 @@ int BPF_PROG(sg_net_connect, struct socket *sock, struct sockaddr *address, int 
 	if (!OP_ON(SG_OP_CONNECT) || !read_sockaddr(address, addrlen, f.dst, &f.dport))
 		return 0;
 	read_ends((void *)sk, f.family, f.src, &f.sport, ignored, &unused);
+	read_route(sk, 0, &f);
 	if (decide_task(SG_OP_CONNECT, &f, sg_block, sk) == SG_VERDICT_DENY && sg_block)
 		return -EPERM;
 	return 0;
@@ -732,6 +1072,8 @@ int BPF_PROG(sg_net_sendmsg, struct socket *sock, struct msghdr *msg, int size, 
 
 	if (ret)
 		return sg_keep_denial(ret);
+	if (sk && BPF_CORE_READ(sk, __sk_common.skc_family) == AF_PACKET)
+		return packet_sendmsg(sock, sk, msg, size, &f);
 	if (!inet_socket(sk, &f))
 		return 0;
 	type = BPF_CORE_READ(sock, type);
@@ -747,6 +1089,7 @@ int BPF_PROG(sg_net_sendmsg, struct socket *sock, struct msghdr *msg, int size, 
 			else if (!OP_ON(SG_OP_SENDMSG))
 				return 0;
 			read_ends((void *)sk, f.family, f.src, &f.sport, ignored, &unused);
+			read_route(sk, 0, &f);
 			goto decide;
 		}
 	}
@@ -765,6 +1108,8 @@ int BPF_PROG(sg_net_sendmsg, struct socket *sock, struct msghdr *msg, int size, 
 	}
 	if (type == SOCK_RAW && raw_hdrincl(sk, f.protocol))
 		read_raw_header(msg, size, &f);
+	/* TCP reads no IP options from control messages */
+	read_route(sk, type == SOCK_STREAM ? 0 : msg, &f);
 decide:
 	if (decide_task(op, &f, sg_block, sk) == SG_VERDICT_DENY && sg_block)
 		return -EPERM;

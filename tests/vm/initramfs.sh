@@ -96,10 +96,17 @@ mkdir -p usr/lib/sg
 cp "$(realpath "$ldso")" usr/lib/sg/ld.so || exit 1
 # file module: mprotect, xattrs, io_uring, odd open flags (busybox has no applet for them)
 "$cc" -O2 -static -o usr/bin/sg-filetool "$here/filetool.c" || exit 1
+# attack scenarios: other system calls reaching a covered file, program or address
+"$cc" -O2 -static -o usr/bin/sg-attacktool "$here/attacktool.c" || exit 1
 if [ "$arch" = aarch64 ]; then
     # qemu's virt machine has no isa-debug-exit: init hands the verdict over by
     # semihosting (see sg-exit.c).
     "$cc" -O2 -static -o usr/bin/sg-exit "$here/sg-exit.c" || exit 1
+fi
+# SG_VM_EXTRA: a directory of extra guest files (kernel modules a known-failing proof
+# needs, e.g. overlay-6.1.ko), copied to /lib/sg-extra; never set by make test.
+if [ -n "${SG_VM_EXTRA:-}" ]; then
+    mkdir -p lib/sg-extra && cp -r "$SG_VM_EXTRA"/. lib/sg-extra/ || exit 1
 fi
 cp "$here/init.sh" init
 chmod 755 init

@@ -1,0 +1,363 @@
+// sg-attacktool: the attack scenarios' helper (tests/vm/scenarios/attack-*.sh): other
+// system calls that reach a file, a program or an address already covered by a rule.
+// Built statically into the guest by initramfs.sh; never part of the product.
+//   sg-attacktool openat2 FILE             openat2(RESOLVE_NO_MAGICLINKS|RESOLVE_NO_XDEV),
+//                                          then print the file
+//   sg-attacktool opath-exec FILE ARGV0 [ARG...]
+//                                          open FILE with O_PATH (no file_open hook), then
+//                                          execveat(fd, "", AT_EMPTY_PATH)
+//   sg-attacktool handle FILE DIR          name_to_handle_at + open_by_handle_at (mount fd:
+//                                          DIR, on FILE's filesystem), then print the file
+//   sg-attacktool fdmap FD                 mmap(PROT_READ, MAP_PRIVATE) an inherited fd,
+//                                          print the mapping
+//   sg-attacktool fdexec FD ARGV0 [ARG...] execveat(FD, "", AT_EMPTY_PATH) of an inherited fd
+//   sg-attacktool fdsendfile FD            sendfile(2) from an inherited fd to stdout
+//   sg-attacktool chown-opath FILE UID     fchownat(O_PATH fd, "", UID, -1, AT_EMPTY_PATH)
+//   sg-attacktool chmod-opath FILE OCTAL   fchmodat2(O_PATH fd, "", mode, AT_EMPTY_PATH)
+//                                          (6.6+), else chmod("/proc/self/fd/N")
+//   sg-attacktool whiteout A B             renameat2(A, B, RENAME_WHITEOUT)
+//   sg-attacktool sendmmsg IP PORT         UDP sendmmsg(2) of two datagrams to IP:PORT
+//   sg-attacktool packet dgram|raw SRC DST PORT
+//                                          an IPv4/UDP datagram SRC -> DST:PORT written whole
+//                                          through an AF_PACKET socket on lo (raw: with its
+//                                          Ethernet header)
+//   sg-attacktool sniff DST MS             AF_PACKET receive on lo until an IPv4 or IPv6
+//                                          packet to DST passes (prints "seen"), at most MS
+//   sg-attacktool srr opt|cmsg|tcp VIA DST PORT
+//                                          UDP to DST:PORT (tcp: a connect) with an IPv4 loose
+//                                          source route through VIA: IP_OPTIONS on the socket,
+//                                          or an IP_RETOPTS control message
+//   sg-attacktool rthdr VIA6 DST6 PORT     UDP to [DST6]:PORT with an IPV6_RTHDR control
+//                                          message (type 2, one segment: VIA6)
+// Prints "ok" (or the data read) and exits 0, or "error: <step>: <strerror>" and exits 1.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/openat2.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+#ifndef RENAME_WHITEOUT
+#define RENAME_WHITEOUT (1 << 2)
+#endif
+
+extern char **environ;
+
+static int error(const char *step)
+{
+	printf("error: %s: %s\n", step, strerror(errno));
+	return 1;
+}
+
+static int ok(void)
+{
+	printf("ok\n");
+	return 0;
+}
+
+static int dump(int fd, const char *step)
+{
+	char buf[4096];
+	ssize_t n;
+
+	if (fd < 0)
+		return error(step);
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0)
+		return error("read");
+	fwrite(buf, 1, n, stdout);
+	return 0;
+}
+
+static uint16_t ip_sum(const void *data, size_t len)
+{
+	const uint16_t *p = data;
+	uint32_t sum = 0;
+
+	for (; len > 1; len -= 2)
+		sum += *p++;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum;
+}
+
+static int packet(int raw, const char *src, const char *dst, int port)
+{
+	struct {
+		uint8_t eth[14];
+		uint8_t vihl, tos;
+		uint16_t len, id, frag;
+		uint8_t ttl, proto;
+		uint16_t sum;
+		uint32_t saddr, daddr;
+		uint16_t sport, dport, ulen, usum;
+		char data[8];
+	} __attribute__((packed)) p = { 0 };
+	struct sockaddr_ll ll = { 0 };
+	int fd = socket(AF_PACKET, raw ? SOCK_RAW : SOCK_DGRAM, htons(ETH_P_IP));
+	size_t off = raw ? 0 : sizeof(p.eth);
+
+	if (fd < 0)
+		return error("socket");
+	p.eth[12] = 0x08; /* ETH_P_IP; lo's addresses are all zeros */
+	p.vihl = 0x45;
+	p.len = htons(sizeof(p) - sizeof(p.eth));
+	p.ttl = 64;
+	p.proto = IPPROTO_UDP;
+	inet_pton(AF_INET, src, &p.saddr);
+	inet_pton(AF_INET, dst, &p.daddr);
+	p.sum = ip_sum(&p.vihl, 20);
+	p.sport = htons(40000);
+	p.dport = htons(port);
+	p.ulen = htons(8 + sizeof(p.data));
+	memcpy(p.data, "sgpacket", 8);
+	ll.sll_family = AF_PACKET;
+	ll.sll_protocol = htons(ETH_P_IP);
+	ll.sll_ifindex = if_nametoindex("lo");
+	ll.sll_halen = ETH_ALEN; /* lo's address is all zeros */
+	if (sendto(fd, (char *)&p + off, sizeof(p) - off, 0, (struct sockaddr *)&ll, sizeof(ll)) < 0)
+		return error("sendto");
+	return ok();
+}
+
+static int send_many(const char *ip, int port)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct iovec iov = { .iov_base = "sg", .iov_len = 2 };
+	struct mmsghdr m[2];
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), n;
+
+	if (fd < 0)
+		return error("socket");
+	inet_pton(AF_INET, ip, &to.sin_addr);
+	memset(m, 0, sizeof(m));
+	for (int i = 0; i < 2; i++) {
+		m[i].msg_hdr.msg_name = &to;
+		m[i].msg_hdr.msg_namelen = sizeof(to);
+		m[i].msg_hdr.msg_iov = &iov;
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	n = sendmmsg(fd, m, 2, 0);
+	if (n < 0)
+		return error("sendmmsg");
+	if (n == 0) {
+		printf("error: sendmmsg: sent nothing\n");
+		return 1;
+	}
+	return ok();
+}
+
+static int sniff(const char *dst, int ms)
+{
+	uint8_t want[16], buf[2048];
+	int fd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL)), v6 = strchr(dst, ':') != NULL;
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 100000 };
+
+	if (fd < 0)
+		return error("socket");
+	inet_pton(v6 ? AF_INET6 : AF_INET, dst, want);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	printf("listening\n");
+	fflush(stdout);
+	for (int waited = 0; waited < ms; waited += 100) {
+		ssize_t n;
+
+		while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+			if (!v6 && n >= 20 && buf[0] >> 4 == 4 && memcmp(buf + 16, want, 4) == 0) {
+				printf("seen protocol %d\n", buf[9]);
+				return 0;
+			}
+			if (v6 && n >= 40 && buf[0] >> 4 == 6 && memcmp(buf + 24, want, 16) == 0) {
+				printf("seen next header %d\n", buf[6]);
+				return 0;
+			}
+		}
+	}
+	printf("error: not seen\n");
+	return 1;
+}
+
+static int srr(const char *how, const char *via, const char *dst, int port)
+{
+	/* NOP, LSRR (length 7, pointer 4), the first hop */
+	uint8_t opt[8] = { 1, 0x83, 7, 4 };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int tcp = strcmp(how, "tcp") == 0;
+	int fd = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+
+	if (fd < 0)
+		return error("socket");
+	inet_pton(AF_INET, via, opt + 4);
+	inet_pton(AF_INET, dst, &to.sin_addr);
+	if (strcmp(how, "cmsg") == 0) {
+		char control[CMSG_SPACE(sizeof(opt))] = { 0 };
+		struct iovec iov = { .iov_base = "sg", .iov_len = 2 };
+		struct msghdr m = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov,
+				    .msg_iovlen = 1, .msg_control = control,
+				    .msg_controllen = sizeof(control) };
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_RETOPTS;
+		c->cmsg_len = CMSG_LEN(sizeof(opt));
+		memcpy(CMSG_DATA(c), opt, sizeof(opt));
+		if (sendmsg(fd, &m, 0) < 0)
+			return error("sendmsg");
+		return ok();
+	}
+	if (setsockopt(fd, IPPROTO_IP, IP_OPTIONS, opt, sizeof(opt)) < 0)
+		return error("setsockopt");
+	if (tcp) {
+		struct timeval tv = { .tv_sec = 1 };
+
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0 && errno == EPERM)
+			return error("connect");
+		return ok(); /* the SYN left (the connect itself may time out) */
+	}
+	if (sendto(fd, "sg", 2, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+		return error("sendto");
+	return ok();
+}
+
+static int rthdr(const char *via, const char *dst, int port)
+{
+	/* next header (filled by the kernel), length 2 (x8 bytes beyond the first 8),
+	 * type 2, segments left 1, reserved, the address */
+	uint8_t rh[24] = { 0, 2, 2, 1 };
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	char control[CMSG_SPACE(sizeof(rh))] = { 0 };
+	struct iovec iov = { .iov_base = "sg", .iov_len = 2 };
+	struct msghdr m = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov,
+			    .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+
+	if (fd < 0)
+		return error("socket");
+	inet_pton(AF_INET6, via, rh + 8);
+	inet_pton(AF_INET6, dst, &to.sin6_addr);
+	c->cmsg_level = IPPROTO_IPV6;
+	c->cmsg_type = IPV6_RTHDR;
+	c->cmsg_len = CMSG_LEN(sizeof(rh));
+	memcpy(CMSG_DATA(c), rh, sizeof(rh));
+	if (sendmsg(fd, &m, 0) < 0)
+		return error("sendmsg");
+	return ok();
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	if (argc == 3 && strcmp(cmd, "openat2") == 0) {
+		struct open_how how = { .flags = O_RDONLY,
+					.resolve = RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
+
+		return dump(syscall(SYS_openat2, AT_FDCWD, argv[2], &how, sizeof(how)), "openat2");
+	}
+	if (argc >= 4 && strcmp(cmd, "opath-exec") == 0) {
+		int fd = open(argv[2], O_PATH);
+
+		if (fd < 0)
+			return error("open");
+		syscall(SYS_execveat, fd, "", &argv[3], environ, AT_EMPTY_PATH);
+		return error("execveat");
+	}
+	if (argc == 4 && strcmp(cmd, "handle") == 0) {
+		struct file_handle *h = malloc(sizeof(*h) + MAX_HANDLE_SZ);
+		int mount_id, mfd = open(argv[3], O_RDONLY | O_DIRECTORY);
+
+		if (!h || mfd < 0)
+			return error("open");
+		h->handle_bytes = MAX_HANDLE_SZ;
+		if (name_to_handle_at(AT_FDCWD, argv[2], h, &mount_id, 0) < 0)
+			return error("name_to_handle_at");
+		return dump(open_by_handle_at(mfd, h, O_RDONLY), "open_by_handle_at");
+	}
+	if (argc == 3 && strcmp(cmd, "fdmap") == 0) {
+		int fd = atoi(argv[2]);
+		struct stat st;
+		char *p;
+
+		if (fstat(fd, &st) < 0)
+			return error("fstat");
+		p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p == MAP_FAILED)
+			return error("mmap");
+		fwrite(p, 1, st.st_size, stdout);
+		return 0;
+	}
+	if (argc >= 4 && strcmp(cmd, "fdexec") == 0) {
+		syscall(SYS_execveat, atoi(argv[2]), "", &argv[3], environ, AT_EMPTY_PATH);
+		return error("execveat");
+	}
+	if (argc == 3 && strcmp(cmd, "fdsendfile") == 0) {
+		fflush(stdout);
+		if (sendfile(1, atoi(argv[2]), NULL, 4096) < 0)
+			return error("sendfile");
+		return 0;
+	}
+	if (argc == 4 && strcmp(cmd, "chown-opath") == 0) {
+		int fd = open(argv[2], O_PATH);
+
+		if (fd < 0)
+			return error("open");
+		if (fchownat(fd, "", atoi(argv[3]), -1, AT_EMPTY_PATH) < 0)
+			return error("fchownat");
+		return ok();
+	}
+	if (argc == 4 && strcmp(cmd, "chmod-opath") == 0) {
+		int fd = open(argv[2], O_PATH);
+		mode_t mode = strtoul(argv[3], NULL, 8);
+		char proc[64];
+
+		if (fd < 0)
+			return error("open");
+		if (syscall(SYS_fchmodat2, fd, "", mode, AT_EMPTY_PATH) == 0)
+			return ok();
+		if (errno != ENOSYS)
+			return error("fchmodat2");
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (chmod(proc, mode) < 0)
+			return error("chmod");
+		return ok();
+	}
+	if (argc == 4 && strcmp(cmd, "whiteout") == 0) {
+		if (syscall(SYS_renameat2, AT_FDCWD, argv[2], AT_FDCWD, argv[3], RENAME_WHITEOUT) < 0)
+			return error("renameat2");
+		return ok();
+	}
+	if (argc == 4 && strcmp(cmd, "sendmmsg") == 0)
+		return send_many(argv[2], atoi(argv[3]));
+	if (argc == 6 && strcmp(cmd, "packet") == 0)
+		return packet(strcmp(argv[2], "raw") == 0, argv[3], argv[4], atoi(argv[5]));
+	if (argc == 4 && strcmp(cmd, "sniff") == 0)
+		return sniff(argv[2], atoi(argv[3]));
+	if (argc == 6 && strcmp(cmd, "srr") == 0)
+		return srr(argv[2], argv[3], argv[4], atoi(argv[5]));
+	if (argc == 5 && strcmp(cmd, "rthdr") == 0)
+		return rthdr(argv[2], argv[3], atoi(argv[4]));
+	fprintf(stderr, "usage: see tests/vm/attacktool.c\n");
+	return 2;
+}
