@@ -9,6 +9,7 @@
 //! These tests load BPF programs, so they need root and are `#[ignore]`d in plain
 //! `cargo test`; `tests/host/run.sh` runs them (`cargo test host_tier -- --ignored`).
 
+mod mount;
 mod network;
 
 use libbpf_rs::{ProgramInput, ProgramMut};
