@@ -115,14 +115,26 @@ static __always_inline int op_on(__u32 ops, __u32 op)
 	return ops & (1U << op);
 }
 
-/* Which selector rules a subject satisfies. Pure (the subject in, a mask out):
- * the host tier (bpf/test/file_decide.bpf.c) runs it too. */
-static __always_inline __u64 selectors_of(__u32 uid, __u32 gid, const __u8 *comm, const struct sg_inode_key *exe)
+/* Which selector rules the current task satisfies. */
+static __always_inline __u64 subject_selectors(void)
 {
-	__u64 uid_mask, gid_mask, command_mask, *found;
+	__u64 uid_gid, uid_mask, gid_mask, command_mask, *found;
+	__u32 uid, gid;
+	struct sg_inode_key exe;
+	__u8 comm[SG_COMM_LEN];
+	struct task_struct *task;
+	struct inode *inode;
 
 	if (!sg_have_selectors)
 		return 0;
+	/* Zeroed only here: every open without selectors passes by. */
+	__builtin_memset(&exe, 0, sizeof(exe));
+	__builtin_memset(comm, 0, sizeof(comm));
+	task = (struct task_struct *)bpf_get_current_task();
+	uid_gid = bpf_get_current_uid_gid();
+	uid = (__u32)uid_gid;
+	gid = uid_gid >> 32;
+
 	uid_mask = sg_uid_any;
 	found = bpf_map_lookup_elem(&uid_selectors, &uid);
 	if (found)
@@ -133,37 +145,18 @@ static __always_inline __u64 selectors_of(__u32 uid, __u32 gid, const __u8 *comm
 		gid_mask |= *found;
 
 	command_mask = sg_command_any;
+	bpf_get_current_comm(comm, sizeof(comm));
 	found = bpf_map_lookup_elem(&comm_selectors, comm);
 	if (found)
 		command_mask |= *found;
-	found = bpf_map_lookup_elem(&exe_selectors, exe);
+	inode = BPF_CORE_READ(task, mm, exe_file, f_inode);
+	exe.ino = BPF_CORE_READ(inode, i_ino);
+	exe.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	found = bpf_map_lookup_elem(&exe_selectors, &exe);
 	if (found)
 		command_mask |= *found;
 
 	return uid_mask & gid_mask & command_mask;
-}
-
-/* Which selector rules the current task satisfies. */
-static __always_inline __u64 subject_selectors(void)
-{
-	struct sg_inode_key exe;
-	__u8 comm[SG_COMM_LEN];
-	struct task_struct *task;
-	struct inode *inode;
-	__u64 uid_gid;
-
-	if (!sg_have_selectors)
-		return 0;
-	/* Zeroed only here: every open without selectors passes by. */
-	__builtin_memset(&exe, 0, sizeof(exe));
-	__builtin_memset(comm, 0, sizeof(comm));
-	task = (struct task_struct *)bpf_get_current_task();
-	uid_gid = bpf_get_current_uid_gid();
-	bpf_get_current_comm(comm, sizeof(comm));
-	inode = BPF_CORE_READ(task, mm, exe_file, f_inode);
-	exe.ino = BPF_CORE_READ(inode, i_ino);
-	exe.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	return selectors_of((__u32)uid_gid, uid_gid >> 32, comm, &exe);
 }
 
 /* Index of the lowest set bit of a non-zero mask (BPF has no ctz). */
@@ -289,20 +282,83 @@ struct judgement {
 	__u32 guard_rule; /* a rule denying some op on this node, or 0 */
 };
 
-/* The judgement of `ops` once the walk is done: the node that applies (when
- * found), whether the path was resolved completely (truncated, top) and was found
- * above a mount made after the start (new_mount), and the subject's selector
- * mask. Pure (no task, no dentry): the host tier (bpf/test/file_decide.bpf.c)
- * runs it too. */
-static __always_inline void judge_node(__u32 found, __u32 node_id, __u32 truncated, __u32 top, __u32 new_mount,
-				       __u32 ops, __u64 subject, struct judgement *out)
+/* Judge the ops in `ops` on one path. */
+static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, __u32 ops, __u64 subject,
+			     struct judgement *out)
 {
 	struct sg_file_node *node = 0;
+	struct sg_walk w;
+	__u32 truncated, top, found, node_id, new_mount, path_new = 0, zero = 0;
+	struct sg_walk_call *call;
 	__u64 hit;
 
 	out->verdict = 0;
 	out->rule_id = SG_RULE_NONE;
 	out->guard_rule = 0;
+	/* Identities always, with the full walk (each filesystem's root, across
+	 * mounts): a rule path that exists is found however the file is reached. */
+	if (sg_need_path) {
+		call = bpf_map_lookup_elem(&walk_calls, &zero);
+		if (!call)
+			return;
+		call->mnt = (__u64)mnt;
+		call->dentry = (__u64)dentry;
+		sg_walk_global(0);
+		w = call->w;
+		path_new = call->path_new;
+	} else {
+		sg_find_by_identity(mnt, dentry, &w);
+	}
+	truncated = w.truncated;
+	found = w.found;
+	node_id = w.match.id;
+	top = found ? SG_TOP_ROOT : w.top;
+	new_mount = found && w.crossed_new;
+	if (sg_need_path) {
+		struct sg_pathbuf *pb = sg_pathbuf();
+		struct sg_resolved resolved;
+		struct sg_match *match;
+
+		if (!pb)
+			return;
+		sg_resolve_global(0);
+		resolved = call->resolved;
+		/* By path only where the mount is known (inode_setattr's path is
+		 * relative to the root of the file's filesystem) and the path is
+		 * a real one: a path built in a detached tree could spell any
+		 * rule path. (A test of mnt around the whole block would have
+		 * the verifier explore both walks, past 6.1's limit in
+		 * path_rename.) */
+		if (mnt && !(resolved.flags & SG_FLAG_TRUNCATED) && resolved.top == SG_TOP_ROOT) {
+			match = sg_lookup_path(pb, &resolved);
+			if (match && (!found || sg_better(&w.match, match) == match)) {
+				found = 1;
+				node_id = match->id;
+				new_mount = path_new;
+				top = SG_TOP_ROOT;
+			}
+		}
+		if (mnt && !found) {
+			truncated |= resolved.flags & SG_FLAG_TRUNCATED;
+			if (resolved.top != SG_TOP_ROOT)
+				top = resolved.top;
+		}
+		/* Through map memory, so that the branches above leave values the
+		 * verifier does not know, and its states merge before the per-op
+		 * loop (else each combination verifies the rest again: past 6.1's
+		 * limit in path_rename). */
+		call->w.found = found;
+		call->w.match.id = node_id;
+		call->w.truncated = truncated;
+		call->w.top = top;
+		call->path_new = new_mount;
+		asm volatile("" ::: "memory");
+		found = call->w.found;
+		node_id = call->w.match.id;
+		truncated = call->w.truncated;
+		top = call->w.top;
+		new_mount = call->path_new;
+	}
 	out->truncated = truncated;
 	out->found = found;
 	out->node = node_id;
@@ -374,84 +430,6 @@ static __always_inline void judge_node(__u32 found, __u32 node_id, __u32 truncat
 			out->op = op;
 		}
 	}
-}
-
-/* Judge the ops in `ops` on one path. */
-static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, __u32 ops, __u64 subject,
-			     struct judgement *out)
-{
-	struct sg_walk w;
-	__u32 truncated, top, found, node_id, new_mount, path_new = 0, zero = 0;
-	struct sg_walk_call *call;
-
-	out->verdict = 0;
-	out->rule_id = SG_RULE_NONE;
-	out->guard_rule = 0;
-	/* Identities always, with the full walk (each filesystem's root, across
-	 * mounts): a rule path that exists is found however the file is reached. */
-	if (sg_need_path) {
-		call = bpf_map_lookup_elem(&walk_calls, &zero);
-		if (!call)
-			return;
-		call->mnt = (__u64)mnt;
-		call->dentry = (__u64)dentry;
-		sg_walk_global(0);
-		w = call->w;
-		path_new = call->path_new;
-	} else {
-		sg_find_by_identity(mnt, dentry, &w);
-	}
-	truncated = w.truncated;
-	found = w.found;
-	node_id = w.match.id;
-	top = found ? SG_TOP_ROOT : w.top;
-	new_mount = found && w.crossed_new;
-	if (sg_need_path) {
-		struct sg_pathbuf *pb = sg_pathbuf();
-		struct sg_resolved resolved;
-		struct sg_match *match;
-
-		if (!pb)
-			return;
-		sg_resolve_global(0);
-		resolved = call->resolved;
-		/* By path only where the mount is known (inode_setattr's path is
-		 * relative to the root of the file's filesystem) and the path is
-		 * a real one: a path built in a detached tree could spell any
-		 * rule path. (A test of mnt around the whole block would have
-		 * the verifier explore both walks, past 6.1's limit in
-		 * path_rename.) */
-		if (mnt && !(resolved.flags & SG_FLAG_TRUNCATED) && resolved.top == SG_TOP_ROOT) {
-			match = sg_lookup_path(pb, &resolved);
-			if (match && (!found || sg_better(&w.match, match) == match)) {
-				found = 1;
-				node_id = match->id;
-				new_mount = path_new;
-				top = SG_TOP_ROOT;
-			}
-		}
-		if (mnt && !found) {
-			truncated |= resolved.flags & SG_FLAG_TRUNCATED;
-			if (resolved.top != SG_TOP_ROOT)
-				top = resolved.top;
-		}
-		/* Through map memory, so that the branches above leave values the
-		 * verifier does not know, and its states merge before the per-op
-		 * loop (else each combination verifies the rest again: past 6.1's
-		 * limit in path_rename). */
-		call->w.found = found;
-		call->w.match.id = node_id;
-		call->w.truncated = truncated;
-		call->w.top = top;
-		call->path_new = new_mount;
-		asm volatile("" ::: "memory");
-		found = call->w.found;
-		node_id = call->w.match.id;
-		truncated = call->w.truncated;
-		top = call->w.top;
-		new_mount = call->path_new;
-	}
-	judge_node(found, node_id, truncated, top, new_mount, ops, subject, out);
 }
 
 static __always_inline __u32 copy_path(__u8 *dst, struct vfsmount *mnt, struct dentry *dentry, __u32 *flags)
