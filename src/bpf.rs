@@ -23,6 +23,8 @@ skeleton!(network);
 skeleton!(mount);
 // The host tier's wrappers (bpf/test/, src/host_tier/): never part of the agent.
 #[cfg(test)]
+skeleton!(file_decide);
+#[cfg(test)]
 skeleton!(network_decide);
 #[cfg(test)]
 skeleton!(mount_decide);

@@ -9,6 +9,7 @@
 //! These tests load BPF programs, so they need root and are `#[ignore]`d in plain
 //! `cargo test`; `tests/host/run.sh` runs them (`cargo test host_tier -- --ignored`).
 
+mod file;
 mod mount;
 mod network;
 
@@ -65,6 +66,8 @@ pub struct Tally {
     pub configs: usize,
     pub mismatches: Vec<String>,
     pub failed: usize,
+    /// How many cases ended how (printed, to show the cases reach every outcome).
+    pub outcomes: std::collections::BTreeMap<String, usize>,
 }
 
 impl Tally {
@@ -78,10 +81,15 @@ impl Tally {
         }
     }
 
+    pub fn note(&mut self, outcome: impl Into<String>) {
+        *self.outcomes.entry(outcome.into()).or_default() += 1;
+    }
+
     pub fn finish(self, module: &str) {
         for m in &self.mismatches {
             println!("MISMATCH {module}: {m}\n");
         }
+        println!("{module}: outcomes {:?}", self.outcomes);
         println!("{module}: {} cases over {} configs, {} mismatches", self.cases, self.configs, self.failed);
         assert_eq!(self.failed, 0, "{module}: the kernel's decisions differ from the model (cases above)");
     }

@@ -192,7 +192,8 @@ fn random_case(rng: &mut Rng) -> Case {
         _ => random_path(rng, true),
     };
     let fstype = rng.pick(&["tmpfs", "ext4", "ramfs", "proc", "nfs", ""]).to_string();
-    let base = if rng.one_in(10) { format!("/deep{}", "/d".repeat(55 + rng.below(12))) } else { rng.pick(&BASES).into() };
+    let base =
+        if rng.one_in(10) { format!("/deep{}", "/d".repeat(55 + rng.below(12))) } else { rng.pick(&BASES).into() };
     Case { class, source, fstype, base }
 }
 
@@ -254,6 +255,13 @@ fn check_config(skels: &mut [MountDecideSkel<'_>; 2], text: &str, cases: &[Case]
         };
         let normalised = (out.as_path != 0 && out.mount_flags & SOURCE_UNRESOLVED == 0 && out.source_path_len > 0)
             .then(|| String::from_utf8_lossy(&out.source_path[..out.source_path_len as usize]).into_owned());
+        tally.note(match (&rule, out.as_path != 0) {
+            (None, false) => "allowed (no path)",
+            (None, true) => "allowed",
+            (Some(t), _) if t.starts_with('<') => "unresolved",
+            (Some(_), false) => "denied by name",
+            (Some(_), true) => "denied by path",
+        });
         tally.check((rule, normalised), model(&config, case), || format!("{case:?}\n  config:\n{text}"));
     }
 

@@ -158,9 +158,7 @@ fn random_config(rng: &mut Rng) -> String {
     } else {
         t += &format!("cidr = {{ deny = {} }}\n", list(&deny));
     }
-    let mut command = |rng: &mut Rng| {
-        if rng.one_in(2) { rng.pick(&COMMS) } else { rng.pick(&EXES) }.to_string()
-    };
+    let mut command = |rng: &mut Rng| if rng.one_in(2) { rng.pick(&COMMS) } else { rng.pick(&EXES) }.to_string();
     if rng.one_in(2) {
         let (a, d) = (many(rng, 2, &mut command), many(rng, 2, &mut command));
         t += &format!("command = {{ allow = {}, deny = {} }}\n", list(&a), list(&d));
@@ -183,7 +181,7 @@ fn random_config(rng: &mut Rng) -> String {
 }
 
 fn random_case(rng: &mut Rng) -> Case {
-    let op = rng.pick(&NetworkOp::ALL);
+    let op = rng.pick(NetworkOp::ALL);
     let raw_hdr = if rng.one_in(6) { rng.pick(&[RAW_HDR_READ, RAW_HDR_UNREADABLE]) } else { RAW_HDR_NONE };
     Case {
         op,
@@ -263,8 +261,13 @@ fn model(config: &NetworkConfig, case: &Case) -> Outcome {
     let deny = |text: String| (true, Some(text));
     // Subject deny lists refuse everything: by comm, executable, uid, gid (the first
     // that matches names the denial).
-    let comm_deny = config.command.deny.iter().find(|e| matches!(e.value, CommandMatch::Comm(_)) && command_matches(&e.value, case));
-    let exe_deny = config.command.deny.iter().find(|e| matches!(e.value, CommandMatch::Exe(_)) && command_matches(&e.value, case));
+    let comm_deny = config
+        .command
+        .deny
+        .iter()
+        .find(|e| matches!(e.value, CommandMatch::Comm(_)) && command_matches(&e.value, case));
+    let exe_deny =
+        config.command.deny.iter().find(|e| matches!(e.value, CommandMatch::Exe(_)) && command_matches(&e.value, case));
     if let Some(e) = comm_deny.or(exe_deny) {
         return deny(format!("command.deny {}", rule_text(&e.text)));
     }
@@ -322,8 +325,11 @@ fn model(config: &NetworkConfig, case: &Case) -> Outcome {
     };
     // The narrowest range wins, then deny, then an entry naming the protocol, then the
     // first written.
-    let mut best: Option<((u32, bool, bool, usize), bool, String)> = None;
-    for (entries, is_deny, name) in [(&config.port.deny, true, "port.deny"), (&config.port.allow, false, "port.allow")] {
+    // (rank: width, allow, for both protocols, index), deny, text
+    type Candidate = ((u32, bool, bool, usize), bool, String);
+    let mut best: Option<Candidate> = None;
+    for (entries, is_deny, name) in [(&config.port.deny, true, "port.deny"), (&config.port.allow, false, "port.allow")]
+    {
         for (i, e) in entries.iter().enumerate() {
             let r = e.value;
             if r.first <= port && port <= r.last && r.applies_to(proto) {
@@ -398,12 +404,9 @@ fn check_config(text: &str, cases: &[Case], tally: &mut Tally) {
     let size = |n: usize| n.max(1) as u32;
     let maps = &mut open.maps;
     maps.sg_net_cidr.set_max_entries(size(rules.cidr.len())).expect("size");
-    for (map, kind) in [
-        (&mut maps.sg_net_comm, 0),
-        (&mut maps.sg_net_exe, 1),
-        (&mut maps.sg_net_uid, 2),
-        (&mut maps.sg_net_gid, 3),
-    ] {
+    for (map, kind) in
+        [(&mut maps.sg_net_comm, 0), (&mut maps.sg_net_exe, 1), (&mut maps.sg_net_uid, 2), (&mut maps.sg_net_gid, 3)]
+    {
         let n = rules
             .subjects
             .keys()
@@ -448,6 +451,11 @@ fn check_config(text: &str, cases: &[Case], tally: &mut Tally) {
         let out = skel.maps.bss_data.as_deref().expect("bss").sg_test_net;
         let denied = out.verdict == sg::sg_verdict::SG_VERDICT_DENY.0;
         let kernel: Outcome = (denied, denied.then(|| text_of(&rules, out.rule_id)));
+        tally.note(match &kernel.1 {
+            None => "allowed".to_string(),
+            Some(t) if t.starts_with('<') => t.clone(),
+            Some(t) => format!("denied by {}", t.split(' ').next().unwrap_or("")),
+        });
         tally.check(kernel, model(&config, case), || format!("{case:?}\n  config:\n{text}"));
     }
 }
