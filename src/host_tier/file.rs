@@ -35,6 +35,7 @@ const DENY: u32 = sg::sg_verdict::SG_VERDICT_DENY.0;
 const AUDIT: u32 = sg::sg_verdict::SG_VERDICT_AUDIT.0;
 const NOT_ALLOWED: u32 = sg::sg_rule::SG_RULE_NOT_ALLOWED.0;
 const UNRESOLVED: u32 = sg::sg_rule::SG_RULE_UNRESOLVED.0;
+const NEW_MOUNT: u32 = sg::sg_rule::SG_RULE_NEW_MOUNT.0;
 
 const UIDS: [u32; 3] = [0, 1000, 1001];
 const COMMS: [&str; 3] = ["cat", "sg-host-a", "vim"];
@@ -198,8 +199,15 @@ impl Model<'_> {
             .iter()
             .filter(|(_, r, p)| covers(p, path) && r.applies_to(op) && self.selects(r, case))
             .collect();
-        let rank =
-            |(kind, r, p): &&(RuleKind, &FileRule, String)| (std::cmp::Reverse(p.len()), !r.has_selectors(), *kind);
+        // the longest path, then selectors, then deny, allow, audit
+        let strength = |kind: RuleKind| match kind {
+            RuleKind::Deny => 0,
+            RuleKind::Allow => 1,
+            RuleKind::Audit => 2,
+        };
+        let rank = |(kind, r, p): &&(RuleKind, &FileRule, String)| {
+            (std::cmp::Reverse(p.len()), !r.has_selectors(), strength(*kind))
+        };
         let best = applicable.iter().map(rank).min();
         let winners: Vec<&&(RuleKind, &FileRule, String)> =
             applicable.iter().filter(|r| Some(rank(r)) == best).collect();
@@ -254,6 +262,16 @@ impl Model<'_> {
             None => vec![Outcome::Nothing],
         }
     }
+}
+
+/// This process's root mount has a parent that /proc/self/mountinfo does not list.
+fn in_chroot() -> bool {
+    let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let fields: Vec<Vec<&str>> = text.lines().map(|l| l.split(' ').collect()).collect();
+    let ids: BTreeSet<&str> = fields.iter().filter_map(|f| f.first().copied()).collect();
+    fields.iter().any(|f| {
+        f.get(4) == Some(&"/") && f.get(1).is_some_and(|parent| !ids.contains(parent) && Some(parent) != f.first())
+    })
 }
 
 // ---- generation ----
@@ -380,6 +398,7 @@ fn check_config(tree: &Tree, exe: &str, text: &str, rng: &mut Rng, cases: usize,
         .collect();
     let model = Model { config: &config, rules: model_rules, exe: exe.to_string() };
 
+    let chroot = in_chroot();
     let late = tree.make_late();
     let fds: Vec<(&str, i32)> =
         tree.files.iter().chain(late.iter()).map(|(p, fd)| (p.as_str(), fd.as_raw_fd())).collect();
@@ -401,6 +420,7 @@ fn check_config(tree: &Tree, exe: &str, text: &str, rng: &mut Rng, cases: usize,
                 let text = match out.rule_id {
                     NOT_ALLOWED => "<not allowed>".to_string(),
                     UNRESOLVED => "<unresolved>".to_string(),
+                    NEW_MOUNT => "<new mount>".to_string(),
                     id => rules.texts.get(id as usize - 1).cloned().unwrap_or_else(|| format!("<id {id}>")),
                 };
                 Outcome::Decided(verdict, FileOp::ALL[out.op as usize], text)
@@ -412,6 +432,15 @@ fn check_config(tree: &Tree, exe: &str, text: &str, rng: &mut Rng, cases: usize,
             Outcome::Decided(v, _, _) => format!("{v}:rule"),
         });
         let expected = model.judge(&case, &tree.deep_file);
+        // Where this process's root is not its mount namespace's root (a chroot: on the
+        // development machines the sandbox's root mount has a parent outside it), that
+        // mount is not among the mounts listed at start, and a file found by path (path
+        // mode) is taken to lie past a new mount: refused where an allow rule covers it.
+        // Such cases are counted apart, not compared (README, development notes).
+        if matches!(&kernel, Outcome::Decided(DENY, _, text) if text == "<new mount>") && chroot {
+            tally.note("not compared: <new mount> under a chroot");
+            continue;
+        }
         let agrees = expected.contains(&kernel);
         tally.check(agrees, true, || {
             format!("{case:?}\n  kernel: {kernel:?}\n  model: {expected:?}\n  config:\n{text}")
@@ -439,6 +468,12 @@ fn file_decisions_match_the_model() {
              audit = [\"{root}/etc/shadow\", \"{root}/etc/a/f1\"]\n"
         ),
         format!("[file]\ndeny = [\"{root}/srv\", \"{root}/late/p\"]\naudit = [\"{root}/deep\"]\n"),
+        // equal paths: deny beats allow beats audit (also against the default allow "/")
+        format!(
+            "[file]\nallow = [\"{root}/etc\", \"/\"]\ndeny = [\"{root}/etc\", {{ path = \"/\", ops = [\"create\"] }}]\n\
+             audit = [\"{root}/etc\", \"{root}/home\"]\n"
+        ),
+        format!("[file]\nallow = [\"{root}/home\"]\naudit = [\"{root}/home\"]\ndeny = [{{ path = \"/\", ops = [\"read\"] }}]\n"),
         format!(
             "[file]\ndeny = [{{ path = \"{root}/home\", command = [\"vim\"] }}, {{ path = \"{root}/home/a\", command = [{exe:?}], gid = [1001] }}]\n\
              allow = [{{ path = \"{root}/home/a\", ops = [\"read\"] }}, \"/\"]\n"
