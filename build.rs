@@ -1,5 +1,7 @@
 //! Compiles every `bpf/*.bpf.c` into a libbpf skeleton in OUT_DIR (`<name>.skel.rs`).
 //! The skeletons are `include!`d once, by `src/bpf.rs`; nothing generated is committed.
+//! `bpf/test/*.bpf.c` (the host tier's wrappers around the modules' decision code) are
+//! compiled the same way and included by the unit-test build only.
 
 use std::env;
 use std::ffi::OsStr;
@@ -28,8 +30,9 @@ fn main() {
     println!("cargo:rerun-if-changed=bpf");
     println!("cargo:rerun-if-changed={}", vmlinux_dir.display());
 
-    let mut sources: Vec<PathBuf> = fs::read_dir("bpf")
-        .expect("read bpf/")
+    let mut sources: Vec<PathBuf> = ["bpf", "bpf/test"]
+        .into_iter()
+        .flat_map(|dir| fs::read_dir(dir).unwrap_or_else(|err| panic!("read {dir}/: {err}")))
         .map(|entry| entry.expect("read bpf/ entry").path())
         .filter(|path| path.to_string_lossy().ends_with(".bpf.c"))
         .collect();

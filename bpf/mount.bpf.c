@@ -218,40 +218,40 @@ static __always_inline int norm_input(struct sg_norm *n, const void *src)
 	return 0;
 }
 
-/* Judges ev->source as a path: made absolute against the task's root (an
- * absolute source) or working directory (a relative one), then normalized. */
-static __always_inline __u32 judge_source_path(struct mount_scratch *s, struct task_struct *task, int exact)
+/* Starts a normalization (state in map memory). */
+static __always_inline void norm_reset(struct sg_norm *n)
 {
-	struct sg_mount_event *ev = &s->ev;
-	struct sg_norm *n = &s->norm;
-	struct sg_pathbuf *pb = sg_pathbuf();
-	struct fs_struct *fs = BPF_CORE_READ(task, fs);
-	struct sg_resolved base;
-	__u32 start;
-
 	n->olen = 0;
 	n->depth = 0;
 	n->cstart = 0;
 	n->in_comp = 0;
 	n->overflow = 0;
 	n->floor = 0;
-	if (!pb || !fs)
-		return SG_RULE_NONE;
+}
 
-	sg_resolve(ev->source[0] == '/' ? &fs->root : &fs->pwd, pb, &base);
-	if ((base.flags & SG_FLAG_TRUNCATED) || base.len >= SG_MOUNT_SOURCE_LEN) {
-		n->overflow = 1;
-	} else {
-		start = (SG_PATH_LEN - base.len) & (SG_PATH_LEN - 1);
-		pb->buf[SG_PATH_LEN] = 0; /* the resolved path ends here */
-		if (norm_input(n, &pb->buf[start]) == 0)
-			norm_feed(n);
-		/* "/.." is "/" in a chroot too. (A relative source is resolved against
-		 * the working directory's full path: a ".." beyond the task's root is
-		 * taken literally there, which can only deny more.) */
-		if (ev->source[0] == '/')
-			n->floor = n->depth;
-	}
+/* Feeds the base a source is resolved against (a NUL-terminated absolute path
+ * in kernel or map memory): the task's root for an absolute source, where ".."
+ * then stops (`floor`), its working directory for a relative one. */
+static __always_inline void norm_base(struct sg_norm *n, const void *base, int absolute)
+{
+	if (norm_input(n, base) == 0)
+		norm_feed(n);
+	/* "/.." is "/" in a chroot too. (A relative source is resolved against the
+	 * working directory's full path: a ".." beyond the task's root is taken
+	 * literally there, which can only deny more.) */
+	if (absolute)
+		n->floor = n->depth;
+}
+
+/* The task-free part of judging a source path: ev->source normalized on top of
+ * the base already in n, recorded in ev->source_path, and looked up. Pure (the
+ * normalization state and the event in, a rule out): the host tier
+ * (bpf/test/mount_decide.bpf.c) runs it too. */
+static __always_inline __u32 judge_normalized(struct mount_scratch *s, int exact)
+{
+	struct sg_mount_event *ev = &s->ev;
+	struct sg_norm *n = &s->norm;
+
 	if (!n->overflow && norm_input(n, ev->source) == 0)
 		norm_feed(n);
 
@@ -272,6 +272,32 @@ static __always_inline __u32 judge_source_path(struct mount_scratch *s, struct t
 	return lookup_source(s, exact);
 }
 
+/* Judges ev->source as a path: made absolute against the task's root (an
+ * absolute source) or working directory (a relative one), then normalized. */
+static __always_inline __u32 judge_source_path(struct mount_scratch *s, struct task_struct *task, int exact)
+{
+	struct sg_mount_event *ev = &s->ev;
+	struct sg_norm *n = &s->norm;
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	struct sg_resolved base;
+	__u32 start;
+
+	norm_reset(n);
+	if (!pb || !fs)
+		return SG_RULE_NONE;
+
+	sg_resolve(ev->source[0] == '/' ? &fs->root : &fs->pwd, pb, &base);
+	if ((base.flags & SG_FLAG_TRUNCATED) || base.len >= SG_MOUNT_SOURCE_LEN) {
+		n->overflow = 1;
+	} else {
+		start = (SG_PATH_LEN - base.len) & (SG_PATH_LEN - 1);
+		pb->buf[SG_PATH_LEN] = 0; /* the resolved path ends here */
+		norm_base(n, &pb->buf[start], ev->source[0] == '/');
+	}
+	return judge_normalized(s, exact);
+}
+
 /* A name rule for `str` (a source or a filesystem type), or 0. */
 static __always_inline __u32 lookup_name(struct mount_scratch *s, const __u8 *str, __u32 len)
 {
@@ -285,14 +311,18 @@ static __always_inline __u32 lookup_name(struct mount_scratch *s, const __u8 *st
 	return rule ? rule->id : SG_RULE_NONE;
 }
 
-/* The rule that refuses this mount(2), or 0. ev->source, ev->fstype and
- * ev->mount_class are filled. */
-static __always_inline __u32 judge_mount(struct mount_scratch *s, struct task_struct *task)
+/* The task-free part of judge_mount: the name rule that refuses this mount(2),
+ * or 0 with *as_path set when its source is to be judged as a path (*exact:
+ * ancestors of denied paths count, see lookup_source). Pure: the host tier runs
+ * it too. */
+static __always_inline __u32 judge_mount_name(struct mount_scratch *s, int *as_path, int *exact)
 {
 	struct sg_mount_event *ev = &s->ev;
 	__u32 cls = ev->mount_class;
 	__u32 rule = SG_RULE_NONE;
 
+	*as_path = 0;
+	*exact = cls != SG_MOUNT_NEW;
 	/* remount and propagation changes name no source (the kernel ignores it) */
 	if (cls != SG_MOUNT_NEW && cls != SG_MOUNT_BIND && cls != SG_MOUNT_MOVE)
 		return SG_RULE_NONE;
@@ -304,9 +334,20 @@ static __always_inline __u32 judge_mount(struct mount_scratch *s, struct task_st
 		if (rule)
 			return rule;
 	}
-	if (ev->source_len == 0)
-		return SG_RULE_NONE;
-	return judge_source_path(s, task, cls != SG_MOUNT_NEW);
+	*as_path = ev->source_len != 0;
+	return SG_RULE_NONE;
+}
+
+/* The rule that refuses this mount(2), or 0. ev->source, ev->fstype and
+ * ev->mount_class are filled. */
+static __always_inline __u32 judge_mount(struct mount_scratch *s, struct task_struct *task)
+{
+	int as_path, exact;
+	__u32 rule = judge_mount_name(s, &as_path, &exact);
+
+	if (rule || !as_path)
+		return rule;
+	return judge_source_path(s, task, exact);
 }
 
 static __always_inline struct mount_scratch *mount_event(struct task_struct *task, __u32 op)

@@ -363,6 +363,17 @@ static __always_inline __u32 judge_routed(struct flow *f, const struct who *w, _
 	return verdict;
 }
 
+/* An operation's verdict: both its flow (with a source route's first hop) and
+ * its port must allow. A port denial is not exempted by subject allow lists,
+ * and a port allowed does not lift an address denial. Pure (flow and subject in, verdict out): the host tier
+ * (bpf/test/network_decide.bpf.c) runs it too. */
+static __always_inline __u32 judge_op(__u32 op, struct flow *f, const struct who *w, __u32 *rule_id)
+{
+	if (judge_routed(f, w, rule_id) == SG_VERDICT_DENY || judge_port(op, f, rule_id) == SG_VERDICT_DENY)
+		return SG_VERDICT_DENY;
+	return SG_VERDICT_ALLOW;
+}
+
 static __always_inline void read_exe(struct task_struct *task, struct sg_inode_key *exe)
 {
 	struct file *file = BPF_CORE_READ(task, mm, exe_file);
@@ -437,9 +448,7 @@ static __always_inline __u32 decide_task(__u32 op, struct flow *f, int block, st
 	uid_gid = bpf_get_current_uid_gid();
 	w.uid = (__u32)uid_gid;
 	w.gid = uid_gid >> 32;
-	/* Both must allow: a port denial is not exempted by subject allow lists, and a
-	 * port allowed does not lift an address denial. */
-	if (judge_routed(f, &w, &rule_id) != SG_VERDICT_DENY && judge_port(op, f, &rule_id) != SG_VERDICT_DENY) {
+	if (judge_op(op, f, &w, &rule_id) != SG_VERDICT_DENY) {
 		if (rule_id && sk && sg_track_owners)
 			note_owner(sk, 1);
 		return SG_VERDICT_ALLOW;

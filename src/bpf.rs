@@ -21,6 +21,13 @@ skeleton!(file);
 skeleton!(network);
 // mount module
 skeleton!(mount);
+// The host tier's wrappers (bpf/test/, src/host_tier/): never part of the agent.
+#[cfg(test)]
+skeleton!(file_decide);
+#[cfg(test)]
+skeleton!(network_decide);
+#[cfg(test)]
+skeleton!(mount_decide);
 
 /// The records and map entries of `bpf/safeguard.h`, generated from the `abi` object.
 pub use abi::types as sg;

@@ -9,6 +9,8 @@ mod bpf;
 mod config;
 mod decode;
 mod file;
+#[cfg(test)]
+mod host_tier;
 mod inventory;
 mod logging;
 mod mount;

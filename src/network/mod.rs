@@ -330,7 +330,7 @@ fn seed_owners(skel: &NetworkSkel<'_>, when: &str) -> anyhow::Result<()> {
 
 /// Fills the port array: one batch (one syscall), or slot by slot where the kernel
 /// refuses batches.
-fn write_ports(map: &dyn MapCore, slots: &[(u32, Entry)]) -> anyhow::Result<()> {
+pub(crate) fn write_ports(map: &dyn MapCore, slots: &[(u32, Entry)]) -> anyhow::Result<()> {
     if slots.is_empty() {
         return Ok(());
     }
