@@ -66,6 +66,15 @@ pub struct Config {
     pub network: NetworkConfig,
     pub process: ProcessConfig,
     pub mount: MountConfig,
+    pub agent: AgentConfig,
+}
+
+/// `[agent]` (SPEC section 7).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AgentConfig {
+    /// Self-protection (src/protect/): only the agent may stop, trace or alter it.
+    /// Default off.
+    pub protect: bool,
 }
 
 /// What a module does with an operation its rules deny.

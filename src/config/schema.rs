@@ -12,12 +12,13 @@ use toml_edit::{ArrayOfTables, ImDocument, Item, Table, TableLike, Value};
 use super::error::{ConfigError, Problem};
 use super::values;
 use super::{
-    AllowDeny, Config, Entry, FileConfig, FileOp, FileRule, LogConfig, LogFormat, LogOutput, Mode, MountConfig,
-    NetworkConfig, NetworkOp, Op, PortRange, ProcessConfig, ProcessOp, Target,
+    AgentConfig, AllowDeny, Config, Entry, FileConfig, FileOp, FileRule, LogConfig, LogFormat, LogOutput, Mode,
+    MountConfig, NetworkConfig, NetworkOp, Op, PortRange, ProcessConfig, ProcessOp, Target,
 };
 use crate::logging::Level;
 
-const ROOT_KEYS: &[&str] = &["log", "file", "network", "process", "mount"];
+const ROOT_KEYS: &[&str] = &["log", "file", "network", "process", "mount", "agent"];
+const AGENT_KEYS: &[&str] = &["protect"];
 const LOG_KEYS: &[&str] = &["format", "output", "max_size", "max_age", "max_files", "level", "tags", "stats_interval"];
 const FILE_KEYS: &[&str] = &["enable", "mode", "target", "ops", "allow", "deny", "audit"];
 const FILE_RULE_KEYS: &[&str] = &["path", "ops", "uid", "gid", "command"];
@@ -271,6 +272,7 @@ impl Reader<'_> {
             network: self.network(&root),
             process: self.process(&root),
             mount: self.mount(&root),
+            agent: self.agent(&root),
         }
     }
 
@@ -624,6 +626,16 @@ impl Reader<'_> {
             allow: self.field(&fields, "allow", executables).unwrap_or(default.allow),
             deny: self.field(&fields, "deny", executables).unwrap_or(default.deny),
         }
+    }
+
+    // ---- [agent]
+
+    fn agent(&mut self, root: &Fields) -> AgentConfig {
+        let default = AgentConfig::default();
+        let Some(fields) = self.section(root, "agent", AGENT_KEYS) else {
+            return default;
+        };
+        AgentConfig { protect: self.field(&fields, "protect", Self::boolean).unwrap_or(default.protect) }
     }
 
     // ---- [mount]
