@@ -15,6 +15,7 @@ mod mount;
 mod network;
 mod probe;
 mod process;
+mod protect;
 mod rule_paths;
 
 use std::path::PathBuf;
