@@ -96,6 +96,8 @@ mkdir -p usr/lib/sg
 cp "$(realpath "$ldso")" usr/lib/sg/ld.so || exit 1
 # file module: mprotect, xattrs, io_uring, odd open flags (busybox has no applet for them)
 "$cc" -O2 -static -o usr/bin/sg-filetool "$here/filetool.c" || exit 1
+# protect module: ptrace, process_vm_writev, pidfd_getfd, BPF objects by id
+"$cc" -O2 -static -o usr/bin/sg-protecttool "$here/protecttool.c" || exit 1
 if [ "$arch" = aarch64 ]; then
     # qemu's virt machine has no isa-debug-exit: init hands the verdict over by
     # semihosting (see sg-exit.c).
