@@ -15,18 +15,20 @@ cat >/tmp/sgconf/sg.toml <<'END'
 [log]
 format = "json"
 output = "/tmp/sglog/sg.log"
-[process]
+[network]
 mode = "block"
-ops = ["exec"]
-deny = ["/opt/denied"]
+ops = ["connect"]
+cidr = { deny = ["NET_A/32"] }
 [agent]
 protect = true
 END
-copy_busybox /opt/denied
+# The policy that must still hold at the end: the network module (the quickest to load).
+net_setup
+sed -i "s#NET_A#$NET_A#" /tmp/sgconf/sg.toml
 
 start_agent /tmp/sgconf/sg.toml
 rec_has_start() { wait_for_record '"op":"start"'; rec_has "$@"; }
-rec_has_start '"protect":"enforcing"' '"process":"enforcing"'
+rec_has_start '"protect":"enforcing"' '"network":"enforcing"'
 PID=$AGENT_PID
 
 # tamper WHAT PATTERN...: the CRITICAL record of an attempt, with the shell's view.
@@ -101,8 +103,8 @@ expect_ok sh -c 'echo ok >/tmp/other && rm /tmp/other'
 
 say "the agent still enforces"
 alive "$PID" || fail "the agent died"
-expect_eperm /opt/denied
-wait_for_record '"op":"exec"' '"action":"BLOCKED"' >/dev/null
+net_eperm connect "$NET_A:8080"
+wait_for_record '"op":"connect"' '"action":"BLOCKED"' >/dev/null
 
 alive "$PID" || fail "the agent died"
 say "done: the protected agent (pid $PID) is left for init (pid 1) to stop"
