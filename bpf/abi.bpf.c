@@ -51,3 +51,12 @@ enum sg_mount_source_flag sg_abi_mount_source_flag;
 enum sg_mount_verdict sg_abi_mount_verdict;
 enum sg_mount_op sg_abi_mount_op;
 enum sg_mount_class sg_abi_mount_class;
+
+/* protect module */
+struct sg_protect_event sg_abi_protect_event;
+struct sg_protect_id sg_abi_protect_id;
+enum sg_protect_op sg_abi_protect_op;
+enum sg_protect_task sg_abi_protect_task;
+enum sg_protect_file_op sg_abi_protect_file_op;
+enum sg_protect_object sg_abi_protect_object;
+enum sg_protect_what sg_abi_protect_what;

@@ -19,7 +19,7 @@
 #define SG_RULE_PATH_LEN 256 /* LPM trie data limit: rule paths are shorter */
 
 /* Message kinds: one explicit numbered enum; each module owns a range
- * (process 1-9, file 10-29, network 30-49, mount 50-59). */
+ * (process 1-9, file 10-29, network 30-49, mount 50-59, protect 60-63). */
 enum sg_kind {
 	SG_KIND_EXEC = 1,
 	SG_KIND_FORK = 2,
@@ -28,6 +28,7 @@ enum sg_kind {
 	SG_KIND_FILE = 10,
 	SG_KIND_NET = 30,   /* struct sg_net_event: a network decision */
 	SG_KIND_MOUNT = 50, /* struct sg_mount_event: a mount decision or record */
+	SG_KIND_PROTECT = 60, /* struct sg_protect_event: an attempt on the agent, or a signal let through */
 };
 
 /* Operations, as logged in the record's `op` field; the same ranges. */
@@ -404,5 +405,75 @@ struct sg_mount_name {
 };
 
 /* ==== end of mount module ==== */
+
+/* ==== protect module (kinds and ops 60-63: the per-op counters have 64 slots) ==== */
+
+/* What an attempt on the agent tried (the record's `tried`); the record's `op` is
+ * always `tamper`, or `signal` for a signal the service manager sent. Several
+ * kinds of attempt share an op number (the counters' slots are few): `arg` and
+ * the event's fields tell them apart. */
+enum sg_protect_op {
+	SG_OP_PROTECT_SIGNAL = 60,   /* task_kill; arg: the signal */
+	SG_OP_PROTECT_TASK = 61,     /* ptrace, rlimit, nice, scheduler, I/O priority (arg: enum sg_protect_task) */
+	SG_OP_PROTECT_BPF = 62,      /* a writable map fd, a link or program detach (object_kind, object_id) */
+	SG_OP_PROTECT_FILE = 63,     /* write, truncate, chmod, flags, delete, rename, mount over (file_op) */
+};
+
+/* sg_protect_event.arg of SG_OP_PROTECT_TASK */
+enum sg_protect_task {
+	SG_PROTECT_TASK_PTRACE = 1,
+	SG_PROTECT_TASK_RLIMIT = 2,
+	SG_PROTECT_TASK_NICE = 3,
+	SG_PROTECT_TASK_IOPRIO = 4,
+	SG_PROTECT_TASK_SCHEDULER = 5,
+};
+
+/* sg_protect_event.file_op of SG_OP_PROTECT_FILE */
+enum sg_protect_file_op {
+	SG_PROTECT_WRITE = 1,
+	SG_PROTECT_TRUNCATE = 2,
+	SG_PROTECT_CHMOD = 3,
+	SG_PROTECT_FLAGS = 4, /* chattr (FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR) */
+	SG_PROTECT_DELETE = 5,
+	SG_PROTECT_RENAME = 6,
+	SG_PROTECT_MOUNT = 7, /* mount(2) or move_mount(2) over it */
+	SG_PROTECT_CREATE = 8, /* a new name in a protected directory (a forged log or pin) */
+};
+
+/* Kinds of protected BPF objects (struct sg_protect_id.kind); the BPF ids
+ * themselves come from the agent's /proc/self/fdinfo. */
+enum sg_protect_object {
+	SG_PROTECT_MAP = 1,
+	SG_PROTECT_PROG = 2,
+	SG_PROTECT_LINK = 3,
+};
+
+struct sg_protect_id {
+	__u32 kind; /* enum sg_protect_object */
+	__u32 id;
+};
+
+/* Values of the protected-inode map: bits. */
+enum sg_protect_what {
+	SG_PROTECT_FILE = 1 << 0,    /* the inode itself: no write, truncate, removal, rename, mount over */
+	SG_PROTECT_DIR = 1 << 1,     /* a directory whose entries are the agent's (pins, logs) */
+	SG_PROTECT_CREATED = 1 << 0 | 1 << 2, /* a file the agent created (a rotated log) */
+};
+
+struct sg_protect_event {
+	struct sg_header hdr;
+	__u64 target_ino;   /* file attempts: the file's identity */
+	__u32 target_dev;   /* the kernel's s_dev */
+	__u32 target_pid;   /* signal and task attempts: the agent's thread */
+	__u32 arg;          /* signal, ptrace mode, enum sg_protect_task, fmode, bpf cmd, mode, ioctl cmd */
+	__u32 object_kind;  /* enum sg_protect_object */
+	__u32 object_id;    /* the BPF map, program or link */
+	__u32 file_op;      /* enum sg_protect_file_op */
+	__u32 what;         /* the protected-inode map's bits for the file (or its directory) */
+	__u32 name_len;
+	__u8 name[SG_NAME_LEN]; /* the file's last name component */
+};
+
+/* ==== end of protect module ==== */
 
 #endif /* SAFEGUARD_ABI_H */

@@ -21,6 +21,8 @@ skeleton!(file);
 skeleton!(network);
 // mount module
 skeleton!(mount);
+// protect module
+skeleton!(protect);
 // The host tier's wrappers (bpf/test/, src/host_tier/): never part of the agent.
 #[cfg(test)]
 skeleton!(file_decide);
@@ -54,6 +56,9 @@ const _: () = assert!(size_of::<sg::sg_comm_key>() == 16);
 // mount module
 const _: () = assert!(size_of::<sg::sg_mount_event>() == 176 + 8 + 8 + 8 * 4 + 2 * 4096 + 2 * 512 + 64);
 const _: () = assert!(size_of::<sg::sg_mount_name>() == 256);
+// protect module
+const _: () = assert!(size_of::<sg::sg_protect_event>() == 176 + 8 + 4 * 8 + 256);
+const _: () = assert!(size_of::<sg::sg_protect_id>() == 8);
 
 // SAFETY: these are plain C structs of integers and byte arrays (no pointers, no
 // bool, no enums with invalid bit patterns), so every byte pattern is a valid value.
@@ -77,6 +82,9 @@ unsafe impl plain::Plain for sg::sg_comm_key {}
 // mount module
 unsafe impl plain::Plain for sg::sg_mount_event {}
 unsafe impl plain::Plain for sg::sg_mount_name {}
+// protect module
+unsafe impl plain::Plain for sg::sg_protect_event {}
+unsafe impl plain::Plain for sg::sg_protect_id {}
 
 /// Copies a record out of ring-buffer bytes; None when the bytes are too short
 /// (a record from a mismatched object: logged by the caller, never fatal).

@@ -67,6 +67,7 @@ pub struct Config {
     pub process: ProcessConfig,
     pub mount: MountConfig,
     pub output: OutputConfig,
+    pub agent: AgentConfig,
 }
 
 /// `[output]` (SPEC section 11): where records go besides the log, and metrics.
@@ -96,6 +97,14 @@ pub enum MetricsTarget {
     Listen(std::net::SocketAddr),
     /// An absolute path ending in `.prom`: a node_exporter textfile.
     File(PathBuf),
+}
+
+/// `[agent]` (SPEC section 7).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AgentConfig {
+    /// Self-protection (src/protect/): only the agent may stop, trace or alter it.
+    /// Default off.
+    pub protect: bool,
 }
 
 /// What a module does with an operation its rules deny.

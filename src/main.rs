@@ -18,6 +18,7 @@ mod network;
 mod outputs;
 mod probe;
 mod process;
+mod protect;
 mod rule_paths;
 
 use std::path::PathBuf;

@@ -32,7 +32,7 @@ use crate::outputs::metrics::MetricsServer;
 use crate::outputs::status::{StatusServer, SOCKET as STATUS_SOCKET};
 use crate::outputs::{Identity, OutputStatsSet, Outputs};
 use crate::probe::{self, Capabilities, Enforcement};
-use crate::{file, mount, network, process};
+use crate::{file, mount, network, process, protect};
 use board::{configured_outputs, Board, BoardParts};
 use hits::{RuleHits, RuleSlot};
 use log_thread::{EventCounts, Extras, Replacement, ToWriter, WriterStats};
@@ -50,9 +50,10 @@ struct ModuleKind {
     same: fn(&Config, &Config) -> bool,
 }
 
-/// In start order: the process module last, so that the executables it reports
-/// run under the other modules' policy already.
-const MODULES: [ModuleKind; 4] = [
+/// In start order: the process module after the other policy modules, so that the
+/// executables it reports run under their policy already; protect last, so that it
+/// finds every other module's BPF objects attached.
+const MODULES: [ModuleKind; 5] = [
     ModuleKind {
         name: "file",
         prepare: |c, caps, pidns| file::prepare(&c.file, caps, pidns),
@@ -73,6 +74,11 @@ const MODULES: [ModuleKind; 4] = [
         prepare: |c, caps, pidns| process::prepare(&c.process, caps, pidns),
         same: |a, b| a.process == b.process,
     },
+    ModuleKind {
+        name: "protect",
+        prepare: |c, caps, pidns| protect::prepare(c, caps, pidns),
+        same: |a, b| a.agent == b.agent && a.log.output == b.log.output,
+    },
 ];
 
 pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> anyhow::Result<()> {
@@ -90,6 +96,7 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
         log::warn!("{warning}");
     }
 
+    protect::set_config_path(config_path);
     let log = log_thread::open(&config.log)?;
     let (records, queue) = bounded::<ToWriter>(QUEUE_CAPACITY);
     let board_queue = queue.clone();

@@ -28,7 +28,8 @@ impl Config {
         describe_file(out, &self.file)?;
         describe_network(out, &self.network)?;
         describe_process(out, &self.process)?;
-        describe_mount(out, &self.mount)
+        describe_mount(out, &self.mount)?;
+        writeln!(out, "[agent] protect: {}", if self.agent.protect { "on" } else { "off" })
     }
 }
 

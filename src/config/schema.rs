@@ -12,13 +12,14 @@ use toml_edit::{ArrayOfTables, ImDocument, Item, Table, TableLike, Value};
 use super::error::{ConfigError, Lines, Problem};
 use super::values;
 use super::{
-    AllowDeny, Config, Entry, FileConfig, FileOp, FileRule, LogConfig, LogFormat, LogOutput, Mode, MountConfig,
-    NetworkConfig, NetworkOp, Op, OutputConfig, PortRange, ProcessConfig, ProcessOp, Target,
+    AgentConfig, AllowDeny, Config, Entry, FileConfig, FileOp, FileRule, LogConfig, LogFormat, LogOutput, Mode,
+    MountConfig, NetworkConfig, NetworkOp, Op, OutputConfig, PortRange, ProcessConfig, ProcessOp, Target,
 };
 use crate::logging::Level;
 
-const ROOT_KEYS: &[&str] = &["log", "file", "network", "process", "mount", "output"];
+const ROOT_KEYS: &[&str] = &["log", "file", "network", "process", "mount", "output", "agent"];
 const OUTPUT_KEYS: &[&str] = &["journald", "syslog", "metrics"];
+const AGENT_KEYS: &[&str] = &["protect"];
 const LOG_KEYS: &[&str] = &["format", "output", "max_size", "max_age", "max_files", "level", "tags", "stats_interval"];
 const FILE_KEYS: &[&str] = &["enable", "mode", "target", "ops", "allow", "deny", "audit"];
 const FILE_RULE_KEYS: &[&str] = &["path", "ops", "uid", "gid", "command"];
@@ -276,6 +277,7 @@ impl Reader<'_> {
             process: self.process(&root),
             mount: self.mount(&root),
             output: self.output(&root),
+            agent: self.agent(&root),
         }
     }
 
@@ -642,6 +644,16 @@ impl Reader<'_> {
             allow: self.field(&fields, "allow", executables).unwrap_or(default.allow),
             deny: self.field(&fields, "deny", executables).unwrap_or(default.deny),
         }
+    }
+
+    // ---- [agent]
+
+    fn agent(&mut self, root: &Fields) -> AgentConfig {
+        let default = AgentConfig::default();
+        let Some(fields) = self.section(root, "agent", AGENT_KEYS) else {
+            return default;
+        };
+        AgentConfig { protect: self.field(&fields, "protect", Self::boolean).unwrap_or(default.protect) }
     }
 
     // ---- [mount]

@@ -146,6 +146,13 @@ fn a_present_section_is_on_unless_it_says_otherwise() {
 }
 
 #[test]
+fn agent_protect_is_off_unless_asked_for() {
+    assert!(!parse_ok("").agent.protect);
+    assert!(!parse_ok("[agent]\n").agent.protect);
+    assert!(parse_ok("[agent]\nprotect = true\n").agent.protect);
+}
+
+#[test]
 fn sections_may_be_inline_tables_or_dotted_keys() {
     let config = parse_ok("file = { enable = true, mode = \"block\" }\nprocess.deny = [\"/bin/x\"]\n");
     assert!(config.file.enable);
@@ -405,11 +412,11 @@ gid = { deny = [1001] }
 fn unknown_top_level_key() {
     assert_eq!(
         problem("[log]\nlevel = \"INFO\"\n\n[files]\nenable = true\n"),
-        at(4, 2, "files", "unknown key (expected one of: log, file, network, process, mount, output)")
+        at(4, 2, "files", "unknown key (expected one of: log, file, network, process, mount, output, agent)")
     );
     assert_eq!(
         problem("verbose = true\n"),
-        at(1, 1, "verbose", "unknown key (expected one of: log, file, network, process, mount, output)")
+        at(1, 1, "verbose", "unknown key (expected one of: log, file, network, process, mount, output, agent)")
     );
 }
 
