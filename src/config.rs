@@ -66,6 +66,7 @@ pub struct Config {
     pub network: NetworkConfig,
     pub process: ProcessConfig,
     pub mount: MountConfig,
+    pub inventory: InventoryConfig,
 }
 
 /// What a module does with an operation its rules deny.
@@ -561,6 +562,21 @@ pub struct MountConfig {
     pub target: Target,
     /// Mount sources refused.
     pub deny: Vec<Entry<MountSource>>,
+}
+
+/// `[inventory]` (SPEC section 9): the agent's periodic inventory and drift records.
+/// Absent section: off; present without `enable`: on, like the modules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InventoryConfig {
+    pub enable: bool,
+    /// Time between collections. Default 6h, at least 1s.
+    pub interval: Duration,
+}
+
+impl Default for InventoryConfig {
+    fn default() -> InventoryConfig {
+        InventoryConfig { enable: false, interval: Duration::from_secs(6 * 3600) }
+    }
 }
 
 impl Mode {

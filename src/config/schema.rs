@@ -12,18 +12,19 @@ use toml_edit::{ArrayOfTables, ImDocument, Item, Table, TableLike, Value};
 use super::error::{ConfigError, Problem};
 use super::values;
 use super::{
-    AllowDeny, Config, Entry, FileConfig, FileOp, FileRule, LogConfig, LogFormat, LogOutput, Mode, MountConfig,
-    NetworkConfig, NetworkOp, Op, PortRange, ProcessConfig, ProcessOp, Target,
+    AllowDeny, Config, Entry, FileConfig, FileOp, FileRule, InventoryConfig, LogConfig, LogFormat, LogOutput, Mode,
+    MountConfig, NetworkConfig, NetworkOp, Op, PortRange, ProcessConfig, ProcessOp, Target,
 };
 use crate::logging::Level;
 
-const ROOT_KEYS: &[&str] = &["log", "file", "network", "process", "mount"];
+const ROOT_KEYS: &[&str] = &["log", "file", "network", "process", "mount", "inventory"];
 const LOG_KEYS: &[&str] = &["format", "output", "max_size", "max_age", "max_files", "level", "tags", "stats_interval"];
 const FILE_KEYS: &[&str] = &["enable", "mode", "target", "ops", "allow", "deny", "audit"];
 const FILE_RULE_KEYS: &[&str] = &["path", "ops", "uid", "gid", "command"];
 const NETWORK_KEYS: &[&str] = &["enable", "mode", "target", "ops", "cidr", "domain", "command", "uid", "gid", "port"];
 const PROCESS_KEYS: &[&str] = &["enable", "mode", "target", "ops", "allow", "deny"];
 const MOUNT_KEYS: &[&str] = &["enable", "mode", "target", "deny"];
+const INVENTORY_KEYS: &[&str] = &["enable", "interval"];
 const ALLOW_DENY_KEYS: &[&str] = &["allow", "deny"];
 
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -271,6 +272,7 @@ impl Reader<'_> {
             network: self.network(&root),
             process: self.process(&root),
             mount: self.mount(&root),
+            inventory: self.inventory(&root),
         }
     }
 
@@ -640,6 +642,19 @@ impl Reader<'_> {
             deny: self
                 .field(&fields, "deny", |r, n| r.entries(n, |r, n| r.parsed(n, values::mount_source)))
                 .unwrap_or(default.deny),
+        }
+    }
+
+    // ---- [inventory]
+
+    fn inventory(&mut self, root: &Fields) -> InventoryConfig {
+        let default = InventoryConfig::default();
+        let Some(fields) = self.section(root, "inventory", INVENTORY_KEYS) else {
+            return default;
+        };
+        InventoryConfig {
+            enable: self.enable(&fields),
+            interval: self.field(&fields, "interval", Self::interval).unwrap_or(default.interval),
         }
     }
 }
