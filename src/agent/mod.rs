@@ -27,7 +27,7 @@ use crossbeam_channel::{bounded, Sender};
 use crate::config::{self, Config};
 use crate::logging::{Level, LogWriter, Record, Value};
 use crate::probe::{self, Capabilities, Enforcement};
-use crate::{file, mount, network, process};
+use crate::{file, inventory, mount, network, process};
 use log_thread::{ToWriter, WriterStats};
 use module::{ModuleContext, ModuleState, ModuleStats, Prepared};
 use stats::{StatsReporter, StopReport};
@@ -43,9 +43,9 @@ struct ModuleKind {
     same: fn(&Config, &Config) -> bool,
 }
 
-/// In start order: the process module last, so that the executables it reports
-/// run under the other modules' policy already.
-const MODULES: [ModuleKind; 4] = [
+/// In start order: the process module after the enforcing ones, so that the executables
+/// it reports run under the other modules' policy already; the inventory (no BPF) last.
+const MODULES: [ModuleKind; 5] = [
     ModuleKind {
         name: "file",
         prepare: |c, caps, pidns| file::prepare(&c.file, caps, pidns),
@@ -65,6 +65,11 @@ const MODULES: [ModuleKind; 4] = [
         name: "process",
         prepare: |c, caps, pidns| process::prepare(&c.process, caps, pidns),
         same: |a, b| a.process == b.process,
+    },
+    ModuleKind {
+        name: "inventory",
+        prepare: |c, _, _| inventory::agent::prepare(c),
+        same: |a, b| a.inventory == b.inventory,
     },
 ];
 
@@ -113,6 +118,7 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
         start.fields.push(("note", Value::Str(note)));
     }
     agent.send(start);
+    inventory::agent::agent_started();
     notify_systemd("READY=1");
 
     let mut reporter = StatsReporter::new(&agent.stats, writer_stats.clone());
