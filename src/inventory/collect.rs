@@ -221,7 +221,13 @@ pub fn collect(root: &Root, config: Option<&Path>) -> Inventory {
     let deleted_executables = procs
         .iter()
         .filter(|p| p.exe.ends_with(" (deleted)"))
-        .map(|p| ProcessRef { pid: p.pid, comm: p.comm.clone(), exe: p.exe.clone(), uid: Some(p.uid) })
+        .map(|p| ProcessRef {
+            pid: p.pid,
+            comm: p.comm.clone(),
+            exe: p.exe.clone(),
+            uid: Some(p.uid),
+            copy_of: runc_copy(p),
+        })
         .collect();
     let mut kernel_modules = KernelModules { configured: configured_modules(root), ..Default::default() };
     if root.live {
@@ -648,6 +654,7 @@ fn listeners(procs: &[Proc]) -> Vec<Listener> {
                                 comm: p.comm.clone(),
                                 exe: p.exe.clone(),
                                 uid: Some(p.uid),
+                                copy_of: None,
                             })
                             .collect()
                     })
@@ -964,6 +971,48 @@ fn root_path(root: &Root) -> Vec<PathDir> {
         }
     }
     dirs
+}
+
+/// runc (1.0 to 1.1, and 1.2 where it still clones) re-executes itself from a sealed
+/// memfd copy of its binary (the CVE-2019-5736 protection): its `exe` is
+/// `/memfd:runc_cloned:/proc/self/exe (deleted)`, which looks like a fileless program.
+/// A memfd name is chosen by whoever creates it, so the name proves nothing: the copy is
+/// recognised only when its bytes are those of an installed runc.
+pub const RUNC_MEMFD: &str = "/memfd:runc_cloned:";
+const RUNC_PATHS: [&str; 5] =
+    ["/usr/bin/runc", "/usr/sbin/runc", "/usr/local/bin/runc", "/usr/local/sbin/runc", "/usr/bin/docker-runc"];
+/// Larger files are not compared (runc is about 10 MB).
+const RUNC_COMPARE_LIMIT: u64 = 64 << 20;
+
+fn runc_copy(p: &Proc) -> Option<String> {
+    if !p.exe.starts_with(RUNC_MEMFD) {
+        return None;
+    }
+    let exe = PathBuf::from(format!("/proc/{}/exe", p.pid));
+    RUNC_PATHS.iter().find(|path| same_content(&exe, Path::new(path), RUNC_COMPARE_LIMIT)).map(|path| path.to_string())
+}
+
+/// Whether two files hold the same bytes (both at most `limit` bytes; larger ones are
+/// not compared and count as different).
+pub fn same_content(a: &Path, b: &Path, limit: u64) -> bool {
+    use std::io::Read;
+    let (Ok(mut fa), Ok(mut fb)) = (fs::File::open(a), fs::File::open(b)) else { return false };
+    let (Ok(ma), Ok(mb)) = (fa.metadata(), fb.metadata()) else { return false };
+    if ma.len() != mb.len() || ma.len() > limit || !ma.is_file() || !mb.is_file() {
+        return false;
+    }
+    let mut bufa = vec![0u8; 64 * 1024];
+    let mut bufb = vec![0u8; 64 * 1024];
+    loop {
+        let Ok(n) = fa.read(&mut bufa) else { return false };
+        if n == 0 {
+            // Both ended together only if b has nothing left either.
+            return matches!(fb.read(&mut bufb[..1]), Ok(0));
+        }
+        if fb.read_exact(&mut bufb[..n]).is_err() || bufa[..n] != bufb[..n] {
+            return false;
+        }
+    }
 }
 
 // --- containers ---------------------------------------------------------------------------

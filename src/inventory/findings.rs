@@ -228,12 +228,34 @@ fn processes(inv: &Inventory, out: &mut Vec<Finding>) {
         }
     }
     for p in &inv.deleted_executables {
+        if let Some(runc) = &p.copy_of {
+            out.push(
+                finding(
+                    "deleted-executable",
+                    Severity::Low,
+                    format!("process {} ({}) runs runc's sealed copy of itself", p.pid, p.comm),
+                    vec![format!("pid {} exe {}, byte for byte the same as {runc}", p.pid, p.exe)],
+                    "none needed: runc re-executes from a sealed in-memory copy of its binary to protect \
+                     against CVE-2019-5736 (the copy was compared with the installed runc)",
+                )
+                .about("deleted_executables", process_key(p.pid, &p.exe)),
+            );
+            continue;
+        }
         let fileless = p.exe.starts_with("/memfd:");
+        let runc_name = p.exe.starts_with(super::collect::RUNC_MEMFD);
         out.push(
             finding(
                 "deleted-executable",
                 if fileless { Severity::High } else { Severity::Medium },
-                format!("process {} ({}) runs an executable that was deleted", p.pid, p.comm),
+                if runc_name {
+                    format!(
+                        "process {} ({}) runs from a memfd named like runc's copy, but not a copy of an installed runc",
+                        p.pid, p.comm
+                    )
+                } else {
+                    format!("process {} ({}) runs an executable that was deleted", p.pid, p.comm)
+                },
                 vec![format!("pid {} exe {}", p.pid, p.exe)],
                 if fileless {
                     "a program running from memory (memfd): find out what started it"

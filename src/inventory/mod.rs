@@ -190,6 +190,10 @@ pub struct ProcessRef {
     pub comm: String,
     pub exe: String,
     pub uid: Option<u32>,
+    /// A running deleted executable that is a byte-for-byte copy of this installed file
+    /// (runc's sealed memfd copy of itself); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copy_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

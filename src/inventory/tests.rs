@@ -197,7 +197,8 @@ fn drift_without_findings_is_judged_by_its_asset_kind() {
     let mut owned = after.setid_files[0].clone();
     owned.path = "/usr/bin/newgrp".into();
     after.setid_files.push(owned);
-    let mut listener_proc = ProcessRef { pid: 42, comm: "sshd".into(), exe: "/usr/sbin/sshd".into(), uid: Some(0) };
+    let mut listener_proc =
+        ProcessRef { pid: 42, comm: "sshd".into(), exe: "/usr/sbin/sshd".into(), uid: Some(0), copy_of: None };
     after.listeners.push(Listener {
         protocol: "tcp".into(),
         address: "0.0.0.0".into(),
@@ -323,4 +324,67 @@ fn a_fifo_in_an_image_is_not_read() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(inv.users.iter().all(|u| u.password == "unknown"));
     assert!(inv.unavailable.iter().any(|u| u.section == "users.password"));
+}
+
+/// runc's memfd copy of itself is told apart by its bytes, never by its name, which any
+/// program can give its own memfd.
+#[test]
+fn runc_memfd_copy_is_recognised_by_content() {
+    let dir = std::env::temp_dir().join(format!("sg-inventory-runc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, b, c, d) = (dir.join("a"), dir.join("b"), dir.join("c"), dir.join("d"));
+    let bytes: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&a, &bytes).unwrap();
+    std::fs::write(&b, &bytes).unwrap();
+    let mut other = bytes.clone();
+    other[150_000] ^= 1;
+    std::fs::write(&c, &other).unwrap();
+    std::fs::write(&d, &bytes[..100]).unwrap();
+    assert!(collect::same_content(&a, &b, 1 << 20));
+    assert!(!collect::same_content(&a, &c, 1 << 20), "one byte differs");
+    assert!(!collect::same_content(&a, &d, 1 << 20), "sizes differ");
+    assert!(!collect::same_content(&a, &b, 1000), "over the limit");
+    assert!(!collect::same_content(&a, &dir.join("missing"), 1 << 20));
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let dir = fixture("runc");
+    let mut inv = collect(&Root::offline(&dir).unwrap(), None);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let proc_ref = |pid: u32, exe: &str, copy_of: Option<&str>| ProcessRef {
+        pid,
+        comm: "runc:[2:INIT]".into(),
+        exe: exe.into(),
+        uid: Some(0),
+        copy_of: copy_of.map(str::to_string),
+    };
+    inv.deleted_executables = vec![
+        proc_ref(10, "/memfd:runc_cloned:/proc/self/exe (deleted)", Some("/usr/bin/runc")),
+        proc_ref(11, "/memfd:runc_cloned:/proc/self/exe (deleted)", None),
+        proc_ref(12, "/memfd:x (deleted)", None),
+    ];
+    let found: Vec<_> = findings(&inv, None)
+        .into_iter()
+        .filter(|f| f.id == "deleted-executable")
+        .map(|f| (f.severity, f.title))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                Severity::High,
+                "process 11 (runc:[2:INIT]) runs from a memfd named like runc's copy, but not a copy of an installed runc"
+                    .to_string()
+            ),
+            (Severity::High, "process 12 (runc:[2:INIT]) runs an executable that was deleted".to_string()),
+            (Severity::Low, "process 10 (runc:[2:INIT]) runs runc's sealed copy of itself".to_string()),
+        ]
+    );
+    let json = serde_json::to_string(&inv.deleted_executables).unwrap();
+    assert!(
+        json.contains(r#""uid":0,"copy_of":"/usr/bin/runc"}"#)
+            && json.contains(
+                r#""pid":11,"comm":"runc:[2:INIT]","exe":"/memfd:runc_cloned:/proc/self/exe (deleted)","uid":0}"#
+            ),
+        "{json}"
+    );
 }
