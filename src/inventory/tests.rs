@@ -388,3 +388,43 @@ fn runc_memfd_copy_is_recognised_by_content() {
         "{json}"
     );
 }
+
+/// `AuthorizedKeysFile` is followed: sshd's tokens, absolute and relative patterns, and
+/// the patterns of `Match` blocks too (some user may match them).
+#[test]
+fn authorized_keys_file_patterns() {
+    let patterns = |text: &str| text.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(
+        collect::key_files_of(&patterns("/etc/ssh/keys/%u .ssh/k %h/x/%U %%h none"), "alice", 1000, "/home/alice/"),
+        ["/etc/ssh/keys/alice", "/home/alice/.ssh/k", "/home/alice/x/1000", "/home/alice/%h"]
+    );
+    assert_eq!(
+        collect::key_files_of(&patterns("/etc/ssh/keys/%u .ssh/authorized_keys"), "nobody", 65534, "/nonexistent"),
+        ["/etc/ssh/keys/nobody"]
+    );
+
+    let dir = fixture("keyfile");
+    std::fs::create_dir_all(dir.join("etc/ssh/keys")).unwrap();
+    let config = std::fs::read_to_string(dir.join("etc/ssh/sshd_config")).unwrap();
+    std::fs::write(
+        dir.join("etc/ssh/sshd_config"),
+        format!("AuthorizedKeysFile /etc/ssh/keys/%u\n{config}\nMatch User alice\n  AuthorizedKeysFile .ssh/extra\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("etc/ssh/keys/daemon"), "ssh-ed25519 AAAA planted@nowhere\n").unwrap();
+    std::fs::write(dir.join("home/alice/.ssh/extra"), "ssh-ed25519 AAAA alice@match\n").unwrap();
+    let inv = collect(&Root::offline(&dir).unwrap(), None);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let keys: Vec<_> = inv
+        .users
+        .iter()
+        .flat_map(|u| u.authorized_keys.iter().map(move |k| (u.name.as_str(), k.file.as_str(), k.comment.as_str())))
+        .collect();
+    assert_eq!(
+        keys,
+        [("daemon", "/etc/ssh/keys/daemon", "planted@nowhere"), ("alice", "/home/alice/.ssh/extra", "alice@match")],
+        "the default files are not read once AuthorizedKeysFile replaces them"
+    );
+    let setting = inv.ssh.settings.iter().find(|s| s.key == "AuthorizedKeysFile").unwrap();
+    assert_eq!((setting.value.as_str(), setting.source.as_str()), ("/etc/ssh/keys/%u", "/etc/ssh/sshd_config:1"));
+}
