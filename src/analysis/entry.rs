@@ -561,5 +561,18 @@ mod tests {
             "error: config.toml:3:1: x: unknown key"
         );
         assert_eq!(object("module=network op=resolve error=\"no answer\""), "error: no answer");
+        assert_eq!(
+            object(
+                "module=inventory op=drift asset=cron change=added item=\"/etc/cron.d/x root /tmp/j\" severity=high"
+            ),
+            "added cron: /etc/cron.d/x root /tmp/j"
+        );
+        assert_eq!(
+            object("module=inventory op=inventory findings=\"{critical=1,high=2,medium=0,low=3}\" risks=\"[]\""),
+            "findings: 1 critical, 2 high, 0 medium, 3 low"
+        );
+        let drift: &'static str = Box::leak(format!("{head} module=inventory op=drift").into_boxed_str());
+        assert!(!parse(drift).is_event());
+        assert_eq!(crate::analysis::parse_module("Inventory").as_deref(), Ok("inventory"));
     }
 }

@@ -76,7 +76,8 @@ fn run(
     }
     let (results, collected) = bounded::<Collected>(1);
     let mut next = Instant::now();
-    let mut in_flight: Option<Instant> = None;
+    // The collection running: when it started, and its thread.
+    let mut in_flight: Option<(Instant, std::thread::JoinHandle<()>)> = None;
     while ctx.running.load(Ordering::Relaxed) {
         if in_flight.is_none() && Instant::now() >= next {
             let results = results.clone();
@@ -85,16 +86,22 @@ fn run(
                 let _ = results.send(collect_now(&config));
             });
             match spawned {
-                Ok(_) => in_flight = Some(Instant::now()),
+                Ok(worker) => in_flight = Some((Instant::now(), worker)),
                 Err(err) => {
                     log::error!("inventory: cannot start a collection: {err}");
                     next = Instant::now() + interval;
                 }
             }
         }
-        match collected.recv_timeout(Duration::from_millis(200)) {
-            Ok(round) => {
-                let started = in_flight.take().unwrap_or_else(Instant::now);
+        let round = match collected.recv_timeout(Duration::from_millis(200)) {
+            Ok(round) => Some(round),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        let started = in_flight.as_ref().map_or_else(Instant::now, |(started, _)| *started);
+        match round {
+            Some(round) => {
+                in_flight = None;
                 // Never two at once: a collection longer than the interval delays the next.
                 next = (started + interval).max(Instant::now());
                 if ctx.running.load(Ordering::Relaxed) {
@@ -103,8 +110,14 @@ fn run(
                     }
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
+            // A worker that ended without a result panicked (a bug): say so once per
+            // round and try again at the next interval rather than never.
+            None if in_flight.as_ref().is_some_and(|(_, worker)| worker.is_finished()) && collected.is_empty() => {
+                in_flight = None;
+                next = started + interval;
+                log::error!("inventory: a collection failed; the next one is due in {interval:?}");
+            }
+            None => {}
         }
     }
     Ok(())
