@@ -68,6 +68,7 @@ pub struct Config {
     pub mount: MountConfig,
     pub output: OutputConfig,
     pub agent: AgentConfig,
+    pub inventory: InventoryConfig,
 }
 
 /// `[output]` (SPEC section 11): where records go besides the log, and metrics.
@@ -600,6 +601,21 @@ pub struct MountConfig {
     pub target: Target,
     /// Mount sources refused.
     pub deny: Vec<Entry<MountSource>>,
+}
+
+/// `[inventory]` (SPEC section 9): the agent's periodic inventory and drift records.
+/// Absent section: off; present without `enable`: on, like the modules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InventoryConfig {
+    pub enable: bool,
+    /// Time between collections. Default 6h, at least 1s.
+    pub interval: Duration,
+}
+
+impl Default for InventoryConfig {
+    fn default() -> InventoryConfig {
+        InventoryConfig { enable: false, interval: Duration::from_secs(6 * 3600) }
+    }
 }
 
 impl Mode {

@@ -32,7 +32,7 @@ use crate::outputs::metrics::MetricsServer;
 use crate::outputs::status::{StatusServer, SOCKET as STATUS_SOCKET};
 use crate::outputs::{Identity, OutputStatsSet, Outputs};
 use crate::probe::{self, Capabilities, Enforcement};
-use crate::{file, mount, network, process, protect};
+use crate::{file, inventory, mount, network, process, protect};
 use board::{configured_outputs, Board, BoardParts};
 use hits::{RuleHits, RuleSlot};
 use log_thread::{EventCounts, Extras, Replacement, ToWriter, WriterStats};
@@ -51,9 +51,9 @@ struct ModuleKind {
 }
 
 /// In start order: the process module after the other policy modules, so that the
-/// executables it reports run under their policy already; protect last, so that it
-/// finds every other module's BPF objects attached.
-const MODULES: [ModuleKind; 5] = [
+/// executables it reports run under their policy already; the inventory (no BPF); protect
+/// last, so that it finds every other module's BPF objects attached.
+const MODULES: [ModuleKind; 6] = [
     ModuleKind {
         name: "file",
         prepare: |c, caps, pidns| file::prepare(&c.file, caps, pidns),
@@ -73,6 +73,11 @@ const MODULES: [ModuleKind; 5] = [
         name: "process",
         prepare: |c, caps, pidns| process::prepare(&c.process, caps, pidns),
         same: |a, b| a.process == b.process,
+    },
+    ModuleKind {
+        name: "inventory",
+        prepare: |c, _, _| inventory::agent::prepare(c),
+        same: |a, b| a.inventory == b.inventory,
     },
     ModuleKind {
         name: "protect",
@@ -168,6 +173,7 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
         MetricsServer::start(target, snapshot.clone()).map_err(|err| log::error!("{err:#}")).ok()
     };
     let mut metrics = start_metrics(&metrics_target);
+    inventory::agent::agent_started();
     notify_systemd("READY=1");
 
     let mut reporter = reporter(&configured);

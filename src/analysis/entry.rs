@@ -185,6 +185,25 @@ pub struct Entry<'a> {
     pub malformed: Option<u64>,
     #[serde(default)]
     pub write_errors: Option<u64>,
+
+    // Inventory records: the summary's findings by severity and the most severe of them
+    // (`risks`), and a drift's asset kind, change, item, severity and finding.
+    #[serde(default)]
+    pub findings: Option<std::collections::BTreeMap<String, u64>>,
+    #[serde(borrow, default)]
+    pub risks: Option<Vec<Text<'a>>>,
+    #[serde(default)]
+    pub risks_omitted: Option<u64>,
+    #[serde(borrow, default)]
+    pub asset: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    pub change: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    pub item: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    pub severity: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    pub finding: Option<Text<'a>>,
 }
 
 /// Why a line is not a record.
@@ -228,9 +247,10 @@ impl<'a> Entry<'a> {
         self.count.unwrap_or(1).max(1)
     }
 
-    /// A module's event, as opposed to the agent's own life-cycle and statistics.
+    /// A module's event, as opposed to the agent's own life-cycle and statistics and
+    /// the inventory's summaries and drift (the state of the host, not an operation).
     pub fn is_event(&self) -> bool {
-        self.module.as_str() != "agent"
+        !matches!(self.module.as_str(), "agent" | "inventory")
     }
 
     /// The subject's executable, else `[comm]`: what "a process" means in reports.
@@ -291,6 +311,18 @@ impl<'a> Entry<'a> {
                     Cow::Owned(format!("produced {events}, lost {}", self.lost_total.unwrap_or_else(|| self.lost())))
                 }),
                 _ => self.error.as_ref().map(|error| Cow::Owned(format!("error: {error}"))),
+            },
+            "inventory" => match (&self.change, &self.asset, &self.item, &self.findings) {
+                (Some(change), Some(asset), Some(item), _) => Some(Cow::Owned(format!("{change} {asset}: {item}"))),
+                (_, _, _, Some(found)) => {
+                    let counts: Vec<String> = crate::inventory::Severity::ALL
+                        .iter()
+                        .rev()
+                        .map(|s| format!("{} {}", found.get(s.name()).copied().unwrap_or(0), s.name()))
+                        .collect();
+                    Some(Cow::Owned(format!("findings: {}", counts.join(", "))))
+                }
+                _ => None,
             },
             _ => None,
         };
@@ -529,5 +561,18 @@ mod tests {
             "error: config.toml:3:1: x: unknown key"
         );
         assert_eq!(object("module=network op=resolve error=\"no answer\""), "error: no answer");
+        assert_eq!(
+            object(
+                "module=inventory op=drift asset=cron change=added item=\"/etc/cron.d/x root /tmp/j\" severity=high"
+            ),
+            "added cron: /etc/cron.d/x root /tmp/j"
+        );
+        assert_eq!(
+            object("module=inventory op=inventory findings=\"{critical=1,high=2,medium=0,low=3}\" risks=\"[]\""),
+            "findings: 1 critical, 2 high, 0 medium, 3 low"
+        );
+        let drift: &'static str = Box::leak(format!("{head} module=inventory op=drift").into_boxed_str());
+        assert!(!parse(drift).is_event());
+        assert_eq!(crate::analysis::parse_module("Inventory").as_deref(), Ok("inventory"));
     }
 }

@@ -8,7 +8,9 @@
 use std::fmt::Write as _;
 
 use super::entry::printable;
-use super::report::{percent, range_text, thousands, Report, Row, BURST_FACTOR, BURST_MIN, RATE_FLOOR, RATE_MIN_COUNT};
+use super::report::{
+    percent, range_text, severity_counts, thousands, Report, Row, BURST_FACTOR, BURST_MIN, RATE_FLOOR, RATE_MIN_COUNT,
+};
 use super::time;
 
 const EVENT_COLOR: &str = "#4c78a8";
@@ -280,6 +282,77 @@ fn card(out: &mut String, value: &str, label: &str, class: &str) {
     );
 }
 
+/// The inventory's sections: the findings of the last `inventory` record, and the
+/// `drift` records (most severe first).
+fn risks_and_drift(out: &mut String, r: &Report) {
+    out.push_str("<section><h2>Risks</h2>");
+    match &r.risks {
+        None => out.push_str(
+            "<p class=\"none\">No inventory record: the agent's <code>[inventory]</code> module writes them.</p>",
+        ),
+        Some(risks) => {
+            let _ = write!(
+                out,
+                "<p class=\"note\">The last inventory, {} UTC: {}.</p>",
+                esc(&time::format_short(risks.time)),
+                esc(&severity_counts(&risks.findings))
+            );
+            let rows = risks
+                .listed
+                .iter()
+                .map(|risk| {
+                    let (severity, rest) = risk.split_once(' ').unwrap_or(("", risk));
+                    let (id, title) = rest.split_once(": ").unwrap_or((rest, ""));
+                    vec![badge(severity), value(id), esc(title)]
+                })
+                .collect();
+            table(out, &["severity", "finding", "title"], 3, rows);
+            if risks.omitted > 0 {
+                let _ = write!(
+                    out,
+                    "<p class=\"none\">and {} more (<code>safeguard risk</code> lists all)</p>",
+                    thousands(risks.omitted)
+                );
+            }
+        }
+    }
+    out.push_str("</section>");
+    let risky: u64 = r.drift_by_severity.values().sum();
+    let _ = write!(
+        out,
+        "<section><h2>Drift</h2><p class=\"note\">{} change{} between inventories, {} adding risk ({}).</p>",
+        thousands(r.drift_total),
+        if r.drift_total == 1 { "" } else { "s" },
+        thousands(risky),
+        esc(&severity_counts(&r.drift_by_severity))
+    );
+    let rows = r
+        .drift
+        .iter()
+        .map(|row| {
+            vec![
+                esc(&time::format_short(row.time)),
+                row.severity.as_deref().map_or_else(|| "-".to_string(), badge),
+                esc(&row.change),
+                esc(&row.asset),
+                value(&row.item),
+                row.finding.as_deref().map_or_else(String::new, value),
+            ]
+        })
+        .collect();
+    table(out, &["time", "severity", "change", "asset", "item", "finding"], 6, rows);
+    out.push_str(&more(r.more.drift));
+    out.push_str("</section>");
+}
+
+/// A severity as a badge (critical and high in the denial colour).
+fn badge(severity: &str) -> String {
+    match severity {
+        "critical" | "high" => format!("<span class=\"badge\">{}</span>", esc(severity)),
+        _ => esc(severity),
+    }
+}
+
 /// The whole page.
 pub fn render(r: &Report) -> String {
     let mut out = String::with_capacity(64 * 1024);
@@ -435,6 +508,8 @@ pub fn render(r: &Report) -> String {
         .collect();
     table(&mut out, &["minute", "mostly", "events", "share"], 2, bursts);
     out.push_str("</section>");
+
+    risks_and_drift(&mut out, r);
 
     let _ = write!(
         out,

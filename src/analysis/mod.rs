@@ -24,7 +24,7 @@ pub use report::ReportArgs;
 pub const DEFAULT_LOG: &str = "/var/log/safeguard/safeguard.log";
 
 /// The values of `module` (SPEC section 4).
-pub const MODULES: [&str; 5] = ["file", "network", "process", "mount", "agent"];
+pub const MODULES: [&str; 6] = ["file", "network", "process", "mount", "agent", "inventory"];
 
 /// `--module`: a module name in any case.
 pub fn parse_module(text: &str) -> Result<String, String> {

@@ -130,8 +130,48 @@ pub struct Report {
     pub rate_threshold: f64,
     pub bursts: Vec<Burst>,
     pub minute_median: u64,
+    /// The findings of the last `inventory` record in the range (the agent's
+    /// `[inventory]` module); `None` without one.
+    pub risks: Option<Risks>,
+    /// The `drift` records in the range, most severe first, then in time order.
+    pub drift: Vec<DriftRow>,
+    pub drift_total: u64,
+    /// The drift records that add risk, by severity.
+    pub drift_by_severity: BTreeMap<String, u64>,
     /// Rows left out of each cut list.
     pub more: More,
+}
+
+/// What the last inventory record says.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Risks {
+    pub time: Micros,
+    /// Findings by severity.
+    pub findings: BTreeMap<String, u64>,
+    /// The most severe findings, `SEVERITY ID: TITLE`.
+    pub listed: Vec<String>,
+    /// Findings the record did not list.
+    pub omitted: u64,
+}
+
+/// One change of the host between two collections.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DriftRow {
+    pub time: Micros,
+    /// `None`: the change adds no risk.
+    pub severity: Option<String>,
+    pub asset: String,
+    pub change: String,
+    pub item: String,
+    pub finding: Option<String>,
+}
+
+impl DriftRow {
+    /// For sorting: critical 4 … low 1, none 0.
+    pub fn rank(&self) -> usize {
+        let severity = self.severity.as_deref().and_then(|s| crate::inventory::Severity::parse(s).ok());
+        severity.map_or(0, |s| s as usize + 1)
+    }
 }
 
 /// How many rows `--top` cut from each list.
@@ -144,6 +184,7 @@ pub struct More {
     pub denials_by_rule: usize,
     pub denials_by_process: usize,
     pub bursts: usize,
+    pub drift: usize,
 }
 
 impl Report {
@@ -299,6 +340,9 @@ impl Analyzer<'_> {
                 "stats" => r.lost += entry.lost(),
                 _ => {}
             }
+            if entry.module.as_str() == "inventory" {
+                inventory(r, entry, at);
+            }
             return;
         }
 
@@ -415,8 +459,58 @@ impl Analyzer<'_> {
         r.bursts = bursts;
 
         r.timeline = timeline(&self.minutes, r.first, r.last);
+
+        r.drift.sort_by(|a, b| b.rank().cmp(&a.rank()).then_with(|| a.time.cmp(&b.time)));
+        if top > 0 && r.drift.len() > top {
+            r.more.drift = r.drift.len() - top;
+            r.drift.truncate(top);
+        }
         self.report
     }
+}
+
+/// An `inventory` record (the latest gives the risks) or a `drift` record.
+fn inventory(r: &mut Report, entry: &Entry<'_>, at: Micros) {
+    let text = |field: &Option<super::entry::Text<'_>>| field.as_ref().map(|t| printable(t.as_str()).into_owned());
+    match entry.op.as_str() {
+        "inventory" => {
+            if r.risks.as_ref().is_some_and(|risks| risks.time > at) {
+                return;
+            }
+            r.risks = Some(Risks {
+                time: at,
+                findings: entry.findings.clone().unwrap_or_default(),
+                listed: entry.risks.iter().flatten().map(|risk| printable(risk.as_str()).into_owned()).collect(),
+                omitted: entry.risks_omitted.unwrap_or(0),
+            });
+        }
+        "drift" => {
+            r.drift_total += 1;
+            let severity = text(&entry.severity);
+            if let Some(severity) = &severity {
+                *r.drift_by_severity.entry(severity.clone()).or_default() += 1;
+            }
+            r.drift.push(DriftRow {
+                time: at,
+                severity,
+                asset: text(&entry.asset).unwrap_or_default(),
+                change: text(&entry.change).unwrap_or_default(),
+                item: text(&entry.item).unwrap_or_default(),
+                finding: text(&entry.finding),
+            });
+        }
+        _ => {}
+    }
+}
+
+/// `1 critical, 2 high, 0 medium, 0 low` from counts by severity name.
+pub fn severity_counts(counts: &BTreeMap<String, u64>) -> String {
+    crate::inventory::Severity::ALL
+        .iter()
+        .rev()
+        .map(|s| format!("{} {}", counts.get(s.name()).copied().unwrap_or(0), s.name()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The processes whose share of denied events is unusual (module comment), most
@@ -734,6 +828,45 @@ pub fn render_text(r: &Report) -> String {
         );
     }
     and_more(&mut out, "    ", r.more.bursts);
+
+    match &r.risks {
+        None => out.push_str("\nRisks\n  (no inventory record: the agent's [inventory] module writes them)\n"),
+        Some(risks) => {
+            let _ = writeln!(out, "\nRisks (the last inventory, {} UTC)", time::format_short(risks.time));
+            let _ = writeln!(out, "  findings: {}", severity_counts(&risks.findings));
+            for risk in &risks.listed {
+                let _ = writeln!(out, "    {risk}");
+            }
+            if risks.omitted > 0 {
+                let _ = writeln!(out, "    and {} more (safeguard risk lists all)", thousands(risks.omitted));
+            }
+        }
+    }
+    let risky: u64 = r.drift_by_severity.values().sum();
+    let _ = writeln!(
+        out,
+        "\nDrift ({} change{}, {} adding risk: {})",
+        thousands(r.drift_total),
+        if r.drift_total == 1 { "" } else { "s" },
+        thousands(risky),
+        severity_counts(&r.drift_by_severity)
+    );
+    if r.drift.is_empty() {
+        out.push_str("  (none)\n");
+    }
+    for row in &r.drift {
+        let finding = row.finding.as_ref().map(|f| format!("  [{f}]")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {}  {:<8}  {:<7}  {:<17}  {}{finding}",
+            time::format_short(row.time),
+            row.severity.as_deref().unwrap_or("-"),
+            row.change,
+            row.asset,
+            row.item
+        );
+    }
+    and_more(&mut out, "  ", r.more.drift);
     out
 }
 
@@ -949,5 +1082,115 @@ mod tests {
             );
             render_text(&report);
         }
+    }
+
+    /// The inventory's records: the last summary gives the risks, every drift record a
+    /// row (most severe first); they are not events. Both line formats read alike.
+    #[test]
+    fn risks_and_drift_from_inventory_records() {
+        use crate::logging::{write_json, write_text, Level, Record, Value};
+        use std::time::{Duration, UNIX_EPOCH};
+        let at = |secs: u64| UNIX_EPOCH + Duration::from_secs(1_795_000_000 + secs);
+        let summary = |secs: u64, critical: u64, risks: &[&str]| {
+            let mut record = Record::new(Level::Info, "inventory", "inventory")
+                .field("assets", Value::Map(vec![("users".into(), Value::Uint(3))]))
+                .field(
+                    "findings",
+                    Value::Map(vec![
+                        ("critical".into(), Value::Uint(critical)),
+                        ("high".into(), Value::Uint(1)),
+                        ("medium".into(), Value::Uint(0)),
+                        ("low".into(), Value::Uint(0)),
+                    ]),
+                )
+                .field("risks", Value::List(risks.iter().map(|r| Value::Str(r.to_string())).collect()))
+                .field("risks_omitted", Value::Uint(4));
+            record.time = at(secs);
+            record
+        };
+        let drift = |secs: u64, change: &str, item: &str, severity: Option<&str>, finding: Option<&str>| {
+            let level = if severity.is_some() { Level::Warning } else { Level::Info };
+            let mut record = Record::new(level, "inventory", "drift")
+                .field("asset", Value::Str("setid_files".into()))
+                .field("change", Value::Str(change.into()))
+                .field("item", Value::Str(item.into()));
+            if let Some(severity) = severity {
+                record.fields.push(("severity", Value::Str(severity.into())));
+            }
+            if let Some(finding) = finding {
+                record.fields.push(("finding", Value::Str(finding.into())));
+                record.fields.push(("title", Value::Str("a title, with = and \"quotes\"".into())));
+            }
+            record.time = at(secs);
+            record
+        };
+        let records = [
+            summary(0, 0, &["high ssh-root-login: sshd lets root log in with a password"]),
+            drift(60, "added", "/opt/a b", Some("medium"), None),
+            drift(61, "added", "/usr/local/bin/x", Some("high"), Some("setid-unowned")),
+            drift(62, "removed", "/opt/old", None, None),
+            summary(63, 1, &["critical uid0-account: account toor has uid 0 besides root", "high ssh-root-login: x"]),
+        ];
+        let dir = std::env::temp_dir().join(format!("safeguard-report-inventory-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut reports = Vec::new();
+        for json in [true, false] {
+            let mut out = Vec::new();
+            for record in &records {
+                if json {
+                    write_json(&mut out, record, &[]);
+                } else {
+                    write_text(&mut out, record, &[]);
+                }
+            }
+            let log = dir.join(if json { "json.log" } else { "text.log" });
+            std::fs::write(&log, out).unwrap();
+            let mut diag = Diagnostics::captured();
+            let report = analyse(&[log], None, None, 2, &|_| None, &mut diag);
+            assert_eq!(diag.malformed, 0, "{:?}", diag.messages);
+            reports.push(report);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        let strip = |mut report: Report| {
+            report.read.files.clear();
+            report
+        };
+        let json = strip(reports.remove(0));
+        assert_eq!(json, strip(reports.remove(0)));
+
+        assert_eq!((json.records, json.events), (5, 0), "inventory records are not events");
+        let risks = json.risks.as_ref().unwrap();
+        assert_eq!(risks.time, time::parse_rfc3339("2026-11-18T11:07:43Z").unwrap());
+        assert_eq!(risks.listed[0], "critical uid0-account: account toor has uid 0 besides root");
+        assert_eq!((risks.findings["critical"], risks.omitted), (1, 4));
+        assert_eq!(json.drift_total, 3);
+        assert_eq!(
+            json.drift_by_severity.iter().map(|(k, v)| (k.as_str(), *v)).collect::<Vec<_>>(),
+            [("high", 1), ("medium", 1)]
+        );
+        let rows: Vec<_> = json.drift.iter().map(|d| (d.item.as_str(), d.severity.as_deref())).collect();
+        assert_eq!(rows, [("/usr/local/bin/x", Some("high")), ("/opt/a b", Some("medium"))], "cut to --top 2");
+        assert_eq!(json.more.drift, 1);
+
+        let text = render_text(&json);
+        for expected in [
+            "Risks (the last inventory, 2026-11-18 11:07:43 UTC)",
+            "  findings: 1 critical, 1 high, 0 medium, 0 low",
+            "    critical uid0-account: account toor has uid 0 besides root",
+            "    and 4 more (safeguard risk lists all)",
+            "Drift (3 changes, 2 adding risk: 0 critical, 1 high, 1 medium, 0 low)",
+            "  2026-11-18 11:07:41  high      added    setid_files        /usr/local/bin/x  [setid-unowned]",
+            "  and 1 more (--top 0 lists all)",
+        ] {
+            assert!(text.contains(expected), "{expected:?} missing from\n{text}");
+        }
+        let page = html::render(&json);
+        for expected in ["<h2>Risks</h2>", "<h2>Drift</h2>", "<span class=\"badge\">critical</span>", "setid-unowned"] {
+            assert!(page.contains(expected), "{expected} missing");
+        }
+        // Without inventory records, the sections say where they come from.
+        let (plain, _) = scenario("json", None);
+        assert!(render_text(&plain).contains("(no inventory record: the agent's [inventory] module writes them)"));
+        assert!(html::render(&plain).contains("No inventory record"));
     }
 }

@@ -184,7 +184,7 @@ pub fn entry(line: &str) -> Result<Entry<'_>, String> {
             "ppid" => entry.ppid = number()?,
             "uid" => entry.uid = number()?,
             "user" => entry.user = text()?,
-            "argv" => entry.argv = Some(argv(raw)?),
+            "argv" => entry.argv = Some(strings(raw, "argv")?),
             "gid" => entry.gid = number()?,
             "comm" => entry.comm = bytes()?,
             "exe" => entry.exe = bytes()?,
@@ -225,23 +225,50 @@ pub fn entry(line: &str) -> Result<Entry<'_>, String> {
             "lost_queue" => entry.lost_queue = number()?,
             "malformed" => entry.malformed = number()?,
             "write_errors" => entry.write_errors = number()?,
+            "findings" => entry.findings = Some(counts(raw)?),
+            "risks" => entry.risks = Some(strings(raw, "risks")?),
+            "risks_omitted" => entry.risks_omitted = number()?,
+            "asset" => entry.asset = text()?,
+            "change" => entry.change = text()?,
+            "item" => entry.item = text()?,
+            "severity" => entry.severity = text()?,
+            "finding" => entry.finding = text()?,
             _ => {}
         }
     }
     Ok(entry)
 }
 
-/// `argv=[a,"b c"]`: the elements in byte notation.
-fn argv(raw: Raw<'_>) -> Result<Vec<Text<'static>>, String> {
+/// `argv=[a,"b c"]`, `risks=[...]`: the elements in byte notation.
+fn strings(raw: Raw<'_>, key: &str) -> Result<Vec<Text<'static>>, String> {
     match TreeParser::parse_all(&raw.bytes()?) {
         Some(Tree::List(items)) => items
             .into_iter()
             .map(|item| match item {
                 Tree::Scalar(bytes, _) => Ok(Text(Cow::Owned(notation_of(&bytes).into_owned()))),
-                _ => Err("argv: an element is not a string".to_string()),
+                _ => Err(format!("{key}: an element is not a string")),
             })
             .collect(),
-        _ => Err("argv: not a list".to_string()),
+        _ => Err(format!("{key}: not a list")),
+    }
+}
+
+/// `findings={critical=1,high=0}`: names and counts.
+fn counts(raw: Raw<'_>) -> Result<std::collections::BTreeMap<String, u64>, String> {
+    let not_counts = || "findings: not a map of counts".to_string();
+    match TreeParser::parse_all(&raw.bytes()?) {
+        Some(Tree::Map(entries)) => entries
+            .into_iter()
+            .map(|(name, value)| match value {
+                Tree::Scalar(digits, true) => {
+                    let number =
+                        std::str::from_utf8(&digits).ok().and_then(|d| d.parse().ok()).ok_or_else(not_counts)?;
+                    Ok((String::from_utf8_lossy(&name).into_owned(), number))
+                }
+                _ => Err(not_counts()),
+            })
+            .collect(),
+        _ => Err(not_counts()),
     }
 }
 
@@ -365,12 +392,20 @@ fn kind(key: &str) -> Kind {
         "enforcement",
         "note",
         "error",
+        "asset",
+        "change",
+        "item",
+        "before",
+        "after",
+        "severity",
+        "finding",
+        "title",
     ];
     if BYTES_FIELDS.contains(&key) {
         Kind::Bytes
     } else if STR_FIELDS.contains(&key) {
         Kind::Str
-    } else if key == "modules" || key == "totals" {
+    } else if matches!(key, "modules" | "totals" | "assets" | "findings") {
         Kind::Map
     } else {
         Kind::Infer

@@ -8,8 +8,8 @@ use std::time::Duration;
 use crate::rule_paths::rule_text;
 
 use super::{
-    AllowDeny, Config, Entry, FileConfig, FileRule, LogConfig, LogOutput, Mode, MountConfig, NetworkConfig, Op,
-    ProcessConfig, Target,
+    AllowDeny, Config, Entry, FileConfig, FileRule, InventoryConfig, LogConfig, LogOutput, Mode, MountConfig,
+    NetworkConfig, Op, ProcessConfig, Target,
 };
 
 impl Config {
@@ -29,6 +29,7 @@ impl Config {
         describe_network(out, &self.network)?;
         describe_process(out, &self.process)?;
         describe_mount(out, &self.mount)?;
+        describe_inventory(out, &self.inventory)?;
         writeln!(out, "[agent] protect: {}", if self.agent.protect { "on" } else { "off" })
     }
 }
@@ -196,6 +197,17 @@ fn describe_mount(out: &mut String, mount: &MountConfig) -> fmt::Result {
     writeln!(out, "    a path: binds, moves and new mounts of it or below it; binds and moves of its ancestors")?;
     writeln!(out, "    a name: new mounts with that source or filesystem type")?;
     writeln!(out, "  every mount is recorded (ALLOWED when no entry applies)")
+}
+
+fn describe_inventory(out: &mut String, inventory: &InventoryConfig) -> fmt::Result {
+    if !inventory.enable {
+        return writeln!(out, "inventory: disabled");
+    }
+    writeln!(
+        out,
+        "inventory: enabled, every {} (an inventory record, and a drift record per change)",
+        duration(inventory.interval)
+    )
 }
 
 /// `a, b (written "B")`: the normalized values, each with its source text when that

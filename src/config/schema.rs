@@ -12,12 +12,13 @@ use toml_edit::{ArrayOfTables, ImDocument, Item, Table, TableLike, Value};
 use super::error::{ConfigError, Lines, Problem};
 use super::values;
 use super::{
-    AgentConfig, AllowDeny, Config, Entry, FileConfig, FileOp, FileRule, LogConfig, LogFormat, LogOutput, Mode,
-    MountConfig, NetworkConfig, NetworkOp, Op, OutputConfig, PortRange, ProcessConfig, ProcessOp, Target,
+    AgentConfig, AllowDeny, Config, Entry, FileConfig, FileOp, FileRule, InventoryConfig, LogConfig, LogFormat,
+    LogOutput, Mode, MountConfig, NetworkConfig, NetworkOp, Op, OutputConfig, PortRange, ProcessConfig, ProcessOp,
+    Target,
 };
 use crate::logging::Level;
 
-const ROOT_KEYS: &[&str] = &["log", "file", "network", "process", "mount", "output", "agent"];
+const ROOT_KEYS: &[&str] = &["log", "file", "network", "process", "mount", "inventory", "output", "agent"];
 const OUTPUT_KEYS: &[&str] = &["journald", "syslog", "metrics"];
 const AGENT_KEYS: &[&str] = &["protect"];
 const LOG_KEYS: &[&str] = &["format", "output", "max_size", "max_age", "max_files", "level", "tags", "stats_interval"];
@@ -26,6 +27,7 @@ const FILE_RULE_KEYS: &[&str] = &["path", "ops", "uid", "gid", "command"];
 const NETWORK_KEYS: &[&str] = &["enable", "mode", "target", "ops", "cidr", "domain", "command", "uid", "gid", "port"];
 const PROCESS_KEYS: &[&str] = &["enable", "mode", "target", "ops", "allow", "deny"];
 const MOUNT_KEYS: &[&str] = &["enable", "mode", "target", "deny"];
+const INVENTORY_KEYS: &[&str] = &["enable", "interval"];
 const ALLOW_DENY_KEYS: &[&str] = &["allow", "deny"];
 
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -276,6 +278,7 @@ impl Reader<'_> {
             network: self.network(&root),
             process: self.process(&root),
             mount: self.mount(&root),
+            inventory: self.inventory(&root),
             output: self.output(&root),
             agent: self.agent(&root),
         }
@@ -670,6 +673,19 @@ impl Reader<'_> {
             deny: self
                 .field(&fields, "deny", |r, n| r.entries(n, |r, n| r.parsed(n, values::mount_source)))
                 .unwrap_or(default.deny),
+        }
+    }
+
+    // ---- [inventory]
+
+    fn inventory(&mut self, root: &Fields) -> InventoryConfig {
+        let default = InventoryConfig::default();
+        let Some(fields) = self.section(root, "inventory", INVENTORY_KEYS) else {
+            return default;
+        };
+        InventoryConfig {
+            enable: self.enable(&fields),
+            interval: self.field(&fields, "interval", Self::interval).unwrap_or(default.interval),
         }
     }
 }

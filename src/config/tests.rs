@@ -412,11 +412,21 @@ gid = { deny = [1001] }
 fn unknown_top_level_key() {
     assert_eq!(
         problem("[log]\nlevel = \"INFO\"\n\n[files]\nenable = true\n"),
-        at(4, 2, "files", "unknown key (expected one of: log, file, network, process, mount, output, agent)")
+        at(
+            4,
+            2,
+            "files",
+            "unknown key (expected one of: log, file, network, process, mount, inventory, output, agent)"
+        )
     );
     assert_eq!(
         problem("verbose = true\n"),
-        at(1, 1, "verbose", "unknown key (expected one of: log, file, network, process, mount, output, agent)")
+        at(
+            1,
+            1,
+            "verbose",
+            "unknown key (expected one of: log, file, network, process, mount, inventory, output, agent)"
+        )
     );
 }
 
@@ -1000,4 +1010,35 @@ fn output_section_parses_and_names_bad_values() {
     );
     assert!(problem("[output]\njournald = 1\n").contains("output.journald"));
     assert!(problem("[output]\nmetric = \"x\"\n").contains("unknown key"));
+}
+
+#[test]
+fn inventory_section() {
+    let config = parse_ok("");
+    assert_eq!(config.inventory, InventoryConfig { enable: false, interval: Duration::from_secs(6 * 3600) });
+    assert!(config.describe().contains("inventory: disabled"));
+    // A present section is on, like a module's; the interval is a duration like the others.
+    let config = parse_ok("[inventory]\ninterval = \"5s\"\n");
+    assert_eq!(config.inventory, InventoryConfig { enable: true, interval: Duration::from_secs(5) });
+    assert!(config.describe().contains("inventory: enabled, every 5s"), "{}", config.describe());
+    // An inventory-only agent is not "an agent that logs only its start and stop".
+    assert!(config.warnings().iter().all(|w| !w.contains("no module is enabled")), "{:?}", config.warnings());
+    assert!(!parse_ok("[inventory]\nenable = false\n").inventory.enable);
+    assert_eq!(
+        problem("[inventory]\ninterval = \"0s\"\n"),
+        at(2, 12, "inventory.interval", "duration must be at least 1s")
+    );
+    assert_eq!(
+        problem("[inventory]\ninterval = 60\n"),
+        at(
+            2,
+            12,
+            "inventory.interval",
+            "expected a duration string like \"30s\", \"15m\", \"12h\" or \"365d\", found an integer"
+        )
+    );
+    assert_eq!(
+        problem("[inventory]\nenable = true\nwalk = 1\n"),
+        at(3, 1, "inventory.walk", "unknown key (expected one of: enable, interval)")
+    );
 }

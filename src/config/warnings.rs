@@ -23,7 +23,7 @@ impl Config {
             ),
             ("mount", self.mount.enable, false), // mount has no ops
         ];
-        if modules.iter().all(|&(_, enable, _)| !enable) {
+        if modules.iter().all(|&(_, enable, _)| !enable) && !self.inventory.enable {
             out.push(
                 "no module is enabled (a module's section turns it on): the agent would log only its own \
                  start and stop"

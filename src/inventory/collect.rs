@@ -191,7 +191,8 @@ pub fn collect(root: &Root, config: Option<&Path>) -> Inventory {
             gone(section, "offline root: only files are read");
         }
     }
-    let (users, groups, sudo_rules, shadow_ok) = users(root);
+    let (ssh, key_files) = ssh(root);
+    let (users, groups, sudo_rules, shadow_ok) = users(root, &key_files);
     if !shadow_ok {
         gone("users.password", "/etc/shadow is not readable (run as root)");
     }
@@ -221,7 +222,13 @@ pub fn collect(root: &Root, config: Option<&Path>) -> Inventory {
     let deleted_executables = procs
         .iter()
         .filter(|p| p.exe.ends_with(" (deleted)"))
-        .map(|p| ProcessRef { pid: p.pid, comm: p.comm.clone(), exe: p.exe.clone(), uid: Some(p.uid) })
+        .map(|p| ProcessRef {
+            pid: p.pid,
+            comm: p.comm.clone(),
+            exe: p.exe.clone(),
+            uid: Some(p.uid),
+            copy_of: runc_copy(p),
+        })
         .collect();
     let mut kernel_modules = KernelModules { configured: configured_modules(root), ..Default::default() };
     if root.live {
@@ -243,7 +250,7 @@ pub fn collect(root: &Root, config: Option<&Path>) -> Inventory {
         root: display_bytes(root.base.as_os_str().as_bytes()),
         live: root.live,
         host: host(root, config, &procs),
-        ssh: ssh(root),
+        ssh,
         users,
         groups,
         sudo_rules,
@@ -352,7 +359,7 @@ pub fn module_states(cfg: &config::Config) -> Vec<ModuleState> {
 
 // --- users ------------------------------------------------------------------------------
 
-fn users(root: &Root) -> (Vec<User>, Vec<Group>, Vec<SudoRule>, bool) {
+fn users(root: &Root, key_files: &[String]) -> (Vec<User>, Vec<Group>, Vec<SudoRule>, bool) {
     let passwd = parse::passwd(&root.read("/etc/passwd").unwrap_or_default());
     let shadow_text = root.read("/etc/shadow");
     let shadow_ok = shadow_text.is_some() || !root.path("/etc/shadow").exists();
@@ -400,7 +407,7 @@ fn users(root: &Root) -> (Vec<User>, Vec<Group>, Vec<SudoRule>, bool) {
                 login_shell: !parse::is_nologin_shell(&p.shell),
                 password,
                 sudo,
-                authorized_keys: authorized_keys(root, &p.home),
+                authorized_keys: authorized_keys(root, &p.name, p.uid, &p.home, key_files),
             }
         })
         .collect();
@@ -412,13 +419,53 @@ fn users(root: &Root) -> (Vec<User>, Vec<Group>, Vec<SudoRule>, bool) {
     (users, groups, sudo_rules, shadow_ok)
 }
 
-fn authorized_keys(root: &Root, home: &str) -> Vec<AuthorizedKey> {
-    if home.is_empty() || home == "/" || home == "/nonexistent" {
-        return Vec::new();
+/// sshd's default `AuthorizedKeysFile`.
+const DEFAULT_KEY_FILES: &str = ".ssh/authorized_keys .ssh/authorized_keys2";
+
+/// The key files of one account: each `AuthorizedKeysFile` pattern with sshd's tokens
+/// expanded (`%h` home, `%u` name, `%U` uid, `%%`), a relative one under the home.
+pub fn key_files_of(patterns: &[String], name: &str, uid: u32, home: &str) -> Vec<String> {
+    let no_home = home.is_empty() || home == "/" || home == "/nonexistent";
+    let home = home.trim_end_matches('/');
+    let mut out: Vec<String> = Vec::new();
+    for pattern in patterns {
+        if pattern.eq_ignore_ascii_case("none") {
+            continue;
+        }
+        let mut file = String::new();
+        let mut chars = pattern.chars();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                file.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some('h') => file.push_str(home),
+                Some('u') => file.push_str(name),
+                Some('U') => file.push_str(&uid.to_string()),
+                Some('%') => file.push('%'),
+                Some(other) => {
+                    file.push('%');
+                    file.push(other);
+                }
+                None => file.push('%'),
+            }
+        }
+        // A key file under a home the account does not have is none of its own.
+        if no_home && (pattern.contains("%h") || !file.starts_with('/')) {
+            continue;
+        }
+        let file = if file.starts_with('/') { file } else { format!("{home}/{file}") };
+        if !out.contains(&file) {
+            out.push(file);
+        }
     }
+    out
+}
+
+fn authorized_keys(root: &Root, name: &str, uid: u32, home: &str, patterns: &[String]) -> Vec<AuthorizedKey> {
     let mut out = Vec::new();
-    for name in ["authorized_keys", "authorized_keys2"] {
-        let file = format!("{}/.ssh/{name}", home.trim_end_matches('/'));
+    for file in key_files_of(patterns, name, uid, home) {
         let Some(text) = root.read(&file) else { continue };
         for (index, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -443,29 +490,35 @@ fn authorized_keys(root: &Root, home: &str) -> Vec<AuthorizedKey> {
 // --- sshd -------------------------------------------------------------------------------
 
 /// The settings reported, with OpenSSH's defaults.
-const SSH_SETTINGS: [(&str, &str, &str); 6] = [
+const SSH_SETTINGS: [(&str, &str, &str); 7] = [
     ("permitrootlogin", "PermitRootLogin", "prohibit-password"),
     ("passwordauthentication", "PasswordAuthentication", "yes"),
     ("permitemptypasswords", "PermitEmptyPasswords", "no"),
     ("kbdinteractiveauthentication", "KbdInteractiveAuthentication", "yes"),
     ("pubkeyauthentication", "PubkeyAuthentication", "yes"),
     ("x11forwarding", "X11Forwarding", "no"),
+    ("authorizedkeysfile", "AuthorizedKeysFile", DEFAULT_KEY_FILES),
 ];
 
-fn ssh(root: &Root) -> Ssh {
+/// sshd's settings, and the `AuthorizedKeysFile` patterns in force: the global one (or
+/// sshd's default) and every one set in a `Match` block, since some user may match it.
+fn ssh(root: &Root) -> (Ssh, Vec<String>) {
     const MAIN: &str = "/etc/ssh/sshd_config";
+    let split = |value: &str| value.split_whitespace().map(str::to_string).collect::<Vec<_>>();
     if root.read(MAIN).is_none() {
-        return Ssh::default();
+        return (Ssh::default(), split(DEFAULT_KEY_FILES));
     }
     let mut files = Vec::new();
     let mut settings = Vec::new();
     ssh_file(root, MAIN, None, &mut files, &mut settings, 0);
     let mut out = Ssh { config: Some(MAIN.to_string()), files, ..Default::default() };
+    // Paths keep their case; the yes/no settings are compared in lower case.
+    let value = |key: &str, v: &str| if key == "authorizedkeysfile" { v.to_string() } else { v.to_ascii_lowercase() };
     for (key, name, default) in SSH_SETTINGS {
         out.settings.push(match parse::ssh_global(&settings, key) {
             Some(s) => SshValue {
                 key: name.into(),
-                value: s.value.to_ascii_lowercase(),
+                value: value(key, &s.value),
                 source: format!("{}:{}", s.file, s.line),
                 r#match: None,
             },
@@ -474,13 +527,20 @@ fn ssh(root: &Root) -> Ssh {
         for s in settings.iter().filter(|s| s.key == key && s.matched.is_some()) {
             out.match_overrides.push(SshValue {
                 key: name.into(),
-                value: s.value.to_ascii_lowercase(),
+                value: value(key, &s.value),
                 source: format!("{}:{}", s.file, s.line),
                 r#match: s.matched.clone(),
             });
         }
     }
-    out
+    let mut key_files: Vec<String> = Vec::new();
+    let patterns = out.settings.iter().chain(&out.match_overrides).filter(|s| s.key == "AuthorizedKeysFile");
+    for pattern in patterns.flat_map(|s| split(&s.value)) {
+        if !key_files.contains(&pattern) {
+            key_files.push(pattern);
+        }
+    }
+    (out, key_files)
 }
 
 /// Reads one sshd config file, expanding `Include` in place (relative patterns are under
@@ -648,6 +708,7 @@ fn listeners(procs: &[Proc]) -> Vec<Listener> {
                                 comm: p.comm.clone(),
                                 exe: p.exe.clone(),
                                 uid: Some(p.uid),
+                                copy_of: None,
                             })
                             .collect()
                     })
@@ -964,6 +1025,48 @@ fn root_path(root: &Root) -> Vec<PathDir> {
         }
     }
     dirs
+}
+
+/// runc (1.0 to 1.1, and 1.2 where it still clones) re-executes itself from a sealed
+/// memfd copy of its binary (the CVE-2019-5736 protection): its `exe` is
+/// `/memfd:runc_cloned:/proc/self/exe (deleted)`, which looks like a fileless program.
+/// A memfd name is chosen by whoever creates it, so the name proves nothing: the copy is
+/// recognised only when its bytes are those of an installed runc.
+pub const RUNC_MEMFD: &str = "/memfd:runc_cloned:";
+const RUNC_PATHS: [&str; 5] =
+    ["/usr/bin/runc", "/usr/sbin/runc", "/usr/local/bin/runc", "/usr/local/sbin/runc", "/usr/bin/docker-runc"];
+/// Larger files are not compared (runc is about 10 MB).
+const RUNC_COMPARE_LIMIT: u64 = 64 << 20;
+
+fn runc_copy(p: &Proc) -> Option<String> {
+    if !p.exe.starts_with(RUNC_MEMFD) {
+        return None;
+    }
+    let exe = PathBuf::from(format!("/proc/{}/exe", p.pid));
+    RUNC_PATHS.iter().find(|path| same_content(&exe, Path::new(path), RUNC_COMPARE_LIMIT)).map(|path| path.to_string())
+}
+
+/// Whether two files hold the same bytes (both at most `limit` bytes; larger ones are
+/// not compared and count as different).
+pub fn same_content(a: &Path, b: &Path, limit: u64) -> bool {
+    use std::io::Read;
+    let (Ok(mut fa), Ok(mut fb)) = (fs::File::open(a), fs::File::open(b)) else { return false };
+    let (Ok(ma), Ok(mb)) = (fa.metadata(), fb.metadata()) else { return false };
+    if ma.len() != mb.len() || ma.len() > limit || !ma.is_file() || !mb.is_file() {
+        return false;
+    }
+    let mut bufa = vec![0u8; 64 * 1024];
+    let mut bufb = vec![0u8; 64 * 1024];
+    loop {
+        let Ok(n) = fa.read(&mut bufa) else { return false };
+        if n == 0 {
+            // Both ended together only if b has nothing left either.
+            return matches!(fb.read(&mut bufb[..1]), Ok(0));
+        }
+        if fb.read_exact(&mut bufb[..n]).is_err() || bufa[..n] != bufb[..n] {
+            return false;
+        }
+    }
 }
 
 // --- containers ---------------------------------------------------------------------------

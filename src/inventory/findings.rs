@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::diff::{cron_key, listener_key, process_key, safeguard_config_key, ssh_key, user_key};
 use super::{Inventory, Listener};
 use crate::config;
 
@@ -53,13 +54,24 @@ pub struct Finding {
     pub title: String,
     pub evidence: Vec<String>,
     pub remedy: String,
+    /// The drift section and item key the finding is about (`diff`'s keys), so that a
+    /// change can be judged by the findings it raises; not part of the JSON.
+    #[serde(skip)]
+    pub about: Option<(&'static str, String)>,
+}
+
+impl Finding {
+    fn about(mut self, section: &'static str, key: String) -> Finding {
+        self.about = Some((section, key));
+        self
+    }
 }
 
 /// Executables run from below these are system programs (package-managed locations).
 const SYSTEM_DIRS: [&str; 7] = ["/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/lib32/", "/snap/"];
 
 fn finding(id: &'static str, severity: Severity, title: String, evidence: Vec<String>, remedy: &str) -> Finding {
-    Finding { id, severity, title, evidence, remedy: remedy.to_string() }
+    Finding { id, severity, title, evidence, remedy: remedy.to_string(), about: None }
 }
 
 /// Every finding, most severe first (then by id, then by title).
@@ -77,23 +89,29 @@ pub fn findings(inv: &Inventory, config: Option<&config::Config>) -> Vec<Finding
 
 fn users(inv: &Inventory, out: &mut Vec<Finding>) {
     for u in inv.users.iter().filter(|u| u.uid == 0 && u.name != "root") {
-        out.push(finding(
-            "uid0-account",
-            Severity::Critical,
-            format!("account {} has uid 0 besides root", u.name),
-            vec![format!("/etc/passwd: {}:{}:{}:{}:{}", u.name, u.uid, u.gid, u.home, u.shell)],
-            "remove the account or give it its own uid (usermod -u); audit what it was used for",
-        ));
+        out.push(
+            finding(
+                "uid0-account",
+                Severity::Critical,
+                format!("account {} has uid 0 besides root", u.name),
+                vec![format!("/etc/passwd: {}:{}:{}:{}:{}", u.name, u.uid, u.gid, u.home, u.shell)],
+                "remove the account or give it its own uid (usermod -u); audit what it was used for",
+            )
+            .about("users", user_key(u)),
+        );
     }
     for u in inv.users.iter().filter(|u| u.password == "empty") {
         let severity = if u.login_shell || u.uid == 0 { Severity::High } else { Severity::Medium };
-        out.push(finding(
-            "empty-password",
-            severity,
-            format!("account {} has an empty password", u.name),
-            vec![format!("password field empty; shell {}", u.shell)],
-            "lock it (passwd -l NAME) or set a password",
-        ));
+        out.push(
+            finding(
+                "empty-password",
+                severity,
+                format!("account {} has an empty password", u.name),
+                vec![format!("password field empty; shell {}", u.shell)],
+                "lock it (passwd -l NAME) or set a password",
+            )
+            .about("users", user_key(u)),
+        );
     }
 }
 
@@ -102,30 +120,31 @@ fn ssh(inv: &Inventory, out: &mut Vec<Finding>) {
     for s in all {
         let scope = s.r#match.as_ref().map(|m| format!(" (Match {m})")).unwrap_or_default();
         let evidence = vec![format!("{} {} at {}{scope}", s.key, s.value, s.source)];
-        match (s.key.as_str(), s.value.as_str()) {
-            ("PermitRootLogin", "yes") => out.push(finding(
+        let found = match (s.key.as_str(), s.value.as_str()) {
+            ("PermitRootLogin", "yes") => Some(finding(
                 "ssh-root-login",
                 Severity::High,
                 format!("sshd lets root log in with a password{scope}"),
                 evidence,
                 "set PermitRootLogin prohibit-password (or no) in /etc/ssh/sshd_config",
             )),
-            ("PasswordAuthentication", "yes") => out.push(finding(
+            ("PasswordAuthentication", "yes") => Some(finding(
                 "ssh-password-auth",
                 if s.source == "default" { Severity::Low } else { Severity::Medium },
                 format!("sshd accepts password logins{scope}"),
                 evidence,
                 "set PasswordAuthentication no and use keys",
             )),
-            ("PermitEmptyPasswords", "yes") => out.push(finding(
+            ("PermitEmptyPasswords", "yes") => Some(finding(
                 "ssh-empty-passwords",
                 Severity::High,
                 format!("sshd accepts empty passwords{scope}"),
                 evidence,
                 "set PermitEmptyPasswords no",
             )),
-            _ => {}
-        }
+            _ => None,
+        };
+        out.extend(found.map(|f| f.about("ssh", ssh_key(s))));
     }
 }
 
@@ -134,43 +153,55 @@ fn files(inv: &Inventory, out: &mut Vec<Finding>) {
         for f in inv.setid_files.iter().filter(|f| f.package.is_none()) {
             let severity = if f.setuid && f.uid == 0 { Severity::High } else { Severity::Medium };
             let what = if f.setuid { "setuid" } else { "setgid" };
-            out.push(finding(
-                "setid-unowned",
-                severity,
-                format!("{what} file {} belongs to no package", f.path),
-                vec![format!("{} mode {} uid {} gid {}", f.path, f.mode, f.uid, f.gid)],
-                "remove the set-id bits (chmod u-s,g-s) or the file, unless you installed it on purpose",
-            ));
+            out.push(
+                finding(
+                    "setid-unowned",
+                    severity,
+                    format!("{what} file {} belongs to no package", f.path),
+                    vec![format!("{} mode {} uid {} gid {}", f.path, f.mode, f.uid, f.gid)],
+                    "remove the set-id bits (chmod u-s,g-s) or the file, unless you installed it on purpose",
+                )
+                .about("setid_files", f.path.clone()),
+            );
         }
     }
     for d in inv.root_path.iter().filter(|d| d.world_writable) {
-        out.push(finding(
-            "path-world-writable",
-            Severity::High,
-            format!("root's PATH holds the world-writable directory {}", d.dir),
-            vec![format!("{} (from {}){}", d.dir, d.sources.join(", "), if d.sticky { ", sticky" } else { "" })],
-            "chmod o-w the directory, or remove it from root's PATH",
-        ));
+        out.push(
+            finding(
+                "path-world-writable",
+                Severity::High,
+                format!("root's PATH holds the world-writable directory {}", d.dir),
+                vec![format!("{} (from {}){}", d.dir, d.sources.join(", "), if d.sticky { ", sticky" } else { "" })],
+                "chmod o-w the directory, or remove it from root's PATH",
+            )
+            .about("root_path", d.dir.clone()),
+        );
     }
     for c in &inv.cron {
         let Some(program) = &c.writable_program else { continue };
         let privileged = inv.users.iter().any(|u| u.name == c.user && u.uid == 0);
-        out.push(finding(
-            "cron-writable-program",
-            if privileged { Severity::High } else { Severity::Medium },
-            format!("cron runs {program} as {}, and others may replace it", c.user),
-            vec![format!("{}:{}: {} {} {}", c.file, c.line, c.schedule, c.user, c.command)],
-            "make the program and its directory writable by root only (chmod go-w)",
-        ));
+        out.push(
+            finding(
+                "cron-writable-program",
+                if privileged { Severity::High } else { Severity::Medium },
+                format!("cron runs {program} as {}, and others may replace it", c.user),
+                vec![format!("{}:{}: {} {} {}", c.file, c.line, c.schedule, c.user, c.command)],
+                "make the program and its directory writable by root only (chmod go-w)",
+            )
+            .about("cron", cron_key(c)),
+        );
     }
     for d in inv.root_path.iter().filter(|d| !d.dir.starts_with('/')) {
-        out.push(finding(
-            "path-relative",
-            Severity::High,
-            format!("root's PATH holds the relative entry {:?}", d.dir),
-            vec![format!("from {}", d.sources.join(", "))],
-            "remove relative and empty entries from root's PATH",
-        ));
+        out.push(
+            finding(
+                "path-relative",
+                Severity::High,
+                format!("root's PATH holds the relative entry {:?}", d.dir),
+                vec![format!("from {}", d.sources.join(", "))],
+                "remove relative and empty entries from root's PATH",
+            )
+            .about("root_path", d.dir.clone()),
+        );
     }
 }
 
@@ -184,28 +215,56 @@ fn processes(inv: &Inventory, out: &mut Vec<Finding>) {
         let outside: Vec<_> =
             l.processes.iter().filter(|p| !SYSTEM_DIRS.iter().any(|d| p.exe.starts_with(d))).collect();
         if let Some(p) = outside.first() {
-            out.push(finding(
-                "listener-outside-system",
-                Severity::Medium,
-                format!("{} listens on all addresses, port {}/{}", p.exe, l.port, l.protocol),
-                vec![listener_text(l)],
-                "bind it to the addresses it serves, firewall it, or install it as a package",
-            ));
+            out.push(
+                finding(
+                    "listener-outside-system",
+                    Severity::Medium,
+                    format!("{} listens on all addresses, port {}/{}", p.exe, l.port, l.protocol),
+                    vec![listener_text(l)],
+                    "bind it to the addresses it serves, firewall it, or install it as a package",
+                )
+                .about("listeners", listener_key(l)),
+            );
         }
     }
     for p in &inv.deleted_executables {
+        if let Some(runc) = &p.copy_of {
+            out.push(
+                finding(
+                    "deleted-executable",
+                    Severity::Low,
+                    format!("process {} ({}) runs runc's sealed copy of itself", p.pid, p.comm),
+                    vec![format!("pid {} exe {}, byte for byte the same as {runc}", p.pid, p.exe)],
+                    "none needed: runc re-executes from a sealed in-memory copy of its binary to protect \
+                     against CVE-2019-5736 (the copy was compared with the installed runc)",
+                )
+                .about("deleted_executables", process_key(p.pid, &p.exe)),
+            );
+            continue;
+        }
         let fileless = p.exe.starts_with("/memfd:");
-        out.push(finding(
-            "deleted-executable",
-            if fileless { Severity::High } else { Severity::Medium },
-            format!("process {} ({}) runs an executable that was deleted", p.pid, p.comm),
-            vec![format!("pid {} exe {}", p.pid, p.exe)],
-            if fileless {
-                "a program running from memory (memfd): find out what started it"
-            } else {
-                "restart it after an upgrade; otherwise find out why its file was removed"
-            },
-        ));
+        let runc_name = p.exe.starts_with(super::collect::RUNC_MEMFD);
+        out.push(
+            finding(
+                "deleted-executable",
+                if fileless { Severity::High } else { Severity::Medium },
+                if runc_name {
+                    format!(
+                        "process {} ({}) runs from a memfd named like runc's copy, but not a copy of an installed runc",
+                        p.pid, p.comm
+                    )
+                } else {
+                    format!("process {} ({}) runs an executable that was deleted", p.pid, p.comm)
+                },
+                vec![format!("pid {} exe {}", p.pid, p.exe)],
+                if fileless {
+                    "a program running from memory (memfd): find out what started it"
+                } else {
+                    "restart it after an upgrade; otherwise find out why its file was removed"
+                },
+            )
+            .about("deleted_executables", process_key(p.pid, &p.exe)),
+        );
     }
 }
 
@@ -217,13 +276,16 @@ fn kernel(inv: &Inventory, out: &mut Vec<Finding>) {
     let tainted: Vec<_> =
         inv.kernel_modules.loaded.iter().filter(|m| m.taint.contains('O') || m.taint.contains('E')).collect();
     for m in tainted {
-        out.push(finding(
-            "module-taint",
-            Severity::Medium,
-            format!("kernel module {} is out-of-tree or unsigned", m.name),
-            vec![format!("/proc/modules: {} ({})", m.name, m.taint)],
-            "make sure you know where the module comes from; sign it or remove it (modprobe -r)",
-        ));
+        out.push(
+            finding(
+                "module-taint",
+                Severity::Medium,
+                format!("kernel module {} is out-of-tree or unsigned", m.name),
+                vec![format!("/proc/modules: {} ({})", m.name, m.taint)],
+                "make sure you know where the module comes from; sign it or remove it (modprobe -r)",
+            )
+            .about("kernel_modules", m.name.clone()),
+        );
     }
     let checks: [(&str, &str, &str, Severity, &str, &str); 5] = [
         (
@@ -270,13 +332,10 @@ fn kernel(inv: &Inventory, out: &mut Vec<Finding>) {
     for (id, name, bad, severity, title, remedy) in checks {
         if let Some((value, source)) = sysctl(inv, name) {
             if value == bad {
-                out.push(finding(
-                    id,
-                    severity,
-                    title.to_string(),
-                    vec![format!("{name} = {value} ({source})")],
-                    remedy,
-                ));
+                out.push(
+                    finding(id, severity, title.to_string(), vec![format!("{name} = {value} ({source})")], remedy)
+                        .about("sysctls", name.to_string()),
+                );
             }
         }
     }
@@ -296,13 +355,16 @@ fn kernel(inv: &Inventory, out: &mut Vec<Finding>) {
 fn safeguard(inv: &Inventory, config: Option<&config::Config>, out: &mut Vec<Finding>) {
     let sg = &inv.host.safeguard;
     if sg.config_state == "invalid" {
-        out.push(finding(
-            "safeguard-config-invalid",
-            Severity::High,
-            format!("safeguard's config {} is invalid: the agent will not start", sg.config),
-            sg.config_error.iter().cloned().collect(),
-            "fix it (safeguard check -c FILE)",
-        ));
+        out.push(
+            finding(
+                "safeguard-config-invalid",
+                Severity::High,
+                format!("safeguard's config {} is invalid: the agent will not start", sg.config),
+                sg.config_error.iter().cloned().collect(),
+                "fix it (safeguard check -c FILE)",
+            )
+            .about("safeguard", safeguard_config_key(&sg.config)),
+        );
     }
     let Some(cfg) = config else { return };
     for m in super::collect::module_states(cfg) {

@@ -2,16 +2,16 @@
 //! `safeguard risk`.
 //!
 //! `collect(root)` reads the host (or a mounted root, offline) into an `Inventory`;
-//! `findings(&inventory, config)` turns it into `Finding`s; `diff(old, new)` lists what
+//! `findings(&inventory, config)` turns it into `Finding`s; `diff` lists what
 //! changed between two inventories. All three are plain functions so that the agent's
 //! periodic `inventory`/`drift` records can call them. The JSON schema is docs/inventory.md.
 //!
 //! Files: `parse` (pure parsers), `collect` (reading files and /proc, bounded walks),
-//! `findings` (risk rules, severities), `text` (the readable summaries), `diff`.
+//! `findings` (risk rules, severities), `text` (the readable summaries), `diff`, and
+//! `agent` (the agent's `[inventory]` module).
 
+pub mod agent;
 pub mod collect;
-// The agent's `drift` records (issue 17, next step) call it; until then only tests do.
-#[cfg_attr(not(test), allow(dead_code))]
 pub mod diff;
 pub mod findings;
 pub mod parse;
@@ -190,6 +190,10 @@ pub struct ProcessRef {
     pub comm: String,
     pub exe: String,
     pub uid: Option<u32>,
+    /// A running deleted executable that is a byte-for-byte copy of this installed file
+    /// (runc's sealed memfd copy of itself); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copy_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

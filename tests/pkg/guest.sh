@@ -206,6 +206,32 @@ reload_applies_policy() {
 }
 check reload-applies-new-policy reload_applies_policy
 
+# [inventory] under the unit's sandbox (issue 17): a reload turns it on; between two
+# collections a setuid file that no dpkg package owns is a high drift record, also inside
+# another user's private directory (the walk needs CAP_DAC_READ_SEARCH there), and its
+# removal an INFO one.
+inventory_drift() {
+    good_policy
+    printf '[inventory]\ninterval = "5s"\n' >>"$CONF"
+    systemctl reload safeguard || fail "reload failed"
+    wait_for 90 log_has '"op":"inventory"' '"baseline":true' || fail "no inventory record after the reload"
+    install -d -o 1000 -g 1000 -m 0700 /home/sg-private
+    cp /usr/bin/true /usr/local/bin/sg-planted
+    cp /usr/bin/true /home/sg-private/sg-planted
+    chmod 4755 /usr/local/bin/sg-planted /home/sg-private/sg-planted
+    local f
+    for f in /usr/local/bin/sg-planted /home/sg-private/sg-planted; do
+        wait_for 90 log_has '"op":"drift"' '"change":"added"' "\"item\":\"$f\"" '"severity":"high"' \
+            '"finding":"setid-unowned"' || fail "no high drift record for $f: $(grep '"op":"drift"' "$LOG")"
+    done
+    rm -rf /usr/local/bin/sg-planted /home/sg-private
+    wait_for 90 log_has '"op":"drift"' '"change":"removed"' '"item":"/usr/local/bin/sg-planted"' '"level":"INFO"' ||
+        fail "no removal record: $(grep '"op":"drift"' "$LOG")"
+    good_policy
+    systemctl reload safeguard || fail "reload failed"
+}
+check inventory-drift inventory_drift
+
 restarts_after_crash() {
     systemctl start safeguard
     local pid
