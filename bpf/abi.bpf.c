@@ -50,3 +50,11 @@ enum sg_mount_source_flag sg_abi_mount_source_flag;
 enum sg_mount_verdict sg_abi_mount_verdict;
 enum sg_mount_op sg_abi_mount_op;
 enum sg_mount_class sg_abi_mount_class;
+
+/* detect module */
+struct sg_detect_event sg_abi_detect_event;
+struct sg_command_key sg_abi_command_key;
+struct sg_interp_key sg_abi_interp_key;
+enum sg_detection sg_abi_detection;
+enum sg_detect_op sg_abi_detect_op;
+enum sg_response sg_abi_response;

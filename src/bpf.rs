@@ -21,6 +21,8 @@ skeleton!(file);
 skeleton!(network);
 // mount module
 skeleton!(mount);
+// detect module
+skeleton!(detect);
 
 /// The records and map entries of `bpf/safeguard.h`, generated from the `abi` object.
 pub use abi::types as sg;
@@ -47,6 +49,10 @@ const _: () = assert!(size_of::<sg::sg_comm_key>() == 16);
 // mount module
 const _: () = assert!(size_of::<sg::sg_mount_event>() == 176 + 8 + 8 + 8 * 4 + 2 * 4096 + 2 * 512 + 64);
 const _: () = assert!(size_of::<sg::sg_mount_name>() == 256);
+// detect module
+const _: () = assert!(size_of::<sg::sg_detect_event>() == 176 + 40 + 3 * 16 + 4 * 4096);
+const _: () = assert!(size_of::<sg::sg_command_key>() == 32);
+const _: () = assert!(size_of::<sg::sg_interp_key>() == 16);
 
 // SAFETY: these are plain C structs of integers and byte arrays (no pointers, no
 // bool, no enums with invalid bit patterns), so every byte pattern is a valid value.
@@ -70,6 +76,10 @@ unsafe impl plain::Plain for sg::sg_comm_key {}
 // mount module
 unsafe impl plain::Plain for sg::sg_mount_event {}
 unsafe impl plain::Plain for sg::sg_mount_name {}
+// detect module
+unsafe impl plain::Plain for sg::sg_detect_event {}
+unsafe impl plain::Plain for sg::sg_command_key {}
+unsafe impl plain::Plain for sg::sg_interp_key {}
 
 /// Copies a record out of ring-buffer bytes; None when the bytes are too short
 /// (a record from a mismatched object: logged by the caller, never fatal).

@@ -8,6 +8,7 @@ mod assets;
 mod bpf;
 mod config;
 mod decode;
+mod detect;
 mod file;
 mod inventory;
 mod logging;

@@ -27,7 +27,7 @@ use crossbeam_channel::{bounded, Sender};
 use crate::config::{self, Config};
 use crate::logging::{Level, LogWriter, Record, Value};
 use crate::probe::{self, Capabilities, Enforcement};
-use crate::{file, mount, network, process};
+use crate::{detect, file, mount, network, process};
 use log_thread::{ToWriter, WriterStats};
 use module::{ModuleContext, ModuleState, ModuleStats, Prepared};
 use stats::{StatsReporter, StopReport};
@@ -44,8 +44,14 @@ struct ModuleKind {
 }
 
 /// In start order: the process module last, so that the executables it reports
-/// run under the other modules' policy already.
-const MODULES: [ModuleKind; 4] = [
+/// run under the other modules' policy already; detect first, so that it watches
+/// while the others load.
+const MODULES: [ModuleKind; 5] = [
+    ModuleKind {
+        name: "detect",
+        prepare: |c, caps, pidns| detect::prepare(&c.detect, caps, pidns),
+        same: |a, b| a.detect == b.detect,
+    },
     ModuleKind {
         name: "file",
         prepare: |c, caps, pidns| file::prepare(&c.file, caps, pidns),

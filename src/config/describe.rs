@@ -8,8 +8,8 @@ use std::time::Duration;
 use crate::rule_paths::rule_text;
 
 use super::{
-    AllowDeny, Config, Entry, FileConfig, FileRule, LogConfig, LogOutput, Mode, MountConfig, NetworkConfig, Op,
-    ProcessConfig, Target,
+    AllowDeny, Config, DetectConfig, Entry, FileConfig, FileRule, LogConfig, LogOutput, Mode, MountConfig,
+    NetworkConfig, Op, ProcessConfig, Target,
 };
 
 impl Config {
@@ -28,7 +28,8 @@ impl Config {
         describe_file(out, &self.file)?;
         describe_network(out, &self.network)?;
         describe_process(out, &self.process)?;
-        describe_mount(out, &self.mount)
+        describe_mount(out, &self.mount)?;
+        describe_detect(out, &self.detect)
     }
 }
 
@@ -195,6 +196,25 @@ fn describe_mount(out: &mut String, mount: &MountConfig) -> fmt::Result {
     writeln!(out, "    a path: binds, moves and new mounts of it or below it; binds and moves of its ancestors")?;
     writeln!(out, "    a name: new mounts with that source or filesystem type")?;
     writeln!(out, "  every mount is recorded (ALLOWED when no entry applies)")
+}
+
+fn describe_detect(out: &mut String, detect: &DetectConfig) -> fmt::Result {
+    header(out, "detect", detect.enable, detect.mode, detect.target)?;
+    for &detection in super::Detection::ALL {
+        if detect.disable.contains(&detection) {
+            writeln!(out, "  {detection}: disabled")?;
+        } else if detect.mode == Mode::Monitor {
+            writeln!(out, "  {detection}: alert (monitor mode)")?;
+        } else {
+            writeln!(out, "  {detection}: {}", detect.response_of(detection).name())?;
+        }
+    }
+    let builtin = if detect.default_exclude { "on" } else { "off" };
+    writeln!(out, "  built-in exclusions: {builtin}")?;
+    for exclusion in &detect.exclude {
+        writeln!(out, "  exclude: {}", exclusion.text)?;
+    }
+    Ok(())
 }
 
 /// `a, b (written "B")`: the normalized values, each with its source text when that
