@@ -60,3 +60,10 @@ enum sg_protect_task sg_abi_protect_task;
 enum sg_protect_file_op sg_abi_protect_file_op;
 enum sg_protect_object sg_abi_protect_object;
 enum sg_protect_what sg_abi_protect_what;
+/* detect module */
+struct sg_detect_event sg_abi_detect_event;
+struct sg_command_key sg_abi_command_key;
+struct sg_interp_key sg_abi_interp_key;
+enum sg_detection sg_abi_detection;
+enum sg_detect_op sg_abi_detect_op;
+enum sg_response sg_abi_response;

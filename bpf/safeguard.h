@@ -19,7 +19,7 @@
 #define SG_RULE_PATH_LEN 256 /* LPM trie data limit: rule paths are shorter */
 
 /* Message kinds: one explicit numbered enum; each module owns a range
- * (process 1-9, file 10-29, network 30-49, mount 50-59, protect 60-63). */
+ * (process 1-9, file 10-29, network 30-49, mount 50-59, detect 60-79, protect 80-83). */
 enum sg_kind {
 	SG_KIND_EXEC = 1,
 	SG_KIND_FORK = 2,
@@ -28,7 +28,8 @@ enum sg_kind {
 	SG_KIND_FILE = 10,
 	SG_KIND_NET = 30,   /* struct sg_net_event: a network decision */
 	SG_KIND_MOUNT = 50, /* struct sg_mount_event: a mount decision or record */
-	SG_KIND_PROTECT = 60, /* struct sg_protect_event: an attempt on the agent, or a signal let through */
+	SG_KIND_DETECT = 60, /* struct sg_detect_event: a detection */
+	SG_KIND_PROTECT = 80, /* struct sg_protect_event: an attempt on the agent, or a signal let through */
 };
 
 /* Operations, as logged in the record's `op` field; the same ranges. */
@@ -67,6 +68,8 @@ enum sg_action {
 	SG_ACTION_ALLOWED = 1, /* an audit rule matched */
 	SG_ACTION_MONITOR = 2, /* block mode would deny */
 	SG_ACTION_BLOCKED = 3, /* denied with EPERM */
+	SG_ACTION_ALERT = 4,   /* detect: a detection, let through */
+	SG_ACTION_KILLED = 5,  /* detect: the task got SIGKILL (and the operation EPERM) */
 };
 
 /* Rule ids index the agent's table of rules as written; 0 is "no rule". The
@@ -122,7 +125,7 @@ enum sg_counter {
  * and those the ring buffer could not take. The agent checks that
  * emitted = records written + events counted as lost. */
 enum sg_op_slots {
-	SG_OP_SLOTS = 64,
+	SG_OP_SLOTS = 128, /* detect's ops reach 72, protect's 83 */
 };
 struct sg_op_count {
 	__u64 emitted;
@@ -406,17 +409,102 @@ struct sg_mount_name {
 
 /* ==== end of mount module ==== */
 
-/* ==== protect module (kinds and ops 60-63: the per-op counters have 64 slots) ==== */
+/* ==== detect module (kinds and ops 60-79) ==== */
+
+/* The built-in detections: the index of each in the agent's table
+ * (src/detect/mod.rs, the same order), bit positions in masks, and the record's
+ * op (SG_OP_DETECT_FIRST + index). */
+enum sg_detection {
+	SG_DET_REVERSE_SHELL = 0,
+	SG_DET_FILELESS_EXEC = 1,
+	SG_DET_EXEC_FROM_WRITABLE = 2,
+	SG_DET_MODULE_LOAD = 3,
+	SG_DET_PTRACE_INJECT = 4,
+	SG_DET_CREDENTIAL_ACCESS = 5,
+	SG_DET_ACCOUNT_TAMPER = 6,
+	SG_DET_PERSISTENCE = 7,
+	SG_DET_LOG_TAMPER = 8,
+	SG_DET_PRIVILEGE_ESCALATION = 9,
+	SG_DET_CONTAINER_ESCAPE = 10,
+	SG_DET_BPF_LOAD = 11,
+	SG_DET_USERNS_CREATE = 12,
+	SG_DET_COUNT = 13,
+};
+
+enum sg_detect_op {
+	SG_OP_DETECT_FIRST = 60,
+};
+
+/* What a detection does (sg_response[detection], set before load). */
+enum sg_response {
+	SG_RESPONSE_ALERT = 0,
+	SG_RESPONSE_BLOCK = 1, /* EPERM from the hook */
+	SG_RESPONSE_KILL = 2,  /* SIGKILL to the task, and EPERM from the hook */
+};
+
+/* The `exclude` entries of [detect], as the kernel matches them: entry i is bit
+ * i of the masks (at most SG_DETECT_EXCLUSIONS). A subject is excluded from a
+ * detection when an entry covering that detection has all its selectors
+ * matched: its executable (by identity) or task name (sg_detect_commands) and
+ * its uid (sg_detect_uids). */
+#define SG_DETECT_EXCLUSIONS 64
+
+/* Key of sg_detect_commands: an executable by identity (ino, dev; comm zero)
+ * or a task name (comm; ino and dev zero). The value is the mask of the
+ * exclusions (bit i: entry i) that name it; sg_detect_uids maps a uid (__u32)
+ * to the same kind of mask. */
+struct sg_command_key {
+	__u64 ino;
+	__u32 dev; /* the kernel's s_dev */
+	__u32 _pad;
+	__u8 comm[SG_COMM_LEN];
+};
+
+/* A detection. Evidence: `path` (the file executed, opened or loaded), the
+ * peer of a socket (reverse_shell), the target task (ptrace_inject), `arg`
+ * (a number whose meaning is the detection's: the fd, the ptrace mode, the BPF
+ * program type). Sent with only the bytes used: up to path + path_len. */
+struct sg_detect_event {
+	struct sg_header hdr;
+	__u32 detection; /* enum sg_detection */
+	__u32 target_pid;
+	__u32 arg;
+	__u32 port;      /* the peer's, host byte order */
+	__u16 family;    /* of the peer: AF_INET, AF_INET6; 0: none */
+	__u16 _pad;
+	__u32 exe_len;
+	__u32 parent_exe_len;
+	__u32 grandparent_exe_len;
+	__u32 path_len;
+	__u32 _pad2;
+	__u8 addr[SG_NET_ADDR_LEN]; /* IPv4 as IPv4-mapped IPv6 */
+	__u8 target_comm[SG_COMM_LEN];
+	__u8 name[SG_COMM_LEN]; /* bpf_load: the program's name */
+	__u8 exe[SG_PATH_LEN];
+	__u8 parent_exe[SG_PATH_LEN];
+	__u8 grandparent_exe[SG_PATH_LEN];
+	__u8 path[SG_PATH_LEN];
+};
+
+/* Key of sg_interpreters: the name of a shell or interpreter's file, cut at
+ * its first digit or dot (python3.11 -> python), NUL-padded. */
+struct sg_interp_key {
+	__u8 name[SG_COMM_LEN];
+};
+
+/* ==== end of detect module ==== */
+
+/* ==== protect module (kinds and ops 80-83) ==== */
 
 /* What an attempt on the agent tried (the record's `tried`); the record's `op` is
  * always `tamper`, or `signal` for a signal the service manager sent. Several
  * kinds of attempt share an op number (the counters' slots are few): `arg` and
  * the event's fields tell them apart. */
 enum sg_protect_op {
-	SG_OP_PROTECT_SIGNAL = 60,   /* task_kill; arg: the signal */
-	SG_OP_PROTECT_TASK = 61,     /* ptrace, rlimit, nice, scheduler, I/O priority (arg: enum sg_protect_task) */
-	SG_OP_PROTECT_BPF = 62,      /* a writable map fd, a link or program detach (object_kind, object_id) */
-	SG_OP_PROTECT_FILE = 63,     /* write, truncate, chmod, flags, delete, rename, mount over (file_op) */
+	SG_OP_PROTECT_SIGNAL = 80,   /* task_kill; arg: the signal */
+	SG_OP_PROTECT_TASK = 81,     /* ptrace, rlimit, nice, scheduler, I/O priority (arg: enum sg_protect_task) */
+	SG_OP_PROTECT_BPF = 82,      /* a writable map fd, a link or program detach (object_kind, object_id) */
+	SG_OP_PROTECT_FILE = 83,     /* write, truncate, chmod, flags, delete, rename, mount over (file_op) */
 };
 
 /* sg_protect_event.arg of SG_OP_PROTECT_TASK */

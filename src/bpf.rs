@@ -30,6 +30,8 @@ skeleton!(file_decide);
 skeleton!(network_decide);
 #[cfg(test)]
 skeleton!(mount_decide);
+// detect module
+skeleton!(detect);
 
 /// The records and map entries of `bpf/safeguard.h`, generated from the `abi` object.
 pub use abi::types as sg;
@@ -59,6 +61,10 @@ const _: () = assert!(size_of::<sg::sg_mount_name>() == 256);
 // protect module
 const _: () = assert!(size_of::<sg::sg_protect_event>() == 176 + 8 + 4 * 8 + 256);
 const _: () = assert!(size_of::<sg::sg_protect_id>() == 8);
+// detect module
+const _: () = assert!(size_of::<sg::sg_detect_event>() == 176 + 40 + 3 * 16 + 4 * 4096);
+const _: () = assert!(size_of::<sg::sg_command_key>() == 32);
+const _: () = assert!(size_of::<sg::sg_interp_key>() == 16);
 
 // SAFETY: these are plain C structs of integers and byte arrays (no pointers, no
 // bool, no enums with invalid bit patterns), so every byte pattern is a valid value.
@@ -85,6 +91,10 @@ unsafe impl plain::Plain for sg::sg_mount_name {}
 // protect module
 unsafe impl plain::Plain for sg::sg_protect_event {}
 unsafe impl plain::Plain for sg::sg_protect_id {}
+// detect module
+unsafe impl plain::Plain for sg::sg_detect_event {}
+unsafe impl plain::Plain for sg::sg_command_key {}
+unsafe impl plain::Plain for sg::sg_interp_key {}
 
 /// Copies a record out of ring-buffer bytes; None when the bytes are too short
 /// (a record from a mismatched object: logged by the caller, never fatal).

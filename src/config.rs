@@ -69,6 +69,7 @@ pub struct Config {
     pub output: OutputConfig,
     pub agent: AgentConfig,
     pub inventory: InventoryConfig,
+    pub detect: DetectConfig,
 }
 
 /// `[output]` (SPEC section 11): where records go besides the log, and metrics.
@@ -615,6 +616,95 @@ pub struct InventoryConfig {
 impl Default for InventoryConfig {
     fn default() -> InventoryConfig {
         InventoryConfig { enable: false, interval: Duration::from_secs(6 * 3600) }
+    }
+}
+
+op_enum!(
+    /// The built-in detections of `[detect]` (SPEC section 8), in the order of
+    /// `enum sg_detection` (bpf/safeguard.h).
+    Detection, "detect", {
+        ReverseShell = "reverse_shell",
+        FilelessExec = "fileless_exec",
+        ExecFromWritable = "exec_from_writable",
+        ModuleLoad = "module_load",
+        PtraceInject = "ptrace_inject",
+        CredentialAccess = "credential_access",
+        AccountTamper = "account_tamper",
+        Persistence = "persistence",
+        LogTamper = "log_tamper",
+        PrivilegeEscalation = "privilege_escalation",
+        ContainerEscape = "container_escape",
+        BpfLoad = "bpf_load",
+        UsernsCreate = "userns_create",
+    }
+);
+
+/// What a detection does in block mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Response {
+    /// A record, nothing else.
+    #[default]
+    Alert,
+    /// The hook refuses with EPERM (where the hook can refuse).
+    Block,
+    /// SIGKILL to the task from the hook, and EPERM.
+    Kill,
+}
+
+impl Response {
+    pub fn name(self) -> &'static str {
+        match self {
+            Response::Alert => "alert",
+            Response::Block => "block",
+            Response::Kill => "kill",
+        }
+    }
+}
+
+/// An `exclude` entry of `[detect]`: a subject that matches every selector it has is
+/// not detected by the detections it names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exclusion {
+    /// Empty: every detection.
+    pub detections: BTreeSet<Detection>,
+    pub command: Vec<CommandMatch>,
+    pub uid: Vec<u32>,
+    pub text: String,
+}
+
+/// `[detect]`. Absent section: off; present without `enable`: on (as every module).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DetectConfig {
+    pub enable: bool,
+    pub mode: Mode,
+    pub target: Target,
+    /// Per detection; absent: alert.
+    pub response: Vec<(Detection, Response)>,
+    pub exclude: Vec<Exclusion>,
+    pub disable: BTreeSet<Detection>,
+    /// `default_exclude`, an extension to SPEC section 8: false drops the built-in
+    /// exclusions (package managers, account tools, ...). Default true.
+    pub default_exclude: bool,
+}
+
+impl Default for DetectConfig {
+    fn default() -> DetectConfig {
+        DetectConfig {
+            enable: false,
+            mode: Mode::Monitor,
+            target: Target::All,
+            response: Vec::new(),
+            exclude: Vec::new(),
+            disable: BTreeSet::new(),
+            default_exclude: true,
+        }
+    }
+}
+
+impl DetectConfig {
+    /// The response block mode gives `detection` (monitor mode only alerts).
+    pub fn response_of(&self, detection: Detection) -> Response {
+        self.response.iter().find(|(d, _)| *d == detection).map_or(Response::Alert, |(_, r)| *r)
     }
 }
 

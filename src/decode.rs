@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::bpf::sg::{sg_action, sg_flag, sg_kind, sg_mount_op, sg_net_op, sg_op, sg_rule};
 use crate::bpf::{c_bytes, sg};
-use crate::config::{FileOp, NetworkOp, Op};
+use crate::config::{Detection, FileOp, NetworkOp, Op};
 use crate::logging::{Action, Level, Record, Value};
 
 // The ABI's numbers as plain integers (match patterns need constants), each taken
@@ -19,6 +19,8 @@ pub const KIND_PROCESS_PATH: u32 = sg_kind::SG_KIND_PROCESS_PATH.0;
 pub const KIND_FILE: u32 = sg_kind::SG_KIND_FILE.0;
 pub const KIND_NET: u32 = sg_kind::SG_KIND_NET.0;
 pub const KIND_MOUNT: u32 = sg_kind::SG_KIND_MOUNT.0;
+pub const KIND_DETECT: u32 = sg_kind::SG_KIND_DETECT.0;
+const OP_DETECT_FIRST: u32 = crate::bpf::sg::sg_detect_op::SG_OP_DETECT_FIRST.0;
 pub const OP_MMAP: u32 = sg_op::SG_OP_MMAP.0;
 pub const OP_FILE_FIRST: u32 = sg_op::SG_OP_FILE_FIRST.0;
 pub const OP_CONNECT: u32 = sg_net_op::SG_OP_CONNECT.0;
@@ -39,6 +41,8 @@ const RULE_NEW_MOUNT: u32 = sg_rule::SG_RULE_NEW_MOUNT.0;
 const ACTION_ALLOWED: u32 = sg_action::SG_ACTION_ALLOWED.0;
 const ACTION_MONITOR: u32 = sg_action::SG_ACTION_MONITOR.0;
 const ACTION_BLOCKED: u32 = sg_action::SG_ACTION_BLOCKED.0;
+const ACTION_ALERT: u32 = sg_action::SG_ACTION_ALERT.0;
+const ACTION_KILLED: u32 = sg_action::SG_ACTION_KILLED.0;
 
 /// The rules of one module as the log shows them; ids come from the compiled
 /// tables (`rule_id` N is `texts[N - 1]`).
@@ -100,6 +104,8 @@ fn action(code: u32) -> Option<Action> {
         ACTION_ALLOWED => Some(Action::Allowed),
         ACTION_MONITOR => Some(Action::Monitor),
         ACTION_BLOCKED => Some(Action::Blocked),
+        ACTION_ALERT => Some(Action::Alert),
+        ACTION_KILLED => Some(Action::Killed),
         _ => None,
     }
 }
@@ -107,7 +113,9 @@ fn action(code: u32) -> Option<Action> {
 /// The `op` of a record from `sg_header.op` (each module's range: bpf/safeguard.h).
 pub fn op_name(op: u32) -> String {
     let file_ops = OP_FILE_FIRST..OP_FILE_FIRST + FileOp::ALL.len() as u32;
+    let detections = OP_DETECT_FIRST..OP_DETECT_FIRST + Detection::ALL.len() as u32;
     let name = match op {
+        _ if detections.contains(&op) => Detection::ALL.get((op - OP_DETECT_FIRST) as usize).map(|d| d.name()),
         _ if file_ops.contains(&op) => FileOp::ALL.get((op - OP_FILE_FIRST) as usize).map(|o| o.name()),
         OP_CONNECT..=OP_BIND => NetworkOp::ALL.get((op - OP_CONNECT) as usize).map(|o| o.name()),
         OP_MOUNT => Some("mount"),

@@ -8,6 +8,7 @@ mod assets;
 mod bpf;
 mod config;
 mod decode;
+mod detect;
 mod file;
 #[cfg(test)]
 mod host_tier;

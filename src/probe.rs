@@ -59,6 +59,7 @@ pub fn hooks() -> Vec<(&'static str, HookKind, &'static str)> {
     of(crate::network::NAME, crate::network::PROGRAMS, &mut out);
     of(crate::mount::NAME, crate::mount::PROGRAMS, &mut out);
     of(crate::protect::NAME, crate::protect::PROGRAMS, &mut out);
+    of(crate::detect::NAME, crate::detect::PROGRAMS, &mut out);
     out
 }
 

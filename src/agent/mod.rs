@@ -32,7 +32,7 @@ use crate::outputs::metrics::MetricsServer;
 use crate::outputs::status::{StatusServer, SOCKET as STATUS_SOCKET};
 use crate::outputs::{Identity, OutputStatsSet, Outputs};
 use crate::probe::{self, Capabilities, Enforcement};
-use crate::{file, inventory, mount, network, process, protect};
+use crate::{detect, file, inventory, mount, network, process, protect};
 use board::{configured_outputs, Board, BoardParts};
 use hits::{RuleHits, RuleSlot};
 use log_thread::{EventCounts, Extras, Replacement, ToWriter, WriterStats};
@@ -50,10 +50,16 @@ struct ModuleKind {
     same: fn(&Config, &Config) -> bool,
 }
 
-/// In start order: the process module after the other policy modules, so that the
-/// executables it reports run under their policy already; the inventory (no BPF); protect
-/// last, so that it finds every other module's BPF objects attached.
-const MODULES: [ModuleKind; 6] = [
+/// In start order: detect first, so that it watches while the others load; the process
+/// module after the other policy modules, so that the executables it reports run under
+/// their policy already; the inventory (no BPF); protect last, so that it finds every
+/// other module's BPF objects attached.
+const MODULES: [ModuleKind; 7] = [
+    ModuleKind {
+        name: "detect",
+        prepare: |c, caps, pidns| detect::prepare(&c.detect, caps, pidns),
+        same: |a, b| a.detect == b.detect,
+    },
     ModuleKind {
         name: "file",
         prepare: |c, caps, pidns| file::prepare(&c.file, caps, pidns),

@@ -162,6 +162,8 @@ impl StatsReporter {
         let mut record = Record::new(level, "agent", "stats");
         record.fields = delta.fields();
         record.fields.push(("totals", now.as_map()));
+        // The compromised-host view: detections since start, by severity.
+        record.fields.push(("detections", crate::detect::severity_counts()));
         self.last = now;
         record
     }

@@ -35,7 +35,7 @@ pub struct EventsArgs {
     /// Only these modules, in any case (comma-separated or repeated).
     #[arg(long, value_delimiter = ',', value_parser = parse_module)]
     pub module: Vec<String>,
-    /// Only these actions: ALLOWED, MONITOR, BLOCKED, or DENIED for MONITOR and BLOCKED.
+    /// Only these actions: ALLOWED, MONITOR, BLOCKED, ALERT, KILLED, or DENIED for MONITOR and BLOCKED.
     #[arg(long, value_delimiter = ',', value_parser = parse_action)]
     pub action: Vec<Vec<String>>,
     /// Only these operations (exec, connect, read, reload, stats, ...).

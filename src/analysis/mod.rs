@@ -24,7 +24,7 @@ pub use report::ReportArgs;
 pub const DEFAULT_LOG: &str = "/var/log/safeguard/safeguard.log";
 
 /// The values of `module` (SPEC section 4).
-pub const MODULES: [&str; 6] = ["file", "network", "process", "mount", "agent", "inventory"];
+pub const MODULES: [&str; 7] = ["file", "network", "process", "mount", "detect", "agent", "inventory"];
 
 /// `--module`: a module name in any case.
 pub fn parse_module(text: &str) -> Result<String, String> {
@@ -39,9 +39,9 @@ pub fn parse_module(text: &str) -> Result<String, String> {
 /// `--action`: one action in any case, or `DENIED` for both kinds of denial.
 pub fn parse_action(text: &str) -> Result<Vec<String>, String> {
     match text.to_ascii_uppercase().as_str() {
-        action @ ("ALLOWED" | "MONITOR" | "BLOCKED") => Ok(vec![action.to_string()]),
+        action @ ("ALLOWED" | "MONITOR" | "BLOCKED" | "ALERT" | "KILLED") => Ok(vec![action.to_string()]),
         "DENIED" => Ok(vec!["MONITOR".to_string(), "BLOCKED".to_string()]),
-        _ => Err(format!("{text:?} is not an action: use ALLOWED, MONITOR, BLOCKED or DENIED")),
+        _ => Err(format!("{text:?} is not an action: use ALLOWED, MONITOR, BLOCKED, ALERT, KILLED or DENIED")),
     }
 }
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 use crate::rule_paths::rule_text;
 
 use super::{
-    AllowDeny, Config, Entry, FileConfig, FileRule, InventoryConfig, LogConfig, LogOutput, Mode, MountConfig,
-    NetworkConfig, Op, ProcessConfig, Target,
+    AllowDeny, Config, DetectConfig, Entry, FileConfig, FileRule, InventoryConfig, LogConfig, LogOutput, Mode,
+    MountConfig, NetworkConfig, Op, ProcessConfig, Target,
 };
 
 impl Config {
@@ -29,6 +29,7 @@ impl Config {
         describe_network(out, &self.network)?;
         describe_process(out, &self.process)?;
         describe_mount(out, &self.mount)?;
+        describe_detect(out, &self.detect)?;
         describe_inventory(out, &self.inventory)?;
         writeln!(out, "[agent] protect: {}", if self.agent.protect { "on" } else { "off" })
     }
@@ -208,6 +209,25 @@ fn describe_inventory(out: &mut String, inventory: &InventoryConfig) -> fmt::Res
         "inventory: enabled, every {} (an inventory record, and a drift record per change)",
         duration(inventory.interval)
     )
+}
+
+fn describe_detect(out: &mut String, detect: &DetectConfig) -> fmt::Result {
+    header(out, "detect", detect.enable, detect.mode, detect.target)?;
+    for &detection in super::Detection::ALL {
+        if detect.disable.contains(&detection) {
+            writeln!(out, "  {detection}: disabled")?;
+        } else if detect.mode == Mode::Monitor {
+            writeln!(out, "  {detection}: alert (monitor mode)")?;
+        } else {
+            writeln!(out, "  {detection}: {}", detect.response_of(detection).name())?;
+        }
+    }
+    let builtin = if detect.default_exclude { "on" } else { "off" };
+    writeln!(out, "  built-in exclusions: {builtin}")?;
+    for exclusion in &detect.exclude {
+        writeln!(out, "  exclude: {}", exclusion.text)?;
+    }
+    Ok(())
 }
 
 /// `a, b (written "B")`: the normalized values, each with its source text when that

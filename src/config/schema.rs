@@ -12,13 +12,13 @@ use toml_edit::{ArrayOfTables, ImDocument, Item, Table, TableLike, Value};
 use super::error::{ConfigError, Lines, Problem};
 use super::values;
 use super::{
-    AgentConfig, AllowDeny, Config, Entry, FileConfig, FileOp, FileRule, InventoryConfig, LogConfig, LogFormat,
-    LogOutput, Mode, MountConfig, NetworkConfig, NetworkOp, Op, OutputConfig, PortRange, ProcessConfig, ProcessOp,
-    Target,
+    AgentConfig, AllowDeny, Config, DetectConfig, Detection, Entry, Exclusion, FileConfig, FileOp, FileRule,
+    InventoryConfig, LogConfig, LogFormat, LogOutput, Mode, MountConfig, NetworkConfig, NetworkOp, Op, OutputConfig,
+    PortRange, ProcessConfig, ProcessOp, Response, Target,
 };
 use crate::logging::Level;
 
-const ROOT_KEYS: &[&str] = &["log", "file", "network", "process", "mount", "inventory", "output", "agent"];
+const ROOT_KEYS: &[&str] = &["log", "file", "network", "process", "mount", "detect", "inventory", "output", "agent"];
 const OUTPUT_KEYS: &[&str] = &["journald", "syslog", "metrics"];
 const AGENT_KEYS: &[&str] = &["protect"];
 const LOG_KEYS: &[&str] = &["format", "output", "max_size", "max_age", "max_files", "level", "tags", "stats_interval"];
@@ -28,6 +28,8 @@ const NETWORK_KEYS: &[&str] = &["enable", "mode", "target", "ops", "cidr", "doma
 const PROCESS_KEYS: &[&str] = &["enable", "mode", "target", "ops", "allow", "deny"];
 const MOUNT_KEYS: &[&str] = &["enable", "mode", "target", "deny"];
 const INVENTORY_KEYS: &[&str] = &["enable", "interval"];
+const DETECT_KEYS: &[&str] = &["enable", "mode", "target", "response", "exclude", "disable", "default_exclude"];
+const EXCLUDE_KEYS: &[&str] = &["detection", "command", "uid"];
 const ALLOW_DENY_KEYS: &[&str] = &["allow", "deny"];
 
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -278,6 +280,7 @@ impl Reader<'_> {
             network: self.network(&root),
             process: self.process(&root),
             mount: self.mount(&root),
+            detect: self.detect(&root),
             inventory: self.inventory(&root),
             output: self.output(&root),
             agent: self.agent(&root),
@@ -687,5 +690,93 @@ impl Reader<'_> {
             enable: self.enable(&fields),
             interval: self.field(&fields, "interval", Self::interval).unwrap_or(default.interval),
         }
+    }
+
+    // ---- [detect]
+
+    fn detect(&mut self, root: &Fields) -> DetectConfig {
+        let default = DetectConfig::default();
+        let Some(fields) = self.section(root, "detect", DETECT_KEYS) else {
+            return default;
+        };
+        DetectConfig {
+            enable: self.enable(&fields),
+            mode: self.mode(&fields),
+            target: self.target(&fields),
+            response: self.field(&fields, "response", Self::responses).unwrap_or_default(),
+            exclude: self.field(&fields, "exclude", Self::exclusions).unwrap_or_default(),
+            disable: self.field(&fields, "disable", Self::ops::<Detection>).unwrap_or_default(),
+            default_exclude: self.field(&fields, "default_exclude", Self::boolean).unwrap_or(true),
+        }
+    }
+
+    /// `{ reverse_shell = "kill", module_load = "block" }`.
+    fn responses(&mut self, node: &Node) -> Option<Vec<(Detection, Response)>> {
+        let Some(table) = node.as_table() else {
+            return self.expected(node, "a table like { reverse_shell = \"kill\" }");
+        };
+        let fields = Fields { node: node.clone(), table };
+        let responses = [("alert", Response::Alert), ("block", Response::Block), ("kill", Response::Kill)];
+        let mut out = Vec::new();
+        for (name, _) in table.iter() {
+            let Some(value) = fields.get(name) else { continue };
+            let Some(detection) = Detection::from_name(name) else {
+                let names: Vec<&str> = Detection::ALL.iter().map(|d| d.name()).collect();
+                self.error(&value, format!("unknown detection {name:?} (use {})", names.join(", ")));
+                continue;
+            };
+            if let Some(response) = self.keyword(&value, "response", &responses) {
+                out.push((detection, response));
+            }
+        }
+        Some(out)
+    }
+
+    fn exclusions(&mut self, node: &Node) -> Option<Vec<Exclusion>> {
+        let elements = self.array(node)?;
+        Some(elements.iter().filter_map(|element| self.exclusion(element)).collect())
+    }
+
+    /// `{ detection = "ptrace_inject", command = ["/usr/bin/gdb"], uid = [1000] }`;
+    /// `detection` may be a list, and left out for every detection.
+    fn exclusion(&mut self, node: &Node) -> Option<Exclusion> {
+        let text = self.written(node);
+        if node.as_table().is_none() {
+            return self.expected(node, "a table like { detection = \"ptrace_inject\", command = [\"/usr/bin/gdb\"] }");
+        }
+        let fields = self.table(node, EXCLUDE_KEYS)?;
+        let detections = self.field(&fields, "detection", |r, n| {
+            if n.as_str().is_some() {
+                let name = r.string(n)?;
+                match Detection::from_name(name) {
+                    Some(d) => Some([d].into_iter().collect()),
+                    None => {
+                        let names: Vec<&str> = Detection::ALL.iter().map(|d| d.name()).collect();
+                        r.error(n, format!("unknown detection {name:?} (use {})", names.join(", ")));
+                        None
+                    }
+                }
+            } else {
+                r.selector(n, "detection", Self::ops::<Detection>)
+            }
+        });
+        let command = self.field(&fields, "command", |r, n| {
+            r.selector(n, "command", |r, n| {
+                let entries = r.entries(n, |r, n| r.parsed(n, values::command))?;
+                Some(entries.into_iter().map(|entry| entry.value).collect::<Vec<_>>())
+            })
+        });
+        let uid = self.field(&fields, "uid", |r, n| r.selector(n, "uid", |r, n| r.ids(n, "uid")));
+        let exclusion = Exclusion {
+            detections: detections.unwrap_or_default(),
+            command: command.unwrap_or_default(),
+            uid: uid.unwrap_or_default(),
+            text,
+        };
+        if exclusion.command.is_empty() && exclusion.uid.is_empty() {
+            self.error(node, "an exclude entry needs a command or a uid (use disable to turn a detection off)");
+            return None;
+        }
+        Some(exclusion)
     }
 }

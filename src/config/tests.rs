@@ -416,7 +416,7 @@ fn unknown_top_level_key() {
             4,
             2,
             "files",
-            "unknown key (expected one of: log, file, network, process, mount, inventory, output, agent)"
+            "unknown key (expected one of: log, file, network, process, mount, detect, inventory, output, agent)"
         )
     );
     assert_eq!(
@@ -425,7 +425,7 @@ fn unknown_top_level_key() {
             1,
             1,
             "verbose",
-            "unknown key (expected one of: log, file, network, process, mount, inventory, output, agent)"
+            "unknown key (expected one of: log, file, network, process, mount, detect, inventory, output, agent)"
         )
     );
 }
@@ -1041,4 +1041,41 @@ fn inventory_section() {
         problem("[inventory]\nenable = true\nwalk = 1\n"),
         at(3, 1, "inventory.walk", "unknown key (expected one of: enable, interval)")
     );
+}
+
+#[test]
+fn detect_section_parses_spec_example_and_names_bad_values() {
+    let config = parse_ok(
+        "[detect]\nmode = \"block\"\nresponse = { reverse_shell = \"kill\", module_load = \"BLOCK\" }\n\
+         exclude = [{ detection = \"ptrace_inject\", command = [\"/usr/bin/gdb\"] },\n\
+         { detection = [\"bpf_load\", \"module_load\"], uid = [0] }]\ndisable = [\"userns_create\"]\n",
+    );
+    let detect = &config.detect;
+    assert!(detect.enable && detect.default_exclude);
+    assert_eq!(detect.mode, Mode::Block);
+    assert_eq!(detect.response_of(super::Detection::ReverseShell), super::Response::Kill);
+    assert_eq!(detect.response_of(super::Detection::ModuleLoad), super::Response::Block);
+    assert_eq!(detect.response_of(super::Detection::FilelessExec), super::Response::Alert);
+    assert_eq!(detect.exclude.len(), 2);
+    assert_eq!(detect.exclude[0].command, vec![CommandMatch::Exe("/usr/bin/gdb".into())]);
+    assert_eq!(detect.exclude[1].detections.len(), 2);
+    assert_eq!(detect.exclude[1].uid, vec![0]);
+    assert!(detect.disable.contains(&super::Detection::UsernsCreate));
+    assert!(!parse_ok("").detect.enable);
+
+    let bad = problems(
+        "[detect]\nresponse = { reverse_shel = \"kill\", bpf_load = \"stop\" }\n\
+         exclude = [{ detection = \"nope\", command = [\"gdb\"] }, { detection = \"bpf_load\" }]\n\
+         disable = [\"x\"]\n",
+    );
+    assert_eq!(bad.len(), 5, "{bad:?}");
+    assert!(
+        bad[0].contains("2:")
+            && bad[0].contains("detect.response.reverse_shel")
+            && bad[0].contains("unknown detection")
+    );
+    assert!(bad[1].contains("detect.response.bpf_load") && bad[1].contains("invalid response"));
+    assert!(bad[2].contains("detect.exclude[0].detection"));
+    assert!(bad[3].contains("detect.exclude[1]") && bad[3].contains("needs a command or a uid"));
+    assert!(bad[4].contains("4:") && bad[4].contains("detect.disable[0]") && bad[4].contains("unknown detect op"));
 }

@@ -22,6 +22,7 @@ impl Config {
                 self.process.ops.is_empty() && self.process.allow.is_empty() && self.process.deny.is_empty(),
             ),
             ("mount", self.mount.enable, false), // mount has no ops
+            ("detect", self.detect.enable, false),
         ];
         if modules.iter().all(|&(_, enable, _)| !enable) && !self.inventory.enable {
             out.push(
@@ -46,6 +47,13 @@ impl Config {
                     if let CommandMatch::Comm(comm) = value {
                         out.push(comm_warning(&format!("network.command.{list}"), text, comm));
                     }
+                }
+            }
+        }
+        if self.detect.enable {
+            for exclusion in &self.detect.exclude {
+                if let Some(comm) = by_comm(&exclusion.command) {
+                    out.push(comm_warning("detect.exclude", &exclusion.text, comm));
                 }
             }
         }

@@ -59,7 +59,8 @@ impl Folder {
     /// (summaries of windows that closed, then the record itself unless it is folded).
     pub fn offer(&mut self, mut record: Record, now: Instant, out: &mut Vec<Record>) {
         self.expire(now, out);
-        if !matches!(record.action, Some(Action::Blocked | Action::Monitor)) {
+        // Detections are never folded (SPEC section 8).
+        if !matches!(record.action, Some(Action::Blocked | Action::Monitor)) || record.module == "detect" {
             out.push(record);
             return;
         }

@@ -15,6 +15,10 @@ pub enum Action {
     Monitor,
     /// The operation was denied with EPERM.
     Blocked,
+    /// Detect: a detection that was let through.
+    Alert,
+    /// Detect: the task got SIGKILL (and the operation EPERM).
+    Killed,
 }
 
 impl Action {
@@ -23,6 +27,8 @@ impl Action {
             Action::Allowed => "ALLOWED",
             Action::Monitor => "MONITOR",
             Action::Blocked => "BLOCKED",
+            Action::Alert => "ALERT",
+            Action::Killed => "KILLED",
         }
     }
 
@@ -30,7 +36,7 @@ impl Action {
     pub fn level(self) -> Level {
         match self {
             Action::Allowed => Level::Info,
-            Action::Monitor | Action::Blocked => Level::Warning,
+            Action::Monitor | Action::Blocked | Action::Alert | Action::Killed => Level::Warning,
         }
     }
 }

@@ -94,6 +94,8 @@ mkdir -p usr/local/bin
     -Wl,--dynamic-linker=/tmp/sg-interp -o usr/bin/sg-interp-main "$here/interp.c" || exit 1
 mkdir -p usr/lib/sg
 cp "$(realpath "$ldso")" usr/lib/sg/ld.so || exit 1
+# detect module: the intrusion techniques the detections are tested with
+"$cc" -O2 -static -o usr/bin/sg-detecttool "$here/detecttool.c" || exit 1
 # file module: mprotect, xattrs, io_uring, odd open flags (busybox has no applet for them)
 "$cc" -O2 -static -o usr/bin/sg-filetool "$here/filetool.c" || exit 1
 # attack scenarios: other system calls reaching a covered file, program or address

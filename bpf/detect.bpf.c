@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The detect module: built-in detections of intrusion techniques, judged in the
+ * LSM hook where the technique happens, so that the response (EPERM, or SIGKILL
+ * to the task) lands before the technique's next step. Which detections run
+ * and how each responds are load-time switches set by src/detect/mod.rs; the
+ * agent fills the exclusions (by executable identity, task name and uid) and
+ * the names of shells and interpreters.
+ */
+#include "common.bpf.h"
+#include <bpf/bpf_endian.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define SIGKILL 9
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define S_IWOTH 00002
+#define AF_INET 2
+#define AF_INET6 10
+#define PTRACE_MODE_ATTACH 0x02
+#define BPF_PROG_LOAD_CMD 5
+
+/* Load-time switches (rodata), set by src/detect/mod.rs. */
+const volatile __u32 sg_detections = 0;             /* mask of 1 << enum sg_detection */
+const volatile __u32 sg_response[SG_DET_COUNT] = {}; /* enum sg_response; all ALERT in monitor mode */
+/* The exclusions (bpf/safeguard.h): the entries with a command selector, with
+ * a uid selector, and those covering each detection. */
+const volatile __u64 sg_exclude_need_command = 0;
+const volatile __u64 sg_exclude_need_uid = 0;
+const volatile __u64 sg_exclude_detection[SG_DET_COUNT] = {};
+const volatile __u32 sg_agent_tgid = 0; /* bpf_load: the agent's own loads are not detections */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} sg_detect_uids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct sg_command_key);
+	__type(value, __u64);
+} sg_detect_commands SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct sg_interp_key);
+	__type(value, __u32);
+} sg_interpreters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_detect_event);
+} detect_scratch SEC(".maps");
+
+static __always_inline int enabled(__u32 det)
+{
+	return sg_detections & (1U << det);
+}
+
+/* Does an `exclude` entry cover this task for `det`? One whose every selector
+ * matches: masks, no loop over the entries. */
+__noinline int sg_detect_excluded(__u32 det)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sg_command_key key = {};
+	__u32 uid = (__u32)bpf_get_current_uid_gid();
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	__u64 entries = 0, commands = 0, uids = 0, *mask;
+
+	if (det < SG_DET_COUNT)
+		entries = sg_exclude_detection[det];
+	if (!entries)
+		return 0;
+	if (exe) {
+		key.ino = BPF_CORE_READ(exe, f_inode, i_ino);
+		key.dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+		mask = bpf_map_lookup_elem(&sg_detect_commands, &key);
+		if (mask)
+			commands |= *mask;
+	}
+	key.ino = 0;
+	key.dev = 0;
+	bpf_get_current_comm(key.comm, sizeof(key.comm));
+	mask = bpf_map_lookup_elem(&sg_detect_commands, &key);
+	if (mask)
+		commands |= *mask;
+	mask = bpf_map_lookup_elem(&sg_detect_uids, &uid);
+	if (mask)
+		uids = *mask;
+	entries &= ~sg_exclude_need_command | commands;
+	entries &= ~sg_exclude_need_uid | uids;
+	return entries != 0;
+}
+
+/* A record for `det` about the current task, or 0 when the detection is off
+ * or an exclusion covers the task. */
+static __always_inline struct sg_detect_event *detection(__u32 det)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sg_detect_event *ev;
+	__u32 zero = 0;
+
+	if (!enabled(det) || !sg_in_target(task) || sg_detect_excluded(det))
+		return 0;
+	ev = bpf_map_lookup_elem(&detect_scratch, &zero);
+	if (!ev)
+		return 0;
+	ev->hdr.kind = SG_KIND_DETECT;
+	ev->hdr.op = SG_OP_DETECT_FIRST + det;
+	ev->hdr.action = SG_ACTION_ALERT;
+	ev->hdr.rule_id = SG_RULE_NONE;
+	ev->hdr.flags = 0;
+	sg_fill_subject(&ev->hdr, task);
+	ev->detection = det;
+	ev->target_pid = 0;
+	ev->arg = 0;
+	ev->port = 0;
+	ev->family = 0;
+	ev->path_len = 0;
+	__builtin_memset(ev->addr, 0, sizeof(ev->addr));
+	__builtin_memset(ev->target_comm, 0, sizeof(ev->target_comm));
+	__builtin_memset(ev->name, 0, sizeof(ev->name));
+	return ev;
+}
+
+/*
+ * The heavy parts (path walks) are global functions: the verifier checks each
+ * once, not once per call site, which took several minutes under TCG. Global
+ * functions take only scalars (5.10), so they work on the per-CPU record.
+ */
+static __always_inline struct sg_detect_event *scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&detect_scratch, &zero);
+}
+
+enum exe_of { EXE_TASK, EXE_PARENT, EXE_GRANDPARENT };
+
+/* The executable of the current task, its parent or its grandparent into the
+ * record. */
+__noinline int sg_detect_exe(__u32 whose)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sg_detect_event *ev = scratch();
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct sg_resolved resolved;
+	struct file *exe;
+
+	if (!ev || !pb)
+		return 0;
+	if (whose != EXE_TASK)
+		task = BPF_CORE_READ(task, real_parent);
+	if (whose == EXE_GRANDPARENT)
+		task = BPF_CORE_READ(task, real_parent);
+	exe = BPF_CORE_READ(task, mm, exe_file);
+	if (!exe)
+		return 0;
+	sg_resolve(&exe->f_path, pb, &resolved);
+	if (whose == EXE_TASK)
+		ev->exe_len = sg_copy_path(ev->exe, pb, &resolved);
+	else if (whose == EXE_PARENT)
+		ev->parent_exe_len = sg_copy_path(ev->parent_exe, pb, &resolved);
+	else
+		ev->grandparent_exe_len = sg_copy_path(ev->grandparent_exe, pb, &resolved);
+	return 0;
+}
+
+/* The path of `file` (a struct file *) into the record's evidence. */
+__noinline int sg_detect_path(__u64 file)
+{
+	struct sg_detect_event *ev = scratch();
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct sg_resolved resolved;
+	struct file *f = (struct file *)file;
+
+	if (!ev || !pb || !f)
+		return 0;
+	sg_resolve(&f->f_path, pb, &resolved);
+	if (resolved.top == SG_TOP_INTERNAL) {
+		/* A memfd has no path: its name ("memfd:NAME") is the evidence. */
+		long n = bpf_probe_read_kernel_str(ev->path, SG_NAME_LEN,
+						   BPF_CORE_READ(f, f_path.dentry, d_name.name));
+
+		ev->path_len = n > 0 ? n - 1 : 0;
+		return 0;
+	}
+	ev->hdr.flags |= resolved.flags;
+	ev->path_len = sg_copy_path(ev->path, pb, &resolved);
+	return 0;
+}
+
+/* Emits the record with the subject's ancestry and applies the detection's
+ * response: 1 where the hook is to refuse (block or kill). */
+__noinline int sg_detect_respond(void)
+{
+	struct sg_detect_event *ev = scratch();
+	__u32 response = SG_RESPONSE_ALERT;
+	__u32 det, size;
+
+	if (!ev)
+		return 0;
+	det = ev->detection;
+	if (det < SG_DET_COUNT)
+		response = sg_response[det];
+	/* Decided before anything is emitted: a full ring buffer changes nothing. */
+	if (response == SG_RESPONSE_KILL) {
+		bpf_send_signal(SIGKILL);
+		ev->hdr.action = SG_ACTION_KILLED;
+	} else if (response == SG_RESPONSE_BLOCK) {
+		ev->hdr.action = SG_ACTION_BLOCKED;
+	}
+	ev->exe_len = 0;
+	ev->parent_exe_len = 0;
+	ev->grandparent_exe_len = 0;
+	sg_detect_exe(EXE_TASK);
+	sg_detect_exe(EXE_PARENT);
+	sg_detect_exe(EXE_GRANDPARENT);
+	ev = scratch();
+	if (!ev)
+		return response != SG_RESPONSE_ALERT;
+	size = offsetof(struct sg_detect_event, path) + (ev->path_len & (SG_PATH_LEN - 1));
+	sg_emit(ev, size);
+	return response != SG_RESPONSE_ALERT;
+}
+
+static __always_inline void set_path(struct sg_detect_event *ev, struct file *file)
+{
+	__u64 addr = 0;
+
+	/* A hook's own argument is a typed pointer, which a global function
+	 * does not take: its value as a plain number. */
+	bpf_probe_read_kernel(&addr, sizeof(addr), &file);
+	sg_detect_path(addr);
+}
+
+static __always_inline int respond(struct sg_detect_event *ev)
+{
+	return sg_detect_respond() != 0;
+}
+
+/* Every hook returns constants (6.12's verifier checks the range). */
+#define VERDICT(expr)                  \
+	do {                           \
+		if (expr)              \
+			return -EPERM; \
+		return 0;              \
+	} while (0)
+
+/* ---- exec: fileless_exec, exec_from_writable, reverse_shell */
+
+/* The first of stdin, stdout and stderr that is an IPv4 or IPv6 socket, with
+ * its peer in the record: 1 if there is one. */
+__noinline int sg_detect_stdio(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sg_detect_event *ev = scratch();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+
+	if (!ev)
+		return 0;
+	for (__u32 i = 0; i < 3; i++) {
+		struct file *file = 0;
+		struct socket *sock;
+		struct sock *sk;
+		__u16 family;
+
+		if (i >= max)
+			break;
+		bpf_probe_read_kernel(&file, sizeof(file), &fds[i]);
+		if (!file)
+			continue;
+		if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+			continue;
+		sock = BPF_CORE_READ(file, private_data);
+		sk = BPF_CORE_READ(sock, sk);
+		family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		if (family != AF_INET && family != AF_INET6)
+			continue;
+		ev->arg = i;
+		ev->family = family;
+		ev->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		if (family == AF_INET) {
+			__u32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+			ev->addr[10] = 0xff;
+			ev->addr[11] = 0xff;
+			__builtin_memcpy(&ev->addr[12], &daddr, 4);
+		} else {
+			BPF_CORE_READ_INTO(&ev->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* Is the file a shell or an interpreter? By its name, cut at the first digit
+ * or dot (python3.11, perl5.36.0): the table is the agent's. */
+__noinline int sg_detect_interpreter(__u64 dentry_addr)
+{
+	struct dentry *dentry = (struct dentry *)dentry_addr;
+	struct sg_interp_key key = {};
+	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+	int cut = 0;
+
+	bpf_probe_read_kernel_str(key.name, sizeof(key.name), name);
+	for (int i = 1; i < SG_COMM_LEN; i++) {
+		__u8 c = key.name[i];
+
+		if (c == '.' || (c >= '0' && c <= '9'))
+			cut = 1;
+		if (cut)
+			key.name[i] = 0;
+	}
+	return bpf_map_lookup_elem(&sg_interpreters, &key) != 0;
+}
+
+SEC("lsm/bprm_check_security")
+int BPF_PROG(sg_detect_exec, struct linux_binprm *bprm, int ret)
+{
+	struct file *file;
+	struct dentry *dentry;
+	struct sg_detect_event *ev;
+	int refuse = 0;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	/* For a script this runs twice, for the script and for its interpreter:
+	 * bprm->file is the file checked each time. */
+	file = BPF_CORE_READ(bprm, file);
+	dentry = BPF_CORE_READ(file, f_path.dentry);
+
+	/* A memfd or a deleted file: no name on any filesystem. */
+	if (BPF_CORE_READ(file, f_inode, i_nlink) == 0 && (ev = detection(SG_DET_FILELESS_EXEC))) {
+		set_path(ev, file);
+		refuse |= respond(ev);
+	}
+	/* The directory's mode now, not its name: any world-writable directory.
+	 * A memfd has no directory (its dentry is its own parent). */
+	if (BPF_CORE_READ(dentry, d_parent) != dentry &&
+	    (BPF_CORE_READ(dentry, d_parent, d_inode, i_mode) & S_IWOTH) &&
+	    (ev = detection(SG_DET_EXEC_FROM_WRITABLE))) {
+		set_path(ev, file);
+		ev->arg = BPF_CORE_READ(dentry, d_parent, d_inode, i_mode) & 07777;
+		refuse |= respond(ev);
+	}
+	if (enabled(SG_DET_REVERSE_SHELL) && sg_detect_interpreter((__u64)dentry) && (ev = detection(SG_DET_REVERSE_SHELL))) {
+		if (sg_detect_stdio()) {
+			set_path(ev, file);
+			refuse |= respond(ev);
+		}
+	}
+	VERDICT(refuse);
+}
+
+/* ---- ptrace_inject: ptrace attach (and so poke), process_vm_readv/writev,
+ * opening /proc/PID/mem: each asks for PTRACE_MODE_ATTACH on another process. */
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(sg_detect_ptrace, struct task_struct *child, unsigned int mode, int ret)
+{
+	struct sg_detect_event *ev;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!(mode & PTRACE_MODE_ATTACH))
+		return 0;
+	if (BPF_CORE_READ(child, tgid) == (__u32)(bpf_get_current_pid_tgid() >> 32))
+		return 0; /* its own memory */
+	ev = detection(SG_DET_PTRACE_INJECT);
+	if (!ev)
+		return 0;
+	ev->target_pid = BPF_CORE_READ(child, tgid);
+	ev->arg = mode;
+	BPF_CORE_READ_STR_INTO(&ev->target_comm, child, comm);
+	VERDICT(respond(ev));
+}
+
+/* ---- module_load: finit_module reads the module file... */
+SEC("lsm/kernel_read_file")
+int BPF_PROG(sg_detect_module_file, struct file *file, enum kernel_read_file_id id, bool contents, int ret)
+{
+	struct sg_detect_event *ev;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (id != bpf_core_enum_value(enum kernel_read_file_id, READING_MODULE))
+		return 0;
+	ev = detection(SG_DET_MODULE_LOAD);
+	if (!ev)
+		return 0;
+	set_path(ev, file);
+	VERDICT(respond(ev));
+}
+
+/* ...init_module hands it over as a buffer. */
+SEC("lsm/kernel_load_data")
+int BPF_PROG(sg_detect_module_data, enum kernel_load_data_id id, bool contents, int ret)
+{
+	struct sg_detect_event *ev;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (id != bpf_core_enum_value(enum kernel_load_data_id, LOADING_MODULE))
+		return 0;
+	ev = detection(SG_DET_MODULE_LOAD);
+	if (!ev)
+		return 0;
+	VERDICT(respond(ev));
+}
+
+/* ---- bpf_load: a BPF program loaded by anything but this agent. */
+SEC("lsm/bpf")
+int BPF_PROG(sg_detect_bpf, int cmd, union bpf_attr *attr)
+{
+	struct sg_detect_event *ev;
+
+	/* No `ret`: 6.9 added an argument, so its position moves (an earlier
+	 * program's denial stands anyway: the kernel stops at the first). */
+	if (cmd != BPF_PROG_LOAD_CMD)
+		return 0;
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == sg_agent_tgid)
+		return 0;
+	ev = detection(SG_DET_BPF_LOAD);
+	if (!ev)
+		return 0;
+	ev->arg = BPF_CORE_READ(attr, prog_type);
+	bpf_probe_read_kernel(ev->name, sizeof(ev->name), &attr->prog_name);
+	VERDICT(respond(ev));
+}
+
+/* ---- userns_create (6.7 and later): a user namespace made by a task that is
+ * not root (root's are container runtimes'). */
+SEC("lsm/userns_create")
+int BPF_PROG(sg_detect_userns, const struct cred *cred, int ret)
+{
+	struct sg_detect_event *ev;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (BPF_CORE_READ(cred, euid.val) == 0)
+		return 0;
+	ev = detection(SG_DET_USERNS_CREATE);
+	if (!ev)
+		return 0;
+	VERDICT(respond(ev));
+}

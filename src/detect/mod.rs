@@ -1,0 +1,499 @@
+//! The detect module (SPEC section 8): built-in detections of intrusion techniques,
+//! each judged in the LSM hook where the technique happens so that its response
+//! (EPERM, or SIGKILL to the task) lands before the technique's next step. This file
+//! owns the table of detections (name, ATT&CK technique, severity, hooks), the
+//! built-in exclusions and interpreter names, the kernel's exclusion tables, and the
+//! records. Kernel side: bpf/detect.bpf.c.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context;
+use libbpf_rs::skel::OpenSkel;
+use libbpf_rs::{MapCore, MapFlags};
+
+use crate::agent::module::{ModuleContext, ModuleState, Prepared};
+use crate::agent::runtime::{self, load_only, target_code, Decoder as RingDecoder, Program};
+use crate::bpf::detect::{DetectSkel, DetectSkelBuilder, OpenDetectSkel};
+use crate::bpf::{bytes_of, decode_prefix, sg, sized_bytes};
+use crate::config::{CommandMatch, DetectConfig, Detection, Mode, Op, Response};
+use crate::decode::{event_record, RuleTable, KIND_DETECT};
+use crate::logging::{Level, Record, Value};
+use crate::probe::{Capabilities, Enforcement, HookKind};
+
+pub const NAME: &str = "detect";
+
+/// The hook table (bpf/detect.bpf.c) and the detections each program serves.
+pub const PROGRAMS: &[Program<Detection>] = &[
+    Program::new(
+        "sg_detect_exec",
+        HookKind::Lsm,
+        "bprm_check_security",
+        &[Detection::ReverseShell, Detection::FilelessExec, Detection::ExecFromWritable],
+    ),
+    Program::new("sg_detect_ptrace", HookKind::Lsm, "ptrace_access_check", &[Detection::PtraceInject]),
+    Program::new("sg_detect_module_file", HookKind::Lsm, "kernel_read_file", &[Detection::ModuleLoad]),
+    Program::new("sg_detect_module_data", HookKind::Lsm, "kernel_load_data", &[Detection::ModuleLoad]),
+    Program::new("sg_detect_bpf", HookKind::Lsm, "bpf", &[Detection::BpfLoad]),
+    // 6.7 and later; probe reports it absent on older kernels.
+    Program::new("sg_detect_userns", HookKind::Lsm, "userns_create", &[Detection::UsernsCreate]),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// The record's level: a critical detection is CRITICAL, any other WARNING.
+    fn level(self) -> Level {
+        match self {
+            Severity::Critical => Level::Critical,
+            _ => Level::Warning,
+        }
+    }
+}
+
+/// The ATT&CK technique and severity of each detection.
+pub fn describe(detection: Detection) -> (&'static str, Severity) {
+    match detection {
+        Detection::ReverseShell => ("T1059.004", Severity::Critical),
+        Detection::FilelessExec => ("T1620", Severity::High),
+        Detection::ExecFromWritable => ("T1105", Severity::Medium),
+        Detection::ModuleLoad => ("T1547.006", Severity::High),
+        Detection::PtraceInject => ("T1055.008", Severity::High),
+        Detection::CredentialAccess => ("T1003.008", Severity::High),
+        Detection::AccountTamper => ("T1098", Severity::High),
+        Detection::Persistence => ("T1543", Severity::High),
+        Detection::LogTamper => ("T1070.002", Severity::High),
+        Detection::PrivilegeEscalation => ("T1068", Severity::Critical),
+        Detection::ContainerEscape => ("T1611", Severity::Critical),
+        Detection::BpfLoad => ("T1014", Severity::Medium),
+        Detection::UsernsCreate => ("T1068", Severity::Low),
+    }
+}
+
+/// Detections with a hook today; the others are accepted in the config and do nothing
+/// yet (README "Intrusion detection").
+pub fn implemented(detection: Detection) -> bool {
+    PROGRAMS.iter().any(|program| program.ops.contains(&detection))
+}
+
+/// Built-in exclusions: what a normal Debian host does by itself. `default_exclude =
+/// false` drops them. Executables are matched by identity (device and inode), so
+/// /lib/... and /usr/lib/... of a merged /usr are one entry; paths absent on the host
+/// are skipped.
+const DEFAULT_EXCLUSIONS: &[(&[Detection], &[&str])] = &[
+    // udev loads drivers on hotplug, systemd-modules-load the modules of
+    // /etc/modules-load.d at boot. (modprobe run by the kernel itself, request_module,
+    // is never a detection: its parent is a kernel thread.)
+    (
+        &[Detection::ModuleLoad],
+        &[
+            "/usr/lib/systemd/systemd-udevd",
+            "/lib/systemd/systemd-udevd",
+            "/usr/bin/udevadm",
+            "/usr/lib/systemd/systemd-modules-load",
+            "/lib/systemd/systemd-modules-load",
+        ],
+    ),
+    // systemd attaches cgroup programs (device access, IP accounting, socket bind).
+    (&[Detection::BpfLoad], &["/usr/lib/systemd/systemd", "/lib/systemd/systemd"]),
+    // runc re-executes itself from a memfd (its fix for CVE-2019-5736).
+    (&[Detection::FilelessExec], &["/usr/bin/runc", "/usr/sbin/runc"]),
+];
+
+/// Shells and interpreters for reverse_shell, by file name cut at its first digit or
+/// dot (python3.11 is "python"). busybox: its applets run under that name.
+const INTERPRETERS: &[&str] = &[
+    "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "csh", "tcsh", "fish", "busybox", "python", "perl", "ruby",
+    "php", "lua", "node", "nodejs", "tclsh", "awk", "gawk", "mawk", "pwsh",
+];
+
+/// Detections counted by severity since the agent started (the `stats` record).
+static BY_SEVERITY: [AtomicU64; 4] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+
+/// `{ "low": n, "medium": n, "high": n, "critical": n }` for the `stats` record.
+pub fn severity_counts() -> Value {
+    Value::Map(
+        Severity::ALL
+            .iter()
+            .map(|&s| (s.name().to_string(), Value::Uint(BY_SEVERITY[s as usize].load(Ordering::Relaxed))))
+            .collect(),
+    )
+}
+
+/// Decides what the module does on this kernel with this config; the thread starts later.
+pub fn prepare(config: &DetectConfig, caps: &Capabilities, agent_pidns: u32) -> Prepared {
+    let config = config.clone();
+    let mut state = ModuleState::of(config.enable, config.mode, caps);
+    // Every detection is an LSM hook: without BPF LSM none can run.
+    if state != ModuleState::Off && caps.enforcement() != Enforcement::Full {
+        log::warn!("detect: off: every detection needs BPF LSM, which this kernel does not give");
+        state = ModuleState::Off;
+    }
+    let enabled: BTreeSet<Detection> =
+        Detection::ALL.iter().copied().filter(|d| !config.disable.contains(d) && implemented(*d)).collect();
+    let programs: Vec<&'static str> = PROGRAMS
+        .iter()
+        .filter(|p| p.ops.iter().any(|d| enabled.contains(d)))
+        .filter(|p| {
+            let present = caps.hook_present(p.hook);
+            if !present {
+                log::info!("detect: no LSM hook {} on this kernel: {} off", p.hook, names(p.ops));
+            }
+            present
+        })
+        .map(|p| p.name)
+        .collect();
+    runtime::prepare(state, move || {
+        let tables = compile(&config, identify_on_host)?;
+        Ok(Detect { config, enabled, programs, agent_pidns, tables })
+    })
+}
+
+fn names(detections: &[Detection]) -> String {
+    detections.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
+}
+
+struct Detect {
+    config: DetectConfig,
+    enabled: BTreeSet<Detection>,
+    programs: Vec<&'static str>,
+    agent_pidns: u32,
+    tables: Tables,
+}
+
+/// The kernel's exclusion tables: entry i of the exclusions is bit i of every mask.
+#[derive(Debug, Default)]
+struct Tables {
+    /// Entries with a command selector, and with a uid selector.
+    need_command: u64,
+    need_uid: u64,
+    /// Per detection (`enum sg_detection` order): the entries covering it.
+    by_detection: [u64; DETECTIONS],
+    /// Executables (by identity) and task names, each with the entries that name it.
+    commands: Vec<(sg::sg_command_key, u64)>,
+    /// Uids, each with the entries that name it.
+    uids: Vec<(u32, u64)>,
+}
+
+const DETECTIONS: usize = sg::sg_detection::SG_DET_COUNT.0 as usize;
+const MAX_EXCLUSIONS: usize = 64;
+
+/// One exclusion before it becomes bits.
+struct Entry {
+    detections: Vec<Detection>,
+    commands: Vec<CommandMatch>,
+    uids: Vec<u32>,
+    /// Written in the config (a missing path is worth a warning), not built in.
+    configured: bool,
+}
+
+/// The exclusions as the kernel matches them: the built-in ones first (unless turned
+/// off), then the config's. `identify` gives a path's (dev, ino).
+fn compile(config: &DetectConfig, identify: impl Fn(&str) -> Option<(u32, u64)>) -> anyhow::Result<Tables> {
+    let mut entries: Vec<Entry> = Vec::new();
+    if config.default_exclude {
+        for (detections, paths) in DEFAULT_EXCLUSIONS {
+            let commands = paths.iter().map(|p| CommandMatch::Exe(p.to_string())).collect();
+            entries.push(Entry { detections: detections.to_vec(), commands, uids: Vec::new(), configured: false });
+        }
+    }
+    for exclusion in &config.exclude {
+        let detections = if exclusion.detections.is_empty() {
+            Detection::ALL.to_vec()
+        } else {
+            exclusion.detections.iter().copied().collect()
+        };
+        let (commands, uids) = (exclusion.command.clone(), exclusion.uid.clone());
+        entries.push(Entry { detections, commands, uids, configured: true });
+    }
+    if entries.len() > MAX_EXCLUSIONS {
+        anyhow::bail!("detect: {} exclude entries (built-in ones included); at most {MAX_EXCLUSIONS}", entries.len());
+    }
+    let mut tables = Tables::default();
+    for (index, Entry { detections, commands, uids, configured }) in entries.into_iter().enumerate() {
+        let bit = 1u64 << index;
+        for detection in detections {
+            if let Some(slot) = Detection::ALL.iter().position(|d| *d == detection) {
+                tables.by_detection[slot] |= bit;
+            }
+        }
+        if !uids.is_empty() {
+            tables.need_uid |= bit;
+        }
+        if !commands.is_empty() {
+            tables.need_command |= bit;
+        }
+        for uid in uids {
+            match tables.uids.iter_mut().find(|(u, _)| *u == uid) {
+                Some((_, mask)) => *mask |= bit,
+                None => tables.uids.push((uid, bit)),
+            }
+        }
+        for command in &commands {
+            let mut key = sg::sg_command_key::default();
+            match command {
+                CommandMatch::Exe(path) => match identify(path) {
+                    Some((dev, ino)) => {
+                        key.dev = dev;
+                        key.ino = ino;
+                    }
+                    None => {
+                        if configured {
+                            log::warn!("detect.exclude: {path} does not exist: the entry cannot match it");
+                        }
+                        continue;
+                    }
+                },
+                CommandMatch::Comm(comm) => {
+                    let bytes = comm.as_bytes();
+                    let n = bytes.len().min(key.comm.len() - 1);
+                    key.comm[..n].copy_from_slice(&bytes[..n]);
+                }
+            }
+            match tables.commands.iter_mut().find(|(k, _)| bytes_of(k) == bytes_of(&key)) {
+                Some((_, mask)) => *mask |= bit,
+                None => tables.commands.push((key, bit)),
+            }
+        }
+    }
+    Ok(tables)
+}
+
+/// `identify_on_host` for `compile`.
+fn identify_on_host(path: &str) -> Option<(u32, u64)> {
+    crate::rule_paths::identify_on_host(path).map(|id| (id.dev, id.ino))
+}
+
+fn response_code(response: Response) -> u32 {
+    match response {
+        Response::Alert => sg::sg_response::SG_RESPONSE_ALERT.0,
+        Response::Block => sg::sg_response::SG_RESPONSE_BLOCK.0,
+        Response::Kill => sg::sg_response::SG_RESPONSE_KILL.0,
+    }
+}
+
+impl runtime::Module for Detect {
+    const NAME: &'static str = NAME;
+    type Skel = DetectSkelBuilder;
+
+    fn configure(&self, open: &mut OpenDetectSkel<'_>) -> anyhow::Result<()> {
+        let config = &self.config;
+        let rodata = open.maps.rodata_data.as_deref_mut().context("detect: no rodata")?;
+        rodata.sg_target = target_code(config.target);
+        rodata.sg_agent_pidns = self.agent_pidns;
+        rodata.sg_agent_tgid = std::process::id();
+        rodata.sg_exclude_need_command = self.tables.need_command;
+        rodata.sg_exclude_need_uid = self.tables.need_uid;
+        rodata.sg_exclude_detection = self.tables.by_detection;
+        for (index, &detection) in Detection::ALL.iter().enumerate() {
+            if self.enabled.contains(&detection) {
+                rodata.sg_detections |= 1 << index;
+            }
+            // Monitor mode only alerts.
+            let response = if config.mode == Mode::Block { config.response_of(detection) } else { Response::Alert };
+            if let Some(slot) = rodata.sg_response.get_mut(index) {
+                *slot = response_code(response);
+            }
+        }
+        load_only(open.open_object_mut(), |program| self.programs.contains(&program));
+        Ok(())
+    }
+
+    fn fill(&mut self, skel: &DetectSkel<'_>, _ctx: &ModuleContext) -> anyhow::Result<()> {
+        let maps = &skel.maps;
+        for (uid, mask) in &self.tables.uids {
+            maps.sg_detect_uids
+                .update(&uid.to_ne_bytes(), &mask.to_ne_bytes(), MapFlags::ANY)
+                .context("detect: exclusion uids")?;
+        }
+        for (key, mask) in &self.tables.commands {
+            maps.sg_detect_commands
+                .update(bytes_of(key), &mask.to_ne_bytes(), MapFlags::ANY)
+                .context("detect: exclusion commands")?;
+        }
+        for name in INTERPRETERS {
+            let mut key = sg::sg_interp_key::default();
+            key.name[..name.len()].copy_from_slice(name.as_bytes());
+            maps.sg_interpreters
+                .update(bytes_of(&key), &1u32.to_ne_bytes(), MapFlags::ANY)
+                .context("detect: interpreters")?;
+        }
+        Ok(())
+    }
+
+    fn decoder(&self) -> RingDecoder {
+        Box::new(move |data, ctx| match decode_prefix::<sg::sg_detect_event>(data, PATH_OFFSET) {
+            Some(ev) if ev.hdr.kind == KIND_DETECT => match record(&ev) {
+                Some(record) => ctx.send(record),
+                None => ctx.malformed("detect event", data.len()),
+            },
+            _ => ctx.malformed("detect event", data.len()),
+        })
+    }
+}
+
+const PATH_OFFSET: usize = std::mem::offset_of!(sg::sg_detect_event, path);
+
+/// PTRACE_MODE_FSCREDS: the access came through a file (/proc/PID/mem).
+const PTRACE_MODE_FSCREDS: u32 = 0x08;
+
+/// The record of a detection: the subject with its ancestry, the technique and
+/// severity, and the evidence.
+fn record(ev: &sg::sg_detect_event) -> Option<Record> {
+    let detection = *Detection::ALL.get(ev.detection as usize)?;
+    let (technique, severity) = describe(detection);
+    let exe = Value::Bytes(sized_bytes(&ev.exe, ev.exe_len).to_vec());
+    let mut record = event_record(&ev.hdr, NAME, detection.name(), &RuleTable::default(), exe);
+    record.level = severity.level();
+    let bytes = |field: &[u8], len: u32| Value::Bytes(sized_bytes(field, len).to_vec());
+    let mut fields = vec![
+        ("technique", Value::Str(technique.into())),
+        ("severity", Value::Str(severity.name().into())),
+        ("parent_exe", bytes(&ev.parent_exe, ev.parent_exe_len)),
+        ("grandparent_exe", bytes(&ev.grandparent_exe, ev.grandparent_exe_len)),
+    ];
+    if ev.path_len > 0 {
+        fields.push(("path", bytes(&ev.path, ev.path_len)));
+    }
+    match detection {
+        Detection::ReverseShell => {
+            fields.push(("fd", Value::Uint(ev.arg.into())));
+            fields.push(("peer_addr", Value::Str(peer(ev))));
+            fields.push(("peer_port", Value::Uint(ev.port.into())));
+        }
+        Detection::ExecFromWritable => fields.push(("dir_mode", Value::Str(format!("{:04o}", ev.arg)))),
+        Detection::PtraceInject => {
+            fields.push(("target_pid", Value::Uint(ev.target_pid.into())));
+            fields.push(("target_comm", Value::Bytes(crate::bpf::c_bytes(&ev.target_comm).to_vec())));
+            let access = if ev.arg & PTRACE_MODE_FSCREDS != 0 { "proc_mem" } else { "ptrace_or_process_vm" };
+            fields.push(("access", Value::Str(access.into())));
+        }
+        Detection::BpfLoad => {
+            fields.push(("prog_type", Value::Uint(ev.arg.into())));
+            fields.push(("prog_name", Value::Bytes(crate::bpf::c_bytes(&ev.name).to_vec())));
+        }
+        _ => {}
+    }
+    record.fields.extend(fields);
+    BY_SEVERITY[severity as usize].fetch_add(1, Ordering::Relaxed);
+    Some(record)
+}
+
+/// The peer address of a reverse shell's socket (IPv4 is kept IPv4-mapped).
+fn peer(ev: &sg::sg_detect_event) -> String {
+    let v6 = std::net::Ipv6Addr::from(ev.addr);
+    match v6.to_ipv4_mapped() {
+        Some(v4) => v4.to_string(),
+        None => v6.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_order_is_the_abi_order() {
+        assert_eq!(Detection::ALL.len(), sg::sg_detection::SG_DET_COUNT.0 as usize);
+        assert_eq!(Detection::ALL[sg::sg_detection::SG_DET_BPF_LOAD.0 as usize], Detection::BpfLoad);
+        assert_eq!(Detection::ALL[sg::sg_detection::SG_DET_USERNS_CREATE.0 as usize], Detection::UsernsCreate);
+        assert_eq!(Detection::ALL[sg::sg_detection::SG_DET_PTRACE_INJECT.0 as usize], Detection::PtraceInject);
+    }
+
+    #[test]
+    fn exclusions_compile_to_masks() {
+        let mut config = DetectConfig { enable: true, default_exclude: false, ..DetectConfig::default() };
+        config.exclude.push(crate::config::Exclusion {
+            detections: [Detection::PtraceInject].into_iter().collect(),
+            command: vec![CommandMatch::Exe("/usr/bin/gdb".into()), CommandMatch::Comm("strace".into())],
+            uid: vec![0, 1000],
+            text: String::new(),
+        });
+        config.exclude.push(crate::config::Exclusion {
+            detections: BTreeSet::new(),
+            command: vec![CommandMatch::Exe("/usr/bin/gdb".into()), CommandMatch::Exe("/absent".into())],
+            uid: vec![],
+            text: String::new(),
+        });
+        config.exclude.push(crate::config::Exclusion {
+            detections: [Detection::BpfLoad].into_iter().collect(),
+            command: vec![],
+            uid: vec![1000],
+            text: String::new(),
+        });
+        let tables = compile(&config, |p| (p == "/usr/bin/gdb").then_some((8, 42))).unwrap();
+        assert_eq!((tables.need_command, tables.need_uid), (0b011, 0b101));
+        let ptrace = sg::sg_detection::SG_DET_PTRACE_INJECT.0 as usize;
+        let bpf = sg::sg_detection::SG_DET_BPF_LOAD.0 as usize;
+        let shell = sg::sg_detection::SG_DET_REVERSE_SHELL.0 as usize;
+        assert_eq!(
+            (tables.by_detection[ptrace], tables.by_detection[bpf], tables.by_detection[shell]),
+            (0b011, 0b110, 0b010)
+        );
+        assert_eq!(tables.uids, vec![(0, 0b001), (1000, 0b101)]);
+        // gdb is named by two entries: one key, both bits; the absent path is left out.
+        assert_eq!(tables.commands.len(), 2);
+        let gdb = tables.commands.iter().find(|(k, _)| k.ino == 42).unwrap();
+        assert_eq!((gdb.0.dev, gdb.1), (8, 0b011));
+        let strace = tables.commands.iter().find(|(k, _)| k.ino == 0).unwrap();
+        assert_eq!((&strace.0.comm[..7], strace.1), (&b"strace\0"[..], 0b001));
+
+        // The built-in exclusions come first.
+        config.default_exclude = true;
+        let tables = compile(&config, |_| Some((1, 1))).unwrap();
+        assert_eq!(tables.need_command.count_ones() as usize, DEFAULT_EXCLUSIONS.len() + 2);
+        assert_eq!(tables.need_uid, 0b101 << DEFAULT_EXCLUSIONS.len());
+    }
+
+    #[test]
+    fn records_carry_technique_severity_ancestry_and_evidence() {
+        let mut ev = sg::sg_detect_event::default();
+        ev.hdr.kind = KIND_DETECT;
+        ev.hdr.action = sg::sg_action::SG_ACTION_KILLED.0;
+        ev.detection = sg::sg_detection::SG_DET_REVERSE_SHELL.0;
+        ev.arg = 1;
+        ev.port = 4444;
+        ev.family = 2;
+        ev.addr[10] = 0xff;
+        ev.addr[11] = 0xff;
+        ev.addr[12..].copy_from_slice(&[127, 0, 0, 1]);
+        ev.exe[..7].copy_from_slice(b"/bin/nc");
+        ev.exe_len = 7;
+        ev.parent_exe[..8].copy_from_slice(b"/bin/sh\0");
+        ev.parent_exe_len = 7;
+        ev.path[..7].copy_from_slice(b"/bin/sh");
+        ev.path_len = 7;
+        let record = record(&ev).unwrap();
+        assert_eq!((record.module, record.op), ("detect", "reverse_shell"));
+        assert_eq!(record.action.map(|a| a.name()), Some("KILLED"));
+        assert_eq!(record.level, Level::Critical);
+        let field = |name| record.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        assert_eq!(field("technique"), Some(Value::Str("T1059.004".into())));
+        assert_eq!(field("severity"), Some(Value::Str("critical".into())));
+        assert_eq!(field("peer_addr"), Some(Value::Str("127.0.0.1".into())));
+        assert_eq!(field("peer_port"), Some(Value::Uint(4444)));
+        assert_eq!(field("parent_exe"), Some(Value::Bytes(b"/bin/sh".to_vec())));
+        assert_eq!(field("grandparent_exe"), Some(Value::Bytes(Vec::new())));
+        assert_eq!(field("path"), Some(Value::Bytes(b"/bin/sh".to_vec())));
+
+        ev.detection = 99;
+        assert!(super::record(&ev).is_none());
+    }
+}
