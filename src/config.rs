@@ -61,6 +61,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Config {
+    pub agent: AgentConfig,
     pub log: LogConfig,
     pub file: FileConfig,
     pub network: NetworkConfig,
@@ -551,6 +552,14 @@ impl fmt::Display for MountSource {
             MountSource::Path(text) | MountSource::Name(text) => f.write_str(text),
         }
     }
+}
+
+/// `[agent]` (SPEC section 7).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AgentConfig {
+    /// Pin every module's programs, links and maps under /sys/fs/bpf/safeguard so that
+    /// enforcement outlives the agent; the next start adopts them. Default off.
+    pub persist: bool,
 }
 
 /// `[mount]`. Absent section: off; present without `enable`: on.

@@ -24,6 +24,11 @@ impl Config {
     }
 
     fn write_description(&self, out: &mut String) -> fmt::Result {
+        writeln!(
+            out,
+            "agent:\n  persist {}",
+            if self.agent.persist { "on (enforcement outlives the agent; `safeguard unload` ends it)" } else { "off" }
+        )?;
         describe_log(out, &self.log)?;
         describe_file(out, &self.file)?;
         describe_network(out, &self.network)?;

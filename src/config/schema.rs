@@ -12,12 +12,13 @@ use toml_edit::{ArrayOfTables, ImDocument, Item, Table, TableLike, Value};
 use super::error::{ConfigError, Problem};
 use super::values;
 use super::{
-    AllowDeny, Config, Entry, FileConfig, FileOp, FileRule, LogConfig, LogFormat, LogOutput, Mode, MountConfig,
-    NetworkConfig, NetworkOp, Op, PortRange, ProcessConfig, ProcessOp, Target,
+    AgentConfig, AllowDeny, Config, Entry, FileConfig, FileOp, FileRule, LogConfig, LogFormat, LogOutput, Mode,
+    MountConfig, NetworkConfig, NetworkOp, Op, PortRange, ProcessConfig, ProcessOp, Target,
 };
 use crate::logging::Level;
 
-const ROOT_KEYS: &[&str] = &["log", "file", "network", "process", "mount"];
+const ROOT_KEYS: &[&str] = &["agent", "log", "file", "network", "process", "mount"];
+const AGENT_KEYS: &[&str] = &["persist"];
 const LOG_KEYS: &[&str] = &["format", "output", "max_size", "max_age", "max_files", "level", "tags", "stats_interval"];
 const FILE_KEYS: &[&str] = &["enable", "mode", "target", "ops", "allow", "deny", "audit"];
 const FILE_RULE_KEYS: &[&str] = &["path", "ops", "uid", "gid", "command"];
@@ -266,6 +267,7 @@ impl Reader<'_> {
             return Config::default();
         };
         Config {
+            agent: self.agent(&root),
             log: self.log(&root),
             file: self.file(&root),
             network: self.network(&root),
@@ -277,6 +279,16 @@ impl Reader<'_> {
     fn section<'d>(&mut self, root: &Fields<'d>, name: &str, keys: &[&str]) -> Option<Fields<'d>> {
         let node = root.get(name)?;
         self.table(&node, keys)
+    }
+
+    // ---- [agent]
+
+    fn agent(&mut self, root: &Fields) -> AgentConfig {
+        let default = AgentConfig::default();
+        let Some(fields) = self.section(root, "agent", AGENT_KEYS) else {
+            return default;
+        };
+        AgentConfig { persist: self.field(&fields, "persist", Self::boolean).unwrap_or(default.persist) }
     }
 
     // ---- [log]

@@ -405,11 +405,11 @@ gid = { deny = [1001] }
 fn unknown_top_level_key() {
     assert_eq!(
         problem("[log]\nlevel = \"INFO\"\n\n[files]\nenable = true\n"),
-        at(4, 2, "files", "unknown key (expected one of: log, file, network, process, mount)")
+        at(4, 2, "files", "unknown key (expected one of: agent, log, file, network, process, mount)")
     );
     assert_eq!(
         problem("verbose = true\n"),
-        at(1, 1, "verbose", "unknown key (expected one of: log, file, network, process, mount)")
+        at(1, 1, "verbose", "unknown key (expected one of: agent, log, file, network, process, mount)")
     );
 }
 
@@ -973,4 +973,15 @@ fn a_config_that_is_not_utf8_has_a_position() {
         format!("{}:2:13: byte 0xff is not UTF-8 (a config file must be UTF-8)", file.display())
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn agent_persist_is_off_by_default_and_must_be_a_boolean() {
+    assert!(!parse_ok("").agent.persist);
+    assert!(parse_ok("[agent]\npersist = true\n").agent.persist);
+    assert_eq!(
+        problem("[agent]\npersist = \"yes\"\n"),
+        at(2, 11, "agent.persist", "expected a boolean (true or false), found a string")
+    );
+    assert!(problem("[agent]\npersit = true\n").contains("agent.persit: unknown key"));
 }
