@@ -19,5 +19,6 @@ pub use json::{write_json, write_json_user};
 pub use level::Level;
 pub use record::{Action, Record, Value};
 pub use text::{write_text, write_text_user};
+pub use time::write_rfc3339;
 pub use users::UserNames;
 pub use writer::{Format, LogWriter, Output, WriterOptions};
