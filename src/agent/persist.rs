@@ -226,6 +226,7 @@ pub fn unload() -> anyhow::Result<Vec<String>> {
         .map(|entry| entry.path())
         .collect();
     names.sort();
+    let programs: Vec<u32> = names.iter().filter(|dir| dir.is_dir()).flat_map(|dir| program_ids(dir)).collect();
     // Every instance's links first: no module keeps enforcing while another's go.
     for dir in names.iter().filter(|dir| dir.is_dir()) {
         remove_links(dir)?;
@@ -240,7 +241,63 @@ pub fn unload() -> anyhow::Result<Vec<String>> {
         removed.push(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
     }
     fs::remove_dir(root).with_context(|| format!("remove {PIN_ROOT}"))?;
+    wait_released(&programs);
     Ok(removed)
+}
+
+/// The ids of the programs pinned in an instance directory.
+fn program_ids(dir: &Path) -> Vec<u32> {
+    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().as_encoded_bytes().starts_with(b"prog_"))
+        .filter_map(|entry| pinned_program_id(&entry.path()))
+        .collect()
+}
+
+fn pinned_program_id(path: &Path) -> Option<u32> {
+    use libbpf_rs::libbpf_sys;
+    let cpath = CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
+    // SAFETY: a valid NUL-terminated path; the descriptor is closed below.
+    let fd = unsafe { libbpf_sys::bpf_obj_get(cpath.as_ptr()) };
+    if fd < 0 {
+        return None;
+    }
+    let mut info = libbpf_sys::bpf_prog_info::default();
+    let mut len = std::mem::size_of::<libbpf_sys::bpf_prog_info>() as u32;
+    // SAFETY: info is a bpf_prog_info of `len` bytes, which the kernel fills; fd is ours.
+    let rc = unsafe { libbpf_sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len) };
+    // SAFETY: closing the descriptor bpf_obj_get returned.
+    unsafe { libc::close(fd) };
+    (rc == 0).then_some(info.id)
+}
+
+/// Waits (10 s at most) until the kernel has freed these programs: it releases a link
+/// whose last pin went only after an RCU grace period (measured on 5.10: the file was
+/// still refused right after the pins were removed), and a program is freed only after
+/// its links. So when `unload` returns, nothing enforces any more.
+fn wait_released(programs: &[u32]) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let alive = programs.iter().filter(|&&id| {
+            // SAFETY: a syscall wrapper; the descriptor it returns is closed at once.
+            let fd = unsafe { libbpf_rs::libbpf_sys::bpf_prog_get_fd_by_id(id) };
+            if fd >= 0 {
+                // SAFETY: closing the descriptor just returned.
+                unsafe { libc::close(fd) };
+            }
+            fd >= 0
+        });
+        let left = alive.count();
+        if left == 0 {
+            return;
+        }
+        if std::time::Instant::now() >= deadline {
+            log::warn!("unload: {left} programs are still loaded 10 s after their pins were removed");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// This process's start time in clock ticks since boot (/proc/self/stat field 22): with
