@@ -23,7 +23,12 @@ persist_config() {
 }
 
 # instances: the file module's pinned instance directories, one per line.
-instances() { ls "$PINS" 2>/dev/null | grep '^file_'; }
+instances() {
+    for d in "$PINS"/file_*; do
+        [ -d "$d" ] && basename "$d"
+    done
+    return 0
+}
 
 run_cmd "$SG" probe
 case $OUT in *"pinning (persist): ok"*) ;; *) fail "probe does not report pinning: $OUT" ;; esac
@@ -36,7 +41,8 @@ wait_for_record '"op":"start"'
 rec_has '"persist":true' '"adopted":false' '"bpffs_mounted":"/sys/fs/bpf"' '"file":"enforcing"'
 first=$(instances)
 [ "$(echo "$first" | wc -l)" = 1 ] && [ -n "$first" ] || fail "want one pinned file instance, have: $(ls $PINS)"
-ls "$PINS/$first" | grep -q '^link_' || fail "no link pinned in $PINS/$first: $(ls "$PINS/$first")"
+set -- "$PINS/$first"/link_*
+[ -e "$1" ] || fail "no link pinned in $PINS/$first: $(ls "$PINS/$first")"
 expect_eperm_file cat /srv/secret/key
 
 say "a reload replaces the pinned instance"
