@@ -61,13 +61,13 @@ pub fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Config {
+    pub agent: AgentConfig,
     pub log: LogConfig,
     pub file: FileConfig,
     pub network: NetworkConfig,
     pub process: ProcessConfig,
     pub mount: MountConfig,
     pub output: OutputConfig,
-    pub agent: AgentConfig,
     pub inventory: InventoryConfig,
     pub detect: DetectConfig,
 }
@@ -107,6 +107,9 @@ pub struct AgentConfig {
     /// Self-protection (src/protect/): only the agent may stop, trace or alter it.
     /// Default off.
     pub protect: bool,
+    /// Pin every module's programs, links and maps under /sys/fs/bpf/safeguard so that
+    /// enforcement outlives the agent; the next start adopts them. Default off.
+    pub persist: bool,
 }
 
 /// What a module does with an operation its rules deny.

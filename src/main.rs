@@ -80,6 +80,9 @@ enum Command {
         #[arg(long, default_value = outputs::status::SOCKET)]
         socket: PathBuf,
     },
+    /// Detach and remove the enforcement a persisting agent left pinned (as root; the
+    /// agent must be stopped).
+    Unload,
     /// Write man pages and shell completions into DIR (for `make package`).
     #[command(hide = true)]
     Assets { dir: PathBuf },
@@ -127,7 +130,8 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::from(1);
             }
-            let caps = probe::probe();
+            let mut caps = probe::probe();
+            caps.pinning = Some(agent::persist::probe_pinning());
             if json {
                 write_stdout(&format!("{}\n", caps.to_json()))
             } else {
@@ -157,7 +161,30 @@ fn main() -> ExitCode {
             },
             Err(err) => report(Err(err)),
         },
+        Command::Unload => unload(),
         Command::Assets { dir } => report(assets::write(Cli::command(), &dir)),
+    }
+}
+
+/// `safeguard unload`: what a persisting agent pinned is detached and removed.
+fn unload() -> ExitCode {
+    if !running_as_root() {
+        eprintln!("safeguard: unload needs root: it removes pins under {}", agent::persist::PIN_ROOT);
+        return ExitCode::from(1);
+    }
+    match agent::persist::unload() {
+        Ok(removed) if removed.is_empty() => {
+            println!("safeguard: nothing pinned under {}", agent::persist::PIN_ROOT);
+            ExitCode::SUCCESS
+        }
+        Ok(removed) => {
+            for instance in &removed {
+                println!("safeguard: detached and removed {}/{instance}", agent::persist::PIN_ROOT);
+            }
+            println!("safeguard: persisted enforcement removed ({} instances)", removed.len());
+            ExitCode::SUCCESS
+        }
+        Err(err) => report(Err(err)),
     }
 }
 

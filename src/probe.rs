@@ -88,6 +88,10 @@ pub struct Capabilities {
     /// use): the file module's audit-only mode needs it.
     pub fentry_attach: Result<(), String>,
     pub ringbuf: Result<(), String>,
+    /// Pinning a map in bpffs (`[agent] persist`), and the instances pinned now. Only
+    /// `safeguard probe` tries it (it may mount bpffs); the agent pins or fails.
+    pub pinning: Option<Result<(), String>>,
+    pub pinned: Vec<String>,
     /// (module, hook, present in this kernel)
     pub hooks: Vec<(&'static str, &'static str, bool)>,
     /// (LSM hook, number of parameters) for the hooks found: some prototypes changed
@@ -217,6 +221,12 @@ impl Capabilities {
         out.push_str(&format!("tracepoints:       {}\n", result(&self.tracepoint_attach)));
         out.push_str(&format!("fentry:            {}\n", result(&self.fentry_attach)));
         out.push_str(&format!("ring buffer:       {}\n", result(&self.ringbuf)));
+        if let Some(pinning) = &self.pinning {
+            out.push_str(&format!("pinning (persist): {}\n", result(pinning)));
+        }
+        if !self.pinned.is_empty() {
+            out.push_str(&format!("pinned now:        {}\n", self.pinned.join(" ")));
+        }
         out.push_str("hooks:\n");
         let enforcement = self.enforcement();
         for &(module, hook, present) in &self.hooks {
@@ -254,6 +264,8 @@ impl Capabilities {
             "tracepoints": result(&self.tracepoint_attach),
             "fentry": result(&self.fentry_attach),
             "ringbuf": result(&self.ringbuf),
+            "pinning": self.pinning.as_ref().map(result),
+            "pinned": self.pinned,
             "hooks": hooks,
             "bpf_lsm": self.enforcement() == Enforcement::Full,
             "effective": self.enforcement().name(),
@@ -282,6 +294,8 @@ pub fn probe() -> Capabilities {
         tracepoint_attach: probe_program(ProbeProgram::Tracepoint),
         fentry_attach: probe_program(ProbeProgram::Fentry),
         ringbuf: probe_ringbuf(),
+        pinning: None,
+        pinned: crate::agent::persist::pinned_now(),
         hooks,
         lsm_arity,
         security_arity,
@@ -441,6 +455,8 @@ mod tests {
             tracepoint_attach: Ok(()),
             fentry_attach: Ok(()),
             ringbuf: Ok(()),
+            pinning: None,
+            pinned: vec![],
             hooks: vec![],
             lsm_arity: vec![],
             security_arity: vec![],

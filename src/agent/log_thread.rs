@@ -346,7 +346,7 @@ mod tests {
     }
 
     fn stop() -> ToWriter {
-        ToWriter::Stop(StopReport { totals: Counters::default(), error: None })
+        ToWriter::Stop(StopReport { totals: Counters::default(), error: None, persisted: false })
     }
 
     /// Sends `records` through a writer thread on `log`, then the stop record; returns

@@ -9,11 +9,15 @@
 //! loaded and attached next to the old one, and only when every new instance is
 //! attached are the old ones detached. For that moment both enforce (either one's
 //! denial holds) and an event may be logged by both.
+//!
+//! `[agent] persist` (persist.rs) does the same across agents: each instance pins
+//! itself, adopts what an earlier agent left pinned, and at exit stays pinned.
 
 mod board;
 pub mod hits;
 mod log_thread;
 pub mod module;
+pub mod persist;
 pub mod runtime;
 mod stats;
 
@@ -36,7 +40,8 @@ use crate::{detect, file, inventory, mount, network, process, protect};
 use board::{configured_outputs, Board, BoardParts};
 use hits::{RuleHits, RuleSlot};
 use log_thread::{EventCounts, Extras, Replacement, ToWriter, WriterStats};
-use module::{ModuleContext, ModuleState, ModuleStats, Prepared};
+use module::{Adoption, ModuleContext, ModuleState, ModuleStats, Prepared};
+use persist::Persist;
 use stats::{StatsReporter, StopReport};
 
 /// Records waiting for the writer. Past this, module threads count drops rather
@@ -48,6 +53,10 @@ struct ModuleKind {
     name: &'static str,
     prepare: fn(&Config, &Capabilities, u32) -> Prepared,
     same: fn(&Config, &Config) -> bool,
+    /// The module's section as text, for the policy hash of its pins.
+    section: fn(&Config) -> String,
+    /// Pinned with `[agent] persist`: enforcement that outlives the agent.
+    persists: bool,
 }
 
 /// In start order: detect first, so that it watches while the others load; the process
@@ -59,36 +68,50 @@ const MODULES: [ModuleKind; 7] = [
         name: "detect",
         prepare: |c, caps, pidns| detect::prepare(&c.detect, caps, pidns),
         same: |a, b| a.detect == b.detect,
+        section: |c| format!("{:?}", c.detect),
+        persists: false,
     },
     ModuleKind {
         name: "file",
         prepare: |c, caps, pidns| file::prepare(&c.file, caps, pidns),
         same: |a, b| a.file == b.file,
+        section: |c| format!("{:?}", c.file),
+        persists: true,
     },
     ModuleKind {
         name: "network",
         prepare: |c, caps, pidns| network::prepare(&c.network, caps, pidns),
         same: |a, b| a.network == b.network,
+        section: |c| format!("{:?}", c.network),
+        persists: true,
     },
     ModuleKind {
         name: "mount",
         prepare: |c, caps, pidns| mount::prepare(&c.mount, caps, pidns),
         same: |a, b| a.mount == b.mount,
+        section: |c| format!("{:?}", c.mount),
+        persists: true,
     },
     ModuleKind {
         name: "process",
         prepare: |c, caps, pidns| process::prepare(&c.process, caps, pidns),
         same: |a, b| a.process == b.process,
+        section: |c| format!("{:?}", c.process),
+        persists: true,
     },
     ModuleKind {
         name: "inventory",
         prepare: |c, _, _| inventory::agent::prepare(c),
         same: |a, b| a.inventory == b.inventory,
+        section: |c| format!("{:?}", c.inventory),
+        persists: false,
     },
     ModuleKind {
         name: "protect",
         prepare: |c, caps, pidns| protect::prepare(c, caps, pidns),
         same: |a, b| a.agent == b.agent && a.log.output == b.log.output,
+        section: |c| format!("{:?}", c.agent),
+        persists: false,
     },
 ];
 
@@ -108,6 +131,8 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
     }
 
     protect::set_config_path(config_path);
+    // Before anything is attached: a second agent must not start beside a persisting one.
+    let persist = persist::open(config.agent.persist)?.map(Arc::new);
     let log = log_thread::open(&config.log)?;
     let (records, queue) = bounded::<ToWriter>(QUEUE_CAPACITY);
     let board_queue = queue.clone();
@@ -131,11 +156,12 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
     let hangup = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGHUP, hangup.clone()).context("install signal handlers")?;
 
-    let mut agent = Agent::new(caps, config, records, log_replacements);
+    let persist_on = config.agent.persist;
+    let mut agent = Agent::new(caps, config, records, log_replacements, persist.clone());
     agent.identity = identity.clone();
     agent.output_stats = output_stats.clone();
     if let Err(err) = agent.start_all() {
-        agent.stop_all();
+        agent.stop_all(persist_on);
         drop(agent);
         let _ = writer_thread.join();
         return Err(err);
@@ -146,6 +172,7 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
         .field("config", Value::Bytes(config_path.as_os_str().as_encoded_bytes().to_vec()));
     start.fields.extend(agent.caps.record_fields());
     start.fields.push(("modules", agent.states_map()));
+    start.fields.extend(agent.persist_fields());
     if let Some(note) = agent.caps.degraded_reason() {
         start.fields.push(("note", Value::Str(note)));
     }
@@ -180,6 +207,10 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
     };
     let mut metrics = start_metrics(&metrics_target);
     inventory::agent::agent_started();
+    if let Some(warning) = agent.older_policy_adopted() {
+        log::warn!("{warning}");
+        agent.send(Record::new(Level::Warning, "agent", "persist").field("note", Value::Str(warning)));
+    }
     notify_systemd("READY=1");
 
     let mut reporter = reporter(&configured);
@@ -211,18 +242,23 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
         if let Some(dead) = agent.instances.iter().position(|i| i.thread.is_finished()) {
             let dead = agent.instances.remove(dead);
             let name = dead.name;
-            failure = Some(dead.stop().err().unwrap_or_else(|| anyhow::anyhow!("{name}: module thread ended")));
+            failure =
+                Some(dead.stop(persist_on).err().unwrap_or_else(|| anyhow::anyhow!("{name}: module thread ended")));
             break;
         }
     }
 
     notify_systemd("STOPPING=1");
-    if let Some(err) = agent.stop_all() {
+    // With persist on every exit leaves the policy pinned (SPEC section 7): a stop
+    // too; `safeguard unload` is the way to end it.
+    let persisted = persist_on && !agent.instances.is_empty();
+    if let Some(err) = agent.stop_all(persist_on) {
         failure.get_or_insert(err);
     }
     // The writer completes the totals with its own final counts (what it wrote,
     // filtered and could not write) once everything queued before is settled.
-    let stop = StopReport { totals: reporter.now(), error: failure.as_ref().map(|err| format!("{err:#}")) };
+    let error = failure.as_ref().map(|err| format!("{err:#}"));
+    let stop = StopReport { totals: reporter.now(), error, persisted };
     let _ = agent.records.send(ToWriter::Stop(stop));
     drop(agent);
     let _ = writer_thread.join();
@@ -250,12 +286,17 @@ struct Agent {
     /// One per module for the agent's lifetime: its instances add to them.
     stats: Vec<(&'static str, Arc<ModuleStats>)>,
     instances: Vec<Instance>,
+    /// Pinning and adoption (`[agent] persist`, or pins left by an earlier agent).
+    persist: Option<Arc<Persist>>,
+    /// The pinned instances of earlier agents that this one took over, by module.
+    adopted: Vec<(&'static str, Adoption)>,
 }
 
 /// One running instance of a module: a thread that holds its attached BPF object.
 struct Instance {
     name: &'static str,
     running: Arc<AtomicBool>,
+    keep: Arc<AtomicBool>,
     thread: JoinHandle<anyhow::Result<()>>,
     rules: RuleSlot,
 }
@@ -265,8 +306,10 @@ impl Instance {
         self.rules.lock().ok().and_then(|slot| slot.clone())
     }
 
-    /// Detaches (the thread drains its ring buffer first) and joins.
-    fn stop(self) -> anyhow::Result<()> {
+    /// Detaches (the thread drains its ring buffer first) and joins; with `keep`, a
+    /// pinned instance stays attached through its pins.
+    fn stop(self, keep: bool) -> anyhow::Result<()> {
+        self.keep.store(keep, Ordering::Relaxed);
         self.running.store(false, Ordering::Relaxed);
         match self.thread.join() {
             Ok(result) => result,
@@ -281,6 +324,7 @@ impl Agent {
         config: Config,
         records: Sender<ToWriter>,
         log_replacements: Sender<Replacement>,
+        persist: Option<Arc<Persist>>,
     ) -> Agent {
         let stats = MODULES.iter().map(|m| (m.name, Arc::new(ModuleStats::default()))).collect();
         let pidns = module::agent_pidns();
@@ -295,6 +339,8 @@ impl Agent {
             states: Vec::new(),
             stats,
             instances: Vec::new(),
+            persist,
+            adopted: Vec::new(),
         }
     }
 
@@ -316,7 +362,8 @@ impl Agent {
         for (index, kind) in MODULES.iter().enumerate() {
             let prepared = (kind.prepare)(&self.config, &self.caps, self.pidns);
             self.states.push((kind.name, prepared.state));
-            if let Some(instance) = self.start(index, prepared)? {
+            let config = self.config.clone();
+            if let Some(instance) = self.start(index, prepared, &config)? {
                 self.instances.push(instance);
             }
         }
@@ -324,13 +371,20 @@ impl Agent {
     }
 
     /// Starts one instance and waits until it is attached (None: the module is off).
-    fn start(&self, index: usize, prepared: Prepared) -> anyhow::Result<Option<Instance>> {
+    /// A module that is off adopts nothing: pins an earlier agent left for it stay
+    /// (`safeguard unload` removes them).
+    fn start(&mut self, index: usize, prepared: Prepared, config: &Config) -> anyhow::Result<Option<Instance>> {
         if prepared.state == ModuleState::Off {
             return Ok(None);
         }
         let name = prepared.name;
         let running = Arc::new(AtomicBool::new(true));
-        let ctx = ModuleContext::new(self.records.clone(), self.stats[index].1.clone(), running.clone());
+        let mut ctx = ModuleContext::new(self.records.clone(), self.stats[index].1.clone(), running.clone());
+        // Only the policy modules outlive the agent: detect and protect know the agent by
+        // its pid, which a pinned instance would keep after the agent is gone.
+        ctx.persist = if MODULES[index].persists { self.persist.clone() } else { None };
+        ctx.policy = persist::policy_hash(&(MODULES[index].section)(config));
+        let keep = ctx.keep.clone();
         let rules = ctx.rules.clone();
         let (ready_tx, ready_rx) = bounded(1);
         let run = prepared.run;
@@ -338,23 +392,26 @@ impl Agent {
             .name(name.into())
             .spawn(move || run(ctx, ready_tx))
             .with_context(|| format!("{name}: start thread"))?;
-        let instance = Instance { name, running, thread, rules };
+        let instance = Instance { name, running, keep, thread, rules };
         let failure = match ready_rx.recv() {
-            Ok(Ok(())) => return Ok(Some(instance)),
+            Ok(Ok(adopted)) => {
+                self.adopted.extend(adopted.into_iter().map(|adoption| (name, adoption)));
+                return Ok(Some(instance));
+            }
             Ok(Err(err)) => err,
             Err(_) => anyhow::anyhow!("{name}: module thread ended before it was ready"),
         };
-        if let Err(err) = instance.stop() {
+        if let Err(err) = instance.stop(false) {
             log::error!("{err:#}");
         }
         Err(failure)
     }
 
-    /// Stops every instance; returns the first failure.
-    fn stop_all(&mut self) -> Option<anyhow::Error> {
+    /// Stops every instance (`keep`: leaves them pinned); returns the first failure.
+    fn stop_all(&mut self, keep: bool) -> Option<anyhow::Error> {
         let mut failure = None;
         for instance in self.instances.drain(..) {
-            if let Err(err) = instance.stop() {
+            if let Err(err) = instance.stop(keep) {
                 failure.get_or_insert(err);
             }
         }
@@ -388,6 +445,9 @@ impl Agent {
     fn replace_changed(&mut self, new: Config) -> anyhow::Result<Vec<&'static str>> {
         // The new log first: a log that cannot be opened refuses the reload.
         let log = if new.log != self.config.log { Some(log_thread::open(&new.log)?) } else { None };
+        if new.agent != self.config.agent {
+            log::warn!("reload: [agent] changes (persist) take effect at the next start");
+        }
         let mut started: Vec<(usize, ModuleState, Option<Instance>)> = Vec::new();
         for (index, kind) in MODULES.iter().enumerate() {
             if (kind.same)(&self.config, &new) {
@@ -395,11 +455,11 @@ impl Agent {
             }
             let prepared = (kind.prepare)(&new, &self.caps, self.pidns);
             let state = prepared.state;
-            match self.start(index, prepared) {
+            match self.start(index, prepared, &new) {
                 Ok(instance) => started.push((index, state, instance)),
                 Err(err) => {
                     for instance in started.into_iter().filter_map(|(_, _, instance)| instance) {
-                        if let Err(err) = instance.stop() {
+                        if let Err(err) = instance.stop(false) {
                             log::error!("{err:#}");
                         }
                     }
@@ -422,7 +482,7 @@ impl Agent {
             if let Some(old) = self.instances.iter().position(|i| i.name == name) {
                 let old = self.instances.remove(old);
                 let old_hits = old.hits();
-                if let Err(err) = old.stop() {
+                if let Err(err) = old.stop(false) {
                     log::error!("{err:#}");
                 }
                 // Hits since start: a rule that stays keeps its count.
@@ -436,6 +496,43 @@ impl Agent {
         }
         self.config = new;
         Ok(changed)
+    }
+
+    /// The start record's `persist`, `adopted` (and what was adopted, by module) and
+    /// `bpffs_mounted` fields.
+    fn persist_fields(&self) -> Vec<(&'static str, Value)> {
+        let mut fields = vec![("persist", Value::Bool(self.config.agent.persist))];
+        fields.push(("adopted", Value::Bool(!self.adopted.is_empty())));
+        if !self.adopted.is_empty() {
+            let mut by_module: Vec<(String, Value)> = Vec::new();
+            for (name, adoption) in &self.adopted {
+                let value = runtime::adoption_value(adoption);
+                match by_module.iter_mut().find(|(module, _)| module == name) {
+                    Some((_, Value::List(list))) => list.push(value),
+                    _ => by_module.push((name.to_string(), Value::List(vec![value]))),
+                }
+            }
+            fields.push(("adoption", Value::Map(by_module)));
+        }
+        if self.persist.as_ref().is_some_and(|p| p.mounted_bpffs) {
+            fields.push(("bpffs_mounted", Value::Str(persist::BPF_FS.into())));
+        }
+        fields
+    }
+
+    /// The warning when a pinned policy came from another config than the one on disk
+    /// (the agent was stopped, the config edited): it held until this start.
+    fn older_policy_adopted(&self) -> Option<String> {
+        let older: Vec<&str> =
+            self.adopted.iter().filter(|(_, adoption)| !adoption.same_policy).map(|(name, _)| *name).collect();
+        if older.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "the pinned policy of {} was loaded from an older config than the one on disk; it enforced until \
+             this start, which replaced it (its records carry no rule name)",
+            older.join(", ")
+        ))
     }
 
     fn states_map(&self) -> Value {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crossbeam_channel::{Sender, TrySendError};
 
 use super::log_thread::ToWriter;
+use super::persist::Persist;
 use crate::config::Mode;
 use crate::logging::Record;
 use crate::probe::{Capabilities, Enforcement};
@@ -39,8 +40,29 @@ impl ModuleState {
     }
 }
 
-/// A module thread's body: it reports on the sender once attached (or failed).
-pub type ModuleBody = Box<dyn FnOnce(ModuleContext, Sender<anyhow::Result<()>>) -> anyhow::Result<()> + Send>;
+/// A module thread's body: it reports on the sender once attached (or failed), with
+/// the pinned instances it adopted.
+pub type ModuleBody =
+    Box<dyn FnOnce(ModuleContext, Sender<anyhow::Result<Vec<Adoption>>>) -> anyhow::Result<()> + Send>;
+
+/// A pinned instance of another agent that a new instance replaced (`[agent] persist`).
+#[derive(Clone, Debug)]
+pub struct Adoption {
+    /// Its directory name under /sys/fs/bpf/safeguard.
+    pub instance: String,
+    pub pinned_at: std::time::SystemTime,
+    /// Records read from its ring buffer (produced while no agent ran, or not yet read
+    /// when its agent died).
+    pub records: u64,
+    /// Its kernel's count of events its ring buffer could not take, since it was loaded.
+    pub lost: u64,
+    /// Its policy was loaded from the same config section as the new instance's.
+    pub same_policy: bool,
+    /// Its agent was this version: its records could be decoded.
+    pub same_version: bool,
+    /// What went wrong while taking it over (it may still be pinned).
+    pub error: Option<String>,
+}
 
 /// A module ready to start: its effective state and the body of its thread, which
 /// opens, loads and attaches its BPF object, reports on `ready`, then polls until
@@ -79,6 +101,9 @@ pub struct ModuleStats {
     pub ringbuf_full: [AtomicU64; OP_SLOTS],
     /// File: new inodes of rule paths that the identity map had no room for.
     pub lost_identities: AtomicU64,
+    /// Records read from the ring buffers of pinned instances this agent adopted
+    /// (their kernel counts belong to the agent that loaded them).
+    pub adopted: AtomicU64,
 }
 
 impl Default for ModuleStats {
@@ -89,6 +114,7 @@ impl Default for ModuleStats {
             truncated: AtomicU64::new(0),
             malformed: AtomicU64::new(0),
             lost_identities: AtomicU64::new(0),
+            adopted: AtomicU64::new(0),
             emitted: std::array::from_fn(|_| AtomicU64::new(0)),
             ringbuf_full: std::array::from_fn(|_| AtomicU64::new(0)),
         }
@@ -107,11 +133,27 @@ pub struct ModuleContext {
     pub taken: Arc<AtomicU64>,
     /// Where this instance publishes its rules' hit counters (`status`, metrics).
     pub rules: super::hits::RuleSlot,
+    /// `[agent] persist`, or pins left to adopt: where this instance pins, adopts.
+    pub persist: Option<Arc<Persist>>,
+    /// The hash of the module's config section, in its pin directory's name.
+    pub policy: u64,
+    /// Set by the agent before it clears `running` when the instance must stay pinned
+    /// (the agent exits with persist on) rather than be detached (replaced by a reload).
+    pub keep: Arc<AtomicBool>,
 }
 
 impl ModuleContext {
     pub fn new(records: Sender<ToWriter>, stats: Arc<ModuleStats>, running: Arc<AtomicBool>) -> ModuleContext {
-        ModuleContext { records, stats, running, taken: Arc::default(), rules: Arc::default() }
+        ModuleContext {
+            records,
+            stats,
+            running,
+            taken: Arc::default(),
+            rules: Arc::default(),
+            persist: None,
+            policy: 0,
+            keep: Arc::default(),
+        }
     }
 
     /// Hands an event's record to the writer; never blocks (this runs inside a

@@ -11,19 +11,30 @@
 //! kernel's count of what it queued and what was taken agree. A reload runs a new
 //! instance next to the old one (src/agent/mod.rs): nothing here is shared between
 //! instances but the module's stats.
+//!
+//! `[agent] persist` (src/agent/persist.rs) is generic here, so every module is pinned
+//! without code of its own: once attached, an instance pins its maps, programs and
+//! links, then adopts the instances of the same module that an earlier agent left
+//! pinned (detaches them, reads what their ring buffers hold, removes their pins),
+//! and only then reports ready. When the agent exits with persist on, an instance
+//! leaves its pins (the kernel keeps enforcing); replaced by a reload, it removes them.
 
 use std::mem::MaybeUninit;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context};
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags, OpenObject, RingBuffer, RingBufferBuilder};
+use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, OpenObject, RingBuffer, RingBufferBuilder};
 
 use super::hits::{RuleHits, RuleNames};
-use super::module::{ModuleContext, ModuleState, ModuleStats, Prepared, OP_SLOTS};
+use super::log_thread::ToWriter;
+use super::module::{Adoption, ModuleContext, ModuleState, ModuleStats, Prepared, OP_SLOTS};
+use super::persist::{self, InstanceName, Persist};
+use crate::logging::Value;
 use crate::probe::HookKind;
 
 /// What a module brings: its skeleton, configure, fill and decode (and, if it has
@@ -84,11 +95,12 @@ pub fn prepare<M: Module>(state: ModuleState, make: impl FnOnce() -> anyhow::Res
     Prepared { name: M::NAME, state, run: Box::new(move |ctx, ready| run(make, ctx, ready)) }
 }
 
-/// The module's thread. Everything attached lives in this frame: returning detaches it.
+/// The module's thread. Everything attached lives in this frame: returning detaches it
+/// (unless it is pinned).
 fn run<M: Module>(
     make: impl FnOnce() -> anyhow::Result<M>,
     ctx: ModuleContext,
-    ready: Sender<anyhow::Result<()>>,
+    ready: Sender<anyhow::Result<Vec<Adoption>>>,
 ) -> anyhow::Result<()> {
     let name = M::NAME;
     let mut storage = MaybeUninit::uninit();
@@ -97,10 +109,16 @@ fn run<M: Module>(
     if let Ok(mut slot) = ctx.rules.lock() {
         *slot = Some(hits.clone());
     }
-    let Some(skel) = or_report(load(&module, hits.slots(), &mut storage), &ready) else { return Ok(()) };
+    let Some(mut skel) = or_report(load(&module, hits.slots(), &mut storage), &ready) else { return Ok(()) };
     let filled = module.fill(&skel, &ctx);
-    let Some(links) = or_report(filled.and_then(|()| attach::<M>(skel.object())), &ready) else { return Ok(()) };
+    let Some(mut links) = or_report(filled.and_then(|()| attach::<M>(skel.object())), &ready) else { return Ok(()) };
     let Some(()) = or_report(module.attached(&skel, &ctx), &ready) else { return Ok(()) };
+    let pinning = match &ctx.persist {
+        Some(persist) if persist.pin => pin(name, persist, ctx.policy, skel.object_mut(), &mut links).map(Some),
+        _ => Ok(None),
+    };
+    let Some(pinned) = or_report(pinning, &ready) else { return Ok(()) };
+    let mut guard = PinGuard(pinned);
 
     let maps: Vec<libbpf_rs::Map<'_>> = skel.object().maps().collect();
     let map =
@@ -112,10 +130,213 @@ fn run<M: Module>(
     let callback_ctx = ctx.clone();
     let ring = ring_buffer(name, events, &ctx, move |data| decode(data, &callback_ctx));
     let Some(ring) = or_report(ring, &ready) else { return Ok(()) };
-    let _ = ready.send(Ok(()));
+    // Attached (and pinned): only now may an earlier agent's instance go.
+    let adopted = match &ctx.persist {
+        Some(persist) => adopt(name, persist, &module, &ctx),
+        None => Vec::new(),
+    };
+    let _ = ready.send(Ok(adopted));
 
     let kernel = KernelCounters { counters, op_counts, rule_hits, hits };
-    poll_until_stopped(name, &ring, kernel, links, &ctx, || module.tick(&skel, &ctx))
+    let pinned = guard.0.take();
+    poll_until_stopped(name, &ring, kernel, links, pinned, &ctx, || module.tick(&skel, &ctx))
+}
+
+/// Removes an instance's pins when its start fails after pinning (the instance did
+/// not start, so nothing of it may stay attached).
+struct PinGuard(Option<PathBuf>);
+
+impl Drop for PinGuard {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.take() {
+            if let Err(err) = persist::remove_instance(&dir) {
+                log::error!("remove the pins of an instance that failed to start: {err:#}");
+            }
+        }
+    }
+}
+
+/// Pins the instance in a new directory: every map, every loaded program and every
+/// link (a pinned link keeps its program attached with no process holding it).
+fn pin(
+    name: &str,
+    persist: &Persist,
+    policy: u64,
+    object: &mut libbpf_rs::Object,
+    links: &mut [Attached],
+) -> anyhow::Result<PathBuf> {
+    let dir = persist::new_instance_dir(&persist.root, name, policy)?;
+    let pinned = pin_into(name, &dir, object, links).with_context(|| format!("{name}: pin in {}", dir.display()));
+    match pinned {
+        Ok(()) => Ok(dir),
+        Err(err) => {
+            if let Err(cleanup) = persist::remove_instance(&dir) {
+                log::error!("{cleanup:#}");
+            }
+            Err(err)
+        }
+    }
+}
+
+fn pin_into(name: &str, dir: &Path, object: &mut libbpf_rs::Object, links: &mut [Attached]) -> anyhow::Result<()> {
+    for mut map in object.maps_mut() {
+        let file = dir.join(persist::pin_name("map", &map.name().to_string_lossy()));
+        map.pin(&file).with_context(|| format!("pin map {}", file.display()))?;
+    }
+    for mut prog in object.progs_mut() {
+        if prog.autoload() {
+            let file = dir.join(persist::pin_name("prog", &prog.name().to_string_lossy()));
+            prog.pin(&file).with_context(|| format!("pin program {}", file.display()))?;
+        }
+    }
+    for attached in links.iter_mut() {
+        let file = dir.join(persist::pin_name("link", &attached.program));
+        match attached.link.pin(&file) {
+            Ok(()) => {}
+            // Only BPF links can be pinned: an older kernel attaches a kprobe or a
+            // tracepoint through a perf event, which ends with the agent. Those are
+            // audit-only programs (degraded mode); an LSM link always pins.
+            Err(err) if !attached.lsm => log::warn!(
+                "{name}: {} cannot be pinned on this kernel ({err}): its auditing ends when the agent exits",
+                attached.program
+            ),
+            Err(err) => return Err(err).with_context(|| format!("pin link {}", file.display())),
+        }
+    }
+    Ok(())
+}
+
+/// Takes over the instances of this module that an earlier agent left pinned: this
+/// instance is attached already, so the policy holds throughout (for a moment both
+/// enforce, and an event may be logged by both).
+fn adopt<M: Module>(name: &str, persist: &Persist, module: &M, ctx: &ModuleContext) -> Vec<Adoption> {
+    persist::left_behind(&persist.root, name)
+        .into_iter()
+        .map(|(dir, instance, pinned_at)| {
+            let mut adoption = Adoption {
+                instance: dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                pinned_at,
+                records: 0,
+                lost: 0,
+                same_policy: instance.policy == ctx.policy,
+                same_version: instance.version == persist::version_tag(),
+                error: None,
+            };
+            if let Err(err) = take_over(&dir, &instance, &mut adoption, module.decoder(), ctx) {
+                let err = err.context(format!("{name}: adopt {}", dir.display()));
+                log::error!("{err:#}");
+                adoption.error = Some(format!("{err:#}"));
+            }
+            adoption
+        })
+        .collect()
+}
+
+/// Detaches a pinned instance, writes what its ring buffer holds (records of another
+/// version are counted as lost: their layout may differ), counts what its kernel
+/// could not queue as lost, and removes its pins.
+fn take_over(
+    dir: &Path,
+    instance: &InstanceName,
+    adoption: &mut Adoption,
+    mut decode: Decoder,
+    ctx: &ModuleContext,
+) -> anyhow::Result<()> {
+    let events = MapHandle::from_pinned_path(dir.join(persist::pin_name("map", "sg_events"))).ok();
+    let op_counts = MapHandle::from_pinned_path(dir.join(persist::pin_name("map", "sg_op_counts"))).ok();
+    persist::remove_links(dir)?;
+    if let Some(events) = &events {
+        let (records, forwarded) = crossbeam_channel::unbounded();
+        let mut inner = ctx.clone();
+        inner.records = records;
+        inner.taken = Arc::default();
+        let read = Arc::new(AtomicU64::new(0));
+        let counted = read.clone();
+        let decodable = adoption.same_version;
+        let mut builder = RingBufferBuilder::new();
+        builder
+            .add(events, move |data: &[u8]| {
+                counted.fetch_add(1, Ordering::Relaxed);
+                if decodable {
+                    decode(data, &inner);
+                }
+                0
+            })
+            .context("ring buffer")?;
+        let ring = builder.build().context("ring buffer")?;
+        // A program that was running when its link went may still emit: read until
+        // the buffer stays empty for a moment.
+        let (deadline, mut last, mut quiet_since) = (Instant::now() + Duration::from_secs(2), 0, Instant::now());
+        loop {
+            ring.consume().context("consume ring buffer")?;
+            forward(&forwarded, ctx, adoption.same_policy);
+            let now = read.load(Ordering::Relaxed);
+            if now != last {
+                (last, quiet_since) = (now, Instant::now());
+            } else if quiet_since.elapsed() >= Duration::from_millis(100) || Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        adoption.records = last;
+    }
+    ctx.stats.adopted.fetch_add(adoption.records, Ordering::Relaxed);
+    if !adoption.same_version {
+        ctx.stats.malformed.fetch_add(adoption.records, Ordering::Relaxed);
+        log::warn!(
+            "{}: {} records in the pinned ring buffer of safeguard {} were not decoded (counted as lost)",
+            instance.module,
+            adoption.records,
+            instance.version
+        );
+    }
+    if let Some(op_counts) = &op_counts {
+        for op in 0..OP_SLOTS {
+            let lost = sum_per_cpu(op_counts, op as u32, 8);
+            ctx.stats.emitted[op].fetch_add(lost, Ordering::Relaxed);
+            ctx.stats.ringbuf_full[op].fetch_add(lost, Ordering::Relaxed);
+            adoption.lost += lost;
+        }
+    }
+    drop((events, op_counts));
+    persist::remove_instance(dir)
+}
+
+/// Hands the records decoded from an adopted instance to the writer, marked
+/// `"adopted": true`; a rule id numbered by an older config names no rule of this one.
+fn forward(records: &Receiver<ToWriter>, ctx: &ModuleContext, same_policy: bool) {
+    while let Ok(message) = records.try_recv() {
+        let ToWriter::Record(mut record) = message else { continue };
+        record.fields.push(("adopted", Value::Bool(true)));
+        if !same_policy && record.rule.is_some() {
+            record.rule = Some("unknown: decided by a pinned policy of an older config".into());
+        }
+        let _ = ctx.records.send(ToWriter::Record(record));
+    }
+}
+
+fn rfc3339(time: SystemTime) -> String {
+    let mut out = Vec::new();
+    crate::logging::write_rfc3339(&mut out, time);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// For the start record: what was adopted, by instance.
+pub fn adoption_value(adoption: &Adoption) -> Value {
+    let mut fields = vec![
+        ("instance".to_string(), Value::Str(adoption.instance.clone())),
+        ("pinned_at".to_string(), Value::Str(rfc3339(adoption.pinned_at))),
+        ("records".to_string(), Value::Uint(adoption.records)),
+        ("lost".to_string(), Value::Uint(adoption.lost)),
+        ("same_policy".to_string(), Value::Bool(adoption.same_policy)),
+    ];
+    if !adoption.same_version {
+        fields.push(("other_version".to_string(), Value::Bool(true)));
+    }
+    if let Some(error) = &adoption.error {
+        fields.push(("error".to_string(), Value::Str(error.clone())));
+    }
+    Value::Map(fields)
 }
 
 fn load<'obj, M: Module>(
@@ -145,15 +366,25 @@ fn load<'obj, M: Module>(
     open.load().with_context(|| format!("{name}: load BPF programs"))
 }
 
+/// A program's link, with what pinning it needs to know.
+struct Attached {
+    program: String,
+    /// An LSM program: enforcement, which must be pinned.
+    lsm: bool,
+    link: Link,
+}
+
 /// Attaches every program that loaded (configure decided which), but iterators:
 /// a module runs those itself, they attach to no hook.
-fn attach<M: Module>(object: &libbpf_rs::Object) -> anyhow::Result<Vec<Link>> {
+fn attach<M: Module>(object: &libbpf_rs::Object) -> anyhow::Result<Vec<Attached>> {
     let name = M::NAME;
     let mut links = Vec::new();
     for prog in object.progs_mut() {
-        if prog.autoload() && !prog.section().to_string_lossy().starts_with("iter/") {
+        let section = prog.section().to_string_lossy().into_owned();
+        if prog.autoload() && !section.starts_with("iter/") {
             let program = prog.name().to_string_lossy().into_owned();
-            links.push(prog.attach().with_context(|| format!("{name}: attach {program}"))?);
+            let link = prog.attach().with_context(|| format!("{name}: attach {program}"))?;
+            links.push(Attached { program, lsm: section.starts_with("lsm"), link });
         }
     }
     if links.is_empty() && M::NEEDS_A_PROGRAM {
@@ -220,7 +451,7 @@ fn ring_buffer<'a>(
 
 /// A setup step's value, or None after handing its error to the agent, which then
 /// detaches everything and exits 1.
-fn or_report<T>(result: anyhow::Result<T>, ready: &Sender<anyhow::Result<()>>) -> Option<T> {
+fn or_report<T>(result: anyhow::Result<T>, ready: &Sender<anyhow::Result<Vec<Adoption>>>) -> Option<T> {
     match result {
         Ok(value) => Some(value),
         Err(err) => {
@@ -256,12 +487,15 @@ const HITS_EVERY_SECOND: usize = 1024;
 
 /// Polls until the agent stops this instance, running `tick` after every poll. Then
 /// detaches, so that nothing is emitted any more, and drains: the last records and
-/// the kernel's final counts agree (see `drain`).
+/// the kernel's final counts agree (see `drain`). A pinned instance that the agent
+/// keeps (it exits with persist on) is not detached: it takes what is queued and
+/// leaves the rest to the agent that adopts it.
 fn poll_until_stopped(
     name: &str,
     ring: &RingBuffer<'_>,
     kernel: KernelCounters<'_>,
-    links: Vec<Link>,
+    links: Vec<Attached>,
+    pinned: Option<PathBuf>,
     ctx: &ModuleContext,
     mut tick: impl FnMut(),
 ) -> anyhow::Result<()> {
@@ -285,8 +519,22 @@ fn poll_until_stopped(
             last_counters = Instant::now();
         }
     }
+    let Some(dir) = pinned else {
+        drop(links);
+        return drain(name, ring, &kernel, ctx, &mut published);
+    };
+    if ctx.keep.load(Ordering::Relaxed) {
+        ring.consume().with_context(|| format!("{name}: consume ring buffer"))?;
+        published.update(&kernel, &ctx.stats);
+        log::info!("{name}: left pinned in {} (enforcement continues)", dir.display());
+        return Ok(()); // the pins hold the links: dropping ours detaches nothing
+    }
+    // Replaced by a reload: unpin, detach, drain, then remove the maps' pins.
+    let unpinned = persist::remove_links(&dir);
     drop(links);
-    drain(name, ring, &kernel, ctx, &mut published)
+    let drained = drain(name, ring, &kernel, ctx, &mut published);
+    unpinned.and_then(|_| persist::remove_instance(&dir)).with_context(|| format!("{name}: remove pins"))?;
+    drained
 }
 
 /// Consumes what is left until every event the kernel queued was taken: a program

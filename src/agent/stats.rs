@@ -143,6 +143,7 @@ impl StatsReporter {
                 }
             }
             c.lost_identities += load(&stats.lost_identities);
+            c.produced += load(&stats.adopted);
         }
         let configured = self.outputs.lock().map(|o| o.clone()).unwrap_or_default();
         for (name, stats) in self.output_stats.by_name() {
@@ -175,6 +176,8 @@ impl StatsReporter {
 pub struct StopReport {
     pub totals: Counters,
     pub error: Option<String>,
+    /// The agent left its programs pinned: enforcement continues (`[agent] persist`).
+    pub persisted: bool,
 }
 
 impl StopReport {
@@ -186,6 +189,9 @@ impl StopReport {
         self.totals.write_errors = write_errors;
         let level = if self.totals.anything_lost() || self.error.is_some() { Level::Error } else { Level::Info };
         let mut record = Record::new(level, "agent", "stop").field("totals", self.totals.as_map());
+        if self.persisted {
+            record.fields.push(("persisted", Value::Bool(true)));
+        }
         if let Some(error) = self.error {
             record.fields.push(("error", Value::Str(error)));
         }

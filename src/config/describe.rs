@@ -24,14 +24,19 @@ impl Config {
     }
 
     fn write_description(&self, out: &mut String) -> fmt::Result {
+        writeln!(
+            out,
+            "agent:\n  persist {}\n  protect {}",
+            if self.agent.persist { "on (enforcement outlives the agent; `safeguard unload` ends it)" } else { "off" },
+            if self.agent.protect { "on (only the agent may stop, trace or alter it)" } else { "off" }
+        )?;
         describe_log(out, &self.log)?;
         describe_file(out, &self.file)?;
         describe_network(out, &self.network)?;
         describe_process(out, &self.process)?;
         describe_mount(out, &self.mount)?;
         describe_detect(out, &self.detect)?;
-        describe_inventory(out, &self.inventory)?;
-        writeln!(out, "[agent] protect: {}", if self.agent.protect { "on" } else { "off" })
+        describe_inventory(out, &self.inventory)
     }
 }
 

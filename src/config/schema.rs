@@ -20,7 +20,7 @@ use crate::logging::Level;
 
 const ROOT_KEYS: &[&str] = &["log", "file", "network", "process", "mount", "detect", "inventory", "output", "agent"];
 const OUTPUT_KEYS: &[&str] = &["journald", "syslog", "metrics"];
-const AGENT_KEYS: &[&str] = &["protect"];
+const AGENT_KEYS: &[&str] = &["protect", "persist"];
 const LOG_KEYS: &[&str] = &["format", "output", "max_size", "max_age", "max_files", "level", "tags", "stats_interval"];
 const FILE_KEYS: &[&str] = &["enable", "mode", "target", "ops", "allow", "deny", "audit"];
 const FILE_RULE_KEYS: &[&str] = &["path", "ops", "uid", "gid", "command"];
@@ -275,6 +275,7 @@ impl Reader<'_> {
             return Config::default();
         };
         Config {
+            agent: self.agent(&root),
             log: self.log(&root),
             file: self.file(&root),
             network: self.network(&root),
@@ -283,7 +284,6 @@ impl Reader<'_> {
             detect: self.detect(&root),
             inventory: self.inventory(&root),
             output: self.output(&root),
-            agent: self.agent(&root),
         }
     }
 
@@ -304,6 +304,8 @@ impl Reader<'_> {
         let node = root.get(name)?;
         self.table(&node, keys)
     }
+
+    // ---- [agent]
 
     // ---- [log]
 
@@ -659,7 +661,10 @@ impl Reader<'_> {
         let Some(fields) = self.section(root, "agent", AGENT_KEYS) else {
             return default;
         };
-        AgentConfig { protect: self.field(&fields, "protect", Self::boolean).unwrap_or(default.protect) }
+        AgentConfig {
+            protect: self.field(&fields, "protect", Self::boolean).unwrap_or(default.protect),
+            persist: self.field(&fields, "persist", Self::boolean).unwrap_or(default.persist),
+        }
     }
 
     // ---- [mount]

@@ -1079,3 +1079,14 @@ fn detect_section_parses_spec_example_and_names_bad_values() {
     assert!(bad[3].contains("detect.exclude[1]") && bad[3].contains("needs a command or a uid"));
     assert!(bad[4].contains("4:") && bad[4].contains("detect.disable[0]") && bad[4].contains("unknown detect op"));
 }
+
+#[test]
+fn agent_persist_is_off_by_default_and_must_be_a_boolean() {
+    assert!(!parse_ok("").agent.persist);
+    assert!(parse_ok("[agent]\npersist = true\n").agent.persist);
+    assert_eq!(
+        problem("[agent]\npersist = \"yes\"\n"),
+        at(2, 11, "agent.persist", "expected a boolean (true or false), found a string")
+    );
+    assert!(problem("[agent]\npersit = true\n").contains("agent.persit: unknown key"));
+}

@@ -65,9 +65,9 @@ fn run(
     interval: Duration,
     config: Config,
     ctx: ModuleContext,
-    ready: Sender<anyhow::Result<()>>,
+    ready: Sender<anyhow::Result<Vec<crate::agent::module::Adoption>>>,
 ) -> anyhow::Result<()> {
-    let _ = ready.send(Ok(()));
+    let _ = ready.send(Ok(Vec::new())); // nothing pinned, nothing adopted
     while !AGENT_STARTED.load(Ordering::Relaxed) {
         if !ctx.running.load(Ordering::Relaxed) {
             return Ok(());
