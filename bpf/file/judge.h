@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The file module's judgement (part of bpf/file.bpf.c, included there first):
+ * load-time switches, rule maps, the subject's selectors, the walk to a rule
+ * node, the per-op decision (judge) and check(), which every hook calls.
+ */
+/* Load-time switches (rodata), set by src/file/mod.rs. */
+const volatile __u32 sg_agent_tgid = 0;    /* the agent's own operations are not judged */
+const volatile __u32 sg_ops_enabled = 0;   /* bit per enum sg_file_op: `ops` */
+const volatile __u32 sg_ops_ruled = 0;     /* ops some rule or the allow list speaks of */
+const volatile __u32 sg_ops_allowlisted = 0;
+const volatile __u32 sg_have_deny = 0;
+const volatile __u32 sg_need_path = 0;     /* some rule path had no identity at load */
+const volatile __u32 sg_have_selectors = 0;
+const volatile __u64 sg_uid_any = 0;       /* selector rules that name no uid */
+const volatile __u64 sg_gid_any = 0;
+const volatile __u64 sg_command_any = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* sized by the agent before load */
+	__type(key, __u32);
+	__type(value, struct sg_file_node);
+} nodes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, struct sg_selector_rule);
+} selector_rules SEC(".maps");
+
+/* Selector masks: which selector rules a uid, gid, comm or executable satisfies. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} uid_selectors SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} gid_selectors SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u8[SG_COMM_LEN]);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} comm_selectors SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct sg_inode_key);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} exe_selectors SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_file_event);
+} file_scratch SEC(".maps");
+
+/* check()'s op mask for the new name of a rename or link, see there. */
+struct sg_check_ops {
+	__u32 ops2;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_check_ops);
+} ops_scratch SEC(".maps");
+
+static __always_inline int op_on(__u32 ops, __u32 op)
+{
+	return ops & (1U << op);
+}
+
+/* Which selector rules the current task satisfies. */
+static __always_inline __u64 subject_selectors(void)
+{
+	__u64 uid_gid, uid_mask, gid_mask, command_mask, *found;
+	__u32 uid, gid;
+	struct sg_inode_key exe;
+	__u8 comm[SG_COMM_LEN];
+	struct task_struct *task;
+	struct inode *inode;
+
+	if (!sg_have_selectors)
+		return 0;
+	/* Zeroed only here: every open without selectors passes by. */
+	__builtin_memset(&exe, 0, sizeof(exe));
+	__builtin_memset(comm, 0, sizeof(comm));
+	task = (struct task_struct *)bpf_get_current_task();
+	uid_gid = bpf_get_current_uid_gid();
+	uid = (__u32)uid_gid;
+	gid = uid_gid >> 32;
+
+	uid_mask = sg_uid_any;
+	found = bpf_map_lookup_elem(&uid_selectors, &uid);
+	if (found)
+		uid_mask |= *found;
+	gid_mask = sg_gid_any;
+	found = bpf_map_lookup_elem(&gid_selectors, &gid);
+	if (found)
+		gid_mask |= *found;
+
+	command_mask = sg_command_any;
+	bpf_get_current_comm(comm, sizeof(comm));
+	found = bpf_map_lookup_elem(&comm_selectors, comm);
+	if (found)
+		command_mask |= *found;
+	inode = BPF_CORE_READ(task, mm, exe_file, f_inode);
+	exe.ino = BPF_CORE_READ(inode, i_ino);
+	exe.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	found = bpf_map_lookup_elem(&exe_selectors, &exe);
+	if (found)
+		command_mask |= *found;
+
+	return uid_mask & gid_mask & command_mask;
+}
+
+/* Index of the lowest set bit of a non-zero mask (BPF has no ctz). */
+static __always_inline __u32 lowest_bit(__u64 mask)
+{
+	__u32 index = 0;
+
+	mask &= -mask;
+	if (mask & 0xffffffff00000000ULL)
+		index += 32;
+	if (mask & 0xffff0000ffff0000ULL)
+		index += 16;
+	if (mask & 0xff00ff00ff00ff00ULL)
+		index += 8;
+	if (mask & 0xf0f0f0f0f0f0f0f0ULL)
+		index += 4;
+	if (mask & 0xccccccccccccccccULL)
+		index += 2;
+	if (mask & 0xaaaaaaaaaaaaaaaaULL)
+		index += 1;
+	return index;
+}
+
+/*
+ * Path mode (sg_need_path): the identity walk as a global function, which the
+ * verifier checks once per program instead of at every call. Inlined beside
+ * sg_resolve it took path_rename past the one-million-instruction limit. A
+ * global function takes only numbers (5.10) and refuses pointers even cast to
+ * numbers, so the file's mount and dentry go through a per-CPU slot, which
+ * also holds the result; the walk reads through SG_READ.
+ */
+struct sg_walk_call {
+	struct sg_walk w;
+	__u64 mnt;
+	__u64 dentry;
+	__u32 path_new; /* sg_mount_check: the path crosses a mount not present at load */
+	__u32 _pad;
+	struct sg_resolved resolved; /* sg_resolve_global's */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_walk_call);
+} walk_calls SEC(".maps");
+
+__noinline int sg_walk_global(__u32 slot)
+{
+	struct sg_inode_filter *filter;
+	struct sg_walk_call *call;
+	struct vfsmount *vfsmnt;
+	struct dentry *dentry;
+	struct super_block *sb;
+	struct sg_walk *w;
+	__u32 zero = 0, dev;
+	int depth;
+
+	call = bpf_map_lookup_elem(&walk_calls, &slot);
+	filter = bpf_map_lookup_elem(&inode_filter, &zero);
+	if (!call)
+		return 0;
+	w = &call->w;
+	vfsmnt = (void *)call->mnt;
+	dentry = (void *)call->dentry;
+	call->path_new = sg_mount_check && vfsmnt && !sg_mounts_known_to_top(vfsmnt);
+	w->found = 0;
+	w->truncated = 1;
+	w->crossed_new = 0;
+	w->top = SG_TOP_ROOT;
+	w->node_mnt = 0;
+	if (!filter || !dentry)
+		return 0;
+	sb = SG_READ(dentry, struct dentry, d_sb);
+	dev = SG_READ(sb, struct super_block, s_dev);
+	for (depth = 0; depth < SG_MAX_DEPTH; depth++) {
+		struct inode *inode = SG_READ(dentry, struct dentry, d_inode);
+		struct dentry *parent;
+
+		if (sg_lookup_identity(SG_READ(inode, struct inode, i_ino), dev, filter, w))
+			return 0;
+		parent = SG_READ(dentry, struct dentry, d_parent);
+		if (dentry == parent)
+			break;
+		dentry = parent;
+	}
+	if (depth == SG_MAX_DEPTH)
+		return 0;
+	if (!vfsmnt) {
+		w->truncated = 0; /* no mount known (inode_setattr) */
+		return 0;
+	}
+	sg_cross_mounts(vfsmnt, filter, w);
+	if (sg_mount_check && w->found && w->node_mnt)
+		sg_check_crossings(vfsmnt, w);
+	return 0;
+}
+
+/* Path mode: sg_resolve of the slot's mount and dentry, verified once per
+ * program too (each of path_rename's judgements would verify it again). */
+__noinline int sg_resolve_global(__u32 slot)
+{
+	struct sg_walk_call *call = bpf_map_lookup_elem(&walk_calls, &slot);
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct path path = {};
+
+	if (!call || !pb)
+		return 0;
+	path.mnt = (void *)call->mnt;
+	path.dentry = (void *)call->dentry;
+	sg_resolve(&path, pb, &call->resolved);
+	return 0;
+}
+
+/* The outcome for one path. */
+struct judgement {
+	__u32 verdict; /* SG_VERDICT_DENY, SG_VERDICT_AUDIT, or 0: say nothing */
+	__u32 rule_id;
+	__u32 op;      /* the op that decided */
+	__u32 truncated;
+	__u32 found;   /* a node applies ... */
+	__u32 node;    /* ... this one */
+	__u32 guard_rule; /* a rule denying some op on this node, or 0 */
+};
+
+/* Judge the ops in `ops` on one path. */
+static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, __u32 ops, __u64 subject,
+			     struct judgement *out)
+{
+	struct sg_file_node *node = 0;
+	struct sg_walk w;
+	__u32 truncated, top, found, node_id, new_mount, path_new = 0, zero = 0;
+	struct sg_walk_call *call;
+	__u64 hit;
+
+	out->verdict = 0;
+	out->rule_id = SG_RULE_NONE;
+	out->guard_rule = 0;
+	/* Identities always, with the full walk (each filesystem's root, across
+	 * mounts): a rule path that exists is found however the file is reached. */
+	if (sg_need_path) {
+		call = bpf_map_lookup_elem(&walk_calls, &zero);
+		if (!call)
+			return;
+		call->mnt = (__u64)mnt;
+		call->dentry = (__u64)dentry;
+		sg_walk_global(0);
+		w = call->w;
+		path_new = call->path_new;
+	} else {
+		sg_find_by_identity(mnt, dentry, &w);
+	}
+	truncated = w.truncated;
+	found = w.found;
+	node_id = w.match.id;
+	top = found ? SG_TOP_ROOT : w.top;
+	new_mount = found && w.crossed_new;
+	if (sg_need_path) {
+		struct sg_pathbuf *pb = sg_pathbuf();
+		struct sg_resolved resolved;
+		struct sg_match *match;
+
+		if (!pb)
+			return;
+		sg_resolve_global(0);
+		resolved = call->resolved;
+		/* By path only where the mount is known (inode_setattr's path is
+		 * relative to the root of the file's filesystem) and the path is
+		 * a real one: a path built in a detached tree could spell any
+		 * rule path. (A test of mnt around the whole block would have
+		 * the verifier explore both walks, past 6.1's limit in
+		 * path_rename.) */
+		if (mnt && !(resolved.flags & SG_FLAG_TRUNCATED) && resolved.top == SG_TOP_ROOT) {
+			match = sg_lookup_path(pb, &resolved);
+			if (match && (!found || sg_better(&w.match, match) == match)) {
+				found = 1;
+				node_id = match->id;
+				new_mount = path_new;
+				top = SG_TOP_ROOT;
+			}
+		}
+		if (mnt && !found) {
+			truncated |= resolved.flags & SG_FLAG_TRUNCATED;
+			if (resolved.top != SG_TOP_ROOT)
+				top = resolved.top;
+		}
+		/* Through map memory, so that the branches above leave values the
+		 * verifier does not know, and its states merge before the per-op
+		 * loop (else each combination verifies the rest again: past 6.1's
+		 * limit in path_rename). */
+		call->w.found = found;
+		call->w.match.id = node_id;
+		call->w.truncated = truncated;
+		call->w.top = top;
+		call->path_new = new_mount;
+		asm volatile("" ::: "memory");
+		found = call->w.found;
+		node_id = call->w.match.id;
+		truncated = call->w.truncated;
+		top = call->w.top;
+		new_mount = call->path_new;
+	}
+	out->truncated = truncated;
+	out->found = found;
+	out->node = node_id;
+	if (found)
+		node = bpf_map_lookup_elem(&nodes, &node_id);
+	if (!node) {
+		/* No rule speaks of this path (the common case, kept short): only
+		 * the allow list refuses it, or, never silently allowed where a
+		 * deny rule could apply, a path too deep to resolve or in a
+		 * detached tree (its rules may have been above the mount). */
+		__u32 unresolved = truncated || top == SG_TOP_DETACHED;
+		__u32 refused = unresolved && sg_have_deny ? ops : ops & sg_ops_allowlisted;
+
+		if (refused) {
+			out->verdict = SG_VERDICT_DENY;
+			out->op = lowest_bit(refused);
+			out->rule_id = truncated			? SG_RULE_UNRESOLVED :
+				       top == SG_TOP_DETACHED ? SG_RULE_DETACHED :
+								SG_RULE_NOT_ALLOWED;
+		}
+		return;
+	}
+
+	out->guard_rule = node->deny_rule_id;
+	hit = node->deny_candidates & subject;
+	if (hit) {
+		__u32 index = lowest_bit(hit);
+		struct sg_selector_rule *selector = bpf_map_lookup_elem(&selector_rules, &index);
+
+		if (selector)
+			out->guard_rule = selector->rule_id;
+	}
+
+	for (__u32 op = 0; op < SG_FILE_OPS; op++) {
+		struct sg_file_op_rules *rules = &node->ops[op];
+		__u32 verdict = 0, rule_id = SG_RULE_NONE;
+
+		if (!op_on(ops, op))
+			continue;
+		hit = rules->candidates & subject;
+		if (hit) {
+			__u32 index = lowest_bit(hit);
+			struct sg_selector_rule *selector = bpf_map_lookup_elem(&selector_rules, &index);
+
+			if (selector) {
+				verdict = selector->verdict;
+				rule_id = selector->rule_id;
+			}
+		} else {
+			verdict = rules->verdict;
+			rule_id = rules->rule_id;
+		}
+
+		/* Allow rules do not reach across a mount made after the start. */
+		if (verdict != SG_VERDICT_DENY && op_on(sg_ops_allowlisted, op) &&
+		    (new_mount || !(rules->allowed || (rules->allowed_by & subject)))) {
+			verdict = SG_VERDICT_DENY;
+			rule_id = new_mount ? SG_RULE_NEW_MOUNT : SG_RULE_NOT_ALLOWED;
+		}
+		if (verdict == SG_VERDICT_DENY) {
+			out->verdict = verdict;
+			out->rule_id = rule_id;
+			out->op = op;
+			return;
+		}
+		if (verdict == SG_VERDICT_AUDIT && !out->verdict) {
+			out->verdict = verdict;
+			out->rule_id = rule_id;
+			out->op = op;
+		}
+	}
+}
+
+static __always_inline __u32 copy_path(__u8 *dst, struct vfsmount *mnt, struct dentry *dentry, __u32 *flags)
+{
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct path path = { .mnt = mnt, .dentry = dentry };
+	struct sg_resolved resolved;
+
+	if (!pb)
+		return 0;
+	sg_resolve(&path, pb, &resolved);
+	*flags |= resolved.flags;
+	return sg_copy_path(dst, pb, &resolved);
+}
+
+/*
+ * The one entry point of every hook: judge `ops` on the path (mnt, dentry) and,
+ * for rename and link, on the new name (mnt2, dentry2); emit one record for a
+ * denial or an audited operation; return non-zero to refuse.
+ */
+static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 ops,
+			    struct vfsmount *mnt2, struct dentry *dentry2)
+{
+	struct task_struct *task;
+	struct judgement first = {}, second = {};
+	struct judgement *decided = &first;
+	struct sg_file_event *ev;
+	__u64 subject;
+	__u32 zero = 0, size, exe_flags = 0, exchange = ops & SG_EXCHANGE, ops2 = ops;
+
+	/* A rename or link onto a name: a new name in its directory is a create
+	 * there; an existing file at that name (rename only) has its content
+	 * replaced and is removed: write and delete on it. An exchange replaces
+	 * both files. One mask per path keeps it one judgement each. */
+	if (dentry2) {
+		struct sg_check_ops *through = bpf_map_lookup_elem(&ops_scratch, &zero);
+
+		if (exchange)
+			ops |= SG_REPLACED;
+		ops2 |= BPF_CORE_READ(dentry2, d_inode) ? SG_REPLACED : 1U << SG_FILE_CREATE;
+		/* Through map memory, which the verifier reads back as unknown: as a
+		 * constant per branch it would verify the second walk twice more
+		 * (path_rename went past 6.1's 1M). */
+		if (!through)
+			return 0;
+		*(volatile __u32 *)&through->ops2 = ops2;
+		ops2 = *(volatile __u32 *)&through->ops2;
+	}
+	ops &= sg_ops_enabled & sg_ops_ruled;
+	ops2 &= sg_ops_enabled & sg_ops_ruled;
+	if (!ops && !ops2)
+		return 0;
+	/* Every helper call counts on the path of an open that no rule speaks
+	 * of: the task is fetched only where it is needed. */
+	if (sg_target != SG_TARGET_ALL &&
+	    !sg_in_target((struct task_struct *)bpf_get_current_task()))
+		return 0;
+
+	subject = subject_selectors();
+	judge(mnt, dentry, ops, subject, &first);
+	if (dentry2 && first.verdict != SG_VERDICT_DENY) {
+		__u32 moves = ops & SG_MOVES;
+
+		judge(mnt2, dentry2, ops2, subject, &second);
+		if (second.verdict == SG_VERDICT_DENY || (second.verdict && !first.verdict))
+			decided = &second;
+		/* A new name (link) or place (rename) outside the file's own rules
+		 * would shed them: refused when they deny something. An exchange
+		 * moves the second file to the first place as well. */
+		if (moves && decided->verdict != SG_VERDICT_DENY && first.guard_rule &&
+		    (!second.found || second.node != first.node)) {
+			first.verdict = SG_VERDICT_DENY;
+			first.rule_id = first.guard_rule;
+			first.op = ops & (1U << SG_FILE_LINK) ? SG_FILE_LINK : SG_FILE_RENAME;
+			decided = &first;
+		} else if (moves && decided->verdict != SG_VERDICT_DENY && exchange && second.guard_rule &&
+			   (!first.found || first.node != second.node)) {
+			second.verdict = SG_VERDICT_DENY;
+			second.rule_id = second.guard_rule;
+			second.op = SG_FILE_RENAME;
+			decided = &second;
+		}
+	}
+	if (!decided->verdict || (bpf_get_current_pid_tgid() >> 32) == sg_agent_tgid)
+		return 0;
+	task = (struct task_struct *)bpf_get_current_task();
+
+	/* Decided: from here on nothing changes the verdict. */
+	ev = bpf_map_lookup_elem(&file_scratch, &zero);
+	if (ev) {
+		ev->hdr.kind = SG_KIND_FILE;
+		ev->hdr.op = SG_OP_FILE_FIRST + decided->op;
+		ev->hdr.rule_id = decided->rule_id;
+		ev->hdr.flags = first.truncated || second.truncated ? SG_FLAG_TRUNCATED : 0;
+		ev->hdr.action = decided->verdict == SG_VERDICT_AUDIT ? SG_ACTION_ALLOWED :
+				 sg_block			       ? SG_ACTION_BLOCKED :
+								 SG_ACTION_MONITOR;
+		ev->file_op = decided->op;
+		sg_fill_subject(&ev->hdr, task);
+		ev->exe_len = copy_path(ev->exe, BPF_CORE_READ(task, mm, exe_file, f_path.mnt),
+					BPF_CORE_READ(task, mm, exe_file, f_path.dentry), &exe_flags);
+		ev->path_len = copy_path(ev->path, mnt, dentry, &ev->hdr.flags);
+		ev->target_len = 0;
+		size = offsetof(struct sg_file_event, path) + (ev->path_len & (SG_PATH_LEN - 1));
+		if (dentry2) {
+			ev->target_len = copy_path(ev->target, mnt2, dentry2, &ev->hdr.flags);
+			size = offsetof(struct sg_file_event, target) + (ev->target_len & (SG_PATH_LEN - 1));
+		}
+		sg_emit(ev, size);
+	}
+	return decided->verdict == SG_VERDICT_DENY && sg_block;
+}
