@@ -39,32 +39,14 @@ pub const PROGRAMS: &[Program<Detection>] = &[
     Program::new("sg_detect_userns", HookKind::Lsm, "userns_create", &[Detection::UsernsCreate]),
 ];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Low,
-    Medium,
-    High,
-    Critical,
-}
+/// The severities of SPEC section 9, shared with the inventory's findings.
+pub use crate::inventory::Severity;
 
-impl Severity {
-    pub const ALL: [Severity; 4] = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-
-    /// The record's level: a critical detection is CRITICAL, any other WARNING.
-    fn level(self) -> Level {
-        match self {
-            Severity::Critical => Level::Critical,
-            _ => Level::Warning,
-        }
+/// The record's level: a critical detection is CRITICAL, any other WARNING.
+fn level_of(severity: Severity) -> Level {
+    match severity {
+        Severity::Critical => Level::Critical,
+        _ => Level::Warning,
     }
 }
 
@@ -361,7 +343,7 @@ fn record(ev: &sg::sg_detect_event) -> Option<Record> {
     let (technique, severity) = describe(detection);
     let exe = Value::Bytes(sized_bytes(&ev.exe, ev.exe_len).to_vec());
     let mut record = event_record(&ev.hdr, NAME, detection.name(), &RuleTable::default(), exe);
-    record.level = severity.level();
+    record.level = level_of(severity);
     let bytes = |field: &[u8], len: u32| Value::Bytes(sized_bytes(field, len).to_vec());
     let mut fields = vec![
         ("technique", Value::Str(technique.into())),
