@@ -10,7 +10,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 
-use crate::logging::{write_json_value, Level, Record, Value};
+use super::value_bytes;
+use crate::logging::{Level, Record};
 
 pub const SOCKET: &str = "/run/systemd/journal/socket";
 
@@ -49,22 +50,6 @@ fn field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     }
     out.push(b'\n');
 }
-
-fn value_bytes(value: &Value) -> Vec<u8> {
-    match value {
-        Value::Str(text) => text.as_bytes().to_vec(),
-        Value::Bytes(bytes) => bytes.clone(),
-        Value::Uint(n) => n.to_string().into_bytes(),
-        Value::Int(n) => n.to_string().into_bytes(),
-        Value::Bool(b) => b.to_string().into_bytes(),
-        Value::List(_) | Value::Map(_) => {
-            let mut out = Vec::new();
-            write_json_value(&mut out, value);
-            out
-        }
-    }
-}
-
 /// The datagram for one record. `message` is the record as the log writes it (one
 /// line), for `MESSAGE`; the record's head and fields become `SAFEGUARD_*` fields.
 pub fn encode(record: &Record, message: &[u8], tags: &[(String, String)]) -> Vec<u8> {
@@ -192,7 +177,7 @@ fn send_fd(socket: &UnixDatagram, path: &std::path::Path, fd: i32) -> io::Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logging::Action;
+    use crate::logging::{Action, Value};
 
     /// Parses a native-protocol datagram back into (name, value) pairs, as journald does.
     fn parse(mut data: &[u8]) -> Vec<(String, Vec<u8>)> {

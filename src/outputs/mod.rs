@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::OutputConfig;
-use crate::logging::{write_json, write_text, Record};
+use crate::logging::{write_json, write_json_value, write_text, Record, Value};
 
 /// Records one output took and lost, for the agent's lifetime (reloads included).
 #[derive(Debug, Default)]
@@ -185,6 +185,23 @@ impl Outputs {
                     self.failing[index] = true;
                 }
             }
+        }
+    }
+}
+
+/// A field's value as bytes, for the journal and syslog: text as is, numbers in
+/// decimal, lists and maps as JSON.
+pub(crate) fn value_bytes(value: &Value) -> Vec<u8> {
+    match value {
+        Value::Str(text) => text.as_bytes().to_vec(),
+        Value::Bytes(bytes) => bytes.clone(),
+        Value::Uint(n) => n.to_string().into_bytes(),
+        Value::Int(n) => n.to_string().into_bytes(),
+        Value::Bool(b) => b.to_string().into_bytes(),
+        Value::List(_) | Value::Map(_) => {
+            let mut out = Vec::new();
+            write_json_value(&mut out, value);
+            out
         }
     }
 }

@@ -20,9 +20,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::queue::Queued;
-use super::OutputStats;
+use super::{value_bytes, OutputStats};
 use crate::config::SyslogTarget;
-use crate::logging::{write_json_value, write_rfc3339, Level, Record, Value};
+use crate::logging::{write_rfc3339, Level, Record};
 
 /// LOG_AUTHPRIV
 const FACILITY: u8 = 10;
@@ -68,22 +68,6 @@ fn param_value(out: &mut Vec<u8>, bytes: &[u8]) {
         }
     }
 }
-
-fn value_bytes(value: &Value) -> Vec<u8> {
-    match value {
-        Value::Str(text) => text.as_bytes().to_vec(),
-        Value::Bytes(bytes) => bytes.clone(),
-        Value::Uint(n) => n.to_string().into_bytes(),
-        Value::Int(n) => n.to_string().into_bytes(),
-        Value::Bool(b) => b.to_string().into_bytes(),
-        Value::List(_) | Value::Map(_) => {
-            let mut out = Vec::new();
-            write_json_value(&mut out, value);
-            out
-        }
-    }
-}
-
 /// One RFC 5424 message (no framing, no trailing newline). `json` is the record's
 /// JSON line.
 pub fn encode(record: &Record, json: &[u8], header: &Header) -> Vec<u8> {
@@ -255,7 +239,7 @@ fn connect(address: &str) -> io::Result<TcpStream> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logging::Action;
+    use crate::logging::{Action, Value};
     use std::io::Read;
     use std::time::UNIX_EPOCH;
 
