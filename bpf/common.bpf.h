@@ -109,6 +109,15 @@ static __always_inline int sg_keep_denial(int ret)
 	return -EPERM;
 }
 
+/* A hook's return: -EPERM where expr is true, else 0. Constants, not an
+ * expression: 6.12's verifier checks the range of what an LSM program returns. */
+#define VERDICT(expr)                  \
+	do {                           \
+		if (expr)              \
+			return -EPERM; \
+		return 0;              \
+	} while (0)
+
 /* The inode number of the pid namespace the task lives in (not the one its
  * children will be created in). */
 static __always_inline __u32 sg_pidns_inum(struct task_struct *task)

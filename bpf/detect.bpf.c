@@ -246,14 +246,6 @@ static __always_inline int respond(struct sg_detect_event *ev)
 	return sg_detect_respond() != 0;
 }
 
-/* Every hook returns constants (6.12's verifier checks the range). */
-#define VERDICT(expr)                  \
-	do {                           \
-		if (expr)              \
-			return -EPERM; \
-		return 0;              \
-	} while (0)
-
 /* ---- exec: fileless_exec, exec_from_writable, reverse_shell */
 
 /* The first of stdin, stdout and stderr that is an IPv4 or IPv6 socket, with

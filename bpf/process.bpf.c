@@ -194,14 +194,6 @@ static __always_inline __u32 judge_deny(struct file *file, struct sg_exec_event 
 	return SG_VERDICT_ALLOW;
 }
 
-/* Every hook returns constants (6.12's verifier checks the range). */
-#define VERDICT(expr)                  \
-	do {                           \
-		if (expr)              \
-			return -EPERM; \
-		return 0;              \
-	} while (0)
-
 /* An exec record for a denial: emitted; 1 where block mode refuses. */
 static __always_inline int deny_exec(struct sg_exec_event *ev)
 {

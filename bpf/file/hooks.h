@@ -13,14 +13,6 @@
  * programs.
  */
 
-/* Every hook returns constants (6.12's verifier checks the range). */
-#define VERDICT(expr)                 \
-	do {                          \
-		if (expr)             \
-			return -EPERM; \
-		return 0;             \
-	} while (0)
-
 /* The ops of an open. An exec opens its file for reading too: it is judged as
  * exec only. The open carries __FMODE_EXEC in f_flags; f_mode gains FMODE_EXEC
  * later. */
