@@ -472,10 +472,14 @@ impl Agent {
             let _ = self.log_replacements.send(Replacement::Log(log));
             changed.push("log");
         }
+        // The outputs carry the tags too: new tags reopen them, but only a changed
+        // [output] is reported as changed.
         if new.output != self.config.output || new.log.tags != self.config.log.tags {
             let outputs = Outputs::open(&new.output, &new.log.tags, self.output_stats.clone(), &self.identity);
             let _ = self.log_replacements.send(Replacement::Outputs(outputs));
-            changed.push("output");
+            if new.output != self.config.output {
+                changed.push("output");
+            }
         }
         for (index, state, instance) in started {
             let name = MODULES[index].name;

@@ -14,7 +14,7 @@
 #   SG_VM_CACHE    kernel cache (default /var/cache/safeguard-vm), see kernels.sh
 #   SG_VM_ONLY     comma-separated scenario names to run (default: all that apply)
 #   SG_VM_TIMEOUT  hard limit per boot in seconds (default 3600)
-#   SG_VM_SCENARIO_TIMEOUT  limit per scenario inside the guest (default 420: seven boots share two cores)
+#   SG_VM_SCENARIO_TIMEOUT  limit per scenario inside the guest (default 600: seven boots share two cores)
 # Output: "PASS <boot> <scenario>" / "FAIL <boot> <scenario>" (each failure followed by the
 # scenario's own output, indented), "FAIL <boot> boot" for a boot that gave no verdict
 # (with the last 40 console lines), and last "vm: N passed, M failed". Exit 0 iff all passed.
@@ -39,7 +39,7 @@ fi
 root=$(cd "$here/../.." && pwd)
 out=${SG_VM_OUT:-$root/target/vm}
 boot_timeout=${SG_VM_TIMEOUT:-3600}
-scenario_timeout=${SG_VM_SCENARIO_TIMEOUT:-420}
+scenario_timeout=${SG_VM_SCENARIO_TIMEOUT:-600}
 only=${SG_VM_ONLY:-}
 
 # boot name -> kernel, extra kernel arguments, whether BPF LSM is expected active

@@ -26,18 +26,6 @@ file_config() {
     mv /tmp/sg.toml.new /tmp/sg.toml
 }
 
-# reload_and_wait N: SIGHUP, then wait for the Nth reload record.
-reload_and_wait() {
-    kill -HUP "$AGENT_PID"
-    i=0
-    while [ "$(count_records '"module":"agent"' '"op":"reload"')" -lt "$1" ]; do
-        [ "$i" -lt 600 ] || fail "no reload record number $1 within 120 s"
-        alive "$AGENT_PID" || fail "agent died on reload $1"
-        sleep 0.2
-        i=$((i + 1))
-    done
-}
-
 file_config 0
 start_agent /tmp/sg.toml
 expect_eperm_file cat /srv/secret/key

@@ -20,19 +20,6 @@ detect_config() {
     printf 'exclude = [{ detection = "ptrace_inject", command = ["/opt/sg-gdb"] }]\n' >>/tmp/sg.toml
 }
 
-# reload_and_wait N: SIGHUP, then wait for the Nth reload record.
-reload_and_wait() {
-    kill -HUP "$AGENT_PID"
-    i=0
-    while [ "$(count_records '"module":"agent"' '"op":"reload"')" -lt "$1" ]; do
-        [ "$i" -lt 600 ] || fail "no reload record number $1 within 120 s"
-        alive "$AGENT_PID" || fail "agent died on reload $1"
-        sleep 0.2
-        i=$((i + 1))
-    done
-    wait_for_record '"module":"agent"' '"op":"reload"' '"changed":["detect"]'
-}
-
 # detected NAME ACTION PATTERN...: a new detect record NAME with ACTION from $SH_PID, with
 # the patterns; else a problem.
 detected() {
