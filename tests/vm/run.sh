@@ -33,7 +33,7 @@ arch=x86_64
 # critical path and both cores stay busy to the end (a boot is one TCG vCPU).
 if [ ${#boots[@]} = 0 ]; then
     if [ "$arch" = aarch64 ]; then boots=(arm64-5.10 arm64-6.1 arm64-6.12)
-    else boots=(5.10-a 5.10-b 6.1-a 6.1-b 6.12-a 6.12-b 6.1-nobpf)
+    else boots=(5.10-a 5.10-b 6.1-a 6.1-b 6.1-c 6.12-a 6.12-b 6.1-nobpf)
     fi
 fi
 root=$(cd "$here/../.." && pwd)
@@ -54,15 +54,21 @@ lsm_args_of=([6.1-nobpf]="lsm=lockdown,capability,yama,apparmor" [bench-6.1]="sg
 # trampolines that LSM programs need (measured; README "BPF LSM on arm64"). 5.10 and 6.1
 # are degraded boots: sg.lsm=0 selects the "nolsm" scenarios, sg.notramp=1 tells them why.
 lsm_of=([6.1-nobpf]=0 [bench-6.1]=1 [bench-6.12]=1 [arm64-5.10]=0 [arm64-6.1]=0 [arm64-6.12]=1)
-# The BPF LSM kernels: KERNEL runs all of its scenarios, KERNEL-a and KERNEL-b a half each.
-# 5.10 has CONFIG_BPF_LSM=y but leaves bpf out of its default list.
+# The BPF LSM kernels: KERNEL runs all of its scenarios, KERNEL-a, -b (and -c) a share
+# each. 6.1 verifies the file module's programs slowest (its scenarios took twice
+# 6.12's), so it gets three shares. 5.10 has CONFIG_BPF_LSM=y but leaves bpf out of its
+# default list.
+declare -A shares_of=([5.10]=2 [6.1]=3 [6.12]=2)
+letters=abc
 for k in 5.10 6.1 6.12; do
     args=""
     [ "$k" = 5.10 ] && args="lsm=lockdown,capability,yama,apparmor,bpf "
-    kernel_of[$k]=$k kernel_of[$k-a]=$k kernel_of[$k-b]=$k
-    lsm_args_of[$k]=${args% } lsm_args_of[$k-a]="${args}sg.shard=0/2"
-    lsm_args_of[$k-b]="${args}sg.shard=1/2"
-    lsm_of[$k]=1 lsm_of[$k-a]=1 lsm_of[$k-b]=1
+    kernel_of[$k]=$k lsm_args_of[$k]=${args% } lsm_of[$k]=1
+    n=${shares_of[$k]}
+    for ((i = 0; i < n; i++)); do
+        b=$k-${letters:i:1}
+        kernel_of[$b]=$k lsm_args_of[$b]="${args}sg.shard=$i/$n" lsm_of[$b]=1
+    done
 done
 # With -icount shift=0 the guest clock counts instructions: timings repeat to ~0.1%.
 declare -A qemu_extra_of=([bench-6.1]="-icount shift=0" [bench-6.12]="-icount shift=0")
