@@ -9,8 +9,12 @@
 //! These tests load BPF programs, so they need root and are `#[ignore]`d in plain
 //! `cargo test`; `tests/host/run.sh` runs them (`cargo test host_tier -- --ignored`).
 
+// Each module's cases are test code through and through: they live in tests.rs files.
+#[path = "file/tests.rs"]
 mod file;
+#[path = "mount/tests.rs"]
 mod mount;
+#[path = "network/tests.rs"]
 mod network;
 
 use libbpf_rs::{ProgramInput, ProgramMut};
