@@ -36,7 +36,7 @@ packages() {
     local deb rpm
     deb=$(ls target/package/aarch64/safeguard_*_arm64.deb) || return 1
     rpm=$(ls target/package/aarch64/safeguard-*.aarch64.rpm) || return 1
-    dpkg-query -W -f='${Status}\n' rpm 2>/dev/null | grep -q '^install ok installed' ||
+    dpkg-query -W -f='${Status}\n' rpm 2>/dev/null | grep '^install ok installed' >/dev/null ||
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpm || return 1
     [ "$(dpkg-deb -f "$deb" Architecture)" = arm64 ] || { echo "$deb: not Architecture arm64"; return 1; }
     [ "$(rpm -qp --qf '%{ARCH}' "$rpm" 2>/dev/null)" = aarch64 ] || { echo "$rpm: not aarch64"; return 1; }

@@ -26,7 +26,7 @@ mapfile -t scripts < <(git ls-files | while read -r f; do
     case ${f##*/} in
         *.sh) echo "$f" ;;
         *.*) ;;
-        *) [ -f "$f" ] && head -n 1 "$f" | grep -qE '^#!.*(ba)?sh' && echo "$f" ;;
+        *) [ -f "$f" ] && head -n 1 "$f" | grep -E '^#!.*(ba)?sh' >/dev/null && echo "$f" ;;
     esac
 done)
 
@@ -35,6 +35,17 @@ gate clippy cargo clippy --all-targets --color never -- -D warnings
 # SC2015: `test && test || fail "why"` is how the test scripts state a condition; fail
 # exits, so "C may run when A is true" does not apply.
 gate shellcheck shellcheck -x -P SCRIPTDIR -e SC2015 "${scripts[@]}"
+# Under pipefail, `cmd | grep -q` fails at random: grep exits at the first match and cmd,
+# still writing, dies of SIGPIPE (CI lost a run to dpkg-deb so). Use `grep PATTERN >/dev/null`.
+early_grep() {
+    local f bad=0
+    for f in "${scripts[@]}"; do
+        grep -q pipefail "$f" || continue
+        grep -nE '^[^#]*\|[[:space:]]*grep -[a-zA-Z]*q' "$f" | sed "s|^|$f:|" | grep . && bad=1
+    done
+    return "$bad"
+}
+gate pipefail-grep-q early_grep
 
 echo "lint: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

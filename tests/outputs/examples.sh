@@ -135,7 +135,7 @@ journal_fields() {
         case $json in *"$field"*) ;; *) fail "journal record lacks $field: $json" ;; esac
     done
     journalctl -t safeguard -p warning..emerg SAFEGUARD_MODULE=process --no-pager -q -g sg-first && fail "-p warning shows INFO records"
-    journalctl -t safeguard -o json --output-fields=SAFEGUARD_PID,SAFEGUARD_EXE --no-pager -n 1 | grep -q SAFEGUARD_EXE ||
+    journalctl -t safeguard -o json --output-fields=SAFEGUARD_PID,SAFEGUARD_EXE --no-pager -n 1 | grep SAFEGUARD_EXE >/dev/null ||
         fail "--output-fields"
     return 0
 }
@@ -154,9 +154,9 @@ metrics_live() {
     local text
     text=$(curl -sf http://127.0.0.1:19464/metrics) || fail "GET /metrics"
     printf '%s\n' "$text" | promtool check metrics || fail "promtool check metrics"
-    printf '%s\n' "$text" | grep -q '^safeguard_events_total{module="process",op="exec",action=""} [1-9]' ||
+    printf '%s\n' "$text" | grep '^safeguard_events_total{module="process",op="exec",action=""} [1-9]' >/dev/null ||
         fail "no exec count: $(printf '%s\n' "$text" | grep events_total)"
-    printf '%s\n' "$text" | grep -q '^safeguard_output_records_total{output="syslog"} [1-9]' || fail "syslog records not counted"
+    printf '%s\n' "$text" | grep '^safeguard_output_records_total{output="syslog"} [1-9]' >/dev/null || fail "syslog records not counted"
 }
 check metrics-promtool metrics_live
 
@@ -207,7 +207,7 @@ agent_rc=$?
 agent_pid=''
 stop_agent() {
     [ "$agent_rc" = 0 ] || fail "agent exit status $agent_rc: $(tail -n 5 "$work/agent.err")"
-    journalctl -t safeguard SAFEGUARD_MODULE=agent SAFEGUARD_OP=stop -o json --no-pager | grep -q '"SAFEGUARD_TOTALS":' ||
+    journalctl -t safeguard SAFEGUARD_MODULE=agent SAFEGUARD_OP=stop -o json --no-pager | grep '"SAFEGUARD_TOTALS":' >/dev/null ||
         fail "no stop record in the journal"
     [ ! -e /run/safeguard/status.sock ] || fail "status socket left behind"
 }

@@ -136,8 +136,8 @@ deb_metadata() {
     local info
     info=$(dpkg-deb -f "$DEB1" Package Section Priority Depends Architecture)
     expect_eq "control fields" "$info" "$(printf 'Package: safeguard\nSection: admin\nPriority: optional\nDepends: procps\nArchitecture: amd64')"
-    dpkg-deb -f "$DEB1" Maintainer | grep -q . || fail "no Maintainer"
-    dpkg-deb -f "$DEB1" Description | grep -q 'neither enabled nor started' || fail "description does not say it is not started"
+    dpkg-deb -f "$DEB1" Maintainer | grep . >/dev/null || fail "no Maintainer"
+    dpkg-deb -f "$DEB1" Description | grep 'neither enabled nor started' >/dev/null || fail "description does not say it is not started"
 }
 check deb-metadata deb_metadata
 
@@ -185,7 +185,7 @@ check deb-install-does-not-start deb_install_no_start
 
 deb_config_checks() {
     in_root /usr/sbin/safeguard check -c /etc/safeguard/safeguard.toml >/dev/null || fail "safeguard check failed"
-    in_root /usr/sbin/safeguard --version | grep -qx "safeguard $(dpkg-deb -f "$DEB1" Version | sed 's/-[^-]*$//')" || fail "version differs"
+    in_root /usr/sbin/safeguard --version | grep -x "safeguard $(dpkg-deb -f "$DEB1" Version | sed 's/-[^-]*$//')" >/dev/null || fail "version differs"
 }
 check deb-config-passes-check deb_config_checks
 
@@ -218,7 +218,7 @@ man_pages() {
         warnings=$(LC_ALL=C MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
         [ -z "$warnings" ] || fail "$(basename "$page"): $warnings"
     done
-    zcat "$ROOT/usr/share/man/man8/safeguard-run.8.gz" | grep -q 'require\\-enforcement' || fail "safeguard-run(8) lacks --require-enforcement"
+    zcat "$ROOT/usr/share/man/man8/safeguard-run.8.gz" | grep 'require\\-enforcement' >/dev/null || fail "safeguard-run(8) lacks --require-enforcement"
     bash -n "$ROOT/usr/share/bash-completion/completions/safeguard" || fail "bash completion does not parse"
 }
 check man-and-completions man_pages
