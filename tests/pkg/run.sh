@@ -308,6 +308,49 @@ rpm_lifecycle() {
 }
 check rpm-install-upgrade-erase rpm_lifecycle
 
+# The inventory reads rpm's own database (rpmdb.sqlite, its write-ahead log included):
+# the packages rpm -qa lists, the owner of a set-id file, thousands of rows (b-tree
+# interior and overflow pages), rows committed to the log only, and a damaged file.
+rpm_inventory() {
+    local r want got
+    r=$(mktemp -d /tmp/sg-rpmroot.XXXXXX)
+    local rpm_r=(rpm --root "$r" --dbpath /var/lib/rpm)
+    "${rpm_r[@]}" --initdb || fail "rpm --initdb"
+    "${rpm_r[@]}" -i --justdb --nodeps --nosignature --noscripts "$RPM1" 2>/dev/null || fail "rpm -i --justdb failed"
+    mkdir -p "$r/usr/sbin" "$r/usr/bin"
+    install -m 4755 "$BIN" "$r/usr/sbin/safeguard"
+    install -m 4755 /dev/null "$r/usr/bin/planted"
+    rpm_root_inventory() { "$BIN" inventory --root "$r" --json; }
+    rpm_listed() { python3 -c 'import json, sys; print("\n".join(sorted(" ".join((p["name"], p["version"], p["arch"])) for p in json.load(sys.stdin)["packages"]["rpm"] or [])))'; }
+    want=$("${rpm_r[@]}" -qa --qf '%{NAME} %{EVR} %{ARCH}\n' | sort)
+    expect_eq "rpm packages" "$(rpm_root_inventory | rpm_listed)" "$want"
+    got=$(rpm_root_inventory | python3 -c 'import json, sys; i = json.load(sys.stdin); print(i["packages"]["owner_db"], sorted((f["path"], f["package"]) for f in i["setid_files"]))')
+    expect_eq "owners" "$got" "rpm [('/usr/bin/planted', None), ('/usr/sbin/safeguard', 'safeguard')]"
+    # 4,096 rows, the last 2,048 committed to the write-ahead log and not checkpointed.
+    python3 - "$r/var/lib/rpm/rpmdb.sqlite" <<'PY' || fail "could not grow the database"
+import os, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA wal_autocheckpoint = 0")
+for _ in range(11):
+    db.execute("INSERT INTO Packages (blob) SELECT blob FROM Packages")
+db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+db.execute("INSERT INTO Packages (blob) SELECT blob FROM Packages")
+os._exit(0)  # no close: the last commit stays in the log
+PY
+    [ -s "$r/var/lib/rpm/rpmdb.sqlite-wal" ] || fail "the rows did not stay in the write-ahead log"
+    want=$("${rpm_r[@]}" -qa --qf '%{NAME} %{EVR} %{ARCH}\n' | sort)
+    expect_eq "rows rpm sees" "$(echo "$want" | wc -l)" 4096
+    expect_eq "4,096 rows" "$(rpm_root_inventory | rpm_listed)" "$want"
+    # A damaged database: reported as unavailable, the rest of the inventory intact.
+    rm -f "$r/var/lib/rpm/rpmdb.sqlite-wal" "$r/var/lib/rpm/rpmdb.sqlite-shm"
+    truncate -s 50000 "$r/var/lib/rpm/rpmdb.sqlite"
+    got=$(rpm_root_inventory | python3 -c 'import json, sys; i = json.load(sys.stdin); print(i["packages"]["rpm"], [u["section"] for u in i["unavailable"] if u["section"] == "packages.rpm"], len(i["setid_files"]))') ||
+        fail "inventory of a damaged database failed"
+    expect_eq "damaged database" "$got" "None ['packages.rpm'] 2"
+    rm -rf "$r"
+}
+check rpm-inventory rpm_inventory
+
 # --- under systemd ----------------------------------------------------------------------
 # guest.sh prints "SG-PKG PASS|FAIL name", a failure's evidence indented, then
 # "SG-PKG DONE"; anything short of DONE is a failed boot.
