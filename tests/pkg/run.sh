@@ -351,6 +351,34 @@ PY
 }
 check rpm-inventory rpm_inventory
 
+# inventory and risk on a real Debian root (issue 17): the debootstrapped root has no
+# finding; with risks planted the way an intruder or a careless admin leaves them, risk
+# --root reports exactly those, and the owner of every stock set-id file is known.
+risk_debian_root() {
+    local r got
+    r=$(mktemp -d /tmp/sg-riskroot.XXXXXX)
+    tar -xzf "$ROOT_TAR" -C "$r" || fail "could not unpack $ROOT_TAR"
+    risk_ids() { "$BIN" risk --root "$r" --json | python3 -c 'import json, sys; print(" ".join(sorted(f["id"] + ":" + f["severity"] for f in json.load(sys.stdin)["findings"])))'; }
+    expect_eq "findings of the clean root" "$(risk_ids)" ""
+    got=$("$BIN" inventory --root "$r" --json | python3 -c 'import json, sys; i = json.load(sys.stdin); print(i["packages"]["owner_db"], len(i["setid_files"]) > 0, [f["path"] for f in i["setid_files"] if not f["package"]])')
+    expect_eq "stock set-id files are owned" "$got" "dpkg True []"
+    echo 'toor:x:0:0:planted:/root:/bin/bash' >>"$r/etc/passwd"
+    echo 'toor:$6$salt$hash:19000:0:99999:7:::' >>"$r/etc/shadow"
+    echo 'guest:x:1001:1001::/home/guest:/bin/bash' >>"$r/etc/passwd"
+    echo 'guest::19000:0:99999:7:::' >>"$r/etc/shadow"
+    mkdir -p "$r/etc/ssh"
+    printf 'PermitRootLogin yes\nPasswordAuthentication no\n' >"$r/etc/ssh/sshd_config"
+    install -m 4755 "$r/usr/bin/true" "$r/usr/local/bin/helper"
+    chmod 0777 "$r/usr/local/sbin"
+    printf '*/5 * * * * root /usr/local/sbin/job\n' >"$r/etc/cron.d/planted"
+    expect_eq "findings of the planted root" "$(risk_ids)" \
+        "cron-writable-program:high empty-password:high path-world-writable:high setid-unowned:high ssh-root-login:high uid0-account:critical"
+    "$BIN" risk --root "$r" --fail-on critical >/dev/null
+    expect_eq "risk --fail-on critical exit" "$?" 3
+    rm -rf "$r"
+}
+check risk-debian-root risk_debian_root
+
 # --- under systemd ----------------------------------------------------------------------
 # guest.sh prints "SG-PKG PASS|FAIL name", a failure's evidence indented, then
 # "SG-PKG DONE"; anything short of DONE is a failed boot.
