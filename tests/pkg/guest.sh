@@ -232,6 +232,61 @@ inventory_drift() {
 }
 check inventory-drift inventory_drift
 
+# [output] under the unit's sandbox (issue 19): records reach the journal with their
+# fields, RFC 5424 reaches a collector over UDP and, after a reload, over TCP with octet
+# framing; /metrics and `safeguard status` count the rule's hits exactly.
+# shellcheck disable=SC2016 # Perl code
+udp_collector='use IO::Socket::INET; my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:5514", Proto => "udp")
+    or die "$!"; open(my $f, ">>", shift) or die "$!"; select($f); $| = 1;
+    while ($s->recv(my $m, 65536)) { print $f "$m\n" }'
+# shellcheck disable=SC2016 # Perl code
+tcp_collector='use IO::Socket::INET; my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:5515", Listen => 5,
+    ReuseAddr => 1) or die "$!"; open(my $f, ">>", shift) or die "$!"; select($f); $| = 1;
+    while (my $c = $s->accept) { while (sysread($c, my $b, 65536)) { print $f $b } }'
+hits_of_denied() { safeguard status | awk '$1 == "process" && $3 == "/usr/local/bin/denied" { print $2 }'; }
+metrics_hits() {
+    timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9464; printf "GET /metrics HTTP/1.0\r\n\r\n" >&3; cat <&3' |
+        sed -n 's|^safeguard_rule_hits_total{module="process",.*rule="/usr/local/bin/denied"} \([0-9]*\)\r*$|\1|p'
+}
+count_is() { [ "$("$1")" = "$2" ]; }
+outputs_under_unit() {
+    local udp tcp rc=0 before
+    perl -e "$udp_collector" /tmp/sg-udp.out >/dev/null 2>&1 &
+    udp=$!
+    perl -e "$tcp_collector" /tmp/sg-tcp.out >/dev/null 2>&1 &
+    tcp=$!
+    (
+        good_policy
+        printf '[output]\njournald = true\nsyslog = "udp:127.0.0.1:5514"\nmetrics = "127.0.0.1:9464"\n' >>"$CONF"
+        systemctl reload safeguard || fail "reload failed"
+        wait_for 90 prop_is ActiveState active || fail "not active after the reload"
+        wait_for 10 hits_of_denied || fail "safeguard status answers nothing: $(safeguard status 2>&1 | tail -n 3)"
+        before=$(hits_of_denied)
+        [ -n "$before" ] || fail "safeguard status lists no hits for the rule: $(safeguard status 2>&1 | tail -n 5)"
+        for _ in 1 2 3; do /usr/local/bin/denied 2>/dev/null && fail "the denied binary ran"; done
+        wait_for 15 count_is hits_of_denied $((before + 3)) ||
+            fail "status: $(hits_of_denied) hits of the rule, want $((before + 3))"
+        wait_for 15 count_is metrics_hits $((before + 3)) || fail "/metrics: '$(metrics_hits)' hits, want $((before + 3))"
+        wait_for 10 sh -c 'journalctl -t safeguard SAFEGUARD_MODULE=process SAFEGUARD_ACTION=BLOCKED -o json --no-pager |
+            grep "SAFEGUARD_FILENAME\":\"/usr/local/bin/denied" | grep -q "\"PRIORITY\":\"4\""' ||
+            fail "no BLOCKED record with its fields in the journal: $(journalctl -t safeguard -n 3 -o json --no-pager)"
+        wait_for 10 grep -q '^<[0-9]*>1 .*/usr/local/bin/denied' /tmp/sg-udp.out ||
+            fail "no RFC 5424 record over UDP: $(head -c 600 /tmp/sg-udp.out)"
+        sed -i 's|^syslog = .*|syslog = "tcp:127.0.0.1:5515"|' "$CONF"
+        systemctl reload safeguard || fail "reload to TCP failed"
+        wait_for 90 prop_is ActiveState active || fail "not active after the reload"
+        /usr/local/bin/denied 2>/dev/null && fail "the denied binary ran"
+        wait_for 10 grep -qE '(^|[^0-9])[0-9]+ <[0-9]+>1 .*/usr/local/bin/denied' /tmp/sg-tcp.out ||
+            fail "no octet-framed RFC 5424 record over TCP: $(head -c 600 /tmp/sg-tcp.out)"
+        good_policy
+        systemctl reload safeguard || fail "reload failed"
+        wait_for 90 prop_is ActiveState active || fail "not active after the reload"
+    ) || rc=1
+    kill "$udp" "$tcp"
+    return $rc
+}
+check outputs-under-unit outputs_under_unit
+
 restarts_after_crash() {
     systemctl start safeguard
     local pid
