@@ -287,6 +287,47 @@ outputs_under_unit() {
 }
 check outputs-under-unit outputs_under_unit
 
+# [detect] on a normal host (issue 15): what an administrator and systemd do every day
+# raises no detection; then one real technique does, which shows the module was watching.
+detect_quiet() {
+    good_policy
+    printf '[detect]\nmode = "monitor"\n' >>"$CONF"
+    systemctl reload safeguard || fail "reload failed"
+    wait_for 90 prop_is ActiveState active || fail "not active after the reload"
+    wait_for 10 log_has '"op":"reload"' '"detect"' || fail "no reload record naming detect: $(grep '"op":"reload"' "$LOG" | tail -n 1)"
+    local mark
+    mark=$(wc -l <"$LOG")
+    # the day's work
+    useradd -m -s /bin/bash sg-operator || fail "useradd"
+    echo 'sg-operator:Correct-Horse-9' | chpasswd || fail "chpasswd"
+    usermod -aG adm sg-operator || fail "usermod"
+    su -s /bin/sh sg-operator -c 'id >/dev/null; ls ~ >/dev/null' || fail "su"
+    passwd -S sg-operator >/dev/null || fail "passwd -S"
+    userdel -r sg-operator 2>/dev/null || fail "userdel"
+    systemctl daemon-reload
+    systemctl restart systemd-journald
+    journalctl --rotate >/dev/null 2>&1
+    systemd-tmpfiles --create >/dev/null 2>&1
+    systemctl start systemd-tmpfiles-clean.service
+    dpkg --configure -a >/dev/null 2>&1
+    ps -e >/dev/null
+    perl -e 'open(my $f, "<", "/etc/passwd") or die; 1 while <$f>' || fail "perl"
+    sleep 2
+    local quiet
+    quiet=$(tail -n +"$((mark + 1))" "$LOG" | grep '"module":"detect"')
+    [ -z "$quiet" ] || fail "detections on ordinary work: $(printf '%s\n' "$quiet" | head -c 1500)"
+    # and a real technique, from a world-writable directory
+    cp /usr/bin/true /tmp/sg-dropped || fail "cp"
+    /tmp/sg-dropped || fail "/tmp/sg-dropped did not run (monitor mode)"
+    wait_for 15 log_has '"module":"detect"' '"op":"exec_from_writable"' '"/tmp/sg-dropped"' ||
+        fail "the module did not see the exec from /tmp: $(grep '"module":"detect"' "$LOG" | tail -n 2)"
+    rm -f /tmp/sg-dropped
+    good_policy
+    systemctl reload safeguard || fail "reload failed"
+    wait_for 90 prop_is ActiveState active || fail "not active after the reload"
+}
+check detect-quiet-on-a-normal-host detect_quiet
+
 restarts_after_crash() {
     systemctl start safeguard
     local pid
