@@ -627,7 +627,7 @@ mod tests {
             );
         exec.action = Some(Action::Blocked);
         exec.rule = Some("{ path = \"/tmp\", uid = [1000] }".into());
-        let exit = record("process", "exit").field("exe", Value::Str(String::new())).field("exit_code", Value::Int(-1));
+        let exit = record("process", "exit").field("exe", Value::Str(String::new())).field("exit_code", Value::Uint(1));
         let start = record("agent", "start")
             .field("version", Value::Str("0.1.0".into()))
             .field("config", Value::Bytes(b"/etc/safeguard/safe guard.toml".to_vec()))

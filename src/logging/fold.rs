@@ -121,6 +121,7 @@ impl Folder {
     }
 
     /// Keys with an open window.
+    #[cfg(test)]
     pub fn open_keys(&self) -> usize {
         self.open.len()
     }

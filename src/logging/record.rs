@@ -48,7 +48,6 @@ pub enum Value {
     Str(String),
     Bytes(Vec<u8>),
     Uint(u64),
-    Int(i64),
     Bool(bool),
     List(Vec<Value>),
     Map(Vec<(String, Value)>),

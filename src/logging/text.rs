@@ -90,7 +90,6 @@ fn write_value(out: &mut Vec<u8>, value: &Value, nesting: Nesting) {
         Value::Str(text) => write_scalar(out, text.as_bytes(), nesting),
         Value::Bytes(bytes) => write_scalar(out, bytes, nesting),
         Value::Uint(number) => out.extend_from_slice(number.to_string().as_bytes()),
-        Value::Int(number) => out.extend_from_slice(number.to_string().as_bytes()),
         Value::Bool(flag) => out.extend_from_slice(if *flag { b"true" } else { b"false" }),
         Value::List(items) => {
             out.push(b'[');
@@ -213,7 +212,6 @@ mod tests {
     fn every_value_kind_exactly() {
         let mut record = record()
             .field("pid", Value::Uint(42))
-            .field("exit_code", Value::Int(-9))
             .field("container", Value::Bool(true))
             .field("comm", Value::Str("nc".into()))
             .field("exe", Value::Bytes(b"/usr/bin/nc".to_vec()))
@@ -229,7 +227,7 @@ mod tests {
             line(&record, &tags),
             concat!(
                 r#"time=2026-11-22T12:34:56.123456Z level=WARNING level_no=30 module=process op=exec "#,
-                r#"action=BLOCKED rule="{ path = \"/etc/shadow\" }" pid=42 exit_code=-9 container=true "#,
+                r#"action=BLOCKED rule="{ path = \"/etc/shadow\" }" pid=42 container=true "#,
                 r#"comm=nc exe=/usr/bin/nc argv=[nc,-l] spaced="[sh,\"echo hi, there\"]" "#,
                 r#"commas="[\"a,b\",\"\"]" empty=[] totals="{lost=0,by={}}" tags.env=prod tags.team="sec ops""#,
                 "\n"

@@ -196,7 +196,6 @@ pub(crate) fn value_bytes(value: &Value) -> Vec<u8> {
         Value::Str(text) => text.as_bytes().to_vec(),
         Value::Bytes(bytes) => bytes.clone(),
         Value::Uint(n) => n.to_string().into_bytes(),
-        Value::Int(n) => n.to_string().into_bytes(),
         Value::Bool(b) => b.to_string().into_bytes(),
         Value::List(_) | Value::Map(_) => {
             let mut out = Vec::new();
