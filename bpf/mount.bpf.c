@@ -25,6 +25,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Load-time switches (rodata), set by src/mount/mod.rs. */
 const volatile __u32 sg_have_paths = 0;  /* any path rule: an unresolvable source is refused */
 const volatile __u32 sg_log_allowed = 0; /* a record for every mount, ALLOWED when not denied */
+/* 1 where the path_rename hook has its flags argument (5.19 and later). */
+const volatile __u32 sg_rename_has_flags = 0;
 
 /* mount(2) flags (include/uapi/linux/mount.h) */
 #define MS_REMOUNT 32
@@ -34,6 +36,7 @@ const volatile __u32 sg_log_allowed = 0; /* a record for every mount, ALLOWED wh
 #define MS_PRIVATE (1 << 18)
 #define MS_SLAVE (1 << 19)
 #define MS_SHARED (1 << 20)
+#define RENAME_EXCHANGE (1 << 1)
 
 #define MAY_EXEC 1
 #define PROC_SUPER_MAGIC 0x9fa0
@@ -882,6 +885,98 @@ int BPF_PROG(sg_mount_lookup_link, struct dentry *dentry, struct inode *inode, b
 	if (!rule)
 		return 0;
 	if (decide_guarded(ev, rule))
+		return -EPERM;
+	return 0;
+}
+
+/*
+ * Name guard. mount(2) judges its source by the string it is given and by the
+ * directories its lookup searches; the last component meets no hook. The
+ * string table holds the denied paths and their ancestors where they were at
+ * start, so a rename of one of them (`mv /run/docker.sock /run/x`, `mv /srv
+ * /srv2` above a denied /srv/secret), of anything out of a denied directory,
+ * or a hard link made to a file below one would give the denied tree a name
+ * that neither the table nor the lookup sees, and a bind of that name would
+ * pass. Such a link or rename is refused (block mode) like the mount it
+ * prepares, with its own record (op link or rename). A link or rename that
+ * stays below the same denied directory keeps it covered and passes. Hard
+ * links made before the start stay a limit (README).
+ */
+static __noinline int name_guard(struct vfsmount *src_mnt, struct dentry *src, struct vfsmount *dst_mnt,
+				 struct dentry *dst, __u32 op)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sg_pathbuf *pb;
+	struct sg_inode_key key = {};
+	struct sg_resolved resolved;
+	struct mount_scratch *s;
+	struct sg_mount_event *ev;
+	struct sg_match *own;
+	struct path named;
+	__u32 rule, len;
+
+	if (!src || !sg_in_target(task))
+		return 0;
+	key.ino = BPF_CORE_READ(src, d_inode, i_ino);
+	key.dev = BPF_CORE_READ(src, d_sb, s_dev);
+	own = bpf_map_lookup_elem(&sg_inode_rules, &key);
+	if (own) {
+		/* a denied path or an ancestor of one: the table knows it by its place */
+		rule = own->id;
+	} else {
+		rule = deny_in_fs(src);
+		if (!rule)
+			return 0;
+		/* still below the same denied directory: its new name is covered */
+		if (rule != SG_RULE_UNRESOLVED && deny_in_fs(BPF_CORE_READ(dst, d_parent)) == rule)
+			return 0;
+	}
+	s = mount_event(task, op);
+	pb = sg_pathbuf();
+	if (!s || !pb)
+		return sg_block;
+	ev = &s->ev;
+	ev->source_ino = key.ino;
+	ev->source_dev = key.dev;
+	named.mnt = src_mnt;
+	named.dentry = src;
+	sg_resolve(&named, pb, &resolved);
+	len = resolved.len < SG_MOUNT_SOURCE_LEN ? resolved.len : SG_MOUNT_SOURCE_LEN - 1;
+	bpf_probe_read_kernel(ev->source, len & SRC_MASK,
+			      &pb->buf[(SG_PATH_LEN - resolved.len) & (SG_PATH_LEN - 1)]);
+	ev->source_len = len & SRC_MASK;
+	named.mnt = dst_mnt;
+	named.dentry = dst;
+	fill_paths(ev, task, &named);
+	return finish(ev, rule, 1);
+}
+
+SEC("lsm/path_link")
+int BPF_PROG(sg_mount_link, struct dentry *old_dentry, const struct path *new_dir, struct dentry *new_dentry,
+	     int ret)
+{
+	struct vfsmount *mnt = BPF_CORE_READ(new_dir, mnt); /* links never cross mounts */
+
+	if (ret)
+		return sg_keep_denial(ret);
+	return name_guard(mnt, old_dentry, mnt, new_dentry, SG_OP_MOUNT_LINK) ? -EPERM : 0;
+}
+
+SEC("lsm/path_rename")
+int BPF_PROG(sg_mount_rename, const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,
+	     struct dentry *new_dentry)
+{
+	/* No `ret`: 5.19 added the flags argument before it (as in process.bpf.c).
+	 * Before 5.19 the kernel calls the hook a second time, reversed, for an
+	 * exchange. */
+	__u64 flags = sg_rename_has_flags ? ctx[4] : 0;
+	struct vfsmount *old_mnt = BPF_CORE_READ(old_dir, mnt), *new_mnt = BPF_CORE_READ(new_dir, mnt);
+
+	if (name_guard(old_mnt, old_dentry, new_mnt, new_dentry, SG_OP_MOUNT_RENAME))
+		return -EPERM;
+	/* an exchange moves what is at the new name to the old one as well */
+	if ((flags & RENAME_EXCHANGE) &&
+	    name_guard(new_mnt, new_dentry, old_mnt, old_dentry, SG_OP_MOUNT_RENAME))
 		return -EPERM;
 	return 0;
 }

@@ -350,6 +350,8 @@ enum sg_mount_op {
 	SG_OP_MOUNT = 50,      /* mount(2) (lsm/sb_mount, or its tracepoint) */
 	SG_OP_MOVE_MOUNT = 51, /* move_mount(2), the new mount API */
 	SG_OP_FSCONFIG = 52,   /* a new superblock (fsconfig(FSCONFIG_CMD_CREATE), lsm/sb_set_mnt_opts) */
+	SG_OP_MOUNT_LINK = 53,   /* a hard link that would name a denied source anew (lsm/path_link) */
+	SG_OP_MOUNT_RENAME = 54, /* a rename that would (lsm/path_rename) */
 };
 
 /* What a mount(2) call does, in the kernel's order of tests (path_mount). */

@@ -30,6 +30,8 @@ pub const OP_BIND: u32 = sg_net_op::SG_OP_BIND.0;
 pub const OP_MOUNT: u32 = sg_mount_op::SG_OP_MOUNT.0;
 pub const OP_MOVE_MOUNT: u32 = sg_mount_op::SG_OP_MOVE_MOUNT.0;
 pub const OP_FSCONFIG: u32 = sg_mount_op::SG_OP_FSCONFIG.0;
+pub const OP_MOUNT_LINK: u32 = sg_mount_op::SG_OP_MOUNT_LINK.0;
+pub const OP_MOUNT_RENAME: u32 = sg_mount_op::SG_OP_MOUNT_RENAME.0;
 pub const FLAG_TRUNCATED: u32 = sg_flag::SG_FLAG_TRUNCATED.0;
 pub const FLAG_CONTAINER: u32 = sg_flag::SG_FLAG_CONTAINER.0;
 pub const FLAG_ARGV_TRUNCATED: u32 = sg_flag::SG_FLAG_ARGV_TRUNCATED.0;
@@ -121,6 +123,8 @@ pub fn op_name(op: u32) -> String {
         OP_MOUNT => Some("mount"),
         OP_MOVE_MOUNT => Some("move_mount"),
         OP_FSCONFIG => Some("fsconfig"),
+        OP_MOUNT_LINK => Some("link"),
+        OP_MOUNT_RENAME => Some("rename"),
         _ => process_op_name(op),
     };
     name.map_or_else(|| format!("op{op}"), str::to_string)

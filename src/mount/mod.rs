@@ -2,7 +2,9 @@
 //! source, made absolute and normalized in the kernel, then by what the kernel's own
 //! lookup of the source meets (directories searched, /proc magic links followed);
 //! move_mount(2) judged in `lsm/move_mount` by the identity of the tree it attaches;
-//! a new superblock of a denied type or device refused in `lsm/sb_set_mnt_opts`. Every
+//! a new superblock of a denied type or device refused in `lsm/sb_set_mnt_opts`; a link
+//! or rename that would give a denied source a name the rules do not hold refused in
+//! `lsm/path_link` and `lsm/path_rename` (mount(2)'s last lookup step has no hook). Every
 //! mount gets a record: BLOCKED or MONITOR when `mount.deny` applies, ALLOWED
 //! otherwise. Without BPF LSM a kprobe on `path_mount()` judges mount(2), audit-only.
 //! Kernel side: bpf/mount.bpf.c; what is and is not covered: README "Mount rules".
@@ -18,7 +20,7 @@ use crate::agent::runtime::{self, load_only, target_code, Decoder, Program};
 use crate::bpf::mount::{MountSkel, MountSkelBuilder, OpenMountSkel};
 use crate::bpf::{bytes_of, decode, sg, sized_bytes};
 use crate::config::{Mode, MountConfig};
-use crate::decode::{event_record, RuleTable, KIND_MOUNT, OP_FSCONFIG, OP_MOVE_MOUNT};
+use crate::decode::{event_record, RuleTable, KIND_MOUNT, OP_FSCONFIG, OP_MOUNT_LINK, OP_MOUNT_RENAME, OP_MOVE_MOUNT};
 use crate::logging::{Record, Value};
 use crate::probe::{Capabilities, Enforcement, HookKind};
 use crate::rule_paths::rule_text;
@@ -42,13 +44,17 @@ pub const PROGRAMS: &[Program<&'static str>] = &[
     Program::new("sg_path_mount_exit", HookKind::Function, "path_mount", &["mount"]),
     Program::new("sg_sb_set_mnt_opts", HookKind::Lsm, "sb_set_mnt_opts", &["mount", "fsconfig"]),
     Program::new("sg_move_mount", HookKind::Lsm, "move_mount", &["move_mount"]),
+    Program::new("sg_mount_link", HookKind::Lsm, "path_link", &["link"]),
+    Program::new("sg_mount_rename", HookKind::Lsm, "path_rename", &["rename"]),
 ];
 
 /// How the module runs on this kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Hooks {
-    /// lsm/sb_mount, and lsm/move_mount when `move_mount` is set.
-    Lsm { move_mount: bool },
+    /// lsm/sb_mount, and lsm/move_mount when `move_mount` is set; the name guard
+    /// (path_link, path_rename) when `names` is set, `rename_has_flags` where
+    /// path_rename has its flags argument (5.19 and later).
+    Lsm { move_mount: bool, names: bool, rename_has_flags: bool },
     /// kprobe/path_mount: audit-only.
     Kprobe,
 }
@@ -59,7 +65,12 @@ pub fn prepare(config: &MountConfig, caps: &Capabilities, agent_pidns: u32) -> P
         if !caps.hook_present("move_mount") && state != ModuleState::Off {
             log::warn!("mount: this kernel has no move_mount LSM hook; move_mount(2) is not judged");
         }
-        Some(Hooks::Lsm { move_mount: caps.hook_present("move_mount") })
+        let names = caps.hook_present("path_link") && caps.hook_present("path_rename");
+        if !names && state != ModuleState::Off {
+            log::warn!("mount: this kernel has no path_link/path_rename LSM hooks (CONFIG_SECURITY_PATH); a rename or a link of a denied source is not judged");
+        }
+        let rename_has_flags = caps.lsm_hook_arity("path_rename") == Some(5);
+        Some(Hooks::Lsm { move_mount: caps.hook_present("move_mount"), names, rename_has_flags })
     } else if caps.hook_present("path_mount") {
         if state != ModuleState::Off {
             log::warn!("mount: audit-only through a kprobe on path_mount(); move_mount(2) is not seen");
@@ -122,9 +133,12 @@ impl runtime::Module for Mount {
         open.maps.sg_inode_rules.set_max_entries(size(rules.inodes.len()))?;
         open.maps.mount_names.set_max_entries(size(rules.names.len()))?;
 
-        let (lsm, move_mount) = match self.hooks {
-            Hooks::Lsm { move_mount } => (true, move_mount),
-            Hooks::Kprobe => (false, false),
+        let (lsm, move_mount, names) = match self.hooks {
+            Hooks::Lsm { move_mount, names, rename_has_flags } => {
+                rodata.sg_rename_has_flags = u32::from(rename_has_flags);
+                (true, move_mount, names)
+            }
+            Hooks::Kprobe => (false, false, false),
         };
         // The lookup guard (bpf/mount.bpf.c): its end and every new superblock always,
         // the lookup hooks only where a path rule can apply (inode_permission runs for
@@ -133,6 +147,8 @@ impl runtime::Module for Mount {
             "sg_move_mount" => move_mount,
             "sg_path_mount" => !lsm,
             "sg_mount_lookup_dir" | "sg_mount_lookup_link" => lsm && rules.has_paths(),
+            // the name guard keeps the path table true: only where it has paths
+            "sg_mount_link" | "sg_mount_rename" => names && rules.has_paths(),
             _ => lsm, // sg_sb_mount, sg_path_mount_exit, sg_sb_set_mnt_opts
         });
         Ok(())
@@ -169,9 +185,12 @@ fn record(ev: &sg::sg_mount_event, rules: &RuleTable) -> Record {
     let hdr = &ev.hdr;
     let move_mount = hdr.op == OP_MOVE_MOUNT;
     let fsconfig = hdr.op == OP_FSCONFIG;
+    let name_guard = hdr.op == OP_MOUNT_LINK || hdr.op == OP_MOUNT_RENAME;
     let op = match hdr.op {
         OP_MOVE_MOUNT => "move_mount",
         OP_FSCONFIG => "fsconfig",
+        OP_MOUNT_LINK => "link",
+        OP_MOUNT_RENAME => "rename",
         _ => "mount",
     };
     let exe = Value::Bytes(sized_bytes(&ev.exe, ev.exe_len).to_vec());
@@ -187,7 +206,7 @@ fn record(ev: &sg::sg_mount_event, rules: &RuleTable) -> Record {
     if ev.mount_flags & SOURCE_LOOKUP != 0 {
         record.fields.push(("source_lookup", Value::Bool(true)));
     }
-    if move_mount || fsconfig || ev.source_dev != 0 {
+    if move_mount || fsconfig || name_guard || ev.source_dev != 0 {
         let dev = ev.source_dev;
         record.fields.push(("source_dev", Value::Str(format!("{}:{}", dev >> 20, dev & 0xfffff))));
         record.fields.push(("source_ino", Value::Uint(ev.source_ino)));
@@ -197,6 +216,10 @@ fn record(ev: &sg::sg_mount_event, rules: &RuleTable) -> Record {
     }
     if ev.fstype_len > 0 {
         record.fields.push(("fstype", bytes(&ev.fstype, ev.fstype_len)));
+    }
+    if name_guard {
+        // a link or rename: the new name is `target`; no mount class or flags
+        return record;
     }
     record.fields.push(("kind", Value::Str(class_name(ev.mount_class).into())));
     if !move_mount && !fsconfig {
@@ -294,5 +317,32 @@ mod tests {
         assert_eq!(field("flags"), Some(Value::List(vec![Value::Str("bind".into())])));
         assert_eq!(field("fstype"), None);
         assert_eq!(field("source_dev"), None);
+    }
+
+    #[test]
+    fn a_refused_rename_becomes_a_record_without_mount_fields() {
+        let mut ev = sg::sg_mount_event::default();
+        ev.hdr.kind = KIND_MOUNT;
+        ev.hdr.op = OP_MOUNT_RENAME;
+        ev.hdr.action = sg::sg_action::SG_ACTION_BLOCKED.0;
+        ev.hdr.rule_id = 1;
+        ev.source[..6].copy_from_slice(b"/run/x");
+        ev.source_len = 6;
+        ev.target[..6].copy_from_slice(b"/run/y");
+        ev.target_len = 6;
+        ev.source_dev = 8 << 20 | 1;
+        ev.source_ino = 7;
+        let rules = RuleTable { texts: vec!["/run/x".into()], not_allowed: String::new() };
+        let rec = record(&ev, &rules);
+        assert_eq!((rec.module, rec.op, rec.rule.as_deref()), ("mount", "rename", Some("/run/x")));
+        let field = |name: &str| rec.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        assert_eq!(field("source"), Some(Value::Bytes(b"/run/x".to_vec())));
+        assert_eq!(field("target"), Some(Value::Bytes(b"/run/y".to_vec())));
+        assert_eq!(field("source_dev"), Some(Value::Str("8:1".into())));
+        assert_eq!(field("source_ino"), Some(Value::Uint(7)));
+        assert_eq!((field("kind"), field("flags")), (None, None));
+        ev.hdr.op = OP_MOUNT_LINK;
+        assert_eq!(record(&ev, &rules).op, "link");
+        assert_eq!(crate::decode::op_name(OP_MOUNT_LINK), "link");
     }
 }

@@ -29,16 +29,27 @@
 //                                          or an IP_RETOPTS control message
 //   sg-attacktool rthdr VIA6 DST6 PORT     UDP to [DST6]:PORT with an IPV6_RTHDR control
 //                                          message (type 2, one segment: VIA6)
+//   sg-attacktool mptcp-pm limits ADD_ADDRS SUBFLOWS
+//                                          the in-kernel MPTCP path manager's limits
+//                                          (generic netlink mptcp_pm, MPTCP_PM_CMD_SET_LIMITS)
+//   sg-attacktool mptcp-pm signal IP ID    an endpoint IP announced to peers (ADD_ADDR)
+//   sg-attacktool mptcp-serve IP PORT MS   an MPTCP listener: accept one, hold it MS
+//   sg-attacktool mptcp-connect IP PORT MS an MPTCP connect to IP:PORT, held MS; then
+//                                          "subflow REMOTE:PORT state N" (TCP state,
+//                                          1 = established) for each of its subflows
 // Prints "ok" (or the data read) and exits 0, or "error: <step>: <strerror>" and exits 1.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_ether.h>
+#include <linux/genetlink.h>
 #include <linux/if_packet.h>
+#include <linux/netlink.h>
 #include <linux/openat2.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +208,201 @@ static int sniff(const char *dst, int ms)
 	return 1;
 }
 
+/* Generic netlink for the MPTCP path manager (include/uapi/linux/mptcp.h, whose
+ * enums are stable since 5.7). */
+#define SG_MPTCP_PM_CMD_ADD_ADDR 1
+#define SG_MPTCP_PM_CMD_SET_LIMITS 5
+#define SG_MPTCP_PM_ATTR_ADDR 1
+#define SG_MPTCP_PM_ATTR_RCV_ADD_ADDRS 2
+#define SG_MPTCP_PM_ATTR_SUBFLOWS 3
+#define SG_MPTCP_PM_ADDR_ATTR_FAMILY 1
+#define SG_MPTCP_PM_ADDR_ATTR_ID 2
+#define SG_MPTCP_PM_ADDR_ATTR_ADDR4 3
+#define SG_MPTCP_PM_ADDR_ATTR_FLAGS 6
+#define SG_MPTCP_PM_ADDR_FLAG_SIGNAL 1
+#define SG_IPPROTO_MPTCP 262
+#define SG_SOL_MPTCP 284
+#define SG_MPTCP_TCPINFO 2
+#define SG_MPTCP_SUBFLOW_ADDRS 3
+
+/* struct mptcp_subflow_data and mptcp_subflow_addrs (5.16+) */
+struct sg_subflow_data {
+	uint32_t size_subflow_data, num_subflows, size_kernel, size_user;
+};
+
+struct sg_subflow_addrs {
+	struct sockaddr_storage local, remote;
+};
+
+struct nlbuf {
+	char b[512];
+	int len;
+};
+
+static struct nlattr *put(struct nlbuf *m, int type, const void *data, int len)
+{
+	struct nlattr *a = (struct nlattr *)(m->b + m->len);
+
+	a->nla_type = type;
+	a->nla_len = NLA_HDRLEN + len;
+	if (len)
+		memcpy((char *)a + NLA_HDRLEN, data, len);
+	m->len += NLA_ALIGN(a->nla_len);
+	return a;
+}
+
+/* Send the genl message in m (family, command), return the reply's first attrs. */
+static int genl(int fd, struct nlbuf *m, int family, int cmd, struct nlbuf *reply)
+{
+	struct nlmsghdr *h = (struct nlmsghdr *)m->b;
+	struct genlmsghdr *g = (struct genlmsghdr *)(m->b + NLMSG_HDRLEN);
+	struct nlmsgerr *e;
+	int n;
+
+	h->nlmsg_len = m->len;
+	h->nlmsg_type = family;
+	/* a GETFAMILY answers with data (an ACK would wait for the next recv) */
+	h->nlmsg_flags = NLM_F_REQUEST | (family == GENL_ID_CTRL ? 0 : NLM_F_ACK);
+	g->cmd = cmd;
+	g->version = 1;
+	if (send(fd, m->b, m->len, 0) < 0)
+		return -1;
+	n = recv(fd, reply->b, sizeof(reply->b), 0);
+	if (n < 0)
+		return -1;
+	reply->len = n;
+	h = (struct nlmsghdr *)reply->b;
+	if (h->nlmsg_type == NLMSG_ERROR) {
+		e = NLMSG_DATA(h);
+		if (e->error) {
+			errno = -e->error;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int mptcp_pm(char **argv, int argc)
+{
+	struct nlbuf m = { .len = NLMSG_HDRLEN + GENL_HDRLEN }, r;
+	int fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC), family = 0;
+	struct nlmsghdr *h;
+	struct nlattr *a;
+
+	if (fd < 0)
+		return error("socket");
+	put(&m, CTRL_ATTR_FAMILY_NAME, "mptcp_pm", 9);
+	if (genl(fd, &m, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, &r) < 0)
+		return error("CTRL_CMD_GETFAMILY mptcp_pm");
+	h = (struct nlmsghdr *)r.b;
+	for (int off = NLMSG_HDRLEN + GENL_HDRLEN; off + NLA_HDRLEN <= (int)h->nlmsg_len;) {
+		a = (struct nlattr *)(r.b + off);
+		if (a->nla_len < NLA_HDRLEN)
+			break;
+		if (a->nla_type == CTRL_ATTR_FAMILY_ID)
+			memcpy(&family, (char *)a + NLA_HDRLEN, 2);
+		off += NLA_ALIGN(a->nla_len);
+	}
+	if (!family) {
+		printf("error: no mptcp_pm family\n");
+		return 1;
+	}
+	m.len = NLMSG_HDRLEN + GENL_HDRLEN;
+	if (argc == 5 && strcmp(argv[2], "limits") == 0) {
+		uint32_t adds = atoi(argv[3]), subflows = atoi(argv[4]);
+
+		put(&m, SG_MPTCP_PM_ATTR_RCV_ADD_ADDRS, &adds, 4);
+		put(&m, SG_MPTCP_PM_ATTR_SUBFLOWS, &subflows, 4);
+		if (genl(fd, &m, family, SG_MPTCP_PM_CMD_SET_LIMITS, &r) < 0)
+			return error("MPTCP_PM_CMD_SET_LIMITS");
+	} else if (argc == 5 && strcmp(argv[2], "signal") == 0) {
+		uint16_t fam = AF_INET;
+		uint8_t id = atoi(argv[4]);
+		uint32_t flags = SG_MPTCP_PM_ADDR_FLAG_SIGNAL;
+		struct in_addr in;
+		int start = m.len;
+
+		inet_pton(AF_INET, argv[3], &in);
+		a = put(&m, SG_MPTCP_PM_ATTR_ADDR | NLA_F_NESTED, NULL, 0);
+		put(&m, SG_MPTCP_PM_ADDR_ATTR_FAMILY, &fam, 2);
+		put(&m, SG_MPTCP_PM_ADDR_ATTR_ID, &id, 1);
+		put(&m, SG_MPTCP_PM_ADDR_ATTR_ADDR4, &in, 4);
+		put(&m, SG_MPTCP_PM_ADDR_ATTR_FLAGS, &flags, 4);
+		a->nla_len = m.len - start;
+		if (genl(fd, &m, family, SG_MPTCP_PM_CMD_ADD_ADDR, &r) < 0)
+			return error("MPTCP_PM_CMD_ADD_ADDR");
+	} else {
+		printf("error: mptcp-pm limits|signal\n");
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
+
+/* Print each subflow of the MPTCP socket fd: its peer and TCP state. */
+static int mptcp_subflows(int fd)
+{
+	struct {
+		struct sg_subflow_data d;
+		struct sg_subflow_addrs a[4];
+	} addrs;
+	struct {
+		struct sg_subflow_data d;
+		struct tcp_info t[4];
+	} infos;
+	socklen_t len = sizeof(addrs);
+	char ip[INET6_ADDRSTRLEN];
+
+	memset(&addrs, 0, sizeof(addrs));
+	memset(&infos, 0, sizeof(infos));
+	addrs.d.size_subflow_data = sizeof(addrs.d);
+	addrs.d.size_user = sizeof(addrs.a[0]);
+	if (getsockopt(fd, SG_SOL_MPTCP, SG_MPTCP_SUBFLOW_ADDRS, &addrs, &len) < 0)
+		return error("MPTCP_SUBFLOW_ADDRS");
+	len = sizeof(infos);
+	infos.d.size_subflow_data = sizeof(infos.d);
+	infos.d.size_user = sizeof(infos.t[0]);
+	if (getsockopt(fd, SG_SOL_MPTCP, SG_MPTCP_TCPINFO, &infos, &len) < 0)
+		return error("MPTCP_TCPINFO");
+	for (uint32_t i = 0; i < addrs.d.num_subflows && i < 4; i++) {
+		struct sockaddr_in *r = (struct sockaddr_in *)&addrs.a[i].remote;
+
+		inet_ntop(AF_INET, &r->sin_addr, ip, sizeof(ip));
+		printf("subflow %s:%d state %d\n", ip, ntohs(r->sin_port),
+		       i < infos.d.num_subflows ? infos.t[i].tcpi_state : -1);
+	}
+	return 0;
+}
+
+/* An MPTCP connection (serve: accepted on IP:PORT) held open MS milliseconds, so that
+ * the path manager can add subflows. */
+static int mptcp_hold(int serve, const char *ip, int port, int ms)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM, SG_IPPROTO_MPTCP), one = 1, c;
+
+	if (fd < 0)
+		return error("socket");
+	inet_pton(AF_INET, ip, &sa.sin_addr);
+	if (serve) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0)
+			return error("listen");
+		printf("listening\n");
+		fflush(stdout);
+		c = accept(fd, NULL, NULL);
+		if (c < 0)
+			return error("accept");
+	} else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		return error("connect");
+	}
+	usleep(ms * 1000);
+	if (!serve && mptcp_subflows(fd))
+		return 1;
+	printf("ok\n");
+	return 0;
+}
+
 static int srr(const char *how, const char *via, const char *dst, int port)
 {
 	/* NOP, LSRR (length 7, pointer 4), the first hop */
@@ -270,6 +476,10 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
 
+	if (argc >= 3 && strcmp(cmd, "mptcp-pm") == 0)
+		return mptcp_pm(argv, argc);
+	if (argc == 5 && (strcmp(cmd, "mptcp-serve") == 0 || strcmp(cmd, "mptcp-connect") == 0))
+		return mptcp_hold(strcmp(cmd, "mptcp-serve") == 0, argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (argc == 3 && strcmp(cmd, "openat2") == 0) {
 		struct open_how how = { .flags = O_RDONLY,
 					.resolve = RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };

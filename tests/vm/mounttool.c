@@ -1,8 +1,10 @@
 // sg-mounttool: the mount scenarios' helper (tests/vm/scenarios/mount-*.sh), built
 // statically into the guest by initramfs.sh; never part of the product. It passes
 // its strings to the kernel exactly as given (busybox mount may rewrite a source).
-//   sg-mounttool mount SOURCE TARGET [FSTYPE|-] [bind|move|remount]   mount(2)
-//   sg-mounttool clone SOURCE TARGET   open_tree(OPEN_TREE_CLONE) + move_mount(2)
+//   sg-mounttool mount SOURCE TARGET [FSTYPE|-] [bind|rbind|move|remount]   mount(2)
+//                                      (rbind: MS_BIND|MS_REC)
+//   sg-mounttool clone SOURCE TARGET [rec]
+//                                      open_tree(OPEN_TREE_CLONE[|AT_RECURSIVE]) + move_mount(2)
 //   sg-mounttool fsmount FSTYPE TARGET [WAITFILE]
 //                                      fsopen + fsconfig(FSCONFIG_CMD_CREATE) + fsmount, then
 //                                      (once WAITFILE exists, after printing "ready") move_mount(2)
@@ -137,14 +139,17 @@ int main(int argc, char **argv)
 
 		if (argc > 5 && strcmp(argv[5], "bind") == 0)
 			flags = MS_BIND;
+		else if (argc > 5 && strcmp(argv[5], "rbind") == 0)
+			flags = MS_BIND | MS_REC;
 		else if (argc > 5 && strcmp(argv[5], "move") == 0)
 			flags = MS_MOVE;
 		else if (argc > 5 && strcmp(argv[5], "remount") == 0)
 			flags = MS_REMOUNT;
 		return result(mount(argv[2], argv[3], fstype, flags, NULL));
 	}
-	if (argc == 4 && strcmp(argv[1], "clone") == 0) {
-		int fd = syscall(SYS_open_tree, AT_FDCWD, argv[2], SG_OPEN_TREE_CLONE | O_CLOEXEC);
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "clone") == 0) {
+		int rec = argc == 5 && strcmp(argv[4], "rec") == 0 ? SG_AT_RECURSIVE : 0;
+		int fd = syscall(SYS_open_tree, AT_FDCWD, argv[2], SG_OPEN_TREE_CLONE | rec | O_CLOEXEC);
 
 		if (fd < 0) {
 			printf("error: open_tree: %s\n", strerror(errno));
@@ -159,7 +164,7 @@ int main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "exchange") == 0)
 		return result(syscall(SYS_renameat2, AT_FDCWD, argv[2], AT_FDCWD, argv[3], SG_RENAME_EXCHANGE));
 	fprintf(stderr, "usage: sg-mounttool mount SOURCE TARGET [FSTYPE] [bind|move|remount]\n"
-			"       sg-mounttool clone SOURCE TARGET\n"
+			"       sg-mounttool clone SOURCE TARGET [rec]\n"
 			"       sg-mounttool fsmount FSTYPE TARGET [WAITFILE]\n"
 			"       sg-mounttool exchange A B\n"
 			"       sg-mounttool tree clone|detach DIR REL exec|cat [ARGV...]\n");

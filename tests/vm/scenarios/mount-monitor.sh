@@ -1,8 +1,9 @@
 # boots: lsm
 # mount-monitor: monitor mode lets a mount of a denied source through, with one MONITOR
 # record (WARNING) naming the rule, source, target and subject, also when the kernel's
-# lookup of the source decides (/proc/self/root); an allowed mount gets an ALLOWED record
-# and no rule.
+# lookup of the source decides (/proc/self/root), and a rename of the denied file (the
+# name guard) with a MONITOR rename record; an allowed mount gets an ALLOWED record and
+# no rule.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
@@ -26,6 +27,12 @@ wait_for_record '"module":"mount"' '"action":"MONITOR"' "\"pid\":$SH_PID" '"sour
     '"rule":"/var/run/docker.sock"'
 umount /tmp/t || fail "umount /tmp/t"
 
+say "a rename of the denied file: let through, recorded"
+expect_ok mv /run/docker.sock /run/renamed.sock
+wait_for_record '"module":"mount"' '"op":"rename"' '"action":"MONITOR"' '"source":"/run/docker.sock"' \
+    '"target":"/run/renamed.sock"' '"rule":"/var/run/docker.sock"'
+mv /run/renamed.sock /run/docker.sock || fail "mv back"
+
 mnt_ok mount /run/other /tmp/t2 - bind
 wait_for_record '"action":"ALLOWED"' "\"pid\":$SH_PID" '"source":"/run/other"'
 umount /tmp/t2 || fail "umount /tmp/t2"
@@ -33,4 +40,4 @@ umount /tmp/t2 || fail "umount /tmp/t2"
 stop_agent
 assert_no_record '"action":"BLOCKED"'
 n=$(count_records '"module":"mount"' '"action":"MONITOR"')
-[ "$n" = 2 ] || fail "$n MONITOR records, want 2"
+[ "$n" = 4 ] || fail "$n MONITOR records, want 4 (two mounts, two renames)"
