@@ -43,7 +43,7 @@ settle() {
     done
 }
 
-sg-loop open /srv/audit/p $N >/dev/null || fail "open loop failed" # warm the caches
+/usr/local/bin/sg-loop open /srv/audit/p $N >/dev/null || fail "open loop failed" # warm the caches
 best=""
 for _ in 1 2 3; do
     t=$(/usr/local/bin/sg-loop open /srv/audit/p $N) || fail "open loop failed"
