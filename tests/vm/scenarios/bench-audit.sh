@@ -5,7 +5,7 @@
 # the agent: the loop's own time plus the CPU time every thread of the agent spent from
 # before the loop until the last record was in the log (/proc/PID/task/*/schedstat; under
 # -icount both count instructions). Then a burst of BURST opens: every event written or
-# counted lost (lost_kernel). Prints two SG-BENCH lines, which `make bench` collects.
+# counted lost (lost_kernel). Losses are reported, not failed on (this measures). Prints two SG-BENCH lines, which `make bench` collects.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
@@ -58,7 +58,6 @@ loop=$(/usr/local/bin/sg-loop open /srv/audit/p $N) || fail "open loop failed"
 settle $N
 cpu1=$(agent_cpu)
 records=$(grep -c '"path":"/srv/audit/p"' "$SG_LOG")
-[ "$records" -ge $N ] || fail "only $records of $N audit records written"
 stop_agent
 lost=$(stop_total lost_kernel)
 echo "SG-BENCH audit-event kernel=$(uname -r) n=$N detached=$detached attached=$loop agent_cpu=$((cpu1 - cpu0)) records=$records lost_kernel=${lost:-?}" |
