@@ -5,7 +5,8 @@
 # the agent: the loop's own time plus the CPU time every thread of the agent spent from
 # before the loop until the last record was in the log (/proc/PID/task/*/schedstat; under
 # -icount both count instructions). Then a burst of BURST opens: every event written or
-# counted lost (lost_kernel). Losses are reported, not failed on (this measures). Prints two SG-BENCH lines, which `make bench` collects.
+# counted lost (lost_kernel). Losses are reported, not failed on (this measures).
+# Prints two SG-BENCH lines, which `make bench` collects.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
@@ -35,7 +36,7 @@ settle() {
     same=0
     while :; do
         n=$(grep -c '"path":"/srv/audit/p"' "$SG_LOG")
-        [ "$n" -lt "$1" ] && [ "$i" -lt 600 ] && [ "$same" -lt 6 ] || break
+        if [ "$n" -ge "$1" ] || [ "$i" -ge 600 ] || [ "$same" -ge 6 ]; then break; fi
         if [ "$n" = "$last" ]; then same=$((same + 1)); else same=0; fi
         last=$n
         sleep 0.5
