@@ -4,7 +4,7 @@
 # Usage: tests/vm/run.sh BIN [BOOT...]      BOOT: 5.10 6.1 6.12 (every scenario on that
 #        kernel), 6.1-nobpf, or the half boots KERNEL-a and KERNEL-b (each half of that
 #        kernel's scenarios; the default is every half boot and 6.1-nobpf),
-#        or bench-6.1 bench-6.12: instruction-counting boots (-icount shift=0) that run
+#        or bench-5.10 bench-6.1 bench-6.12: instruction-counting boots (-icount shift=0) that run
 #        only the "# boots: bench" scenarios (see `make bench`).
 #        An aarch64 BIN boots Debian's arm64 kernels under qemu-system-aarch64 instead:
 #        BOOT is arm64-5.10 arm64-6.1 arm64-6.12 (default: all three).
@@ -44,16 +44,17 @@ only=${SG_VM_ONLY:-}
 
 # boot name -> kernel, extra kernel arguments, whether BPF LSM is expected active
 declare -A kernel_of lsm_args_of lsm_of
-kernel_of=([6.1-nobpf]=6.1 [bench-6.1]=6.1 [bench-6.12]=6.12 [arm64-5.10]=arm64-5.10
+kernel_of=([6.1-nobpf]=6.1 [bench-5.10]=5.10 [bench-6.1]=6.1 [bench-6.12]=6.12 [arm64-5.10]=arm64-5.10
            [arm64-6.1]=arm64-6.1 [arm64-6.12]=arm64-6.12)
 lsm_args_of=([6.1-nobpf]="lsm=lockdown,capability,yama,apparmor" [bench-6.1]="sg.bench=1"
+             [bench-5.10]="lsm=lockdown,capability,yama,apparmor,bpf sg.bench=1"
              [bench-6.12]="sg.bench=1"
              [arm64-5.10]="lsm=lockdown,capability,yama,apparmor,bpf sg.notramp=1"
              [arm64-6.1]="sg.notramp=1" [arm64-6.12]="")
 # arm64: bpf is in the active list on all three (5.10 by lsm=), but only 6.12 has the BPF
 # trampolines that LSM programs need (measured; README "BPF LSM on arm64"). 5.10 and 6.1
 # are degraded boots: sg.lsm=0 selects the "nolsm" scenarios, sg.notramp=1 tells them why.
-lsm_of=([6.1-nobpf]=0 [bench-6.1]=1 [bench-6.12]=1 [arm64-5.10]=0 [arm64-6.1]=0 [arm64-6.12]=1)
+lsm_of=([6.1-nobpf]=0 [bench-5.10]=1 [bench-6.1]=1 [bench-6.12]=1 [arm64-5.10]=0 [arm64-6.1]=0 [arm64-6.12]=1)
 # The BPF LSM kernels: KERNEL runs all of its scenarios, KERNEL-a, -b (and -c) a share
 # each. 6.1 verifies the file module's programs slowest (its scenarios took twice
 # 6.12's), so it gets three shares. 5.10 has CONFIG_BPF_LSM=y but leaves bpf out of its
@@ -71,7 +72,8 @@ for k in 5.10 6.1 6.12; do
     done
 done
 # With -icount shift=0 the guest clock counts instructions: timings repeat to ~0.1%.
-declare -A qemu_extra_of=([bench-6.1]="-icount shift=0" [bench-6.12]="-icount shift=0")
+declare -A qemu_extra_of=([bench-5.10]="-icount shift=0" [bench-6.1]="-icount shift=0"
+                         [bench-6.12]="-icount shift=0")
 for b in "${boots[@]}"; do
     [ -n "${kernel_of[$b]:-}" ] || { echo "vm: unknown boot '$b' (known: ${!kernel_of[*]})" >&2; exit 2; }
     case $arch:$b in

@@ -1,0 +1,80 @@
+# boots: bench
+# bench-audit: the audited-event pipeline end to end (hook, ring buffer, decode, JSON,
+# write), in one boot whose clock counts instructions (-icount shift=0). An audit rule on
+# one file (block mode, nothing denied); N opens of it with the agent detached, then with
+# the agent: the loop's own time plus the CPU time every thread of the agent spent from
+# before the loop until the last record was in the log (/proc/PID/task/*/schedstat; under
+# -icount both count instructions). Then a burst of BURST opens: every event written or
+# counted lost (lost_kernel). Losses are reported, not failed on (this measures).
+# Prints two SG-BENCH lines, which `make bench` collects.
+# shellcheck shell=sh source=../lib.sh
+. /tests/lib.sh
+
+N=20000
+BURST=100000
+mkdir -p /srv/audit
+echo x >/srv/audit/p
+cat >/tmp/sg.toml <<'EOF_CONFIG'
+[log]
+format = "json"
+output = "/tmp/sg.log"
+[file]
+mode = "block"
+audit = ["/srv/audit/p"]
+EOF_CONFIG
+
+# agent_cpu: nanoseconds (instructions) every thread of the agent has run so far.
+agent_cpu() {
+    cat /proc/"$AGENT_PID"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+
+# settle COUNT: waits until the log holds COUNT audit records of the file, or their
+# number stayed the same for 3 s (events were lost), at most 300 s.
+settle() {
+    i=0
+    last=-1
+    same=0
+    while :; do
+        n=$(grep -c '"path":"/srv/audit/p"' "$SG_LOG")
+        if [ "$n" -ge "$1" ] || [ "$i" -ge 600 ] || [ "$same" -ge 6 ]; then break; fi
+        if [ "$n" = "$last" ]; then same=$((same + 1)); else same=0; fi
+        last=$n
+        sleep 0.5
+        i=$((i + 1))
+    done
+}
+
+/usr/local/bin/sg-loop open /srv/audit/p $N >/dev/null || fail "open loop failed" # warm the caches
+best=""
+for _ in 1 2 3; do
+    t=$(/usr/local/bin/sg-loop open /srv/audit/p $N) || fail "open loop failed"
+    if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
+done
+detached=$best
+
+start_agent /tmp/sg.toml
+sleep 2 # the start's own work (first counters, hits) out of the way
+cpu0=$(agent_cpu)
+loop=$(/usr/local/bin/sg-loop open /srv/audit/p $N) || fail "open loop failed"
+settle $N
+cpu1=$(agent_cpu)
+records=$(grep -c '"path":"/srv/audit/p"' "$SG_LOG")
+stop_agent
+lost=$(stop_total lost_kernel)
+echo "SG-BENCH audit-event kernel=$(uname -r) n=$N detached=$detached attached=$loop agent_cpu=$((cpu1 - cpu0)) records=$records lost_kernel=${lost:-?}" |
+    awk '{
+        for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        printf "%s extra_per_event=%.0f (in the loop %.0f, in the agent %.0f)\n", $0,
+            (v["attached"] - v["detached"] + v["agent_cpu"]) / v["n"],
+            (v["attached"] - v["detached"]) / v["n"], v["agent_cpu"] / v["n"]
+    }'
+
+rm -f /tmp/sg.log
+start_agent /tmp/sg.toml
+sleep 2
+/usr/local/bin/sg-loop open /srv/audit/p $BURST >/dev/null || fail "open loop failed"
+settle $BURST
+records=$(grep -c '"path":"/srv/audit/p"' "$SG_LOG")
+stop_agent
+echo "SG-BENCH audit-burst kernel=$(uname -r) n=$BURST written=$(stop_total written)" \
+    "lost_kernel=$(stop_total lost_kernel) records=$records"
