@@ -20,6 +20,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define AF_INET6 10
 #define PTRACE_MODE_ATTACH 0x02
 #define BPF_PROG_LOAD_CMD 5
+#define __FMODE_EXEC 0x20 /* in f_flags */
 
 /* Load-time switches (rodata), set by src/detect/mod.rs. */
 const volatile __u32 sg_detections = 0;             /* mask of 1 << enum sg_detection */
@@ -58,6 +59,20 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sg_detect_event);
 } detect_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sg_inode_key);
+	__type(value, __u32);
+} sg_watches SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sg_watch_name);
+	__type(value, __u32);
+} sg_watch_names SEC(".maps");
 
 static __always_inline int enabled(__u32 det)
 {
@@ -444,4 +459,189 @@ int BPF_PROG(sg_detect_userns, const struct cred *cred, int ret)
 	if (!ev)
 		return 0;
 	VERDICT(respond(ev));
+}
+
+/* ---- credential_access, account_tamper, persistence, log_tamper: the files
+ * of the agent's table (sg_watches), by identity: a hard link or a bind mount
+ * is the same inode, and a new name is judged by its directory's identity. */
+#define FMODE_READ 0x1
+#define FMODE_WRITE 0x2
+
+/* What the name means: the file's own entry (when it exists) and its
+ * directory's. A global function: verified once for every hook. */
+__noinline __u32 sg_detect_watch(__u64 dentry_addr)
+{
+	struct dentry *dentry = (struct dentry *)dentry_addr;
+	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+	struct sg_inode_key key = {};
+	__u32 *bits, out = 0;
+
+	if (!dentry)
+		return 0;
+	if (inode) {
+		key.ino = BPF_CORE_READ(inode, i_ino);
+		key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		bits = bpf_map_lookup_elem(&sg_watches, &key);
+		if (bits && !(*bits & SG_WATCH_DIR))
+			out |= *bits;
+	}
+	inode = BPF_CORE_READ(dentry, d_parent, d_inode);
+	if (!inode)
+		return out;
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	bits = bpf_map_lookup_elem(&sg_watches, &key);
+	if (!bits)
+		return out;
+	if (*bits & SG_WATCH_DIR)
+		out |= *bits & ~(SG_WATCH_DIR | SG_WATCH_NAMES);
+	if (*bits & SG_WATCH_NAMES) {
+		struct sg_watch_name name = {};
+
+		name.ino = key.ino;
+		name.dev = key.dev;
+		bpf_probe_read_kernel_str(name.name, sizeof(name.name), BPF_CORE_READ(dentry, d_name.name));
+		bits = bpf_map_lookup_elem(&sg_watch_names, &name);
+		if (bits)
+			out |= *bits;
+	}
+	return out;
+}
+
+#define WATCH_READ 1
+#define WATCH_WRITE 2  /* the name gets content: written, created, renamed or linked to */
+#define WATCH_REMOVE 4 /* the content goes: truncated, deleted, renamed away or over */
+
+/* The detection that touching (`how`) a name with these watch bits is, or -1. */
+static __always_inline int watch_detection(__u32 bits, __u32 how)
+{
+	if ((how & WATCH_WRITE) && (bits & SG_WATCH_WRITE_ACCOUNT))
+		return SG_DET_ACCOUNT_TAMPER;
+	if ((how & WATCH_WRITE) && (bits & SG_WATCH_WRITE_PERSIST))
+		return SG_DET_PERSISTENCE;
+	if (((how & WATCH_REMOVE) && (bits & (SG_WATCH_LOG | SG_WATCH_LOGIN_RECORD))) ||
+	    ((how & WATCH_WRITE) && (bits & SG_WATCH_LOGIN_RECORD)))
+		return SG_DET_LOG_TAMPER;
+	if ((how & WATCH_READ) && (bits & SG_WATCH_READ_CREDENTIAL))
+		return SG_DET_CREDENTIAL_ACCESS;
+	return -1;
+}
+
+/* The path of a name (its directory's mount and its dentry) into the record. */
+__noinline int sg_detect_name(__u64 mnt, __u64 dentry)
+{
+	struct sg_detect_event *ev = scratch();
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct sg_resolved resolved;
+	struct path path = {};
+
+	if (!ev || !pb)
+		return 0;
+	path.mnt = (struct vfsmount *)mnt;
+	path.dentry = (struct dentry *)dentry;
+	sg_resolve(&path, pb, &resolved);
+	ev->hdr.flags |= resolved.flags;
+	ev->path_len = sg_copy_path(ev->path, pb, &resolved);
+	return 0;
+}
+
+/* Judges touching (`how`) the name (mnt, dentry), recorded as `access` (enum
+ * sg_watch_access): 1 where the hook is to refuse, 0 for an alert, -1 where
+ * nothing was detected. */
+static __always_inline int watch_check(struct vfsmount *mnt, struct dentry *dentry, __u32 how, __u32 access)
+{
+	struct sg_detect_event *ev;
+	__u64 m = 0, d = 0;
+	__u32 bits;
+	int det;
+
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == sg_agent_tgid)
+		return -1; /* its own logs, and the inventory's reads */
+	/* Hook arguments are typed pointers, which global functions do not take. */
+	bpf_probe_read_kernel(&d, sizeof(d), &dentry);
+	bpf_probe_read_kernel(&m, sizeof(m), &mnt);
+	bits = sg_detect_watch(d);
+	if (!bits)
+		return -1;
+	det = watch_detection(bits, how);
+	if (det < 0)
+		return -1;
+	ev = detection(det);
+	if (!ev)
+		return -1;
+	ev->arg = access;
+	sg_detect_name(m, d);
+	return respond(ev);
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(sg_detect_open, struct file *file, int ret)
+{
+	__u32 mode;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	mode = file->f_mode;
+	if (file->f_flags & __FMODE_EXEC)
+		return 0; /* exec is the exec hook's */
+	/* Truncation at open is the truncate hooks'. */
+	if (mode & FMODE_WRITE)
+		VERDICT(watch_check(file->f_path.mnt, file->f_path.dentry, WATCH_WRITE, SG_ACCESS_WRITE) > 0);
+	VERDICT(watch_check(file->f_path.mnt, file->f_path.dentry, WATCH_READ, SG_ACCESS_READ) > 0);
+}
+
+/* truncate(2) everywhere; before 6.2 also ftruncate and O_TRUNC. */
+SEC("lsm/path_truncate")
+int BPF_PROG(sg_detect_path_truncate, const struct path *path, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(watch_check(path->mnt, path->dentry, WATCH_REMOVE, SG_ACCESS_TRUNCATE) > 0);
+}
+
+/* ftruncate and O_TRUNC from 6.2; loaded only where the hook exists. */
+SEC("lsm/file_truncate")
+int BPF_PROG(sg_detect_file_truncate, struct file *file, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(watch_check(file->f_path.mnt, file->f_path.dentry, WATCH_REMOVE, SG_ACCESS_TRUNCATE) > 0);
+}
+
+SEC("lsm/path_unlink")
+int BPF_PROG(sg_detect_unlink, const struct path *dir, struct dentry *dentry, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(watch_check(dir->mnt, dentry, WATCH_REMOVE, SG_ACCESS_DELETE) > 0);
+}
+
+/* A hard link made in a watched directory (a crontab or sudoers drop-in under a
+ * name the agent never saw). */
+SEC("lsm/path_link")
+int BPF_PROG(sg_detect_link, struct dentry *old_dentry, const struct path *new_dir, struct dentry *new_dentry,
+	     int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(watch_check(new_dir->mnt, new_dentry, WATCH_WRITE, SG_ACCESS_LINK) > 0);
+}
+
+/* Both names of a rename: a watched file renamed away or over, a name moved into
+ * or out of a watched directory. An exchange needs nothing more (both sides are
+ * judged either way), so the flags argument (5.19) is not read. */
+SEC("lsm/path_rename")
+int BPF_PROG(sg_detect_rename, const struct path *old_dir, struct dentry *old_dentry,
+	     const struct path *new_dir, struct dentry *new_dentry)
+{
+	/* The new name gets content, and loses its own where it exists. */
+	__u32 how = BPF_CORE_READ(new_dentry, d_inode) ? WATCH_WRITE | WATCH_REMOVE : WATCH_WRITE;
+	int seen;
+
+	/* No `ret`: 5.19 added an argument before it (as in the file module). One
+	 * record per rename: the new name's, else the old one's. */
+	seen = watch_check(new_dir->mnt, new_dentry, how, SG_ACCESS_RENAME);
+	if (seen < 0)
+		seen = watch_check(old_dir->mnt, old_dentry, WATCH_REMOVE, SG_ACCESS_RENAME);
+	VERDICT(seen > 0);
 }
