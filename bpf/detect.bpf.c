@@ -213,8 +213,9 @@ __noinline int sg_detect_path(__u64 file)
 }
 
 /* Emits the record with the subject's ancestry and applies the detection's
- * response: 1 where the hook is to refuse (block or kill). */
-__noinline int sg_detect_respond(void)
+ * response: 1 where the hook is to refuse (block or kill). A hook that cannot
+ * refuse (`no_refusal`) kills where the response is block. */
+__noinline int sg_detect_respond(__u32 no_refusal)
 {
 	struct sg_detect_event *ev = scratch();
 	__u32 response = SG_RESPONSE_ALERT;
@@ -225,6 +226,8 @@ __noinline int sg_detect_respond(void)
 	det = ev->detection;
 	if (det < SG_DET_COUNT)
 		response = sg_response[det];
+	if (no_refusal && response == SG_RESPONSE_BLOCK)
+		response = SG_RESPONSE_KILL;
 	/* Decided before anything is emitted: a full ring buffer changes nothing. */
 	if (response == SG_RESPONSE_KILL) {
 		bpf_send_signal(SIGKILL);
@@ -258,7 +261,7 @@ static __always_inline void set_path(struct sg_detect_event *ev, struct file *fi
 
 static __always_inline int respond(struct sg_detect_event *ev)
 {
-	return sg_detect_respond() != 0;
+	return sg_detect_respond(0) != 0;
 }
 
 /* ---- exec: fileless_exec, exec_from_writable, reverse_shell */
@@ -644,4 +647,119 @@ int BPF_PROG(sg_detect_rename, const struct path *old_dir, struct dentry *old_de
 	if (seen < 0)
 		seen = watch_check(old_dir->mnt, old_dentry, WATCH_REMOVE, SG_ACCESS_RENAME);
 	VERDICT(seen > 0);
+}
+
+/* ---- privilege_escalation: a task with no root id (real, effective, saved all
+ * non-zero) gets one. The kernel's own ways there leave a mark first: the
+ * setuid family (task_fix_setuid, after its capability check) and exec of a
+ * setuid file (bprm_committing_creds) each mark the cred they are about to
+ * commit; commit_creds of an unmarked cred is what an exploit does
+ * (commit_creds(prepare_kernel_cred(0))). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);   /* thread id */
+	__type(value, __u64); /* the cred about to be committed */
+} sg_cred_marks SEC(".maps");
+
+static __always_inline int no_root_id(const struct cred *cred)
+{
+	return BPF_CORE_READ(cred, uid.val) && BPF_CORE_READ(cred, euid.val) && BPF_CORE_READ(cred, suid.val);
+}
+
+static __always_inline int any_root_id(const struct cred *cred)
+{
+	return !BPF_CORE_READ(cred, uid.val) || !BPF_CORE_READ(cred, euid.val) || !BPF_CORE_READ(cred, suid.val) ||
+	       !BPF_CORE_READ(cred, fsuid.val);
+}
+
+static __always_inline void mark_cred(const struct cred *cred)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 value = 0;
+
+	bpf_probe_read_kernel(&value, sizeof(value), &cred);
+	bpf_map_update_elem(&sg_cred_marks, &tid, &value, BPF_ANY);
+}
+
+/* setuid(0), setreuid, setresuid, setfsuid by a task that holds CAP_SETUID
+ * without any root id: a leaked or file capability used to become root. The
+ * hook can refuse. */
+SEC("lsm/task_fix_setuid")
+int BPF_PROG(sg_detect_setuid, struct cred *new, const struct cred *old, int flags, int ret)
+{
+	struct sg_detect_event *ev;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	mark_cred(new);
+	if (!no_root_id(old) || !any_root_id(new))
+		return 0;
+	ev = detection(SG_DET_PRIVILEGE_ESCALATION);
+	if (!ev)
+		return 0;
+	ev->arg = flags; /* LSM_SETID_ID, _RE, _RES, _FS */
+	ev->target_pid = BPF_CORE_READ(old, uid.val);
+	VERDICT(respond(ev));
+}
+
+SEC("lsm/bprm_committing_creds")
+int BPF_PROG(sg_detect_exec_creds, struct linux_binprm *bprm)
+{
+	mark_cred(BPF_CORE_READ(bprm, cred));
+	return 0;
+}
+
+/* Permitted capabilities in `new` that `old` lacks, in the same user namespace
+ * (a new one gives every capability inside it: unshare, setns). kernel_cap_t is
+ * two __u32 before 6.3 and one __u64 after: the same 8 bytes either way. */
+static __always_inline int gains_caps(const struct cred *new, const struct cred *old)
+{
+	__u64 new_caps = 0, old_caps = 0;
+
+	if (BPF_CORE_READ(new, user_ns) != BPF_CORE_READ(old, user_ns))
+		return 0;
+	bpf_core_read(&new_caps, sizeof(new_caps), &new->cap_permitted);
+	bpf_core_read(&old_caps, sizeof(old_caps), &old->cap_permitted);
+	return (new_caps & ~old_caps) != 0;
+}
+
+#define PF_KTHREAD 0x00200000
+#define VIA_COMMIT_ROOT 0x100 /* commit_creds: a root id */
+#define VIA_COMMIT_CAPS 0x200 /* commit_creds: capabilities */
+
+/* The commit itself: a root id, or permitted capabilities, that neither way
+ * marked (capset and prctl only shrink the permitted set). fentry cannot
+ * refuse, so `block` and `kill` both kill (the escalation has happened). */
+SEC("fentry/commit_creds")
+int BPF_PROG(sg_detect_commit_creds, struct cred *new)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	const struct cred *old = BPF_CORE_READ(task, real_cred);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct sg_detect_event *ev;
+	__u64 *mark, value = 0;
+	__u32 via;
+
+	bpf_probe_read_kernel(&value, sizeof(value), &new);
+	mark = bpf_map_lookup_elem(&sg_cred_marks, &tid);
+	if (mark && *mark == value) {
+		bpf_map_delete_elem(&sg_cred_marks, &tid);
+		return 0;
+	}
+	if (!old || (BPF_CORE_READ(task, flags) & PF_KTHREAD))
+		return 0;
+	if (no_root_id(old) && any_root_id(new))
+		via = VIA_COMMIT_ROOT;
+	else if (gains_caps(new, old))
+		via = VIA_COMMIT_CAPS;
+	else
+		return 0;
+	ev = detection(SG_DET_PRIVILEGE_ESCALATION);
+	if (!ev)
+		return 0;
+	ev->arg = via;
+	ev->target_pid = BPF_CORE_READ(old, uid.val);
+	sg_detect_respond(1);
+	return 0;
 }

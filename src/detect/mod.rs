@@ -42,6 +42,9 @@ pub const PROGRAMS: &[Program<Detection>] = &[
     Program::new("sg_detect_unlink", HookKind::Lsm, "path_unlink", &[Detection::LogTamper]),
     Program::new("sg_detect_link", HookKind::Lsm, "path_link", FILE_DETECTIONS),
     Program::new("sg_detect_rename", HookKind::Lsm, "path_rename", FILE_DETECTIONS),
+    Program::new("sg_detect_setuid", HookKind::Lsm, "task_fix_setuid", &[Detection::PrivilegeEscalation]),
+    Program::new("sg_detect_exec_creds", HookKind::Lsm, "bprm_committing_creds", &[Detection::PrivilegeEscalation]),
+    Program::new("sg_detect_commit_creds", HookKind::Function, "commit_creds", &[Detection::PrivilegeEscalation]),
     // 6.7 and later; probe reports it absent on older kernels.
     Program::new("sg_detect_userns", HookKind::Lsm, "userns_create", &[Detection::UsernsCreate]),
 ];
@@ -623,6 +626,11 @@ fn record(ev: &sg::sg_detect_event) -> Option<Record> {
         Detection::CredentialAccess | Detection::AccountTamper | Detection::Persistence | Detection::LogTamper => {
             fields.push(("access", Value::Str(access_name(ev.arg).into())));
         }
+        Detection::PrivilegeEscalation => {
+            // The uid the task had; how it became root.
+            fields.push(("old_uid", Value::Uint(ev.target_pid.into())));
+            fields.push(("via", Value::Str(escalation_via(ev.arg).into())));
+        }
         Detection::BpfLoad => {
             fields.push(("prog_type", Value::Uint(ev.arg.into())));
             fields.push(("prog_name", Value::Bytes(crate::bpf::c_bytes(&ev.name).to_vec())));
@@ -632,6 +640,21 @@ fn record(ev: &sg::sg_detect_event) -> Option<Record> {
     record.fields.extend(fields);
     BY_SEVERITY[severity as usize].fetch_add(1, Ordering::Relaxed);
     Some(record)
+}
+
+/// How a privilege_escalation happened: the setuid call (`enum` LSM_SETID_* of the
+/// task_fix_setuid hook), or a commit of credentials that no setuid call or exec made:
+/// one that gives a root id, or one that adds permitted capabilities.
+fn escalation_via(arg: u32) -> &'static str {
+    match arg {
+        1 => "setuid",
+        2 => "setreuid",
+        4 => "setresuid",
+        8 => "setfsuid",
+        0x100 => "commit_creds",
+        0x200 => "commit_creds_capabilities",
+        _ => "unknown",
+    }
 }
 
 /// What a file detection saw done (`enum sg_watch_access`).

@@ -1,12 +1,14 @@
 # boots: lsm
 # detect-files: the file detections (credential_access, account_tamper, persistence,
-# log_tamper), each run for real by a busybox shell: a read of shadow (by its name, by a
+# log_tamper) and privilege_escalation, each run for real by a busybox shell: a read of shadow (by its name, by a
 # hard link, through a bind mount), authorized_keys created, passwd renamed over, a
 # sudoers.d link, a cron.d file and a new /etc/ld.so.preload, a log deleted, truncated,
 # renamed, wtmp written. One agent, block mode: what `block` refuses gets EPERM and leaves
 # the file as it was, what `kill` answers ends before its next step; every record names
 # the detection, technique, path and access; an exclusion by executable identity reads
-# shadow unseen; writes that are no tampering (a log appended to) raise nothing.
+# shadow unseen; writes that are no tampering (a log appended to) raise nothing. A task
+# without root ids that holds CAP_SETUID calls setuid(0): refused; exec of a setuid-root
+# file, su from root and a user's new user namespace raise nothing.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
@@ -53,6 +55,8 @@ echo 'auth line 1' >/var/log/auth.log
 echo 'login record' >/var/log/wtmp
 mount --bind /etc /mnt/etc || fail "bind mount of /etc"
 copy_busybox /opt/sg-reader
+DT=/usr/bin/sg-detecttool
+cp "$DT" /opt/sg-suid && chmod 4755 /opt/sg-suid
 
 # The other detections are the detect scenario's (and their programs cost start time).
 cat >/tmp/sg.toml <<'TOML'
@@ -61,7 +65,7 @@ format = "json"
 output = "/tmp/sg.log"
 [detect]
 mode = "block"
-response = { credential_access = "block", account_tamper = "block", persistence = "kill", log_tamper = "block" }
+response = { credential_access = "block", account_tamper = "block", persistence = "kill", log_tamper = "block", privilege_escalation = "block" }
 exclude = [{ detection = "credential_access", command = ["/opt/sg-reader"] }]
 disable = ["reverse_shell", "fileless_exec", "exec_from_writable", "module_load", "ptrace_inject", "bpf_load", "userns_create"]
 TOML
@@ -133,8 +137,26 @@ run_sh "echo 'auth line 2' >>/var/log/auth.log"
 APPEND=$SH_PID
 end_problems "log_tamper"
 
+say "privilege_escalation: setuid(0) with a kept CAP_SETUID; a setuid-root exec, su and a new user namespace are none"
+run_sh "exec $DT capsetuid 1000"
+case $OUT in *"dropped 1000"*"Operation not permitted"*) ;; *) problem "capsetuid: want EPERM after the drop (status $RC): $OUT" ;; esac
+detected privilege_escalation BLOCKED '"technique":"T1068"' '"severity":"critical"' '"level":"CRITICAL"' \
+    '"old_uid":1000' '"via":"setuid"'
+run_cmd su -s /bin/sh user -c "echo \$\$ \$PPID; exec /opt/sg-suid ids"
+sh_pids
+case $OUT in *"uid 1000 euid 0"*) ;; *) problem "the setuid-root file did not run as euid 0 (status $RC): $OUT" ;; esac
+SUID=$SH_PID
+# A new user namespace gives every capability inside it: no escalation (whether or not
+# this kernel lets an unprivileged user make one).
+run_cmd su -s /bin/sh user -c "echo \$\$ \$PPID; exec $DT userns"
+sh_pids
+USERNS=$SH_PID
+end_problems "privilege_escalation"
+
 stop_agent
+assert_no_record '"module":"detect"' '"op":"privilege_escalation"' "\"pid\":$SUID"
+assert_no_record '"module":"detect"' '"op":"privilege_escalation"' "\"pid\":$USERNS"
 assert_no_record '"module":"detect"' "\"pid\":$READER"
 assert_no_record '"module":"detect"' "\"pid\":$APPEND"
 n=$(count_records '"module":"detect"')
-[ "$n" = 12 ] || fail "$n detect records, want 12: $(records '"module":"detect"')"
+[ "$n" = 13 ] || fail "$n detect records, want 13: $(records '"module":"detect"')"
