@@ -67,3 +67,6 @@ struct sg_interp_key sg_abi_interp_key;
 enum sg_detection sg_abi_detection;
 enum sg_detect_op sg_abi_detect_op;
 enum sg_response sg_abi_response;
+enum sg_watch sg_abi_watch;
+enum sg_watch_access sg_abi_watch_access;
+struct sg_watch_name sg_abi_watch_name;

@@ -20,6 +20,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define AF_INET6 10
 #define PTRACE_MODE_ATTACH 0x02
 #define BPF_PROG_LOAD_CMD 5
+#define __FMODE_EXEC 0x20 /* in f_flags */
 
 /* Load-time switches (rodata), set by src/detect/mod.rs. */
 const volatile __u32 sg_detections = 0;             /* mask of 1 << enum sg_detection */
@@ -58,6 +59,20 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sg_detect_event);
 } detect_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sg_inode_key);
+	__type(value, __u32);
+} sg_watches SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sg_watch_name);
+	__type(value, __u32);
+} sg_watch_names SEC(".maps");
 
 static __always_inline int enabled(__u32 det)
 {
@@ -198,8 +213,9 @@ __noinline int sg_detect_path(__u64 file)
 }
 
 /* Emits the record with the subject's ancestry and applies the detection's
- * response: 1 where the hook is to refuse (block or kill). */
-__noinline int sg_detect_respond(void)
+ * response: 1 where the hook is to refuse (block or kill). A hook that cannot
+ * refuse (`no_refusal`) kills where the response is block. */
+__noinline int sg_detect_respond(__u32 no_refusal)
 {
 	struct sg_detect_event *ev = scratch();
 	__u32 response = SG_RESPONSE_ALERT;
@@ -210,6 +226,8 @@ __noinline int sg_detect_respond(void)
 	det = ev->detection;
 	if (det < SG_DET_COUNT)
 		response = sg_response[det];
+	if (no_refusal && response == SG_RESPONSE_BLOCK)
+		response = SG_RESPONSE_KILL;
 	/* Decided before anything is emitted: a full ring buffer changes nothing. */
 	if (response == SG_RESPONSE_KILL) {
 		bpf_send_signal(SIGKILL);
@@ -243,7 +261,7 @@ static __always_inline void set_path(struct sg_detect_event *ev, struct file *fi
 
 static __always_inline int respond(struct sg_detect_event *ev)
 {
-	return sg_detect_respond() != 0;
+	return sg_detect_respond(0) != 0;
 }
 
 /* ---- exec: fileless_exec, exec_from_writable, reverse_shell */
@@ -444,4 +462,304 @@ int BPF_PROG(sg_detect_userns, const struct cred *cred, int ret)
 	if (!ev)
 		return 0;
 	VERDICT(respond(ev));
+}
+
+/* ---- credential_access, account_tamper, persistence, log_tamper: the files
+ * of the agent's table (sg_watches), by identity: a hard link or a bind mount
+ * is the same inode, and a new name is judged by its directory's identity. */
+#define FMODE_READ 0x1
+#define FMODE_WRITE 0x2
+
+/* What the name means: the file's own entry (when it exists) and its
+ * directory's. A global function: verified once for every hook. */
+__noinline __u32 sg_detect_watch(__u64 dentry_addr)
+{
+	struct dentry *dentry = (struct dentry *)dentry_addr;
+	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+	struct sg_inode_key key = {};
+	__u32 *bits, out = 0;
+
+	if (!dentry)
+		return 0;
+	if (inode) {
+		key.ino = BPF_CORE_READ(inode, i_ino);
+		key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		bits = bpf_map_lookup_elem(&sg_watches, &key);
+		if (bits && !(*bits & SG_WATCH_DIR))
+			out |= *bits;
+	}
+	inode = BPF_CORE_READ(dentry, d_parent, d_inode);
+	if (!inode)
+		return out;
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	bits = bpf_map_lookup_elem(&sg_watches, &key);
+	if (!bits)
+		return out;
+	if (*bits & SG_WATCH_DIR)
+		out |= *bits & ~(SG_WATCH_DIR | SG_WATCH_NAMES);
+	if (*bits & SG_WATCH_NAMES) {
+		struct sg_watch_name name = {};
+
+		name.ino = key.ino;
+		name.dev = key.dev;
+		bpf_probe_read_kernel_str(name.name, sizeof(name.name), BPF_CORE_READ(dentry, d_name.name));
+		bits = bpf_map_lookup_elem(&sg_watch_names, &name);
+		if (bits)
+			out |= *bits;
+	}
+	return out;
+}
+
+#define WATCH_READ 1
+#define WATCH_WRITE 2  /* the name gets content: written, created, renamed or linked to */
+#define WATCH_REMOVE 4 /* the content goes: truncated, deleted, renamed away or over */
+
+/* The detection that touching (`how`) a name with these watch bits is, or -1. */
+static __always_inline int watch_detection(__u32 bits, __u32 how)
+{
+	if ((how & WATCH_WRITE) && (bits & SG_WATCH_WRITE_ACCOUNT))
+		return SG_DET_ACCOUNT_TAMPER;
+	if ((how & WATCH_WRITE) && (bits & SG_WATCH_WRITE_PERSIST))
+		return SG_DET_PERSISTENCE;
+	if (((how & WATCH_REMOVE) && (bits & (SG_WATCH_LOG | SG_WATCH_LOGIN_RECORD))) ||
+	    ((how & WATCH_WRITE) && (bits & SG_WATCH_LOGIN_RECORD)))
+		return SG_DET_LOG_TAMPER;
+	if ((how & WATCH_READ) && (bits & SG_WATCH_READ_CREDENTIAL))
+		return SG_DET_CREDENTIAL_ACCESS;
+	return -1;
+}
+
+/* The path of a name (its directory's mount and its dentry) into the record. */
+__noinline int sg_detect_name(__u64 mnt, __u64 dentry)
+{
+	struct sg_detect_event *ev = scratch();
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct sg_resolved resolved;
+	struct path path = {};
+
+	if (!ev || !pb)
+		return 0;
+	path.mnt = (struct vfsmount *)mnt;
+	path.dentry = (struct dentry *)dentry;
+	sg_resolve(&path, pb, &resolved);
+	ev->hdr.flags |= resolved.flags;
+	ev->path_len = sg_copy_path(ev->path, pb, &resolved);
+	return 0;
+}
+
+/* Judges touching (`how`) the name (mnt, dentry), recorded as `access` (enum
+ * sg_watch_access): 1 where the hook is to refuse, 0 for an alert, -1 where
+ * nothing was detected. */
+static __always_inline int watch_check(struct vfsmount *mnt, struct dentry *dentry, __u32 how, __u32 access)
+{
+	struct sg_detect_event *ev;
+	__u64 m = 0, d = 0;
+	__u32 bits;
+	int det;
+
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == sg_agent_tgid)
+		return -1; /* its own logs, and the inventory's reads */
+	/* Hook arguments are typed pointers, which global functions do not take. */
+	bpf_probe_read_kernel(&d, sizeof(d), &dentry);
+	bpf_probe_read_kernel(&m, sizeof(m), &mnt);
+	bits = sg_detect_watch(d);
+	if (!bits)
+		return -1;
+	det = watch_detection(bits, how);
+	if (det < 0)
+		return -1;
+	ev = detection(det);
+	if (!ev)
+		return -1;
+	ev->arg = access;
+	sg_detect_name(m, d);
+	return respond(ev);
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(sg_detect_open, struct file *file, int ret)
+{
+	__u32 mode;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	mode = file->f_mode;
+	if (file->f_flags & __FMODE_EXEC)
+		return 0; /* exec is the exec hook's */
+	/* Truncation at open is the truncate hooks'. */
+	if (mode & FMODE_WRITE)
+		VERDICT(watch_check(file->f_path.mnt, file->f_path.dentry, WATCH_WRITE, SG_ACCESS_WRITE) > 0);
+	VERDICT(watch_check(file->f_path.mnt, file->f_path.dentry, WATCH_READ, SG_ACCESS_READ) > 0);
+}
+
+/* truncate(2) everywhere; before 6.2 also ftruncate and O_TRUNC. */
+SEC("lsm/path_truncate")
+int BPF_PROG(sg_detect_path_truncate, const struct path *path, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(watch_check(path->mnt, path->dentry, WATCH_REMOVE, SG_ACCESS_TRUNCATE) > 0);
+}
+
+/* ftruncate and O_TRUNC from 6.2; loaded only where the hook exists. */
+SEC("lsm/file_truncate")
+int BPF_PROG(sg_detect_file_truncate, struct file *file, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(watch_check(file->f_path.mnt, file->f_path.dentry, WATCH_REMOVE, SG_ACCESS_TRUNCATE) > 0);
+}
+
+SEC("lsm/path_unlink")
+int BPF_PROG(sg_detect_unlink, const struct path *dir, struct dentry *dentry, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(watch_check(dir->mnt, dentry, WATCH_REMOVE, SG_ACCESS_DELETE) > 0);
+}
+
+/* A hard link made in a watched directory (a crontab or sudoers drop-in under a
+ * name the agent never saw). */
+SEC("lsm/path_link")
+int BPF_PROG(sg_detect_link, struct dentry *old_dentry, const struct path *new_dir, struct dentry *new_dentry,
+	     int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(watch_check(new_dir->mnt, new_dentry, WATCH_WRITE, SG_ACCESS_LINK) > 0);
+}
+
+/* Both names of a rename: a watched file renamed away or over, a name moved into
+ * or out of a watched directory. An exchange needs nothing more (both sides are
+ * judged either way), so the flags argument (5.19) is not read. */
+SEC("lsm/path_rename")
+int BPF_PROG(sg_detect_rename, const struct path *old_dir, struct dentry *old_dentry,
+	     const struct path *new_dir, struct dentry *new_dentry)
+{
+	/* The new name gets content, and loses its own where it exists. */
+	__u32 how = BPF_CORE_READ(new_dentry, d_inode) ? WATCH_WRITE | WATCH_REMOVE : WATCH_WRITE;
+	int seen;
+
+	/* No `ret`: 5.19 added an argument before it (as in the file module). One
+	 * record per rename: the new name's, else the old one's. */
+	seen = watch_check(new_dir->mnt, new_dentry, how, SG_ACCESS_RENAME);
+	if (seen < 0)
+		seen = watch_check(old_dir->mnt, old_dentry, WATCH_REMOVE, SG_ACCESS_RENAME);
+	VERDICT(seen > 0);
+}
+
+/* ---- privilege_escalation: a task with no root id (real, effective, saved all
+ * non-zero) gets one. The kernel's own ways there leave a mark first: the
+ * setuid family (task_fix_setuid, after its capability check) and exec of a
+ * setuid file (bprm_committing_creds) each mark the cred they are about to
+ * commit; commit_creds of an unmarked cred is what an exploit does
+ * (commit_creds(prepare_kernel_cred(0))). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);   /* thread id */
+	__type(value, __u64); /* the cred about to be committed */
+} sg_cred_marks SEC(".maps");
+
+static __always_inline int no_root_id(const struct cred *cred)
+{
+	return BPF_CORE_READ(cred, uid.val) && BPF_CORE_READ(cred, euid.val) && BPF_CORE_READ(cred, suid.val);
+}
+
+static __always_inline int any_root_id(const struct cred *cred)
+{
+	return !BPF_CORE_READ(cred, uid.val) || !BPF_CORE_READ(cred, euid.val) || !BPF_CORE_READ(cred, suid.val) ||
+	       !BPF_CORE_READ(cred, fsuid.val);
+}
+
+static __always_inline void mark_cred(const struct cred *cred)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 value = 0;
+
+	bpf_probe_read_kernel(&value, sizeof(value), &cred);
+	bpf_map_update_elem(&sg_cred_marks, &tid, &value, BPF_ANY);
+}
+
+/* setuid(0), setreuid, setresuid, setfsuid by a task that holds CAP_SETUID
+ * without any root id: a leaked or file capability used to become root. The
+ * hook can refuse. */
+SEC("lsm/task_fix_setuid")
+int BPF_PROG(sg_detect_setuid, struct cred *new, const struct cred *old, int flags, int ret)
+{
+	struct sg_detect_event *ev;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	mark_cred(new);
+	if (!no_root_id(old) || !any_root_id(new))
+		return 0;
+	ev = detection(SG_DET_PRIVILEGE_ESCALATION);
+	if (!ev)
+		return 0;
+	ev->arg = flags; /* LSM_SETID_ID, _RE, _RES, _FS */
+	ev->target_pid = BPF_CORE_READ(old, uid.val);
+	VERDICT(respond(ev));
+}
+
+SEC("lsm/bprm_committing_creds")
+int BPF_PROG(sg_detect_exec_creds, struct linux_binprm *bprm)
+{
+	mark_cred(BPF_CORE_READ(bprm, cred));
+	return 0;
+}
+
+/* Permitted capabilities in `new` that `old` lacks, in the same user namespace
+ * (a new one gives every capability inside it: unshare, setns). kernel_cap_t is
+ * two __u32 before 6.3 and one __u64 after: the same 8 bytes either way. */
+static __always_inline int gains_caps(const struct cred *new, const struct cred *old)
+{
+	__u64 new_caps = 0, old_caps = 0;
+
+	if (BPF_CORE_READ(new, user_ns) != BPF_CORE_READ(old, user_ns))
+		return 0;
+	bpf_core_read(&new_caps, sizeof(new_caps), &new->cap_permitted);
+	bpf_core_read(&old_caps, sizeof(old_caps), &old->cap_permitted);
+	return (new_caps & ~old_caps) != 0;
+}
+
+#define PF_KTHREAD 0x00200000
+#define VIA_COMMIT_ROOT 0x100 /* commit_creds: a root id */
+#define VIA_COMMIT_CAPS 0x200 /* commit_creds: capabilities */
+
+/* The commit itself: a root id, or permitted capabilities, that neither way
+ * marked (capset and prctl only shrink the permitted set). fentry cannot
+ * refuse, so `block` and `kill` both kill (the escalation has happened). */
+SEC("fentry/commit_creds")
+int BPF_PROG(sg_detect_commit_creds, struct cred *new)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	const struct cred *old = BPF_CORE_READ(task, real_cred);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct sg_detect_event *ev;
+	__u64 *mark, value = 0;
+	__u32 via;
+
+	bpf_probe_read_kernel(&value, sizeof(value), &new);
+	mark = bpf_map_lookup_elem(&sg_cred_marks, &tid);
+	if (mark && *mark == value) {
+		bpf_map_delete_elem(&sg_cred_marks, &tid);
+		return 0;
+	}
+	if (!old || (BPF_CORE_READ(task, flags) & PF_KTHREAD))
+		return 0;
+	if (no_root_id(old) && any_root_id(new))
+		via = VIA_COMMIT_ROOT;
+	else if (gains_caps(new, old))
+		via = VIA_COMMIT_CAPS;
+	else
+		return 0;
+	ev = detection(SG_DET_PRIVILEGE_ESCALATION);
+	if (!ev)
+		return 0;
+	ev->arg = via;
+	ev->target_pid = BPF_CORE_READ(old, uid.val);
+	sg_detect_respond(1);
+	return 0;
 }

@@ -494,6 +494,42 @@ struct sg_interp_key {
 	__u8 name[SG_COMM_LEN];
 };
 
+/* Value of sg_watches (key struct sg_inode_key): what touching the file (or,
+ * with SG_WATCH_DIR, a name directly in the directory, new ones included)
+ * means. Filled by the agent from its table of paths at start, by identity, so
+ * that another name (a hard link, a bind mount) is the same file. */
+enum sg_watch {
+	SG_WATCH_READ_CREDENTIAL = 1 << 0, /* read: credential_access */
+	SG_WATCH_WRITE_ACCOUNT = 1 << 1,   /* written, created, renamed over, linked: account_tamper */
+	SG_WATCH_WRITE_PERSIST = 1 << 2,   /* the same: persistence */
+	SG_WATCH_LOG = 1 << 3,             /* truncated, deleted, renamed: log_tamper */
+	SG_WATCH_LOGIN_RECORD = 1 << 4,    /* written (wtmp, btmp, lastlog): log_tamper */
+	SG_WATCH_NAMES = 1 << 6,           /* a directory: look its names up in sg_watch_names */
+	SG_WATCH_DIR = 1 << 7,             /* the bits apply to the names in the directory */
+};
+
+/* Key of sg_watch_names: a name in a directory (by identity), for the files of
+ * the table that may not exist at start (/etc/ld.so.preload, authorized_keys):
+ * creating one, or renaming or linking something to that name, is seen. The
+ * value holds enum sg_watch bits. */
+#define SG_WATCH_NAME_LEN 32
+struct sg_watch_name {
+	__u64 ino;
+	__u32 dev;
+	__u32 _pad;
+	__u8 name[SG_WATCH_NAME_LEN]; /* NUL-padded */
+};
+
+/* sg_detect_event.arg of the file detections: what was done to the file. */
+enum sg_watch_access {
+	SG_ACCESS_READ = 1,
+	SG_ACCESS_WRITE = 2,    /* opened for writing (or created) */
+	SG_ACCESS_TRUNCATE = 3, /* truncate(2), ftruncate(2), O_TRUNC */
+	SG_ACCESS_DELETE = 4,   /* unlink */
+	SG_ACCESS_RENAME = 5,   /* renamed away, over, or into the directory */
+	SG_ACCESS_LINK = 6,     /* a hard link made in the directory */
+};
+
 /* ==== end of detect module ==== */
 
 /* ==== protect module (kinds and ops 80-83) ==== */

@@ -73,6 +73,7 @@ unsafe impl plain::Plain for sg::sg_exec_event {}
 unsafe impl plain::Plain for sg::sg_fork_event {}
 unsafe impl plain::Plain for sg::sg_exit_event {}
 unsafe impl plain::Plain for sg::sg_inode_key {}
+unsafe impl plain::Plain for sg::sg_watch_name {}
 unsafe impl plain::Plain for sg::sg_path_key {}
 unsafe impl plain::Plain for sg::sg_name_key {}
 unsafe impl plain::Plain for sg::sg_match {}

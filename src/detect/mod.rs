@@ -35,9 +35,23 @@ pub const PROGRAMS: &[Program<Detection>] = &[
     Program::new("sg_detect_module_file", HookKind::Lsm, "kernel_read_file", &[Detection::ModuleLoad]),
     Program::new("sg_detect_module_data", HookKind::Lsm, "kernel_load_data", &[Detection::ModuleLoad]),
     Program::new("sg_detect_bpf", HookKind::Lsm, "bpf", &[Detection::BpfLoad]),
+    Program::new("sg_detect_open", HookKind::Lsm, "file_open", FILE_DETECTIONS),
+    Program::new("sg_detect_path_truncate", HookKind::Lsm, "path_truncate", &[Detection::LogTamper]),
+    // 6.2 and later: ftruncate and O_TRUNC (before, they reach path_truncate).
+    Program::new("sg_detect_file_truncate", HookKind::Lsm, "file_truncate", &[Detection::LogTamper]),
+    Program::new("sg_detect_unlink", HookKind::Lsm, "path_unlink", &[Detection::LogTamper]),
+    Program::new("sg_detect_link", HookKind::Lsm, "path_link", FILE_DETECTIONS),
+    Program::new("sg_detect_rename", HookKind::Lsm, "path_rename", FILE_DETECTIONS),
+    Program::new("sg_detect_setuid", HookKind::Lsm, "task_fix_setuid", &[Detection::PrivilegeEscalation]),
+    Program::new("sg_detect_exec_creds", HookKind::Lsm, "bprm_committing_creds", &[Detection::PrivilegeEscalation]),
+    Program::new("sg_detect_commit_creds", HookKind::Function, "commit_creds", &[Detection::PrivilegeEscalation]),
     // 6.7 and later; probe reports it absent on older kernels.
     Program::new("sg_detect_userns", HookKind::Lsm, "userns_create", &[Detection::UsernsCreate]),
 ];
+
+/// The detections on watched files (WATCHES).
+const FILE_DETECTIONS: &[Detection] =
+    &[Detection::CredentialAccess, Detection::AccountTamper, Detection::Persistence, Detection::LogTamper];
 
 /// The severities of SPEC section 9, shared with the inventory's findings.
 pub use crate::inventory::Severity;
@@ -97,7 +111,221 @@ const DEFAULT_EXCLUSIONS: &[(&[Detection], &[&str])] = &[
     (&[Detection::BpfLoad], &["/usr/lib/systemd/systemd", "/lib/systemd/systemd"]),
     // runc re-executes itself from a memfd (its fix for CVE-2019-5736).
     (&[Detection::FilelessExec], &["/usr/bin/runc", "/usr/sbin/runc"]),
+    // The system's own readers of shadow, gshadow and the SSH host keys (PAM in
+    // process, as root), and the account tools, which write the account files.
+    (
+        &[Detection::CredentialAccess, Detection::AccountTamper],
+        &[
+            "/usr/sbin/unix_chkpwd",
+            "/usr/sbin/sshd",
+            "/usr/lib/openssh/sshd-session",
+            "/usr/lib/openssh/sshd-auth",
+            "/usr/bin/ssh-keygen",
+            "/usr/bin/login",
+            "/usr/bin/su",
+            "/usr/sbin/runuser",
+            "/usr/bin/sudo",
+            "/usr/sbin/visudo",
+            "/usr/bin/newgrp",
+            "/usr/bin/passwd",
+            "/usr/bin/chage",
+            "/usr/bin/chfn",
+            "/usr/bin/chsh",
+            "/usr/bin/gpasswd",
+            "/usr/bin/expiry",
+            "/usr/sbin/chpasswd",
+            "/usr/sbin/chgpasswd",
+            "/usr/sbin/newusers",
+            "/usr/sbin/useradd",
+            "/usr/sbin/usermod",
+            "/usr/sbin/userdel",
+            "/usr/sbin/groupadd",
+            "/usr/sbin/groupmod",
+            "/usr/sbin/groupdel",
+            "/usr/sbin/pwck",
+            "/usr/sbin/grpck",
+            "/usr/sbin/pwconv",
+            "/usr/sbin/grpconv",
+            "/usr/sbin/pwunconv",
+            "/usr/sbin/grpunconv",
+            "/usr/sbin/vipw",
+            "/usr/sbin/update-passwd",
+            "/usr/bin/systemd-sysusers",
+            "/usr/lib/polkit-1/polkit-agent-helper-1",
+            "/usr/sbin/cron",
+            "/usr/lib/systemd/systemd",
+        ],
+    ),
+    // Package managers install cron jobs, units, init scripts and profile snippets;
+    // crontab(1) writes the spools; systemctl edits units.
+    (
+        &[Detection::Persistence, Detection::AccountTamper],
+        &["/usr/bin/dpkg", "/usr/bin/rpm", "/usr/bin/crontab", "/usr/bin/systemctl", "/usr/lib/systemd/systemd"],
+    ),
+    // The logs' writers and logrotate; the login records' writers.
+    (
+        &[Detection::LogTamper],
+        &[
+            "/usr/sbin/logrotate",
+            "/usr/sbin/rsyslogd",
+            "/usr/lib/systemd/systemd-journald",
+            "/usr/lib/systemd/systemd",
+            "/usr/lib/systemd/systemd-update-utmp",
+            "/usr/bin/login",
+            "/usr/sbin/sshd",
+            "/usr/lib/openssh/sshd-session",
+            "/usr/lib/polkit-1/polkit-agent-helper-1",
+        ],
+    ),
 ];
+
+/// The files of credential_access, account_tamper, persistence and log_tamper. A path
+/// ending in `/` stands for every name directly in that directory, new ones included;
+/// any other is watched by identity (when it exists at start: a hard link or a bind
+/// mount is the same file) and by its name in its directory (so that creating it, or
+/// renaming or linking something to its name, is seen). `*` is one path component
+/// (home directories).
+const WATCHES: &[(Watch, &[&str])] = &[
+    (
+        Watch::ReadCredential,
+        &[
+            "/etc/shadow",
+            "/etc/gshadow",
+            "/etc/shadow-",
+            "/etc/gshadow-",
+            "/etc/ssh/ssh_host_rsa_key",
+            "/etc/ssh/ssh_host_ecdsa_key",
+            "/etc/ssh/ssh_host_ed25519_key",
+            "/etc/ssh/ssh_host_dsa_key",
+        ],
+    ),
+    (
+        Watch::WriteAccount,
+        &[
+            "/etc/passwd",
+            "/etc/shadow",
+            "/etc/group",
+            "/etc/gshadow",
+            "/etc/sudoers",
+            "/etc/sudoers.d/",
+            "/root/.ssh/authorized_keys",
+            "/root/.ssh/authorized_keys2",
+            "/home/*/.ssh/authorized_keys",
+            "/home/*/.ssh/authorized_keys2",
+        ],
+    ),
+    (
+        Watch::WritePersist,
+        &[
+            "/etc/crontab",
+            "/etc/cron.d/",
+            "/etc/cron.hourly/",
+            "/etc/cron.daily/",
+            "/etc/cron.weekly/",
+            "/etc/cron.monthly/",
+            "/var/spool/cron/crontabs/",
+            "/etc/systemd/system/",
+            "/usr/lib/systemd/system/",
+            "/etc/ld.so.preload",
+            "/etc/rc.local",
+            "/etc/init.d/",
+            "/etc/profile",
+            "/etc/profile.d/",
+            "/etc/bash.bashrc",
+            "/etc/environment",
+            "/etc/udev/rules.d/",
+            "/root/.bashrc",
+            "/root/.profile",
+            "/root/.bash_profile",
+            "/home/*/.bashrc",
+            "/home/*/.profile",
+            "/home/*/.bash_profile",
+        ],
+    ),
+    (Watch::Log, &["/var/log/"]),
+    (Watch::LoginRecord, &["/var/log/wtmp", "/var/log/btmp", "/var/log/lastlog"]),
+];
+
+#[derive(Clone, Copy)]
+enum Watch {
+    ReadCredential,
+    WriteAccount,
+    WritePersist,
+    Log,
+    LoginRecord,
+}
+
+impl Watch {
+    fn bit(self) -> u32 {
+        match self {
+            Watch::ReadCredential => sg::sg_watch::SG_WATCH_READ_CREDENTIAL.0,
+            Watch::WriteAccount => sg::sg_watch::SG_WATCH_WRITE_ACCOUNT.0,
+            Watch::WritePersist => sg::sg_watch::SG_WATCH_WRITE_PERSIST.0,
+            Watch::Log => sg::sg_watch::SG_WATCH_LOG.0,
+            Watch::LoginRecord => sg::sg_watch::SG_WATCH_LOGIN_RECORD.0,
+        }
+    }
+}
+
+/// The kernel's watch tables: identities (dev, ino) of watched files and directories
+/// with their bits, and names in directories (by identity) with theirs.
+#[derive(Debug, Default, PartialEq)]
+struct WatchTables {
+    inodes: Vec<((u32, u64), u32)>,
+    names: Vec<((u32, u64), String, u32)>,
+}
+
+fn or_into<K: PartialEq>(table: &mut Vec<(K, u32)>, key: K, bits: u32) {
+    match table.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, b)) => *b |= bits,
+        None => table.push((key, bits)),
+    }
+}
+
+/// The watch tables of WATCHES on this host: `identify` gives a path's (dev, ino),
+/// `expand` the paths of a pattern.
+fn watches(identify: impl Fn(&str) -> Option<(u32, u64)>, expand: impl Fn(&str) -> Vec<String>) -> WatchTables {
+    let mut tables = WatchTables::default();
+    for (watch, patterns) in WATCHES {
+        for pattern in *patterns {
+            let dir = pattern.ends_with('/');
+            for path in expand(pattern.trim_end_matches('/')) {
+                if dir {
+                    if let Some(id) = identify(&path) {
+                        or_into(&mut tables.inodes, id, watch.bit() | sg::sg_watch::SG_WATCH_DIR.0);
+                    }
+                    continue;
+                }
+                if let Some(id) = identify(&path) {
+                    or_into(&mut tables.inodes, id, watch.bit());
+                }
+                let Some((parent, name)) = path.rsplit_once('/') else { continue };
+                let parent = if parent.is_empty() { "/" } else { parent };
+                if name.is_empty() || name.len() >= NAME_LEN {
+                    continue;
+                }
+                let Some(parent_id) = identify(parent) else { continue };
+                or_into(&mut tables.inodes, parent_id, sg::sg_watch::SG_WATCH_NAMES.0);
+                match tables.names.iter_mut().find(|(p, n, _)| *p == parent_id && n == name) {
+                    Some((_, _, b)) => *b |= watch.bit(),
+                    None => tables.names.push((parent_id, name.to_string(), watch.bit())),
+                }
+            }
+        }
+    }
+    tables
+}
+
+/// Room for a name in sg_watch_names, its NUL included.
+const NAME_LEN: usize = std::mem::size_of::<[u8; 32]>();
+const _: () = assert!(std::mem::size_of::<sg::sg_watch_name>() == 16 + NAME_LEN);
+
+/// `/home/*/x`: one path per directory in /home (no other wildcard).
+fn expand_on_host(pattern: &str) -> Vec<String> {
+    let Some((head, tail)) = pattern.split_once("/*/") else { return vec![pattern.to_string()] };
+    let Ok(entries) = std::fs::read_dir(head) else { return Vec::new() };
+    entries.filter_map(|e| e.ok()).map(|e| format!("{}/{tail}", e.path().display())).collect()
+}
 
 /// Shells and interpreters for reverse_shell, by file name cut at its first digit or
 /// dot (python3.11 is "python"). busybox: its applets run under that name.
@@ -143,7 +371,7 @@ pub fn prepare(config: &DetectConfig, caps: &Capabilities, agent_pidns: u32) -> 
         .map(|p| p.name)
         .collect();
     runtime::prepare(state, move || {
-        let tables = compile(&config, identify_on_host)?;
+        let tables = compile(&config, identify_exclusion)?;
         Ok(Detect { config, enabled, programs, agent_pidns, tables })
     })
 }
@@ -188,7 +416,7 @@ struct Entry {
 
 /// The exclusions as the kernel matches them: the built-in ones first (unless turned
 /// off), then the config's. `identify` gives a path's (dev, ino).
-fn compile(config: &DetectConfig, identify: impl Fn(&str) -> Option<(u32, u64)>) -> anyhow::Result<Tables> {
+fn compile(config: &DetectConfig, identify: impl Fn(&str, bool) -> Option<(u32, u64)>) -> anyhow::Result<Tables> {
     let mut entries: Vec<Entry> = Vec::new();
     if config.default_exclude {
         for (detections, paths) in DEFAULT_EXCLUSIONS {
@@ -231,7 +459,7 @@ fn compile(config: &DetectConfig, identify: impl Fn(&str) -> Option<(u32, u64)>)
         for command in &commands {
             let mut key = sg::sg_command_key::default();
             match command {
-                CommandMatch::Exe(path) => match identify(path) {
+                CommandMatch::Exe(path) => match identify(path, configured) {
                     Some((dev, ino)) => {
                         key.dev = dev;
                         key.ino = ino;
@@ -258,7 +486,19 @@ fn compile(config: &DetectConfig, identify: impl Fn(&str) -> Option<(u32, u64)>)
     Ok(tables)
 }
 
-/// `identify_on_host` for `compile`.
+/// The identity of an exclusion's executable for `compile`. A built-in path that is a
+/// symbolic link is skipped: where /usr/bin/su or /usr/bin/crontab is a link to a
+/// multi-call binary (busybox), following it would exclude every applet, cat and sh
+/// included. (What the config names is followed: the administrator chose it.)
+fn identify_exclusion(path: &str, configured: bool) -> Option<(u32, u64)> {
+    if !configured && std::fs::symlink_metadata(path).ok()?.file_type().is_symlink() {
+        log::debug!("detect: built-in exclusion {path} is a symbolic link: skipped");
+        return None;
+    }
+    identify_on_host(path)
+}
+
+/// A path's (dev, ino) on this host.
 fn identify_on_host(path: &str) -> Option<(u32, u64)> {
     crate::rule_paths::identify_on_host(path).map(|id| (id.dev, id.ino))
 }
@@ -309,6 +549,22 @@ impl runtime::Module for Detect {
             maps.sg_detect_commands
                 .update(bytes_of(key), &mask.to_ne_bytes(), MapFlags::ANY)
                 .context("detect: exclusion commands")?;
+        }
+        if self.enabled.iter().any(|d| FILE_DETECTIONS.contains(d)) {
+            let tables = watches(identify_on_host, expand_on_host);
+            for ((dev, ino), bits) in &tables.inodes {
+                let key = sg::sg_inode_key { ino: *ino, dev: *dev, ..Default::default() };
+                maps.sg_watches
+                    .update(bytes_of(&key), &bits.to_ne_bytes(), MapFlags::ANY)
+                    .context("detect: watches")?;
+            }
+            for ((dev, ino), name, bits) in &tables.names {
+                let mut key = sg::sg_watch_name { ino: *ino, dev: *dev, ..Default::default() };
+                key.name[..name.len()].copy_from_slice(name.as_bytes());
+                maps.sg_watch_names
+                    .update(bytes_of(&key), &bits.to_ne_bytes(), MapFlags::ANY)
+                    .context("detect: watched names")?;
+            }
         }
         for name in INTERPRETERS {
             let mut key = sg::sg_interp_key::default();
@@ -367,6 +623,14 @@ fn record(ev: &sg::sg_detect_event) -> Option<Record> {
             let access = if ev.arg & PTRACE_MODE_FSCREDS != 0 { "proc_mem" } else { "ptrace_or_process_vm" };
             fields.push(("access", Value::Str(access.into())));
         }
+        Detection::CredentialAccess | Detection::AccountTamper | Detection::Persistence | Detection::LogTamper => {
+            fields.push(("access", Value::Str(access_name(ev.arg).into())));
+        }
+        Detection::PrivilegeEscalation => {
+            // The uid the task had; how it became root.
+            fields.push(("old_uid", Value::Uint(ev.target_pid.into())));
+            fields.push(("via", Value::Str(escalation_via(ev.arg).into())));
+        }
         Detection::BpfLoad => {
             fields.push(("prog_type", Value::Uint(ev.arg.into())));
             fields.push(("prog_name", Value::Bytes(crate::bpf::c_bytes(&ev.name).to_vec())));
@@ -376,6 +640,35 @@ fn record(ev: &sg::sg_detect_event) -> Option<Record> {
     record.fields.extend(fields);
     BY_SEVERITY[severity as usize].fetch_add(1, Ordering::Relaxed);
     Some(record)
+}
+
+/// How a privilege_escalation happened: the setuid call (`enum` LSM_SETID_* of the
+/// task_fix_setuid hook), or a commit of credentials that no setuid call or exec made:
+/// one that gives a root id, or one that adds permitted capabilities.
+fn escalation_via(arg: u32) -> &'static str {
+    match arg {
+        1 => "setuid",
+        2 => "setreuid",
+        4 => "setresuid",
+        8 => "setfsuid",
+        0x100 => "commit_creds",
+        0x200 => "commit_creds_capabilities",
+        _ => "unknown",
+    }
+}
+
+/// What a file detection saw done (`enum sg_watch_access`).
+fn access_name(access: u32) -> &'static str {
+    use sg::sg_watch_access as a;
+    match access {
+        x if x == a::SG_ACCESS_READ.0 => "read",
+        x if x == a::SG_ACCESS_WRITE.0 => "write",
+        x if x == a::SG_ACCESS_TRUNCATE.0 => "truncate",
+        x if x == a::SG_ACCESS_DELETE.0 => "delete",
+        x if x == a::SG_ACCESS_RENAME.0 => "rename",
+        x if x == a::SG_ACCESS_LINK.0 => "link",
+        _ => "unknown",
+    }
 }
 
 /// The peer address of a reverse shell's socket (IPv4 is kept IPv4-mapped).
@@ -420,7 +713,7 @@ mod tests {
             uid: vec![1000],
             text: String::new(),
         });
-        let tables = compile(&config, |p| (p == "/usr/bin/gdb").then_some((8, 42))).unwrap();
+        let tables = compile(&config, |p, _| (p == "/usr/bin/gdb").then_some((8, 42))).unwrap();
         assert_eq!((tables.need_command, tables.need_uid), (0b011, 0b101));
         let ptrace = sg::sg_detection::SG_DET_PTRACE_INJECT.0 as usize;
         let bpf = sg::sg_detection::SG_DET_BPF_LOAD.0 as usize;
@@ -439,9 +732,90 @@ mod tests {
 
         // The built-in exclusions come first.
         config.default_exclude = true;
-        let tables = compile(&config, |_| Some((1, 1))).unwrap();
+        let tables = compile(&config, |_, _| Some((1, 1))).unwrap();
         assert_eq!(tables.need_command.count_ones() as usize, DEFAULT_EXCLUSIONS.len() + 2);
         assert_eq!(tables.need_uid, 0b101 << DEFAULT_EXCLUSIONS.len());
+    }
+
+    #[test]
+    fn watches_are_identities_and_names_in_directories() {
+        // Every path exists but /etc/ld.so.preload and authorized_keys; one home.
+        let absent = ["/etc/ld.so.preload", "/root/.ssh/authorized_keys", "/root/.ssh/authorized_keys2"];
+        let ids: Vec<String> = WATCHES
+            .iter()
+            .flat_map(|(_, p)| p.iter())
+            .map(|p| p.trim_end_matches('/').replace("/home/*/", "/home/u/"))
+            .chain(["/etc", "/root", "/root/.ssh", "/home/u", "/home/u/.ssh", "/var/log", "/etc/ssh"].map(String::from))
+            .collect();
+        let identify = |path: &str| {
+            if absent.contains(&path) {
+                return None;
+            }
+            ids.iter().position(|p| p == path).map(|i| (8, i as u64 + 100))
+        };
+        let id = |path: &str| identify(path).unwrap();
+        let expand = |pattern: &str| vec![pattern.replace("/home/*/", "/home/u/")];
+        let tables = watches(identify, expand);
+        let inode = |path: &str| tables.inodes.iter().find(|(i, _)| *i == id(path)).map(|(_, b)| *b);
+        let name = |dir: &str, n: &str| {
+            tables.names.iter().find(|(d, name, _)| *d == id(dir) && name == n).map(|(_, _, b)| *b)
+        };
+        use sg::sg_watch as w;
+        // shadow: read is credential_access, write account_tamper; by identity and by name.
+        let shadow = w::SG_WATCH_READ_CREDENTIAL.0 | w::SG_WATCH_WRITE_ACCOUNT.0;
+        assert_eq!(inode("/etc/shadow"), Some(shadow));
+        assert_eq!(name("/etc", "shadow"), Some(shadow));
+        // A directory's bits cover its names; its parent looks names up.
+        assert_eq!(inode("/etc/cron.d"), Some(w::SG_WATCH_WRITE_PERSIST.0 | w::SG_WATCH_DIR.0));
+        assert_eq!(inode("/var/log"), Some(w::SG_WATCH_LOG.0 | w::SG_WATCH_DIR.0 | w::SG_WATCH_NAMES.0));
+        assert_eq!(inode("/etc").map(|b| b & w::SG_WATCH_NAMES.0), Some(w::SG_WATCH_NAMES.0));
+        assert_eq!(name("/var/log", "wtmp"), Some(w::SG_WATCH_LOGIN_RECORD.0));
+        // Absent at start: watched by name only.
+        assert_eq!(name("/etc", "ld.so.preload"), Some(w::SG_WATCH_WRITE_PERSIST.0));
+        assert_eq!(name("/root/.ssh", "authorized_keys"), Some(w::SG_WATCH_WRITE_ACCOUNT.0));
+        assert_eq!(name("/home/u/.ssh", "authorized_keys"), Some(w::SG_WATCH_WRITE_ACCOUNT.0));
+        assert_eq!(name("/home/u", ".bashrc"), Some(w::SG_WATCH_WRITE_PERSIST.0));
+        // No directory entry for the parent of a file alone: .ssh holds known_hosts too.
+        assert_eq!(inode("/root/.ssh"), Some(w::SG_WATCH_NAMES.0));
+        // Every name fits the kernel's key with its NUL.
+        assert!(tables.names.iter().all(|(_, n, _)| n.len() < NAME_LEN));
+    }
+
+    #[test]
+    fn built_in_exclusions_skip_symbolic_links() {
+        let dir = std::env::temp_dir().join(format!("sg-detect-links-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let real = dir.join("busybox");
+        let link = dir.join("su");
+        std::fs::write(&real, b"x").unwrap();
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let (real, link) = (real.to_str().unwrap(), link.to_str().unwrap());
+        assert!(identify_exclusion(real, false).is_some());
+        // A built-in path that is a link (an applet of a multi-call binary) is skipped;
+        // the administrator's is followed.
+        assert_eq!(identify_exclusion(link, false), None);
+        assert_eq!(identify_exclusion(link, true), identify_exclusion(real, false));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn file_detections_name_their_access() {
+        let mut ev = sg::sg_detect_event::default();
+        ev.hdr.kind = KIND_DETECT;
+        ev.hdr.action = sg::sg_action::SG_ACTION_BLOCKED.0;
+        ev.detection = sg::sg_detection::SG_DET_LOG_TAMPER.0;
+        ev.arg = sg::sg_watch_access::SG_ACCESS_TRUNCATE.0;
+        ev.path[..16].copy_from_slice(b"/var/log/auth.lo");
+        ev.path_len = 16;
+        let record = record(&ev).unwrap();
+        let field = |name| record.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        assert_eq!(record.op, "log_tamper");
+        assert_eq!(field("access"), Some(Value::Str("truncate".into())));
+        assert_eq!(field("technique"), Some(Value::Str("T1070.002".into())));
+        assert_eq!(field("path"), Some(Value::Bytes(b"/var/log/auth.lo".to_vec())));
+        let names: Vec<&str> = (0..8).map(access_name).collect();
+        assert_eq!(names, ["unknown", "read", "write", "truncate", "delete", "rename", "link", "unknown"]);
     }
 
     #[test]

@@ -12,6 +12,10 @@
 //   sg-detecttool finitmod FILE                     finit_module(2) of FILE
 //   sg-detecttool bpfload                           load a two-instruction socket filter
 //   sg-detecttool userns                            unshare(CLONE_NEWUSER)
+//   sg-detecttool ids                               print "uid UID euid EUID"
+//   sg-detecttool capsetuid UID                     as root: become UID keeping
+//                                                   CAP_SETUID, print "dropped", then
+//                                                   setuid(0) and print the uid
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -115,6 +121,25 @@ static int bpfload(void)
 	return result(syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr)));
 }
 
+/* A non-root task holding CAP_SETUID (a leaked or file capability) makes itself root. */
+static int capsetuid(const char *uid_text)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+	uid_t uid = atoi(uid_text);
+
+	if (prctl(PR_SET_KEEPCAPS, 1) < 0 || setresuid(uid, uid, uid) < 0)
+		return result(-1);
+	data[0].permitted = data[0].effective = 1U << CAP_SETUID;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return result(-1);
+	fprintf(stderr, "dropped %d\n", (int)getuid());
+	if (setuid(0) < 0)
+		return result(-1);
+	fprintf(stderr, "uid %d\n", (int)getuid());
+	return result(0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -139,6 +164,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "bpfload") && argc == 2)
 		return bpfload();
+	if (!strcmp(cmd, "ids") && argc == 2) {
+		fprintf(stderr, "uid %d euid %d\n", (int)getuid(), (int)geteuid());
+		return 0;
+	}
+	if (!strcmp(cmd, "capsetuid") && argc == 3)
+		return capsetuid(argv[2]);
 	if (!strcmp(cmd, "userns") && argc == 2)
 		return result(unshare(CLONE_NEWUSER));
 	fprintf(stderr, "usage: see tests/vm/detecttool.c\n");
