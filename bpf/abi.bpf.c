@@ -67,3 +67,9 @@ struct sg_interp_key sg_abi_interp_key;
 enum sg_detection sg_abi_detection;
 enum sg_detect_op sg_abi_detect_op;
 enum sg_response sg_abi_response;
+/* telemetry module */
+struct sg_tel_proc sg_abi_tel_proc;
+struct sg_tel_drop_key sg_abi_tel_drop_key;
+enum sg_tel_op sg_abi_tel_op;
+enum sg_tel_hist sg_abi_tel_hist;
+enum sg_tel_counter sg_abi_tel_counter;
