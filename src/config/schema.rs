@@ -13,8 +13,8 @@ use super::error::{ConfigError, Lines, Problem};
 use super::values;
 use super::{
     AgentConfig, AllowDeny, Config, DetectConfig, Detection, Entry, Exclusion, FileConfig, FileOp, FileRule,
-    InventoryConfig, LogConfig, LogFormat, LogOutput, Mode, MountConfig, NetworkConfig, NetworkOp, Op, OutputConfig,
-    Measure, PortRange, ProcessConfig, ProcessOp, Response, Target, TelemetryConfig,
+    InventoryConfig, LogConfig, LogFormat, LogOutput, Measure, Mode, MountConfig, NetworkConfig, NetworkOp, Op,
+    OutputConfig, PortRange, ProcessConfig, ProcessOp, Response, Target, TelemetryConfig,
 };
 use crate::logging::Level;
 

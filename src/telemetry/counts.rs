@@ -188,10 +188,7 @@ pub fn resource_record(
     let mut record = Record::new(Level::Info, NAME, "resource");
     let u = Value::Uint;
     let interval_ns = interval.as_nanos().max(1) as u64;
-    record.fields = vec![
-        ("pid", u(who.pid.into())),
-        ("comm", Value::Bytes(who.comm.clone())),
-    ];
+    record.fields = vec![("pid", u(who.pid.into())), ("comm", Value::Bytes(who.comm.clone()))];
     if let Some(exe) = exe {
         record.fields.push(("exe", Value::Bytes(exe)));
     }
