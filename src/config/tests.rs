@@ -217,6 +217,9 @@ fn developer_config_parses() {
     assert_eq!(config.process.ops, ProcessOp::all());
     assert_eq!(config.process.deny[0].value, "/usr/bin/nc");
     assert!(!config.file.enable && !config.network.enable && !config.mount.enable);
+    assert!(!config.telemetry.enable);
+    assert_eq!(config.telemetry.interval, Duration::from_secs(10));
+    assert_eq!(config.telemetry.top, 10);
 }
 
 #[test]
