@@ -16,8 +16,6 @@
 //! - A `port` entry without `tcp/` or `udp/` applies to both.
 //! - Every rule keeps `text`: its exact source text, the `rule` field of the log.
 
-#![allow(dead_code)] // Nothing calls the config yet; the agent and `check` will.
-
 mod describe;
 mod error;
 mod schema;

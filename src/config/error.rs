@@ -60,6 +60,7 @@ pub enum ConfigError {
     Invalid { problems: Vec<Problem> },
 }
 
+#[cfg(test)]
 impl ConfigError {
     pub fn problems(&self) -> &[Problem] {
         match self {

@@ -191,7 +191,7 @@ fn assets(inv: &Inventory) -> Vec<(String, Value)> {
         ("kernel_modules".into(), count(inv.kernel_modules.loaded.len())),
         ("services".into(), count(inv.services.len())),
         ("cron".into(), count(inv.cron.len())),
-        ("packages".into(), count(inv.packages.dpkg.as_ref().map_or(0, Vec::len))),
+        ("packages".into(), count(inv.packages.dpkg.iter().chain(&inv.packages.rpm).map(Vec::len).sum())),
         ("containers".into(), count(inv.containers.running.len())),
     ]
 }

@@ -14,6 +14,7 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::Context;
 
 use super::parse;
+use super::rpmdb;
 use super::*;
 use crate::config;
 
@@ -197,20 +198,29 @@ pub fn collect(root: &Root, config: Option<&Path>) -> Inventory {
         gone("users.password", "/etc/shadow is not readable (run as root)");
     }
     let mut packages = packages(root);
-    if packages.rpm_db.is_some() {
-        gone(
-            "packages.rpm",
-            "the rpm database is not read (it needs librpm): rpm packages and their files are not listed",
-        );
-    }
     let (mut setid_files, mut file_capabilities, walk) = walk(root);
-    if packages.owner_db.is_some() {
-        let wanted: BTreeSet<String> = setid_files
-            .iter()
-            .map(|f| f.path.clone())
-            .chain(file_capabilities.iter().map(|f| f.path.clone()))
-            .collect();
-        let owners = dpkg_owners(root, &wanted);
+    let wanted: BTreeSet<String> =
+        setid_files.iter().map(|f| f.path.clone()).chain(file_capabilities.iter().map(|f| f.path.clone())).collect();
+    let aliases = path_aliases(&wanted);
+    let mut owners = HashMap::new();
+    let mut owner_dbs = Vec::new();
+    if root.path("/var/lib/dpkg/info").is_dir() {
+        owners = dpkg_owners(root, &aliases);
+        owner_dbs.push("dpkg");
+    }
+    match rpm_packages(root, packages.rpm_db.as_deref(), &aliases) {
+        Some(Ok((list, rpm_owners))) => {
+            packages.rpm = Some(list);
+            for (path, package) in rpm_owners {
+                owners.entry(path).or_insert(package);
+            }
+            owner_dbs.push("rpm");
+        }
+        Some(Err(why)) => gone("packages.rpm", &why),
+        None => {}
+    }
+    if !owner_dbs.is_empty() {
+        packages.owner_db = Some(owner_dbs.join("+"));
         for f in &mut setid_files {
             f.package = owners.get(&f.path).cloned();
         }
@@ -816,27 +826,25 @@ fn capability_xattr(path: &Path) -> Option<Vec<u8>> {
 
 // --- packages ---------------------------------------------------------------------------
 
+/// dpkg's packages and where rpm's database is; the owners and rpm's packages are read
+/// after the walk, which tells the paths whose owner is wanted.
 fn packages(root: &Root) -> Packages {
-    let mut out = Packages::default();
-    if root.path("/var/lib/dpkg/info").is_dir() {
-        out.owner_db = Some("dpkg".into());
-    }
-    out.dpkg = root.read("/var/lib/dpkg/status").map(|t| {
+    let dpkg = root.read("/var/lib/dpkg/status").map(|t| {
         parse::dpkg_status(&t)
             .into_iter()
             .map(|p| PackageRef { name: p.name, version: p.version, arch: p.arch })
             .collect()
     });
-    out.rpm_db = ["/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/rpmdb.sqlite", "/var/lib/rpm/Packages"]
+    let rpm_db = ["/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/rpmdb.sqlite", "/var/lib/rpm/Packages"]
         .into_iter()
         .find(|p| root.path(p).exists())
         .map(str::to_string);
-    out
+    Packages { dpkg, rpm_db, ..Packages::default() }
 }
 
-/// The dpkg package that owns each wanted path, from /var/lib/dpkg/info/*.list; the
-/// /usr-merged and unmerged spellings of a path are the same file.
-fn dpkg_owners(root: &Root, wanted: &BTreeSet<String>) -> HashMap<String, String> {
+/// Each wanted path under its own name and its other /usr-merge spelling (/bin/su and
+/// /usr/bin/su are one file), mapped to the wanted path.
+fn path_aliases(wanted: &BTreeSet<String>) -> HashMap<String, String> {
     let mut aliases: HashMap<String, String> = HashMap::new();
     for path in wanted {
         aliases.insert(path.clone(), path.clone());
@@ -848,6 +856,12 @@ fn dpkg_owners(root: &Root, wanted: &BTreeSet<String>) -> HashMap<String, String
             }
         }
     }
+    aliases
+}
+
+/// The dpkg package that owns each wanted path (by its aliases), from
+/// /var/lib/dpkg/info/*.list.
+fn dpkg_owners(root: &Root, aliases: &HashMap<String, String>) -> HashMap<String, String> {
     let mut owners = HashMap::new();
     for (name, file) in root.list("/var/lib/dpkg/info") {
         let Some(package) = name.strip_suffix(".list") else { continue };
@@ -860,6 +874,30 @@ fn dpkg_owners(root: &Root, wanted: &BTreeSet<String>) -> HashMap<String, String
         }
     }
     owners
+}
+
+/// The rpm database's packages and the owner of each wanted path (by its aliases); `None`
+/// when there is no rpm database, an error when it cannot be read.
+type RpmRead = (Vec<PackageRef>, HashMap<String, String>);
+fn rpm_packages(root: &Root, db: Option<&str>, aliases: &HashMap<String, String>) -> Option<Result<RpmRead, String>> {
+    let db = db?;
+    if !db.ends_with(".sqlite") {
+        return Some(Err(format!("{db}: a Berkeley DB database (rpm before 4.16) is not read")));
+    }
+    let packages = match rpmdb::read(&root.path(db), &|path| aliases.contains_key(path)) {
+        Ok(p) => p,
+        Err(e) => return Some(Err(format!("{db}: {e}"))),
+    };
+    let mut owners = HashMap::new();
+    let mut list = Vec::with_capacity(packages.len());
+    for p in packages {
+        for path in p.files.iter().filter_map(|f| aliases.get(f)) {
+            owners.entry(path.clone()).or_insert_with(|| p.name.clone());
+        }
+        list.push(PackageRef { name: p.name, version: p.version, arch: p.arch });
+    }
+    list.sort_by(|a, b| (&a.name, &a.version, &a.arch).cmp(&(&b.name, &b.version, &b.arch)));
+    Some(Ok((list, owners)))
 }
 
 // --- kernel modules, services, cron ------------------------------------------------------

@@ -151,7 +151,12 @@ fn sections(inv: &Inventory) -> Vec<Section> {
         section(
             "packages",
             Baseline::None,
-            inv.packages.dpkg.iter().flatten().map(|p| (format!("{}:{}", p.name, p.arch), p.version.clone())),
+            inv.packages
+                .dpkg
+                .iter()
+                .chain(&inv.packages.rpm)
+                .flatten()
+                .map(|p| (format!("{}:{}", p.name, p.arch), p.version.clone())),
         ),
         section(
             "root_path",

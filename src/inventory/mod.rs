@@ -15,6 +15,7 @@ pub mod collect;
 pub mod diff;
 pub mod findings;
 pub mod parse;
+pub mod rpmdb;
 #[cfg(test)]
 mod tests;
 pub mod text;
@@ -272,11 +273,14 @@ pub struct CronJob {
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Packages {
-    /// `dpkg`, or `null` when no readable database tells which package owns a file.
+    /// The databases that tell which package owns a file: `dpkg`, `rpm` or `dpkg+rpm`;
+    /// `null` when no readable database does.
     pub owner_db: Option<String>,
     pub dpkg: Option<Vec<PackageRef>>,
-    /// The rpm database is not read (it needs librpm); this says whether one exists.
+    /// The rpm database found (`rpmdb.sqlite` is read; Berkeley DB `Packages` is not).
     pub rpm_db: Option<String>,
+    /// The packages of the rpm database; `null` when there is none or it was not read.
+    pub rpm: Option<Vec<PackageRef>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -133,8 +133,10 @@ pub fn inventory(inv: &Inventory) -> String {
     let _ = writeln!(o, "\nPackages");
     let _ =
         writeln!(o, "  dpkg: {}", p.dpkg.as_ref().map_or("no database".into(), |d| format!("{} installed", d.len())));
-    if let Some(db) = &p.rpm_db {
-        let _ = writeln!(o, "  rpm: database {db} present, not read (needs librpm)");
+    match (&p.rpm_db, &p.rpm) {
+        (Some(db), Some(list)) => drop(writeln!(o, "  rpm: {} installed ({db})", list.len())),
+        (Some(db), None) => drop(writeln!(o, "  rpm: database {db} present, not read (see unavailable)")),
+        (None, _) => {}
     }
 
     let _ = writeln!(o, "\nroot's PATH");

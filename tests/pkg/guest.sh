@@ -232,6 +232,102 @@ inventory_drift() {
 }
 check inventory-drift inventory_drift
 
+# [output] under the unit's sandbox (issue 19): records reach the journal with their
+# fields, RFC 5424 reaches a collector over UDP and, after a reload, over TCP with octet
+# framing; /metrics and `safeguard status` count the rule's hits exactly.
+# shellcheck disable=SC2016 # Perl code
+udp_collector='use IO::Socket::INET; my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:5514", Proto => "udp")
+    or die "$!"; open(my $f, ">>", shift) or die "$!"; select($f); $| = 1;
+    while ($s->recv(my $m, 65536)) { print $f "$m\n" }'
+# shellcheck disable=SC2016 # Perl code
+tcp_collector='use IO::Socket::INET; my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:5515", Listen => 5,
+    ReuseAddr => 1) or die "$!"; open(my $f, ">>", shift) or die "$!"; select($f); $| = 1;
+    while (my $c = $s->accept) { while (sysread($c, my $b, 65536)) { print $f $b } }'
+hits_of_denied() { safeguard status | awk '$1 == "process" && $3 == "/usr/local/bin/denied" { print $2 }'; }
+metrics_hits() {
+    timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9464; printf "GET /metrics HTTP/1.0\r\n\r\n" >&3; cat <&3' |
+        sed -n 's|^safeguard_rule_hits_total{module="process",.*rule="/usr/local/bin/denied"} \([0-9]*\)\r*$|\1|p'
+}
+count_is() { [ "$("$1")" = "$2" ]; }
+outputs_under_unit() {
+    local udp tcp rc=0 before
+    perl -e "$udp_collector" /tmp/sg-udp.out >/dev/null 2>&1 &
+    udp=$!
+    perl -e "$tcp_collector" /tmp/sg-tcp.out >/dev/null 2>&1 &
+    tcp=$!
+    (
+        good_policy
+        printf '[output]\njournald = true\nsyslog = "udp:127.0.0.1:5514"\nmetrics = "127.0.0.1:9464"\n' >>"$CONF"
+        systemctl reload safeguard || fail "reload failed"
+        wait_for 90 prop_is ActiveState active || fail "not active after the reload"
+        wait_for 10 hits_of_denied || fail "safeguard status answers nothing: $(safeguard status 2>&1 | tail -n 3)"
+        before=$(hits_of_denied)
+        [ -n "$before" ] || fail "safeguard status lists no hits for the rule: $(safeguard status 2>&1 | tail -n 5)"
+        for _ in 1 2 3; do /usr/local/bin/denied 2>/dev/null && fail "the denied binary ran"; done
+        wait_for 15 count_is hits_of_denied $((before + 3)) ||
+            fail "status: $(hits_of_denied) hits of the rule, want $((before + 3))"
+        wait_for 15 count_is metrics_hits $((before + 3)) || fail "/metrics: '$(metrics_hits)' hits, want $((before + 3))"
+        wait_for 10 sh -c 'journalctl -t safeguard SAFEGUARD_MODULE=process SAFEGUARD_ACTION=BLOCKED -o json --no-pager |
+            grep "SAFEGUARD_FILENAME\":\"/usr/local/bin/denied" | grep -q "\"PRIORITY\":\"4\""' ||
+            fail "no BLOCKED record with its fields in the journal: $(journalctl -t safeguard -n 3 -o json --no-pager)"
+        wait_for 10 grep -q '^<[0-9]*>1 .*/usr/local/bin/denied' /tmp/sg-udp.out ||
+            fail "no RFC 5424 record over UDP: $(head -c 600 /tmp/sg-udp.out)"
+        sed -i 's|^syslog = .*|syslog = "tcp:127.0.0.1:5515"|' "$CONF"
+        systemctl reload safeguard || fail "reload to TCP failed"
+        wait_for 90 prop_is ActiveState active || fail "not active after the reload"
+        /usr/local/bin/denied 2>/dev/null && fail "the denied binary ran"
+        wait_for 10 grep -qE '(^|[^0-9])[0-9]+ <[0-9]+>1 .*/usr/local/bin/denied' /tmp/sg-tcp.out ||
+            fail "no octet-framed RFC 5424 record over TCP: $(head -c 600 /tmp/sg-tcp.out)"
+        good_policy
+        systemctl reload safeguard || fail "reload failed"
+        wait_for 90 prop_is ActiveState active || fail "not active after the reload"
+    ) || rc=1
+    kill "$udp" "$tcp"
+    return $rc
+}
+check outputs-under-unit outputs_under_unit
+
+# [detect] on a normal host (issue 15): what an administrator and systemd do every day
+# raises no detection; then one real technique does, which shows the module was watching.
+detect_quiet() {
+    good_policy
+    printf '[detect]\nmode = "monitor"\n' >>"$CONF"
+    systemctl reload safeguard || fail "reload failed"
+    wait_for 90 prop_is ActiveState active || fail "not active after the reload"
+    wait_for 10 log_has '"op":"reload"' '"detect"' || fail "no reload record naming detect: $(grep '"op":"reload"' "$LOG" | tail -n 1)"
+    local mark
+    mark=$(wc -l <"$LOG")
+    # the day's work
+    useradd -m -s /bin/bash sg-operator || fail "useradd"
+    echo 'sg-operator:Correct-Horse-9' | chpasswd || fail "chpasswd"
+    usermod -aG adm sg-operator || fail "usermod"
+    su -s /bin/sh sg-operator -c 'id >/dev/null; ls ~ >/dev/null' || fail "su"
+    passwd -S sg-operator >/dev/null || fail "passwd -S"
+    userdel -r sg-operator 2>/dev/null || fail "userdel"
+    systemctl daemon-reload
+    systemctl restart systemd-journald
+    journalctl --rotate >/dev/null 2>&1
+    systemd-tmpfiles --create >/dev/null 2>&1
+    systemctl start systemd-tmpfiles-clean.service
+    dpkg --configure -a >/dev/null 2>&1
+    ps -e >/dev/null
+    perl -e 'open(my $f, "<", "/etc/passwd") or die; 1 while <$f>' || fail "perl"
+    sleep 2
+    local quiet
+    quiet=$(tail -n +"$((mark + 1))" "$LOG" | grep '"module":"detect"')
+    [ -z "$quiet" ] || fail "detections on ordinary work: $(printf '%s\n' "$quiet" | head -c 1500)"
+    # and a real technique, from a world-writable directory
+    cp /usr/bin/true /tmp/sg-dropped || fail "cp"
+    /tmp/sg-dropped || fail "/tmp/sg-dropped did not run (monitor mode)"
+    wait_for 15 log_has '"module":"detect"' '"op":"exec_from_writable"' '"/tmp/sg-dropped"' ||
+        fail "the module did not see the exec from /tmp: $(grep '"module":"detect"' "$LOG" | tail -n 2)"
+    rm -f /tmp/sg-dropped
+    good_policy
+    systemctl reload safeguard || fail "reload failed"
+    wait_for 90 prop_is ActiveState active || fail "not active after the reload"
+}
+check detect-quiet-on-a-normal-host detect_quiet
+
 restarts_after_crash() {
     systemctl start safeguard
     local pid

@@ -308,6 +308,77 @@ rpm_lifecycle() {
 }
 check rpm-install-upgrade-erase rpm_lifecycle
 
+# The inventory reads rpm's own database (rpmdb.sqlite, its write-ahead log included):
+# the packages rpm -qa lists, the owner of a set-id file, thousands of rows (b-tree
+# interior and overflow pages), rows committed to the log only, and a damaged file.
+rpm_inventory() {
+    local r want got
+    r=$(mktemp -d /tmp/sg-rpmroot.XXXXXX)
+    local rpm_r=(rpm --root "$r" --dbpath /var/lib/rpm)
+    "${rpm_r[@]}" --initdb || fail "rpm --initdb"
+    "${rpm_r[@]}" -i --justdb --nodeps --nosignature --noscripts "$RPM1" 2>/dev/null || fail "rpm -i --justdb failed"
+    mkdir -p "$r/usr/sbin" "$r/usr/bin"
+    install -m 4755 "$BIN" "$r/usr/sbin/safeguard"
+    install -m 4755 /dev/null "$r/usr/bin/planted"
+    rpm_root_inventory() { "$BIN" inventory --root "$r" --json; }
+    rpm_listed() { python3 -c 'import json, sys; print("\n".join(sorted(" ".join((p["name"], p["version"], p["arch"])) for p in json.load(sys.stdin)["packages"]["rpm"] or [])))'; }
+    want=$("${rpm_r[@]}" -qa --qf '%{NAME} %{EVR} %{ARCH}\n' | sort)
+    expect_eq "rpm packages" "$(rpm_root_inventory | rpm_listed)" "$want"
+    got=$(rpm_root_inventory | python3 -c 'import json, sys; i = json.load(sys.stdin); print(i["packages"]["owner_db"], sorted((f["path"], f["package"]) for f in i["setid_files"]))')
+    expect_eq "owners" "$got" "rpm [('/usr/bin/planted', None), ('/usr/sbin/safeguard', 'safeguard')]"
+    # 4,096 rows, the last 2,048 committed to the write-ahead log and not checkpointed.
+    python3 - "$r/var/lib/rpm/rpmdb.sqlite" <<'PY' || fail "could not grow the database"
+import os, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA wal_autocheckpoint = 0")
+for _ in range(11):
+    db.execute("INSERT INTO Packages (blob) SELECT blob FROM Packages")
+db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+db.execute("INSERT INTO Packages (blob) SELECT blob FROM Packages")
+os._exit(0)  # no close: the last commit stays in the log
+PY
+    [ -s "$r/var/lib/rpm/rpmdb.sqlite-wal" ] || fail "the rows did not stay in the write-ahead log"
+    want=$("${rpm_r[@]}" -qa --qf '%{NAME} %{EVR} %{ARCH}\n' | sort)
+    expect_eq "rows rpm sees" "$(echo "$want" | wc -l)" 4096
+    expect_eq "4,096 rows" "$(rpm_root_inventory | rpm_listed)" "$want"
+    # A damaged database: reported as unavailable, the rest of the inventory intact.
+    rm -f "$r/var/lib/rpm/rpmdb.sqlite-wal" "$r/var/lib/rpm/rpmdb.sqlite-shm"
+    truncate -s 50000 "$r/var/lib/rpm/rpmdb.sqlite"
+    got=$(rpm_root_inventory | python3 -c 'import json, sys; i = json.load(sys.stdin); print(i["packages"]["rpm"], [u["section"] for u in i["unavailable"] if u["section"] == "packages.rpm"], len(i["setid_files"]))') ||
+        fail "inventory of a damaged database failed"
+    expect_eq "damaged database" "$got" "None ['packages.rpm'] 2"
+    rm -rf "$r"
+}
+check rpm-inventory rpm_inventory
+
+# inventory and risk on a real Debian root (issue 17): the debootstrapped root has no
+# finding; with risks planted the way an intruder or a careless admin leaves them, risk
+# --root reports exactly those, and the owner of every stock set-id file is known.
+risk_debian_root() {
+    local r got
+    r=$(mktemp -d /tmp/sg-riskroot.XXXXXX)
+    tar -xzf "$ROOT_TAR" -C "$r" || fail "could not unpack $ROOT_TAR"
+    risk_ids() { "$BIN" risk --root "$r" --json | python3 -c 'import json, sys; print(" ".join(sorted(f["id"] + ":" + f["severity"] for f in json.load(sys.stdin)["findings"])))'; }
+    expect_eq "findings of the clean root" "$(risk_ids)" ""
+    got=$("$BIN" inventory --root "$r" --json | python3 -c 'import json, sys; i = json.load(sys.stdin); print(i["packages"]["owner_db"], len(i["setid_files"]) > 0, [f["path"] for f in i["setid_files"] if not f["package"]])')
+    expect_eq "stock set-id files are owned" "$got" "dpkg True []"
+    echo 'toor:x:0:0:planted:/root:/bin/bash' >>"$r/etc/passwd"
+    echo 'toor:$6$salt$hash:19000:0:99999:7:::' >>"$r/etc/shadow"
+    echo 'guest:x:1001:1001::/home/guest:/bin/bash' >>"$r/etc/passwd"
+    echo 'guest::19000:0:99999:7:::' >>"$r/etc/shadow"
+    mkdir -p "$r/etc/ssh"
+    printf 'PermitRootLogin yes\nPasswordAuthentication no\n' >"$r/etc/ssh/sshd_config"
+    install -m 4755 "$r/usr/bin/true" "$r/usr/local/bin/helper"
+    chmod 0777 "$r/usr/local/sbin"
+    printf '*/5 * * * * root /usr/local/sbin/job\n' >"$r/etc/cron.d/planted"
+    expect_eq "findings of the planted root" "$(risk_ids)" \
+        "cron-writable-program:high empty-password:high path-world-writable:high setid-unowned:high ssh-root-login:high uid0-account:critical"
+    "$BIN" risk --root "$r" --fail-on critical >/dev/null
+    expect_eq "risk --fail-on critical exit" "$?" 3
+    rm -rf "$r"
+}
+check risk-debian-root risk_debian_root
+
 # --- under systemd ----------------------------------------------------------------------
 # guest.sh prints "SG-PKG PASS|FAIL name", a failure's evidence indented, then
 # "SG-PKG DONE"; anything short of DONE is a failed boot.
