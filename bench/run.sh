@@ -1,30 +1,44 @@
 #!/usr/bin/env bash
 # The VM benchmarks (`make bench`): boots 5.10, 6.1 and 6.12 with an instruction-counting
-# clock (-icount shift=0), runs every "# boots: bench" scenario of tests/vm/scenarios (file
-# open+close, the audited-event pipeline, memory, the verifier's work at start), and writes
-# their SG-BENCH lines into bench/results-file.md with the date and commit. Ratios are
-# measured within one boot (agent attached vs detached), so they repeat to about 0.1%.
+# clock (-icount shift=0), runs every "# boots: bench" scenario of tests/vm/scenarios, and
+# writes their SG-BENCH lines into bench/results-file.md (file open+close, the audited-event
+# pipeline, memory, the verifier's work at start) and bench/results-telemetry.md
+# (bench-telemetry) with the date and commit. Ratios are measured within one boot (agent
+# attached vs detached), so they repeat to about 0.1%.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 BIN=${1:?usage: bench/run.sh BIN}
 out=${SG_VM_OUT:-$here/../target/vm}
 
-"$here/../tests/vm/run.sh" "$BIN" bench-5.10 bench-6.1 bench-6.12
-results=$here/results-file.md
-{
-    echo "# Benchmark results"
-    echo
-    echo "Written by \`make bench\` ($(date -u +%Y-%m-%d), commit $(git -C "$here" rev-parse --short HEAD))."
-    echo "Each line: one loop of N operations, best of three, in guest instructions"
-    echo "(qemu -icount shift=0): detached, with 10 rules, with 10,000 rules (none"
-    echo "matching), the extra instructions per operation and the ratios over detached."
-    echo "audit-event: N audited opens, the loop's time detached and attached plus the"
-    echo "agent's CPU time until every record was written, per event; audit-burst: what a"
-    echo "burst of audited opens left written and lost; memory: the agent's VmRSS and peak"
-    echo "(kB); verifier: the instructions the verifier processed for a full config."
-    echo
-    for boot in bench-5.10 bench-6.1 bench-6.12; do
-        tr -d '\r' <"$out/$boot.log" | grep -a '^SG-BENCH' | sed 's/^SG-BENCH /- /'
-    done
-} >"$results"
-cat "$results"
+boots=(bench-5.10 bench-6.1 bench-6.12)
+"$here/../tests/vm/run.sh" "$BIN" "${boots[@]}"
+# results FILE PATTERN HEADER...: the SG-BENCH lines whose name matches PATTERN (grep -E).
+results() {
+    local file=$1 pattern=$2
+    shift 2
+    {
+        echo "# Benchmark results"
+        echo
+        echo "Written by \`make bench\` ($(date -u +%Y-%m-%d), commit $(git -C "$here" rev-parse --short HEAD))."
+        printf '%s\n' "$@"
+        echo
+        for boot in "${boots[@]}"; do
+            tr -d '\r' <"$out/$boot.log" | grep -aE "^SG-BENCH ($pattern)" | sed 's/^SG-BENCH /- /'
+        done
+    } >"$file"
+    cat "$file"
+}
+results "$here/results-file.md" 'file-|audit-|memory-|verifier' \
+    "Each line: one loop of N operations, best of three, in guest instructions" \
+    "(qemu -icount shift=0): detached, with 10 rules, with 10,000 rules (none" \
+    "matching), the extra instructions per operation and the ratios over detached." \
+    "audit-event: N audited opens, the loop's time detached and attached plus the" \
+    "agent's CPU time until every record was written, per event; audit-burst: what a" \
+    "burst of audited opens left written and lost; memory: the agent's VmRSS and peak" \
+    "(kB); verifier: the instructions the verifier processed for a full config."
+results "$here/results-telemetry.md" 'telemetry-' \
+    "Each line: one loop of N round trips (telemetry-ping: one byte there and back over two" \
+    "pipes between two processes; telemetry-udp: a loopback UDP datagram of 100 bytes and a" \
+    "pipe acknowledgement), best of three, in guest instructions (qemu -icount shift=0):" \
+    "detached, with [telemetry] on (every measure), detached again; the extra instructions" \
+    "per round trip and the ratio over detached (target: at most 1.03)."

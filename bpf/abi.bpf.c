@@ -70,3 +70,9 @@ enum sg_response sg_abi_response;
 enum sg_watch sg_abi_watch;
 enum sg_watch_access sg_abi_watch_access;
 struct sg_watch_name sg_abi_watch_name;
+/* telemetry module */
+struct sg_tel_proc sg_abi_tel_proc;
+struct sg_tel_drop_key sg_abi_tel_drop_key;
+enum sg_tel_op sg_abi_tel_op;
+enum sg_tel_hist sg_abi_tel_hist;
+enum sg_tel_counter sg_abi_tel_counter;

@@ -19,7 +19,8 @@
 #define SG_RULE_PATH_LEN 256 /* LPM trie data limit: rule paths are shorter */
 
 /* Message kinds: one explicit numbered enum; each module owns a range
- * (process 1-9, file 10-29, network 30-49, mount 50-59, detect 60-79, protect 80-83). */
+ * (process 1-9, file 10-29, network 30-49, mount 50-59, detect 60-79, protect 80-83,
+ * telemetry 90-99). */
 enum sg_kind {
 	SG_KIND_EXEC = 1,
 	SG_KIND_FORK = 2,
@@ -30,6 +31,7 @@ enum sg_kind {
 	SG_KIND_MOUNT = 50, /* struct sg_mount_event: a mount decision or record */
 	SG_KIND_DETECT = 60, /* struct sg_detect_event: a detection */
 	SG_KIND_PROTECT = 80, /* struct sg_protect_event: an attempt on the agent, or a signal let through */
+	SG_KIND_TELEMETRY = 90, /* no ring-buffer record: the agent reads the telemetry maps */
 };
 
 /* Operations, as logged in the record's `op` field; the same ranges. */
@@ -601,5 +603,59 @@ struct sg_protect_event {
 };
 
 /* ==== end of protect module ==== */
+
+/* ==== telemetry module (kind 90, ops 90-99): aggregated in maps, read by the agent ==== */
+
+/* Records the agent writes from the maps (nothing goes through the ring buffer). */
+enum sg_tel_op {
+	SG_OP_TEL_RESOURCE = 90, /* one process in an interval */
+	SG_OP_TEL_NET_DROP = 91, /* packets dropped for one reason in an interval */
+	SG_OP_TEL_FORWARD = 92,  /* packets forwarded in an interval */
+	SG_OP_TEL_OVERFLOW = 93, /* what the bounded tables had no room for */
+};
+
+/* Run-queue wait histogram: slot i counts waits of [2^i, 2^(i+1)) microseconds
+ * (slot 0 also below 1 us); the last slot everything longer. */
+enum sg_tel_hist {
+	SG_TEL_HIST_SLOTS = 24, /* 2^23 us = 8.4 s and more in the last slot */
+};
+
+/* Per-CPU counters of the telemetry object (the map tel_counters). */
+enum sg_tel_counter {
+	SG_TEL_PROCS_FULL = 0,   /* a process found no room in tel_procs: its counts were not kept */
+	SG_TEL_WAKEUPS_FULL = 1, /* a wake-up found no room in tel_wakeups: its run-queue wait was not measured */
+	SG_TEL_DROPS_FULL = 2,   /* a drop reason found no room in tel_drops: the drop was not counted */
+	SG_TEL_FORWARDED = 3,    /* packets that entered the IPv4/IPv6 forward path */
+	SG_TEL_COUNTER_MAX = 4,
+};
+
+/* What the kernel knows of one process (tgid), counted since its entry was made;
+ * the agent diffs successive reads. Updated with atomic adds from every CPU. */
+struct sg_tel_proc {
+	__u64 cpu_ns;
+	__u64 switches_voluntary;
+	__u64 switches_involuntary;
+	__u64 runq_wait_ns;
+	__u64 runq_waits; /* wake-up-to-run intervals measured */
+	__u64 tx_bytes;
+	__u64 rx_bytes;
+	__u64 tx_packets; /* UDP datagrams sent, TCP sendmsg calls that sent data */
+	__u64 rx_packets; /* UDP datagrams received, TCP receives that copied data */
+	__u64 connections; /* TCP connects started */
+	__u64 cgroup_id;
+	__u64 start_time; /* of the task that made the entry (boot-time ns) */
+	__u64 runq_hist[SG_TEL_HIST_SLOTS];
+	__u32 flags; /* SG_FLAG_CONTAINER */
+	__u32 _pad;
+	__u8 comm[SG_COMM_LEN]; /* refreshed at exec */
+};
+
+/* tel_drops key: the kernel's drop reason (5.17+), or where the packet was
+ * freed (5.10: no reasons; reason 0, location the caller's address). */
+struct sg_tel_drop_key {
+	__u64 location;
+	__u32 reason;
+	__u32 _pad;
+};
 
 #endif /* SAFEGUARD_ABI_H */

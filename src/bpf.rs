@@ -32,6 +32,8 @@ skeleton!(network_decide);
 skeleton!(mount_decide);
 // detect module
 skeleton!(detect);
+// telemetry module
+skeleton!(telemetry);
 
 /// The records and map entries of `bpf/safeguard.h`, generated from the `abi` object.
 pub use abi::types as sg;
@@ -65,6 +67,9 @@ const _: () = assert!(size_of::<sg::sg_protect_id>() == 8);
 const _: () = assert!(size_of::<sg::sg_detect_event>() == 176 + 40 + 3 * 16 + 4 * 4096);
 const _: () = assert!(size_of::<sg::sg_command_key>() == 32);
 const _: () = assert!(size_of::<sg::sg_interp_key>() == 16);
+// telemetry module
+const _: () = assert!(size_of::<sg::sg_tel_proc>() == 12 * 8 + 24 * 8 + 8 + 16);
+const _: () = assert!(size_of::<sg::sg_tel_drop_key>() == 16);
 
 // SAFETY: these are plain C structs of integers and byte arrays (no pointers, no
 // bool, no enums with invalid bit patterns), so every byte pattern is a valid value.
@@ -96,6 +101,9 @@ unsafe impl plain::Plain for sg::sg_protect_id {}
 unsafe impl plain::Plain for sg::sg_detect_event {}
 unsafe impl plain::Plain for sg::sg_command_key {}
 unsafe impl plain::Plain for sg::sg_interp_key {}
+// telemetry module
+unsafe impl plain::Plain for sg::sg_tel_proc {}
+unsafe impl plain::Plain for sg::sg_tel_drop_key {}
 
 /// Copies a record out of ring-buffer bytes; None when the bytes are too short
 /// (a record from a mismatched object: logged by the caller, never fatal).

@@ -68,6 +68,7 @@ pub struct Config {
     pub output: OutputConfig,
     pub inventory: InventoryConfig,
     pub detect: DetectConfig,
+    pub telemetry: TelemetryConfig,
 }
 
 /// `[output]` (SPEC section 11): where records go besides the log, and metrics.
@@ -617,6 +618,44 @@ pub struct InventoryConfig {
 impl Default for InventoryConfig {
     fn default() -> InventoryConfig {
         InventoryConfig { enable: false, interval: Duration::from_secs(6 * 3600) }
+    }
+}
+
+op_enum!(
+    /// What `[telemetry]` measures (`measures`): each turns on its BPF programs.
+    Measure, "telemetry", {
+        Cpu = "cpu",
+        Runq = "runq",
+        Net = "net",
+        Drops = "drops",
+    }
+);
+
+/// `[telemetry]` (SPEC section 10): resource and packet counts aggregated in the
+/// kernel, written every interval. Absent section: off; present without `enable`: on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TelemetryConfig {
+    pub enable: bool,
+    /// Time between records. Default 10s, at least 1s.
+    pub interval: Duration,
+    /// Processes per ranking (CPU, switches, run-queue wait, traffic). Default 10.
+    pub top: u32,
+    /// Default: all.
+    pub measures: BTreeSet<Measure>,
+    /// Size of the kernel's per-process table (an extension): processes past it
+    /// are counted, not kept. Default 8192.
+    pub max_processes: u32,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> TelemetryConfig {
+        TelemetryConfig {
+            enable: false,
+            interval: Duration::from_secs(10),
+            top: 10,
+            measures: Measure::all(),
+            max_processes: 8192,
+        }
     }
 }
 

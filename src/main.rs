@@ -21,6 +21,7 @@ mod probe;
 mod process;
 mod protect;
 mod rule_paths;
+mod telemetry;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

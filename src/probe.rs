@@ -60,6 +60,7 @@ pub fn hooks() -> Vec<(&'static str, HookKind, &'static str)> {
     of(crate::mount::NAME, crate::mount::PROGRAMS, &mut out);
     of(crate::protect::NAME, crate::protect::PROGRAMS, &mut out);
     of(crate::detect::NAME, crate::detect::PROGRAMS, &mut out);
+    of(crate::telemetry::NAME, crate::telemetry::PROGRAMS, &mut out);
     out
 }
 
@@ -240,6 +241,14 @@ impl Capabilities {
             };
             out.push_str(&format!("  {module:<8} {hook:<24} {state}\n"));
         }
+        let missing = crate::telemetry::missing_measures(self);
+        if missing.is_empty() {
+            out.push_str("telemetry:         every measure\n");
+        }
+        for (measure, why, off) in missing {
+            let state = if off { "unavailable" } else { "partial" };
+            out.push_str(&format!("telemetry:         {measure} {state}: {why}\n"));
+        }
         out.push_str(&format!("effective:         {}\n", enforcement.name()));
         out.push_str(&format!("BPF LSM active:    {}\n", yes_no(enforcement == Enforcement::Full)));
         if let Some(reason) = self.degraded_reason().or_else(|| self.unsupported_reason()) {
@@ -267,6 +276,12 @@ impl Capabilities {
             "pinning": self.pinning.as_ref().map(result),
             "pinned": self.pinned,
             "hooks": hooks,
+            "telemetry_missing": crate::telemetry::missing_measures(self)
+                .into_iter()
+                .map(|(measure, why, off)| serde_json::json!({
+                    "measure": measure.to_string(), "reason": why, "available": !off,
+                }))
+                .collect::<Vec<_>>(),
             "bpf_lsm": self.enforcement() == Enforcement::Full,
             "effective": self.enforcement().name(),
             "note": self.degraded_reason().or_else(|| self.unsupported_reason()),

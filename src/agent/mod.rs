@@ -36,7 +36,7 @@ use crate::outputs::metrics::MetricsServer;
 use crate::outputs::status::{StatusServer, SOCKET as STATUS_SOCKET};
 use crate::outputs::{Identity, OutputStatsSet, Outputs};
 use crate::probe::{self, Capabilities, Enforcement};
-use crate::{detect, file, inventory, mount, network, process, protect};
+use crate::{detect, file, inventory, mount, network, process, protect, telemetry};
 use board::{configured_outputs, Board, BoardParts};
 use hits::{RuleHits, RuleSlot};
 use log_thread::{EventCounts, Extras, Replacement, ToWriter, WriterStats};
@@ -63,7 +63,7 @@ struct ModuleKind {
 /// module after the other policy modules, so that the executables it reports run under
 /// their policy already; the inventory (no BPF); protect last, so that it finds every
 /// other module's BPF objects attached.
-const MODULES: [ModuleKind; 7] = [
+const MODULES: [ModuleKind; 8] = [
     ModuleKind {
         name: "detect",
         prepare: |c, caps, pidns| detect::prepare(&c.detect, caps, pidns),
@@ -105,6 +105,13 @@ const MODULES: [ModuleKind; 7] = [
         same: |a, b| a.inventory == b.inventory,
         section: |c| format!("{:?}", c.inventory),
         persists: false,
+    },
+    ModuleKind {
+        name: "telemetry",
+        prepare: |c, caps, pidns| telemetry::prepare(&c.telemetry, caps, pidns),
+        same: |a, b| a.telemetry == b.telemetry,
+        section: |c| format!("{:?}", c.telemetry),
+        persists: false, // counts, no policy: nothing to keep when the agent is gone
     },
     ModuleKind {
         name: "protect",

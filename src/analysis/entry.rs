@@ -204,6 +204,35 @@ pub struct Entry<'a> {
     pub severity: Option<Text<'a>>,
     #[serde(borrow, default)]
     pub finding: Option<Text<'a>>,
+
+    // Telemetry records: a process's counts in an interval (`resource`), a drop reason's
+    // (`net_drop`, with `count`), forwarded packets (`net_forward`, with `count`).
+    #[serde(default)]
+    pub interval_ms: Option<u64>,
+    #[serde(default)]
+    pub cpu_ns: Option<u64>,
+    #[serde(default)]
+    pub switches_voluntary: Option<u64>,
+    #[serde(default)]
+    pub switches_involuntary: Option<u64>,
+    #[serde(default)]
+    pub runq_wait_ns: Option<u64>,
+    #[serde(default)]
+    pub runq_waits: Option<u64>,
+    #[serde(default)]
+    pub runq_hist: Option<std::collections::BTreeMap<String, u64>>,
+    #[serde(default)]
+    pub tx_bytes: Option<u64>,
+    #[serde(default)]
+    pub rx_bytes: Option<u64>,
+    #[serde(default)]
+    pub tx_packets: Option<u64>,
+    #[serde(default)]
+    pub rx_packets: Option<u64>,
+    #[serde(borrow, default)]
+    pub reason: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    pub location: Option<Text<'a>>,
 }
 
 /// Why a line is not a record.
@@ -248,9 +277,10 @@ impl<'a> Entry<'a> {
     }
 
     /// A module's event, as opposed to the agent's own life-cycle and statistics and
-    /// the inventory's summaries and drift (the state of the host, not an operation).
+    /// the inventory's summaries and drift (the state of the host, not an operation) and
+    /// the telemetry's counts (many operations in one record).
     pub fn is_event(&self) -> bool {
-        !matches!(self.module.as_str(), "agent" | "inventory")
+        !matches!(self.module.as_str(), "agent" | "inventory" | "telemetry")
     }
 
     /// The subject's executable, else `[comm]`: what "a process" means in reports.

@@ -282,6 +282,120 @@ fn card(out: &mut String, value: &str, label: &str, class: &str) {
     );
 }
 
+/// Horizontal bars of one measure, in the style of `bar_chart`: (name, value, the
+/// value as shown).
+fn measure_chart(rows: &[(String, u64, String)], label: &str) -> String {
+    if rows.is_empty() {
+        return "<p class=\"none\">None.</p>".to_string();
+    }
+    let (width, row_h, name_w, value_w) = (600.0, 26.0, 270.0, 90.0);
+    let plot_w = width - name_w - value_w;
+    let max = rows.iter().map(|r| r.1).max().unwrap_or(1).max(1) as f64;
+    let height = row_h * rows.len() as f64 + 4.0;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg viewBox="0 0 {width} {height}" role="img" aria-label="{}"><title>{}</title>"#,
+        esc(label),
+        esc(label)
+    );
+    for (index, (name, amount, shown)) in rows.iter().enumerate() {
+        let y = 2.0 + row_h * index as f64;
+        let name = printable(name);
+        let full = (plot_w * *amount as f64 / max).max(1.5);
+        let _ = write!(
+            svg,
+            "<g><title>{}: {}</title><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\
+             <rect x=\"{name_w}\" y=\"{:.1}\" width=\"{full:.1}\" height=\"18\" rx=\"3\" fill=\"{EVENT_COLOR}\"/>\
+             <text class=\"axis\" x=\"{:.1}\" y=\"{:.1}\">{}</text></g>",
+            esc(&name),
+            esc(shown),
+            name_w - 8.0,
+            y + 17.0,
+            esc(&tail(&name, 38)),
+            y + 3.0,
+            name_w + full + 6.0,
+            y + 17.0,
+            esc(shown)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The telemetry's section (resources.rs): hot spots, run-queue latency, traffic,
+/// drops by reason, anomalies.
+fn resources(out: &mut String, r: &super::resources::Resources) {
+    use super::resources::{bytes, duration_ns, SPIKE_FACTOR, SPIKE_MIN, STORM_RATE};
+    out.push_str("<section><h2>Resources</h2>");
+    if r.is_empty() {
+        out.push_str("<p class=\"none\">No telemetry record: the agent's <code>[telemetry]</code> module writes them.</p></section>");
+        return;
+    }
+    let _ = write!(out, "<p class=\"note\">{} resource records.</p></section>", thousands(r.records));
+    let cpu: Vec<_> = r.by_cpu.iter().map(|u| (u.name.clone(), u.cpu_ns, duration_ns(u.cpu_ns))).collect();
+    let switches: Vec<_> =
+        r.by_switches.iter().map(|u| (u.name.clone(), u.switches(), thousands(u.switches()))).collect();
+    let _ = write!(
+        out,
+        "<div class=\"grid\"><section><h2>CPU time</h2>{}</section><section><h2>Context switches</h2>{}</section></div>",
+        measure_chart(&cpu, "CPU time by process"),
+        measure_chart(&switches, "Context switches by process")
+    );
+    let runq: Vec<_> =
+        r.by_runq.iter().map(|u| (u.name.clone(), u.runq_wait_ns, duration_ns(u.runq_wait_ns))).collect();
+    let hist: Vec<_> = r.runq_hist.iter().map(|(label, n)| (label.clone(), *n, thousands(*n))).collect();
+    let latency = match (&r.runq_p50, &r.runq_p99) {
+        (Some(p50), Some(p99)) => format!("<p class=\"note\">Median {}, 99th percentile {}.</p>", esc(p50), esc(p99)),
+        _ => String::new(),
+    };
+    let _ = write!(
+        out,
+        "<div class=\"grid\"><section><h2>Run-queue wait</h2>{}</section><section><h2>Run-queue latency</h2>{latency}{}</section></div>",
+        measure_chart(&runq, "Run-queue wait by process"),
+        measure_chart(&hist, "Waits by latency")
+    );
+    out.push_str("<section><h2>Traffic by process</h2>");
+    let traffic = r
+        .by_traffic
+        .iter()
+        .map(|u| {
+            vec![
+                value(&u.name),
+                esc(&bytes(u.tx_bytes)),
+                esc(&bytes(u.rx_bytes)),
+                thousands(u.tx_packets),
+                thousands(u.rx_packets),
+            ]
+        })
+        .collect();
+    table(out, &["process", "sent", "received", "packets sent", "packets received"], 1, traffic);
+    out.push_str("</section>");
+    let drops: Vec<_> = r.drops.iter().map(|(reason, n)| (reason.clone(), *n, thousands(*n))).collect();
+    let _ = write!(out, "<section><h2>Drops by reason</h2>{}", measure_chart(&drops, "Packet drops by reason"));
+    if r.forwarded > 0 {
+        let _ = write!(out, "<p class=\"note\">{} packets forwarded.</p>", thousands(r.forwarded));
+    }
+    if r.overflows > 0 {
+        let _ = write!(
+            out,
+            "<p class=\"note\">The kernel's tables were full in {} interval(s): some counts are missing.</p>",
+            r.overflows
+        );
+    }
+    let _ = write!(
+        out,
+        "</section><section><h2>Resource anomalies</h2><p class=\"note\">A switch storm: {} switches a second \
+         over an interval. A drop spike: {}x the reason's median interval, and at least {} drops.</p>",
+        thousands(STORM_RATE),
+        SPIKE_FACTOR,
+        SPIKE_MIN
+    );
+    let rows = r.anomalies.iter().map(|a| vec![esc(&time::format_short(a.time)), esc(&a.what)]).collect();
+    table(out, &["time", "what"], 2, rows);
+    out.push_str("</section>");
+}
+
 /// The inventory's sections: the findings of the last `inventory` record, and the
 /// `drift` records (most severe first).
 fn risks_and_drift(out: &mut String, r: &Report) {
@@ -510,6 +624,7 @@ pub fn render(r: &Report) -> String {
     out.push_str("</section>");
 
     risks_and_drift(&mut out, r);
+    resources(&mut out, &r.resources);
 
     let _ = write!(
         out,
@@ -547,6 +662,65 @@ mod tests {
         assert!(!page_of_all().contains("more (--top 0 lists all)"));
         let text = crate::analysis::report::render_text(&report);
         assert!(text.contains(&format!("\n  and {} more (--top 0 lists all)\n", report.more.processes)), "{text}");
+    }
+
+    /// The agent's telemetry records, as its writer puts them in the log (JSON and text
+    /// alike), make the Resources section; the markup stays well formed.
+    #[test]
+    fn resources_from_telemetry_records() {
+        use crate::logging::{write_json, write_text};
+        use crate::telemetry::counts::{drop_record, resource_record, Counts, Identity, Ranking};
+        let who = Identity { pid: 42, comm: b"burn".to_vec(), ..Identity::default() };
+        let counts = Counts {
+            cpu_ns: 2_000_000_000,
+            switches_voluntary: 250_000,
+            runq_wait_ns: 5_000_000,
+            runq_waits: 10,
+            runq_hist: std::array::from_fn(|i| u64::from(i == 4) * 10),
+            tx_bytes: 4096,
+            tx_packets: 4,
+            ..Counts::default()
+        };
+        let interval = std::time::Duration::from_secs(10);
+        let mut log = Vec::new();
+        for (index, mut record) in [
+            resource_record(&who, Some(b"/opt/burn".to_vec()), &counts, &[Ranking::Cpu], interval),
+            drop_record("NO_SOCKET", None, 3, interval),
+            drop_record("unknown", Some("__udp4_lib_rcv+0x9a3".into()), 7, interval),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            record.time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000 + index as u64);
+            if index < 2 {
+                write_text(&mut log, &record, &[]);
+            } else {
+                write_json(&mut log, &record, &[]);
+            }
+        }
+        let path = std::env::temp_dir().join(format!("sg-resources-{}.log", std::process::id()));
+        std::fs::write(&path, &log).unwrap();
+        let mut diag = Diagnostics::captured();
+        let report = analyse(std::slice::from_ref(&path), None, None, 10, &|_| None, &mut diag);
+        std::fs::remove_file(&path).unwrap();
+        let r = &report.resources;
+        assert_eq!((r.records, report.events), (1, 0), "telemetry records are no events");
+        assert_eq!(r.by_cpu[0].name, "/opt/burn");
+        let drops: Vec<(&str, u64)> = r.drops.iter().map(|(reason, n)| (reason.as_str(), *n)).collect();
+        assert_eq!(drops, [("unknown @ __udp4_lib_rcv+0x9a3", 7), ("NO_SOCKET", 3)]);
+        assert_eq!(r.runq_p50.as_deref(), Some(">=16us"));
+        assert!(
+            r.anomalies.iter().any(|a| a.what.starts_with("switch storm: /opt/burn (pid 42)")),
+            "{:?}",
+            r.anomalies
+        );
+        let page = render(&report);
+        check_markup(&page).unwrap();
+        for expected in
+            ["<h2>Resources</h2>", "<h2>Drops by reason</h2>", "NO_SOCKET", "2.0 s", "4.0 KB", "switch storm"]
+        {
+            assert!(page.contains(expected), "{expected}");
+        }
     }
 
     fn page_of_all() -> String {

@@ -13,6 +13,7 @@ pub mod generate;
 pub mod html;
 pub mod read;
 pub mod report;
+pub mod resources;
 pub mod text;
 pub mod time;
 

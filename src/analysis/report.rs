@@ -138,6 +138,8 @@ pub struct Report {
     pub drift_total: u64,
     /// The drift records that add risk, by severity.
     pub drift_by_severity: BTreeMap<String, u64>,
+    /// What the agent's `[telemetry]` module recorded (resources.rs).
+    pub resources: super::resources::Resources,
     /// Rows left out of each cut list.
     pub more: More,
 }
@@ -343,6 +345,9 @@ impl Analyzer<'_> {
             if entry.module.as_str() == "inventory" {
                 inventory(r, entry, at);
             }
+            if entry.module.as_str() == "telemetry" {
+                r.resources.add(entry, at);
+            }
             return;
         }
 
@@ -465,6 +470,7 @@ impl Analyzer<'_> {
             r.more.drift = r.drift.len() - top;
             r.drift.truncate(top);
         }
+        r.resources.finish(top);
         self.report
     }
 }
@@ -867,6 +873,7 @@ pub fn render_text(r: &Report) -> String {
         );
     }
     and_more(&mut out, "  ", r.more.drift);
+    super::resources::render_text(&r.resources, &mut out);
     out
 }
 

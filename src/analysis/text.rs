@@ -233,6 +233,19 @@ pub fn entry(line: &str) -> Result<Entry<'_>, String> {
             "item" => entry.item = text()?,
             "severity" => entry.severity = text()?,
             "finding" => entry.finding = text()?,
+            "interval_ms" => entry.interval_ms = number()?,
+            "cpu_ns" => entry.cpu_ns = number()?,
+            "switches_voluntary" => entry.switches_voluntary = number()?,
+            "switches_involuntary" => entry.switches_involuntary = number()?,
+            "runq_wait_ns" => entry.runq_wait_ns = number()?,
+            "runq_waits" => entry.runq_waits = number()?,
+            "runq_hist" => entry.runq_hist = Some(counts(raw)?),
+            "tx_bytes" => entry.tx_bytes = number()?,
+            "rx_bytes" => entry.rx_bytes = number()?,
+            "tx_packets" => entry.tx_packets = number()?,
+            "rx_packets" => entry.rx_packets = number()?,
+            "reason" => entry.reason = text()?,
+            "location" => entry.location = text()?,
             _ => {}
         }
     }
@@ -400,12 +413,14 @@ fn kind(key: &str) -> Kind {
         "severity",
         "finding",
         "title",
+        "reason",
+        "location",
     ];
     if BYTES_FIELDS.contains(&key) {
         Kind::Bytes
     } else if STR_FIELDS.contains(&key) {
         Kind::Str
-    } else if matches!(key, "modules" | "totals" | "assets" | "findings") {
+    } else if matches!(key, "modules" | "totals" | "assets" | "findings" | "runq_hist") {
         Kind::Map
     } else {
         Kind::Infer

@@ -36,7 +36,8 @@ impl Config {
         describe_process(out, &self.process)?;
         describe_mount(out, &self.mount)?;
         describe_detect(out, &self.detect)?;
-        describe_inventory(out, &self.inventory)
+        describe_inventory(out, &self.inventory)?;
+        describe_telemetry(out, &self.telemetry)
     }
 }
 
@@ -214,6 +215,21 @@ fn describe_inventory(out: &mut String, inventory: &InventoryConfig) -> fmt::Res
         "inventory: enabled, every {} (an inventory record, and a drift record per change)",
         duration(inventory.interval)
     )
+}
+
+fn describe_telemetry(out: &mut String, telemetry: &super::TelemetryConfig) -> fmt::Result {
+    if !telemetry.enable {
+        return writeln!(out, "telemetry: disabled");
+    }
+    let measures: Vec<&str> = telemetry.measures.iter().map(|m| super::Op::name(*m)).collect();
+    writeln!(
+        out,
+        "telemetry: enabled, every {}: the top {} processes by each measure, drops by reason",
+        duration(telemetry.interval),
+        telemetry.top
+    )?;
+    writeln!(out, "  measures: {}", if measures.is_empty() { "none".into() } else { measures.join(", ") })?;
+    writeln!(out, "  kernel table: {} processes (more are counted as lost)", telemetry.max_processes)
 }
 
 fn describe_detect(out: &mut String, detect: &DetectConfig) -> fmt::Result {

@@ -13,12 +13,13 @@ use super::error::{ConfigError, Lines, Problem};
 use super::values;
 use super::{
     AgentConfig, AllowDeny, Config, DetectConfig, Detection, Entry, Exclusion, FileConfig, FileOp, FileRule,
-    InventoryConfig, LogConfig, LogFormat, LogOutput, Mode, MountConfig, NetworkConfig, NetworkOp, Op, OutputConfig,
-    PortRange, ProcessConfig, ProcessOp, Response, Target,
+    InventoryConfig, LogConfig, LogFormat, LogOutput, Measure, Mode, MountConfig, NetworkConfig, NetworkOp, Op,
+    OutputConfig, PortRange, ProcessConfig, ProcessOp, Response, Target, TelemetryConfig,
 };
 use crate::logging::Level;
 
-const ROOT_KEYS: &[&str] = &["log", "file", "network", "process", "mount", "detect", "inventory", "output", "agent"];
+const ROOT_KEYS: &[&str] =
+    &["log", "file", "network", "process", "mount", "detect", "inventory", "telemetry", "output", "agent"];
 const OUTPUT_KEYS: &[&str] = &["journald", "syslog", "metrics"];
 const AGENT_KEYS: &[&str] = &["protect", "persist"];
 const LOG_KEYS: &[&str] = &["format", "output", "max_size", "max_age", "max_files", "level", "tags", "stats_interval"];
@@ -28,6 +29,7 @@ const NETWORK_KEYS: &[&str] = &["enable", "mode", "target", "ops", "cidr", "doma
 const PROCESS_KEYS: &[&str] = &["enable", "mode", "target", "ops", "allow", "deny"];
 const MOUNT_KEYS: &[&str] = &["enable", "mode", "target", "deny"];
 const INVENTORY_KEYS: &[&str] = &["enable", "interval"];
+const TELEMETRY_KEYS: &[&str] = &["enable", "interval", "top", "measures", "max_processes"];
 const DETECT_KEYS: &[&str] = &["enable", "mode", "target", "response", "exclude", "disable", "default_exclude"];
 const EXCLUDE_KEYS: &[&str] = &["detection", "command", "uid"];
 const ALLOW_DENY_KEYS: &[&str] = &["allow", "deny"];
@@ -283,6 +285,7 @@ impl Reader<'_> {
             mount: self.mount(&root),
             detect: self.detect(&root),
             inventory: self.inventory(&root),
+            telemetry: self.telemetry(&root),
             output: self.output(&root),
         }
     }
@@ -377,6 +380,15 @@ impl Reader<'_> {
             return None;
         }
         Some(duration)
+    }
+
+    fn bounded(&mut self, node: &Node, min: u32, max: u32) -> Option<u32> {
+        let value = self.count(node)?;
+        if value < min || value > max {
+            self.error(node, format!("must be between {min} and {max}: {value}"));
+            return None;
+        }
+        Some(value)
     }
 
     fn count(&mut self, node: &Node) -> Option<u32> {
@@ -694,6 +706,24 @@ impl Reader<'_> {
         InventoryConfig {
             enable: self.enable(&fields),
             interval: self.field(&fields, "interval", Self::interval).unwrap_or(default.interval),
+        }
+    }
+
+    // ---- [telemetry]
+
+    fn telemetry(&mut self, root: &Fields) -> TelemetryConfig {
+        let default = TelemetryConfig::default();
+        let Some(fields) = self.section(root, "telemetry", TELEMETRY_KEYS) else {
+            return default;
+        };
+        TelemetryConfig {
+            enable: self.enable(&fields),
+            interval: self.field(&fields, "interval", Self::interval).unwrap_or(default.interval),
+            top: self.field(&fields, "top", |r, n| r.bounded(n, 1, 1000)).unwrap_or(default.top),
+            measures: self.field(&fields, "measures", Self::ops::<Measure>).unwrap_or(default.measures),
+            max_processes: self
+                .field(&fields, "max_processes", |r, n| r.bounded(n, 16, 1 << 20))
+                .unwrap_or(default.max_processes),
         }
     }
 

@@ -217,6 +217,9 @@ fn developer_config_parses() {
     assert_eq!(config.process.ops, ProcessOp::all());
     assert_eq!(config.process.deny[0].value, "/usr/bin/nc");
     assert!(!config.file.enable && !config.network.enable && !config.mount.enable);
+    assert!(!config.telemetry.enable);
+    assert_eq!(config.telemetry.interval, Duration::from_secs(10));
+    assert_eq!(config.telemetry.top, 10);
 }
 
 #[test]
@@ -416,7 +419,7 @@ fn unknown_top_level_key() {
             4,
             2,
             "files",
-            "unknown key (expected one of: log, file, network, process, mount, detect, inventory, output, agent)"
+            "unknown key (expected one of: log, file, network, process, mount, detect, inventory, telemetry, output, agent)"
         )
     );
     assert_eq!(
@@ -425,7 +428,7 @@ fn unknown_top_level_key() {
             1,
             1,
             "verbose",
-            "unknown key (expected one of: log, file, network, process, mount, detect, inventory, output, agent)"
+            "unknown key (expected one of: log, file, network, process, mount, detect, inventory, telemetry, output, agent)"
         )
     );
 }
@@ -1040,6 +1043,39 @@ fn inventory_section() {
     assert_eq!(
         problem("[inventory]\nenable = true\nwalk = 1\n"),
         at(3, 1, "inventory.walk", "unknown key (expected one of: enable, interval)")
+    );
+}
+
+#[test]
+fn telemetry_section() {
+    use crate::config::{Measure, Op, TelemetryConfig};
+    let config = parse_ok("");
+    assert_eq!(config.telemetry, TelemetryConfig::default());
+    assert!(!config.telemetry.enable);
+    assert!(config.describe().contains("telemetry: disabled"));
+    // SPEC section 10's example, and the extensions
+    let config = parse_ok("[telemetry]\nenable = true\ninterval = \"10s\"\ntop = 10\n");
+    assert_eq!(config.telemetry, TelemetryConfig { enable: true, ..TelemetryConfig::default() });
+    assert_eq!(config.telemetry.measures, Measure::all());
+    assert!(config.describe().contains("telemetry: enabled, every 10s: the top 10"), "{}", config.describe());
+    assert!(config.warnings().iter().all(|w| !w.contains("no module is enabled")), "{:?}", config.warnings());
+    let config = parse_ok("[telemetry]\nmeasures = [\"cpu\", \"drops\"]\nmax_processes = 100\n");
+    assert_eq!(config.telemetry.measures, [Measure::Cpu, Measure::Drops].into_iter().collect());
+    assert_eq!(config.telemetry.max_processes, 100);
+    let idle = parse_ok("[telemetry]\nmeasures = []\n");
+    assert!(idle.warnings().iter().any(|w| w.contains("telemetry.measures is empty")), "{:?}", idle.warnings());
+    assert_eq!(problem("[telemetry]\ntop = 0\n"), at(2, 7, "telemetry.top", "must be between 1 and 1000: 0"));
+    assert_eq!(
+        problem("[telemetry]\nmax_processes = 2\n"),
+        at(2, 17, "telemetry.max_processes", "must be between 16 and 1048576: 2")
+    );
+    assert!(problem("[telemetry]\nmeasures = [\"disk\"]\n").contains("telemetry.measures"));
+    assert_eq!(
+        problem("[telemetry]\ninterval = \"0s\"\n"),
+        at(2, 12, "telemetry.interval", "duration must be at least 1s")
+    );
+    assert!(
+        problem("[telemetry]\nwalk = 1\n").contains("expected one of: enable, interval, top, measures, max_processes")
     );
 }
 

@@ -23,6 +23,7 @@ impl Config {
             ),
             ("mount", self.mount.enable, false), // mount has no ops
             ("detect", self.detect.enable, false),
+            ("telemetry", self.telemetry.enable, self.telemetry.measures.is_empty()),
         ];
         if modules.iter().all(|&(_, enable, _)| !enable) && !self.inventory.enable {
             out.push(
@@ -32,7 +33,8 @@ impl Config {
             );
         }
         for (name, _, _) in modules.iter().filter(|&&(_, enable, idle)| enable && idle) {
-            out.push(format!("{name}.ops is empty: the module is on and does nothing"));
+            let key = if *name == "telemetry" { "measures" } else { "ops" };
+            out.push(format!("{name}.{key} is empty: the module is on and does nothing"));
         }
         if self.file.enable {
             for (kind, rule) in self.file.rules() {

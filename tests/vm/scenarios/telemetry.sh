@@ -1,0 +1,120 @@
+# boots: all
+# telemetry: [telemetry] counted in the kernel, written every interval. Known workloads
+# (sg-teltool) appear in the `resource` records with their counts: a CPU burner (CPU time
+# within the wall time it spun, at least a quarter of it on this shared vCPU), 10,000 pipe
+# round trips (each side switches at least 10,000 times in all, at most 30,000, and
+# mostly voluntarily), 200 UDP datagrams of 1000 bytes to a local listener (packets and
+# bytes exact on both sides); 50 datagrams to a closed port show as drops under the
+# kernel's reason (NO_SOCKET, 5.17+) or, on 5.10, as "unknown" with the UDP function that
+# freed them; probe says which. Then a table of 16 processes overflows, and says so.
+# shellcheck shell=sh source=../lib.sh
+. /tests/lib.sh
+
+TOOL=/usr/bin/sg-teltool
+cat >/tmp/sg.toml <<'TOMLEOF'
+[log]
+format = "json"
+output = "/tmp/sg.log"
+[telemetry]
+interval = "2s"
+top = 5
+TOMLEOF
+
+# sum FIELD PID: the sum of FIELD over every resource record of PID.
+sum() {
+    records '"op":"resource"' "\"pid\":$2," | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" |
+        awk '{ s += $1 } END { print s + 0 }'
+}
+
+# run_tool ARGS...: sg-teltool ARGS must print ok; its pids land in $PID and $CHILD.
+run_tool() {
+    run_cmd "$TOOL" "$@"
+    case $OUT in *"
+ok"*) ;; *) fail "sg-teltool $* failed: $OUT" ;; esac
+    PID=$(echo "$OUT" | sed -n 's/^pid \([0-9]*\) child.*/\1/p')
+    CHILD=$(echo "$OUT" | sed -n 's/^pid [0-9]* child \([0-9]*\)/\1/p')
+    say "sg-teltool $*: pid $PID child $CHILD"
+}
+
+# within NAME VALUE MIN MAX
+within() {
+    if [ "$2" -lt "$3" ] || [ "$2" -gt "$4" ]; then
+        fail "$1 = $2, expected $3..$4"
+    fi
+    say "$1 = $2 (expected $3..$4)"
+}
+
+case $(uname -r) in
+5.10.*) reasons=0 ;;
+*) reasons=1 ;;
+esac
+run_cmd "$SG" probe
+echo "$OUT" | grep '^telemetry:'
+if [ "$reasons" = 1 ]; then
+    echo "$OUT" | grep '^telemetry: *every measure' >/dev/null || fail "probe: expected every telemetry measure"
+else
+    echo "$OUT" | grep '^telemetry: *drops partial: no drop reasons' >/dev/null || fail "probe: expected drops partial on 5.10"
+fi
+
+start_agent /tmp/sg.toml
+
+say "workloads"
+run_tool burn 3000
+burner=$PID
+run_tool pingpong 10000
+ping=$PID pong=$CHILD
+run_tool udp 5555 200 1000
+sender=$PID receiver=$CHILD
+run_tool udp-closed 5556 50
+# two intervals and a half: every count above has been read
+sleep 5
+
+say "CPU burner"
+wait_for_record '"op":"resource"' "\"pid\":$burner," '"comm":"sg-teltool"' '"top":["cpu"'
+rec_has '"cgroup_id":' '"container":false' '"interval_ms":'
+within "burner cpu_ms" $(($(sum cpu_ns "$burner") / 1000000)) 750 3600
+
+say "pipe ping-pong"
+for p in $ping $pong; do
+    vol=$(sum switches_voluntary "$p")
+    all=$((vol + $(sum switches_involuntary "$p")))
+    within "switches of $p" "$all" 10000 30000
+    within "voluntary switches of $p" "$vol" 2000 30000
+done
+wait_for_record '"op":"resource"' "\"pid\":$ping," '"switches"'
+[ "$(sum runq_waits "$ping")" -gt 0 ] || fail "no run-queue waits measured for the ping-pong"
+
+say "UDP traffic, exact"
+within "sender tx_packets" "$(sum tx_packets "$sender")" 200 200
+within "sender tx_bytes" "$(sum tx_bytes "$sender")" 200000 200000
+within "receiver rx_packets" "$(sum rx_packets "$receiver")" 200 200
+within "receiver rx_bytes" "$(sum rx_bytes "$receiver")" 200000 200000
+wait_for_record '"op":"resource"' "\"pid\":$sender," '"traffic"'
+
+say "drops"
+if [ "$reasons" = 1 ]; then
+    drops=$(records '"op":"net_drop"' '"reason":"NO_SOCKET"' | sed -n 's/.*"count":\([0-9]*\).*/\1/p' |
+        awk '{ s += $1 } END { print s + 0 }')
+else
+    drops=$(records '"op":"net_drop"' '"reason":"unknown"' '"location":"' | grep '"location":"[a-z_0-9]*udp' |
+        sed -n 's/.*"count":\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+fi
+records '"op":"net_drop"' | head -n 5
+within "drops to the closed port" "$drops" 50 60
+assert_no_record '"module":"telemetry"' '"op":"overflow"'
+stop_agent
+
+say "a full process table is counted"
+cat >/tmp/sg-small.toml <<'TOMLEOF'
+[log]
+format = "json"
+output = "/tmp/sg-small.log"
+[telemetry]
+interval = "2s"
+max_processes = 16
+TOMLEOF
+start_agent /tmp/sg-small.toml
+for i in $(seq 40); do /bin/true; done
+wait_for_record '"module":"telemetry"' '"op":"overflow"' '"level":"ERROR"' '"max_processes":16'
+[ "$(echo "$REC" | sed -n 's/.*"processes":\([0-9]*\).*/\1/p')" -gt 0 ] || fail "overflow without processes: $REC"
+stop_agent

@@ -1,0 +1,182 @@
+// sg-teltool: the telemetry scenario's workloads (tests/vm/scenarios/telemetry.sh), with
+// known counts; built statically into the guest by initramfs.sh, never part of the product.
+//   sg-teltool burn MS              spin on the CPU for MS milliseconds of wall time
+//   sg-teltool pingpong N           N round trips of one byte between this process and a
+//                                   child over two pipes (each side blocks N times)
+//   sg-teltool udp PORT COUNT SIZE  a child receives on 127.0.0.1:PORT while this process
+//                                   sends it COUNT datagrams of SIZE bytes, one at a time
+//                                   (the child acknowledges each through a pipe, so none
+//                                   is lost to a full socket buffer)
+//   sg-teltool udp-closed PORT COUNT  COUNT datagrams to 127.0.0.1:PORT, where nothing listens
+// Prints "pid P child C" (C: 0 without a child), for pingpong and udp "ns N" (the clock's
+// nanoseconds the loop took: instructions under qemu -icount, for bench-telemetry.sh),
+// then "ok"; or "error: ..." and exits 1.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int die(const char *what)
+{
+	printf("error: %s: %m\n", what);
+	return 1;
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static long long now_ms(void)
+{
+	return now_ns() / 1000000;
+}
+
+static struct sockaddr_in local(int port)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return addr;
+}
+
+static int reap(pid_t child)
+{
+	int status = 0;
+
+	if (waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		printf("error: child failed (status %d)\n", status);
+		return 1;
+	}
+	return 0;
+}
+
+static int burn(long long ms)
+{
+	volatile unsigned long spins = 0;
+	long long end = now_ms() + ms;
+
+	printf("pid %d child 0\n", getpid());
+	fflush(stdout);
+	while (now_ms() < end)
+		for (int i = 0; i < 100000; i++)
+			spins++;
+	return 0;
+}
+
+static int pingpong(long n)
+{
+	int there[2], back[2];
+	char byte = 'x';
+	pid_t child;
+
+	if (pipe(there) || pipe(back))
+		return die("pipe");
+	child = fork();
+	if (child < 0)
+		return die("fork");
+	if (child == 0) {
+		for (long i = 0; i < n; i++)
+			if (read(there[0], &byte, 1) != 1 || write(back[1], &byte, 1) != 1)
+				_exit(1);
+		_exit(0);
+	}
+	long long start = now_ns();
+
+	printf("pid %d child %d\n", getpid(), child);
+	fflush(stdout);
+	for (long i = 0; i < n; i++)
+		if (write(there[1], &byte, 1) != 1 || read(back[0], &byte, 1) != 1)
+			return die("pipe round trip");
+	printf("ns %lld\n", now_ns() - start);
+	return reap(child);
+}
+
+static int udp(int port, long count, size_t size)
+{
+	struct sockaddr_in addr = local(port);
+	int ack[2], ready[2], fd;
+	char *buf = calloc(1, size + 1);
+	char byte = 0;
+	pid_t child;
+
+	if (!buf || pipe(ack) || pipe(ready))
+		return die("setup");
+	child = fork();
+	if (child < 0)
+		return die("fork");
+	if (child == 0) {
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)))
+			_exit(2);
+		if (write(ready[1], &byte, 1) != 1)
+			_exit(3);
+		for (long i = 0; i < count; i++) {
+			if (recv(fd, buf, size + 1, 0) != (ssize_t)size)
+				_exit(4);
+			if (write(ack[1], &byte, 1) != 1)
+				_exit(5);
+		}
+		_exit(0);
+	}
+	printf("pid %d child %d\n", getpid(), child);
+	fflush(stdout);
+	if (read(ready[0], &byte, 1) != 1)
+		return die("receiver did not start");
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return die("socket");
+	long long start = now_ns();
+
+	for (long i = 0; i < count; i++) {
+		if (sendto(fd, buf, size, 0, (struct sockaddr *)&addr, sizeof(addr)) != (ssize_t)size)
+			return die("sendto");
+		if (read(ack[0], &byte, 1) != 1)
+			return die("receiver stopped");
+	}
+	printf("ns %lld\n", now_ns() - start);
+	return reap(child);
+}
+
+static int udp_closed(int port, long count)
+{
+	struct sockaddr_in addr = local(port);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (fd < 0)
+		return die("socket");
+	printf("pid %d child 0\n", getpid());
+	for (long i = 0; i < count; i++)
+		if (sendto(fd, "drop", 4, 0, (struct sockaddr *)&addr, sizeof(addr)) != 4)
+			return die("sendto");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	if (argc == 3 && strcmp(argv[1], "burn") == 0)
+		rc = burn(atoll(argv[2]));
+	else if (argc == 3 && strcmp(argv[1], "pingpong") == 0)
+		rc = pingpong(atol(argv[2]));
+	else if (argc == 5 && strcmp(argv[1], "udp") == 0)
+		rc = udp(atoi(argv[2]), atol(argv[3]), (size_t)atol(argv[4]));
+	else if (argc == 4 && strcmp(argv[1], "udp-closed") == 0)
+		rc = udp_closed(atoi(argv[2]), atol(argv[3]));
+	else {
+		fprintf(stderr, "usage: see tests/vm/teltool.c\n");
+		return 2;
+	}
+	if (rc == 0)
+		printf("ok\n");
+	return rc;
+}
