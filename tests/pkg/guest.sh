@@ -11,9 +11,12 @@ fail() {
     exit 1
 }
 
+# SG_PKG_CHECKS: a comma-separated list of the checks to run (default all); the
+# Vagrant test bed runs a subset of them (tests/vagrant/run.sh says which and why).
 check() {
     local name=$1 out
     shift
+    case ",${SG_PKG_CHECKS:-all}," in *",all,"* | *",$name,"*) ;; *) return 0 ;; esac
     if out=$("$@" 2>&1); then
         echo "SG-PKG PASS $name"
     else
