@@ -152,6 +152,15 @@ package: build package-tools
 	@ls -l $(PKG_OUT)/$(ARCH)/*.deb $(PKG_OUT)/$(ARCH)/*.rpm
 endif
 
+# `make vagrant-test`: the .deb on a locally built Vagrant box (libvirt provider) under its
+# systemd: vagrant up, the package's systemd checks over vagrant ssh, vagrant destroy
+# (tests/vagrant/run.sh; README "Tests" gives the time and why it is not in `make test`).
+.PHONY: vagrant-test
+vagrant-test: export CARGO_TARGET_DIR := $(CURDIR)/target
+vagrant-test: package
+	@[ "$(ARCH)" = x86_64 ] || { echo "vagrant-test: the box is x86_64"; exit 2; }
+	SG_PKG_CACHE=$(SG_PKG_CACHE) tests/vagrant/run.sh $(PKG_OUT)/safeguard_*_amd64.deb
+
 # The upgrade test needs a newer package of the same files: revision 2 of each.
 package-test: package
 	@[ "$(ARCH)" = x86_64 ] || { echo "package-test: the package roots run x86_64 only; for $(ARCH) see tests/vm (make vm-test ARCH=$(ARCH))"; exit 2; }

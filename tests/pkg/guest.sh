@@ -11,9 +11,12 @@ fail() {
     exit 1
 }
 
+# SG_PKG_CHECKS: a comma-separated list of the checks to run (default all); the
+# Vagrant test bed runs a subset of them (tests/vagrant/run.sh says which and why).
 check() {
     local name=$1 out
     shift
+    case ",${SG_PKG_CHECKS:-all}," in *",all,"* | *",$name,"*) ;; *) return 0 ;; esac
     if out=$("$@" 2>&1); then
         echo "SG-PKG PASS $name"
     else
@@ -335,7 +338,8 @@ restarts_after_crash() {
     kill -KILL "$pid"
     wait_for 15 prop_at_least NRestarts 1 || fail "not restarted: $(prop ActiveState) $(prop Result)"
     # Loading and verifying every module takes seconds; on a loaded CI machine it took 16 s.
-    wait_for 90 prop_is ActiveState active || fail "not active again: $(prop ActiveState)"
+    # SG_PKG_START_WAIT: the Vagrant box under TCG sets it to its unit's TimeoutStartSec=.
+    wait_for "${SG_PKG_START_WAIT:-90}" prop_is ActiveState active || fail "not active again: $(prop ActiveState)"
     [ "$(prop MainPID)" != "$pid" ] || fail "same pid"
 }
 check restarts-after-crash restarts_after_crash

@@ -72,38 +72,9 @@ if [ -n "${missing:-}" ]; then
 fi
 
 # --- a clean Debian root ---------------------------------------------------------------
-# The mirror this machine's apt uses for the suite; SG_PKG_MIRROR overrides it.
-mirror() {
-    [ -n "${SG_PKG_MIRROR:-}" ] && { echo "$SG_PKG_MIRROR"; return; }
-    awk -v suite="$SUITE" '
-        /^URIs:/ { uri = $2 }
-        /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite && uri != "") { print uri; exit } }
-        /^deb / && $3 == suite { print $2; exit }
-    ' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -n 1
-}
-
-# The tarball of a minbase root is made once: with procps (the .deb's one dependency)
-# and systemd (its units let systemd-analyze verify ours against the installed files).
+# Made once (tests/pkg/root.sh); the Vagrant box is made of the same root.
 ROOT_TAR=$CACHE/$SUITE-minbase-systemd.tar.gz
-if [ ! -s "$ROOT_TAR" ]; then
-    url=$(mirror)
-    [ -n "$url" ] || { echo "FAIL pkg root: no $SUITE mirror in /etc/apt (set SG_PKG_MIRROR)"; exit 1; }
-    echo "pkg: debootstrap $SUITE from $url into $ROOT_TAR (once)"
-    mkdir -p "$CACHE"
-    build=$(mktemp -d "$CACHE/root.XXXXXX")
-    t0=$(date +%s)
-    if ! debootstrap --variant=minbase --include=procps,systemd "$SUITE" "$build" "$url" >"$build.log" 2>&1; then
-        echo "FAIL pkg root: debootstrap failed; last lines of $build.log:"
-        tail -n 20 "$build.log" | sed 's/^/    /'
-        rm -rf "$build"
-        exit 1
-    fi
-    rm -rf "$build"/var/cache/apt/archives/*.deb "$build"/var/lib/apt/lists/*_dists_*
-    chmod 0755 "$build" # the tarball's "." becomes /
-    tar -C "$build" -czf "$ROOT_TAR.tmp" . && mv "$ROOT_TAR.tmp" "$ROOT_TAR"
-    rm -rf "$build" "$build.log"
-    echo "pkg: debootstrap took $(($(date +%s) - t0)) s"
-fi
+"$here/root.sh" "$ROOT_TAR" || exit 1
 
 # The systemd guest boots in the background (one TCG thread) while the chroot tests run.
 VM_LOG=$PKG/systemd-vm.log
