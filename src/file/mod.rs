@@ -67,6 +67,21 @@ pub const PROGRAMS: &[Program<FileOp>] = &[
     hook!(Lsm, "inode_free_security", []),
     hook!(Function, "d_move", []),
     hook!(Function, "d_exchange", []),
+    // The real file behind an overlayfs file (bpf/file/overlay.h): a second program
+    // on these hooks; on open and mprotect only before 6.8 (see `loads`).
+    Program {
+        name: "sg_ovl_file_open",
+        kind: HookKind::Lsm,
+        hook: "file_open",
+        ops: &[FileOp::Read, FileOp::Write, FileOp::Exec],
+    },
+    Program { name: "sg_ovl_mmap_file", kind: HookKind::Lsm, hook: "mmap_file", ops: &[FileOp::Mmap, FileOp::Exec] },
+    Program {
+        name: "sg_ovl_file_mprotect",
+        kind: HookKind::Lsm,
+        hook: "file_mprotect",
+        ops: &[FileOp::Mmap, FileOp::Exec],
+    },
 ];
 
 /// Hooks whose prototype changed between kernels: (program name without `sg_` and
@@ -159,7 +174,10 @@ pub fn prepare(config: &FileConfig, caps: &Capabilities, agent_pidns: u32) -> Pr
         .collect();
     // path_rename gained a flags argument (RENAME_EXCHANGE) in 5.19.
     let rename_has_flags = caps.lsm_hook_arity("path_rename") == Some(5);
-    runtime::prepare(state, move || File::new(config, hooks, arities, rename_has_flags, audit_only, agent_pidns))
+    let overlay_fake_path = caps.overlay_fake_path;
+    runtime::prepare(state, move || {
+        File::new(config, hooks, arities, rename_has_flags, overlay_fake_path, audit_only, agent_pidns)
+    })
 }
 
 struct File {
@@ -171,6 +189,9 @@ struct File {
     arities: Vec<(&'static str, Option<usize>)>,
     /// The path_rename hook has its flags argument (5.19+).
     rename_has_flags: bool,
+    /// overlayfs opens real files with the overlay's path (before 6.8): the
+    /// `sg_ovl_*` programs judge the real file too.
+    overlay_fake_path: bool,
     /// No BPF LSM: the fentry twins, which cannot refuse.
     audit_only: bool,
     agent_pidns: u32,
@@ -185,6 +206,7 @@ impl File {
         hooks: Vec<&'static str>,
         arities: Vec<(&'static str, Option<usize>)>,
         rename_has_flags: bool,
+        overlay_fake_path: bool,
         audit_only: bool,
         agent_pidns: u32,
     ) -> anyhow::Result<File> {
@@ -201,7 +223,7 @@ impl File {
         }
         // Allow rules reach files only through the mounts present now (bpf/common.bpf.h).
         let mounts = if rules.ops_allowlisted == 0 { Vec::new() } else { mounts_now() };
-        Ok(File { config, hooks, arities, rename_has_flags, audit_only, agent_pidns, rules, mounts })
+        Ok(File { config, hooks, arities, rename_has_flags, overlay_fake_path, audit_only, agent_pidns, rules, mounts })
     }
 
     /// Parameters of a hook of PROTOTYPES in this kernel.
@@ -359,6 +381,14 @@ impl File {
     /// Whether a program loads: only the hooks whose ops are enabled, spoken of by a
     /// rule, and present, each through the program whose prototype this kernel has.
     fn loads(&self, program: &str, have_path_chown: bool) -> bool {
+        if let Some(hook) = program.strip_prefix("sg_ovl_") {
+            // The real file behind an overlay file, with the program judging the
+            // overlay's path: opens and mprotect only where the kernel hides it
+            // behind the overlay's path; mmap_file everywhere (an overlay's mapping
+            // is of its real file, which mmap_file never sees).
+            let wanted = self.overlay_fake_path || hook == "mmap_file";
+            return wanted && !self.audit_only && self.loads(&format!("sg_{hook}"), have_path_chown);
+        }
         let rules = &self.rules;
         let Some((hook, audit)) = program_hook(program, |hook| self.arity(hook)) else {
             return false; // the other prototype's program
