@@ -68,7 +68,7 @@ static __noinline int check_real(struct file *file, __u64 real, __u32 ops)
 	task = (struct task_struct *)bpf_get_current_task();
 
 	/* Decided. The record's path is the one the process opened (the
-	 * overlay's); its rule names the layer's directory. */
+	 * overlay's), where there is one; its rule names the layer's directory. */
 	ev = bpf_map_lookup_elem(&file_scratch, &zero);
 	if (ev) {
 		ev->hdr.kind = SG_KIND_FILE;
@@ -82,7 +82,10 @@ static __noinline int check_real(struct file *file, __u64 real, __u32 ops)
 		sg_fill_subject(&ev->hdr, task);
 		ev->exe_len = copy_path(ev->exe, BPF_CORE_READ(task, mm, exe_file, f_path.mnt),
 					BPF_CORE_READ(task, mm, exe_file, f_path.dentry), &exe_flags);
-		ev->path_len = copy_path(ev->path, file->f_path.mnt, file->f_path.dentry, &ev->hdr.flags);
+		if (file)
+			ev->path_len = copy_path(ev->path, file->f_path.mnt, file->f_path.dentry, &ev->hdr.flags);
+		else /* no mount: relative to the root of the layer's filesystem */
+			ev->path_len = copy_path(ev->path, 0, (struct dentry *)real, &ev->hdr.flags);
 		ev->target_len = 0;
 		size = offsetof(struct sg_file_event, path) + (ev->path_len & (SG_PATH_LEN - 1));
 		sg_emit(ev, size);
@@ -129,4 +132,116 @@ int BPF_PROG(sg_ovl_file_mprotect, struct vm_area_struct *vma, unsigned long req
 	if (!file)
 		return 0;
 	VERDICT(check_real(file, sg_overlay_real(file), mmap_ops(prot)));
+}
+
+/*
+ * overlayfs changes its upper layer's names and attributes itself, with
+ * vfs_unlink(), vfs_rename(), vfs_create(), notify_change() and the like: only the
+ * inode hooks see those, never the path hooks the rules are judged in. It does so
+ * on the mounter's credentials (ovl_override_creds), which tells its calls from a
+ * process's own (judged in the path hooks): the current task's cred is then not
+ * its real_cred. On every kernel. The dentry is the upper layer's.
+ */
+static __always_inline int creds_overridden(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, cred) != BPF_CORE_READ(task, real_cred);
+}
+
+#define INODE_HOOK(hook, ops, ...)                                                            \
+	SEC("lsm/" #hook)                                                                     \
+	int BPF_PROG(sg_ovl_##hook, struct inode *dir, struct dentry *dentry, ##__VA_ARGS__, int ret) \
+	{                                                                                     \
+		if (ret)                                                                      \
+			return sg_keep_denial(ret);                                           \
+		if (!creds_overridden())                                                      \
+			return 0;                                                             \
+		VERDICT(check_real(0, (__u64)dentry, (ops)));                                 \
+	}
+
+INODE_HOOK(inode_create, 1U << SG_FILE_CREATE, umode_t mode)
+INODE_HOOK(inode_mkdir, 1U << SG_FILE_CREATE, umode_t mode)
+INODE_HOOK(inode_mknod, 1U << SG_FILE_CREATE, umode_t mode, unsigned int dev)
+INODE_HOOK(inode_symlink, 1U << SG_FILE_CREATE, const char *old_name)
+INODE_HOOK(inode_unlink, 1U << SG_FILE_DELETE)
+INODE_HOOK(inode_rmdir, 1U << SG_FILE_DELETE)
+
+/* A rename moves the file (rename) and makes a new name (create) or replaces the
+ * file there (write, delete); before 5.19 an exchange comes as a second call. */
+static __always_inline int ovl_rename_check(struct dentry *old_dentry, struct dentry *new_dentry)
+{
+	__u32 ops2 = 1U << SG_FILE_RENAME;
+
+	if (check_real(0, (__u64)old_dentry, 1U << SG_FILE_RENAME))
+		return 1;
+	ops2 |= BPF_CORE_READ(new_dentry, d_inode) ? SG_REPLACED : 1U << SG_FILE_CREATE;
+	return check_real(0, (__u64)new_dentry, ops2);
+}
+
+SEC("lsm/inode_rename")
+int BPF_PROG(sg_ovl_inode_rename, struct inode *old_dir, struct dentry *old_dentry, struct inode *new_dir,
+	     struct dentry *new_dentry, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!creds_overridden())
+		return 0;
+	VERDICT(ovl_rename_check(old_dentry, new_dentry));
+}
+
+SEC("lsm/inode_link")
+int BPF_PROG(sg_ovl_inode_link, struct dentry *old_dentry, struct inode *dir, struct dentry *new_dentry,
+	     int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!creds_overridden())
+		return 0;
+	if (check_real(0, (__u64)old_dentry, 1U << SG_FILE_LINK))
+		return -EPERM;
+	VERDICT(check_real(0, (__u64)new_dentry, 1U << SG_FILE_LINK | 1U << SG_FILE_CREATE));
+}
+
+/*
+ * chmod, chown and truncate through the overlay (ovl_setattr, and a copy-up's
+ * ovl_set_attr). Times, and chown before 6.1, are sg_inode_setattr's (it sees every
+ * dentry, the upper layer's too): not judged twice here. A mode change that only
+ * drops set-id bits (ATTR_KILL_SUID/SGID: a write or a chown of a set-id file) is
+ * no chmod, as a process's own is not.
+ */
+#define ATTR_MODE (1 << 0)
+#define ATTR_KILL_SUID (1 << 11)
+#define ATTR_KILL_SGID (1 << 12)
+
+static __always_inline int ovl_setattr_check(struct dentry *dentry, struct iattr *attr)
+{
+	__u32 valid = BPF_CORE_READ(attr, ia_valid), ops = 0;
+
+	if ((valid & ATTR_MODE) && !(valid & (ATTR_KILL_SUID | ATTR_KILL_SGID)))
+		ops |= 1U << SG_FILE_CHMOD;
+	if ((valid & (ATTR_UID | ATTR_GID)) && !sg_chown_in_setattr)
+		ops |= 1U << SG_FILE_CHOWN;
+	if (valid & ATTR_SIZE)
+		ops |= SG_TRUNCATE;
+	if (!ops || !creds_overridden())
+		return 0;
+	return check_real(0, (__u64)dentry, ops);
+}
+
+SEC("lsm/inode_setattr")
+int BPF_PROG(sg_ovl_inode_setattr, struct dentry *dentry, struct iattr *attr, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(ovl_setattr_check(dentry, attr));
+}
+
+SEC("lsm/inode_setattr")
+int BPF_PROG(sg_ovl_inode_setattr_idmap, struct mnt_idmap *idmap, struct dentry *dentry, struct iattr *attr,
+	     int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(ovl_setattr_check(dentry, attr));
 }

@@ -7,8 +7,10 @@
 # overlay), a nested overlay, a metadata-only copy-up (metacopy=on), an overlay mounted in
 # a user namespace by an unprivileged user (where the kernel allows it); running a program
 # under a process deny rule from an overlay, and mapping it executable (mmap, mprotect)
-# under a file exec rule; writing a denied file through the upper layer; any file under a
-# rule that names the overlay's own mount point. Files through an overlay that no rule
+# under a file exec rule; writing a denied file through the upper layer, and deleting,
+# renaming, creating (mkdir, link, symlink, mkfifo, copy-up, whiteout) and chmod there,
+# one ALLOWED record for each change under an audit rule; any file under a rule that
+# names the overlay's own mount point. Files through an overlay that no rule
 # covers stay readable and runnable (container root filesystems are overlays).
 # Debian's kernels build overlayfs as a module: kernels.sh extracts it into the guest.
 # shellcheck shell=sh source=../lib.sh
@@ -21,14 +23,16 @@ if ! grep -q overlay /proc/filesystems; then
 fi
 grep -q overlay /proc/filesystems || fail "no overlayfs in this kernel (module not in /lib/modules/$(uname -r))"
 rm -rf "$D"
-for d in f x e ok mp; do mkdir -p "$D/$d"; done
-for i in 1 2 3 4 5 6 7 8 9; do mkdir -p "$D/u$i" "$D/w$i" "/mnt/o$i"; done
+for d in f g a x e ok; do mkdir -p "$D/$d"; done
+for i in 1 2 3 4 5 6 7 8 9 10 11; do mkdir -p "$D/u$i" "$D/w$i" "/mnt/o$i"; done
 echo s3cret >"$D/f/key"
 echo fine >"$D/ok/plain"
 copy_busybox "$D/x/prog"
 copy_busybox "$D/e/code"
 copy_busybox "$D/ok/prog"
-chmod 755 "$D" "$D/f" "$D/ok" "$D/mp"
+chmod 755 "$D" "$D/f" "$D/ok"
+for k in key key2 key3 key4; do echo "$k" >"$D/g/$k"; done
+for k in t r m; do echo "$k" >"$D/a/$k"; done
 chmod 644 "$D/f/key"
 cat >/tmp/sg.toml <<EOF
 [log]
@@ -40,14 +44,15 @@ enable = false
 mode = "block"
 # the ops tried, no more: every op ruled loads more programs (a slower start)
 deny = [{ path = "$D/f", ops = ["read", "write"] }, { path = "$D/e", ops = ["exec"] },
-        { path = "/mnt/o9", ops = ["read"] }]
+        { path = "/mnt/o9", ops = ["read"] }, { path = "$D/g", ops = ["delete", "rename", "create", "chmod"] }]
+audit = [{ path = "$D/a", ops = ["delete", "chmod", "setattr"] }]
 [process]
 mode = "block"
 deny = ["$D/x"]
 EOF
 start_agent /tmp/sg.toml
 wait_for_record '"module":"agent"' '"op":"start"' '"file":"enforcing"'
-trap 'for i in 9 8 7 6 5 4 3 2 1; do umount /mnt/o$i 2>/dev/null; done' EXIT
+trap 'for i in 11 10 9 8 7 6 5 4 3 2 1; do umount /mnt/o$i 2>/dev/null; done' EXIT
 
 # ovl N LOWER [UPPER [OPTIONS]]: mount an overlay on /mnt/oN (upper $D/uN unless given).
 ovl() {
@@ -90,6 +95,41 @@ say "upper layer: the denied directory"
 ovl 5 "$D/ok" "$D/f"
 file_refused "/bin/sh -c 'echo changed >/mnt/o5/key'" '"op":"write"'
 file_refused "cat /mnt/o5/key" "$READ"
+
+say "upper layer: names and modes of a directory under delete, rename, create, chmod rules"
+ovl 10 "$D/ok" "$D/g"
+file_refused "rm /mnt/o10/key" '"op":"delete"'
+file_refused "mv /mnt/o10/key2 /mnt/o10/moved" '"op":"rename"'
+file_refused "mkdir /mnt/o10/newdir" '"op":"create"'
+file_refused "chmod 600 /mnt/o10/key3" '"op":"chmod"'
+file_refused "ln /mnt/o10/key4 /mnt/o10/hard" '"op":"create"'
+file_refused "ln -s key4 /mnt/o10/sym" '"op":"create"'
+file_refused "mkfifo /mnt/o10/fifo" '"op":"create"'
+file_refused "mv /mnt/o10/key4 /mnt/o10/key" '"module":"file"'
+# a copy-up makes a new name in the upper layer; deleting a lower file, a whiteout
+file_refused "/bin/sh -c 'echo x >>/mnt/o10/plain'" '"op":"create"'
+file_refused "rm /mnt/o10/plain" '"op":"create"'
+for f in key key2 key3 key4; do [ -e "$D/g/$f" ] || problem "$D/g/$f is gone"; done
+set -- "$D/g"/*
+[ $# = 4 ] || problem "the upper layer's names changed: $*"
+[ "$(stat -c %a "$D/g/key3")" = 644 ] || problem "the mode of $D/g/key3 changed"
+
+say "upper layer under an audit rule: one ALLOWED record per change"
+ovl 11 "$D/ok" "$D/a"
+# audited CMD OP: CMD succeeds and exactly one file record with OP comes from its pid.
+audited() {
+    mark_records
+    run_sh "exec $1"
+    [ "$RC" = 0 ] || problem "$1: status $RC: $OUT"
+    find_new_record '"module":"file"' '"action":"ALLOWED"' "\"op\":\"$2\"" "\"pid\":$SH_PID" ||
+        problem "$1: no ALLOWED $2 record"
+    sleep 1
+    n=$(tail -n +"$((MARK + 1))" "$SG_LOG" | match '"module":"file"' "\"pid\":$SH_PID" | wc -l)
+    [ "$n" = 1 ] || problem "$1: $n file records, not one"
+}
+audited "touch /mnt/o11/t" setattr
+audited "chmod 600 /mnt/o11/m" chmod
+audited "rm /mnt/o11/r" delete
 
 say "nested: an overlay whose lower layer is an overlay over the denied directory"
 ovl 6 /mnt/o1
