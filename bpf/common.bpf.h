@@ -714,6 +714,80 @@ static __always_inline void sg_find_by_identity(struct vfsmount *vfsmnt, struct 
 	if (sg_mount_check && w->found && w->node_mnt)
 		sg_check_crossings(vfsmnt, w);
 }
+
+/*
+ * overlayfs before 6.8 opens the real (upper or lower) file of an overlay file
+ * with the OVERLAY's path (open_with_fake_path, then backing_file_open until
+ * 6.8 made f_path the real one): the hooks see the overlay's mount and dentry
+ * with the real inode, and a walk from there never meets a rule on the layer's
+ * directories. The programs that judge the real file (sg_ovl_*: loaded only on
+ * such kernels) start from the real inode's dentry instead, its first alias (a
+ * file's hard links under a rule have identities of their own). No BTF pointer
+ * can be derived from i_dentry before 6.2: it is a number, read with probe
+ * reads. Returns 0 where the file is no such real file.
+ *  - a real file: f_inode is not its path's inode (file_open, file_mprotect:
+ *    an overlay's mapping is of its real file);
+ *  - an overlay's own regular file (mmap_file): its private_data is the real
+ *    file that overlayfs opened and maps.
+ */
+#define SG_OVERLAYFS_MAGIC 0x794c7630
+#define SG_S_IFMT 0170000
+#define SG_S_IFREG 0100000
+
+static __always_inline __u64 sg_overlay_real(struct file *file)
+{
+	struct inode *inode = file->f_inode;
+	struct dentry *dentry = file->f_path.dentry;
+	struct hlist_node *first;
+
+	if (!inode || !dentry)
+		return 0;
+	if (inode == dentry->d_inode) {
+		if (inode->i_sb->s_magic != SG_OVERLAYFS_MAGIC || (inode->i_mode & SG_S_IFMT) != SG_S_IFREG)
+			return 0;
+		inode = BPF_CORE_READ((struct file *)file->private_data, f_inode);
+		if (!inode)
+			return 0;
+	}
+	first = BPF_CORE_READ(inode, i_dentry.first);
+	if (!first)
+		return 0;
+	return (__u64)first - bpf_core_field_offset(struct dentry, d_u.d_alias);
+}
+
+/* The identity walk from such a dentry (a number) up to its filesystem's root:
+ * the layer's mount is overlayfs's private clone, attached nowhere, so there
+ * is no mount to cross. */
+static __always_inline void sg_walk_real(__u64 start, struct sg_walk *w)
+{
+	__u32 zero = 0;
+	struct sg_inode_filter *filter = bpf_map_lookup_elem(&inode_filter, &zero);
+	struct dentry *dentry = (void *)start;
+	int depth;
+
+	w->found = 0;
+	w->truncated = 1;
+	w->crossed_new = 0;
+	w->top = SG_TOP_ROOT;
+	w->node_mnt = 0;
+	if (!filter || !dentry)
+		return;
+	for (depth = 0; depth < SG_MAX_DEPTH; depth++) {
+		struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+		struct dentry *parent;
+		__u64 ino = BPF_CORE_READ(inode, i_ino);
+
+		if (inode && *filter_slot(filter, ino) &&
+		    sg_lookup_identity(ino, BPF_CORE_READ(inode, i_sb, s_dev), filter, w))
+			return;
+		parent = BPF_CORE_READ(dentry, d_parent);
+		if (!parent || dentry == parent)
+			break;
+		dentry = parent;
+	}
+	if (depth < SG_MAX_DEPTH)
+		w->truncated = 0;
+}
 #endif /* SG_IDENTITY_WALK */
 
 /* Copy the resolved path into an event field of SG_PATH_LEN bytes. */

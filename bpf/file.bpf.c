@@ -34,8 +34,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* One object in four parts by concern, included in this order: each uses what
  * the ones before define, and the order is the object's code order (moving code
- * changes clang's output, and 6.1's verifier is near its limit in path_rename). */
+ * changes clang's output, and 6.1's verifier is near its limit in path_rename).
+ * overlay.h comes last: the real files behind overlayfs files. */
 #include "file/judge.h"
 #include "file/hooks.h"
 #include "file/audit.h"
 #include "file/names.h"
+#include "file/overlay.h"

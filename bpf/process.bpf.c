@@ -510,3 +510,85 @@ int BPF_PROG(sg_exit, struct task_struct *task)
 	sg_emit(&ev, sizeof(ev));
 	return 0;
 }
+
+/*
+ * The real file behind an overlayfs file, on kernels that open it with the
+ * overlay's path (before 6.8; common.bpf.h, sg_overlay_real): the deny rules
+ * judged on the real file's identities within its layer, so that a denied
+ * directory used as (or below) an overlay's layer does not run from the
+ * overlay. Second programs on the hooks above, loaded only on such kernels;
+ * the rules naming the overlay's own path are judged by those. Appended here
+ * so that the code of everything above is unchanged.
+ */
+static __noinline int exec_real(struct file *file, __u64 real, __u32 op)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sg_exec_event *ev;
+	struct sg_file_event *fev;
+	struct sg_pathbuf *pb;
+	struct sg_resolved resolved;
+	struct sg_walk w;
+
+	if (!real || !sg_have_deny || !sg_in_target(task))
+		return 0;
+	sg_walk_real(real, &w);
+	if (w.found && w.match.verdict != SG_VERDICT_DENY)
+		return 0;
+	if (!w.found && !w.truncated)
+		return 0;
+	ev = exec_event(task, op == SG_OP_EXEC ? BPF_CORE_READ(task, nameidata, name, name) : 0);
+	pb = sg_pathbuf();
+	if (!ev || !pb)
+		return 0;
+	/* the record's path: the one the process named (the overlay's) */
+	ev->hdr.rule_id = w.found ? w.match.id : SG_RULE_UNRESOLVED;
+	sg_resolve(&file->f_path, pb, &resolved);
+	ev->hdr.flags |= resolved.flags;
+	ev->exe_len = sg_copy_path(ev->exe, pb, &resolved);
+	if (op == SG_OP_EXEC)
+		return deny_exec(ev);
+	fev = path_event(task, ev, op);
+	if (fev)
+		emit_path_event(fev);
+	return sg_block;
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(sg_ovl_exec_open, struct file *file, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!(file->f_flags & __FMODE_EXEC) || file->f_inode == file->f_path.dentry->d_inode)
+		return 0;
+	VERDICT(exec_real(file, sg_overlay_real(file), SG_OP_EXEC));
+}
+
+SEC("lsm/mmap_file")
+int BPF_PROG(sg_ovl_exec_mmap, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!file || !(prot & PROT_EXEC) || BPF_CORE_READ_BITFIELD_PROBED(task, in_execve))
+		return 0;
+	VERDICT(exec_real(file, sg_overlay_real(file), SG_OP_MMAP));
+}
+
+SEC("lsm/file_mprotect")
+int BPF_PROG(sg_ovl_exec_mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot,
+	     int ret)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct file *file;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!(prot & PROT_EXEC) || BPF_CORE_READ_BITFIELD_PROBED(task, in_execve))
+		return 0;
+	file = vma->vm_file;
+	if (!file)
+		return 0;
+	VERDICT(exec_real(file, sg_overlay_real(file), SG_OP_MPROTECT));
+}

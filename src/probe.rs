@@ -102,6 +102,10 @@ pub struct Capabilities {
     /// twin attaches to (audit-only mode): 5.12 to 6.2 give security_inode_setattr() a
     /// user namespace the hook does not get.
     pub security_arity: Vec<(&'static str, usize)>,
+    /// overlayfs opens its real files with the overlay's path (before 6.8: no
+    /// `backing_file_user_path` in BTF): the file and process modules then load
+    /// their `sg_ovl_*` programs, which judge the real file (bpf/common.bpf.h).
+    pub overlay_fake_path: bool,
 }
 
 impl Capabilities {
@@ -300,7 +304,7 @@ impl Capabilities {
 pub fn probe() -> Capabilities {
     let btf = Path::new(VMLINUX_BTF).exists();
     let kernel = kernel_release();
-    let (hooks, lsm_arity, security_arity) = probe_hooks(btf, &kernel);
+    let (hooks, lsm_arity, security_arity, overlay_fake_path) = probe_hooks(btf, &kernel);
     Capabilities {
         kernel,
         btf,
@@ -314,6 +318,7 @@ pub fn probe() -> Capabilities {
         hooks,
         lsm_arity,
         security_arity,
+        overlay_fake_path,
     }
 }
 
@@ -348,7 +353,7 @@ fn mount_securityfs() -> Result<(), String> {
 }
 
 type Arities = Vec<(&'static str, usize)>;
-type HookFindings = (Vec<(&'static str, &'static str, bool)>, Arities, Arities);
+type HookFindings = (Vec<(&'static str, &'static str, bool)>, Arities, Arities, bool);
 
 fn probe_hooks(btf: bool, kernel: &str) -> HookFindings {
     let vmlinux = if btf { Btf::from_vmlinux().ok() } else { None };
@@ -375,7 +380,12 @@ fn probe_hooks(btf: bool, kernel: &str) -> HookFindings {
             (module, hook, present)
         })
         .collect();
-    (hooks, arity, security_arity)
+    // 6.8 made an overlay's backing file carry its real path (and added
+    // backing_file_user_path() for the overlay's); before, the LSM sees the
+    // overlay's path with the real inode.
+    let overlay_fake_path =
+        vmlinux.as_ref().is_some_and(|btf| btf.type_by_name::<Func<'_>>("backing_file_user_path").is_none());
+    (hooks, arity, security_arity, overlay_fake_path)
 }
 
 /// Kprobes can be attached: through the kprobe PMU, or libbpf's fallback, tracefs.
@@ -475,6 +485,7 @@ mod tests {
             hooks: vec![],
             lsm_arity: vec![],
             security_arity: vec![],
+            overlay_fake_path: false,
         }
     }
 

@@ -41,6 +41,12 @@ macro_rules! hook {
         Program { name: concat!("sg_", $hook), kind: HookKind::$kind, hook: $hook, ops: &[$(FileOp::$op),*] }
     };
 }
+/// `sg_ovl_<name>`: the overlayfs programs, beside the hook's own (see `loads`).
+macro_rules! ovl {
+    ($name:literal, $hook:literal, [$($op:ident),*]) => {
+        Program { name: concat!("sg_ovl_", $name), kind: HookKind::Lsm, hook: $hook, ops: &[$(FileOp::$op),*] }
+    };
+}
 pub const PROGRAMS: &[Program<FileOp>] = &[
     hook!(Lsm, "file_open", [Read, Write, Exec]),
     hook!(Lsm, "mmap_file", [Mmap, Exec]),
@@ -67,6 +73,23 @@ pub const PROGRAMS: &[Program<FileOp>] = &[
     hook!(Lsm, "inode_free_security", []),
     hook!(Function, "d_move", []),
     hook!(Function, "d_exchange", []),
+    // The real file behind an overlayfs file (bpf/file/overlay.h): a second program
+    // on these hooks; on open and mprotect only before 6.8 (see `loads`).
+    ovl!("file_open", "file_open", [Read, Write, Exec]),
+    ovl!("mmap_file", "mmap_file", [Mmap, Exec]),
+    ovl!("file_mprotect", "file_mprotect", [Mmap, Exec]),
+    // overlayfs's own changes to its upper layer, which reach only the inode hooks
+    // (every kernel).
+    ovl!("inode_create", "inode_create", [Create]),
+    ovl!("inode_mkdir", "inode_mkdir", [Create]),
+    ovl!("inode_mknod", "inode_mknod", [Create]),
+    ovl!("inode_symlink", "inode_symlink", [Create]),
+    ovl!("inode_unlink", "inode_unlink", [Delete]),
+    ovl!("inode_rmdir", "inode_rmdir", [Delete]),
+    ovl!("inode_rename", "inode_rename", [Rename, Write, Delete, Create]),
+    ovl!("inode_link", "inode_link", [Link, Create]),
+    ovl!("inode_setattr", "inode_setattr", [Chmod, Chown, Setattr, Write]),
+    ovl!("inode_setattr_idmap", "inode_setattr", [Chmod, Chown, Setattr, Write]),
 ];
 
 /// Hooks whose prototype changed between kernels: (program name without `sg_` and
@@ -119,7 +142,7 @@ fn program_hook(program: &str, arity: impl Fn(&str) -> Option<usize>) -> Option<
 fn hook_ops(hook: &str, have_path_chown: bool) -> u32 {
     PROGRAMS
         .iter()
-        .filter(|p| p.hook == hook)
+        .filter(|p| p.hook == hook && !p.name.starts_with("sg_ovl_"))
         .flat_map(|p| p.ops.iter())
         .filter(|&&op| !(hook == "inode_setattr" && op == FileOp::Chown && have_path_chown))
         .fold(0, |mask, &op| mask | op_bit(op))
@@ -159,7 +182,10 @@ pub fn prepare(config: &FileConfig, caps: &Capabilities, agent_pidns: u32) -> Pr
         .collect();
     // path_rename gained a flags argument (RENAME_EXCHANGE) in 5.19.
     let rename_has_flags = caps.lsm_hook_arity("path_rename") == Some(5);
-    runtime::prepare(state, move || File::new(config, hooks, arities, rename_has_flags, audit_only, agent_pidns))
+    let overlay_fake_path = caps.overlay_fake_path;
+    runtime::prepare(state, move || {
+        File::new(config, hooks, arities, rename_has_flags, overlay_fake_path, audit_only, agent_pidns)
+    })
 }
 
 struct File {
@@ -171,6 +197,9 @@ struct File {
     arities: Vec<(&'static str, Option<usize>)>,
     /// The path_rename hook has its flags argument (5.19+).
     rename_has_flags: bool,
+    /// overlayfs opens real files with the overlay's path (before 6.8): the
+    /// `sg_ovl_*` programs judge the real file too.
+    overlay_fake_path: bool,
     /// No BPF LSM: the fentry twins, which cannot refuse.
     audit_only: bool,
     agent_pidns: u32,
@@ -185,6 +214,7 @@ impl File {
         hooks: Vec<&'static str>,
         arities: Vec<(&'static str, Option<usize>)>,
         rename_has_flags: bool,
+        overlay_fake_path: bool,
         audit_only: bool,
         agent_pidns: u32,
     ) -> anyhow::Result<File> {
@@ -201,7 +231,7 @@ impl File {
         }
         // Allow rules reach files only through the mounts present now (bpf/common.bpf.h).
         let mounts = if rules.ops_allowlisted == 0 { Vec::new() } else { mounts_now() };
-        Ok(File { config, hooks, arities, rename_has_flags, audit_only, agent_pidns, rules, mounts })
+        Ok(File { config, hooks, arities, rename_has_flags, overlay_fake_path, audit_only, agent_pidns, rules, mounts })
     }
 
     /// Parameters of a hook of PROTOTYPES in this kernel.
@@ -359,6 +389,17 @@ impl File {
     /// Whether a program loads: only the hooks whose ops are enabled, spoken of by a
     /// rule, and present, each through the program whose prototype this kernel has.
     fn loads(&self, program: &str, have_path_chown: bool) -> bool {
+        if program.starts_with("sg_ovl_") {
+            let wanted = self.ops_enabled() & self.rules.ops_ruled;
+            return !self.audit_only
+                && ovl_loads(
+                    program,
+                    self.overlay_fake_path,
+                    |hook| self.arity(hook),
+                    wanted,
+                    |hook| self.hooks.contains(&hook),
+                );
+        }
         let rules = &self.rules;
         let Some((hook, audit)) = program_hook(program, |hook| self.arity(hook)) else {
             return false; // the other prototype's program
@@ -384,6 +425,31 @@ impl File {
         }
         on
     }
+}
+
+/// Whether an `sg_ovl_*` program loads (LSM mode only). Beside the program judging the
+/// overlay's path: the real file on open and mprotect only where the kernel hides it
+/// behind the overlay's path (before 6.8, `fake_path`); mappings (an overlay's maps its
+/// real file, which mmap_file never sees) and overlayfs's own changes to its upper
+/// layer (the inode hooks) on every kernel, each through the program whose prototype
+/// this kernel has, where an op it serves is `wanted`.
+fn ovl_loads(
+    program: &str,
+    fake_path: bool,
+    arity: impl Fn(&str) -> Option<usize>,
+    wanted: u32,
+    has_hook: impl Fn(&str) -> bool,
+) -> bool {
+    let Some(p) = PROGRAMS.iter().find(|p| p.name == program) else { return false };
+    if matches!(p.hook, "file_open" | "file_mprotect") && !fake_path {
+        return false;
+    }
+    let Some(rest) = program.strip_prefix("sg_ovl_") else { return false };
+    if program_hook(&format!("sg_{rest}"), arity).is_none() {
+        return false; // the other prototype's program
+    }
+    let serves = p.ops.iter().fold(0, |mask, &op| mask | op_bit(op));
+    serves & wanted != 0 && has_hook(p.hook)
 }
 
 struct Decoder {
@@ -465,6 +531,28 @@ mod tests {
         let chmod = op_bit(FileOp::Chmod);
         assert_eq!(hook_ops("inode_setxattr", true) & chmod, chmod);
         assert_eq!(hook_ops("inode_set_acl", true) & chmod, chmod);
+    }
+
+    #[test]
+    fn overlay_programs_load_where_their_hook_and_prototype_are() {
+        let all = |_: &str| true;
+        let setattr = |n: usize| move |hook: &str| (hook == "inode_setattr").then_some(n);
+        let (delete, chmod, read) = (op_bit(FileOp::Delete), op_bit(FileOp::Chmod), op_bit(FileOp::Read));
+        // The upper layer's changes on every kernel, for the ops they serve.
+        assert!(ovl_loads("sg_ovl_inode_unlink", false, setattr(3), delete, all));
+        assert!(!ovl_loads("sg_ovl_inode_unlink", false, setattr(3), chmod | read, all));
+        assert!(!ovl_loads("sg_ovl_inode_unlink", false, setattr(3), delete, |h| h != "inode_unlink"));
+        // One inode_setattr program: (dentry, attr) before 6.3, (idmap, dentry, attr) after.
+        assert!(ovl_loads("sg_ovl_inode_setattr", false, setattr(2), chmod, all));
+        assert!(!ovl_loads("sg_ovl_inode_setattr_idmap", false, setattr(2), chmod, all));
+        assert!(!ovl_loads("sg_ovl_inode_setattr", true, setattr(3), chmod, all));
+        assert!(ovl_loads("sg_ovl_inode_setattr_idmap", true, setattr(3), chmod, all));
+        assert!(!ovl_loads("sg_ovl_inode_setattr_idmap", true, |_: &str| None, chmod, all));
+        // The real file's open only where the kernel opens it with the overlay's path.
+        assert!(ovl_loads("sg_ovl_file_open", true, setattr(2), read, all));
+        assert!(!ovl_loads("sg_ovl_file_open", false, setattr(3), read, all));
+        assert!(ovl_loads("sg_ovl_mmap_file", false, setattr(3), op_bit(FileOp::Exec), all));
+        assert!(!ovl_loads("sg_ovl_no_such_hook", true, setattr(3), u32::MAX, all));
     }
 
     #[test]

@@ -44,6 +44,11 @@ pub const PROGRAMS: &[Program<ProcessOp>] = &[
     Program::new("sg_exec", HookKind::Tracepoint, "sched_process_exec", &[ProcessOp::Exec]),
     Program::new("sg_fork", HookKind::Tracepoint, "sched_process_fork", &[ProcessOp::Fork]),
     Program::new("sg_exit", HookKind::Tracepoint, "sched_process_exit", &[ProcessOp::Exit]),
+    // The real file behind an overlayfs file: deny rules on its layer
+    // (bpf/process.bpf.c); open and mprotect only before 6.8 (see `prepare`).
+    Program::new("sg_ovl_exec_open", HookKind::Lsm, "file_open", &[ProcessOp::Exec]),
+    Program::new("sg_ovl_exec_mmap", HookKind::Lsm, "mmap_file", &[ProcessOp::Exec]),
+    Program::new("sg_ovl_exec_mprotect", HookKind::Lsm, "file_mprotect", &[ProcessOp::Exec]),
 ];
 
 /// The program that judges exec; the other LSM programs serve deny rules only.
@@ -57,7 +62,12 @@ pub fn prepare(config: &ProcessConfig, caps: &Capabilities, agent_pidns: u32) ->
     let lsm = caps.enforcement() == Enforcement::Full && has_rules && caps.hook_present("bprm_check_security");
     let deny_hooks: Vec<&'static str> = if lsm && !config.deny.is_empty() {
         let deny = PROGRAMS.iter().filter(|p| p.kind == HookKind::Lsm && p.name != EXEC_CHECK);
-        deny.filter(|p| caps.hook_present(p.hook)).map(|p| p.name).collect()
+        // The real file behind an overlay file: opens and mprotect only where the
+        // kernel hides it behind the overlay's path (before 6.8), mappings everywhere.
+        let overlay = |p: &&Program<ProcessOp>| {
+            caps.overlay_fake_path || !p.name.starts_with("sg_ovl_") || p.name == "sg_ovl_exec_mmap"
+        };
+        deny.filter(|p| caps.hook_present(p.hook)).filter(overlay).map(|p| p.name).collect()
     } else {
         Vec::new()
     };

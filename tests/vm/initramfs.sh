@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the guest's initramfs: busybox-static with every applet linked, the safeguard
 # binary at /usr/sbin/safeguard, tests/vm/lib.sh at /tests/lib.sh, tests/vm/scenarios/*.sh
-# under /tests/scenarios/, and tests/vm/init.sh as /init.
+# under /tests/scenarios/, tests/vm/init.sh as /init, and the modules of $SG_VM_MODULES.
 # The guest's architecture is BIN's: an x86_64 BIN gets the host's busybox and gcc, an
 # aarch64 BIN gets Debian's busybox-static:arm64 (unpacked, not installed) and
 # aarch64-linux-gnu-gcc, plus sg-exit, the guest's way to give qemu its verdict.
@@ -109,6 +109,12 @@ if [ "$arch" = aarch64 ]; then
     # semihosting (see sg-exit.c).
     "$cc" -O2 -static -o usr/bin/sg-exit "$here/sg-exit.c" || exit 1
 fi
+# SG_VM_MODULES: directories of kernel modules (kernels.sh's <kernel>/modules, one
+# <release>/ folder each), copied to /lib/modules: the scenarios load overlayfs from there.
+for dir in ${SG_VM_MODULES:-}; do
+    [ -d "$dir" ] || continue
+    mkdir -p lib/modules && cp -r "$dir"/. lib/modules/ || exit 1
+done
 # SG_VM_EXTRA: a directory of extra guest files (kernel modules a known-failing proof
 # needs, e.g. overlay-6.1.ko), copied to /lib/sg-extra; never set by make test.
 if [ -n "${SG_VM_EXTRA:-}" ]; then

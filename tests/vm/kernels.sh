@@ -1,6 +1,8 @@
 #!/bin/sh
 # Fetches and caches the Debian cloud kernels the VM test bed boots:
 #   $SG_VM_CACHE/kernels/<name>/vmlinuz   (and .../package: the package it came from)
+#   $SG_VM_CACHE/kernels/<name>/modules/<release>/overlay.ko   (overlayfs, a module in
+#   Debian's cloud kernels: initramfs.sh puts it in the guest's /lib/modules)
 # for <name> in 5.10 (bullseye), 6.1 (bookworm), 6.12 (bookworm-security, else trixie),
 # and their arm64 builds arm64-5.10, arm64-6.1, arm64-6.12 (the same releases; there
 # vmlinuz is a gzip-compressed arm64 Image, which qemu-system-aarch64 -kernel takes).
@@ -10,7 +12,9 @@
 # package cache), so the system's apt lists are never touched and the result does not
 # depend on which Debian release the host runs. The ABI number is never written down: the
 # meta package is resolved with `apt-cache depends` at fetch time. Idempotent: a cached
-# kernel is kept as it is; delete its folder to fetch the current one.
+# kernel is kept as it is; delete its folder to fetch the current one. A kernel cached
+# before its modules were gets them from its own package version (or, where that is gone
+# from the archive, the current kernel replaces it).
 set -eu
 
 CACHE=${SG_VM_CACHE:-/var/cache/safeguard-vm}
@@ -96,15 +100,25 @@ fetch() {
     name=$1 ARCH=$2; shift 2
     version=${name#arm64-}
     out=$CACHE/kernels/$name
+    want=""
     if [ -s "$out/vmlinuz" ]; then
-        echo "cached  $name: $(cat "$out/package" 2>/dev/null || echo '?') -> $out/vmlinuz"
-        return 0
+        if [ -d "$out/modules" ]; then
+            echo "cached  $name: $(cat "$out/package" 2>/dev/null || echo '?') -> $out/vmlinuz"
+            return 0
+        fi
+        # Cached before the modules were: the same package version again, for them.
+        want=$(cat "$out/package" 2>/dev/null || true)
     fi
     deb=""
+    releases="$*"
     while [ $# -ge 2 ]; do
         rel=$1 meta=$2; shift 2
         prepare_release "$rel"
-        pkg=$(resolve_meta "$rel" "$meta")
+        if [ -n "$want" ]; then
+            pkg="${want% *}=${want#* }"
+        else
+            pkg=$(resolve_meta "$rel" "$meta")
+        fi
         case $pkg in
             "linux-image-$version".*) ;;
             "") log "$name: $meta not found in $rel"; continue ;;
@@ -118,19 +132,49 @@ fetch() {
         fi
         log "$name: apt-get download $pkg from $rel failed"
     done
+    if [ -z "$deb" ] && [ -n "$want" ]; then
+        log "$name: $want is gone from the archive: fetching the current kernel"
+        rm -f "$out/vmlinuz"
+        # shellcheck disable=SC2086 # one word per release and meta package
+        fetch "$name" "$ARCH" $releases
+        return
+    fi
     [ -n "$deb" ] || die "$name: no release offers a kernel"
     mkdir -p "$out"
-    dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards './boot/vmlinuz-*' > "$out/vmlinuz.tmp" ||
-        die "$name: no ./boot/vmlinuz-* in $deb"
-    [ -s "$out/vmlinuz.tmp" ] || die "$name: empty kernel from $deb"
-    mv "$out/vmlinuz.tmp" "$out/vmlinuz"
-    dpkg-deb -f "$deb" Package Version | awk '{printf "%s%s", sep, $2; sep=" "} END{print ""}' \
-        > "$out/package"
+    extract_modules "$deb" "$out"
+    if [ -z "$want" ]; then
+        dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards './boot/vmlinuz-*' > "$out/vmlinuz.tmp" ||
+            die "$name: no ./boot/vmlinuz-* in $deb"
+        [ -s "$out/vmlinuz.tmp" ] || die "$name: empty kernel from $deb"
+        mv "$out/vmlinuz.tmp" "$out/vmlinuz"
+        dpkg-deb -f "$deb" Package Version | awk '{printf "%s%s", sep, $2; sep=" "} END{print ""}' \
+            > "$out/package"
+    fi
     rm -rf "$work"
-    echo "fetched $name: $(cat "$out/package") -> $out/vmlinuz"
+    echo "fetched $name: $(cat "$out/package") -> $out/vmlinuz (modules: $(ls "$out/modules"))"
 }
 
-ensure_packages apt dpkg tar debian-archive-keyring
+# The kernel modules the scenarios load (overlayfs), uncompressed (busybox insmod reads
+# plain ELF), into OUT/modules/<release>/.
+extract_modules() { # DEB OUT
+    tmp=$2/modules.tmp
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    dpkg-deb --fsys-tarfile "$1" | tar -x -C "$tmp" --wildcards './lib/modules/*/kernel/fs/overlayfs/overlay.ko*' ||
+        die "no overlay.ko in $1"
+    for ko in "$tmp"/lib/modules/*/kernel/fs/overlayfs/overlay.ko*; do
+        release=${ko#"$tmp"/lib/modules/}
+        release=${release%%/*}
+        mkdir -p "$tmp/out/$release"
+        case $ko in
+            *.xz) xz -dc "$ko" > "$tmp/out/$release/overlay.ko" ;;
+            *.zst) zstd -dcq "$ko" > "$tmp/out/$release/overlay.ko" ;;
+            *) cp "$ko" "$tmp/out/$release/overlay.ko" ;;
+        esac || die "decompress $ko"
+    done
+    rm -rf "$2/modules" && mv "$tmp/out" "$2/modules" && rm -rf "$tmp"
+}
+
+ensure_packages apt dpkg tar debian-archive-keyring xz-utils
 [ -r "$KEYRING" ] || die "missing $KEYRING"
 
 [ $# -gt 0 ] || set -- 5.10 6.1 6.12

@@ -95,11 +95,13 @@ mkdir -p "$out"
 t0=$(date +%s)
 initramfs=$out/initramfs.cpio.gz
 [ "$arch" = aarch64 ] && initramfs=$out/initramfs-aarch64.cpio.gz
-"$here/initramfs.sh" "$bin" "$initramfs" || { echo "vm: initramfs failed" >&2; exit 1; }
 kernels=$(for b in "${boots[@]}"; do echo "${kernel_of[$b]}"; done | sort -u)
 # shellcheck disable=SC2086 # one argument per kernel
 "$here/kernels.sh" $kernels || { echo "vm: fetching kernels failed" >&2; exit 1; }
 cache=${SG_VM_CACHE:-/var/cache/safeguard-vm}
+# the kernels' modules (overlayfs) go into the guest's /lib/modules
+SG_VM_MODULES=$(for k in $kernels; do echo "$cache/kernels/$k/modules"; done) \
+    "$here/initramfs.sh" "$bin" "$initramfs" || { echo "vm: initramfs failed" >&2; exit 1; }
 
 # Every boot in its own background job; each records "<qemu exit status> <seconds>".
 pids=()
