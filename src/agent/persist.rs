@@ -300,6 +300,20 @@ fn wait_released(programs: &[u32]) {
     }
 }
 
+/// This process's start time in clock ticks since boot (/proc/self/stat field 22): with
+/// its pid, what tells the agent from a later process with the same pid (the file
+/// module exempts the agent's own operations, and persisted programs outlive it).
+pub fn own_start_ticks() -> anyhow::Result<u64> {
+    let stat = fs::read_to_string("/proc/self/stat").context("read /proc/self/stat")?;
+    start_ticks(&stat).context("parse /proc/self/stat")
+}
+
+fn start_ticks(stat: &str) -> Option<u64> {
+    // Field 2 (comm) is parenthesised and may hold spaces: count from its end.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
 /// For `probe`: whether this kernel lets safeguard pin (bpffs mounted or mountable, a
 /// map pinned and removed).
 pub fn probe_pinning() -> Result<(), String> {
@@ -340,6 +354,13 @@ mod tests {
         assert_eq!(pin_name("map", "file_bpf.rodata"), "map_file_bpf_rodata");
         assert!(InstanceName::parse("file").is_none());
         assert!(InstanceName::parse("file_x_1_00_0.1.0").is_none());
+    }
+
+    #[test]
+    fn start_ticks_come_after_the_command_name() {
+        let stat = "4242 (a b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
+        assert_eq!(start_ticks(stat), Some(987_654));
+        assert_eq!(start_ticks("4242 (x) S 1"), None);
     }
 
     #[test]

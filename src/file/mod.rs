@@ -287,6 +287,7 @@ impl runtime::Module for File {
         rodata.sg_target = target_code(config.target);
         rodata.sg_agent_pidns = self.agent_pidns;
         rodata.sg_agent_tgid = std::process::id();
+        rodata.sg_agent_start = crate::agent::persist::own_start_ticks().context("file: the agent's start time")?;
         rodata.sg_block = u32::from(config.mode == Mode::Block && !self.audit_only);
         rodata.sg_ops_enabled = self.ops_enabled();
         rodata.sg_ops_ruled = rules.ops_ruled;

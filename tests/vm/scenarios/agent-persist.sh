@@ -6,8 +6,10 @@
 # edited config) adopts the pins: not one open succeeds. The new start record says
 # "adopted": true; the records of denials made while no agent ran are in its log
 # ("adopted": true), and the older pinned policy is reported. SIGTERM leaves the policy
-# enforced too; `safeguard unload` is refused while an agent runs, and afterwards ends
-# enforcement and removes /sys/fs/bpf/safeguard.
+# enforced too. The agent's own operations are not judged (it reloads a config its
+# policy denies reading), but a process that later gets the dead agent's pid is (the
+# exemption is the agent's pid and its start time). `safeguard unload` is refused while
+# an agent runs, and afterwards ends enforcement and removes /sys/fs/bpf/safeguard.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
@@ -16,10 +18,12 @@ mkdir -p /srv/secret
 echo s3cret >/srv/secret/key
 copy_busybox /opt/whilenone
 
-# persist_config LOG AUDIT: the policy (an audit rule AUDIT that tells configs apart).
+# persist_config LOG AUDIT [DENY]: the policy (an audit rule AUDIT that tells configs
+# apart; DENY a second denied path).
 persist_config() {
     printf '[agent]\npersist = true\n[log]\nformat = "json"\noutput = "%s"\n' "$1"
-    printf '[file]\nmode = "block"\nops = ["read"]\ndeny = ["/srv/secret"]\naudit = ["%s"]\n' "$2"
+    printf '[file]\nmode = "block"\nops = ["read"]\ndeny = ["/srv/secret"%s]\naudit = ["%s"]\n' \
+        "${3:+, \"$3\"}" "$2"
 }
 
 # instances: the file module's pinned instance directories, one per line.
@@ -35,7 +39,8 @@ case $OUT in *"pinning (persist): ok"*) ;; *) fail "probe does not report pinnin
 
 say "bpffs is not mounted: the agent mounts it and pins"
 umount /sys/fs/bpf || fail "umount /sys/fs/bpf"
-persist_config /tmp/sg1.log /srv/audit-a >/tmp/sg.toml
+# shellcheck disable=SC2094 # the third argument is a rule path written into the config
+persist_config /tmp/sg1.log /srv/audit-a /tmp/sg.toml >/tmp/sg.toml
 start_agent /tmp/sg.toml
 wait_for_record '"op":"start"'
 rec_has '"persist":true' '"adopted":false' '"bpffs_mounted":"/sys/fs/bpf"' '"file":"enforcing"'
@@ -44,6 +49,9 @@ first=$(instances)
 set -- "$PINS/$first"/link_*
 [ -e "$1" ] || fail "no link pinned in $PINS/$first: $(ls "$PINS/$first")"
 expect_eperm_file cat /srv/secret/key
+# The agent's own operations are not judged (its pid and start time): the first policy
+# denies reading the config, and the reload below reads it all the same.
+expect_eperm_file cat /tmp/sg.toml
 
 say "a reload replaces the pinned instance"
 persist_config /tmp/sg1.log /srv/audit-b >/tmp/sg.toml
@@ -67,9 +75,26 @@ say "a loop opens the denied file through kill -9, no agent, and a restart"
     echo "$tries $leaks" >/tmp/loop.result' &
 loop=$!
 sleep 1
+dead=$AGENT_PID
 kill -KILL "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null
 AGENT_PID=""
+# The pinned file module does not judge the agent's own operations. A process that
+# later gets the dead agent's pid (ns_last_pid hands it out next) is not the agent: its
+# start time differs, and its read is refused like anyone's.
+reused=""
+for try in 1 2 3 4 5 6 7 8 9 10; do
+    echo $((dead - 1)) >/proc/sys/kernel/ns_last_pid
+    cat /srv/secret/key >/tmp/reuse.out 2>&1 &
+    reused=$!
+    wait "$reused"
+    rc=$?
+    [ "$reused" = "$dead" ] && break # the loop above forks too: try again
+done
+[ "$reused" = "$dead" ] || fail "could not get pid $dead again (last: $reused)"
+[ "$rc" != 0 ] && grep -q "Operation not permitted" /tmp/reuse.out ||
+    fail "pid $dead, reused after the agent, read the denied file (status $rc): $(cat /tmp/reuse.out)"
+say "pid $dead reused (try $try): refused with EPERM"
 # A denial while no agent runs, by a program of its own name (comm "whilenone").
 expect_eperm_file_sh 'exec -a cat /opt/whilenone /srv/secret/key'
 sleep 2
