@@ -184,6 +184,7 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
         start.fields.push(("note", Value::Str(note)));
     }
     agent.send(start);
+    agent.remove_orphan_pins();
 
     let reporter = |configured: &Arc<Mutex<Vec<&'static str>>>| {
         StatsReporter::new(&agent.stats, writer_stats.clone(), configured.clone(), output_stats.clone())
@@ -230,6 +231,7 @@ pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> any
             let (record, applied) = agent.reload(config_path);
             agent.send(record);
             if applied {
+                agent.remove_orphan_pins();
                 board.loaded(&agent.states, agent.rule_hits(), true);
                 board.set_outputs(&agent.config.output);
                 if agent.config.output.metrics != metrics_target {
@@ -378,8 +380,8 @@ impl Agent {
     }
 
     /// Starts one instance and waits until it is attached (None: the module is off).
-    /// A module that is off adopts nothing: pins an earlier agent left for it stay
-    /// (`safeguard unload` removes them).
+    /// A module that is off adopts nothing: `remove_orphan_pins` removes what an earlier
+    /// agent left pinned for it, once every module that is on runs.
     fn start(&mut self, index: usize, prepared: Prepared, config: &Config) -> anyhow::Result<Option<Instance>> {
         if prepared.state == ModuleState::Off {
             return Ok(None);
@@ -412,6 +414,39 @@ impl Agent {
             log::error!("{err:#}");
         }
         Err(failure)
+    }
+
+    /// Removes the pinned instances an earlier agent left for modules that have no
+    /// instance now (off in this config): adoption takes over only the modules that run.
+    /// One `agent` `persist` record per instance, WARNING (its policy ends), or ERROR
+    /// when the pins could not be removed.
+    fn remove_orphan_pins(&self) {
+        let Some(persist) = &self.persist else { return };
+        let running: Vec<&str> = self.instances.iter().map(|instance| instance.name).collect();
+        for (dir, instance) in persist::orphans(&persist.root, &running) {
+            let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let mut record = Record::new(Level::Warning, "agent", "persist")
+                .field("instance", Value::Str(name.clone()))
+                .field("pinned_module", Value::Str(instance.module.clone()));
+            match persist::remove_instance_and_wait(&dir) {
+                Ok(()) => {
+                    log::warn!("persist: removed {name}: {} is off in this config", instance.module);
+                    record = record.field(
+                        "note",
+                        Value::Str(format!(
+                            "removed: {} is off in this config, its pinned policy ended",
+                            instance.module
+                        )),
+                    );
+                }
+                Err(err) => {
+                    log::error!("persist: remove {}: {err:#}", dir.display());
+                    record.level = Level::Error;
+                    record = record.field("error", Value::Str(format!("{err:#}")));
+                }
+            }
+            self.send(record);
+        }
     }
 
     /// Stops every instance (`keep`: leaves them pinned); returns the first failure.

@@ -113,7 +113,7 @@ pub fn policy_hash(text: &str) -> u64 {
 }
 
 /// A pinned instance's directory and what its name says.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct InstanceName {
     pub module: String,
     pub pid: u32,
@@ -175,6 +175,25 @@ pub fn left_behind(root: &Path, module: &str) -> Vec<(PathBuf, InstanceName, Sys
     found
 }
 
+/// Pinned instances of another agent whose module is not in `running`: a module the
+/// config turns off (or that this version lacks) adopts nothing, and its pins would keep
+/// enforcing an old policy until `safeguard unload`.
+pub fn orphans(root: &Path, running: &[&str]) -> Vec<(PathBuf, InstanceName)> {
+    let ours = OURS.lock().ok().and_then(|ours| ours.clone()).unwrap_or_default();
+    let Ok(entries) = fs::read_dir(root) else { return Vec::new() };
+    let mut found: Vec<(PathBuf, InstanceName)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().to_str()?.to_string();
+            let parsed = InstanceName::parse(&name)?;
+            let orphan = !ours.contains(&name) && !running.contains(&parsed.module.as_str());
+            orphan.then(|| (entry.path(), parsed))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
 fn ctime(meta: &fs::Metadata) -> SystemTime {
     let secs = u64::try_from(meta.ctime()).unwrap_or(0);
     let nanos = u32::try_from(meta.ctime_nsec()).unwrap_or(0);
@@ -204,6 +223,15 @@ pub fn remove_instance(dir: &Path) -> anyhow::Result<()> {
         fs::remove_file(entry.path()).with_context(|| format!("remove {}", entry.path().display()))?;
     }
     fs::remove_dir(dir).with_context(|| format!("remove {}", dir.display()))
+}
+
+/// Removes an instance directory and returns once the kernel has freed its programs
+/// (an RCU grace period after the last link went): its policy has ended then.
+pub fn remove_instance_and_wait(dir: &Path) -> anyhow::Result<()> {
+    let programs = program_ids(dir);
+    remove_instance(dir)?;
+    wait_released(&programs);
+    Ok(())
 }
 
 /// `safeguard unload`: detaches and removes everything pinned, then the directory.
@@ -293,7 +321,7 @@ fn wait_released(programs: &[u32]) {
             return;
         }
         if std::time::Instant::now() >= deadline {
-            log::warn!("unload: {left} programs are still loaded 10 s after their pins were removed");
+            log::warn!("persist: {left} programs are still loaded 10 s after their pins were removed");
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -354,6 +382,25 @@ mod tests {
         assert_eq!(pin_name("map", "file_bpf.rodata"), "map_file_bpf_rodata");
         assert!(InstanceName::parse("file").is_none());
         assert!(InstanceName::parse("file_x_1_00_0.1.0").is_none());
+    }
+
+    #[test]
+    fn orphans_are_other_agents_instances_of_modules_not_running() {
+        let root = std::env::temp_dir().join(format!("sg-orphans-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root).unwrap();
+        let file = format!("file_11_0_{:016x}_0-1-0", 1);
+        let network = format!("network_11_1_{:016x}_0-1-0", 2);
+        let gone = format!("oldmodule_11_2_{:016x}_0-0-9", 3);
+        for name in [&file, &network, &gone, &"pin-like".to_string()] {
+            fs::create_dir(root.join(name)).unwrap();
+        }
+        // One of this process's own instances is never an orphan: the agent stops it.
+        let ours = new_instance_dir(&root, "mount", 4).unwrap();
+        let found: Vec<String> = orphans(&root, &["file", "protect"]).into_iter().map(|(_, i)| i.module).collect();
+        assert_eq!(found, ["network", "oldmodule"]);
+        assert!(ours.is_dir());
+        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

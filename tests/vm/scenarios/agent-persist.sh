@@ -9,7 +9,8 @@
 # enforced too. The agent's own operations are not judged (it reloads a config its
 # policy denies reading), but a process that later gets the dead agent's pid is (the
 # exemption is the agent's pid and its start time). `safeguard unload` is refused while
-# an agent runs, and afterwards ends enforcement and removes /sys/fs/bpf/safeguard.
+# an agent runs, and afterwards ends enforcement and removes /sys/fs/bpf/safeguard. A
+# start whose config turns the file module off removes its pins (a WARNING record).
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
@@ -138,3 +139,19 @@ expect_read /srv/secret/key s3cret
 [ ! -e "$PINS" ] || fail "$PINS is still there after unload: $(ls $PINS)"
 expect_ok "$SG" unload
 case $OUT in *"nothing pinned"*) ;; *) fail "a second unload: $OUT" ;; esac
+
+say "a start whose config has no [file] removes the file module's pins, with a record"
+persist_config /tmp/sg4.log /srv/audit-d >/tmp/sg.toml
+start_agent /tmp/sg.toml
+stop_agent
+fourth=$(instances)
+[ -n "$fourth" ] || fail "no pinned file instance after a stop: $(ls $PINS)"
+expect_eperm_file cat /srv/secret/key
+# No module at all: the cheapest start (this scenario runs close to its time limit).
+printf '[agent]\npersist = true\n[log]\nformat = "json"\noutput = "/tmp/sg5.log"\n' >/tmp/sg.toml
+start_agent /tmp/sg.toml
+wait_for_record '"module":"agent"' '"op":"persist"' '"level":"WARNING"' "\"instance\":\"$fourth\"" '"pinned_module":"file"'
+[ -z "$(instances)" ] || fail "the file module's pins stayed: $(ls $PINS)"
+expect_read /srv/secret/key s3cret
+stop_agent
+expect_ok "$SG" unload
