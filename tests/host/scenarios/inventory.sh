@@ -55,7 +55,7 @@ eq([(c["file"], c["line"], c["user"], c["schedule"], c["command"], c["writable_p
 eq([(s["unit"], s["kind"], s["wanted_by"], s["target"]) for s in inv["services"]],
    [("ssh.service", "service", "multi-user.target.wants", "/lib/systemd/system/ssh.service"),
     ("backup.timer", "timer", "timers.target.wants", "/etc/systemd/system/backup.timer")], "services")
-eq(inv["packages"], {"owner_db": "dpkg", "rpm_db": None, "dpkg": [
+eq(inv["packages"], {"owner_db": "dpkg", "rpm_db": None, "rpm": None, "dpkg": [
    {"name": "bash", "version": "5.2.15-2+b2", "arch": "amd64"},
    {"name": "login", "version": "1:4.13+dfsg1-1", "arch": "amd64"}]}, "packages")
 eq((inv["listeners"], inv["deleted_executables"], inv["containers"]), ([], [], {"runtimes": [], "running": []}), "live parts")
