@@ -55,12 +55,25 @@ int BPF_PROG(sg_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 	VERDICT(mprotect_check(vma, prot));
 }
 
+static int check_real(struct file *file, __u64 real, __u32 ops); /* file/overlay.h */
+
+/* Before 6.8 an overlay's real file is opened with the overlay's path (its
+ * f_inode is not its path's): that open is judged on the real file too, here
+ * rather than in a second program on the hook, whose trampoline would cost
+ * every open. */
 SEC("lsm/file_open")
 int BPF_PROG(sg_file_open, struct file *file, int ret)
 {
+	__u32 ops;
+
 	if (ret)
 		return sg_keep_denial(ret);
-	VERDICT(check(file->f_path.mnt, file->f_path.dentry, open_ops(file), 0, 0));
+	ops = open_ops(file);
+	if (check(file->f_path.mnt, file->f_path.dentry, ops, 0, 0))
+		return -EPERM;
+	if (sg_overlay_fake_path && file->f_inode != file->f_path.dentry->d_inode)
+		VERDICT(check_real(file, sg_overlay_real(file), ops));
+	return 0;
 }
 
 SEC("lsm/mmap_file")

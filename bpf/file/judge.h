@@ -7,6 +7,7 @@
 /* Load-time switches (rodata), set by src/file/mod.rs. */
 const volatile __u32 sg_agent_tgid = 0;    /* the agent's own operations are not judged */
 const volatile __u64 sg_agent_start = 0;   /* ...with its start time: see sg_is_agent */
+const volatile __u32 sg_overlay_fake_path = 0; /* before 6.8: see sg_file_open */
 const volatile __u32 sg_ops_enabled = 0;   /* bit per enum sg_file_op: `ops` */
 const volatile __u32 sg_ops_ruled = 0;     /* ops some rule or the allow list speaks of */
 const volatile __u32 sg_ops_allowlisted = 0;

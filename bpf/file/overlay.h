@@ -93,18 +93,6 @@ static __noinline int check_real(struct file *file, __u64 real, __u32 ops)
 	return verdict == SG_VERDICT_DENY && sg_block;
 }
 
-/* The real file's open (file->f_inode is not its path's inode: only such an
- * open pays more than this comparison). */
-SEC("lsm/file_open")
-int BPF_PROG(sg_ovl_file_open, struct file *file, int ret)
-{
-	if (ret)
-		return sg_keep_denial(ret);
-	if (file->f_inode == file->f_path.dentry->d_inode)
-		return 0;
-	VERDICT(check_real(file, sg_overlay_real(file), open_ops(file)));
-}
-
 /* A mapping of an overlay file maps its real file. */
 SEC("lsm/mmap_file")
 int BPF_PROG(sg_ovl_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,

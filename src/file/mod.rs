@@ -74,8 +74,8 @@ pub const PROGRAMS: &[Program<FileOp>] = &[
     hook!(Function, "d_move", []),
     hook!(Function, "d_exchange", []),
     // The real file behind an overlayfs file (bpf/file/overlay.h): a second program
-    // on these hooks; on open and mprotect only before 6.8 (see `loads`).
-    ovl!("file_open", "file_open", [Read, Write, Exec]),
+    // on these hooks; on mprotect only before 6.8 (see `loads`; the open is judged in
+    // sg_file_open there).
     ovl!("mmap_file", "mmap_file", [Mmap, Exec]),
     ovl!("file_mprotect", "file_mprotect", [Mmap, Exec]),
     // overlayfs's own changes to its upper layer, which reach only the inode hooks
@@ -289,6 +289,7 @@ impl runtime::Module for File {
         rodata.sg_agent_tgid = std::process::id();
         rodata.sg_agent_start = crate::agent::persist::own_start_ticks().context("file: the agent's start time")?;
         rodata.sg_block = u32::from(config.mode == Mode::Block && !self.audit_only);
+        rodata.sg_overlay_fake_path = u32::from(self.overlay_fake_path);
         rodata.sg_ops_enabled = self.ops_enabled();
         rodata.sg_ops_ruled = rules.ops_ruled;
         rodata.sg_ops_allowlisted = rules.ops_allowlisted;
@@ -429,7 +430,7 @@ impl File {
 }
 
 /// Whether an `sg_ovl_*` program loads (LSM mode only). Beside the program judging the
-/// overlay's path: the real file on open and mprotect only where the kernel hides it
+/// overlay's path: the real file on mprotect only where the kernel hides it
 /// behind the overlay's path (before 6.8, `fake_path`); mappings (an overlay's maps its
 /// real file, which mmap_file never sees) and overlayfs's own changes to its upper
 /// layer (the inode hooks) on every kernel, each through the program whose prototype
@@ -549,9 +550,11 @@ mod tests {
         assert!(!ovl_loads("sg_ovl_inode_setattr", true, setattr(3), chmod, all));
         assert!(ovl_loads("sg_ovl_inode_setattr_idmap", true, setattr(3), chmod, all));
         assert!(!ovl_loads("sg_ovl_inode_setattr_idmap", true, |_: &str| None, chmod, all));
-        // The real file's open only where the kernel opens it with the overlay's path.
-        assert!(ovl_loads("sg_ovl_file_open", true, setattr(2), read, all));
-        assert!(!ovl_loads("sg_ovl_file_open", false, setattr(3), read, all));
+        // The real file's mprotect only where the kernel opens it with the overlay's path
+        // (its open is judged in sg_file_open: sg_overlay_fake_path).
+        assert!(ovl_loads("sg_ovl_file_mprotect", true, setattr(2), op_bit(FileOp::Exec), all));
+        assert!(!ovl_loads("sg_ovl_file_mprotect", false, setattr(3), op_bit(FileOp::Exec), all));
+        assert!(!ovl_loads("sg_ovl_file_open", true, setattr(2), read, all));
         assert!(ovl_loads("sg_ovl_mmap_file", false, setattr(3), op_bit(FileOp::Exec), all));
         assert!(!ovl_loads("sg_ovl_no_such_hook", true, setattr(3), u32::MAX, all));
     }
