@@ -5,10 +5,11 @@
  * kernel opens an overlay's real file with the overlay's path (common.bpf.h,
  * sg_overlay_real): sg_file_open and the others judge that path, which holds
  * the rules that name the overlay (its mount point, the merged directory);
- * these programs, a second program on the same hooks loaded only on such
- * kernels, judge the real file's identity walk within its layer, so a rule on
- * a lower or upper directory (or any directory above one, in the layer's
- * filesystem) holds through the overlay. Deny and audit rules only: the allow
+ * check_real, called by sg_file_open on an open (sg_overlay_fake_path) and by
+ * these programs (a second program on mprotect and mmap_file), judges the real
+ * file's identity walk within its layer, so a rule on a lower or upper
+ * directory (or any directory above one, in the layer's filesystem) holds
+ * through the overlay. Deny and audit rules only: the allow
  * list was judged on the path the process opened (an overlay's real files live
  * in directories such as /var/lib/docker, which no allow list names).
  */
