@@ -80,11 +80,36 @@ applies() {
     return 1
 }
 
+# Is any process but init and the kernel's threads (children of kthreadd, pid 2) still
+# running? Every thread counts: a killed agent's main thread may be a zombie while its
+# other threads still hold its files (and its lock). A zombie thread counts as gone.
+user_processes_alive() {
+    for stat in /proc/[0-9]*/task/[0-9]*/stat; do
+        read -r line <"$stat" 2>/dev/null || continue
+        pid=${line%% *}
+        rest=${line##*) }
+        # shellcheck disable=SC2086 # split into state, ppid, ... on purpose
+        set -- $rest
+        [ "$pid" = 1 ] || [ "$pid" = 2 ] || [ "$2" = 2 ] || [ "$1" = Z ] || [ "$pid" = $$ ] && continue
+        return 0
+    done
+    return 1
+}
+
 # What one scenario left behind must not reach the next: every process but init, the
 # scratch directories, pinned BPF objects.
 cleanup() {
     kill -KILL -1 2>/dev/null
-    sleep 0.2
+    # A killed agent may need seconds to die: closing its BPF links waits for RCU, and
+    # its lock on the pin directory (and a protected agent's guard of its pins) lasts
+    # until it has. The next scenario's agent must not meet it (CI saw "another
+    # safeguard agent is running" on 6.12).
+    waited=0
+    while [ "$waited" -lt 300 ] && user_processes_alive; do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    [ "$waited" -lt 300 ] || echo "init: processes still alive 30 s after SIGKILL"
     rm -rf /tmp/* /tmp/.[!.]* /opt /run/* /sys/fs/bpf/* 2>/dev/null
     cd /
 }
