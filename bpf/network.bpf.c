@@ -449,7 +449,7 @@ static __always_inline __u32 decide_task(__u32 op, struct flow *f, int block, st
 	w.uid = (__u32)uid_gid;
 	w.gid = uid_gid >> 32;
 	if (judge_op(op, f, &w, &rule_id) != SG_VERDICT_DENY) {
-		if (rule_id && sk && sg_track_owners)
+		if (rule_id && sk && (sg_track_owners || f->protocol == IPPROTO_MPTCP))
 			note_owner(sk, 1);
 		return SG_VERDICT_ALLOW;
 	}
@@ -512,7 +512,7 @@ static __always_inline __u32 decide_owner(__u32 op, struct sock *sk, struct flow
 	}
 	if (!o && with_storage && sg_owner_required)
 		rule_id = SG_NET_RULE_NO_OWNER;
-	else if (judge_flow(f, &w, &rule_id) != SG_VERDICT_DENY)
+	else if (judge_op(op, f, &w, &rule_id) != SG_VERDICT_DENY)
 		return SG_VERDICT_ALLOW;
 
 	s = scratch();
@@ -1063,11 +1063,112 @@ int BPF_PROG(sg_net_connect, struct socket *sock, struct sockaddr *address, int 
 		note_owner(sk, 0);
 	if (!OP_ON(SG_OP_CONNECT) || !read_sockaddr(address, addrlen, f.dst, &f.dport))
 		return 0;
+	/* Its subflows are judged by this owner (sg_net_subflow_enter). */
+	if (f.protocol == IPPROTO_MPTCP && !owner_known(sk))
+		note_owner(sk, 0);
 	read_ends((void *)sk, f.family, f.src, &f.sport, ignored, &unused);
 	read_route(sk, 0, &f);
 	if (decide_task(SG_OP_CONNECT, &f, sg_block, sk) == SG_VERDICT_DENY && sg_block)
 		return -EPERM;
 	return 0;
+}
+
+/*
+ * MPTCP subflows the kernel opens itself. The path manager (in-kernel, from a
+ * worker; userspace, from the netlink command of a daemon such as mptcpd)
+ * connects each further subflow with kernel_connect(), which calls no
+ * socket_connect hook, to an address the peer may have announced (ADD_ADDR):
+ * without this, a connection to an allowed address reached a denied one.
+ * __mptcp_subflow_connect() is where that address is known: fentry judges it
+ * there by the MPTCP socket's owner (noted at its connect) and leaves the verdict
+ * for the subflow's socket, which the same call creates next (sock_create_kern:
+ * socket_create with kern set); a denial refuses that socket, so no SYN leaves.
+ * fexit clears the verdict whatever the call did in between.
+ */
+#define SG_NET_SUBFLOWS 1024
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_NET_SUBFLOWS);
+	__type(key, __u64);   /* pid_tgid of a task in __mptcp_subflow_connect */
+	__type(value, __u32); /* SG_VERDICT_* */
+} sg_net_subflows SEC(".maps");
+
+/* Calls in __mptcp_subflow_connect whose verdict did not fit in sg_net_subflows:
+ * while there are any, every kernel socket without a verdict is refused (filling
+ * the table must not let a subflow through). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __s64);
+} sg_net_subflows_unjudged SEC(".maps");
+
+/* Before 6.11 the local end is a struct mptcp_addr_info, since then a struct
+ * mptcp_pm_local that begins with one: read through its first member either way. */
+SEC("fentry/__mptcp_subflow_connect")
+int BPF_PROG(sg_net_subflow_enter, struct sock *sk, const struct mptcp_addr_info *local,
+	     const struct mptcp_addr_info *remote)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct flow f = { .protocol = IPPROTO_MPTCP };
+	__u32 verdict, zero = 0;
+	__s64 *unjudged;
+	__u16 family = BPF_CORE_READ(remote, family);
+
+	if (family == AF_INET) {
+		map_v4(f.dst, BPF_CORE_READ(remote, addr.s_addr));
+		map_v4(f.src, BPF_CORE_READ(local, addr.s_addr));
+	} else {
+		BPF_CORE_READ_INTO(f.dst, remote, addr6);
+		BPF_CORE_READ_INTO(f.src, local, addr6);
+	}
+	f.family = family;
+	f.dport = bpf_ntohs(BPF_CORE_READ(remote, port));
+	f.sport = bpf_ntohs(BPF_CORE_READ(local, port));
+	verdict = decide_owner(SG_OP_CONNECT, sk, &f, sg_block, 1);
+	if (bpf_map_update_elem(&sg_net_subflows, &id, &verdict, BPF_ANY)) {
+		unjudged = bpf_map_lookup_elem(&sg_net_subflows_unjudged, &zero);
+		if (unjudged)
+			__sync_fetch_and_add(unjudged, 1);
+	}
+	return 0;
+}
+
+SEC("fexit/__mptcp_subflow_connect")
+int BPF_PROG(sg_net_subflow_exit, struct sock *sk, const struct mptcp_addr_info *local,
+	     const struct mptcp_addr_info *remote, int ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 zero = 0;
+	__s64 *unjudged;
+
+	if (bpf_map_delete_elem(&sg_net_subflows, &id)) {
+		unjudged = bpf_map_lookup_elem(&sg_net_subflows_unjudged, &zero);
+		if (unjudged)
+			__sync_fetch_and_add(unjudged, -1);
+	}
+	return 0;
+}
+
+/* The subflow's socket: refused where its connect was denied. Sockets of
+ * processes (kern 0) and every other kernel socket pass at once. */
+SEC("lsm/socket_create")
+int BPF_PROG(sg_net_subflow_socket, int family, int type, int protocol, int kern, int ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 *verdict, zero = 0;
+	__s64 *unjudged;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!kern)
+		return 0;
+	verdict = bpf_map_lookup_elem(&sg_net_subflows, &id);
+	if (verdict)
+		VERDICT(*verdict == SG_VERDICT_DENY && sg_block);
+	unjudged = bpf_map_lookup_elem(&sg_net_subflows_unjudged, &zero);
+	VERDICT(unjudged && *unjudged > 0 && sg_block);
 }
 
 SEC("lsm/socket_sendmsg")

@@ -66,7 +66,16 @@ pub const PROGRAMS: &[Program<NetworkOp>] = &[
     Program::new("sg_net_accept", HookKind::Lsm, "inet_conn_request", &[NetworkOp::Accept]),
     Program::new("sg_net_recv", HookKind::Lsm, "socket_sock_rcv_skb", &[NetworkOp::Recvmsg]),
     Program::new("sg_net_state", HookKind::Tracepoint, "inet_sock_set_state", &[NetworkOp::Connect, NetworkOp::Accept]),
+    // MPTCP subflows the path manager connects itself (kernel_connect(): no
+    // socket_connect): judged where their address is known, refused as their socket
+    // is created.
+    Program::new("sg_net_subflow_enter", HookKind::Function, SUBFLOW_CONNECT, &[NetworkOp::Connect]),
+    Program::new("sg_net_subflow_exit", HookKind::Function, SUBFLOW_CONNECT, &[NetworkOp::Connect]),
+    Program::new("sg_net_subflow_socket", HookKind::Lsm, "socket_create", &[NetworkOp::Connect]),
 ];
+
+/// Where MPTCP connects a subflow (absent without MPTCP, as in Debian's 5.10).
+const SUBFLOW_CONNECT: &str = "__mptcp_subflow_connect";
 
 /// Decides what the module does on this kernel with this config; the thread starts later.
 pub fn prepare(config: &NetworkConfig, caps: &Capabilities, agent_pidns: u32) -> Prepared {
@@ -120,6 +129,11 @@ impl Network {
             return self.tracks_owners();
         }
         let Some(p) = PROGRAMS.iter().find(|p| p.name == program) else { return false };
+        if p.name.starts_with("sg_net_subflow_") {
+            // the three programs or none (socket_create alone would only cost)
+            let hooks = [SUBFLOW_CONNECT, "socket_create"];
+            return self.lsm && self.op(NetworkOp::Connect) && hooks.iter().all(|hook| self.hooks.contains(hook));
+        }
         let hook_usable = match p.kind {
             HookKind::Lsm => self.lsm && self.hooks.contains(&p.hook),
             _ => !self.lsm,
