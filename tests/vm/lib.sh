@@ -132,12 +132,15 @@ start_agent() {
     shift
     SG_LOG=$(log_of "$cfg")
     [ -n "$SG_LOG" ] || fail "start_agent: no output = \"FILE\" in $cfg"
+    # a log kept from an earlier agent already holds a start record: wait for a new one
+    # (else the scenario goes on while this agent is still loading its programs)
+    starts=$(count_records '"module":"agent"' '"op":"start"')
     say "starting: $SG run -c $cfg $*"
     "$SG" run -c "$cfg" "$@" >"$AGENT_OUT" 2>"$AGENT_ERR" &
     AGENT_PID=$!
     i=0
     while [ "$i" -lt 600 ]; do
-        if [ -n "$(records '"module":"agent"' '"op":"start"')" ]; then
+        if [ "$(count_records '"module":"agent"' '"op":"start"')" -gt "$starts" ]; then
             say "agent $AGENT_PID started"
             return 0
         fi

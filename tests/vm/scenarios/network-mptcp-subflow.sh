@@ -27,6 +27,9 @@ case $OUT in
 esac
 
 say "a subflow to the denied address announced by the peer"
+# (no endpoint left by an earlier scenario: the one announce accepted must be NET_A)
+run_cmd "$AT" mptcp-pm flush
+[ "$OUT" = ok ] || fail "mptcp-pm flush: $OUT"
 run_cmd "$AT" mptcp-pm limits 1 1
 [ "$OUT" = ok ] || fail "mptcp-pm limits: $OUT"
 run_cmd "$AT" mptcp-pm signal "$NET_A" 7
