@@ -672,7 +672,10 @@ fn record(ev: &sg::sg_detect_event) -> Option<Record> {
             match via {
                 "mount_device" | "bind_sys" | "remount_sys" => {
                     fields.push(("source", source));
-                    fields.push(("fstype", Value::Bytes(crate::bpf::c_bytes(&ev.name).to_vec())));
+                    let fstype = crate::bpf::c_bytes(&ev.name);
+                    if !fstype.is_empty() {
+                        fields.push(("fstype", Value::Bytes(fstype.to_vec())));
+                    }
                 }
                 "module_request" => fields.push(("module_name", source)),
                 "host_process" => {

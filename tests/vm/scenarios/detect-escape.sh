@@ -9,7 +9,8 @@
 # (EPERM; /proc's links report the refused access check as EACCES) with one record each
 # (op container_escape, T1611, critical, via and evidence); runc's in-place read-only
 # bind of /proc/sys is no detection. With `alert` each goes through (where it can in the
-# VM) and is recorded. The same operations from the host raise nothing.
+# VM) and is recorded; with `kill` the task ends before its next step. The same
+# operations from the host raise nothing.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
@@ -180,4 +181,14 @@ in_ct "$DT initmod"
 case $OUT in *"not permitted"*) problem "alert: init_module refused: $OUT" ;; esac
 escaped module_load ALERT
 end_problems "alert"
+
+say "reload: kill ends the escaping task before its next step"
+escape_config kill
+reload_and_wait 2
+in_ct "/bin/sh -c 'echo /tmp/sg-evil >/proc/sys/kernel/core_pattern; echo reached'; echo status \$?"
+case $OUT in *reached*) problem "kill: the shell went on: $OUT" ;; esac
+case $OUT in *"status 137"*) ;; *) problem "kill: want status 137: $OUT" ;; esac
+escaped core_pattern KILLED '"path":"/proc/sys/kernel/core_pattern"'
+[ "$(cat /proc/sys/kernel/core_pattern)" = "$CORE" ] || problem "kill: core_pattern changed"
+end_problems "kill"
 stop_agent
