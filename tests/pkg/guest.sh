@@ -5,6 +5,8 @@
 set -u
 CONF=/etc/safeguard/safeguard.toml
 LOG=/var/log/safeguard/safeguard.log
+PINS=/sys/fs/bpf/safeguard
+UPGRADE_DEB=/root/upgrade.deb # the same package, one revision later
 
 fail() {
     echo "$*"
@@ -85,6 +87,29 @@ early_exe() {
 check exe-of-older-process early_exe
 kill "$early"
 
+# The packaged default (SPEC section 7): persist and protect, inside the unit's sandbox
+# (ProtectKernelTunables= makes /sys/fs/bpf read-only unless ReadWritePaths= names it).
+# A root shell can neither stop the agent nor edit its policy; systemctl stop can, and
+# the pinned policy stays.
+packaged_default_protects() {
+    log_has '"op":"start"' '"persist":true' '"protect":"enforcing"' ||
+        fail "not persisting and protected: $(grep '"op":"start"' "$LOG")"
+    ls -d "$PINS"/process_* >/dev/null 2>&1 || fail "nothing pinned: $(ls -R "$PINS" 2>&1)"
+    local pid
+    pid=$(prop MainPID)
+    kill -STOP "$pid" 2>/dev/null && fail "kill -STOP of the agent succeeded"
+    echo '# tampered' 2>/dev/null >>"$CONF" && fail "a root shell appended to the policy"
+    grep -q tampered "$CONF" && fail "the policy was changed"
+    wait_for 5 log_has '"op":"tamper"' '"level":"CRITICAL"' '"tried":"kill -SIGSTOP"' ||
+        fail "no tamper record of the SIGSTOP: $(grep '"op":"tamper"' "$LOG")"
+    systemctl stop safeguard || fail "systemctl stop failed"
+    prop_is ActiveState inactive || fail "state $(prop ActiveState) after stop"
+    log_has '"op":"signal"' '"action":"ALLOWED"' || fail "no record of systemd's SIGTERM"
+    log_has '"op":"stop"' '"persisted":true' || fail "no stop record saying persisted"
+    ls -d "$PINS"/process_* >/dev/null 2>&1 || fail "the stop removed the pins"
+}
+check packaged-default-protects-and-persists packaged_default_protects
+
 cp /usr/bin/true /usr/local/bin/denied
 good_policy() {
     policy <<'EOF'
@@ -97,10 +122,13 @@ EOF
 }
 
 blocks() {
+    systemctl stop safeguard # the packaged default's protect refuses edits while it runs
     good_policy
     : >"$LOG"
     systemctl restart safeguard || fail "restart failed"
     wait_for 5 log_has '"op":"start"' '"process":"enforcing"' || fail "not enforcing: $(grep '"op":"start"' "$LOG")"
+    # The packaged default's pinned instance was taken over.
+    log_has '"op":"start"' '"adopted":true' || fail "the pins were not adopted: $(grep '"op":"start"' "$LOG")"
     local out
     out=$(/usr/local/bin/denied 2>&1) && fail "the denied binary ran"
     case $out in *"Operation not permitted"*) ;; *) fail "not EPERM: $out" ;; esac
@@ -112,7 +140,8 @@ check unit-blocks-denied-exec blocks
 # File rules are found by the (device, inode) the agent sees. If its sandbox showed it
 # private copies of /tmp or /home (PrivateTmp=, ProtectHome=yes), a rule there would
 # fall back to matching the path string, and a hard link made elsewhere would get
-# around it: a read through such a link must be refused.
+# around it: a read through such a link must be refused. (Reads only: the file module then
+# loads one program, a quicker start; the upgrade check below runs on this policy.)
 file_rules_see_host_paths() {
     local f
     mkdir -p /home/user /root/links
@@ -121,10 +150,16 @@ file_rules_see_host_paths() {
         ln -f "$f" "/root/links/${f//\//_}"
     done
     policy <<'EOF'
+[agent]
+persist = true
+protect = true
 [log]
 output = "/var/log/safeguard/safeguard.log"
+max_size = "64KiB"
+max_files = 3
 [file]
 mode = "block"
+ops = ["read"]
 deny = ["/tmp/secret", "/home/user/secret", "/etc/sg-secret"]
 EOF
     : >"$LOG"
@@ -136,6 +171,53 @@ EOF
     cat /etc/hostname >/dev/null || fail "an unrelated read was refused"
 }
 check file-rules-see-host-paths file_rules_see_host_paths
+
+# logs: the current log and its rotated files, oldest first.
+logs() { cat "$LOG".3 "$LOG".2 "$LOG".1 "$LOG" 2>/dev/null; }
+
+# An upgrade under protect and persist (issue 14): prerm stops the agent (protect would
+# refuse dpkg's rename over its binary), the pinned policy enforces meanwhile, postinst
+# starts the new binary, which adopts the pins. A loop of denied opens runs through it
+# all: not one may succeed. Its denials fill the 64 KiB log: the agent's own rotation
+# works under protect, and a root shell's rename of the log is refused.
+upgrade_under_load() {
+    local pid want tries leaks
+    pid=$(prop MainPID)
+    want=$(dpkg-deb -f "$UPGRADE_DEB" Version)
+    rm -f /tmp/loop.stop /tmp/loop.result
+    (
+        tries=0 leaks=0
+        while [ ! -e /tmp/loop.stop ]; do
+            cat /tmp/secret >/dev/null 2>&1 && leaks=$((leaks + 1))
+            tries=$((tries + 1))
+            sleep 0.1
+        done
+        echo "$tries $leaks" >/tmp/loop.result
+    ) >/dev/null 2>&1 &
+    sleep 1
+    dpkg -i --force-confold "$UPGRADE_DEB" </dev/null >/tmp/upgrade.out 2>&1 || fail "dpkg -i failed: $(cat /tmp/upgrade.out)"
+    : >/tmp/loop.stop
+    wait_for 30 test -s /tmp/loop.result || fail "the loop did not end"
+    read -r tries leaks </tmp/loop.result
+    [ "$leaks" = 0 ] || fail "$leaks of $tries opens of the denied file succeeded during the upgrade"
+    [ "$tries" -ge 20 ] || fail "the loop ran only $tries times"
+    [ "$(dpkg-query -W -f='${Version}' safeguard)" = "$want" ] || fail "version $(dpkg-query -W -f='${Version}' safeguard), want $want"
+    prop_is ActiveState active || fail "not active after the upgrade: $(prop ActiveState)"
+    [ "$(prop MainPID)" != "$pid" ] || fail "the agent was not restarted"
+    logs | grep '"op":"start"' | tail -n 1 | grep '"adopted":true' >/dev/null ||
+        fail "the new agent did not adopt the pins: $(logs | grep '"op":"start"' | tail -n 1)"
+    [ ! -e /run/safeguard.upgrade-restart ] || fail "postinst left its marker"
+    [ -e "$LOG".1 ] || fail "no rotation: $(ls -l /var/log/safeguard)"
+    mv "$LOG" "$LOG".x 2>/dev/null && fail "a root shell renamed the log"
+    wait_for 10 log_has '"op":"tamper"' '"tried":"rename"' || fail "no tamper record of the rename"
+    cat /tmp/secret >/dev/null 2>&1 && fail "read /tmp/secret after the upgrade"
+    # systemctl stop works under protect; the pinned policy stays.
+    systemctl stop safeguard || fail "systemctl stop failed"
+    prop_is ActiveState inactive || fail "state $(prop ActiveState) after stop"
+    cat /tmp/secret >/dev/null 2>&1 && fail "read /tmp/secret after the stop"
+    echo "$tries opens, none succeeded"
+}
+check upgrade-under-load-keeps-enforcing upgrade_under_load
 
 # Listeners started before the agent get their owner at load time through pidfd_getfd,
 # which the unit's system call filter must allow (it is in @debug, and a filtered call
@@ -382,5 +464,29 @@ bounded_retries() {
     [ "$(prop NRestarts)" -le 5 ] || fail "$(prop NRestarts) restarts"
 }
 check bad-policy-retries-are-bounded bounded_retries
+
+# Removal under protect and persist: prerm stops the agent (pid 1's signal) and unloads
+# the pinned policy before dpkg removes the files: nothing stays pinned or enforced.
+removal_unloads() {
+    policy <<'EOF'
+[agent]
+persist = true
+protect = true
+[log]
+output = "/var/log/safeguard/safeguard.log"
+[process]
+mode = "block"
+deny = ["/usr/local/bin/denied"]
+EOF
+    systemctl reset-failed safeguard
+    : >"$LOG"
+    systemctl start safeguard || fail "start failed"
+    /usr/local/bin/denied 2>/dev/null && fail "the denied binary ran"
+    dpkg -r safeguard >/tmp/remove.out 2>&1 || fail "dpkg -r failed: $(cat /tmp/remove.out)"
+    [ ! -e /usr/sbin/safeguard ] || fail "binary left after remove"
+    [ ! -e "$PINS" ] || fail "pins left after remove: $(ls -R "$PINS")"
+    /usr/local/bin/denied || fail "still blocked after remove"
+}
+check removal-unloads-everything removal_unloads
 
 echo "SG-PKG DONE"
