@@ -173,7 +173,9 @@ unit_contract() {
     for line in 'Type=notify' \
         'ExecStartPre=/usr/sbin/safeguard check -c /etc/safeguard/safeguard.toml' \
         'ExecStart=/usr/sbin/safeguard run -c /etc/safeguard/safeguard.toml' \
-        'ExecReload=/bin/kill -HUP $MAINPID' 'Restart=on-failure' 'RestartPreventExitStatus=2' \
+        'ExecReload=/usr/sbin/safeguard check -c /etc/safeguard/safeguard.toml' \
+        'ExecReload=+/bin/systemctl kill --kill-who=main --signal=SIGHUP %n' \
+        'Restart=on-failure' 'RestartPreventExitStatus=2' \
         'After=local-fs.target' 'LimitMEMLOCK=infinity' 'WantedBy=multi-user.target'; do
         grep -qxF "$line" "$unit" || fail "no '$line'"
     done
@@ -250,7 +252,7 @@ rpm_metadata() {
         'Summary     : Linux host security agent: BPF LSM audit and enforcement'; do
         grep -qxF "$field" <<<"$info" || fail "rpm -qip lacks '$field'"
     done
-    # A static binary: no shared libraries, only the shell for scriptlets and kill for reload.
+    # A static binary: no shared libraries, only the shell for scriptlets and kill (Cargo.toml says why).
     expect_eq "requires" "$(rpm -qpR "$RPM1" | grep -v '^rpmlib(' | sort -u | tr '\n' ' ')" "/bin/sh /usr/bin/kill config(safeguard) = $(rpm -qp --qf '%{VERSION}-%{RELEASE}' "$RPM1") "
 }
 check rpm-metadata rpm_metadata
