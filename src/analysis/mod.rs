@@ -11,6 +11,7 @@ pub mod events;
 pub mod fixtures;
 pub mod generate;
 pub mod html;
+pub mod intrusions;
 pub mod read;
 pub mod report;
 pub mod resources;
