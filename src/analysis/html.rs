@@ -957,6 +957,43 @@ mod tests {
         }
     }
 
+    /// The Intrusions section with markup characters in every value stays well formed.
+    #[test]
+    fn intrusions_markup_is_well_formed() {
+        use crate::detect::{test_record, TestEvent};
+        let mut log = Vec::new();
+        for (pid, detection, action) in [(7, "persistence", "ALERT"), (8, "log_tamper", "BLOCKED")] {
+            let record = test_record(&TestEvent {
+                detection,
+                action,
+                hostname: b"h<1>&'",
+                pid,
+                ppid: 6,
+                exe: b"/tmp/a\"b<",
+                parent_exe: b"/tmp/<p>",
+                path: b"/etc/cron.d/<x>&\xff\n",
+                ..TestEvent::default()
+            });
+            crate::logging::write_json(&mut log, &record, &[]);
+        }
+        let path = std::env::temp_dir().join(format!("sg-intrusions-html-{}.log", std::process::id()));
+        std::fs::write(&path, &log).unwrap();
+        let mut diag = Diagnostics::captured();
+        let report = analyse(std::slice::from_ref(&path), None, None, 10, &|_| None, &mut diag);
+        std::fs::remove_file(&path).unwrap();
+        let page = render(&report);
+        check_markup(&page).unwrap();
+        for expected in [
+            "<h2>Intrusions</h2>",
+            "<span class=\"badge\">compromised</span>",
+            "h&lt;1&gt;&amp;&#39;",
+            "/tmp/&lt;p&gt; › /tmp/a&quot;b&lt; (pid 7)",
+            "path=/etc/cron.d/&lt;x&gt;&amp;\\xff\\x0a",
+        ] {
+            assert!(page.contains(expected), "{expected} missing");
+        }
+    }
+
     #[test]
     fn markup_is_well_formed() {
         check_markup(&page()).unwrap();
