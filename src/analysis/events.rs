@@ -1123,6 +1123,8 @@ mod tests {
         assert_eq!(pids(&Filter { container: true, ..f() }), [11, 12]);
         assert_eq!(pids(&Filter { modules: vec!["agent".into()], ..f() }), [0]);
         assert_eq!(parse_module("NETWORK"), Ok("network".to_string()));
+        assert_eq!(parse_module("detect"), Ok("detect".to_string()));
+        assert_eq!(parse_module("Telemetry"), Ok("telemetry".to_string()));
         assert!(parse_module("net").is_err());
         assert_eq!(parse_level("warning"), Ok(30));
         assert_eq!(parse_level("40"), Ok(40));

@@ -256,15 +256,12 @@ impl Intrusions {
         for (name, (count, d)) in unstopped {
             if let Some(host) = hosts.get_mut(&name) {
                 host.reasons.push(format!(
-                    "{} high or critical detection{} not stopped; the first: {} {} {} by {}{} at {}",
+                    "{} high or critical detection{} let through, the first: {} by {}{}",
                     thousands(count),
                     plural(count),
-                    d.severity,
                     d.name,
-                    if d.action.is_empty() { "(no action)" } else { d.action.as_str() },
                     d.process,
                     d.pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
-                    time::format_short(d.time)
                 ));
             }
         }
@@ -272,9 +269,13 @@ impl Intrusions {
             if tree.detections.len() >= 2 {
                 if let Some(host) = hosts.get_mut(&tree.host) {
                     host.verdict = Some(Verdict::Compromised);
-                    let root = tree.subjects.first().map_or("", |s| s.1.as_str());
+                    // Its first subject: the executable (the ancestry's last part), pid.
+                    let root = tree.subjects.first().map_or_else(String::new, |(pid, ancestry)| {
+                        let exe = ancestry.rsplit(" › ").next().unwrap_or_default();
+                        format!(" ({exe}{})", pid.map(|p| format!(", pid {p}")).unwrap_or_default())
+                    });
                     host.reasons.push(format!(
-                        "one process tree ({root}) had {} detections: {}",
+                        "one process tree{root} had {} detections: {}",
                         tree.detections.len(),
                         tree.detections.keys().cloned().collect::<Vec<_>>().join(", ")
                     ));
@@ -297,8 +298,7 @@ impl Intrusions {
                 host.verdict = Some(Verdict::Compromised);
             }
             host.reasons.push(format!(
-                "{} detection{} counted by the agent without a record in these logs ({serious} high or critical): \
-                 their response is unknown",
+                "{} detection{} counted (stats) with no record here, {serious} high or critical: response unknown",
                 thousands(all),
                 if all == 1 { "" } else { "s" }
             ));
@@ -636,8 +636,14 @@ mod tests {
         );
         let web1 = &i.hosts[1];
         assert_eq!(web1.reasons.len(), 2, "{:?}", web1.reasons);
-        assert!(web1.reasons[0].starts_with("1 high or critical detection not stopped; the first: high credential_access ALERT by /usr/bin/cat (pid 201)"), "{:?}", web1.reasons);
-        assert_eq!(web1.reasons[1], "one process tree (/usr/sbin/nginx › /usr/bin/python3.11 › /usr/bin/bash) had 2 detections: credential_access, reverse_shell");
+        assert_eq!(
+            web1.reasons[0],
+            "1 high or critical detection let through, the first: credential_access by /usr/bin/cat (pid 201)"
+        );
+        assert_eq!(
+            web1.reasons[1],
+            "one process tree (/usr/bin/bash, pid 200) had 2 detections: credential_access, reverse_shell"
+        );
         assert!(i.hosts[0].container && i.hosts[0].reasons[0].contains("log_tamper, persistence"), "{:?}", i.hosts[0]);
         // ci1's two detections hang off init: not one tree.
         assert_eq!(i.trees.iter().filter(|t| t.host == "ci1").count(), 2);
@@ -746,7 +752,7 @@ mod tests {
         assert_eq!(i.unrecorded.iter().map(|(k, v)| (k.as_str(), *v)).collect::<Vec<_>>(), [("high", 2)]);
         assert_eq!(verdicts(i), [("box", "compromised")], "the one host the records name");
         assert!(
-            i.hosts[0].reasons[0].starts_with("2 detections counted by the agent without a record"),
+            i.hosts[0].reasons[0].starts_with("2 detections counted (stats) with no record here, 2 high or critical"),
             "{:?}",
             i.hosts[0].reasons
         );

@@ -26,7 +26,7 @@ pub use report::ReportArgs;
 pub const DEFAULT_LOG: &str = "/var/log/safeguard/safeguard.log";
 
 /// The values of `module` (SPEC section 4).
-pub const MODULES: [&str; 7] = ["file", "network", "process", "mount", "detect", "agent", "inventory"];
+pub const MODULES: [&str; 8] = ["file", "network", "process", "mount", "detect", "agent", "inventory", "telemetry"];
 
 /// `--module`: a module name in any case.
 pub fn parse_module(text: &str) -> Result<String, String> {
