@@ -652,6 +652,9 @@ mod tests {
         assert_eq!(i.counted.values().sum::<u64>(), 6, "{:?}", i.counted);
         assert!(i.unrecorded.is_empty(), "{:?}", i.unrecorded);
         assert_eq!(i.by_severity["critical"], 1);
+        // Blocked detections are denials, by the detection where a rule would be.
+        let rules: Vec<(&str, u64)> = r.denials_by_rule.iter().map(|row| (row.name.as_str(), row.denials)).collect();
+        assert_eq!(rules, [("detection log_tamper", 1), ("detection module_load", 1), ("detection persistence", 1)]);
 
         let text = report_text(&r);
         let opening: Vec<&str> = text.lines().take(4).collect();

@@ -394,7 +394,17 @@ impl Analyzer<'_> {
             self.users_tally.add(&name, n, denied);
         }
         if denied {
-            self.rules.add(entry.rule.as_ref().map_or("(no rule)", |rule| rule.as_str()), n, true);
+            // A blocked detection has no rule: the detection stands for it.
+            let detection;
+            let rule = match &entry.rule {
+                Some(rule) => rule.as_str(),
+                None if entry.module.as_str() == "detect" => {
+                    detection = format!("detection {}", entry.op.as_str());
+                    &detection
+                }
+                None => "(no rule)",
+            };
+            self.rules.add(rule, n, true);
         }
         let minute = self.minutes.entry(at.div_euclid(MICROS_PER_MINUTE)).or_default();
         minute.events += n;
