@@ -575,6 +575,7 @@ fn intrusions(out: &mut String, i: &super::intrusions::Intrusions) {
         })
         .collect();
     table(out, &["host", "from – to", "subjects", "detections"], 4, trees);
+    out.push_str(&more(i.more_trees));
     out.push_str("</section>");
 }
 

@@ -150,7 +150,9 @@ pub struct Intrusions {
     pub counted: BTreeMap<String, u64>,
     /// Counted, but more than the records in the logs show, by severity.
     pub unrecorded: BTreeMap<String, u64>,
+    /// The trees, most kinds of detection first, cut to `--top`.
     pub trees: Vec<Tree>,
+    pub more_trees: usize,
     pub hosts: Vec<Host>,
     /// The detect module's state in the last start record: `None` without one.
     pub module_state: Option<String>,
@@ -232,6 +234,10 @@ impl Intrusions {
         }
         self.trees = trees(&self.all);
         self.hosts = self.judge();
+        if top > 0 && self.trees.len() > top {
+            self.more_trees = self.trees.len() - top;
+            self.trees.truncate(top);
+        }
         let keep = if top == 0 { self.all.len() } else { TIMELINE_ROWS.min(self.all.len()) };
         self.more_timeline = self.all.len() - keep;
         self.timeline = self.all[..keep].to_vec();
@@ -483,6 +489,9 @@ pub fn render_text(i: &Intrusions, out: &mut String) {
                 actions.join("/")
             );
         }
+    }
+    if i.more_trees > 0 {
+        let _ = writeln!(out, "    and {} more (--top 0 lists all)", thousands(i.more_trees as u64));
     }
 }
 
@@ -784,7 +793,7 @@ mod tests {
         assert!(report_text(&r).contains("\nIntrusions: no detection record in these logs (no agent start record"));
     }
 
-    /// The timeline keeps TIMELINE_ROWS (the first ones); `--top 0` keeps all.
+    /// The timeline keeps TIMELINE_ROWS (the first ones), the trees `--top`; `--top 0` keeps all.
     #[test]
     fn timeline_is_cut_and_says_so() {
         let records: Vec<Record> = (0..TIMELINE_ROWS as u64 + 5)
@@ -804,8 +813,11 @@ mod tests {
             .collect();
         let r = report(&records, None, 10);
         assert_eq!((r.intrusions.timeline.len(), r.intrusions.more_timeline), (TIMELINE_ROWS, 5));
+        // Each detection hangs off init: a tree each, cut to --top.
+        assert_eq!((r.intrusions.trees.len(), r.intrusions.more_trees), (10, TIMELINE_ROWS - 10 + 5));
         assert!(report_text(&r).contains("    and 5 more (--top 0 lists all)\n"));
         let r = report(&records, None, 0);
         assert_eq!((r.intrusions.timeline.len(), r.intrusions.more_timeline), (TIMELINE_ROWS + 5, 0));
+        assert_eq!((r.intrusions.trees.len(), r.intrusions.more_trees), (TIMELINE_ROWS + 5, 0));
     }
 }
