@@ -754,6 +754,60 @@ fn peer(ev: &sg::sg_detect_event) -> String {
     }
 }
 
+/// What a test of the log's readers sets in a detection event: its record is then made
+/// by `record`, as the agent makes it (the report's fixtures, src/analysis/intrusions.rs).
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct TestEvent<'a> {
+    pub detection: &'a str,
+    pub action: &'a str,
+    pub hostname: &'a [u8],
+    pub container: bool,
+    pub pid: u32,
+    pub ppid: u32,
+    pub exe: &'a [u8],
+    pub parent_exe: &'a [u8],
+    pub grandparent_exe: &'a [u8],
+    pub path: &'a [u8],
+    pub target_pid: u32,
+    /// reverse_shell: the IPv4 peer and port.
+    pub peer: Option<([u8; 4], u16)>,
+}
+
+#[cfg(test)]
+pub(crate) fn test_record(t: &TestEvent<'_>) -> Record {
+    fn put(dst: &mut [u8], src: &[u8]) -> u32 {
+        let n = src.len().min(dst.len());
+        dst[..n].copy_from_slice(&src[..n]);
+        n as u32
+    }
+    let mut ev = sg::sg_detect_event::default();
+    ev.hdr.kind = KIND_DETECT;
+    ev.hdr.action = match t.action {
+        "BLOCKED" => sg::sg_action::SG_ACTION_BLOCKED.0,
+        "KILLED" => sg::sg_action::SG_ACTION_KILLED.0,
+        _ => sg::sg_action::SG_ACTION_ALERT.0,
+    };
+    ev.hdr.flags = if t.container { crate::decode::FLAG_CONTAINER } else { 0 };
+    ev.hdr.subject.pid = t.pid;
+    ev.hdr.subject.ppid = t.ppid;
+    put(&mut ev.hdr.subject.hostname, t.hostname);
+    ev.detection = Detection::ALL.iter().position(|d| d.name() == t.detection).expect("a detection's name") as u32;
+    ev.exe_len = put(&mut ev.exe, t.exe);
+    ev.parent_exe_len = put(&mut ev.parent_exe, t.parent_exe);
+    ev.grandparent_exe_len = put(&mut ev.grandparent_exe, t.grandparent_exe);
+    ev.path_len = put(&mut ev.path, t.path);
+    ev.target_pid = t.target_pid;
+    if let Some((addr, port)) = t.peer {
+        ev.family = 2;
+        ev.addr[10] = 0xff;
+        ev.addr[11] = 0xff;
+        ev.addr[12..].copy_from_slice(&addr);
+        ev.port = port.into();
+    }
+    record(&ev).expect("a known detection")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
