@@ -139,6 +139,7 @@ static __always_inline struct sg_detect_event *detection(__u32 det)
 	ev->port = 0;
 	ev->family = 0;
 	ev->path_len = 0;
+	ev->source[0] = 0;
 	__builtin_memset(ev->addr, 0, sizeof(ev->addr));
 	__builtin_memset(ev->target_comm, 0, sizeof(ev->target_comm));
 	__builtin_memset(ev->name, 0, sizeof(ev->name));
@@ -264,6 +265,16 @@ static __always_inline int respond(struct sg_detect_event *ev)
 	return sg_detect_respond(0) != 0;
 }
 
+/* VERDICT of a flag several checks set: hidden from the compiler, which would
+ * otherwise return its negation (-EPERM * refuse), and the verifier loses the
+ * range of a negated register ("R0 has unknown scalar value"). */
+#define VERDICT_OF(refuse)            \
+	do {                          \
+		int __r = (refuse);   \
+		barrier_var(__r);     \
+		VERDICT(__r);         \
+	} while (0)
+
 /* ---- exec: fileless_exec, exec_from_writable, reverse_shell */
 
 /* The first of stdin, stdout and stderr that is an IPv4 or IPv6 socket, with
@@ -372,26 +383,240 @@ int BPF_PROG(sg_detect_exec, struct linux_binprm *bprm, int ret)
 	VERDICT(refuse);
 }
 
+/* ---- container_escape (T1611): from a task in a container (sg_is_container:
+ * a pid namespace other than the agent's, made by a privileged process), the
+ * ways out to the host: the kernel's usermode helpers written (core_pattern,
+ * modprobe, uevent_helper, a cgroup v1 release_agent), host devices mounted or
+ * /proc/sys made writable, a process outside the container reached through
+ * /proc (/proc/1/root, the ns files of /proc/PID for setns), modules loaded. */
+#define PROC_SUPER_MAGIC 0x9fa0
+#define SYSFS_MAGIC 0x62656572
+#define CGROUP_SUPER_MAGIC 0x27e0eb
+#define PTRACE_MODE_NOAUDIT 0x04
+#define MS_RDONLY 1
+#define MS_REMOUNT 32
+#define MS_BIND 4096
+#define MS_MOVE 8192
+#define MS_PROPAGATION ((1 << 17) | (1 << 18) | (1 << 19) | (1 << 20)) /* unbindable, private, slave, shared */
+
+__noinline int sg_detect_name(__u64 mnt, __u64 dentry);
+
+/* The cheap first test for the hot paths: a task in the agent's own pid
+ * namespace is on the host (sg_is_container says so without its walk). */
+static __always_inline int maybe_container(void)
+{
+	if (!enabled(SG_DET_CONTAINER_ESCAPE))
+		return 0;
+	return sg_pidns_inum((struct task_struct *)bpf_get_current_task()) != sg_agent_pidns;
+}
+
+/* The full test, once something was seen: a global function (its walk of the
+ * pid namespaces is verified once). */
+__noinline int sg_detect_in_container(void)
+{
+	return sg_is_container((struct task_struct *)bpf_get_current_task());
+}
+
+/* `have` (NUL-terminated, at least n bytes) equals `want` for n bytes. */
+static __always_inline int same(const char *have, const char *want, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (have[i] != want[i])
+			return 0;
+	return 1;
+}
+
+/* A container_escape record (via: enum sg_escape_via) for the current task,
+ * or 0 where it is no container's or the detection does not apply. */
+static __always_inline struct sg_detect_event *escape(__u32 via)
+{
+	struct sg_detect_event *ev;
+
+	if (!sg_detect_in_container())
+		return 0;
+	ev = detection(SG_DET_CONTAINER_ESCAPE);
+	if (ev)
+		ev->arg = via;
+	return ev;
+}
+
+/* A file opened for writing: a usermode helper's setting? 1 to refuse, 0 for
+ * an alert, -1 for nothing. Only procfs, sysfs and cgroup v1 files get past
+ * the first test. */
+__noinline int sg_detect_escape_file(__u64 file_addr)
+{
+	struct file *file = (struct file *)file_addr;
+	struct sg_detect_event *ev;
+	struct dentry *dentry;
+	char name[16] = {}, parent[8] = {};
+	unsigned long magic;
+	__u32 via = 0;
+
+	if (!file)
+		return -1;
+	magic = BPF_CORE_READ(file, f_inode, i_sb, s_magic);
+	if (magic != PROC_SUPER_MAGIC && magic != SYSFS_MAGIC && magic != CGROUP_SUPER_MAGIC)
+		return -1;
+	dentry = BPF_CORE_READ(file, f_path.dentry);
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(dentry, d_name.name));
+	bpf_probe_read_kernel_str(parent, sizeof(parent), BPF_CORE_READ(dentry, d_parent, d_name.name));
+	if (magic == CGROUP_SUPER_MAGIC) {
+		if (same(name, "release_agent", 14))
+			via = SG_ESCAPE_RELEASE_AGENT;
+	} else if (same(parent, "kernel", 7)) {
+		if (magic == PROC_SUPER_MAGIC && same(name, "core_pattern", 13))
+			via = SG_ESCAPE_CORE_PATTERN;
+		else if (magic == PROC_SUPER_MAGIC && same(name, "modprobe", 9))
+			via = SG_ESCAPE_MODPROBE;
+		else if (magic == SYSFS_MAGIC && same(name, "uevent_helper", 14))
+			via = SG_ESCAPE_UEVENT_HELPER;
+	}
+	if (!via)
+		return -1;
+	ev = escape(via);
+	if (!ev)
+		return -1;
+	sg_detect_path(file_addr);
+	return sg_detect_respond(0);
+}
+
+/* mount(2) (sb_mount; the new mount API does not pass there): a new mount of a
+ * source under /dev/ (a host disk), a bind of /proc/sys or /sys onto anything
+ * but procfs or sysfs (runc binds /proc/sys onto itself to make it
+ * read-only), a remount of /proc/sys or a sysfs that is not read-only. */
+__noinline int sg_detect_escape_mount(__u64 dev_name, __u64 type, __u64 flags, __u64 mnt, __u64 dentry_addr)
+{
+	struct dentry *dentry = (struct dentry *)dentry_addr;
+	struct sg_detect_event *ev;
+	char src[16] = {}, name[4] = {};
+	unsigned long magic;
+	__u32 via = 0;
+
+	if (!dentry)
+		return -1;
+	magic = BPF_CORE_READ(dentry, d_sb, s_magic);
+	if (dev_name)
+		bpf_probe_read_kernel_str(src, sizeof(src), (void *)dev_name);
+	if (flags & MS_REMOUNT) {
+		bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(dentry, d_name.name));
+		if (!(flags & MS_RDONLY) &&
+		    (magic == SYSFS_MAGIC || (magic == PROC_SUPER_MAGIC && same(name, "sys", 4))))
+			via = SG_ESCAPE_REMOUNT_SYS;
+	} else if (flags & MS_BIND) {
+		if (magic != PROC_SUPER_MAGIC && magic != SYSFS_MAGIC &&
+		    ((same(src, "/proc/sys", 9) && (src[9] == 0 || src[9] == '/')) ||
+		     (same(src, "/sys", 4) && (src[4] == 0 || src[4] == '/'))))
+			via = SG_ESCAPE_BIND_SYS;
+	} else if (!(flags & (MS_PROPAGATION | MS_MOVE))) {
+		if (same(src, "/dev/", 5))
+			via = SG_ESCAPE_MOUNT_DEVICE;
+	}
+	if (!via)
+		return -1;
+	ev = escape(via);
+	if (!ev)
+		return -1;
+	if (dev_name)
+		bpf_probe_read_kernel_str(ev->source, sizeof(ev->source), (void *)dev_name);
+	if (type)
+		bpf_probe_read_kernel_str(ev->name, sizeof(ev->name), (void *)type);
+	sg_detect_name(mnt, dentry_addr);
+	return sg_detect_respond(0);
+}
+
+/* A process reached through /proc: outside the container when the current
+ * task's pid namespace does not see it (its pid has no number at our level,
+ * or one in another namespace). */
+__noinline int sg_detect_escape_task(__u64 child_addr, __u32 mode)
+{
+	struct task_struct *child = (struct task_struct *)child_addr;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct pid *mine = BPF_CORE_READ(task, thread_pid);
+	struct pid *theirs = BPF_CORE_READ(child, thread_pid);
+	unsigned int level = BPF_CORE_READ(mine, level) & 31;
+	unsigned long size = bpf_core_type_size(struct upid), offset = bpf_core_field_offset(struct upid, ns);
+	unsigned long numbers = bpf_core_field_offset(struct pid, numbers);
+	struct pid_namespace *my_ns = 0, *their_ns = 0;
+	struct sg_detect_event *ev;
+
+	if (!child || !theirs)
+		return -1;
+	bpf_probe_read_kernel(&my_ns, sizeof(my_ns), (void *)mine + numbers + level * size + offset);
+	if (BPF_CORE_READ(theirs, level) >= level) {
+		bpf_probe_read_kernel(&their_ns, sizeof(their_ns), (void *)theirs + numbers + level * size + offset);
+		if (their_ns == my_ns)
+			return -1; /* inside the container */
+	}
+	ev = escape(SG_ESCAPE_HOST_PROCESS | mode << 16);
+	if (!ev)
+		return -1;
+	ev->target_pid = BPF_CORE_READ(child, tgid);
+	BPF_CORE_READ_STR_INTO(&ev->target_comm, child, comm);
+	return sg_detect_respond(0);
+}
+
+/* A module loaded (finit_module: its file; init_module: 0) or requested (its
+ * name) from a container. */
+__noinline int sg_detect_escape_module(__u32 via, __u64 addr)
+{
+	struct sg_detect_event *ev = escape(via);
+
+	if (!ev)
+		return -1;
+	if (via == SG_ESCAPE_MODULE_LOAD && addr)
+		sg_detect_path(addr);
+	else if (addr)
+		bpf_probe_read_kernel_str(ev->source, sizeof(ev->source), (void *)addr);
+	return sg_detect_respond(0);
+}
+
+SEC("lsm/sb_mount")
+int BPF_PROG(sg_detect_mount, const char *dev_name, const struct path *path, const char *type, unsigned long flags,
+	     void *data, int ret)
+{
+	__u64 dev = 0, fstype = 0, mnt = 0, dentry = 0;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!maybe_container())
+		return 0;
+	bpf_probe_read_kernel(&dev, sizeof(dev), &dev_name);
+	bpf_probe_read_kernel(&fstype, sizeof(fstype), &type);
+	bpf_probe_read_kernel(&mnt, sizeof(mnt), &path->mnt);
+	bpf_probe_read_kernel(&dentry, sizeof(dentry), &path->dentry);
+	VERDICT(sg_detect_escape_mount(dev, fstype, flags, mnt, dentry) > 0);
+}
+
 /* ---- ptrace_inject: ptrace attach (and so poke), process_vm_readv/writev,
  * opening /proc/PID/mem: each asks for PTRACE_MODE_ATTACH on another process. */
 SEC("lsm/ptrace_access_check")
 int BPF_PROG(sg_detect_ptrace, struct task_struct *child, unsigned int mode, int ret)
 {
 	struct sg_detect_event *ev;
+	__u64 addr = 0;
+	int refuse = 0;
 
 	if (ret)
 		return sg_keep_denial(ret);
+	/* container_escape: a process outside the container reached through /proc
+	 * (its root, cwd, fd, ns files, memory). The NOAUDIT checks only decide
+	 * what /proc shows (ps reading stat). */
+	if (maybe_container() && !(mode & PTRACE_MODE_NOAUDIT)) {
+		bpf_probe_read_kernel(&addr, sizeof(addr), &child);
+		refuse = sg_detect_escape_task(addr, mode) > 0;
+	}
 	if (!(mode & PTRACE_MODE_ATTACH))
-		return 0;
+		VERDICT_OF(refuse);
 	if (BPF_CORE_READ(child, tgid) == (__u32)(bpf_get_current_pid_tgid() >> 32))
-		return 0; /* its own memory */
+		VERDICT_OF(refuse); /* its own memory */
 	ev = detection(SG_DET_PTRACE_INJECT);
 	if (!ev)
-		return 0;
+		VERDICT_OF(refuse);
 	ev->target_pid = BPF_CORE_READ(child, tgid);
 	ev->arg = mode;
 	BPF_CORE_READ_STR_INTO(&ev->target_comm, child, comm);
-	VERDICT(respond(ev));
+	refuse |= respond(ev);
+	VERDICT_OF(refuse);
 }
 
 /* ---- module_load: finit_module reads the module file... */
@@ -399,16 +624,23 @@ SEC("lsm/kernel_read_file")
 int BPF_PROG(sg_detect_module_file, struct file *file, enum kernel_read_file_id id, bool contents, int ret)
 {
 	struct sg_detect_event *ev;
+	__u64 addr = 0;
+	int refuse = 0;
 
 	if (ret)
 		return sg_keep_denial(ret);
 	if (id != bpf_core_enum_value(enum kernel_read_file_id, READING_MODULE))
 		return 0;
+	if (maybe_container()) {
+		bpf_probe_read_kernel(&addr, sizeof(addr), &file);
+		refuse = sg_detect_escape_module(SG_ESCAPE_MODULE_LOAD, addr) > 0;
+	}
 	ev = detection(SG_DET_MODULE_LOAD);
 	if (!ev)
-		return 0;
+		VERDICT_OF(refuse);
 	set_path(ev, file);
-	VERDICT(respond(ev));
+	refuse |= respond(ev);
+	VERDICT_OF(refuse);
 }
 
 /* ...init_module hands it over as a buffer. */
@@ -416,15 +648,36 @@ SEC("lsm/kernel_load_data")
 int BPF_PROG(sg_detect_module_data, enum kernel_load_data_id id, bool contents, int ret)
 {
 	struct sg_detect_event *ev;
+	int refuse = 0;
 
 	if (ret)
 		return sg_keep_denial(ret);
 	if (id != bpf_core_enum_value(enum kernel_load_data_id, LOADING_MODULE))
 		return 0;
+	if (maybe_container())
+		refuse = sg_detect_escape_module(SG_ESCAPE_MODULE_LOAD, 0) > 0;
 	ev = detection(SG_DET_MODULE_LOAD);
 	if (!ev)
+		VERDICT_OF(refuse);
+	refuse |= respond(ev);
+	VERDICT_OF(refuse);
+}
+
+/* container_escape: a module the kernel is asked to load for a container's
+ * task (a socket family, a filesystem type, a line discipline): the host's
+ * modules are the container's attack surface. Not module_load's: the kernel
+ * runs modprobe. */
+SEC("lsm/kernel_module_request")
+int BPF_PROG(sg_detect_module_request, char *kmod_name, int ret)
+{
+	__u64 addr = 0;
+
+	if (ret)
+		return sg_keep_denial(ret);
+	if (!maybe_container())
 		return 0;
-	VERDICT(respond(ev));
+	bpf_probe_read_kernel(&addr, sizeof(addr), &kmod_name);
+	VERDICT(sg_detect_escape_module(SG_ESCAPE_MODULE_REQUEST, addr) > 0);
 }
 
 /* ---- bpf_load: a BPF program loaded by anything but this agent. */
@@ -588,8 +841,18 @@ int BPF_PROG(sg_detect_open, struct file *file, int ret)
 	if (file->f_flags & __FMODE_EXEC)
 		return 0; /* exec is the exec hook's */
 	/* Truncation at open is the truncate hooks'. */
-	if (mode & FMODE_WRITE)
-		VERDICT(watch_check(file->f_path.mnt, file->f_path.dentry, WATCH_WRITE, SG_ACCESS_WRITE) > 0);
+	if (mode & FMODE_WRITE) {
+		__u64 addr = 0;
+		int refuse = 0;
+
+		if (maybe_container()) {
+			bpf_probe_read_kernel(&addr, sizeof(addr), &file);
+			refuse = sg_detect_escape_file(addr) > 0;
+		}
+		if (watch_check(file->f_path.mnt, file->f_path.dentry, WATCH_WRITE, SG_ACCESS_WRITE) > 0)
+			refuse = 1;
+		VERDICT_OF(refuse);
+	}
 	VERDICT(watch_check(file->f_path.mnt, file->f_path.dentry, WATCH_READ, SG_ACCESS_READ) > 0);
 }
 

@@ -22,10 +22,12 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile __u32 sg_agent_tgid = 0;
+const volatile __u32 sg_agent_mntns = 0; /* the agent's mount namespace inode; 0: unknown */
 
 #define SG_SERVICE_MANAGER 1 /* pid 1 of the initial pid namespace (systemd, init) */
 
 #define FMODE_WRITE 0x2
+#define MNT_SHARED 0x1000 /* vfsmount.mnt_flags: in a peer group (include/linux/mount.h) */
 #define FMODE_CREATED 0x100000
 #define O_TRUNC 00001000
 #define S_IFMT 00170000
@@ -521,6 +523,23 @@ int BPF_PROG(sg_protect_inode_rename, struct inode *old_dir, struct dentry *old_
 	return sg_guard_rename(old_dir, old_dentry, new_dir, new_dentry) ? -EPERM : 0;
 }
 
+/* A mount that the agent cannot see: made in another mount namespace than the agent's,
+ * on a mount that is not shared, so that it propagates to no other namespace (private
+ * or slave). systemd sets up each sandboxed command of a unit (ExecReload= of the
+ * agent's own) in such a namespace by bind-mounting its writable paths, the agent's
+ * log directory and pins among them, over themselves. A mount in the agent's
+ * namespace, or on a shared mount, is judged. */
+static __always_inline int sg_mount_unseen(const struct path *path)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	int flags = BPF_CORE_READ(path, mnt, mnt_flags);
+
+	if (!sg_agent_mntns || !ns || ns == sg_agent_mntns)
+		return 0;
+	return !(flags & MNT_SHARED);
+}
+
 /* Mounting over a protected file or directory (a bind mount over the config would
  * hand a reload another file). */
 SEC("lsm/sb_mount")
@@ -532,7 +551,7 @@ int BPF_PROG(sg_protect_sb_mount, const char *dev_name, const struct path *path,
 
 	if (ret)
 		return sg_keep_denial(ret);
-	if (sg_is_agent())
+	if (sg_is_agent() || sg_mount_unseen(path))
 		return 0;
 	dentry = path->dentry;
 	what = sg_protection(dentry->d_inode);
@@ -549,7 +568,7 @@ int BPF_PROG(sg_protect_move_mount, const struct path *from_path, const struct p
 
 	if (ret)
 		return sg_keep_denial(ret);
-	if (sg_is_agent())
+	if (sg_is_agent() || sg_mount_unseen(to_path))
 		return 0;
 	dentry = to_path->dentry;
 	what = sg_protection(dentry->d_inode);

@@ -487,6 +487,7 @@ struct sg_detect_event {
 	__u8 exe[SG_PATH_LEN];
 	__u8 parent_exe[SG_PATH_LEN];
 	__u8 grandparent_exe[SG_PATH_LEN];
+	__u8 source[SG_MOUNT_SOURCE_LEN]; /* container_escape: the mount's source string */
 	__u8 path[SG_PATH_LEN];
 };
 
@@ -530,6 +531,20 @@ enum sg_watch_access {
 	SG_ACCESS_DELETE = 4,   /* unlink */
 	SG_ACCESS_RENAME = 5,   /* renamed away, over, or into the directory */
 	SG_ACCESS_LINK = 6,     /* a hard link made in the directory */
+};
+
+/* sg_detect_event.arg of container_escape: the technique seen. */
+enum sg_escape_via {
+	SG_ESCAPE_CORE_PATTERN = 1,  /* /proc/sys/kernel/core_pattern opened for writing */
+	SG_ESCAPE_MODPROBE = 2,      /* /proc/sys/kernel/modprobe opened for writing */
+	SG_ESCAPE_UEVENT_HELPER = 3, /* /sys/kernel/uevent_helper opened for writing */
+	SG_ESCAPE_RELEASE_AGENT = 4, /* a cgroup v1 release_agent opened for writing */
+	SG_ESCAPE_MOUNT_DEVICE = 5,  /* a new mount of a source under /dev/ */
+	SG_ESCAPE_BIND_SYS = 6,      /* a bind of /proc/sys or /sys elsewhere */
+	SG_ESCAPE_REMOUNT_SYS = 7,   /* /proc/sys or a sysfs remounted without read-only */
+	SG_ESCAPE_HOST_PROCESS = 8,  /* a process outside the container's pid namespace reached through /proc */
+	SG_ESCAPE_MODULE_LOAD = 9,   /* init_module, finit_module */
+	SG_ESCAPE_MODULE_REQUEST = 10, /* a module the kernel is asked to load on the task's behalf */
 };
 
 /* ==== end of detect module ==== */

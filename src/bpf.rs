@@ -64,7 +64,7 @@ const _: () = assert!(size_of::<sg::sg_mount_name>() == 256);
 const _: () = assert!(size_of::<sg::sg_protect_event>() == 176 + 8 + 4 * 8 + 256);
 const _: () = assert!(size_of::<sg::sg_protect_id>() == 8);
 // detect module
-const _: () = assert!(size_of::<sg::sg_detect_event>() == 176 + 40 + 3 * 16 + 4 * 4096);
+const _: () = assert!(size_of::<sg::sg_detect_event>() == 176 + 40 + 3 * 16 + 4 * 4096 + 512);
 const _: () = assert!(size_of::<sg::sg_command_key>() == 32);
 const _: () = assert!(size_of::<sg::sg_interp_key>() == 16);
 // telemetry module

@@ -110,6 +110,86 @@ fn unescape_mount_field(field: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Directory entries `other_links` reads at most: a host's whole root filesystem is
+/// read only when a denied file has other names, and then within this bound.
+const LINK_WALK_BUDGET: usize = 500_000;
+
+/// What `other_links` found.
+pub struct OtherLinks {
+    /// Paths of the file other than `canonical`, through every mount of its filesystem.
+    pub names: Vec<String>,
+    /// All the file's names were found: false when the budget ran out, a name is not
+    /// UTF-8 (rule paths are), or some are not reachable through this namespace's mounts.
+    pub complete: bool,
+    /// Directory entries read.
+    pub read: usize,
+}
+
+/// The other names (hard links) of the file `canonical` (st_dev, ino, with `links`
+/// names): a walk of each mount of its filesystem in this mount namespace, never
+/// following a symlink or crossing into another filesystem, that stops at a mount once
+/// it has seen all `links` names there.
+pub fn other_links(canonical: &str, st_dev: u64, ino: u64, links: u64) -> OtherLinks {
+    let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return OtherLinks { names: Vec::new(), complete: false, read: 0 };
+    };
+    let dev = kernel_dev(st_dev);
+    let mounts: Vec<String> =
+        parse_mountinfo(&text).into_iter().filter(|m| m.dev == dev).map(|m| m.mount_point).collect();
+    links_below(&mounts, canonical, (st_dev, ino, links), LINK_WALK_BUDGET)
+}
+
+/// `other_links` below the given directories (the file: st_dev, ino, link count).
+fn links_below(roots: &[String], canonical: &str, file: (u64, u64, u64), budget: usize) -> OtherLinks {
+    use std::os::unix::fs::{DirEntryExt, MetadataExt};
+    let (st_dev, ino, links) = file;
+    let mut out = OtherLinks { names: Vec::new(), complete: true, read: 0 };
+    'roots: for root in roots {
+        let mut seen = 0u64;
+        let mut queue = std::collections::VecDeque::from([std::path::PathBuf::from(root)]);
+        while let Some(dir) = queue.pop_front() {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                out.read += 1;
+                if out.read > budget {
+                    out.complete = false;
+                    break 'roots;
+                }
+                // stat only directories (a mount point shows another filesystem) and
+                // entries with the file's inode number
+                let Ok(kind) = entry.file_type() else { continue };
+                if !kind.is_dir() && entry.ino() != ino {
+                    continue;
+                }
+                let Ok(meta) = entry.metadata() else { continue };
+                if meta.dev() != st_dev {
+                    continue;
+                }
+                if kind.is_dir() {
+                    queue.push_back(entry.path());
+                } else if meta.ino() == ino {
+                    seen += 1;
+                    match entry.path().to_str() {
+                        Some(name) if name == canonical => {}
+                        Some(name) => out.names.push(name.to_string()),
+                        None => out.complete = false,
+                    }
+                }
+            }
+            if seen >= links {
+                break;
+            }
+        }
+    }
+    out.names.sort();
+    out.names.dedup();
+    // fewer names than links: the others are where this namespace cannot see them
+    if (out.names.len() as u64) + 1 < links {
+        out.complete = false;
+    }
+    out
+}
+
 /// The mounts of this mount namespace now, as the kernel's `sg_mounts` keys: the
 /// identity of each mount's root and of the directory it covers (0, 0 for a mount on
 /// the namespace's root directory). Allow rules reach files only through these
@@ -190,6 +270,36 @@ mod tests {
 
     fn key_text(key: &sg::sg_path_key) -> String {
         String::from_utf8_lossy(&key.path[..(key.prefixlen / 8) as usize]).into_owned()
+    }
+
+    #[test]
+    fn the_other_names_of_a_file_are_found_without_following_symlinks() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = std::env::temp_dir().join(format!("sg-links-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("a/b")).unwrap();
+        let file = dir.join("denied.sock");
+        std::fs::write(&file, "x").unwrap();
+        std::fs::hard_link(&file, dir.join("a/b/link")).unwrap();
+        std::fs::hard_link(&file, dir.join("a/other")).unwrap();
+        std::os::unix::fs::symlink(&file, dir.join("a/symlink")).unwrap();
+        std::fs::write(dir.join("a/b/unrelated"), "y").unwrap();
+        let meta = std::fs::metadata(&file).unwrap();
+        let canonical = file.to_str().unwrap();
+        let root = [dir.to_str().unwrap().to_string()];
+        let found = links_below(&root, canonical, (meta.dev(), meta.ino(), meta.nlink()), 1000);
+        let want: Vec<String> = ["a/b/link", "a/other"].iter().map(|n| dir.join(n).to_str().unwrap().into()).collect();
+        assert_eq!(found.names, want);
+        assert!(found.complete);
+        // a budget too small for the walk: what was found, and incomplete
+        let cut = links_below(&root, canonical, (meta.dev(), meta.ino(), meta.nlink()), 2);
+        assert!(!cut.complete && cut.names.len() < 2);
+        // a link the walk cannot reach (outside the roots): incomplete
+        let only_b = [dir.join("a/b").to_str().unwrap().to_string()];
+        let part = links_below(&only_b, canonical, (meta.dev(), meta.ino(), meta.nlink()), 1000);
+        assert_eq!(part.names, [dir.join("a/b/link").to_str().unwrap()]);
+        assert!(!part.complete);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -37,8 +37,21 @@ impl Format {
 
 /// The fields the log writer emits as `Value::Bytes` (kernel bytes that need not be
 /// UTF-8). Their values are in byte notation; see the module comment.
-pub const BYTES_FIELDS: &[&str] =
-    &["hostname", "comm", "exe", "parent_comm", "filename", "path", "target_path", "argv", "config"];
+pub const BYTES_FIELDS: &[&str] = &[
+    "hostname",
+    "comm",
+    "exe",
+    "parent_comm",
+    "filename",
+    "path",
+    "target_path",
+    "argv",
+    "config",
+    "parent_exe",
+    "grandparent_exe",
+    "target_comm",
+    "prog_name",
+];
 
 /// A string field: borrowed from the line when it needs no unescaping.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -233,6 +246,42 @@ pub struct Entry<'a> {
     pub reason: Option<Text<'a>>,
     #[serde(borrow, default)]
     pub location: Option<Text<'a>>,
+
+    // Detect records (docs/detect.md): the technique, the subject's ancestry and the
+    // evidence; `severity` is the inventory's field above. The start record's module
+    // states, and the `stats` record's detections since start by severity.
+    #[serde(borrow, default)]
+    pub technique: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    pub parent_exe: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    pub grandparent_exe: Option<Text<'a>>,
+    #[serde(default)]
+    pub fd: Option<u64>,
+    #[serde(borrow, default)]
+    pub peer_addr: Option<Text<'a>>,
+    #[serde(default)]
+    pub peer_port: Option<u64>,
+    #[serde(default)]
+    pub target_pid: Option<u64>,
+    #[serde(borrow, default)]
+    pub target_comm: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    pub access: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    pub dir_mode: Option<Text<'a>>,
+    #[serde(default)]
+    pub old_uid: Option<u64>,
+    #[serde(borrow, default)]
+    pub via: Option<Text<'a>>,
+    #[serde(default)]
+    pub prog_type: Option<u64>,
+    #[serde(borrow, default)]
+    pub prog_name: Option<Text<'a>>,
+    #[serde(default)]
+    pub modules: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    pub detections: Option<std::collections::BTreeMap<String, u64>>,
 }
 
 /// Why a line is not a record.
@@ -354,12 +403,57 @@ impl<'a> Entry<'a> {
                 }
                 _ => None,
             },
+            "detect" => Some(Cow::<str>::Owned(self.evidence())).filter(|evidence| !evidence.is_empty()),
             _ => None,
         };
         found
             .or_else(|| text(&self.path).map(Cow::Borrowed))
             .or_else(|| self.error.as_ref().map(|error| Cow::Owned(format!("error: {error}"))))
             .unwrap_or_default()
+    }
+
+    /// A detection's evidence (docs/detect.md) as `key=value` pairs in byte notation:
+    /// `path`, `peer` (address:port), `fd`, `target_pid`, `target_comm`, `access`,
+    /// `dir_mode`, `via`, `old_uid`, `prog_name`, `prog_type`, those the record has.
+    pub fn evidence(&self) -> String {
+        let mut out: Vec<String> = Vec::new();
+        let mut push = |key: &str, value: &dyn fmt::Display| out.push(format!("{key}={value}"));
+        if let Some(path) = &self.path {
+            push("path", path);
+        }
+        if let Some(addr) = &self.peer_addr {
+            match self.peer_port {
+                Some(port) if addr.as_str().contains(':') => push("peer", &format!("[{addr}]:{port}")),
+                Some(port) => push("peer", &format!("{addr}:{port}")),
+                None => push("peer", addr),
+            }
+        }
+        if let Some(fd) = self.fd {
+            push("fd", &fd);
+        }
+        if let Some(pid) = self.target_pid {
+            push("target_pid", &pid);
+        }
+        for (key, field) in [
+            ("target_comm", &self.target_comm),
+            ("access", &self.access),
+            ("dir_mode", &self.dir_mode),
+            ("via", &self.via),
+        ] {
+            if let Some(value) = field {
+                push(key, value);
+            }
+        }
+        if let Some(uid) = self.old_uid {
+            push("old_uid", &uid);
+        }
+        if let Some(name) = &self.prog_name {
+            push("prog_name", name);
+        }
+        if let Some(kind) = self.prog_type {
+            push("prog_type", &kind);
+        }
+        out.join(" ")
     }
 
     /// Events the agent reports lost in a `stats` record's interval.

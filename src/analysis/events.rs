@@ -542,6 +542,13 @@ impl<W: Write> Printer<W> {
         }
         let text =
             |field: &'e Option<Text<'_>>| field.as_ref().map_or(Cow::Borrowed("-"), |value| printable(value.as_str()));
+        // A detection has no rule: its technique and severity stand in that column.
+        let rule: Cow<'_, str> = match (&entry.rule, &entry.technique, &entry.severity) {
+            (None, Some(technique), Some(severity)) if entry.module.as_str() == "detect" => {
+                printable(&format!("{technique} {severity}")).into_owned().into()
+            }
+            _ => text(&entry.rule),
+        };
         let object = entry.object();
         let object = if object.is_empty() { Cow::Borrowed("-") } else { printable(&object).into_owned().into() };
         let (mut pid, mut count) = (itoa_buffer(), itoa_buffer());
@@ -585,7 +592,7 @@ impl<W: Write> Printer<W> {
             &text(&entry.comm),
             &text(&entry.exe),
             &object,
-            &text(&entry.rule),
+            &rule,
             &argv,
         ])
     }
@@ -1116,10 +1123,73 @@ mod tests {
         assert_eq!(pids(&Filter { container: true, ..f() }), [11, 12]);
         assert_eq!(pids(&Filter { modules: vec!["agent".into()], ..f() }), [0]);
         assert_eq!(parse_module("NETWORK"), Ok("network".to_string()));
+        assert_eq!(parse_module("detect"), Ok("detect".to_string()));
+        assert_eq!(parse_module("Telemetry"), Ok("telemetry".to_string()));
         assert!(parse_module("net").is_err());
         assert_eq!(parse_level("warning"), Ok(30));
         assert_eq!(parse_level("40"), Ok(40));
         assert!(parse_level("loud").is_err());
+    }
+
+    /// `--module detect` keeps the detect module's records, in either format, and
+    /// `--action` its actions; the table shows the evidence and, where a rule would be,
+    /// the technique and severity.
+    #[test]
+    fn detect_records_filter_and_show() {
+        use crate::detect::{test_record, TestEvent};
+        use crate::logging::{write_json, write_text};
+        let killed = test_record(&TestEvent {
+            detection: "reverse_shell",
+            action: "KILLED",
+            hostname: b"web1",
+            pid: 200,
+            ppid: 150,
+            exe: b"/usr/bin/bash",
+            peer: Some(([10, 0, 0, 9], 4444)),
+            ..TestEvent::default()
+        });
+        let alert = test_record(&TestEvent {
+            detection: "credential_access",
+            action: "ALERT",
+            hostname: b"web1",
+            pid: 201,
+            ppid: 150,
+            exe: b"/usr/bin/cat",
+            path: b"/etc/sha\xffdow\n",
+            ..TestEvent::default()
+        });
+        let mut log = varied_records()[..5].join("\n").into_bytes();
+        log.push(b'\n');
+        write_json(&mut log, &killed, &[]);
+        write_text(&mut log, &alert, &[]);
+        write_text(&mut log, &killed, &[]);
+        write_json(&mut log, &alert, &[]);
+        let (dir, path) = temp_log("detect", &String::from_utf8(log.clone()).unwrap());
+        let detect = Filter { modules: vec!["detect".into()], ..Filter::default() };
+        let (table, diag) = run_scan(std::slice::from_ref(&path), &detect, Mode::Table, None);
+        assert_eq!(diag.malformed, 0, "{:?}", diag.messages);
+        let rows: Vec<&str> = table.lines().skip(1).collect();
+        assert_eq!(rows.len(), 4, "{table}");
+        for row in &rows {
+            assert!(row.contains(" detect "), "{row}");
+        }
+        assert!(rows[0].contains("peer=10.0.0.9:4444 fd=0") && rows[0].ends_with("T1059.004 critical"), "{table}");
+        assert!(
+            rows[1].contains("path=/etc/sha\\xffdow\\x0a access=") && rows[1].ends_with("T1003.008 high"),
+            "{table}"
+        );
+        let (count, _) = run_scan(std::slice::from_ref(&path), &detect, Mode::Count, None);
+        assert_eq!(count.trim(), "4 records, 4 events");
+        let alerts = Filter { modules: vec!["detect".into()], actions: vec!["ALERT".into()], ..Filter::default() };
+        let (count, _) = run_scan(std::slice::from_ref(&path), &alerts, Mode::Count, None);
+        assert_eq!(count.trim(), "2 records, 2 events");
+        // The prefilter never drops a detect record.
+        for line in log.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let entry = Entry::parse(line).unwrap();
+            assert_eq!(detect.matches(&entry), entry.module.as_str() == "detect");
+            assert!(!detect.matches(&entry) || detect.compile().may_match(line));
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     /// The table shows the fold count, the uid with its logged name, the executable,

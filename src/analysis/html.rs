@@ -50,6 +50,8 @@ td.name { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospac
 .none { color: var(--muted); font-style: italic; }
 .note { color: var(--muted); font-size: 13px; margin: 4px 0 0; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; background: #fde8e7; color: #a52a24; }
+.badge.warn { background: #fdf0dc; color: #8a5a12; }
+.badge.ok { background: #e3f4e8; color: #23663a; }
 footer { color: var(--muted); font-size: 13px; margin-top: 22px; }
 "#;
 
@@ -459,6 +461,124 @@ fn risks_and_drift(out: &mut String, r: &Report) {
     out.push_str("</section>");
 }
 
+/// The detect module's section (intrusions.rs): per host a verdict, the timeline of
+/// detections, the process trees involved; one line when there is no detection.
+fn intrusions(out: &mut String, i: &super::intrusions::Intrusions) {
+    use super::intrusions::Verdict;
+    out.push_str("<section><h2>Intrusions</h2>");
+    if i.is_empty() {
+        let _ = write!(out, "<p class=\"none\">{}.</p></section>", esc(&i.empty_line()));
+        return;
+    }
+    let _ = write!(
+        out,
+        "<p class=\"note\">{} detection{}: {}.",
+        thousands(i.total),
+        if i.total == 1 { "" } else { "s" },
+        esc(&severity_counts(&i.by_severity))
+    );
+    if !i.counted.is_empty() {
+        let _ = write!(out, " The agent counted (stats): {}.", esc(&severity_counts(&i.counted)));
+    }
+    out.push_str(
+        " Compromised: a high or critical detection not blocked or killed, or one process tree with two or more \
+         different detections. Suspicious: any other detection.</p>",
+    );
+    let hosts = i
+        .hosts
+        .iter()
+        .map(|host| {
+            let verdict = match host.verdict {
+                Some(Verdict::Compromised) => "<span class=\"badge\">compromised</span>".to_string(),
+                Some(Verdict::Suspicious) => "<span class=\"badge warn\">suspicious</span>".to_string(),
+                Some(Verdict::Clean) => "<span class=\"badge ok\">clean</span>".to_string(),
+                None => "-".to_string(),
+            };
+            let name = if host.container { format!("{} (container)", value(&host.name)) } else { value(&host.name) };
+            let reasons = host.reasons.iter().map(|r| format!("<div>{}</div>", value(r))).collect::<String>();
+            vec![verdict, name, reasons, thousands(host.detections)]
+        })
+        .collect();
+    out.push_str("<h3>Hosts</h3>");
+    table(out, &["verdict", "host", "why", "detections"], 3, hosts);
+    out.push_str("<h3>Timeline</h3>");
+    let rows = i
+        .timeline
+        .iter()
+        .map(|d| {
+            let count = if d.count > 1 { format!(" x{}", thousands(d.count)) } else { String::new() };
+            let pid = d.pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+            vec![
+                esc(&time::format_short(d.time)),
+                badge(&d.severity),
+                esc(&d.action),
+                format!("{}{count}", value(&d.name)),
+                value(&d.technique),
+                value(&d.host),
+                format!("{}{pid}", value(&d.ancestry())),
+                value(&d.evidence),
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &[
+            "time",
+            "severity",
+            "action",
+            "detection",
+            "technique",
+            "host",
+            "process (grandparent › parent › it)",
+            "evidence",
+        ],
+        8,
+        rows,
+    );
+    out.push_str(&more(i.more_timeline));
+    out.push_str(
+        "<h3>Process trees</h3><p class=\"note\">Detections whose subjects are linked by pid and parent pid.</p>",
+    );
+    let trees = i
+        .trees
+        .iter()
+        .map(|tree| {
+            let subjects = tree
+                .subjects
+                .iter()
+                .map(|(pid, ancestry)| {
+                    let pid = pid.map_or_else(|| "?".to_string(), |p| p.to_string());
+                    format!("<div>pid {pid}: {}</div>", value(ancestry))
+                })
+                .collect::<String>();
+            let detections = tree
+                .detections
+                .iter()
+                .map(|(name, d)| {
+                    let actions: Vec<&str> = d.actions.iter().map(String::as_str).collect();
+                    format!(
+                        "<div>{} x{} ({}, {}, {})</div>",
+                        value(name),
+                        thousands(d.count),
+                        value(&d.technique),
+                        badge(&d.severity),
+                        esc(&actions.join("/"))
+                    )
+                })
+                .collect::<String>();
+            vec![
+                value(&tree.host),
+                format!("{} – {}", esc(&time::format_short(tree.first)), esc(&time::format_short(tree.last))),
+                subjects,
+                detections,
+            ]
+        })
+        .collect();
+    table(out, &["host", "from – to", "subjects", "detections"], 4, trees);
+    out.push_str(&more(i.more_trees));
+    out.push_str("</section>");
+}
+
 /// A severity as a badge (critical and high in the denial colour).
 fn badge(severity: &str) -> String {
     match severity {
@@ -490,6 +610,7 @@ pub fn render(r: &Report) -> String {
         let _ = write!(out, "; {} malformed line{} skipped", r.malformed, if r.malformed == 1 { "" } else { "s" });
     }
     out.push_str("</p></header>");
+    intrusions(&mut out, &r.intrusions);
 
     let novel = r.novelty.as_ref().map_or(0, |n| n.executables.len() + n.destinations.len());
     out.push_str("<div class=\"cards\">");
@@ -834,6 +955,43 @@ mod tests {
         match open.as_slice() {
             [] => Ok(()),
             still => Err(format!("unclosed at the end: {still:?}")),
+        }
+    }
+
+    /// The Intrusions section with markup characters in every value stays well formed.
+    #[test]
+    fn intrusions_markup_is_well_formed() {
+        use crate::detect::{test_record, TestEvent};
+        let mut log = Vec::new();
+        for (pid, detection, action) in [(7, "persistence", "ALERT"), (8, "log_tamper", "BLOCKED")] {
+            let record = test_record(&TestEvent {
+                detection,
+                action,
+                hostname: b"h<1>&'",
+                pid,
+                ppid: 6,
+                exe: b"/tmp/a\"b<",
+                parent_exe: b"/tmp/<p>",
+                path: b"/etc/cron.d/<x>&\xff\n",
+                ..TestEvent::default()
+            });
+            crate::logging::write_json(&mut log, &record, &[]);
+        }
+        let path = std::env::temp_dir().join(format!("sg-intrusions-html-{}.log", std::process::id()));
+        std::fs::write(&path, &log).unwrap();
+        let mut diag = Diagnostics::captured();
+        let report = analyse(std::slice::from_ref(&path), None, None, 10, &|_| None, &mut diag);
+        std::fs::remove_file(&path).unwrap();
+        let page = render(&report);
+        check_markup(&page).unwrap();
+        for expected in [
+            "<h2>Intrusions</h2>",
+            "<span class=\"badge\">compromised</span>",
+            "h&lt;1&gt;&amp;&#39;",
+            "/tmp/&lt;p&gt; › /tmp/a&quot;b&lt; (pid 7)",
+            "path=/etc/cron.d/&lt;x&gt;&amp;\\xff\\x0a",
+        ] {
+            assert!(page.contains(expected), "{expected} missing");
         }
     }
 

@@ -11,6 +11,7 @@ pub mod events;
 pub mod fixtures;
 pub mod generate;
 pub mod html;
+pub mod intrusions;
 pub mod read;
 pub mod report;
 pub mod resources;
@@ -25,7 +26,7 @@ pub use report::ReportArgs;
 pub const DEFAULT_LOG: &str = "/var/log/safeguard/safeguard.log";
 
 /// The values of `module` (SPEC section 4).
-pub const MODULES: [&str; 7] = ["file", "network", "process", "mount", "detect", "agent", "inventory"];
+pub const MODULES: [&str; 8] = ["file", "network", "process", "mount", "detect", "agent", "inventory", "telemetry"];
 
 /// `--module`: a module name in any case.
 pub fn parse_module(text: &str) -> Result<String, String> {

@@ -140,6 +140,8 @@ pub struct Report {
     pub drift_by_severity: BTreeMap<String, u64>,
     /// What the agent's `[telemetry]` module recorded (resources.rs).
     pub resources: super::resources::Resources,
+    /// What the agent's `[detect]` module recorded and counted (intrusions.rs).
+    pub intrusions: super::intrusions::Intrusions,
     /// Rows left out of each cut list.
     pub more: More,
 }
@@ -324,9 +326,15 @@ impl Analyzer<'_> {
                 }
             }
         }
+        if entry.module.as_str() == "agent" {
+            self.report.intrusions.agent(entry, in_range);
+        }
         if !in_range {
             self.before_since += 1;
             return;
+        }
+        if entry.module.as_str() == "detect" {
+            self.report.intrusions.add(entry, at);
         }
         let r = &mut self.report;
         r.records += 1;
@@ -386,7 +394,17 @@ impl Analyzer<'_> {
             self.users_tally.add(&name, n, denied);
         }
         if denied {
-            self.rules.add(entry.rule.as_ref().map_or("(no rule)", |rule| rule.as_str()), n, true);
+            // A blocked detection has no rule: the detection stands for it.
+            let detection;
+            let rule = match &entry.rule {
+                Some(rule) => rule.as_str(),
+                None if entry.module.as_str() == "detect" => {
+                    detection = format!("detection {}", entry.op.as_str());
+                    &detection
+                }
+                None => "(no rule)",
+            };
+            self.rules.add(rule, n, true);
         }
         let minute = self.minutes.entry(at.div_euclid(MICROS_PER_MINUTE)).or_default();
         minute.events += n;
@@ -471,6 +489,7 @@ impl Analyzer<'_> {
             r.drift.truncate(top);
         }
         r.resources.finish(top);
+        r.intrusions.finish(top);
         self.report
     }
 }
@@ -675,7 +694,9 @@ pub fn render_text(r: &Report) -> String {
     if r.malformed > 0 {
         let _ = write!(out, ", {} malformed line{} skipped", r.malformed, if r.malformed == 1 { "" } else { "s" });
     }
-    out.push_str("\n\n");
+    out.push('\n');
+    super::intrusions::render_text(&r.intrusions, &mut out);
+    out.push('\n');
     let by = |map: &BTreeMap<String, u64>| {
         map.iter().map(|(name, count)| format!("{name} {}", thousands(*count))).collect::<Vec<_>>().join(" · ")
     };

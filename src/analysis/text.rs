@@ -246,6 +246,22 @@ pub fn entry(line: &str) -> Result<Entry<'_>, String> {
             "rx_packets" => entry.rx_packets = number()?,
             "reason" => entry.reason = text()?,
             "location" => entry.location = text()?,
+            "technique" => entry.technique = text()?,
+            "parent_exe" => entry.parent_exe = bytes()?,
+            "grandparent_exe" => entry.grandparent_exe = bytes()?,
+            "fd" => entry.fd = number()?,
+            "peer_addr" => entry.peer_addr = text()?,
+            "peer_port" => entry.peer_port = number()?,
+            "target_pid" => entry.target_pid = number()?,
+            "target_comm" => entry.target_comm = bytes()?,
+            "access" => entry.access = text()?,
+            "dir_mode" => entry.dir_mode = text()?,
+            "old_uid" => entry.old_uid = number()?,
+            "via" => entry.via = text()?,
+            "prog_type" => entry.prog_type = number()?,
+            "prog_name" => entry.prog_name = bytes()?,
+            "modules" => entry.modules = Some(states(raw)?),
+            "detections" => entry.detections = Some(counts(raw)?),
             _ => {}
         }
     }
@@ -282,6 +298,23 @@ fn counts(raw: Raw<'_>) -> Result<std::collections::BTreeMap<String, u64>, Strin
             })
             .collect(),
         _ => Err(not_counts()),
+    }
+}
+
+/// `modules={file=enforcing,detect=off}`: names and states.
+fn states(raw: Raw<'_>) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let not_states = || "modules: not a map of states".to_string();
+    match TreeParser::parse_all(&raw.bytes()?) {
+        Some(Tree::Map(entries)) => entries
+            .into_iter()
+            .map(|(name, value)| match value {
+                Tree::Scalar(state, _) => {
+                    Ok((String::from_utf8_lossy(&name).into_owned(), String::from_utf8_lossy(&state).into_owned()))
+                }
+                _ => Err(not_states()),
+            })
+            .collect(),
+        _ => Err(not_states()),
     }
 }
 
@@ -415,12 +448,17 @@ fn kind(key: &str) -> Kind {
         "title",
         "reason",
         "location",
+        "technique",
+        "peer_addr",
+        "access",
+        "dir_mode",
+        "via",
     ];
     if BYTES_FIELDS.contains(&key) {
         Kind::Bytes
     } else if STR_FIELDS.contains(&key) {
         Kind::Str
-    } else if matches!(key, "modules" | "totals" | "assets" | "findings" | "runq_hist") {
+    } else if matches!(key, "modules" | "totals" | "assets" | "findings" | "runq_hist" | "detections") {
         Kind::Map
     } else {
         Kind::Infer

@@ -31,11 +31,28 @@ pub const PROGRAMS: &[Program<Detection>] = &[
         "bprm_check_security",
         &[Detection::ReverseShell, Detection::FilelessExec, Detection::ExecFromWritable],
     ),
-    Program::new("sg_detect_ptrace", HookKind::Lsm, "ptrace_access_check", &[Detection::PtraceInject]),
-    Program::new("sg_detect_module_file", HookKind::Lsm, "kernel_read_file", &[Detection::ModuleLoad]),
-    Program::new("sg_detect_module_data", HookKind::Lsm, "kernel_load_data", &[Detection::ModuleLoad]),
+    Program::new(
+        "sg_detect_ptrace",
+        HookKind::Lsm,
+        "ptrace_access_check",
+        &[Detection::PtraceInject, Detection::ContainerEscape],
+    ),
+    Program::new(
+        "sg_detect_module_file",
+        HookKind::Lsm,
+        "kernel_read_file",
+        &[Detection::ModuleLoad, Detection::ContainerEscape],
+    ),
+    Program::new(
+        "sg_detect_module_data",
+        HookKind::Lsm,
+        "kernel_load_data",
+        &[Detection::ModuleLoad, Detection::ContainerEscape],
+    ),
+    Program::new("sg_detect_module_request", HookKind::Lsm, "kernel_module_request", &[Detection::ContainerEscape]),
+    Program::new("sg_detect_mount", HookKind::Lsm, "sb_mount", &[Detection::ContainerEscape]),
     Program::new("sg_detect_bpf", HookKind::Lsm, "bpf", &[Detection::BpfLoad]),
-    Program::new("sg_detect_open", HookKind::Lsm, "file_open", FILE_DETECTIONS),
+    Program::new("sg_detect_open", HookKind::Lsm, "file_open", OPEN_DETECTIONS),
     Program::new("sg_detect_path_truncate", HookKind::Lsm, "path_truncate", &[Detection::LogTamper]),
     // 6.2 and later: ftruncate and O_TRUNC (before, they reach path_truncate).
     Program::new("sg_detect_file_truncate", HookKind::Lsm, "file_truncate", &[Detection::LogTamper]),
@@ -52,6 +69,15 @@ pub const PROGRAMS: &[Program<Detection>] = &[
 /// The detections on watched files (WATCHES).
 const FILE_DETECTIONS: &[Detection] =
     &[Detection::CredentialAccess, Detection::AccountTamper, Detection::Persistence, Detection::LogTamper];
+
+/// file_open's: the watched files, and container_escape's usermode helpers written.
+const OPEN_DETECTIONS: &[Detection] = &[
+    Detection::CredentialAccess,
+    Detection::AccountTamper,
+    Detection::Persistence,
+    Detection::LogTamper,
+    Detection::ContainerEscape,
+];
 
 /// The severities of SPEC section 9, shared with the inventory's findings.
 pub use crate::inventory::Severity;
@@ -591,6 +617,8 @@ const PATH_OFFSET: usize = std::mem::offset_of!(sg::sg_detect_event, path);
 
 /// PTRACE_MODE_FSCREDS: the access came through a file (/proc/PID/mem).
 const PTRACE_MODE_FSCREDS: u32 = 0x08;
+/// PTRACE_MODE_ATTACH: ptrace itself, process_vm_*, /proc/PID/mem (else a read).
+const PTRACE_MODE_ATTACH: u32 = 0x02;
 
 /// The record of a detection: the subject with its ancestry, the technique and
 /// severity, and the evidence.
@@ -607,8 +635,14 @@ fn record(ev: &sg::sg_detect_event) -> Option<Record> {
         ("parent_exe", bytes(&ev.parent_exe, ev.parent_exe_len)),
         ("grandparent_exe", bytes(&ev.grandparent_exe, ev.grandparent_exe_len)),
     ];
+    let escape = (detection == Detection::ContainerEscape).then(|| escape_via(ev.arg & 0xffff));
     if ev.path_len > 0 {
-        fields.push(("path", bytes(&ev.path, ev.path_len)));
+        // A mount's path is its target; any other's the file's.
+        let name = match escape {
+            Some(via) if via.starts_with("mount") || via.ends_with("_sys") => "target",
+            _ => "path",
+        };
+        fields.push((name, bytes(&ev.path, ev.path_len)));
     }
     match detection {
         Detection::ReverseShell => {
@@ -630,6 +664,28 @@ fn record(ev: &sg::sg_detect_event) -> Option<Record> {
             // The uid the task had; how it became root.
             fields.push(("old_uid", Value::Uint(ev.target_pid.into())));
             fields.push(("via", Value::Str(escalation_via(ev.arg).into())));
+        }
+        Detection::ContainerEscape => {
+            let via = escape_via(ev.arg & 0xffff);
+            fields.push(("via", Value::Str(via.into())));
+            let source = Value::Bytes(crate::bpf::c_bytes(&ev.source).to_vec());
+            match via {
+                "mount_device" | "bind_sys" | "remount_sys" => {
+                    fields.push(("source", source));
+                    let fstype = crate::bpf::c_bytes(&ev.name);
+                    if !fstype.is_empty() {
+                        fields.push(("fstype", Value::Bytes(fstype.to_vec())));
+                    }
+                }
+                "module_request" => fields.push(("module_name", source)),
+                "host_process" => {
+                    fields.push(("target_pid", Value::Uint(ev.target_pid.into())));
+                    fields.push(("target_comm", Value::Bytes(crate::bpf::c_bytes(&ev.target_comm).to_vec())));
+                    let attach = (ev.arg >> 16) & PTRACE_MODE_ATTACH != 0;
+                    fields.push(("access", Value::Str(if attach { "attach" } else { "read" }.into())));
+                }
+                _ => {}
+            }
         }
         Detection::BpfLoad => {
             fields.push(("prog_type", Value::Uint(ev.arg.into())));
@@ -657,6 +713,24 @@ fn escalation_via(arg: u32) -> &'static str {
     }
 }
 
+/// How a container_escape was tried (`enum sg_escape_via`).
+fn escape_via(via: u32) -> &'static str {
+    use sg::sg_escape_via as e;
+    match via {
+        x if x == e::SG_ESCAPE_CORE_PATTERN.0 => "core_pattern",
+        x if x == e::SG_ESCAPE_MODPROBE.0 => "modprobe",
+        x if x == e::SG_ESCAPE_UEVENT_HELPER.0 => "uevent_helper",
+        x if x == e::SG_ESCAPE_RELEASE_AGENT.0 => "release_agent",
+        x if x == e::SG_ESCAPE_MOUNT_DEVICE.0 => "mount_device",
+        x if x == e::SG_ESCAPE_BIND_SYS.0 => "bind_sys",
+        x if x == e::SG_ESCAPE_REMOUNT_SYS.0 => "remount_sys",
+        x if x == e::SG_ESCAPE_HOST_PROCESS.0 => "host_process",
+        x if x == e::SG_ESCAPE_MODULE_LOAD.0 => "module_load",
+        x if x == e::SG_ESCAPE_MODULE_REQUEST.0 => "module_request",
+        _ => "unknown",
+    }
+}
+
 /// What a file detection saw done (`enum sg_watch_access`).
 fn access_name(access: u32) -> &'static str {
     use sg::sg_watch_access as a;
@@ -678,6 +752,60 @@ fn peer(ev: &sg::sg_detect_event) -> String {
         Some(v4) => v4.to_string(),
         None => v6.to_string(),
     }
+}
+
+/// What a test of the log's readers sets in a detection event: its record is then made
+/// by `record`, as the agent makes it (the report's fixtures, src/analysis/intrusions.rs).
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct TestEvent<'a> {
+    pub detection: &'a str,
+    pub action: &'a str,
+    pub hostname: &'a [u8],
+    pub container: bool,
+    pub pid: u32,
+    pub ppid: u32,
+    pub exe: &'a [u8],
+    pub parent_exe: &'a [u8],
+    pub grandparent_exe: &'a [u8],
+    pub path: &'a [u8],
+    pub target_pid: u32,
+    /// reverse_shell: the IPv4 peer and port.
+    pub peer: Option<([u8; 4], u16)>,
+}
+
+#[cfg(test)]
+pub(crate) fn test_record(t: &TestEvent<'_>) -> Record {
+    fn put(dst: &mut [u8], src: &[u8]) -> u32 {
+        let n = src.len().min(dst.len());
+        dst[..n].copy_from_slice(&src[..n]);
+        n as u32
+    }
+    let mut ev = sg::sg_detect_event::default();
+    ev.hdr.kind = KIND_DETECT;
+    ev.hdr.action = match t.action {
+        "BLOCKED" => sg::sg_action::SG_ACTION_BLOCKED.0,
+        "KILLED" => sg::sg_action::SG_ACTION_KILLED.0,
+        _ => sg::sg_action::SG_ACTION_ALERT.0,
+    };
+    ev.hdr.flags = if t.container { crate::decode::FLAG_CONTAINER } else { 0 };
+    ev.hdr.subject.pid = t.pid;
+    ev.hdr.subject.ppid = t.ppid;
+    put(&mut ev.hdr.subject.hostname, t.hostname);
+    ev.detection = Detection::ALL.iter().position(|d| d.name() == t.detection).expect("a detection's name") as u32;
+    ev.exe_len = put(&mut ev.exe, t.exe);
+    ev.parent_exe_len = put(&mut ev.parent_exe, t.parent_exe);
+    ev.grandparent_exe_len = put(&mut ev.grandparent_exe, t.grandparent_exe);
+    ev.path_len = put(&mut ev.path, t.path);
+    ev.target_pid = t.target_pid;
+    if let Some((addr, port)) = t.peer {
+        ev.family = 2;
+        ev.addr[10] = 0xff;
+        ev.addr[11] = 0xff;
+        ev.addr[12..].copy_from_slice(&addr);
+        ev.port = port.into();
+    }
+    record(&ev).expect("a known detection")
 }
 
 #[cfg(test)]
@@ -816,6 +944,51 @@ mod tests {
         assert_eq!(field("path"), Some(Value::Bytes(b"/var/log/auth.lo".to_vec())));
         let names: Vec<&str> = (0..8).map(access_name).collect();
         assert_eq!(names, ["unknown", "read", "write", "truncate", "delete", "rename", "link", "unknown"]);
+    }
+
+    #[test]
+    fn container_escape_records_name_the_technique_and_its_evidence() {
+        use sg::sg_escape_via as e;
+        let mut ev = sg::sg_detect_event::default();
+        ev.hdr.kind = KIND_DETECT;
+        ev.hdr.action = sg::sg_action::SG_ACTION_BLOCKED.0;
+        ev.detection = sg::sg_detection::SG_DET_CONTAINER_ESCAPE.0;
+        ev.arg = e::SG_ESCAPE_MOUNT_DEVICE.0;
+        ev.source[..9].copy_from_slice(b"/dev/sda1");
+        ev.name[..4].copy_from_slice(b"ext4");
+        ev.path[..4].copy_from_slice(b"/mnt");
+        ev.path_len = 4;
+        let record = record(&ev).unwrap();
+        let field = |name| record.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        assert_eq!((record.op, record.level), ("container_escape", Level::Critical));
+        assert_eq!(field("technique"), Some(Value::Str("T1611".into())));
+        assert_eq!(field("via"), Some(Value::Str("mount_device".into())));
+        assert_eq!(field("source"), Some(Value::Bytes(b"/dev/sda1".to_vec())));
+        assert_eq!(field("fstype"), Some(Value::Bytes(b"ext4".to_vec())));
+        assert_eq!(field("target"), Some(Value::Bytes(b"/mnt".to_vec())));
+        assert_eq!(field("path"), None);
+
+        // A host process read through /proc: the ptrace mode rides above the via.
+        ev.arg = e::SG_ESCAPE_HOST_PROCESS.0 | 0x09 << 16;
+        ev.target_pid = 1;
+        ev.target_comm[..4].copy_from_slice(b"init");
+        ev.path_len = 0;
+        let record = super::record(&ev).unwrap();
+        let field = |name| record.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        assert_eq!(field("via"), Some(Value::Str("host_process".into())));
+        assert_eq!(field("target_pid"), Some(Value::Uint(1)));
+        assert_eq!(field("access"), Some(Value::Str("read".into())));
+        assert_eq!(field("source"), None);
+
+        ev.arg = e::SG_ESCAPE_CORE_PATTERN.0;
+        ev.path[..29].copy_from_slice(b"/proc/sys/kernel/core_pattern");
+        ev.path_len = 29;
+        let record = super::record(&ev).unwrap();
+        let field = |name| record.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        assert_eq!(field("path"), Some(Value::Bytes(b"/proc/sys/kernel/core_pattern".to_vec())));
+        let names: Vec<&str> = (0..12).map(escape_via).collect();
+        assert_eq!(names[1..11].iter().filter(|n| **n == "unknown").count(), 0);
+        assert_eq!((names[0], names[11]), ("unknown", "unknown"));
     }
 
     #[test]

@@ -27,6 +27,11 @@ pub struct SourceIdentity {
     pub identity: Identity,
     /// A block device's number, in the kernel's encoding (`st_rdev`).
     pub block_device: Option<u32>,
+    /// The file's other names (hard links) in this mount namespace, found at load
+    /// time: mount(2) resolves a source after its hook has run, so each name a bind
+    /// could use must be in the tables. (A link made later is refused by the module's
+    /// name guard.)
+    pub other_names: Vec<String>,
 }
 
 pub struct MountRule<'a> {
@@ -124,7 +129,15 @@ pub fn compile(rules: &[MountRule<'_>], identify: impl Fn(&str) -> Option<Source
         // Binding an ancestor exposes the denied path: every ancestor of the resolved
         // path, and every ancestor of the written one that resolves to one of those
         // (/var/run -> /run); /var does not (its symlink run -> /run, once bound
-        // elsewhere, points into the namespace of whoever follows it).
+        // elsewhere, points into the namespace of whoever follows it). The file's other
+        // names are resolved paths too: each is denied, and its ancestors with it.
+        let other_names = found.as_ref().map_or(&[][..], |f| &f.other_names[..]);
+        for name in other_names {
+            denied.push((name.clone(), id));
+            for ancestor in ancestors(name) {
+                exact.push((ancestor.clone(), identify(&ancestor).map(|f| f.identity), id));
+            }
+        }
         let resolved_ancestors = ancestors(&canonical);
         for ancestor in &resolved_ancestors {
             exact.push((ancestor.clone(), identify(ancestor).map(|f| f.identity), id));
@@ -190,7 +203,20 @@ pub fn identify_on_host(path: &str) -> Option<SourceIdentity> {
     let identity = crate::rule_paths::identify_on_host(path)?;
     let meta = std::fs::metadata(path).ok()?;
     let block_device = meta.file_type().is_block_device().then(|| crate::rule_paths::kernel_dev(meta.rdev()));
-    Some(SourceIdentity { identity, block_device })
+    let mut other_names = Vec::new();
+    if !meta.is_dir() && meta.nlink() > 1 {
+        let links = crate::rule_paths::other_links(&identity.canonical, meta.dev(), meta.ino(), meta.nlink());
+        if !links.complete {
+            log::warn!(
+                "mount: {path:?} has {} names; {} other found ({} entries read): a bind of another is not refused",
+                meta.nlink(),
+                links.names.len(),
+                links.read
+            );
+        }
+        other_names = links.names;
+    }
+    Some(SourceIdentity { identity, block_device, other_names })
 }
 
 #[cfg(test)]
@@ -218,7 +244,11 @@ mod tests {
     }
 
     fn ident(dev: u32, ino: u64, canonical: &str) -> SourceIdentity {
-        SourceIdentity { identity: Identity { dev, ino, canonical: canonical.into() }, block_device: None }
+        SourceIdentity {
+            identity: Identity { dev, ino, canonical: canonical.into() },
+            block_device: None,
+            other_names: Vec::new(),
+        }
     }
 
     fn docker_host(path: &str) -> Option<SourceIdentity> {
@@ -265,6 +295,26 @@ mod tests {
             compiled.inodes.iter().map(|(k, m)| ((k.dev, k.ino), m.verdict)).collect();
         inodes.sort();
         assert_eq!(inodes, [((20, 1), VERDICT_EXACT), ((20, 7), VERDICT_DENY), ((8 << 20 | 1, 2), VERDICT_EXACT)]);
+    }
+
+    #[test]
+    fn the_other_names_of_a_denied_file_are_denied_with_their_ancestors() {
+        let source = MountSource::Path("/run/docker.sock".into());
+        let host = |path: &str| match path {
+            "/run/docker.sock" => Some(SourceIdentity {
+                other_names: vec!["/srv/x/hard.sock".into()],
+                ..ident(20, 7, "/run/docker.sock")
+            }),
+            "/srv" => Some(ident(8 << 20 | 1, 60, "/srv")),
+            _ => docker_host(path),
+        };
+        let compiled = compile(&[MountRule { source: &source, text: "/run/docker.sock" }], host);
+        assert_eq!(decide(&compiled, "/srv/x/hard.sock", true), 1);
+        assert_eq!(decide(&compiled, "/srv/x", true), 1); // binding its directory exposes it
+        assert_eq!(decide(&compiled, "/srv", true), 1);
+        assert_eq!(decide(&compiled, "/srv/x/other", true), 0);
+        assert_eq!(decide(&compiled, "/srv/y", true), 0);
+        assert!(compiled.inodes.iter().any(|(k, m)| (k.dev, k.ino) == (8 << 20 | 1, 60) && m.verdict == VERDICT_EXACT));
     }
 
     #[test]

@@ -146,6 +146,8 @@ impl runtime::Module for Protect {
         let rodata = open.maps.rodata_data.as_deref_mut().context("protect: no rodata")?;
         rodata.sg_agent_tgid = std::process::id();
         rodata.sg_agent_pidns = self.agent_pidns;
+        // 0 (unknown) makes the kernel side judge mounts in every namespace.
+        rodata.sg_agent_mntns = std::fs::metadata("/proc/self/ns/mnt").map_or(0, |m| m.ino() as u32);
         load_only(open.open_object_mut(), |program| !self.missing.contains(&program));
         Ok(())
     }

@@ -84,6 +84,29 @@ sg report "$json" --top 0 >"$work/report-all.txt" 2>/dev/null
 check "report --top 0 lists all" bash -c '! grep -q " more (--top 0" "$0" && [ "$(wc -l <"$0")" -gt "$(wc -l <"$1")" ]' \
     "$work/report-all.txt" "$work/report.txt"
 
+# The detect module's records: `events --module detect` and the report's Intrusions
+# section (text and JSON lines mixed, as after a format switch).
+cat >"$work/detect.log" <<'LOG'
+{"time":"2027-01-15T08:00:00.000000Z","level":"INFO","level_no":20,"module":"agent","op":"start","modules":{"file":"enforcing","detect":"enforcing"}}
+{"time":"2027-01-15T08:00:10.000000Z","level":"CRITICAL","level_no":50,"module":"detect","op":"reverse_shell","action":"KILLED","hostname":"web1","pid":200,"ppid":150,"uid":33,"comm":"bash","exe":"/usr/bin/bash","container":false,"technique":"T1059.004","severity":"critical","parent_exe":"/usr/bin/python3.11","grandparent_exe":"/usr/sbin/nginx","path":"/usr/bin/bash","fd":0,"peer_addr":"10.0.0.9","peer_port":4444}
+{"time":"2027-01-15T08:00:11.000000Z","level":"WARNING","level_no":30,"module":"file","op":"read","action":"BLOCKED","rule":"/srv","hostname":"web1","pid":201,"uid":33,"comm":"cat","exe":"/usr/bin/cat","path":"/srv/x"}
+time=2027-01-15T08:00:12.000000Z level=WARNING level_no=30 module=detect op=credential_access action=ALERT hostname=web1 pid=201 ppid=150 uid=33 comm=cat exe=/usr/bin/cat container=false technique=T1003.008 severity=high parent_exe=/usr/bin/python3.11 grandparent_exe=/usr/sbin/nginx path="/etc/sha\xffdow\n" access=read
+{"time":"2027-01-15T08:00:13.000000Z","level":"WARNING","level_no":30,"module":"detect","op":"module_load","action":"BLOCKED","hostname":"db1","pid":300,"ppid":299,"uid":0,"comm":"insmod","exe":"/usr/bin/kmod","container":false,"technique":"T1547.006","severity":"high","parent_exe":"/usr/bin/bash","grandparent_exe":"/usr/sbin/sshd","path":"/tmp/m.ko"}
+{"time":"2027-01-15T08:00:20.000000Z","level":"INFO","level_no":20,"module":"agent","op":"stats","detections":{"low":0,"medium":0,"high":2,"critical":1}}
+LOG
+check "events --module detect" test "$(sg events "$work/detect.log" --module detect --count 2>/dev/null)" = "3 records, 3 events"
+check "events --module detect --action killed" \
+    test "$(sg events "$work/detect.log" --module detect --action killed --count 2>/dev/null)" = "1 records, 1 events"
+sg events "$work/detect.log" --module detect >"$work/detect.txt" 2>/dev/null
+check "events: a detection's evidence and technique" grep -qE 'credential_access +ALERT .*path=/etc/sha\\xffdow\\x0a access=read +T1003.008 high$' "$work/detect.txt"
+sg report "$work/detect.log" >"$work/detect-report.txt" 2>/dev/null
+check "report opens with the intrusions" bash -c 'sed -n 4p "$0" | grep "^Intrusions (3 detections: 1 critical, 2 high" >/dev/null' "$work/detect-report.txt"
+check "report: web1 compromised" grep -qE '^  COMPROMISED +web1: 2 detections$' "$work/detect-report.txt"
+check "report: db1 suspicious" grep -qE '^  SUSPICIOUS +db1: 1 detection$' "$work/detect-report.txt"
+sg report "$work/detect.log" --html - >"$work/detect.html" 2>/dev/null
+check "report --html: intrusions, escaped" bash -c 'grep "<h2>Intrusions</h2>" "$0" >/dev/null && grep -F "path=/etc/sha\\xffdow\\x0a access=read" "$0" >/dev/null' "$work/detect.html"
+check "report without detections: one line" bash -c 'grep -c "^Intrusions" "$0" | grep "^1$" >/dev/null && grep "^Intrusions: no detection record: the detect module was off" "$0" >/dev/null' "$work/report.txt"
+
 # generate: an empty log proposes nothing, and says so.
 : >"$work/empty.log"
 sg generate "$work/empty.log" >"$work/out" 2>"$work/err"

@@ -80,7 +80,7 @@ ROOT_TAR=$CACHE/$SUITE-minbase-systemd.tar.gz
 VM_LOG=$PKG/systemd-vm.log
 vm_job=
 if [ "${SG_PKG_VM:-1}" != 0 ]; then
-    "$here/systemd-vm.sh" "$ROOT_TAR" "$DEB1" "$VM_LOG" >"$VM_LOG.host" 2>&1 &
+    "$here/systemd-vm.sh" "$ROOT_TAR" "$DEB1" "$DEB2" "$VM_LOG" >"$VM_LOG.host" 2>&1 &
     vm_job=$!
 fi
 
@@ -173,7 +173,9 @@ unit_contract() {
     for line in 'Type=notify' \
         'ExecStartPre=/usr/sbin/safeguard check -c /etc/safeguard/safeguard.toml' \
         'ExecStart=/usr/sbin/safeguard run -c /etc/safeguard/safeguard.toml' \
-        'ExecReload=/bin/kill -HUP $MAINPID' 'Restart=on-failure' 'RestartPreventExitStatus=2' \
+        'ExecReload=/usr/sbin/safeguard check -c /etc/safeguard/safeguard.toml' \
+        'ExecReload=+/bin/systemctl kill --kill-who=main --signal=SIGHUP %n' \
+        'Restart=on-failure' 'RestartPreventExitStatus=2' \
         'After=local-fs.target' 'LimitMEMLOCK=infinity' 'WantedBy=multi-user.target'; do
         grep -qxF "$line" "$unit" || fail "no '$line'"
     done
@@ -194,7 +196,8 @@ man_pages() {
 }
 check man-and-completions man_pages
 
-# An upgrade keeps a locally edited policy, and restarts an agent that runs.
+# An upgrade keeps a locally edited policy, and restarts an agent that runs: prerm stops
+# it (with [agent] protect it refuses the replacement of its binary), postinst starts it.
 deb_upgrade() {
     echo '# edited by the administrator' >>"$ROOT/etc/safeguard/safeguard.toml"
     local edited
@@ -202,7 +205,8 @@ deb_upgrade() {
     in_root dpkg -i --force-confold "/tmp/$(basename "$DEB2")" </dev/null || fail "upgrade failed"
     expect_eq "version" "$(in_root dpkg-query -W -f='${Version}' safeguard)" "$(dpkg-deb -f "$DEB2" Version)"
     expect_eq "config after upgrade" "$(sha256sum <"$ROOT/etc/safeguard/safeguard.toml")" "$edited"
-    expect_eq "systemctl calls" "$(systemctl_calls | tr '\n' ';')" "daemon-reload;try-restart safeguard.service;"
+    expect_eq "systemctl calls" "$(systemctl_calls | tr '\n' ';')" "is-active --quiet safeguard.service;stop safeguard.service;daemon-reload;start safeguard.service;"
+    [ ! -e "$ROOT/run/safeguard.upgrade-restart" ] || fail "postinst left its marker"
 }
 check deb-upgrade-keeps-config deb_upgrade
 
@@ -248,7 +252,7 @@ rpm_metadata() {
         'Summary     : Linux host security agent: BPF LSM audit and enforcement'; do
         grep -qxF "$field" <<<"$info" || fail "rpm -qip lacks '$field'"
     done
-    # A static binary: no shared libraries, only the shell for scriptlets and kill for reload.
+    # A static binary: no shared libraries, only the shell for scriptlets and kill (Cargo.toml says why).
     expect_eq "requires" "$(rpm -qpR "$RPM1" | grep -v '^rpmlib(' | sort -u | tr '\n' ' ')" "/bin/sh /usr/bin/kill config(safeguard) = $(rpm -qp --qf '%{VERSION}-%{RELEASE}' "$RPM1") "
 }
 check rpm-metadata rpm_metadata
@@ -271,7 +275,7 @@ rpm_lifecycle() {
     echo '# edited by the administrator' >>"$ROOT/etc/safeguard/safeguard.toml"
     "${rpm_in_root[@]}" -U "$RPM2" || fail "rpm -U failed"
     grep -q 'edited by the administrator' "$ROOT/etc/safeguard/safeguard.toml" || fail "upgrade lost the edit"
-    expect_eq "systemctl calls on upgrade" "$(systemctl_calls | tr '\n' ';')" "daemon-reload;daemon-reload;try-restart safeguard.service;"
+    expect_eq "systemctl calls on upgrade" "$(systemctl_calls | tr '\n' ';')" "is-active --quiet safeguard.service;stop safeguard.service;daemon-reload;daemon-reload;start safeguard.service;"
     "${rpm_in_root[@]}" -e safeguard || fail "rpm -e failed"
     [ ! -e "$ROOT/usr/sbin/safeguard" ] || fail "binary left after erase"
     grep -q 'edited by the administrator' "$ROOT/etc/safeguard/safeguard.toml.rpmsave" || fail "erase did not keep the edit as .rpmsave"

@@ -3,13 +3,16 @@
 # by default) under qemu with the whole Debian root as its initramfs and guest.sh as the
 # only job, then powers off. Writes the serial console to OUT_LOG; the verdict is the
 # "SG-PKG PASS|FAIL name" lines and "SG-PKG DONE" in it.
-# Usage: systemd-vm.sh ROOT_TAR DEB OUT_LOG. The kernel comes from the VM test bed's cache
+# Usage: systemd-vm.sh ROOT_TAR DEB UPGRADE_DEB OUT_LOG (UPGRADE_DEB: the same package one
+# revision later, for the upgrade check, in the guest as /root/upgrade.deb). The kernel comes from the VM test bed's cache
 # (${SG_VM_CACHE:-/var/cache/safeguard-vm}/kernels/6.1) or is fetched into SG_PKG_CACHE.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-ROOT_TAR=${1:?usage: systemd-vm.sh ROOT_TAR DEB OUT_LOG}
-DEB=${2:?usage: systemd-vm.sh ROOT_TAR DEB OUT_LOG}
-OUT_LOG=${3:?usage: systemd-vm.sh ROOT_TAR DEB OUT_LOG}
+usage="usage: systemd-vm.sh ROOT_TAR DEB UPGRADE_DEB OUT_LOG"
+ROOT_TAR=${1:?$usage}
+DEB=${2:?$usage}
+UPGRADE_DEB=${3:?$usage}
+OUT_LOG=${4:?$usage}
 CACHE=${SG_PKG_CACHE:-/var/cache/safeguard-pkg}
 
 kernel=${SG_VM_CACHE:-/var/cache/safeguard-vm}/kernels/6.1/vmlinuz
@@ -40,6 +43,7 @@ rm -rf "$guest"/usr/share/{locale,doc,man,info} "$guest"/var/cache/apt/*
 cp "$DEB" "$guest/tmp/"
 chroot "$guest" dpkg -i "/tmp/$(basename "$DEB")" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; exit 1; }
 rm "$guest/tmp/$(basename "$DEB")"
+cp "$UPGRADE_DEB" "$guest/root/upgrade.deb"
 install -m 0755 "$here/guest.sh" "$guest/usr/local/sbin/sg-pkg-guest"
 # Under TCG, beside the VM tier's boots, the agent's start (verifying the file module's
 # programs) took over 90 s, systemd's default start limit: the guest allows 300 s. The
@@ -58,11 +62,11 @@ ExecStart=/usr/local/sbin/sg-pkg-guest
 StandardOutput=tty
 StandardError=tty
 TTYPath=/dev/ttyS0
-TimeoutStartSec=900
+TimeoutStartSec=1500
 UNIT
 (cd "$guest" && find . | cpio -o -H newc --quiet) >"$work/initramfs.cpio"
 
-timeout "${SG_PKG_VM_TIMEOUT:-1200}" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 1 \
+timeout "${SG_PKG_VM_TIMEOUT:-1800}" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 1 \
     -nographic -no-reboot -net none -kernel "$kernel" -initrd "$work/initramfs.cpio" \
     -append "console=ttyS0 panic=-1 quiet loglevel=3 rdinit=/lib/systemd/systemd systemd.unit=sg-pkg-test.service systemd.show_status=false" \
     </dev/null >"$OUT_LOG" 2>&1 &

@@ -101,6 +101,38 @@ tamper '"tried":"create"'
 # Not protected: a file of the same directory name elsewhere.
 expect_ok sh -c 'echo ok >/tmp/other && rm /tmp/other'
 
+say "mounts"
+# expect_mount_eperm CMD...: busybox mount reports EPERM as "permission denied (are
+# you root?)".
+expect_mount_eperm() {
+    run_cmd "$@"
+    [ "$RC" != 0 ] || fail "expected failure from: $* (output: $OUT)"
+    case $OUT in
+        *"permission denied"* | *"not permitted"*) say "refused with EPERM: $*" ;;
+        *) fail "expected EPERM from: $* (status $RC, output: $OUT)" ;;
+    esac
+}
+# In the agent's mount namespace: a bind mount over its config is refused.
+mkdir -p /tmp/sgother
+expect_mount_eperm mount --bind /tmp/sgother /tmp/sgconf
+tamper '"tried":"mount over"' '"path":"/tmp/sgconf"'
+# In a mount namespace of its own whose mounts propagate nowhere (private): the agent
+# sees none of it, so it passes (systemd sets up each sandboxed command of a unit so,
+# bind-mounting the unit's writable paths, the agent's log directory among them, over
+# themselves).
+over=$(count_records '"tried":"mount over"')
+expect_ok unshare -m --propagation private /bin/sh -c \
+    'mount --bind /tmp/sglog /tmp/sglog && mount --bind /tmp/sgother /tmp/sgconf && [ ! -e /tmp/sgconf/sg.toml ]'
+grep -q 'protect = true' /tmp/sgconf/sg.toml || fail "the agent's view of its config changed"
+sleep 1
+[ "$(count_records '"tried":"mount over"')" = "$over" ] || fail "a mount the agent cannot see was judged"
+say "a private mount namespace's bind mounts over the config and log directory passed"
+# On a shared mount, a new namespace's mounts propagate back to the agent's: refused.
+mount --make-shared /sys/fs/bpf || fail "mount --make-shared /sys/fs/bpf"
+expect_mount_eperm unshare -m --propagation shared mount --bind /tmp/sgother /sys/fs/bpf/safeguard/pin-like
+tamper '"tried":"mount over"' '"path":"/sys/fs/bpf/safeguard/pin-like"'
+mount --make-private /sys/fs/bpf
+
 say "the agent still enforces"
 alive "$PID" || fail "the agent died"
 net_eperm connect "$NET_A:8080"
