@@ -48,6 +48,10 @@
 //                                          connection's MPTCP_INFO token; net.mptcp.pm_type
 //                                          = 1), held MS; prints "create: ok|error: ..." and
 //                                          the subflows as mptcp-connect does
+//   sg-attacktool mptcp-us-serve IP PORT LOCAL REMOTE RPORT MS
+//                                          the same from the server's side: an MPTCP
+//                                          listener on IP:PORT accepts one connection and
+//                                          asks for a subflow of it LOCAL -> REMOTE:RPORT
 // Prints "ok" (or the data read) and exits 0, or "error: <step>: <strerror>" and exits 1.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -459,7 +463,7 @@ static int mptcp_hold(int serve, const char *ip, int port, int ms, const char *u
 		      const char *us_remote, int us_port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_STREAM, SG_IPPROTO_MPTCP), one = 1, c;
+	int fd = socket(AF_INET, SOCK_STREAM, SG_IPPROTO_MPTCP), one = 1, c = -1;
 
 	if (fd < 0)
 		return error("socket");
@@ -476,10 +480,10 @@ static int mptcp_hold(int serve, const char *ip, int port, int ms, const char *u
 	} else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		return error("connect");
 	}
-	if (!serve && us_local && mptcp_us_create(fd, us_local, us_remote, us_port))
+	if (us_local && mptcp_us_create(serve ? c : fd, us_local, us_remote, us_port))
 		return 1;
 	usleep(ms * 1000);
-	if (!serve && mptcp_subflows(fd))
+	if ((!serve || us_local) && mptcp_subflows(serve ? c : fd))
 		return 1;
 	printf("ok\n");
 	return 0;
@@ -563,9 +567,9 @@ int main(int argc, char **argv)
 	if (argc == 5 && (strcmp(cmd, "mptcp-serve") == 0 || strcmp(cmd, "mptcp-connect") == 0))
 		return mptcp_hold(strcmp(cmd, "mptcp-serve") == 0, argv[2], atoi(argv[3]), atoi(argv[4]),
 				  NULL, NULL, 0);
-	if (argc == 8 && strcmp(cmd, "mptcp-us") == 0)
-		return mptcp_hold(0, argv[2], atoi(argv[3]), atoi(argv[7]), argv[4], argv[5],
-				  atoi(argv[6]));
+	if (argc == 8 && (strcmp(cmd, "mptcp-us") == 0 || strcmp(cmd, "mptcp-us-serve") == 0))
+		return mptcp_hold(strcmp(cmd, "mptcp-us-serve") == 0, argv[2], atoi(argv[3]), atoi(argv[7]),
+				  argv[4], argv[5], atoi(argv[6]));
 	if (argc == 3 && strcmp(cmd, "openat2") == 0) {
 		struct open_how how = { .flags = O_RDONLY,
 					.resolve = RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };

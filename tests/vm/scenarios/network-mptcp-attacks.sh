@@ -5,7 +5,10 @@
 #     the subflow to an allowed address but a denied port (a `port` rule);
 #  2. the userspace path manager (net.mptcp.pm_type = 1): a process asks for a subflow
 #     to a denied address (MPTCP_PM_CMD_SUBFLOW_CREATE with the connection's token); the
-#     kernel connects it in that process's context with kernel_connect().
+#     kernel connects it in that process's context with kernel_connect();
+#  3. the same from a server in a container (target = "container"): a subflow of the
+#     connection it accepted, whose socket the kernel made (it inherits the listener's
+#     owner).
 # Fails when the subflow is established (MPTCP_TCPINFO) or a packet reaches the denied
 # address on lo. Debian's 5.10 has no MPTCP: skipped there.
 # shellcheck shell=sh source=../lib.sh
@@ -95,3 +98,41 @@ esac
 n=$(count_records '"action":"BLOCKED"' "\"dst_addr\":\"$NET_A\"")
 [ "$n" -ge 1 ] || fail "the userspace-PM subflow to $NET_A was refused with no record"
 say "refused and recorded: the userspace-PM subflow to $NET_A"
+
+say "3. a server's subflow of an accepted connection, in a container"
+net_config /tmp/sg.toml block 'target = "container"' "cidr = { deny = [\"$NET_A/32\"] }"
+start_agent /tmp/sg.toml
+sysctl -w net.mptcp.pm_type=1 >/dev/null 2>&1 || fail "net.mptcp.pm_type"
+"$AT" sniff "$NET_A" 8000 >/tmp/mptcp-sniff.log 2>&1 &
+sniffer=$!
+unshare -p -f --mount-proc "$AT" mptcp-us-serve 0.0.0.0 "$PORT" "$NET_B" "$NET_A" "$PORT" 3000 \
+    >/tmp/mptcp-serve.log 2>&1 &
+server=$!
+i=0
+while ! grep -q listening /tmp/mptcp-serve.log 2>/dev/null || ! grep -q listening /tmp/mptcp-sniff.log 2>/dev/null; do
+    [ "$i" -lt 50 ] || fail "no listener"
+    sleep 0.1
+    i=$((i + 1))
+done
+sleep 0.5
+run_cmd "$AT" mptcp-connect "$NET_B" "$PORT" 5000
+wait "$sniffer" "$server"
+served=$(cat /tmp/mptcp-serve.log)
+sniffed=$(cat /tmp/mptcp-sniff.log)
+say "server: $served"
+say "sniffer: $sniffed"
+records '"module":"network"' | tail -n 5
+stop_agent
+sysctl -w net.mptcp.pm_type=0 >/dev/null 2>&1
+case $served in
+    *"subflow $NET_A:$PORT state 1"*) fail "the container's subflow to the denied $NET_A was established" ;;
+    *"create: ok"*) fail "the container's server made a subflow to the denied $NET_A" ;;
+    *"create: error"*) ;;
+    *) fail "MPTCP_PM_CMD_SUBFLOW_CREATE was not tried by the server: $served" ;;
+esac
+case $sniffed in
+    seen*) fail "a packet reached the denied $NET_A through the server's subflow" ;;
+esac
+n=$(count_records '"action":"BLOCKED"' "\"dst_addr\":\"$NET_A\"" '"container":true')
+[ "$n" -ge 1 ] || fail "the container server's subflow to $NET_A was refused with no record"
+say "refused and recorded: the container server's subflow to $NET_A"
