@@ -20,29 +20,11 @@ JOINPORT=7422
 net_setup
 sysctl -w net.mptcp.enabled=1 >/dev/null 2>&1
 
-# serve_and SNIFFDST CMD...: an MPTCP listener on PORT and a sniffer for SNIFFDST, then
-# CMD (its output in $client, the sniffer's in $sniffed).
+# serve_and SNIFFDST CMD...: an MPTCP listener on PORT, then CMD (mptcp_exchange).
 serve_and() {
     sniffdst=$1
     shift
-    "$AT" sniff "$sniffdst" 8000 >/tmp/mptcp-sniff.log 2>&1 &
-    sniffer=$!
-    "$AT" mptcp-serve 0.0.0.0 "$PORT" 6000 >/tmp/mptcp-serve.log 2>&1 &
-    server=$!
-    i=0
-    while ! grep -q listening /tmp/mptcp-serve.log 2>/dev/null || ! grep -q listening /tmp/mptcp-sniff.log 2>/dev/null; do
-        [ "$i" -lt 50 ] || fail "no listener"
-        sleep 0.1
-        i=$((i + 1))
-    done
-    sleep 0.5
-    run_cmd "$@"
-    client=$OUT
-    say "client: $client"
-    wait "$sniffer" "$server"
-    sniffed=$(cat /tmp/mptcp-sniff.log)
-    say "server: $(cat /tmp/mptcp-serve.log)"
-    say "sniffer: $sniffed"
+    mptcp_exchange "$sniffdst" "exec $AT mptcp-serve 0.0.0.0 $PORT 6000" "$@"
 }
 
 say "1. an announced port denied by a port rule"
@@ -103,24 +85,9 @@ say "3. a server's subflow of an accepted connection, in a container"
 net_config /tmp/sg.toml block 'target = "container"' "cidr = { deny = [\"$NET_A/32\"] }"
 start_agent /tmp/sg.toml
 sysctl -w net.mptcp.pm_type=1 >/dev/null 2>&1 || fail "net.mptcp.pm_type"
-"$AT" sniff "$NET_A" 8000 >/tmp/mptcp-sniff.log 2>&1 &
-sniffer=$!
-unshare -p -f --mount-proc "$AT" mptcp-us-serve 0.0.0.0 "$PORT" "$NET_B" "$NET_A" "$PORT" 3000 \
-    >/tmp/mptcp-serve.log 2>&1 &
-server=$!
-i=0
-while ! grep -q listening /tmp/mptcp-serve.log 2>/dev/null || ! grep -q listening /tmp/mptcp-sniff.log 2>/dev/null; do
-    [ "$i" -lt 50 ] || fail "no listener"
-    sleep 0.1
-    i=$((i + 1))
-done
-sleep 0.5
-run_cmd "$AT" mptcp-connect "$NET_B" "$PORT" 5000
-wait "$sniffer" "$server"
-served=$(cat /tmp/mptcp-serve.log)
-sniffed=$(cat /tmp/mptcp-sniff.log)
-say "server: $served"
-say "sniffer: $sniffed"
+mptcp_exchange "$NET_A" \
+    "exec unshare -p -f --mount-proc $AT mptcp-us-serve 0.0.0.0 $PORT $NET_B $NET_A $PORT 3000" \
+    "$AT" mptcp-connect "$NET_B" "$PORT" 5000
 records '"module":"network"' | tail -n 5
 stop_agent
 sysctl -w net.mptcp.pm_type=0 >/dev/null 2>&1
