@@ -74,6 +74,13 @@ struct {
 	__type(value, __u32);
 } sg_watch_names SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_WATCH_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} sg_watch_filter SEC(".maps");
+
 static __always_inline int enabled(__u32 det)
 {
 	return sg_detections & (1U << det);
@@ -723,6 +730,16 @@ int BPF_PROG(sg_detect_userns, const struct cred *cred, int ret)
 #define FMODE_READ 0x1
 #define FMODE_WRITE 0x2
 
+/* May the inode number be a key of sg_watches? No means surely not (the
+ * filter's bit is clear); an array lookup, which the verifier inlines. */
+static __always_inline int maybe_watched(__u64 ino)
+{
+	__u32 word = (ino / 64) % SG_WATCH_FILTER_WORDS;
+	__u64 *bits = bpf_map_lookup_elem(&sg_watch_filter, &word);
+
+	return bits && ((*bits >> (ino % 64)) & 1);
+}
+
 /* What the name means: the file's own entry (when it exists) and its
  * directory's. A global function: verified once for every hook. */
 __noinline __u32 sg_detect_watch(__u64 dentry_addr)
@@ -736,15 +753,19 @@ __noinline __u32 sg_detect_watch(__u64 dentry_addr)
 		return 0;
 	if (inode) {
 		key.ino = BPF_CORE_READ(inode, i_ino);
-		key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-		bits = bpf_map_lookup_elem(&sg_watches, &key);
-		if (bits && !(*bits & SG_WATCH_DIR))
-			out |= *bits;
+		if (maybe_watched(key.ino)) {
+			key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+			bits = bpf_map_lookup_elem(&sg_watches, &key);
+			if (bits && !(*bits & SG_WATCH_DIR))
+				out |= *bits;
+		}
 	}
 	inode = BPF_CORE_READ(dentry, d_parent, d_inode);
 	if (!inode)
 		return out;
 	key.ino = BPF_CORE_READ(inode, i_ino);
+	if (!maybe_watched(key.ino))
+		return out;
 	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	bits = bpf_map_lookup_elem(&sg_watches, &key);
 	if (!bits)

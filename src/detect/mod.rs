@@ -301,6 +301,19 @@ struct WatchTables {
     names: Vec<((u32, u64), String, u32)>,
 }
 
+/// sg_watch_filter's words: the bit of every inode number of `tables.inodes` (the
+/// names' directories are among them), so that the kernel looks up only those.
+fn watch_filter(tables: &WatchTables) -> [u64; WATCH_FILTER_WORDS] {
+    let mut words = [0u64; WATCH_FILTER_WORDS];
+    for ((_, ino), _) in &tables.inodes {
+        // (the remainder is below WATCH_FILTER_WORDS: the cast cannot truncate)
+        words[((ino / 64) % WATCH_FILTER_WORDS as u64) as usize] |= 1 << (ino % 64);
+    }
+    words
+}
+
+const WATCH_FILTER_WORDS: usize = sg::sg_watch_filter::SG_WATCH_FILTER_WORDS.0 as usize;
+
 fn or_into<K: PartialEq>(table: &mut Vec<(K, u32)>, key: K, bits: u32) {
     match table.iter_mut().find(|(k, _)| *k == key) {
         Some((_, b)) => *b |= bits,
@@ -578,6 +591,15 @@ impl runtime::Module for Detect {
         }
         if self.enabled.iter().any(|d| FILE_DETECTIONS.contains(d)) {
             let tables = watches(identify_on_host, expand_on_host);
+            for (word, bits) in watch_filter(&tables).iter().enumerate() {
+                if *bits == 0 {
+                    continue;
+                }
+                let word = u32::try_from(word).context("detect: watch filter")?;
+                maps.sg_watch_filter
+                    .update(&word.to_ne_bytes(), &bits.to_ne_bytes(), MapFlags::ANY)
+                    .context("detect: watch filter")?;
+            }
             for ((dev, ino), bits) in &tables.inodes {
                 let key = sg::sg_inode_key { ino: *ino, dev: *dev, ..Default::default() };
                 maps.sg_watches
@@ -907,6 +929,14 @@ mod tests {
         assert_eq!(inode("/root/.ssh"), Some(w::SG_WATCH_NAMES.0));
         // Every name fits the kernel's key with its NUL.
         assert!(tables.names.iter().all(|(_, n, _)| n.len() < NAME_LEN));
+        // The kernel's filter has the bit of every watched inode (the names' directories
+        // included), as the kernel computes it.
+        let filter = watch_filter(&tables);
+        let set = |ino: u64| (filter[((ino / 64) % WATCH_FILTER_WORDS as u64) as usize] >> (ino % 64)) & 1 == 1;
+        assert!(tables.inodes.iter().all(|((_, ino), _)| set(*ino)));
+        assert!(set(id("/etc").1) && set(id("/root/.ssh").1));
+        let bits: u32 = filter.iter().map(|word| word.count_ones()).sum();
+        assert_eq!(bits as usize, tables.inodes.len()); // inodes 100.. are distinct bits
     }
 
     #[test]
