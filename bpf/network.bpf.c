@@ -128,6 +128,18 @@ struct {
 	__type(value, struct sg_net_owner);
 } sg_net_owners SEC(".maps");
 
+/* The owners of MPTCP sockets, for the subflows the kernel connects for them
+ * (sg_net_subflow_enter): noted at connect and at listen, and cloned with a
+ * listener into each connection it accepts (BPF_F_CLONE: sk_clone_lock, which
+ * MPTCP calls for a new connection), so that a server's own subflows have its
+ * owner too. A map of its own: cloning sg_net_owners would cost every TCP accept. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct sg_net_owner);
+} sg_net_mptcp_owners SEC(".maps");
+
 /* Records are built here, not on the 512-byte stack. */
 struct sg_net_scratch {
 	struct sg_net_event ev;
@@ -406,12 +418,12 @@ static __always_inline void fill_event(struct sg_net_event *ev, __u32 op, __u32 
 	ev->protocol = f->protocol;
 }
 
-/* Notes the current task as the owner of sk (process context), with the mark
- * of an allow-listed subject when exempt. */
-static __always_inline void note_owner(struct sock *sk, __u32 exempt)
+/* Notes the current task as the owner of sk (process context) in `owners`, with
+ * the mark of an allow-listed subject when exempt. */
+static __always_inline void note_owner_in(void *owners, struct sock *sk, __u32 exempt)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct sg_net_owner *o = bpf_sk_storage_get(&sg_net_owners, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	struct sg_net_owner *o = bpf_sk_storage_get(owners, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 
 	if (!o)
 		return;
@@ -424,6 +436,20 @@ static __always_inline void note_owner(struct sock *sk, __u32 exempt)
 	o->known = 1;
 	if (exempt)
 		o->exempt = 1;
+}
+
+static __always_inline void note_owner(struct sock *sk, __u32 exempt)
+{
+	note_owner_in(&sg_net_owners, sk, exempt);
+}
+
+/* An MPTCP socket's owner, once (a listener's is inherited by what it accepts). */
+static __always_inline void note_mptcp_owner(struct sock *sk, __u32 exempt)
+{
+	struct sg_net_owner *o = bpf_sk_storage_get(&sg_net_mptcp_owners, sk, 0, 0);
+
+	if (!o || !o->known || (exempt && !o->exempt))
+		note_owner_in(&sg_net_mptcp_owners, sk, exempt);
 }
 
 /* A decision in process context: the current task is the subject. Returns the
@@ -449,8 +475,10 @@ static __always_inline __u32 decide_task(__u32 op, struct flow *f, int block, st
 	w.uid = (__u32)uid_gid;
 	w.gid = uid_gid >> 32;
 	if (judge_op(op, f, &w, &rule_id) != SG_VERDICT_DENY) {
-		if (rule_id && sk && (sg_track_owners || f->protocol == IPPROTO_MPTCP))
+		if (rule_id && sk && sg_track_owners)
 			note_owner(sk, 1);
+		if (rule_id && sk && f->protocol == IPPROTO_MPTCP)
+			note_mptcp_owner(sk, 1);
 		return SG_VERDICT_ALLOW;
 	}
 
@@ -480,18 +508,15 @@ static __always_inline __u32 decide_task(__u32 op, struct flow *f, int block, st
  * and only when `target` is "all"; it is refused when comm, executable or gid
  * deny lists exist, which its uid cannot answer (with_storage: the LSM hooks,
  * where the owners are noted). */
-static __always_inline __u32 decide_owner(__u32 op, struct sock *sk, struct flow *f, int block, int with_storage)
+static __always_inline __u32 decide_as_owner(__u32 op, struct sock *sk, struct sg_net_owner *o, struct flow *f,
+					      int block, int with_storage)
 {
-	struct sg_net_owner *o = 0;
 	struct sg_net_scratch *s;
 	struct who w = {};
 	__u32 rule_id = 0;
 
-	if (with_storage) {
-		o = bpf_sk_storage_get(&sg_net_owners, sk, 0, 0);
-		if (o && !o->known)
-			o = 0;
-	}
+	if (o && !o->known)
+		o = 0;
 	if (o) {
 		if (sg_target != SG_TARGET_ALL) {
 			int container = !!(o->hdr.flags & SG_FLAG_CONTAINER);
@@ -530,6 +555,13 @@ static __always_inline __u32 decide_owner(__u32 op, struct sock *sk, struct flow
 	fill_event(&s->ev, op, block ? SG_ACTION_BLOCKED : SG_ACTION_MONITOR, rule_id, f);
 	sg_emit(&s->ev, sizeof(s->ev));
 	return SG_VERDICT_DENY;
+}
+
+static __always_inline __u32 decide_owner(__u32 op, struct sock *sk, struct flow *f, int block, int with_storage)
+{
+	struct sg_net_owner *o = with_storage ? bpf_sk_storage_get(&sg_net_owners, sk, 0, 0) : 0;
+
+	return decide_as_owner(op, sk, o, f, block, with_storage);
 }
 
 static __always_inline int is_datagram(const struct flow *f)
@@ -1064,8 +1096,8 @@ int BPF_PROG(sg_net_connect, struct socket *sock, struct sockaddr *address, int 
 	if (!OP_ON(SG_OP_CONNECT) || !read_sockaddr(address, addrlen, f.dst, &f.dport))
 		return 0;
 	/* Its subflows are judged by this owner (sg_net_subflow_enter). */
-	if (f.protocol == IPPROTO_MPTCP && !owner_known(sk))
-		note_owner(sk, 0);
+	if (f.protocol == IPPROTO_MPTCP)
+		note_mptcp_owner(sk, 0);
 	read_ends((void *)sk, f.family, f.src, &f.sport, ignored, &unused);
 	read_route(sk, 0, &f);
 	if (decide_task(SG_OP_CONNECT, &f, sg_block, sk) == SG_VERDICT_DENY && sg_block)
@@ -1126,7 +1158,8 @@ int BPF_PROG(sg_net_subflow_enter, struct sock *sk, const struct mptcp_addr_info
 	f.family = family;
 	f.dport = bpf_ntohs(BPF_CORE_READ(remote, port));
 	f.sport = bpf_ntohs(BPF_CORE_READ(local, port));
-	verdict = decide_owner(SG_OP_CONNECT, sk, &f, sg_block, 1);
+	verdict = decide_as_owner(SG_OP_CONNECT, sk, bpf_sk_storage_get(&sg_net_mptcp_owners, sk, 0, 0), &f,
+				  sg_block, 1);
 	if (bpf_map_update_elem(&sg_net_subflows, &id, &verdict, BPF_ANY)) {
 		unjudged = bpf_map_lookup_elem(&sg_net_subflows_unjudged, &zero);
 		if (unjudged)
@@ -1263,7 +1296,8 @@ int BPF_PROG(sg_net_getpeername, struct socket *sock, int ret)
 	return 0;
 }
 
-/* The owner of a listener: its accepts are judged in softirq context. */
+/* The owner of a listener: its accepts are judged in softirq context, and an
+ * MPTCP listener's owner judges the subflows of the connections it accepts. */
 SEC("lsm/socket_listen")
 int BPF_PROG(sg_net_listen, struct socket *sock, int backlog, int ret)
 {
@@ -1272,8 +1306,13 @@ int BPF_PROG(sg_net_listen, struct socket *sock, int backlog, int ret)
 
 	if (ret)
 		return sg_keep_denial(ret);
-	if (inet_socket(sk, &f))
+	if (!inet_socket(sk, &f))
+		return 0;
+	if (sg_track_owners)
 		note_owner(sk, 0);
+	/* what it accepts inherits this owner, for their subflows */
+	if (f.protocol == IPPROTO_MPTCP && OP_ON(SG_OP_CONNECT))
+		note_mptcp_owner(sk, 0);
 	return 0;
 }
 

@@ -62,7 +62,8 @@ pub const PROGRAMS: &[Program<NetworkOp>] = &[
     ),
     Program::new("sg_net_bind", HookKind::Lsm, "socket_bind", &[NetworkOp::Bind, NetworkOp::Recvmsg]),
     Program::new("sg_net_getpeername", HookKind::Lsm, "socket_getpeername", &[NetworkOp::Getpeername]),
-    Program::new("sg_net_listen", HookKind::Lsm, "socket_listen", &[NetworkOp::Accept]),
+    // A listener's owner, for its accepts and (MPTCP) its connections' subflows.
+    Program::new("sg_net_listen", HookKind::Lsm, "socket_listen", &[NetworkOp::Accept, NetworkOp::Connect]),
     Program::new("sg_net_accept", HookKind::Lsm, "inet_conn_request", &[NetworkOp::Accept]),
     Program::new("sg_net_recv", HookKind::Lsm, "socket_sock_rcv_skb", &[NetworkOp::Recvmsg]),
     Program::new("sg_net_state", HookKind::Tracepoint, "inet_sock_set_state", &[NetworkOp::Connect, NetworkOp::Accept]),

@@ -32,11 +32,26 @@
 //   sg-attacktool mptcp-pm limits ADD_ADDRS SUBFLOWS
 //                                          the in-kernel MPTCP path manager's limits
 //                                          (generic netlink mptcp_pm, MPTCP_PM_CMD_SET_LIMITS)
-//   sg-attacktool mptcp-pm signal IP ID    an endpoint IP announced to peers (ADD_ADDR)
+//   sg-attacktool mptcp-pm signal IP ID [PORT]
+//                                          an endpoint IP announced to peers (ADD_ADDR),
+//                                          with PORT: announced with that port (the kernel
+//                                          listens on it for joins)
+//   sg-attacktool mptcp-pm flush           remove every endpoint (MPTCP_PM_CMD_FLUSH_ADDRS)
 //   sg-attacktool mptcp-serve IP PORT MS   an MPTCP listener: accept one, hold it MS
 //   sg-attacktool mptcp-connect IP PORT MS an MPTCP connect to IP:PORT, held MS; then
 //                                          "subflow REMOTE:PORT state N" (TCP state,
 //                                          1 = established) for each of its subflows
+//   sg-attacktool mptcp-us IP PORT LOCAL REMOTE RPORT MS
+//                                          an MPTCP connect to IP:PORT, then a subflow
+//                                          LOCAL -> REMOTE:RPORT asked of the userspace path
+//                                          manager (MPTCP_PM_CMD_SUBFLOW_CREATE with the
+//                                          connection's MPTCP_INFO token; net.mptcp.pm_type
+//                                          = 1), held MS; prints "create: ok|error: ..." and
+//                                          the subflows as mptcp-connect does
+//   sg-attacktool mptcp-us-serve IP PORT LOCAL REMOTE RPORT MS
+//                                          the same from the server's side: an MPTCP
+//                                          listener on IP:PORT accepts one connection and
+//                                          asks for a subflow of it LOCAL -> REMOTE:RPORT
 // Prints "ok" (or the data read) and exits 0, or "error: <step>: <strerror>" and exits 1.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -211,17 +226,23 @@ static int sniff(const char *dst, int ms)
 /* Generic netlink for the MPTCP path manager (include/uapi/linux/mptcp.h, whose
  * enums are stable since 5.7). */
 #define SG_MPTCP_PM_CMD_ADD_ADDR 1
+#define SG_MPTCP_PM_CMD_FLUSH_ADDRS 4
 #define SG_MPTCP_PM_CMD_SET_LIMITS 5
+#define SG_MPTCP_PM_CMD_SUBFLOW_CREATE 10
 #define SG_MPTCP_PM_ATTR_ADDR 1
 #define SG_MPTCP_PM_ATTR_RCV_ADD_ADDRS 2
 #define SG_MPTCP_PM_ATTR_SUBFLOWS 3
+#define SG_MPTCP_PM_ATTR_TOKEN 4
+#define SG_MPTCP_PM_ATTR_ADDR_REMOTE 6
 #define SG_MPTCP_PM_ADDR_ATTR_FAMILY 1
 #define SG_MPTCP_PM_ADDR_ATTR_ID 2
 #define SG_MPTCP_PM_ADDR_ATTR_ADDR4 3
+#define SG_MPTCP_PM_ADDR_ATTR_PORT 5
 #define SG_MPTCP_PM_ADDR_ATTR_FLAGS 6
 #define SG_MPTCP_PM_ADDR_FLAG_SIGNAL 1
 #define SG_IPPROTO_MPTCP 262
 #define SG_SOL_MPTCP 284
+#define SG_MPTCP_INFO 1
 #define SG_MPTCP_TCPINFO 2
 #define SG_MPTCP_SUBFLOW_ADDRS 3
 
@@ -282,18 +303,19 @@ static int genl(int fd, struct nlbuf *m, int family, int cmd, struct nlbuf *repl
 	return 0;
 }
 
-static int mptcp_pm(char **argv, int argc)
+/* The mptcp_pm generic netlink family's id on the socket fd, or 0 (printed). */
+static int mptcp_family(int fd)
 {
 	struct nlbuf m = { .len = NLMSG_HDRLEN + GENL_HDRLEN }, r;
-	int fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC), family = 0;
 	struct nlmsghdr *h;
 	struct nlattr *a;
+	int family = 0;
 
-	if (fd < 0)
-		return error("socket");
 	put(&m, CTRL_ATTR_FAMILY_NAME, "mptcp_pm", 9);
-	if (genl(fd, &m, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, &r) < 0)
-		return error("CTRL_CMD_GETFAMILY mptcp_pm");
+	if (genl(fd, &m, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, &r) < 0) {
+		error("CTRL_CMD_GETFAMILY mptcp_pm");
+		return 0;
+	}
 	h = (struct nlmsghdr *)r.b;
 	for (int off = NLMSG_HDRLEN + GENL_HDRLEN; off + NLA_HDRLEN <= (int)h->nlmsg_len;) {
 		a = (struct nlattr *)(r.b + off);
@@ -303,11 +325,43 @@ static int mptcp_pm(char **argv, int argc)
 			memcpy(&family, (char *)a + NLA_HDRLEN, 2);
 		off += NLA_ALIGN(a->nla_len);
 	}
-	if (!family) {
+	if (!family)
 		printf("error: no mptcp_pm family\n");
+	return family;
+}
+
+/* A nested IPv4 address attribute (id, port, flags: left out when 0). */
+static void put_addr4(struct nlbuf *m, int type, const char *ip, uint8_t id, uint16_t port,
+		      uint32_t flags)
+{
+	uint16_t fam = AF_INET;
+	struct in_addr in;
+	int start = m->len;
+	struct nlattr *a;
+
+	inet_pton(AF_INET, ip, &in);
+	a = put(m, type | NLA_F_NESTED, NULL, 0);
+	put(m, SG_MPTCP_PM_ADDR_ATTR_FAMILY, &fam, 2);
+	if (id)
+		put(m, SG_MPTCP_PM_ADDR_ATTR_ID, &id, 1);
+	put(m, SG_MPTCP_PM_ADDR_ATTR_ADDR4, &in, 4);
+	if (port)
+		put(m, SG_MPTCP_PM_ADDR_ATTR_PORT, &port, 2);
+	if (flags)
+		put(m, SG_MPTCP_PM_ADDR_ATTR_FLAGS, &flags, 4);
+	a->nla_len = m->len - start;
+}
+
+static int mptcp_pm(char **argv, int argc)
+{
+	struct nlbuf m = { .len = NLMSG_HDRLEN + GENL_HDRLEN }, r;
+	int fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC), family;
+
+	if (fd < 0)
+		return error("socket");
+	family = mptcp_family(fd);
+	if (!family)
 		return 1;
-	}
-	m.len = NLMSG_HDRLEN + GENL_HDRLEN;
 	if (argc == 5 && strcmp(argv[2], "limits") == 0) {
 		uint32_t adds = atoi(argv[3]), subflows = atoi(argv[4]);
 
@@ -315,24 +369,16 @@ static int mptcp_pm(char **argv, int argc)
 		put(&m, SG_MPTCP_PM_ATTR_SUBFLOWS, &subflows, 4);
 		if (genl(fd, &m, family, SG_MPTCP_PM_CMD_SET_LIMITS, &r) < 0)
 			return error("MPTCP_PM_CMD_SET_LIMITS");
-	} else if (argc == 5 && strcmp(argv[2], "signal") == 0) {
-		uint16_t fam = AF_INET;
-		uint8_t id = atoi(argv[4]);
-		uint32_t flags = SG_MPTCP_PM_ADDR_FLAG_SIGNAL;
-		struct in_addr in;
-		int start = m.len;
-
-		inet_pton(AF_INET, argv[3], &in);
-		a = put(&m, SG_MPTCP_PM_ATTR_ADDR | NLA_F_NESTED, NULL, 0);
-		put(&m, SG_MPTCP_PM_ADDR_ATTR_FAMILY, &fam, 2);
-		put(&m, SG_MPTCP_PM_ADDR_ATTR_ID, &id, 1);
-		put(&m, SG_MPTCP_PM_ADDR_ATTR_ADDR4, &in, 4);
-		put(&m, SG_MPTCP_PM_ADDR_ATTR_FLAGS, &flags, 4);
-		a->nla_len = m.len - start;
+	} else if ((argc == 5 || argc == 6) && strcmp(argv[2], "signal") == 0) {
+		put_addr4(&m, SG_MPTCP_PM_ATTR_ADDR, argv[3], atoi(argv[4]),
+			  argc == 6 ? atoi(argv[5]) : 0, SG_MPTCP_PM_ADDR_FLAG_SIGNAL);
 		if (genl(fd, &m, family, SG_MPTCP_PM_CMD_ADD_ADDR, &r) < 0)
 			return error("MPTCP_PM_CMD_ADD_ADDR");
+	} else if (argc == 3 && strcmp(argv[2], "flush") == 0) {
+		if (genl(fd, &m, family, SG_MPTCP_PM_CMD_FLUSH_ADDRS, &r) < 0)
+			return error("MPTCP_PM_CMD_FLUSH_ADDRS");
 	} else {
-		printf("error: mptcp-pm limits|signal\n");
+		printf("error: mptcp-pm limits|signal|flush\n");
 		return 1;
 	}
 	printf("ok\n");
@@ -374,12 +420,50 @@ static int mptcp_subflows(int fd)
 	return 0;
 }
 
+/* Ask the userspace path manager for a subflow LOCAL -> REMOTE:PORT of the MPTCP
+ * connection fd (its token from MPTCP_INFO); prints "create: ok" or the error. */
+static int mptcp_us_create(int fd, const char *local, const char *remote, int port)
+{
+	struct nlbuf m = { .len = NLMSG_HDRLEN + GENL_HDRLEN }, r;
+	int nl = socket(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC), family;
+	struct mptcp_info_head {
+		uint8_t counts[6];
+		uint32_t flags, token;
+		uint64_t more[8];
+	} info;
+	socklen_t len = sizeof(info);
+
+	if (nl < 0)
+		return error("socket");
+	family = mptcp_family(nl);
+	if (!family)
+		return 1;
+	/* the kernel connects a subflow only once the connection is fully established:
+	 * the peer's acknowledgement of data (with MPTCP's data ack) makes it so */
+	if (write(fd, "sg", 2) != 2)
+		return error("write");
+	usleep(500 * 1000);
+	memset(&info, 0, sizeof(info));
+	if (getsockopt(fd, SG_SOL_MPTCP, SG_MPTCP_INFO, &info, &len) < 0)
+		return error("MPTCP_INFO");
+	put(&m, SG_MPTCP_PM_ATTR_TOKEN, &info.token, 4);
+	put_addr4(&m, SG_MPTCP_PM_ATTR_ADDR, local, 23, 0, 0);
+	put_addr4(&m, SG_MPTCP_PM_ATTR_ADDR_REMOTE, remote, 0, port, 0);
+	if (genl(nl, &m, family, SG_MPTCP_PM_CMD_SUBFLOW_CREATE, &r) < 0)
+		printf("create: error: %s\n", strerror(errno));
+	else
+		printf("create: ok\n");
+	fflush(stdout);
+	return 0;
+}
+
 /* An MPTCP connection (serve: accepted on IP:PORT) held open MS milliseconds, so that
  * the path manager can add subflows. */
-static int mptcp_hold(int serve, const char *ip, int port, int ms)
+static int mptcp_hold(int serve, const char *ip, int port, int ms, const char *us_local,
+		      const char *us_remote, int us_port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_STREAM, SG_IPPROTO_MPTCP), one = 1, c;
+	int fd = socket(AF_INET, SOCK_STREAM, SG_IPPROTO_MPTCP), one = 1, c = -1;
 
 	if (fd < 0)
 		return error("socket");
@@ -396,8 +480,10 @@ static int mptcp_hold(int serve, const char *ip, int port, int ms)
 	} else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		return error("connect");
 	}
+	if (us_local && mptcp_us_create(serve ? c : fd, us_local, us_remote, us_port))
+		return 1;
 	usleep(ms * 1000);
-	if (!serve && mptcp_subflows(fd))
+	if ((!serve || us_local) && mptcp_subflows(serve ? c : fd))
 		return 1;
 	printf("ok\n");
 	return 0;
@@ -479,7 +565,11 @@ int main(int argc, char **argv)
 	if (argc >= 3 && strcmp(cmd, "mptcp-pm") == 0)
 		return mptcp_pm(argv, argc);
 	if (argc == 5 && (strcmp(cmd, "mptcp-serve") == 0 || strcmp(cmd, "mptcp-connect") == 0))
-		return mptcp_hold(strcmp(cmd, "mptcp-serve") == 0, argv[2], atoi(argv[3]), atoi(argv[4]));
+		return mptcp_hold(strcmp(cmd, "mptcp-serve") == 0, argv[2], atoi(argv[3]), atoi(argv[4]),
+				  NULL, NULL, 0);
+	if (argc == 8 && (strcmp(cmd, "mptcp-us") == 0 || strcmp(cmd, "mptcp-us-serve") == 0))
+		return mptcp_hold(strcmp(cmd, "mptcp-us-serve") == 0, argv[2], atoi(argv[3]), atoi(argv[7]),
+				  argv[4], argv[5], atoi(argv[6]));
 	if (argc == 3 && strcmp(cmd, "openat2") == 0) {
 		struct open_how how = { .flags = O_RDONLY,
 					.resolve = RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };

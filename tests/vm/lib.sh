@@ -132,12 +132,15 @@ start_agent() {
     shift
     SG_LOG=$(log_of "$cfg")
     [ -n "$SG_LOG" ] || fail "start_agent: no output = \"FILE\" in $cfg"
+    # a log kept from an earlier agent already holds a start record: wait for a new one
+    # (else the scenario goes on while this agent is still loading its programs)
+    starts=$(count_records '"module":"agent"' '"op":"start"')
     say "starting: $SG run -c $cfg $*"
     "$SG" run -c "$cfg" "$@" >"$AGENT_OUT" 2>"$AGENT_ERR" &
     AGENT_PID=$!
     i=0
     while [ "$i" -lt 600 ]; do
-        if [ -n "$(records '"module":"agent"' '"op":"start"')" ]; then
+        if [ "$(count_records '"module":"agent"' '"op":"start"')" -gt "$starts" ]; then
             say "agent $AGENT_PID started"
             return 0
         fi
@@ -374,6 +377,32 @@ net_config() {
         printf '[log]\nformat = "json"\noutput = "/tmp/sg.log"\n[network]\nmode = "%s"\n' "$mode"
         for line in "$@"; do printf '%s\n' "$line"; done
     } >"$f"
+}
+# mptcp_exchange SNIFFDST SERVER CLIENT...: a sniffer for packets to SNIFFDST on lo and
+# the shell line SERVER (an MPTCP listener of sg-attacktool, which prints "listening") in
+# the background, then CLIENT once both listen. Sets $client (CLIENT's output), $served
+# and $sniffed (the sniffer's "seen ..." or "error: not seen").
+mptcp_exchange() {
+    /usr/bin/sg-attacktool sniff "$1" 8000 >/tmp/mptcp-sniff.log 2>&1 &
+    sniffer=$!
+    sh -c "$2" >/tmp/mptcp-serve.log 2>&1 &
+    server=$!
+    shift 2
+    i=0
+    while ! grep -q listening /tmp/mptcp-serve.log 2>/dev/null || ! grep -q listening /tmp/mptcp-sniff.log 2>/dev/null; do
+        [ "$i" -lt 50 ] || fail "no listener"
+        sleep 0.1
+        i=$((i + 1))
+    done
+    sleep 0.5
+    run_cmd "$@"
+    client=$OUT
+    wait "$sniffer" "$server"
+    served=$(cat /tmp/mptcp-serve.log)
+    sniffed=$(cat /tmp/mptcp-sniff.log)
+    say "client: $client"
+    say "server: $served"
+    say "sniffer: $sniffed"
 }
 # ---- end network module helpers
 # ---- mount module helpers (scenarios mount-*.sh)

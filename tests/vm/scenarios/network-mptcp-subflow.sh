@@ -27,31 +27,16 @@ case $OUT in
 esac
 
 say "a subflow to the denied address announced by the peer"
+# (no endpoint left by an earlier scenario: the one announce accepted must be NET_A)
+run_cmd "$AT" mptcp-pm flush
+[ "$OUT" = ok ] || fail "mptcp-pm flush: $OUT"
 run_cmd "$AT" mptcp-pm limits 1 1
 [ "$OUT" = ok ] || fail "mptcp-pm limits: $OUT"
 run_cmd "$AT" mptcp-pm signal "$NET_A" 7
 [ "$OUT" = ok ] || fail "mptcp-pm signal: $OUT"
-# attempt: the server announces NET_A; the client connects to NET_B. Sets $client
-# (its subflows and their TCP states) and $sniffed (what reached NET_A on lo).
+# attempt: the server announces NET_A; the client connects to NET_B (mptcp_exchange).
 attempt() {
-    "$AT" sniff "$NET_A" 8000 >/tmp/mptcp-sniff.log 2>&1 &
-    sniffer=$!
-    "$AT" mptcp-serve 0.0.0.0 "$PORT" 6000 >/tmp/mptcp-serve.log 2>&1 &
-    server=$!
-    i=0
-    while ! grep -q listening /tmp/mptcp-serve.log 2>/dev/null || ! grep -q listening /tmp/mptcp-sniff.log 2>/dev/null; do
-        [ "$i" -lt 50 ] || fail "no listener"
-        sleep 0.1
-        i=$((i + 1))
-    done
-    sleep 0.5
-    run_cmd "$AT" mptcp-connect "$NET_B" "$PORT" 4000
-    client=$OUT
-    say "connect to $NET_B: $client"
-    wait "$sniffer" "$server"
-    sniffed=$(cat /tmp/mptcp-sniff.log)
-    say "server: $(cat /tmp/mptcp-serve.log)"
-    say "sniffer: $sniffed"
+    mptcp_exchange "$NET_A" "exec $AT mptcp-serve 0.0.0.0 $PORT 6000" "$AT" mptcp-connect "$NET_B" "$PORT" 4000
 }
 attempt
 records '"module":"network"' | tail -n 5
