@@ -3,8 +3,9 @@
 # clock (-icount shift=0), runs every "# boots: bench" scenario of tests/vm/scenarios, and
 # writes their SG-BENCH lines into bench/results-file.md (file open+close, the audited-event
 # pipeline, memory, the verifier's work at start), bench/results-telemetry.md
-# (bench-telemetry) and bench/results-detect.md (bench-detect) with the date and commit. Ratios are measured within one boot (agent
-# attached vs detached), so they repeat to about 0.1%.
+# (bench-telemetry) and bench/results-detect.md (bench-detect) with the date and commit.
+# Ratios are measured within one boot (agent attached vs detached), so they repeat to
+# about 0.1%.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 BIN=${1:?usage: bench/run.sh BIN}

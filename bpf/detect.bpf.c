@@ -828,10 +828,24 @@ __noinline int sg_detect_name(__u64 mnt, __u64 dentry)
 static __always_inline int watch_check(struct vfsmount *mnt, struct dentry *dentry, __u32 how, __u32 access)
 {
 	struct sg_detect_event *ev;
+	struct inode *inode, *dir;
+	struct dentry *parent;
 	__u64 m = 0, d = 0;
 	__u32 bits;
 	int det;
 
+	/* Every open comes here: first the filter, through BTF pointers (a load
+	 * each), for the file and its directory, which rules out nearly every
+	 * name; the probe reads below cost about a hundred instructions each
+	 * (bench-detect: 850 per open when they came first). No load through a
+	 * null pointer: 5.10 crashes searching the exception table. */
+	if (!dentry)
+		return -1;
+	inode = dentry->d_inode;
+	parent = dentry->d_parent;
+	dir = parent ? parent->d_inode : 0;
+	if (!(inode && maybe_watched(inode->i_ino)) && !(dir && maybe_watched(dir->i_ino)))
+		return -1;
 	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == sg_agent_tgid)
 		return -1; /* its own logs, and the inventory's reads */
 	/* Hook arguments are typed pointers, which global functions do not take. */
@@ -863,10 +877,15 @@ int BPF_PROG(sg_detect_open, struct file *file, int ret)
 		return 0; /* exec is the exec hook's */
 	/* Truncation at open is the truncate hooks'. */
 	if (mode & FMODE_WRITE) {
+		struct inode *inode = file->f_inode;
+		unsigned long magic = inode ? inode->i_sb->s_magic : 0;
 		__u64 addr = 0;
 		int refuse = 0;
 
-		if (maybe_container()) {
+		/* The helpers' files first (BTF loads), the pid namespace's probe
+		 * reads only then: every write open passes here. */
+		if ((magic == PROC_SUPER_MAGIC || magic == SYSFS_MAGIC || magic == CGROUP_SUPER_MAGIC) &&
+		    maybe_container()) {
 			bpf_probe_read_kernel(&addr, sizeof(addr), &file);
 			refuse = sg_detect_escape_file(addr) > 0;
 		}
