@@ -31,6 +31,9 @@ const volatile __u64 sg_exclude_need_command = 0;
 const volatile __u64 sg_exclude_need_uid = 0;
 const volatile __u64 sg_exclude_detection[SG_DET_COUNT] = {};
 const volatile __u32 sg_agent_tgid = 0; /* bpf_load: the agent's own loads are not detections */
+/* The bit of every watched inode number (sg_watches): an open whose file and
+ * directory have none is no detection's, found without a lookup. */
+const volatile __u64 sg_watch_filter[SG_WATCH_FILTER_WORDS] = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -74,12 +77,6 @@ struct {
 	__type(value, __u32);
 } sg_watch_names SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SG_WATCH_FILTER_WORDS);
-	__type(key, __u32);
-	__type(value, __u64);
-} sg_watch_filter SEC(".maps");
 
 static __always_inline int enabled(__u32 det)
 {
@@ -731,13 +728,10 @@ int BPF_PROG(sg_detect_userns, const struct cred *cred, int ret)
 #define FMODE_WRITE 0x2
 
 /* May the inode number be a key of sg_watches? No means surely not (the
- * filter's bit is clear); an array lookup, which the verifier inlines. */
+ * filter's bit is clear). In rodata: one load, no lookup. */
 static __always_inline int maybe_watched(__u64 ino)
 {
-	__u32 word = (ino / 64) % SG_WATCH_FILTER_WORDS;
-	__u64 *bits = bpf_map_lookup_elem(&sg_watch_filter, &word);
-
-	return bits && ((*bits >> (ino % 64)) & 1);
+	return (sg_watch_filter[(ino / 64) % SG_WATCH_FILTER_WORDS] >> (ino % 64)) & 1;
 }
 
 /* What the name means: the file's own entry (when it exists) and its

@@ -411,7 +411,13 @@ pub fn prepare(config: &DetectConfig, caps: &Capabilities, agent_pidns: u32) -> 
         .collect();
     runtime::prepare(state, move || {
         let tables = compile(&config, identify_exclusion)?;
-        Ok(Detect { config, enabled, programs, agent_pidns, tables })
+        // Once, for the filter in rodata and the tables filled after load alike.
+        let watched = if enabled.iter().any(|d| FILE_DETECTIONS.contains(d)) {
+            watches(identify_on_host, expand_on_host)
+        } else {
+            WatchTables::default()
+        };
+        Ok(Detect { config, enabled, programs, agent_pidns, tables, watched })
     })
 }
 
@@ -425,6 +431,7 @@ struct Detect {
     programs: Vec<&'static str>,
     agent_pidns: u32,
     tables: Tables,
+    watched: WatchTables,
 }
 
 /// The kernel's exclusion tables: entry i of the exclusions is bit i of every mask.
@@ -563,6 +570,7 @@ impl runtime::Module for Detect {
         rodata.sg_exclude_need_command = self.tables.need_command;
         rodata.sg_exclude_need_uid = self.tables.need_uid;
         rodata.sg_exclude_detection = self.tables.by_detection;
+        rodata.sg_watch_filter = watch_filter(&self.watched);
         for (index, &detection) in Detection::ALL.iter().enumerate() {
             if self.enabled.contains(&detection) {
                 rodata.sg_detections |= 1 << index;
@@ -589,30 +597,16 @@ impl runtime::Module for Detect {
                 .update(bytes_of(key), &mask.to_ne_bytes(), MapFlags::ANY)
                 .context("detect: exclusion commands")?;
         }
-        if self.enabled.iter().any(|d| FILE_DETECTIONS.contains(d)) {
-            let tables = watches(identify_on_host, expand_on_host);
-            for (word, bits) in watch_filter(&tables).iter().enumerate() {
-                if *bits == 0 {
-                    continue;
-                }
-                let word = u32::try_from(word).context("detect: watch filter")?;
-                maps.sg_watch_filter
-                    .update(&word.to_ne_bytes(), &bits.to_ne_bytes(), MapFlags::ANY)
-                    .context("detect: watch filter")?;
-            }
-            for ((dev, ino), bits) in &tables.inodes {
-                let key = sg::sg_inode_key { ino: *ino, dev: *dev, ..Default::default() };
-                maps.sg_watches
-                    .update(bytes_of(&key), &bits.to_ne_bytes(), MapFlags::ANY)
-                    .context("detect: watches")?;
-            }
-            for ((dev, ino), name, bits) in &tables.names {
-                let mut key = sg::sg_watch_name { ino: *ino, dev: *dev, ..Default::default() };
-                key.name[..name.len()].copy_from_slice(name.as_bytes());
-                maps.sg_watch_names
-                    .update(bytes_of(&key), &bits.to_ne_bytes(), MapFlags::ANY)
-                    .context("detect: watched names")?;
-            }
+        for ((dev, ino), bits) in &self.watched.inodes {
+            let key = sg::sg_inode_key { ino: *ino, dev: *dev, ..Default::default() };
+            maps.sg_watches.update(bytes_of(&key), &bits.to_ne_bytes(), MapFlags::ANY).context("detect: watches")?;
+        }
+        for ((dev, ino), name, bits) in &self.watched.names {
+            let mut key = sg::sg_watch_name { ino: *ino, dev: *dev, ..Default::default() };
+            key.name[..name.len()].copy_from_slice(name.as_bytes());
+            maps.sg_watch_names
+                .update(bytes_of(&key), &bits.to_ne_bytes(), MapFlags::ANY)
+                .context("detect: watched names")?;
         }
         for name in INTERPRETERS {
             let mut key = sg::sg_interp_key::default();
