@@ -2,6 +2,8 @@
 // clock counts instructions, so the elapsed "nanoseconds" printed here repeat to ~0.1%.
 //   loop open PATH N        N x open(PATH, O_RDONLY) + close
 //   loop connect ADDR PORT N  N x socket + connect(ADDR:PORT) + close (IPv4, TCP)
+//   loop exec PROG N        N x fork + execve(PROG, [PROG, "nop"]) + waitpid
+//   loop nop                exits 0 at once (what `loop exec` runs as PROG: this program)
 // Prints the elapsed clock in ns on stdout.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,7 +28,32 @@ int main(int argc, char **argv)
 {
 	long long start, n, i;
 
-	if (argc == 4 && strcmp(argv[1], "open") == 0) {
+	if (argc == 2 && strcmp(argv[1], "nop") == 0)
+		return 0;
+	if (argc == 4 && strcmp(argv[1], "exec") == 0) {
+		char *child_argv[] = { argv[2], "nop", NULL };
+		char *child_envp[] = { NULL };
+
+		n = atoll(argv[3]);
+		start = now_ns();
+		for (i = 0; i < n; i++) {
+			int status;
+			pid_t pid = fork();
+
+			if (pid < 0) {
+				perror("fork");
+				return 1;
+			}
+			if (pid == 0) {
+				execve(argv[2], child_argv, child_envp);
+				_exit(127);
+			}
+			if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+				fprintf(stderr, "exec: %s failed\n", argv[2]);
+				return 1;
+			}
+		}
+	} else if (argc == 4 && strcmp(argv[1], "open") == 0) {
 		n = atoll(argv[3]);
 		start = now_ns();
 		for (i = 0; i < n; i++) {
@@ -53,7 +81,7 @@ int main(int argc, char **argv)
 			close(fd);
 		}
 	} else {
-		fprintf(stderr, "usage: loop open PATH N | loop connect ADDR PORT N\n");
+		fprintf(stderr, "usage: loop open PATH N | loop connect ADDR PORT N | loop exec PROG N | loop nop\n");
 		return 2;
 	}
 	printf("%lld\n", now_ns() - start);

@@ -2,9 +2,10 @@
 # The VM benchmarks (`make bench`): boots 5.10, 6.1 and 6.12 with an instruction-counting
 # clock (-icount shift=0), runs every "# boots: bench" scenario of tests/vm/scenarios, and
 # writes their SG-BENCH lines into bench/results-file.md (file open+close, the audited-event
-# pipeline, memory, the verifier's work at start) and bench/results-telemetry.md
-# (bench-telemetry) with the date and commit. Ratios are measured within one boot (agent
-# attached vs detached), so they repeat to about 0.1%.
+# pipeline, memory, the verifier's work at start), bench/results-telemetry.md
+# (bench-telemetry) and bench/results-detect.md (bench-detect) with the date and commit.
+# Ratios are measured within one boot (agent attached vs detached), so they repeat to
+# about 0.1%.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 BIN=${1:?usage: bench/run.sh BIN}
@@ -42,3 +43,12 @@ results "$here/results-telemetry.md" 'telemetry-' \
     "pipe acknowledgement), best of three, in guest instructions (qemu -icount shift=0):" \
     "detached, with [telemetry] on (every measure), detached again; the extra instructions" \
     "per round trip and the ratio over detached (target: at most 1.03)."
+results "$here/results-detect.md" 'detect-' \
+    "Each line: one loop of N operations (detect-exec: fork + execve of a small static" \
+    "program + wait; detect-open: open+close of a file; detect-connect: connect + accept +" \
+    "close on loopback), best of three, in guest instructions (qemu -icount shift=0):" \
+    "detached, with the process, file and network modules on (block mode, a few rules that" \
+    "never match), the same plus [detect] with its defaults (every detection, default" \
+    "responses), detached again; the extra instructions per operation that detect adds, the" \
+    "ratios over detached without detect (ratio) and with it (ratio_detect), and the" \
+    "second over the first (detect_over_rules; target: at most 1.03)."

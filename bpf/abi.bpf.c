@@ -68,6 +68,7 @@ enum sg_detection sg_abi_detection;
 enum sg_detect_op sg_abi_detect_op;
 enum sg_response sg_abi_response;
 enum sg_watch sg_abi_watch;
+enum sg_watch_filter sg_abi_watch_filter;
 enum sg_watch_access sg_abi_watch_access;
 enum sg_escape_via sg_abi_escape_via;
 struct sg_watch_name sg_abi_watch_name;

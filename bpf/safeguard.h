@@ -511,6 +511,13 @@ enum sg_watch {
 	SG_WATCH_DIR = 1 << 7,             /* the bits apply to the names in the directory */
 };
 
+/* sg_watch_filter: a bit per inode number (bit ino % (64 * WORDS) of the
+ * array's words) of every key of sg_watches, so that an open that concerns none
+ * of the table (nearly all) costs two array reads, not two hash lookups. */
+enum sg_watch_filter {
+	SG_WATCH_FILTER_WORDS = 64,
+};
+
 /* Key of sg_watch_names: a name in a directory (by identity), for the files of
  * the table that may not exist at start (/etc/ld.so.preload, authorized_keys):
  * creating one, or renaming or linking something to that name, is seen. The

@@ -301,6 +301,19 @@ struct WatchTables {
     names: Vec<((u32, u64), String, u32)>,
 }
 
+/// sg_watch_filter's words: the bit of every inode number of `tables.inodes` (the
+/// names' directories are among them), so that the kernel looks up only those.
+fn watch_filter(tables: &WatchTables) -> [u64; WATCH_FILTER_WORDS] {
+    let mut words = [0u64; WATCH_FILTER_WORDS];
+    for ((_, ino), _) in &tables.inodes {
+        // (the remainder is below WATCH_FILTER_WORDS: the cast cannot truncate)
+        words[((ino / 64) % WATCH_FILTER_WORDS as u64) as usize] |= 1 << (ino % 64);
+    }
+    words
+}
+
+const WATCH_FILTER_WORDS: usize = sg::sg_watch_filter::SG_WATCH_FILTER_WORDS.0 as usize;
+
 fn or_into<K: PartialEq>(table: &mut Vec<(K, u32)>, key: K, bits: u32) {
     match table.iter_mut().find(|(k, _)| *k == key) {
         Some((_, b)) => *b |= bits,
@@ -398,7 +411,13 @@ pub fn prepare(config: &DetectConfig, caps: &Capabilities, agent_pidns: u32) -> 
         .collect();
     runtime::prepare(state, move || {
         let tables = compile(&config, identify_exclusion)?;
-        Ok(Detect { config, enabled, programs, agent_pidns, tables })
+        // Once, for the filter in rodata and the tables filled after load alike.
+        let watched = if enabled.iter().any(|d| FILE_DETECTIONS.contains(d)) {
+            watches(identify_on_host, expand_on_host)
+        } else {
+            WatchTables::default()
+        };
+        Ok(Detect { config, enabled, programs, agent_pidns, tables, watched })
     })
 }
 
@@ -412,6 +431,7 @@ struct Detect {
     programs: Vec<&'static str>,
     agent_pidns: u32,
     tables: Tables,
+    watched: WatchTables,
 }
 
 /// The kernel's exclusion tables: entry i of the exclusions is bit i of every mask.
@@ -550,6 +570,7 @@ impl runtime::Module for Detect {
         rodata.sg_exclude_need_command = self.tables.need_command;
         rodata.sg_exclude_need_uid = self.tables.need_uid;
         rodata.sg_exclude_detection = self.tables.by_detection;
+        rodata.sg_watch_filter = watch_filter(&self.watched);
         for (index, &detection) in Detection::ALL.iter().enumerate() {
             if self.enabled.contains(&detection) {
                 rodata.sg_detections |= 1 << index;
@@ -576,21 +597,16 @@ impl runtime::Module for Detect {
                 .update(bytes_of(key), &mask.to_ne_bytes(), MapFlags::ANY)
                 .context("detect: exclusion commands")?;
         }
-        if self.enabled.iter().any(|d| FILE_DETECTIONS.contains(d)) {
-            let tables = watches(identify_on_host, expand_on_host);
-            for ((dev, ino), bits) in &tables.inodes {
-                let key = sg::sg_inode_key { ino: *ino, dev: *dev, ..Default::default() };
-                maps.sg_watches
-                    .update(bytes_of(&key), &bits.to_ne_bytes(), MapFlags::ANY)
-                    .context("detect: watches")?;
-            }
-            for ((dev, ino), name, bits) in &tables.names {
-                let mut key = sg::sg_watch_name { ino: *ino, dev: *dev, ..Default::default() };
-                key.name[..name.len()].copy_from_slice(name.as_bytes());
-                maps.sg_watch_names
-                    .update(bytes_of(&key), &bits.to_ne_bytes(), MapFlags::ANY)
-                    .context("detect: watched names")?;
-            }
+        for ((dev, ino), bits) in &self.watched.inodes {
+            let key = sg::sg_inode_key { ino: *ino, dev: *dev, ..Default::default() };
+            maps.sg_watches.update(bytes_of(&key), &bits.to_ne_bytes(), MapFlags::ANY).context("detect: watches")?;
+        }
+        for ((dev, ino), name, bits) in &self.watched.names {
+            let mut key = sg::sg_watch_name { ino: *ino, dev: *dev, ..Default::default() };
+            key.name[..name.len()].copy_from_slice(name.as_bytes());
+            maps.sg_watch_names
+                .update(bytes_of(&key), &bits.to_ne_bytes(), MapFlags::ANY)
+                .context("detect: watched names")?;
         }
         for name in INTERPRETERS {
             let mut key = sg::sg_interp_key::default();
@@ -907,6 +923,14 @@ mod tests {
         assert_eq!(inode("/root/.ssh"), Some(w::SG_WATCH_NAMES.0));
         // Every name fits the kernel's key with its NUL.
         assert!(tables.names.iter().all(|(_, n, _)| n.len() < NAME_LEN));
+        // The kernel's filter has the bit of every watched inode (the names' directories
+        // included), as the kernel computes it.
+        let filter = watch_filter(&tables);
+        let set = |ino: u64| (filter[((ino / 64) % WATCH_FILTER_WORDS as u64) as usize] >> (ino % 64)) & 1 == 1;
+        assert!(tables.inodes.iter().all(|((_, ino), _)| set(*ino)));
+        assert!(set(id("/etc").1) && set(id("/root/.ssh").1));
+        let bits: u32 = filter.iter().map(|word| word.count_ones()).sum();
+        assert_eq!(bits as usize, tables.inodes.len()); // inodes 100.. are distinct bits
     }
 
     #[test]
