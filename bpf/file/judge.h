@@ -6,7 +6,7 @@
  */
 /* Load-time switches (rodata), set by src/file/mod.rs. */
 const volatile __u32 sg_agent_tgid = 0;    /* the agent's own operations are not judged */
-const volatile __u64 sg_agent_start = 0;   /* ...with its start time: see sg_is_agent_start */
+const volatile __u64 sg_agent_start = 0;   /* ...with its start time: see sg_is_agent */
 const volatile __u32 sg_overlay_fake_path = 0; /* before 6.8: see sg_file_open */
 const volatile __u32 sg_ops_enabled = 0;   /* bit per enum sg_file_op: `ops` */
 const volatile __u32 sg_ops_ruled = 0;     /* ops some rule or the allow list speaks of */
@@ -422,15 +422,17 @@ static __always_inline __u32 copy_path(__u8 *dst, struct vfsmount *mnt, struct d
 /* The agent itself, whose own operations are not judged. Its pid alone would not
  * do: with [agent] persist these programs outlive the agent, and a process that later
  * gets its pid must not inherit the exemption. The start time tells them apart, in
- * clock ticks (USER_HZ, 100) as /proc/self/stat gives it to the agent, read only
- * where the pid matches (check() tests the pid inline). A subprogram:
+ * clock ticks (USER_HZ, 100) as /proc/self/stat gives it to the agent. A subprogram:
  * inlined into check() it took the combined stack of the path hooks to 544 bytes on
  * 5.10 and 6.1 (limit 512); as a call from check() its frame adds to check()'s
  * only, beside judge()'s deeper chain. */
-static __noinline int sg_is_agent_start(void)
+static __noinline int sg_is_agent(void)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task;
 
+	if ((bpf_get_current_pid_tgid() >> 32) != sg_agent_tgid)
+		return 0;
+	task = (struct task_struct *)bpf_get_current_task();
 	return BPF_CORE_READ(task, group_leader, start_boottime) / 10000000ULL == sg_agent_start;
 }
 
@@ -478,9 +480,9 @@ static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 o
 		return 0;
 
 	/* The agent's own operations: before the walks, so that the verifier follows
-	 * them once, not once per way out of sg_is_agent_start (placed after them, the
+	 * them once, not once per way out of sg_is_agent (placed after them, the
 	 * call pushed path_rename past 6.1's million instructions). */
-	if ((bpf_get_current_pid_tgid() >> 32) == sg_agent_tgid && sg_is_agent_start())
+	if (sg_is_agent())
 		return 0;
 	subject = subject_selectors();
 	judge(mnt, dentry, ops, subject, &first);
