@@ -2,8 +2,9 @@
 # The VM benchmarks (`make bench`): boots 5.10, 6.1 and 6.12 with an instruction-counting
 # clock (-icount shift=0), runs every "# boots: bench" scenario of tests/vm/scenarios, and
 # writes their SG-BENCH lines into bench/results-file.md (file open+close, the audited-event
-# pipeline, memory, the verifier's work at start) and bench/results-telemetry.md
-# (bench-telemetry) with the date and commit. Ratios are measured within one boot (agent
+# pipeline, memory, the verifier's work at start), bench/results-telemetry.md
+# (bench-telemetry) and bench/results-outputs.md (bench-outputs: journald, syslog and
+# metrics on vs the log file only) with the date and commit. Ratios are measured within one boot (agent
 # attached vs detached), so they repeat to about 0.1%.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -42,3 +43,11 @@ results "$here/results-telemetry.md" 'telemetry-' \
     "pipe acknowledgement), best of three, in guest instructions (qemu -icount shift=0):" \
     "detached, with [telemetry] on (every measure), detached again; the extra instructions" \
     "per round trip and the ratio over detached (target: at most 1.03)."
+results "$here/results-outputs.md" 'outputs-' \
+    "outputs-event: N audited opens (as audit-event), the extra instructions per event" \
+    "(the loop attached minus detached, plus the agent's CPU time until every record was" \
+    "sent and the agent idle again, over N) with the log file only (file_only) and with" \
+    "[output] journald, syslog on /dev/log and metrics on too (all_outputs, receivers:" \
+    "busybox syslogds), their ratio (counting the agent's time inside the loops twice, as" \
+    "audit-event does), agent_*: the same counted once, recv_all_outputs: the receivers'" \
+    "instructions per event, and what each output sent and lost."
