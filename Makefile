@@ -78,11 +78,13 @@ vm-test: build
 	tests/vm/run.sh $(BIN)
 
 # Overhead by instruction count (qemu -icount shift=0), never as timed assertions in tests.
-# Results: bench/results.md (file, telemetry and detect: bench/run.sh, network: bench/run-network.sh).
+# Results: bench/results.md (file, telemetry, detect and outputs: bench/run.sh, network:
+# bench/run-network.sh).
 bench: build
 	bench/run.sh $(BIN)
 	bench/run-network.sh $(BIN) > bench/results-network.md
-	cat bench/results-file.md bench/results-telemetry.md bench/results-detect.md bench/results-network.md > bench/results.md
+	cat bench/results-file.md bench/results-telemetry.md bench/results-detect.md bench/results-outputs.md \
+	    bench/results-network.md > bench/results.md
 	@# events/report/generate throughput on a 1 GB log of each format (docs/analysis.md, "Speed")
 	SAFEGUARD=$(BIN) SAFEGUARD_BENCH_MB=$${SAFEGUARD_BENCH_MB:-1000} tests/analysis/bench.sh
 	@# inventory and risk on this host: wall and CPU time, entries walked (docs/inventory.md, "Speed")

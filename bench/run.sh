@@ -3,9 +3,10 @@
 # clock (-icount shift=0), runs every "# boots: bench" scenario of tests/vm/scenarios, and
 # writes their SG-BENCH lines into bench/results-file.md (file open+close, the audited-event
 # pipeline, memory, the verifier's work at start), bench/results-telemetry.md
-# (bench-telemetry) and bench/results-detect.md (bench-detect) with the date and commit.
-# Ratios are measured within one boot (agent attached vs detached), so they repeat to
-# about 0.1%.
+# (bench-telemetry), bench/results-detect.md (bench-detect) and bench/results-outputs.md
+# (bench-outputs: journald, syslog and metrics on vs the log file only) with the date and
+# commit. Ratios are measured within one boot (agent attached vs detached), so they repeat
+# to about 0.1%.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 BIN=${1:?usage: bench/run.sh BIN}
@@ -52,3 +53,11 @@ results "$here/results-detect.md" 'detect-' \
     "responses), detached again; the extra instructions per operation that detect adds, the" \
     "ratios over detached without detect (ratio) and with it (ratio_detect), and the" \
     "second over the first (detect_over_rules; target: at most 1.03)."
+results "$here/results-outputs.md" 'outputs-' \
+    "outputs-event: N audited opens (as audit-event), the extra instructions per event" \
+    "(the loop attached minus detached, plus the agent's CPU time until every record was" \
+    "sent and the agent idle again, over N) with the log file only (file_only) and with" \
+    "[output] journald, syslog on /dev/log and metrics on too (all_outputs, receivers:" \
+    "busybox syslogds), their ratio (counting the agent's time inside the loops twice, as" \
+    "audit-event does), agent_*: the same counted once, recv_all_outputs: the receivers'" \
+    "instructions per event, and what each output sent and lost."
