@@ -77,7 +77,6 @@ struct {
 	__type(value, __u32);
 } sg_watch_names SEC(".maps");
 
-
 static __always_inline int enabled(__u32 det)
 {
 	return sg_detections & (1U << det);

@@ -324,6 +324,23 @@ deny_range() {
 stop_total() {
     records '"module":"agent"' '"op":"stop"' | sed -n "s/.*\"totals\":{[^}]*\"$1\":\([0-9]*\).*/\1/p" | tail -n 1
 }
+
+# settle COUNT PATTERN: waits until the log holds COUNT lines that contain PATTERN (a
+# fixed string), or their number stayed the same for 3 s (events were lost), at most
+# 300 s. The benchmarks' wait for a burst of audit records.
+settle() {
+    i=0
+    last=-1
+    same=0
+    while :; do
+        n=$(grep -cF "$2" "$SG_LOG")
+        if [ "$n" -ge "$1" ] || [ "$i" -ge 600 ] || [ "$same" -ge 6 ]; then break; fi
+        if [ "$n" = "$last" ]; then same=$((same + 1)); else same=0; fi
+        last=$n
+        sleep 0.5
+        i=$((i + 1))
+    done
+}
 # ---- end log fault helpers
 # ---- network module helpers (scenarios network-*.sh)
 # The guest has only lo: net_setup gives it the test addresses. sg-nettool (tests/vm/nettool)

@@ -28,22 +28,6 @@ agent_cpu() {
     cat /proc/"$AGENT_PID"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
-# settle COUNT: waits until the log holds COUNT audit records of the file, or their
-# number stayed the same for 3 s (events were lost), at most 300 s.
-settle() {
-    i=0
-    last=-1
-    same=0
-    while :; do
-        n=$(grep -c '"path":"/srv/audit/p"' "$SG_LOG")
-        if [ "$n" -ge "$1" ] || [ "$i" -ge 600 ] || [ "$same" -ge 6 ]; then break; fi
-        if [ "$n" = "$last" ]; then same=$((same + 1)); else same=0; fi
-        last=$n
-        sleep 0.5
-        i=$((i + 1))
-    done
-}
-
 /usr/local/bin/sg-loop open /srv/audit/p $N >/dev/null || fail "open loop failed" # warm the caches
 best=""
 for _ in 1 2 3; do
@@ -56,7 +40,7 @@ start_agent /tmp/sg.toml
 sleep 2 # the start's own work (first counters, hits) out of the way
 cpu0=$(agent_cpu)
 loop=$(/usr/local/bin/sg-loop open /srv/audit/p $N) || fail "open loop failed"
-settle $N
+settle $N '"path":"/srv/audit/p"'
 cpu1=$(agent_cpu)
 records=$(grep -c '"path":"/srv/audit/p"' "$SG_LOG")
 stop_agent
@@ -73,7 +57,7 @@ rm -f /tmp/sg.log
 start_agent /tmp/sg.toml
 sleep 2
 /usr/local/bin/sg-loop open /srv/audit/p $BURST >/dev/null || fail "open loop failed"
-settle $BURST
+settle $BURST '"path":"/srv/audit/p"'
 records=$(grep -c '"path":"/srv/audit/p"' "$SG_LOG")
 stop_agent
 echo "SG-BENCH audit-burst kernel=$(uname -r) n=$BURST written=$(stop_total written)" \

@@ -4,8 +4,9 @@
 # an audit rule on one file (block mode, nothing denied), N opens of it with the agent
 # detached, then with the agent, the loop's own time plus the CPU time every thread of the
 # agent spent from before the loop until every record was written and the agent was idle
-# again (/proc/PID/task/*/schedstat), the loop in chunks (below). Twice: (a) [log] file only; (b) the same plus
-# [output] journald, syslog on /dev/log and metrics on 127.0.0.1:9464. The receivers are
+# again (/proc/PID/task/*/schedstat), the loop in chunks (below). Twice: (a) [log] file
+# only; (b) the same plus [output] journald, syslog on /dev/log and metrics on
+# 127.0.0.1:9464. The receivers are
 # busybox syslogds writing to /dev/null: one on /dev/log, one on the journal's socket
 # (busybox's syslogd has no -p: the first one's /dev/log is renamed and
 # /run/systemd/journal/socket links to it; it reads the native protocol's datagrams as
@@ -35,47 +36,31 @@ syslog = "unix:/dev/log"
 metrics = "127.0.0.1:9464"
 EOF_CONFIG
 
+# wait_dev_log WHO: until a syslogd has made /dev/log, at most 5 s.
+wait_dev_log() {
+    i=0
+    until [ -S /dev/log ]; do
+        [ "$i" -lt 50 ] || fail "$1 made no /dev/log"
+        sleep 0.1
+        i=$((i + 1))
+    done
+}
+
 # the receivers: the journal's sink first (its /dev/log moved away), then /dev/log's
 rm -f /dev/log /dev/journal.sock
 syslogd -n -O /dev/null &
 journal_pid=$!
-i=0
-until [ -S /dev/log ]; do
-    [ "$i" -lt 50 ] || fail "syslogd made no /dev/log"
-    sleep 0.1
-    i=$((i + 1))
-done
+wait_dev_log syslogd
 mv /dev/log /dev/journal.sock
 mkdir -p /run/systemd/journal
 ln -sf /dev/journal.sock /run/systemd/journal/socket
 syslogd -n -O /dev/null &
 syslog_pid=$!
-i=0
-until [ -S /dev/log ]; do
-    [ "$i" -lt 50 ] || fail "the second syslogd made no /dev/log"
-    sleep 0.1
-    i=$((i + 1))
-done
+wait_dev_log "the second syslogd"
 
 # cpu PID...: nanoseconds (instructions) every thread of these processes has run so far.
 cpu() {
     for p in "$@"; do cat /proc/"$p"/task/*/schedstat; done | awk '{ s += $1 } END { printf "%.0f\n", s }'
-}
-
-# settle COUNT: waits until the log holds COUNT audit records of the file, or their
-# number stayed the same for 3 s (events were lost), at most 300 s.
-settle() {
-    i=0
-    last=-1
-    same=0
-    while :; do
-        n=$(grep -c '"path":"/srv/audit/p"' "$SG_LOG")
-        if [ "$n" -ge "$1" ] || [ "$i" -ge 600 ] || [ "$same" -ge 6 ]; then break; fi
-        if [ "$n" = "$last" ]; then same=$((same + 1)); else same=0; fi
-        last=$n
-        sleep 0.5
-        i=$((i + 1))
-    done
 }
 
 # drain: waits (at most 60 s) until the agent ran less than 1,000,000 instructions in
@@ -135,7 +120,7 @@ phase() {
         a1=$(cpu "$AGENT_PID")
         r1=$(cpu "$journal_pid" "$syslog_pid")
         k=$((k + 1))
-        settle $((k * C))
+        settle $((k * C)) '"path":"/srv/audit/p"'
         drain
         a2=$(cpu "$AGENT_PID")
         r2=$(cpu "$journal_pid" "$syslog_pid")
