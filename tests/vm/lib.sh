@@ -325,6 +325,12 @@ stop_total() {
     records '"module":"agent"' '"op":"stop"' | sed -n "s/.*\"totals\":{[^}]*\"$1\":\([0-9]*\).*/\1/p" | tail -n 1
 }
 
+# cpu PID...: nanoseconds (under -icount: instructions) every thread of these processes
+# has run so far. The benchmarks' measure of the agent's own work.
+cpu() {
+    for p in "$@"; do cat /proc/"$p"/task/*/schedstat; done | awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+
 # settle COUNT PATTERN: waits until the log holds COUNT lines that contain PATTERN (a
 # fixed string), or their number stayed the same for 3 s (events were lost), at most
 # 300 s. The benchmarks' wait for a burst of audit records.

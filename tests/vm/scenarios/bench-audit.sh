@@ -23,11 +23,6 @@ mode = "block"
 audit = ["/srv/audit/p"]
 EOF_CONFIG
 
-# agent_cpu: nanoseconds (instructions) every thread of the agent has run so far.
-agent_cpu() {
-    cat /proc/"$AGENT_PID"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'
-}
-
 /usr/local/bin/sg-loop open /srv/audit/p $N >/dev/null || fail "open loop failed" # warm the caches
 best=""
 for _ in 1 2 3; do
@@ -38,10 +33,10 @@ detached=$best
 
 start_agent /tmp/sg.toml
 sleep 2 # the start's own work (first counters, hits) out of the way
-cpu0=$(agent_cpu)
+cpu0=$(cpu "$AGENT_PID")
 loop=$(/usr/local/bin/sg-loop open /srv/audit/p $N) || fail "open loop failed"
 settle $N '"path":"/srv/audit/p"'
-cpu1=$(agent_cpu)
+cpu1=$(cpu "$AGENT_PID")
 records=$(grep -c '"path":"/srv/audit/p"' "$SG_LOG")
 stop_agent
 lost=$(stop_total lost_kernel)

@@ -58,11 +58,6 @@ syslogd -n -O /dev/null &
 syslog_pid=$!
 wait_dev_log "the second syslogd"
 
-# cpu PID...: nanoseconds (instructions) every thread of these processes has run so far.
-cpu() {
-    for p in "$@"; do cat /proc/"$p"/task/*/schedstat; done | awk '{ s += $1 } END { printf "%.0f\n", s }'
-}
-
 # drain: waits (at most 60 s) until the agent ran less than 1,000,000 instructions in
 # 0.5 s: the outputs' threads have sent what their queues held (the file is written
 # before them, so settle alone would stop the count early).
