@@ -33,7 +33,8 @@ results() {
 results "$here/results-file.md" 'file-|audit-|memory-|verifier' \
     "Each line: one loop of N operations, best of three, in guest instructions" \
     "(qemu -icount shift=0): detached, with 10 rules, with 10,000 rules (none" \
-    "matching), the extra instructions per operation and the ratios over detached." \
+    "matching), with the 10 rules and an allow rule that decides (and counts) the open" \
+    "(allow10), the extra instructions per operation and the ratios over detached." \
     "audit-event: N audited opens, the loop's time detached and attached plus the" \
     "agent's CPU time until every record was written, per event; audit-burst: what a" \
     "burst of audited opens left written and lost; memory: the agent's VmRSS and peak" \

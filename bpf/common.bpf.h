@@ -56,9 +56,9 @@ struct {
 	__type(value, struct sg_op_count);
 } sg_op_counts SEC(".maps");
 
-/* Decisions per rule (`safeguard status`, the metrics): counted here, where every
- * decision that names a rule passes, so that no module's hooks change. Per-CPU,
- * exact (counted before the ring buffer can refuse the record); the agent sizes
+/* Decisions per rule (`safeguard status`, the metrics): a record's rule in
+ * sg_emit, an allow rule where its module lets an operation through (sg_count_allow).
+ * Per-CPU, exact (counted before the ring buffer can refuse the record); the agent sizes
  * it to its rules before load (SG_RULE_SPECIAL_SLOTS in bpf/safeguard.h), and an
  * id past the end finds no slot. */
 struct {
@@ -68,9 +68,21 @@ struct {
 	__type(value, __u64);
 } sg_rule_hits SEC(".maps");
 
+/* One operation an allow rule let through: allow rules are config rules
+ * (no special id), so the slot needs no test. */
+static __always_inline void sg_count_allow(__u32 rule)
+{
+	__u32 slot = rule + (SG_RULE_SPECIAL_SLOTS - 1);
+	__u64 *hits = bpf_map_lookup_elem(&sg_rule_hits, &slot);
+
+	if (hits)
+		*hits += 1;
+}
+
 /* Queue a finished record (it starts with struct sg_header). Called only after
  * the decision: a full ring buffer loses the record (counted per op) and never
- * changes a verdict. */
+ * changes a verdict. A record's rule is counted here; an allow rule, which
+ * writes no record, where it lets the operation through. */
 static __always_inline void sg_emit(void *event, __u64 size)
 {
 	struct sg_header *hdr = event;

@@ -289,14 +289,18 @@ static __always_inline __u32 judge(const __u8 *addr, const struct who *w, __u32 
 	__builtin_memcpy(key.addr, addr, SG_NET_ADDR_LEN);
 	rule = bpf_map_lookup_elem(&sg_net_cidr, &key);
 	if (rule && rule->verdict != SG_NET_VERDICT_NONE) {
-		if (rule->verdict != SG_VERDICT_DENY)
+		if (rule->verdict != SG_VERDICT_DENY) {
+			sg_count_allow(rule->rule_id); /* the allow entry that decided */
 			return SG_VERDICT_ALLOW;
+		}
 		*rule_id = rule->rule_id;
 	} else if (sg_allowlist) {
 		*rule_id = SG_RULE_NOT_ALLOWED;
 	} else {
 		return SG_VERDICT_ALLOW;
 	}
+	if (allow_id)
+		sg_count_allow(allow_id); /* the subject's allow rule exempts it */
 	if (allow_id || w->exempt)
 		return SG_VERDICT_ALLOW; /* exempt from address denials */
 	return SG_VERDICT_DENY;
@@ -331,8 +335,11 @@ static __always_inline __u32 judge_port(__u32 op, const struct flow *f, __u32 *r
 	else
 		return SG_VERDICT_ALLOW;
 	rule = bpf_map_lookup_elem(&sg_net_ports, &slot);
-	if (!rule || rule->verdict != SG_VERDICT_DENY)
+	if (!rule || rule->verdict != SG_VERDICT_DENY) {
+		if (rule && rule->verdict == SG_VERDICT_ALLOW)
+			sg_count_allow(rule->rule_id);
 		return SG_VERDICT_ALLOW;
+	}
 	*rule_id = rule->rule_id;
 	return SG_VERDICT_DENY;
 }

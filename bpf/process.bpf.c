@@ -147,8 +147,11 @@ int BPF_PROG(sg_exec_check, struct linux_binprm *bprm, int ret)
 		return 0;
 	/* For a script this runs twice: for the script, then the interpreter;
 	 * bprm->file is the one being checked each time. */
-	if (judge_exec(bprm->file->f_path.mnt, bprm->file->f_path.dentry, ev) != SG_VERDICT_DENY)
+	if (judge_exec(bprm->file->f_path.mnt, bprm->file->f_path.dentry, ev) != SG_VERDICT_DENY) {
+		if (ev->hdr.rule_id != SG_RULE_NONE)
+			sg_count_allow(ev->hdr.rule_id); /* the allow rule that let it run */
 		return 0;
+	}
 	/* The exec's open was judged against the same deny rules and already
 	 * reported what they deny; only the allow list is this hook's alone. */
 	if (sg_judge_opens && !sg_block && ev->hdr.rule_id != SG_RULE_NOT_ALLOWED)
@@ -452,6 +455,8 @@ int BPF_PROG(sg_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 		if (judge_exec(bprm->file->f_path.mnt, bprm->file->f_path.dentry, ev) == SG_VERDICT_DENY) {
 			ev->hdr.action = SG_ACTION_MONITOR;
 			sg_emit(ev, sizeof(*ev));
+		} else if (ev->hdr.rule_id != SG_RULE_NONE) {
+			sg_count_allow(ev->hdr.rule_id);
 		}
 	}
 	if (!sg_log_exec)

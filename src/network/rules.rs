@@ -337,12 +337,13 @@ pub fn compile(config: &NetworkConfig, identify: impl Fn(&str) -> Option<(u32, u
 }
 
 impl CompiledRules {
-    /// The kernel's port array as (slot, entry) for every denied port; other slots stay
-    /// zero (no verdict: allowed).
+    /// The kernel's port array as (slot, entry) for every port a rule names: denied, or
+    /// allowed by a `port.allow` entry (whose hits the kernel counts there); other slots
+    /// stay zero (no verdict: allowed).
     pub fn port_slots(&self) -> Vec<(u32, Entry)> {
         let mut slots = Vec::new();
         for &(proto, first, last, entry) in &self.ports {
-            if entry.verdict == Verdict::Deny {
+            if entry.verdict != Verdict::None {
                 let base = port_table_base(proto);
                 slots.extend((u32::from(first)..=u32::from(last)).map(|port| (base + port, entry)));
             }
@@ -356,8 +357,8 @@ impl CompiledRules {
 pub fn judge_port(rules: &CompiledRules, proto: PortProto, port: u16) -> (Verdict, u32) {
     let slots: BTreeMap<u32, Entry> = rules.port_slots().into_iter().collect();
     match slots.get(&(port_table_base(proto) + u32::from(port))) {
-        Some(entry) => (Verdict::Deny, entry.rule_id),
-        None => (Verdict::Allow, 0),
+        Some(entry) if entry.verdict == Verdict::Deny => (Verdict::Deny, entry.rule_id),
+        _ => (Verdict::Allow, 0),
     }
 }
 
@@ -746,11 +747,14 @@ mod tests {
         assert_eq!(j(PortProto::Udp, 1023), (Verdict::Deny, 4));
         assert_eq!(j(PortProto::Udp, 0), (Verdict::Deny, 6));
         assert_eq!(j(PortProto::Tcp, 8080), (Verdict::Deny, 6));
-        // every port of both protocols but 22 is denied: one slot each
+        // every port of both protocols has a slot: 22 allowed by its rule (id 5, whose
+        // hits the kernel counts there), the rest denied
         let slots = rules.port_slots();
-        assert_eq!(slots.len(), PORT_SLOTS as usize - 2);
+        assert_eq!(slots.len(), PORT_SLOTS as usize);
         assert!(slots.iter().all(|(slot, _)| *slot < PORT_SLOTS));
-        assert!(!slots.iter().any(|(slot, _)| *slot == 22 || *slot == (1 << 16) + 22));
+        let allowed: Vec<_> = slots.iter().filter(|(_, e)| e.verdict == Verdict::Allow).collect();
+        assert_eq!(allowed.len(), 2);
+        assert!(allowed.iter().all(|(slot, e)| (*slot == 22 || *slot == (1 << 16) + 22) && e.rule_id == 5));
         // without the allow list only the denied ports have slots
         c.port.allow.clear();
         let rules = compile(&c, |_| None);

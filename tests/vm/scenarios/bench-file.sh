@@ -1,6 +1,7 @@
 # boots: bench
 # bench-file: open+close of one file with the file module detached, with 10 rules and
-# with 10,000 rules (none matching the file), in one boot whose clock counts
+# with 10,000 rules (none matching the file), and with the 10 rules plus an allow list
+# whose rule decides (and counts) every open, in one boot whose clock counts
 # instructions (-icount shift=0). Two files: /srv/bench/file, on the guest's root (the
 # initramfs, which is also the root of the mount namespace), and /srv/mounted/file, on
 # a filesystem mounted below it, so that the walk crosses a mount point as it does for
@@ -26,6 +27,8 @@ config() {
 }
 config 10
 config 10000
+# the 10 deny rules and an allow list: "/" and a rule on the opened file's directory
+{ cat /tmp/sg10.toml && echo 'allow = ["/", "/srv/bench"]'; } >/tmp/sgallow.toml
 
 # loop NAME: best of three for each file; background kernel work (early in a boot above
 # all) only ever adds. Sets NAME_root and NAME_mounted.
@@ -51,6 +54,10 @@ rm -f /tmp/sg.log
 start_agent /tmp/sg10000.toml
 loop rules10000
 stop_agent
+rm -f /tmp/sg.log
+start_agent /tmp/sgallow.toml
+loop allow10
+stop_agent
 loop detached_after
 
 # shellcheck disable=SC2100 # "detached_after=..." is text for eval, not arithmetic
@@ -58,11 +65,12 @@ for file in root mounted; do
     name=file-open
     [ "$file" = root ] || name=file-open-mounted
     eval "echo SG-BENCH $name kernel=$(uname -r) n=$N detached=\$detached_$file" \
-        "rules10=\$rules10_$file rules10000=\$rules10000_$file detached_after=\$detached_after_$file"
+        "rules10=\$rules10_$file rules10000=\$rules10000_$file allow10=\$allow10_$file" \
+        "detached_after=\$detached_after_$file"
 done | awk '{
         for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
         base = (v["detached"] + v["detached_after"]) / 2
-        printf "%s extra_per_op_10=%.0f extra_per_op_10000=%.0f ratio10=%.3f ratio10000=%.3f rules_delta=%.2f%%\n",
-            $0, (v["rules10"] - base) / v["n"], (v["rules10000"] - base) / v["n"],
-            v["rules10"] / base, v["rules10000"] / base, (v["rules10000"] / v["rules10"] - 1) * 100
+        printf "%s extra_per_op_10=%.0f extra_per_op_10000=%.0f extra_per_op_allow=%.0f ratio10=%.3f ratio10000=%.3f ratio_allow=%.3f rules_delta=%.2f%%\n",
+            $0, (v["rules10"] - base) / v["n"], (v["rules10000"] - base) / v["n"], (v["allow10"] - base) / v["n"],
+            v["rules10"] / base, v["rules10000"] / base, v["allow10"] / base, (v["rules10000"] / v["rules10"] - 1) * 100
     }'
