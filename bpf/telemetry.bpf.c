@@ -5,11 +5,13 @@
  * every interval, diffs them and writes the records.
  *
  * Per process (tgid, table tel_procs):
- * - tp_btf/sched_switch: CPU time (the time since the task came on this CPU,
- *   credited when it leaves), voluntary and involuntary switches, and the end
- *   of a run-queue wait (the task coming on the CPU);
- * - tp_btf/sched_wakeup, sched_wakeup_new: the start of a run-queue wait (and
- *   a preempted task that stays runnable starts one at sched_switch);
+ * - tp_btf/sched_switch: CPU time and run-queue wait, as the scheduler counts
+ *   them for each thread (se.sum_exec_runtime, sched_info: the differences
+ *   between a thread's coming on a CPU and its leaving it), and voluntary and
+ *   involuntary switches;
+ * - on a kernel that keeps no sched_info: tp_btf/sched_wakeup, sched_wakeup_new
+ *   and sched_switch time the wait from the wake-up (or the preemption) to the
+ *   coming on the CPU, in tel_wakeups;
  * - fexit/tcp_sendmsg, udp_sendmsg, udpv6_sendmsg: bytes and packets sent;
  *   fentry/tcp_cleanup_rbuf, skb_consume_udp: bytes and packets received;
  *   fentry/tcp_connect: connections opened. All in the task's own context.
@@ -28,6 +30,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Which measures are on: the verifier prunes the rest. */
 const volatile __u32 sg_tel_cpu = 0;  /* CPU time and context switches */
 const volatile __u32 sg_tel_runq = 0; /* run-queue wait */
+/* 1: the run-queue wait is timed by the wake-up programs and tel_wakeups, on a
+ * kernel that does not keep its own (sched_info, /proc/PID/schedstat); 0: read
+ * from the kernel's sched_info at each switch, and no wake-up program runs. */
+const volatile __u32 sg_tel_runq_wakeups = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -61,13 +67,17 @@ struct {
 	__type(value, __u64);
 } tel_counters SEC(".maps");
 
-/* The thread on this CPU, since when, and the run-queue wait that ended when it
- * came on: both are credited when it leaves, with one lookup of its process. */
+/* The thread on this CPU, and what the kernel had counted for it when it came
+ * on: its CPU time and its run-queue wait are the differences when it leaves,
+ * credited then with one lookup of its process (no clock read, no per-thread
+ * table). */
 struct tel_oncpu {
-	__u64 since;
-	__u64 wait;
+	__u64 runtime;   /* se.sum_exec_runtime */
+	__u64 run_delay; /* sched_info.run_delay (before this arrival) */
+	__u64 pcount;    /* sched_info.pcount (arrivals) */
+	__u64 wait;      /* sg_tel_runq_wakeups: the wait that ended */
 	__u32 tid;
-	__u32 waited; /* wait is to be credited */
+	__u32 waited; /* sg_tel_runq_wakeups: wait is to be credited */
 };
 
 struct {
@@ -205,12 +215,27 @@ int BPF_PROG(sg_tel_wakeup_new, struct task_struct *p)
 	return 0;
 }
 
+/* The run-queue wait that ended when the task on this CPU came on; 0 if none. */
+static __always_inline bool runq_wait(struct tel_oncpu *cur, struct task_struct *task, __u64 *wait)
+{
+	if (sg_tel_runq_wakeups) {
+		*wait = cur->wait;
+		return cur->waited;
+	}
+	if (!bpf_core_field_exists(task->sched_info.run_delay))
+		return false;
+	/* one arrival since it came on: the kernel added that wait */
+	if (task->sched_info.pcount != cur->pcount + 1)
+		return false;
+	*wait = task->sched_info.run_delay - cur->run_delay;
+	return true;
+}
+
 /* The first three arguments are the same on 5.10 to 6.12 (5.18 added prev_state).
  * pid 0 is the idle task: idle time is nobody's, and it never waits. */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sg_tel_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u64 now = bpf_ktime_get_boot_ns();
 	__u32 prev_tid = prev->pid;
 	__u32 next_tid = next->pid;
 	struct sg_tel_proc *proc;
@@ -223,41 +248,50 @@ int BPF_PROG(sg_tel_switch, bool preempt, struct task_struct *prev, struct task_
 	if (prev_tid) {
 		long state = task_state(prev);
 		bool mine = cur->tid == prev_tid;
+		__u64 wait = 0;
 
 		/* preempted and still runnable: back on the run queue */
-		if (sg_tel_runq && state == 0)
-			runq_enqueue(prev_tid, now);
-		if (sg_tel_cpu || (mine && cur->waited)) {
+		if (sg_tel_runq && sg_tel_runq_wakeups && state == 0)
+			runq_enqueue(prev_tid, bpf_ktime_get_boot_ns());
+		if (sg_tel_cpu || mine)
 			proc = proc_of(prev);
-			if (proc && sg_tel_cpu) {
-				if (mine && cur->since && now > cur->since)
-					__sync_fetch_and_add(&proc->cpu_ns, now - cur->since);
-				/* as the kernel counts nvcsw: a switch that is not a
-				 * preemption, by a task that is going to sleep */
-				if (!preempt && state != 0)
-					__sync_fetch_and_add(&proc->switches_voluntary, 1);
-				else
-					__sync_fetch_and_add(&proc->switches_involuntary, 1);
-			}
-			if (proc && sg_tel_runq && mine && cur->waited) {
-				__u64 wait = cur->wait;
-				__u32 slot = wait < 1000 ? 0 : log2_u64(wait / 1000);
+		else
+			proc = 0;
+		if (proc && sg_tel_cpu) {
+			/* CPU time as the scheduler counts it */
+			if (mine)
+				__sync_fetch_and_add(&proc->cpu_ns, prev->se.sum_exec_runtime - cur->runtime);
+			/* as the kernel counts nvcsw: a switch that is not a
+			 * preemption, by a task that is going to sleep */
+			if (!preempt && state != 0)
+				__sync_fetch_and_add(&proc->switches_voluntary, 1);
+			else
+				__sync_fetch_and_add(&proc->switches_involuntary, 1);
+		}
+		if (proc && sg_tel_runq && mine && runq_wait(cur, prev, &wait)) {
+			__u32 slot = wait < 1000 ? 0 : log2_u64(wait / 1000);
 
-				if (slot >= SG_TEL_HIST_SLOTS)
-					slot = SG_TEL_HIST_SLOTS - 1;
-				__sync_fetch_and_add(&proc->runq_wait_ns, wait);
-				__sync_fetch_and_add(&proc->runq_waits, 1);
-				__sync_fetch_and_add(&proc->runq_hist[slot], 1);
-			}
+			if (slot >= SG_TEL_HIST_SLOTS)
+				slot = SG_TEL_HIST_SLOTS - 1;
+			__sync_fetch_and_add(&proc->runq_wait_ns, wait);
+			__sync_fetch_and_add(&proc->runq_waits, 1);
+			__sync_fetch_and_add(&proc->runq_hist[slot], 1);
 		}
 	}
 	cur->tid = next_tid;
-	cur->since = now;
-	cur->waited = 0;
-	if (sg_tel_runq && next_tid) {
-		__u64 *since = bpf_map_lookup_elem(&tel_wakeups, &next_tid);
+	if (sg_tel_cpu)
+		cur->runtime = next->se.sum_exec_runtime;
+	if (sg_tel_runq && !sg_tel_runq_wakeups && bpf_core_field_exists(next->sched_info.run_delay)) {
+		cur->run_delay = next->sched_info.run_delay;
+		cur->pcount = next->sched_info.pcount;
+	}
+	if (sg_tel_runq && sg_tel_runq_wakeups) {
+		__u64 *since = next_tid ? bpf_map_lookup_elem(&tel_wakeups, &next_tid) : 0;
+		__u64 now;
 
+		cur->waited = 0;
 		if (since && *since) {
+			now = bpf_ktime_get_boot_ns();
 			cur->wait = now > *since ? now - *since : 0;
 			cur->waited = 1;
 			*since = 0;
