@@ -5,11 +5,13 @@
  * every interval, diffs them and writes the records.
  *
  * Per process (tgid, table tel_procs):
- * - tp_btf/sched_switch: CPU time (the time since the task came on this CPU,
- *   credited when it leaves), voluntary and involuntary switches, and the end
- *   of a run-queue wait (the task coming on the CPU);
- * - tp_btf/sched_wakeup, sched_wakeup_new: the start of a run-queue wait (and
- *   a preempted task that stays runnable starts one at sched_switch);
+ * - tp_btf/sched_switch: CPU time and run-queue wait, as the scheduler counts
+ *   them for each thread (se.sum_exec_runtime, sched_info: the differences
+ *   between a thread's coming on a CPU and its leaving it), and voluntary and
+ *   involuntary switches;
+ * - on a kernel that keeps no sched_info: tp_btf/sched_wakeup, sched_wakeup_new
+ *   and sched_switch time the wait from the wake-up (or the preemption) to the
+ *   coming on the CPU, in tel_wakeups;
  * - fexit/tcp_sendmsg, udp_sendmsg, udpv6_sendmsg: bytes and packets sent;
  *   fentry/tcp_cleanup_rbuf, skb_consume_udp: bytes and packets received;
  *   fentry/tcp_connect: connections opened. All in the task's own context.
@@ -28,6 +30,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Which measures are on: the verifier prunes the rest. */
 const volatile __u32 sg_tel_cpu = 0;  /* CPU time and context switches */
 const volatile __u32 sg_tel_runq = 0; /* run-queue wait */
+/* 1: the run-queue wait is timed by the wake-up programs and tel_wakeups, on a
+ * kernel that does not keep its own (sched_info, /proc/PID/schedstat); 0: read
+ * from the kernel's sched_info at each switch, and no wake-up program runs. */
+const volatile __u32 sg_tel_runq_wakeups = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -36,9 +42,12 @@ struct {
 	__type(value, struct sg_tel_proc);
 } tel_procs SEC(".maps");
 
-/* When each runnable thread started waiting (boot-time ns). */
+/* When each runnable thread started waiting (boot-time ns), 0 when it is not
+ * waiting. An entry is made on a thread's first wait and then written in place
+ * (a lookup, not an insert and a delete per wait); the LRU drops the entries of
+ * threads long gone. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 32768); /* set by the agent */
 	__type(key, __u32);         /* tid */
 	__type(value, __u64);
@@ -58,11 +67,17 @@ struct {
 	__type(value, __u64);
 } tel_counters SEC(".maps");
 
-/* The thread on this CPU and since when: CPU time without a per-thread table. */
+/* The thread on this CPU, and what the kernel had counted for it when it came
+ * on: its CPU time and its run-queue wait are the differences when it leaves,
+ * credited then with one lookup of its process (no clock read, no per-thread
+ * table). */
 struct tel_oncpu {
-	__u64 since;
+	__u64 runtime;   /* se.sum_exec_runtime */
+	__u64 run_delay; /* sched_info.run_delay (before this arrival) */
+	__u64 pcount;    /* sched_info.pcount (arrivals) */
+	__u64 wait;      /* sg_tel_runq_wakeups: the wait that ended */
 	__u32 tid;
-	__u32 _pad;
+	__u32 waited; /* sg_tel_runq_wakeups: wait is to be credited */
 };
 
 struct {
@@ -89,16 +104,14 @@ static __always_inline void tel_count(__u32 counter)
 		*value += 1; /* per-CPU */
 }
 
-/* The process's entry, made on first sight; 0 when the table is full (counted). */
-static __always_inline struct sg_tel_proc *proc_of(struct task_struct *task)
+/* A new entry for the process, made from its task; 0 when the table is full
+ * (counted). */
+static __always_inline struct sg_tel_proc *proc_new(__u32 tgid, struct task_struct *task)
 {
-	__u32 tgid = BPF_CORE_READ(task, tgid);
-	struct sg_tel_proc *proc = bpf_map_lookup_elem(&tel_procs, &tgid);
+	struct sg_tel_proc *proc;
 	__u32 zero = 0;
 	long err;
 
-	if (proc)
-		return proc;
 	proc = bpf_map_lookup_elem(&tel_scratch, &zero);
 	if (!proc)
 		return 0;
@@ -116,6 +129,25 @@ static __always_inline struct sg_tel_proc *proc_of(struct task_struct *task)
 	return bpf_map_lookup_elem(&tel_procs, &tgid);
 }
 
+/* The entry of the process of a task the program was given (a BTF pointer: read
+ * directly, no helper call), made on first sight. */
+static __always_inline struct sg_tel_proc *proc_of(struct task_struct *task)
+{
+	__u32 tgid = task->tgid;
+	struct sg_tel_proc *proc = bpf_map_lookup_elem(&tel_procs, &tgid);
+
+	return proc ? proc : proc_new(tgid, task);
+}
+
+/* The entry of the current process. */
+static __always_inline struct sg_tel_proc *proc_of_current(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct sg_tel_proc *proc = bpf_map_lookup_elem(&tel_procs, &tgid);
+
+	return proc ? proc : proc_new(tgid, (struct task_struct *)bpf_get_current_task());
+}
+
 /* task->__state (5.14+) or task->state (5.10). */
 struct task_struct___state_long {
 	long state;
@@ -124,8 +156,8 @@ struct task_struct___state_long {
 static __always_inline long task_state(struct task_struct *task)
 {
 	if (bpf_core_field_exists(task->__state))
-		return BPF_CORE_READ(task, __state);
-	return BPF_CORE_READ((struct task_struct___state_long *)task, state);
+		return task->__state;
+	return ((struct task_struct___state_long *)task)->state;
 }
 
 static __always_inline __u32 log2_u64(__u64 v)
@@ -157,12 +189,14 @@ static __always_inline __u32 log2_u64(__u64 v)
 	return r;
 }
 
-static __always_inline void runq_enqueue(__u32 tid)
+static __always_inline void runq_enqueue(__u32 tid, __u64 now)
 {
-	__u64 now = bpf_ktime_get_boot_ns();
+	__u64 *since = bpf_map_lookup_elem(&tel_wakeups, &tid);
 
-	if (!tid)
+	if (since) {
+		*since = now;
 		return;
+	}
 	if (bpf_map_update_elem(&tel_wakeups, &tid, &now, BPF_ANY))
 		tel_count(SG_TEL_WAKEUPS_FULL);
 }
@@ -170,71 +204,97 @@ static __always_inline void runq_enqueue(__u32 tid)
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(sg_tel_wakeup, struct task_struct *p)
 {
-	runq_enqueue(BPF_CORE_READ(p, pid));
+	runq_enqueue(p->pid, bpf_ktime_get_boot_ns());
 	return 0;
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(sg_tel_wakeup_new, struct task_struct *p)
 {
-	runq_enqueue(BPF_CORE_READ(p, pid));
+	runq_enqueue(p->pid, bpf_ktime_get_boot_ns());
 	return 0;
 }
 
-/* The first three arguments are the same on 5.10 to 6.12 (5.18 added prev_state). */
+/* The run-queue wait that ended when the task on this CPU came on; 0 if none. */
+static __always_inline bool runq_wait(struct tel_oncpu *cur, struct task_struct *task, __u64 *wait)
+{
+	if (sg_tel_runq_wakeups) {
+		*wait = cur->wait;
+		return cur->waited;
+	}
+	if (!bpf_core_field_exists(task->sched_info.run_delay))
+		return false;
+	/* one arrival since it came on: the kernel added that wait */
+	if (task->sched_info.pcount != cur->pcount + 1)
+		return false;
+	*wait = task->sched_info.run_delay - cur->run_delay;
+	return true;
+}
+
+/* The first three arguments are the same on 5.10 to 6.12 (5.18 added prev_state).
+ * pid 0 is the idle task: idle time is nobody's, and it never waits. */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sg_tel_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u64 now = bpf_ktime_get_boot_ns();
-	__u32 prev_tid = BPF_CORE_READ(prev, pid);
-	__u32 next_tid = BPF_CORE_READ(next, pid);
-	long state = task_state(prev);
+	__u32 prev_tid = prev->pid;
+	__u32 next_tid = next->pid;
 	struct sg_tel_proc *proc;
+	struct tel_oncpu *cur;
 	__u32 zero = 0;
 
-	if (sg_tel_cpu) {
-		struct tel_oncpu *cur = bpf_map_lookup_elem(&tel_oncpu, &zero);
-
-		/* pid 0 is the idle task: idle time is nobody's */
-		if (cur && prev_tid) {
-			proc = proc_of(prev);
-			if (proc) {
-				if (cur->tid == prev_tid && cur->since && now > cur->since)
-					__sync_fetch_and_add(&proc->cpu_ns, now - cur->since);
-				/* as the kernel counts nvcsw: a switch that is not a
-				 * preemption, by a task that is going to sleep */
-				if (!preempt && state != 0)
-					__sync_fetch_and_add(&proc->switches_voluntary, 1);
-				else
-					__sync_fetch_and_add(&proc->switches_involuntary, 1);
-			}
-		}
-		if (cur) {
-			cur->tid = next_tid;
-			cur->since = now;
-		}
-	}
-	if (sg_tel_runq) {
-		__u64 *since;
+	cur = bpf_map_lookup_elem(&tel_oncpu, &zero);
+	if (!cur)
+		return 0;
+	if (prev_tid) {
+		long state = task_state(prev);
+		bool mine = cur->tid == prev_tid;
+		__u64 wait = 0;
 
 		/* preempted and still runnable: back on the run queue */
-		if (state == 0)
-			runq_enqueue(prev_tid);
-		since = bpf_map_lookup_elem(&tel_wakeups, &next_tid);
-		if (since && next_tid) {
-			__u64 wait = now > *since ? now - *since : 0;
-			__u32 slot;
+		if (sg_tel_runq && sg_tel_runq_wakeups && state == 0)
+			runq_enqueue(prev_tid, bpf_ktime_get_boot_ns());
+		if (sg_tel_cpu || mine)
+			proc = proc_of(prev);
+		else
+			proc = 0;
+		if (proc && sg_tel_cpu) {
+			/* CPU time as the scheduler counts it */
+			if (mine)
+				__sync_fetch_and_add(&proc->cpu_ns, prev->se.sum_exec_runtime - cur->runtime);
+			/* as the kernel counts nvcsw: a switch that is not a
+			 * preemption, by a task that is going to sleep */
+			if (!preempt && state != 0)
+				__sync_fetch_and_add(&proc->switches_voluntary, 1);
+			else
+				__sync_fetch_and_add(&proc->switches_involuntary, 1);
+		}
+		if (proc && sg_tel_runq && mine && runq_wait(cur, prev, &wait)) {
+			__u32 slot = wait < 1000 ? 0 : log2_u64(wait / 1000);
 
-			bpf_map_delete_elem(&tel_wakeups, &next_tid);
-			proc = proc_of(next);
-			if (!proc)
-				return 0;
-			slot = wait < 1000 ? 0 : log2_u64(wait / 1000);
 			if (slot >= SG_TEL_HIST_SLOTS)
 				slot = SG_TEL_HIST_SLOTS - 1;
 			__sync_fetch_and_add(&proc->runq_wait_ns, wait);
 			__sync_fetch_and_add(&proc->runq_waits, 1);
 			__sync_fetch_and_add(&proc->runq_hist[slot], 1);
+		}
+	}
+	cur->tid = next_tid;
+	if (sg_tel_cpu)
+		cur->runtime = next->se.sum_exec_runtime;
+	if (sg_tel_runq && !sg_tel_runq_wakeups && bpf_core_field_exists(next->sched_info.run_delay)) {
+		cur->run_delay = next->sched_info.run_delay;
+		cur->pcount = next->sched_info.pcount;
+	}
+	if (sg_tel_runq && sg_tel_runq_wakeups) {
+		__u64 *since = next_tid ? bpf_map_lookup_elem(&tel_wakeups, &next_tid) : 0;
+		__u64 now;
+
+		cur->waited = 0;
+		if (since && *since) {
+			now = bpf_ktime_get_boot_ns();
+			cur->wait = now > *since ? now - *since : 0;
+			cur->waited = 1;
+			*since = 0;
 		}
 	}
 	return 0;
@@ -244,7 +304,7 @@ int BPF_PROG(sg_tel_switch, bool preempt, struct task_struct *prev, struct task_
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sg_tel_exec, struct task_struct *p)
 {
-	__u32 tgid = BPF_CORE_READ(p, tgid);
+	__u32 tgid = p->tgid;
 	struct sg_tel_proc *proc = bpf_map_lookup_elem(&tel_procs, &tgid);
 
 	if (proc)
@@ -260,7 +320,7 @@ static __always_inline void sent(int ret)
 
 	if (ret <= 0)
 		return;
-	proc = proc_of((struct task_struct *)bpf_get_current_task());
+	proc = proc_of_current();
 	if (!proc)
 		return;
 	__sync_fetch_and_add(&proc->tx_bytes, ret);
@@ -269,7 +329,7 @@ static __always_inline void sent(int ret)
 
 static __always_inline void received(__u32 bytes)
 {
-	struct sg_tel_proc *proc = proc_of((struct task_struct *)bpf_get_current_task());
+	struct sg_tel_proc *proc = proc_of_current();
 
 	if (!proc)
 		return;
@@ -312,14 +372,14 @@ int BPF_PROG(sg_tel_tcp_recv, struct sock *sk, int copied)
 SEC("fentry/skb_consume_udp")
 int BPF_PROG(sg_tel_udp_recv, struct sock *sk, struct sk_buff *skb, int len)
 {
-	received(BPF_CORE_READ(skb, len));
+	received(skb->len);
 	return 0;
 }
 
 SEC("fentry/tcp_connect")
 int BPF_PROG(sg_tel_connect, struct sock *sk)
 {
-	struct sg_tel_proc *proc = proc_of((struct task_struct *)bpf_get_current_task());
+	struct sg_tel_proc *proc = proc_of_current();
 
 	if (proc)
 		__sync_fetch_and_add(&proc->connections, 1);

@@ -60,6 +60,13 @@ pub fn drop_reasons() -> Option<HashMap<u32, String>> {
     Some(names)
 }
 
+/// Whether the kernel keeps sched_info (CONFIG_SCHED_INFO, collected: with
+/// CONFIG_SCHEDSTATS or delay accounting on 5.10), from /proc/self/schedstat
+/// ("CPU-time wait-time timeslices"): a running process has had a timeslice.
+pub fn sched_info_kept(schedstat: &str) -> bool {
+    schedstat.split_whitespace().nth(2).and_then(|n| n.parse::<u64>().ok()).is_some_and(|n| n > 0)
+}
+
 /// The measures this kernel cannot take, and why (for `probe` and the start): true
 /// when the measure is off, false when it is taken with less detail.
 pub fn missing_measures(caps: &Capabilities) -> Vec<(Measure, String, bool)> {
@@ -115,6 +122,7 @@ pub fn prepare(config: &TelemetryConfig, caps: &Capabilities, agent_pidns: u32) 
             config,
             agent_pidns,
             forward,
+            sched_info: sched_info_kept(&std::fs::read_to_string("/proc/self/schedstat").unwrap_or_default()),
             reasons,
             symbols,
             snapshots: Snapshots::default(),
@@ -132,6 +140,8 @@ struct Telemetry {
     agent_pidns: u32,
     /// fentry on ip_forward and ip6_forward.
     forward: bool,
+    /// The kernel keeps each thread's run-queue wait (sched_info): no wake-up programs.
+    sched_info: bool,
     reasons: Option<HashMap<u32, String>>,
     /// Where packets were freed, on a kernel without drop reasons.
     symbols: Symbols,
@@ -260,16 +270,19 @@ impl runtime::Module for Telemetry {
         rodata.sg_agent_pidns = self.agent_pidns;
         rodata.sg_tel_cpu = u32::from(cpu);
         rodata.sg_tel_runq = u32::from(runq);
+        rodata.sg_tel_runq_wakeups = u32::from(!self.sched_info);
         let processes = self.config.max_processes;
         open.maps.tel_procs.set_max_entries(processes).context("telemetry: process table size")?;
         // Threads waiting to run: a few per process; at least what a small host needs.
-        open.maps.tel_wakeups.set_max_entries(processes.saturating_mul(4).max(4096)).context("telemetry: wakeups")?;
+        // Unused where the kernel keeps sched_info.
+        let wakeups = if self.sched_info { 64 } else { processes.saturating_mul(4).max(4096) };
+        open.maps.tel_wakeups.set_max_entries(wakeups).context("telemetry: wakeups")?;
         // Nothing is queued: the smallest ring buffer the kernel takes.
         open.maps.sg_events.set_max_entries(4096).context("telemetry: ring buffer size")?;
-        let forward = self.forward;
+        let (forward, sched_info) = (self.forward, self.sched_info);
         load_only(open.open_object_mut(), |program| match program {
             "sg_tel_switch" => cpu || runq,
-            "sg_tel_wakeup" | "sg_tel_wakeup_new" => runq,
+            "sg_tel_wakeup" | "sg_tel_wakeup_new" => runq && !sched_info,
             "sg_tel_exec" => cpu || runq || net,
             "sg_tel_kfree_skb" => drops,
             "sg_tel_forward" | "sg_tel_forward6" => drops && forward,
@@ -279,6 +292,10 @@ impl runtime::Module for Telemetry {
     }
 
     fn fill(&mut self, _skel: &TelemetrySkel<'_>, _ctx: &ModuleContext) -> anyhow::Result<()> {
+        if self.on(Measure::Runq) {
+            let how = if self.sched_info { "the kernel's sched_info" } else { "wake-up programs (no sched_info)" };
+            log::info!("telemetry: run-queue wait from {how}");
+        }
         self.last = Instant::now();
         Ok(())
     }
@@ -303,5 +320,20 @@ fn sum_per_cpu(map: &dyn MapCore, index: u32) -> u64 {
             .filter_map(|bytes| bytes.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes))
             .sum(),
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sched_info_kept;
+
+    #[test]
+    fn sched_info_from_schedstat() {
+        assert!(sched_info_kept("1523987 20871 12\n"));
+        // sched_info compiled in but not collected (5.10 without schedstats or delay accounting)
+        assert!(!sched_info_kept("0 0 0\n"));
+        // no /proc/PID/schedstat: no CONFIG_SCHED_INFO
+        assert!(!sched_info_kept(""));
+        assert!(!sched_info_kept("garbage"));
     }
 }
