@@ -556,20 +556,11 @@ static __always_inline struct mount *sg_task_ns_root(void)
 	 * 1,000,000-instruction limit on 6.1 (sg_exec_rename: 1,000,001). */
 	return 0;
 #else
-	struct task_struct *task;
-	struct nsproxy *nsproxy;
-	struct mnt_namespace *ns;
-
 	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf))
 		return 0;
-	task = bpf_get_current_task_btf();
-	nsproxy = task->nsproxy;
-	if (!nsproxy)
-		return 0;
-	ns = nsproxy->mnt_ns;
-	if (!ns)
-		return 0;
-	return ns->root;
+	/* No test on the way: a BTF load through a null pointer (an exiting
+	 * task's nsproxy) gives 0, and so does the root then. */
+	return bpf_get_current_task_btf()->nsproxy->mnt_ns->root;
 #endif
 }
 
@@ -608,7 +599,7 @@ static __always_inline void sg_cross_mounts(struct vfsmount *vfsmnt, struct sg_i
 	int at_top = 1; /* dentry is the root of mnt's filesystem (the file's walk ended there) */
 	struct mount *root = sg_task_ns_root();
 
-	for (int i = 0; i < SG_MAX_DEPTH; i++) {
+	for (__u64 i = 0; i < SG_MAX_DEPTH; i++) { /* 64 bits: no zero extension per level */
 		struct super_block *sb;
 		struct inode *inode;
 		__u64 ino;
@@ -686,7 +677,7 @@ static __always_inline void sg_find_by_identity(struct vfsmount *vfsmnt, struct 
 {
 	__u32 zero = 0;
 	struct sg_inode_filter *filter = bpf_map_lookup_elem(&inode_filter, &zero);
-	int depth;
+	__u64 depth; /* 64 bits: no zero extension per level */
 
 	w->found = 0;
 	w->truncated = 1;

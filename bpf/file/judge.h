@@ -440,6 +440,23 @@ static __noinline int sg_is_agent(void)
 	return BPF_CORE_READ(task, group_leader, start_boottime) / 10000000ULL == sg_agent_start;
 }
 
+/* The same test where the current task is a BTF pointer (5.11 and later): inline,
+ * with loads that take no stack, and no subprogram call (bench-file's open on 6.12:
+ * 7 instructions more than no test at all, against about 40 for the call of
+ * sg_is_agent). The pid compared inline, the start time only for the agent's pid:
+ * 6.1 loads path_rename with the audit-only config too (bench-audit). */
+static __always_inline int sg_agent_now(void)
+{
+	struct task_struct *task;
+
+	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf))
+		return sg_is_agent();
+	task = bpf_get_current_task_btf();
+	if (task->tgid != sg_agent_tgid)
+		return 0;
+	return task->group_leader->start_boottime / 10000000ULL == sg_agent_start;
+}
+
 /*
  * The one entry point of every hook: judge `ops` on the path (mnt, dentry) and,
  * for rename and link, on the new name (mnt2, dentry2); emit one record for a
@@ -486,7 +503,7 @@ static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 o
 	/* The agent's own operations: before the walks, so that the verifier follows
 	 * them once, not once per way out of sg_is_agent (placed after them, the
 	 * call pushed path_rename past 6.1's million instructions). */
-	if (sg_is_agent())
+	if (sg_agent_now())
 		return 0;
 	subject = subject_selectors();
 	judge(mnt, dentry, ops, subject, &first);
