@@ -67,7 +67,7 @@ test: build
 	BIN=$(BIN) tests/run-all.sh
 
 # aarch64: the cross-built agent, its packages and a subset of the VM scenarios on Debian's
-# arm64 kernels (tests/aarch64.sh). Not part of `make test`: README "Tests" says why.
+# arm64 kernels (tests/aarch64.sh), alone; `make test` runs it at its end.
 test-aarch64:
 	tests/aarch64.sh
 
@@ -156,7 +156,7 @@ endif
 
 # `make vagrant-test`: the .deb on a locally built Vagrant box (libvirt provider) under its
 # systemd: vagrant up, the package's systemd checks over vagrant ssh, vagrant destroy
-# (tests/vagrant/run.sh; README "Tests" gives the time and why it is not in `make test`).
+# (tests/vagrant/run.sh; README "Tests" gives the time). `make test` runs it at its end.
 .PHONY: vagrant-test
 vagrant-test: export CARGO_TARGET_DIR := $(CURDIR)/target
 vagrant-test: package

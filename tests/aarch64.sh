@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The aarch64 tier behind `make test-aarch64` (issue 21): the cross-built static agent and
 # its packages, and a subset of the VM scenarios on Debian's arm64 kernels under
-# qemu-system-aarch64 (TCG). Not part of `make test`: see README "Tests" for why.
+# qemu-system-aarch64 (TCG). `make test` runs it last, beside the Vagrant tier.
 # Usage: tests/aarch64.sh [BOOT...]     BOOT: arm64-5.10 arm64-6.1 arm64-6.12 (default: all)
 # Ends with "aarch64: N passed, M failed"; exit 0 iff all passed.
 #

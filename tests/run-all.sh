@@ -111,14 +111,29 @@ else
 fi
 tally "$OUT/pkg.log" pkg
 
-# The aarch64 tier (tests/aarch64.sh, `make test-aarch64`) is not part of the default run
-# (README "Tests"); SG_TEST_AARCH64=1 adds it last, after every x86_64 tier, so that it
-# shares neither the cores nor target/package with them.
-if [ "${SG_TEST_AARCH64:-0}" = 1 ]; then
-    echo "== aarch64 (tests/aarch64.sh)"
-    tests/aarch64.sh 2>&1 | tee "$OUT/aarch64.result"
-    tally "$OUT/aarch64.result" aarch64
+# Issue 21's platforms, last and side by side: the aarch64 tier (tests/aarch64.sh: the
+# cross-built agent, its arm64 packages, a subset of the VM scenarios on Debian's arm64
+# kernels) and the .deb on a Vagrant box under its systemd (tests/vagrant/run.sh). After
+# the package tier, because `make package` empties target/package, where the one reads
+# the .deb and the other writes its packages; together, because each is mostly one
+# single-threaded qemu at a time, so two of them keep both cores busy (README "Tests").
+echo "== aarch64 and Vagrant (tests/aarch64.sh, tests/vagrant/run.sh, side by side)"
+# Vagrant's host tools first, alone: both tiers install Debian packages, and two apt-get
+# runs at once would meet dpkg's lock. (A failure shows again in the Vagrant run.)
+tests/vagrant/run.sh --install >"$OUT/vagrant-install.log" 2>&1
+SG_TEST_OUT="$OUT" tests/aarch64.sh >"$OUT/aarch64.log" 2>&1 &
+aarch64=$!
+deb=$(find target/package -maxdepth 1 -name 'safeguard_*_amd64.deb' | head -n 1)
+if [ -n "$deb" ]; then
+    tests/vagrant/run.sh "$deb" >"$OUT/vagrant.log" 2>&1
+else
+    echo "vagrant: 0 passed, 1 failed (no .deb in target/package: the package tier did not build one)" \
+        >"$OUT/vagrant.log"
 fi
+wait "$aarch64"
+cat "$OUT/aarch64.log" "$OUT/vagrant.log"
+tally "$OUT/aarch64.log" aarch64
+tally "$OUT/vagrant.log" vagrant
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -8,13 +8,17 @@
 # daemons, the management network, the storage pool and its volumes, the domain) is gone
 # when it ends, failed or not.
 # Usage: tests/vagrant/run.sh DEB. Ends with "vagrant: N passed, M failed".
+#        tests/vagrant/run.sh --install: only install the host's tools (below) and exit;
+#        `make test` does that first, so that no other tier's apt-get meets dpkg's lock.
 # Environment: SG_VAGRANT_CACHE (default /var/cache/safeguard-vagrant); SG_VAGRANT_DRIVER
 # kvm|qemu (default: probed); SG_VAGRANT_CHECKS (guest.sh check names, comma-separated,
 # or "all"; default the subset below).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-DEB=$(realpath "${1:?usage: run.sh DEB}")
+install_only=0
+[ "${1:-}" = --install ] && install_only=1
+[ "$install_only" = 1 ] || DEB=$(realpath "${1:?usage: run.sh DEB|--install}")
 CACHE=${SG_VAGRANT_CACHE:-/var/cache/safeguard-vagrant}
 BOX=$CACHE/safeguard-debian12.box
 BOX_NAME=safeguard/debian12
@@ -73,6 +77,7 @@ if [ -n "$missing" ]; then
         finish
     fi
 fi
+[ "$install_only" = 0 ] || exit 0
 
 work=$(mktemp -d /tmp/sg-vagrant.XXXXXX)
 chmod 0755 "$work" # the console file is written by libvirt's qemu user
