@@ -52,6 +52,11 @@
 //                                          the same from the server's side: an MPTCP
 //                                          listener on IP:PORT accepts one connection and
 //                                          asks for a subflow of it LOCAL -> REMOTE:RPORT
+//   sg-attacktool tmpfile-link DIR NEW     open(DIR, O_TMPFILE), write "x", then
+//                                          linkat(fd, "", NEW, AT_EMPTY_PATH)
+//   sg-attacktool open3trunc FILE          open(FILE, O_ACCMODE == 3 | O_TRUNC)
+//   sg-attacktool urmkdir PATH             io_uring IORING_OP_MKDIRAT (5.15's io_uring)
+//   sg-attacktool ursymlink TARGET LINK    io_uring IORING_OP_SYMLINKAT
 // Prints "ok" (or the data read) and exits 0, or "error: <step>: <strerror>" and exits 1.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -60,6 +65,7 @@
 #include <linux/if_ether.h>
 #include <linux/genetlink.h>
 #include <linux/if_packet.h>
+#include <linux/io_uring.h>
 #include <linux/netlink.h>
 #include <linux/openat2.h>
 #include <net/if.h>
@@ -99,6 +105,54 @@ static int ok(void)
 {
 	printf("ok\n");
 	return 0;
+}
+
+/*
+ * One io_uring request through a ring set up by hand (no liburing), as in filetool.c:
+ * its result, or -1 with errno set, like a system call.
+ */
+static int submit(struct io_uring_sqe *req)
+{
+	struct io_uring_params params;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqe;
+	unsigned *sq_tail, *sq_array, *cq_head, *cq_tail, tail;
+	void *sq, *cq;
+	int ring;
+
+	memset(&params, 0, sizeof(params));
+	ring = syscall(__NR_io_uring_setup, 1, &params);
+	if (ring < 0)
+		return -1;
+	sq = mmap(NULL, params.sq_off.array + params.sq_entries * sizeof(unsigned), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING);
+	cq = mmap(NULL, params.cq_off.cqes + params.cq_entries * sizeof(struct io_uring_cqe),
+		  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING);
+	sqes = mmap(NULL, params.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
+		return -1;
+	sq_tail = (unsigned *)((char *)sq + params.sq_off.tail);
+	sq_array = (unsigned *)((char *)sq + params.sq_off.array);
+	cq_head = (unsigned *)((char *)cq + params.cq_off.head);
+	cq_tail = (unsigned *)((char *)cq + params.cq_off.tail);
+	sqes[0] = *req;
+	tail = *sq_tail;
+	sq_array[tail & (params.sq_entries - 1)] = 0;
+	__atomic_store_n(sq_tail, tail + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+		return -1;
+	if (__atomic_load_n(cq_tail, __ATOMIC_ACQUIRE) == *cq_head) {
+		errno = EAGAIN;
+		return -1;
+	}
+	cqe = (struct io_uring_cqe *)((char *)cq + params.cq_off.cqes) + (*cq_head & (params.cq_entries - 1));
+	close(ring);
+	if (cqe->res < 0) {
+		errno = -cqe->res;
+		return -1;
+	}
+	return cqe->res;
 }
 
 static int dump(int fd, const char *step)
@@ -646,6 +700,39 @@ int main(int argc, char **argv)
 	if (argc == 4 && strcmp(cmd, "whiteout") == 0) {
 		if (syscall(SYS_renameat2, AT_FDCWD, argv[2], AT_FDCWD, argv[3], RENAME_WHITEOUT) < 0)
 			return error("renameat2");
+		return ok();
+	}
+	if (argc == 4 && strcmp(cmd, "tmpfile-link") == 0) {
+		int fd = open(argv[2], O_TMPFILE | O_WRONLY, 0644);
+
+		if (fd < 0)
+			return error("open O_TMPFILE");
+		if (write(fd, "x\n", 2) != 2)
+			return error("write");
+		if (linkat(fd, "", AT_FDCWD, argv[3], AT_EMPTY_PATH) < 0)
+			return error("linkat");
+		return ok();
+	}
+	if (argc == 3 && strcmp(cmd, "open3trunc") == 0) {
+		if (open(argv[2], 3 | O_TRUNC) < 0)
+			return error("open");
+		return ok();
+	}
+	if (argc == 3 && strcmp(cmd, "urmkdir") == 0) {
+		struct io_uring_sqe req = { .opcode = IORING_OP_MKDIRAT, .fd = AT_FDCWD, .len = 0755 };
+
+		req.addr = (unsigned long)argv[2];
+		if (submit(&req) < 0)
+			return error("IORING_OP_MKDIRAT");
+		return ok();
+	}
+	if (argc == 4 && strcmp(cmd, "ursymlink") == 0) {
+		struct io_uring_sqe req = { .opcode = IORING_OP_SYMLINKAT, .fd = AT_FDCWD };
+
+		req.addr = (unsigned long)argv[2];
+		req.addr2 = (unsigned long)argv[3];
+		if (submit(&req) < 0)
+			return error("IORING_OP_SYMLINKAT");
 		return ok();
 	}
 	if (argc == 4 && strcmp(cmd, "sendmmsg") == 0)
