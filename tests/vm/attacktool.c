@@ -57,6 +57,11 @@
 //   sg-attacktool open3trunc FILE          open(FILE, O_ACCMODE == 3 | O_TRUNC)
 //   sg-attacktool urmkdir PATH             io_uring IORING_OP_MKDIRAT (5.15's io_uring)
 //   sg-attacktool ursymlink TARGET LINK    io_uring IORING_OP_SYMLINKAT
+//   sg-attacktool handle-drop FILE DIR     name_to_handle_at, then drop the dentry cache
+//                                          (vm.drop_caches = 2), then open_by_handle_at
+//                                          (mount fd: DIR): a DISCONNECTED dentry where
+//                                          the filesystem can evict it (kernfs); print it
+//   sg-attacktool unixbind PATH            bind(2) an AF_UNIX socket to PATH (a new name)
 // Prints "ok" (or the data read) and exits 0, or "error: <step>: <strerror>" and exits 1.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -78,6 +83,7 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -733,6 +739,30 @@ int main(int argc, char **argv)
 		req.addr2 = (unsigned long)argv[3];
 		if (submit(&req) < 0)
 			return error("IORING_OP_SYMLINKAT");
+		return ok();
+	}
+	if (argc == 4 && strcmp(cmd, "handle-drop") == 0) {
+		struct file_handle *h = malloc(sizeof(*h) + MAX_HANDLE_SZ);
+		int mount_id, dc, mfd = open(argv[3], O_RDONLY | O_DIRECTORY);
+
+		if (!h || mfd < 0)
+			return error("open");
+		h->handle_bytes = MAX_HANDLE_SZ;
+		if (name_to_handle_at(AT_FDCWD, argv[2], h, &mount_id, 0) < 0)
+			return error("name_to_handle_at");
+		dc = open("/proc/sys/vm/drop_caches", O_WRONLY);
+		if (dc < 0 || write(dc, "2\n", 2) != 2)
+			return error("drop_caches");
+		close(dc);
+		return dump(open_by_handle_at(mfd, h, O_RDONLY), "open_by_handle_at");
+	}
+	if (argc == 3 && strcmp(cmd, "unixbind") == 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		strncpy(sa.sun_path, argv[2], sizeof(sa.sun_path) - 1);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			return error("bind");
 		return ok();
 	}
 	if (argc == 4 && strcmp(cmd, "sendmmsg") == 0)

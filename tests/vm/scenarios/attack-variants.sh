@@ -10,7 +10,12 @@
 #   over it (the directory below the rule, and the rule path itself);
 # - a create-denied directory given a name by O_TMPFILE + linkat(AT_EMPTY_PATH) (the
 #   tmpfile made outside and inside it), and by io_uring IORING_OP_MKDIRAT/SYMLINKAT;
-# - a write-denied file truncated by open(O_ACCMODE == 3 | O_TRUNC);
+# - a write-denied file truncated by open(O_ACCMODE == 3 | O_TRUNC); a chmod-denied file
+#   chmod'ed through a bind mount of the FILE; a create-denied directory given a name by
+#   bind(2) of an AF_UNIX socket;
+# - open_by_handle_at after the dentry cache was dropped (a DISCONNECTED dentry, whose
+#   parent is itself) of a file in a read-denied cgroup2 directory (kernfs can evict it;
+#   tmpfs pins its dentries);
 # - allow lists (process, and file exec): a FILE bind-mounted or open_tree-cloned over
 #   an allowed file in a private mount namespace (root, and unshare -Urm).
 # Every attack is tried; the bypasses are listed together at the end.
@@ -23,22 +28,26 @@ A=/usr/bin/sg-attacktool
 X=/usr/bin/sg-exectool
 M=/usr/bin/sg-mounttool
 cleanup_av() {
-    for m in /mnt/av-o /tmp/av-k /tmp/av-k2 /tmp/av-p /tmp/av-p2 /tmp/av-i; do
+    for m in /mnt/av-o /tmp/av-k /tmp/av-k2 /tmp/av-p /tmp/av-p2 /tmp/av-i /tmp/av-c; do
         umount "$m" 2>/dev/null
     done
-    rm -rf "$D" "$U" /mnt/av-o /tmp/av-k /tmp/av-k2 /tmp/av-p /tmp/av-p2 /tmp/av-i /sbin/av-t
+    rm -rf "$D" "$U" /mnt/av-o /tmp/av-k /tmp/av-k2 /tmp/av-p /tmp/av-p2 /tmp/av-i /tmp/av-c /sbin/av-t
+    rmdir /sys/fs/cgroup/sgav 2>/dev/null
 }
 trap cleanup_av EXIT
 cleanup_av
 mkdir -p "$D/secret" "$D/top/denied" "$D/nodel/sub" "$D/nodel2" "$D/nocreate" "$D/nowrite" \
-    "$D/e1" "$D/e2" "$D/ou" "$D/ow" /mnt/av-o "$U"
+    "$D/e1" "$D/e2" "$D/ou" "$D/ow" "$D/nochmod" /mnt/av-o "$U"
+mkdir /sys/fs/cgroup/sgav || fail "mkdir /sys/fs/cgroup/sgav"
+echo m >"$D/nochmod/f"
+chmod 600 "$D/nochmod/f"
 chmod 755 "$D" "$D/secret"
 echo s3cret >"$D/secret/key"
 chmod 644 "$D/secret/key"
 echo keep >"$D/nowrite/f"
 copy_busybox "$D/top/denied/tool"
 copy_busybox "$D/evil"
-touch /tmp/av-k /tmp/av-k2 /tmp/av-p /tmp/av-p2 /tmp/av-i "$U/k" "$U/p"
+touch /tmp/av-k /tmp/av-k2 /tmp/av-p /tmp/av-p2 /tmp/av-i /tmp/av-c "$U/k" "$U/p"
 chown -R user "$U"
 printf '#!/tmp/av-i\necho RAN\n' >"$D/script"
 chmod 755 "$D/script"
@@ -117,7 +126,8 @@ enable = false
 [file]
 mode = "block"
 deny = ["$D/secret", { path = "$D/nodel", ops = ["delete"] }, { path = "$D/nodel2", ops = ["delete"] },
-        { path = "$D/nocreate", ops = ["create"] }, { path = "$D/nowrite", ops = ["write"] }]
+        { path = "$D/nocreate", ops = ["create"] }, { path = "$D/nowrite", ops = ["write"] },
+        { path = "$D/nochmod", ops = ["chmod"] }, "/sys/fs/cgroup/sgav"]
 [process]
 mode = "block"
 deny = ["$D/top/denied"]
@@ -170,7 +180,8 @@ attack "O_TMPFILE inside the create-denied directory, then linkat there" \
     "$A tmpfile-link $D/nocreate $D/nocreate/new2"
 attack_uring "io_uring IORING_OP_MKDIRAT into the create-denied directory" "$A urmkdir $D/nocreate/d"
 attack_uring "io_uring IORING_OP_SYMLINKAT into the create-denied directory" "$A ursymlink /x $D/nocreate/s"
-for n in new new2 d s; do
+attack "bind(2) of an AF_UNIX socket into the create-denied directory" "$A unixbind $D/nocreate/sock"
+for n in new new2 d s sock; do
     [ -e "$D/nocreate/$n" ] || [ -L "$D/nocreate/$n" ] && BAD="$BAD
   create-denied directory gained $n"
 done
@@ -179,8 +190,18 @@ say "=== write-denied file"
 attack "open(O_ACCMODE == 3 | O_TRUNC) of a write-denied file" "$A open3trunc $D/nowrite/f"
 [ "$(cat "$D/nowrite/f")" = keep ] || BAD="$BAD
   the write-denied file lost its content"
+
+say "=== chmod through a bind mount of the FILE"
+attack "chmod of a chmod-denied file through a bind mount of it" \
+    "mount --bind $D/nochmod/f /tmp/av-c || { echo SETUP-FAILED; exit 3; }; chmod 644 /tmp/av-c"
+[ "$(stat -c %a "$D/nochmod/f")" = 600 ] || BAD="$BAD
+  the chmod-denied file's mode changed: $(stat -c %a "$D/nochmod/f")"
+
+say "=== open_by_handle_at of a disconnected dentry (cgroup2, read-denied directory)"
+attack "open_by_handle_at after drop_caches: /sys/fs/cgroup/sgav/cgroup.procs" \
+    "$A handle-drop /sys/fs/cgroup/sgav/cgroup.procs /sys/fs/cgroup && echo s3cret-if-read"
 stop_agent
-for m in /tmp/av-k /tmp/av-k2 /tmp/av-p /tmp/av-p2 /tmp/av-i; do umount "$m" 2>/dev/null; done
+for m in /tmp/av-k /tmp/av-k2 /tmp/av-p /tmp/av-p2 /tmp/av-i /tmp/av-c; do umount "$m" 2>/dev/null; done
 
 say "=== allow lists: a FILE mounted over an allowed file"
 : >/sbin/av-t
