@@ -60,8 +60,11 @@
 //   sg-attacktool handle-drop FILE DIR     name_to_handle_at, then drop the dentry cache
 //                                          (vm.drop_caches = 2), then open_by_handle_at
 //                                          (mount fd: DIR): a DISCONNECTED dentry where
-//                                          the filesystem can evict it (kernfs); print it
+//                                          the filesystem can evict it (kernfs); print
+//                                          "opened as: " its /proc/self/fd link, then it
 //   sg-attacktool unixbind PATH            bind(2) an AF_UNIX socket to PATH (a new name)
+//   sg-attacktool hold-map FILE SECS       mmap(PROT_READ, MAP_PRIVATE) FILE, print "mapped",
+//                                          hold the mapping SECS seconds
 // Prints "ok" (or the data read) and exits 0, or "error: <step>: <strerror>" and exits 1.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -743,7 +746,7 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && strcmp(cmd, "handle-drop") == 0) {
 		struct file_handle *h = malloc(sizeof(*h) + MAX_HANDLE_SZ);
-		int mount_id, dc, mfd = open(argv[3], O_RDONLY | O_DIRECTORY);
+		int mount_id, dc, fd, mfd = open(argv[3], O_RDONLY | O_DIRECTORY);
 
 		if (!h || mfd < 0)
 			return error("open");
@@ -754,7 +757,16 @@ int main(int argc, char **argv)
 		if (dc < 0 || write(dc, "2\n", 2) != 2)
 			return error("drop_caches");
 		close(dc);
-		return dump(open_by_handle_at(mfd, h, O_RDONLY), "open_by_handle_at");
+		fd = open_by_handle_at(mfd, h, O_RDONLY);
+		if (fd >= 0) {
+			char proc[64], link[4096];
+			ssize_t n;
+
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+			n = readlink(proc, link, sizeof(link) - 1);
+			printf("opened as: %.*s\n", n > 0 ? (int)n : 0, link);
+		}
+		return dump(fd, "open_by_handle_at");
 	}
 	if (argc == 3 && strcmp(cmd, "unixbind") == 0) {
 		struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -763,6 +775,17 @@ int main(int argc, char **argv)
 		strncpy(sa.sun_path, argv[2], sizeof(sa.sun_path) - 1);
 		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 			return error("bind");
+		return ok();
+	}
+	if (argc == 4 && strcmp(cmd, "hold-map") == 0) {
+		int fd = open(argv[2], O_RDONLY);
+
+		if (fd < 0 || mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED)
+			return error("mmap");
+		close(fd);
+		printf("mapped\n");
+		fflush(stdout);
+		sleep(atoi(argv[3]));
 		return ok();
 	}
 	if (argc == 4 && strcmp(cmd, "sendmmsg") == 0)
