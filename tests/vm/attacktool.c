@@ -52,6 +52,19 @@
 //                                          the same from the server's side: an MPTCP
 //                                          listener on IP:PORT accepts one connection and
 //                                          asks for a subflow of it LOCAL -> REMOTE:RPORT
+//   sg-attacktool tmpfile-link DIR NEW     open(DIR, O_TMPFILE), write "x", then
+//                                          linkat(fd, "", NEW, AT_EMPTY_PATH)
+//   sg-attacktool open3trunc FILE          open(FILE, O_ACCMODE == 3 | O_TRUNC)
+//   sg-attacktool urmkdir PATH             io_uring IORING_OP_MKDIRAT (5.15's io_uring)
+//   sg-attacktool ursymlink TARGET LINK    io_uring IORING_OP_SYMLINKAT
+//   sg-attacktool handle-drop FILE DIR     name_to_handle_at, then drop the dentry cache
+//                                          (vm.drop_caches = 2), then open_by_handle_at
+//                                          (mount fd: DIR): a DISCONNECTED dentry where
+//                                          the filesystem can evict it (kernfs); print
+//                                          "opened as: " its /proc/self/fd link, then it
+//   sg-attacktool unixbind PATH            bind(2) an AF_UNIX socket to PATH (a new name)
+//   sg-attacktool hold-map FILE SECS       mmap(PROT_READ, MAP_PRIVATE) FILE, print "mapped",
+//                                          hold the mapping SECS seconds
 // Prints "ok" (or the data read) and exits 0, or "error: <step>: <strerror>" and exits 1.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -60,6 +73,7 @@
 #include <linux/if_ether.h>
 #include <linux/genetlink.h>
 #include <linux/if_packet.h>
+#include <linux/io_uring.h>
 #include <linux/netlink.h>
 #include <linux/openat2.h>
 #include <net/if.h>
@@ -72,6 +86,7 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -99,6 +114,54 @@ static int ok(void)
 {
 	printf("ok\n");
 	return 0;
+}
+
+/*
+ * One io_uring request through a ring set up by hand (no liburing), as in filetool.c:
+ * its result, or -1 with errno set, like a system call.
+ */
+static int submit(struct io_uring_sqe *req)
+{
+	struct io_uring_params params;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqe;
+	unsigned *sq_tail, *sq_array, *cq_head, *cq_tail, tail;
+	void *sq, *cq;
+	int ring;
+
+	memset(&params, 0, sizeof(params));
+	ring = syscall(__NR_io_uring_setup, 1, &params);
+	if (ring < 0)
+		return -1;
+	sq = mmap(NULL, params.sq_off.array + params.sq_entries * sizeof(unsigned), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING);
+	cq = mmap(NULL, params.cq_off.cqes + params.cq_entries * sizeof(struct io_uring_cqe),
+		  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING);
+	sqes = mmap(NULL, params.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
+		return -1;
+	sq_tail = (unsigned *)((char *)sq + params.sq_off.tail);
+	sq_array = (unsigned *)((char *)sq + params.sq_off.array);
+	cq_head = (unsigned *)((char *)cq + params.cq_off.head);
+	cq_tail = (unsigned *)((char *)cq + params.cq_off.tail);
+	sqes[0] = *req;
+	tail = *sq_tail;
+	sq_array[tail & (params.sq_entries - 1)] = 0;
+	__atomic_store_n(sq_tail, tail + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+		return -1;
+	if (__atomic_load_n(cq_tail, __ATOMIC_ACQUIRE) == *cq_head) {
+		errno = EAGAIN;
+		return -1;
+	}
+	cqe = (struct io_uring_cqe *)((char *)cq + params.cq_off.cqes) + (*cq_head & (params.cq_entries - 1));
+	close(ring);
+	if (cqe->res < 0) {
+		errno = -cqe->res;
+		return -1;
+	}
+	return cqe->res;
 }
 
 static int dump(int fd, const char *step)
@@ -646,6 +709,83 @@ int main(int argc, char **argv)
 	if (argc == 4 && strcmp(cmd, "whiteout") == 0) {
 		if (syscall(SYS_renameat2, AT_FDCWD, argv[2], AT_FDCWD, argv[3], RENAME_WHITEOUT) < 0)
 			return error("renameat2");
+		return ok();
+	}
+	if (argc == 4 && strcmp(cmd, "tmpfile-link") == 0) {
+		int fd = open(argv[2], O_TMPFILE | O_WRONLY, 0644);
+
+		if (fd < 0)
+			return error("open O_TMPFILE");
+		if (write(fd, "x\n", 2) != 2)
+			return error("write");
+		if (linkat(fd, "", AT_FDCWD, argv[3], AT_EMPTY_PATH) < 0)
+			return error("linkat");
+		return ok();
+	}
+	if (argc == 3 && strcmp(cmd, "open3trunc") == 0) {
+		if (open(argv[2], 3 | O_TRUNC) < 0)
+			return error("open");
+		return ok();
+	}
+	if (argc == 3 && strcmp(cmd, "urmkdir") == 0) {
+		struct io_uring_sqe req = { .opcode = IORING_OP_MKDIRAT, .fd = AT_FDCWD, .len = 0755 };
+
+		req.addr = (unsigned long)argv[2];
+		if (submit(&req) < 0)
+			return error("IORING_OP_MKDIRAT");
+		return ok();
+	}
+	if (argc == 4 && strcmp(cmd, "ursymlink") == 0) {
+		struct io_uring_sqe req = { .opcode = IORING_OP_SYMLINKAT, .fd = AT_FDCWD };
+
+		req.addr = (unsigned long)argv[2];
+		req.addr2 = (unsigned long)argv[3];
+		if (submit(&req) < 0)
+			return error("IORING_OP_SYMLINKAT");
+		return ok();
+	}
+	if (argc == 4 && strcmp(cmd, "handle-drop") == 0) {
+		struct file_handle *h = malloc(sizeof(*h) + MAX_HANDLE_SZ);
+		int mount_id, dc, fd, mfd = open(argv[3], O_RDONLY | O_DIRECTORY);
+
+		if (!h || mfd < 0)
+			return error("open");
+		h->handle_bytes = MAX_HANDLE_SZ;
+		if (name_to_handle_at(AT_FDCWD, argv[2], h, &mount_id, 0) < 0)
+			return error("name_to_handle_at");
+		dc = open("/proc/sys/vm/drop_caches", O_WRONLY);
+		if (dc < 0 || write(dc, "2\n", 2) != 2)
+			return error("drop_caches");
+		close(dc);
+		fd = open_by_handle_at(mfd, h, O_RDONLY);
+		if (fd >= 0) {
+			char proc[64], link[4096];
+			ssize_t n;
+
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+			n = readlink(proc, link, sizeof(link) - 1);
+			printf("opened as: %.*s\n", n > 0 ? (int)n : 0, link);
+		}
+		return dump(fd, "open_by_handle_at");
+	}
+	if (argc == 3 && strcmp(cmd, "unixbind") == 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		strncpy(sa.sun_path, argv[2], sizeof(sa.sun_path) - 1);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			return error("bind");
+		return ok();
+	}
+	if (argc == 4 && strcmp(cmd, "hold-map") == 0) {
+		int fd = open(argv[2], O_RDONLY);
+
+		if (fd < 0 || mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED)
+			return error("mmap");
+		close(fd);
+		printf("mapped\n");
+		fflush(stdout);
+		sleep(atoi(argv[3]));
 		return ok();
 	}
 	if (argc == 4 && strcmp(cmd, "sendmmsg") == 0)
