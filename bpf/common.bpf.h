@@ -342,6 +342,10 @@ static __always_inline int sg_mount_known(struct dentry *root, struct dentry *mo
 	return bpf_map_lookup_elem(&sg_mounts, &key) != 0;
 }
 
+/* dentry->d_flags: a dentry made for an inode without its path (d_obtain_alias),
+ * until it is connected to its parent; the same bit on 5.10, 6.1 and 6.12. */
+#define SG_DCACHE_DISCONNECTED 0x20
+
 /* What the top of a walk (a mount that is its own parent) is. */
 #define SG_TOP_ROOT 0     /* the root of a mount namespace: paths are real */
 #define SG_TOP_DETACHED 1 /* a detached tree (umount -l, open_tree clone, fsmount)
@@ -707,6 +711,16 @@ static __always_inline void sg_find_by_identity(struct vfsmount *vfsmnt, struct 
 	}
 	if (depth == SG_MAX_DEPTH)
 		return; /* too deep */
+	/* A disconnected dentry is its own parent without being its filesystem's
+	 * root: open_by_handle_at(2) of a file whose dentry the kernel had evicted
+	 * (and nfsd's opens by file handle). What lies above it is unknown, as in a
+	 * detached tree: refused where a deny rule could apply. d_flags is the
+	 * first field of struct dentry: one load where the walk ends. */
+	if (dentry->d_flags & SG_DCACHE_DISCONNECTED) {
+		w->truncated = 0;
+		w->top = SG_TOP_DETACHED;
+		return;
+	}
 	if (!vfsmnt) {
 		w->truncated = 0; /* no mount known (inode_setattr) */
 		return;

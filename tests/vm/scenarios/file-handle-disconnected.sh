@@ -1,23 +1,16 @@
 # boots: lsm
-# file-handle-disconnected (KNOWN FAILING, intermittent, on 5.10, 6.1 and 6.12): a file
-# under a read-denied directory
-# is opened by open_by_handle_at(2) after the dentry cache was dropped. The kernel then
+# file-handle-disconnected: a file under a read-denied directory, opened by
+# open_by_handle_at(2) after the dentry cache was dropped, is refused. The kernel then
 # builds a DISCONNECTED dentry for the file (d_obtain_alias: its d_parent is itself, so
-# no directory above it is met by a walk); root (CAP_DAC_READ_SEARCH) reads the file with
-# no EPERM and no record. Found by attack-variants (attack2). Seen: 5.10.262 at the 3rd
-# attempt and 6.1.192 at the 2nd (two runs each); 6.12.118 once in a single attempt
-# (attack-variants), not in two later runs of 10 and 20. A dentry still cached is
-# connected and refused.
+# no directory above it is met by a walk); the walk sees the DCACHE_DISCONNECTED flag
+# where it ends and refuses the open as in a detached tree (rule "detached"). Found by
+# attack-variants (a bypass on 5.10, 6.1 and 6.12 before the fix: root read the file
+# with no EPERM and no record, 5.10 at the 3rd attempt, 6.1 at the 2nd).
 # The filesystem must let its dentries be evicted and support file handles: cgroup2
-# (kernfs) here; tmpfs pins its dentries (not reproducible there). Disk filesystems
-# (ext4, xfs: `echo 2 >/proc/sys/vm/drop_caches` evicts their dentries too) were not
-# tried: the guests have no block device.
-# Steps: mkdir /sys/fs/cgroup/sg-hd; [file] mode = "block", deny = ["/sys/fs/cgroup/sg-hd"];
-# then as root: name_to_handle_at(/sys/fs/cgroup/sg-hd/cgroup.procs), write 2 to
-# /proc/sys/vm/drop_caches, open_by_handle_at(fd of /sys/fs/cgroup, handle, O_RDONLY):
-# it succeeds (its /proc/self/fd link reads "/"), and read(2) returns the file.
-# Tried up to 20 times (each drops the caches again); the scenario FAILs when any attempt
-# opens the file (and says whether that attempt's pid has a record).
+# (kernfs) here; tmpfs pins its dentries. Whether an attempt meets an evicted dentry is
+# up to the kernel, so there are 20 attempts (each drops the caches again): every one
+# must be refused with EPERM and a BLOCKED record (by the directory's rule while the
+# dentry is still cached, as detached once it was evicted); the count of each is said.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
@@ -40,6 +33,7 @@ wait_for_record '"module":"agent"' '"op":"start"' '"file":"enforcing"'
 expect_eperm_file cat "$C/cgroup.procs"
 
 BYPASS=""
+by_rule=0 detached=0
 n=1
 while [ "$n" -le 20 ]; do
     mark_records
@@ -57,6 +51,11 @@ while [ "$n" -le 20 ]; do
             ;;
         *"Operation not permitted"*)
             find_new_record '"action":"BLOCKED"' "\"pid\":$SH_PID," || fail "attempt $n: EPERM but no BLOCKED record"
+            case $REC in
+                *'"rule":"'"$C"'"'*) by_rule=$((by_rule + 1)) ;;
+                *'"rule":"path in a detached mount tree'*) detached=$((detached + 1)) ;;
+                *) fail "attempt $n: refused by an unexpected rule: $REC" ;;
+            esac
             ;;
         *) fail "attempt $n: unexpected: $OUT" ;;
     esac
@@ -64,3 +63,4 @@ while [ "$n" -le 20 ]; do
 done
 stop_agent
 [ -z "$BYPASS" ] || fail "read-denied $C/cgroup.procs opened through a disconnected dentry: $BYPASS"
+say "refused: $by_rule by the directory's rule, $detached as disconnected"
