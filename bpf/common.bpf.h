@@ -801,7 +801,11 @@ static __always_inline void sg_walk_real(__u64 start, struct sg_walk *w)
 			break;
 		dentry = parent;
 	}
-	if (depth < SG_MAX_DEPTH)
+	/* Ended at a disconnected alias (its own parent, not its filesystem's
+	 * root: made by open_by_handle_at(2) or an overlay's decoding of a file
+	 * handle): what lies above it is unknown, so it stays unresolved, refused
+	 * where a deny rule could apply, as sg_find_by_identity does. */
+	if (depth < SG_MAX_DEPTH && !(BPF_CORE_READ(dentry, d_flags) & SG_DCACHE_DISCONNECTED))
 		w->truncated = 0;
 }
 #endif /* SG_IDENTITY_WALK */
