@@ -491,6 +491,8 @@ static __noinline void sg_resolve(const struct path *path, struct sg_pathbuf *pb
 
 struct sg_inode_filter {
 	__u8 slots[SG_FILTER_SLOTS];
+	__u64 host_root;        /* sg_host_root: the kernel's, 0 from the agent */
+	__u64 host_root_dentry; /* its root directory */
 };
 
 struct {
@@ -541,32 +543,81 @@ static __always_inline int sg_lookup_identity(__u64 ino, __u32 dev, struct sg_in
 }
 
 /*
- * The root mount of the current task's mount namespace, as a BTF pointer: a
- * walk that reaches it has reached the top of a real namespace without
- * reading struct mount (probe reads before 6.2, about a hundred instructions
- * each; with bpf_rdonly_cast, 6.2+, the reads of the mount's parent, mount
- * point and namespace still cost more than the helper call: bench-file's open
- * on 6.12 took 33 instructions fewer with it). 0 where
- * bpf_get_current_task_btf is missing (5.10: the walk reads the mounts as
- * before) or where the task has no namespaces left (exiting); a mount is never
- * 0, so nothing matches then. (One pointer, not a struct with its root
- * directory: 8 bytes more of stack took path_rename past 512 on 6.1.)
+ * A root mount the walk knows without reading struct mount: a walk that reaches
+ * it has reached the top of a real namespace (sg_cross_mounts). Only the file
+ * module asks for it (#define SG_WALK_NS_ROOT before including this file): in
+ * the process module's rename guard its branches took the verifier past the
+ * 1,000,000-instruction limit on 6.1 (sg_exec_rename: 1,000,001). Which one
+ * depends on what reading struct mount costs:
+ *  - 6.2 and later (bpf_rdonly_cast: struct mount is read with BTF loads): the
+ *    root mount of the initial mount namespace, the host's (init_nsproxy's),
+ *    kept in the filter's map value and told by one load (bench-file's open on
+ *    6.12: 15 instructions fewer, 32 on a file one mount below the root, than
+ *    the current task's namespace root through bpf_get_current_task_btf and
+ *    three BTF loads). A process in another mount namespace (a container) reads
+ *    its top mount instead (sg_mount_up, sg_top_kind: four BTF loads, about
+ *    what the helper call and its three loads cost).
+ *  - before (probe reads, about a hundred instructions each): the current
+ *    task's namespace root, as every process, in a container or not, has it
+ *    without reading struct mount (5.10 has no bpf_get_current_task_btf: 0,
+ *    the walk reads the mounts).
+ * The host's root mount is read once, with probe reads, from init_nsproxy's
+ * address (sg_init_nsproxy: the agent finds it in /proc/kallsyms; 0 where it is
+ * hidden, and then nothing matches and every top is told by sg_top_kind). That
+ * mount is never freed: the initial namespace lives as long as the kernel, and
+ * its root (the rootfs, under everything) cannot be unmounted or pivoted away.
+ * A value the agent writes over (the filter's update) is 0 again and read anew.
  */
-static __always_inline struct mount *sg_task_ns_root(void)
+#ifdef SG_WALK_NS_ROOT
+const volatile __u64 sg_init_nsproxy = 0;
+
+static __always_inline __u64 sg_known_root(struct sg_inode_filter *filter)
 {
-#ifndef SG_WALK_NS_ROOT
-	/* Only the file module asks for it (#define before including this file): in
-	 * the process module's rename guard its branches took the verifier past the
-	 * 1,000,000-instruction limit on 6.1 (sg_exec_rename: 1,000,001). */
-	return 0;
-#else
-	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf))
-		return 0;
-	/* No test on the way: a BTF load through a null pointer (an exiting
-	 * task's nsproxy) gives 0, and so does the root then. */
-	return bpf_get_current_task_btf()->nsproxy->mnt_ns->root;
-#endif
+	__u64 *root = &filter->host_root, *dentry = &filter->host_root_dentry;
+
+	if (!bpf_ksym_exists(bpf_rdonly_cast)) {
+		if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf))
+			return 0;
+		/* No test on the way: a BTF load through a null pointer (an exiting
+		 * task's nsproxy) gives 0, and so does the root then. */
+		return (__u64)bpf_get_current_task_btf()->nsproxy->mnt_ns->root;
+	}
+	if (sg_init_nsproxy && !*root) {
+		/* Through map memory, no stack: the namespace, its root mount, then
+		 * the mount's root directory. Another CPU may see the namespace's
+		 * address in `dentry` meanwhile: no dentry, it matches nothing. */
+		bpf_probe_read_kernel(dentry, sizeof(*dentry),
+				      (void *)sg_init_nsproxy + bpf_core_field_offset(struct nsproxy, mnt_ns));
+		bpf_probe_read_kernel(root, sizeof(*root),
+				      (void *)*dentry + bpf_core_field_offset(struct mnt_namespace, root));
+		bpf_probe_read_kernel(dentry, sizeof(*dentry),
+				      (void *)*root + bpf_core_field_offset(struct mount, mnt.mnt_root));
+	}
+	/* Read back from map memory: both ways above leave the same state. */
+	return *(volatile __u64 *)root;
 }
+#define SG_IS_KNOWN_ROOT(mnt, root) ((__u64)(mnt) == (root)) /* a mount is never 0 */
+/* The root directory of that mount: the host's read with it (0 until then), its
+ * address computed where it is read (barrier_var): hoisted out of the walk's
+ * loop it was one more spilled value, and sg_walk_global's frame took the xattr
+ * hooks' combined stack to 544 bytes on 6.1. The task's namespace root's by one
+ * BTF load. */
+static __always_inline __u64 sg_known_root_dentry(struct sg_inode_filter *filter, __u64 root)
+{
+	if (!bpf_ksym_exists(bpf_rdonly_cast))
+		return (__u64)((struct mount *)root)->mnt.mnt_root;
+	barrier_var(filter);
+	return *(volatile __u64 *)&filter->host_root_dentry;
+}
+#define SG_KNOWN_ROOT_DENTRY(filter, root) sg_known_root_dentry(filter, root)
+#else
+static __always_inline __u64 sg_known_root(struct sg_inode_filter *filter)
+{
+	return 0;
+}
+#define SG_IS_KNOWN_ROOT(mnt, root) ((void)(root), 0)
+#define SG_KNOWN_ROOT_DENTRY(filter, root) 0
+#endif
 
 /* A mount's parent and mount point: adjacent fields, read with one probe read
  * where there is no bpf_rdonly_cast (two BTF loads where there is). */
@@ -592,8 +643,8 @@ static __always_inline void sg_mount_up(struct mount *mnt, struct sg_mount_up *u
  * up the identity of every directory on the way. The namespace's root
  * directory itself is not looked up: it is always covered by the root
  * filesystem (rootfs underneath), so no rule path names it. Enters with `w`
- * truncated; clears it on reaching the top. The current task's namespace root
- * is told without reading struct mount (sg_task_ns_root); any other top by
+ * truncated; clears it on reaching the top. A root mount it knows is
+ * told without reading struct mount (sg_known_root); any other top by
  * sg_top_kind. */
 static __always_inline void sg_cross_mounts(struct vfsmount *vfsmnt, struct sg_inode_filter *filter,
 					    struct sg_walk *w)
@@ -601,7 +652,7 @@ static __always_inline void sg_cross_mounts(struct vfsmount *vfsmnt, struct sg_i
 	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
 	struct dentry *dentry = 0, *parent = 0;
 	int at_top = 1; /* dentry is the root of mnt's filesystem (the file's walk ended there) */
-	struct mount *root = sg_task_ns_root();
+	__u64 root = sg_known_root(filter);
 
 	for (__u64 i = 0; i < SG_MAX_DEPTH; i++) { /* 64 bits: no zero extension per level */
 		struct super_block *sb;
@@ -611,15 +662,16 @@ static __always_inline void sg_cross_mounts(struct vfsmount *vfsmnt, struct sg_i
 		if (at_top) {
 			struct sg_mount_up up;
 
-			if (root && mnt == root)
+			if (SG_IS_KNOWN_ROOT(mnt, root))
 				goto done_root;
 			sg_mount_up(mnt, &up);
 			if (mnt == up.parent)
 				goto done;
 			dentry = up.mountpoint;
 			mnt = up.parent;
-			if (root && mnt == root) {
-				if (dentry == root->mnt.mnt_root)
+			/* On the root directory of a top mount: done (not looked up). */
+			if (SG_IS_KNOWN_ROOT(mnt, root)) {
+				if ((__u64)dentry == SG_KNOWN_ROOT_DENTRY(filter, root))
 					goto done_root;
 			} else if (dentry == SG_READ(mnt, struct mount, mnt.mnt_root) &&
 				   SG_READ(mnt, struct mount, mnt_parent) == mnt) {

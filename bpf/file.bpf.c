@@ -14,7 +14,7 @@
  */
 /* The identity walk of common.bpf.h; sg_resolve then only builds paths. */
 #define SG_IDENTITY_WALK
-#define SG_WALK_NS_ROOT /* sg_task_ns_root: common.bpf.h */
+#define SG_WALK_NS_ROOT /* sg_host_root: common.bpf.h */
 #include "common.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -249,24 +249,55 @@ pub fn mount_keys(
 
 /// The kernel's pre-filter of identities (`inode_filter` in bpf/file.bpf.c): one byte
 /// per hash of the inode number (the device is read only past a set slot), 65,536
-/// slots; the kernel sets slots too.
+/// slots; the kernel sets slots too. After them the kernel keeps the host's namespace
+/// root mount and its root directory (`sg_known_root`, 8 bytes each): the agent writes 0.
 pub const FILTER_SLOTS: usize = 65536;
+const FILTER_BYTES: usize = FILTER_SLOTS + 16;
 
 pub fn filter_hash(ino: u64) -> u32 {
     (ino.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as u32
 }
 
 pub fn inode_filter(inodes: &[(sg::sg_inode_key, sg::sg_match)]) -> Vec<u8> {
-    let mut slots = vec![0u8; FILTER_SLOTS];
+    let mut slots = vec![0u8; FILTER_BYTES];
     for (key, _) in inodes {
         slots[filter_hash(key.ino) as usize % FILTER_SLOTS] = 1;
     }
     slots
 }
 
+/// The address of a kernel (not a module's) symbol in `/proc/kallsyms` text; 0 where it is
+/// absent or hidden (`kptr_restrict` prints zeros).
+pub fn kallsyms_address(text: impl std::io::BufRead, name: &str) -> u64 {
+    text.lines()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            let mut parts = line.split_whitespace();
+            let (addr, _kind, sym) = (parts.next()?, parts.next()?, parts.next()?);
+            (sym == name && parts.next().is_none()).then(|| u64::from_str_radix(addr, 16).unwrap_or(0))
+        })
+        .unwrap_or(0)
+}
+
+/// `init_nsproxy`'s address, for the file module's `sg_known_root` (`sg_init_nsproxy`): 0
+/// where it cannot be read, and the walks then tell the host's root like any other top.
+pub fn init_nsproxy_address() -> u64 {
+    std::fs::File::open("/proc/kallsyms")
+        .map(|file| kallsyms_address(std::io::BufReader::new(file), "init_nsproxy"))
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kernel_symbol_is_found_by_its_whole_name() {
+        let text = "ffffffff81000000 T _stext\nffffffff82a1b2c0 D init_nsproxy_x\nffffffffc0001000 d init_nsproxy\t[mod]\nffffffff82a1b2e0 D init_nsproxy\n";
+        assert_eq!(kallsyms_address(text.as_bytes(), "init_nsproxy"), 0xffff_ffff_82a1_b2e0);
+        assert_eq!(kallsyms_address(text.as_bytes(), "init_task"), 0);
+        assert_eq!(kallsyms_address("0000000000000000 D init_nsproxy\n".as_bytes(), "init_nsproxy"), 0);
+    }
 
     fn key_text(key: &sg::sg_path_key) -> String {
         String::from_utf8_lossy(&key.path[..(key.prefixlen / 8) as usize]).into_owned()
@@ -357,7 +388,8 @@ mod tests {
             .map(|ino| (sg::sg_inode_key { ino, dev: 8 << 20, ..Default::default() }, sg::sg_match::default()))
             .collect();
         let slots = inode_filter(&inodes);
-        assert_eq!(slots.len(), FILTER_SLOTS);
+        assert_eq!(slots.len(), FILTER_BYTES);
+        assert!(slots[FILTER_SLOTS..].iter().all(|&b| b == 0), "the host root is the kernel's to set");
         for (key, _) in &inodes {
             assert_eq!(slots[filter_hash(key.ino) as usize], 1);
         }

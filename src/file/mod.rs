@@ -288,6 +288,7 @@ impl runtime::Module for File {
         rodata.sg_agent_pidns = self.agent_pidns;
         rodata.sg_agent_tgid = std::process::id();
         rodata.sg_agent_start = crate::agent::persist::own_start_ticks().context("file: the agent's start time")?;
+        rodata.sg_init_nsproxy = crate::rule_paths::init_nsproxy_address();
         rodata.sg_block = u32::from(config.mode == Mode::Block && !self.audit_only);
         rodata.sg_overlay_fake_path = u32::from(self.overlay_fake_path);
         rodata.sg_ops_enabled = self.ops_enabled();
