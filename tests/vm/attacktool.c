@@ -76,6 +76,11 @@
 //   sg-attacktool hchmod FILE DIR OCTAL    the same O_PATH fd, then chmod("/proc/self/fd/N")
 //   sg-attacktool hdir DIR MNTDIR CHILD    the same for a DIRECTORY (O_PATH), then
 //                                          openat(fd, CHILD, O_RDONLY) and print it
+//   sg-attacktool uropen2 FILE             io_uring IORING_OP_OPENAT2 (RESOLVE_NO_SYMLINKS |
+//                                          RESOLVE_NO_MAGICLINKS), then print the file
+//   sg-attacktool urrename A B FLAGS       io_uring IORING_OP_RENAMEAT (5.11+), renameat2
+//                                          FLAGS (2: RENAME_EXCHANGE)
+//   sg-attacktool urlink A B               io_uring IORING_OP_LINKAT (5.15+)
 // Prints "ok" (or the data read) and exits 0, or "error: <step>: <strerror>" and exits 1.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -872,6 +877,33 @@ int main(int argc, char **argv)
 		if (fd < 0)
 			return 1;
 		return dump(openat(fd, argv[4], O_RDONLY), "openat");
+	}
+	if (argc == 3 && strcmp(cmd, "uropen2") == 0) {
+		struct open_how how = { .flags = O_RDONLY, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+		struct io_uring_sqe req = { .opcode = IORING_OP_OPENAT2, .fd = AT_FDCWD, .len = sizeof(how) };
+
+		req.addr = (unsigned long)argv[2];
+		req.addr2 = (unsigned long)&how;
+		return dump(submit(&req), "IORING_OP_OPENAT2");
+	}
+	if (argc == 5 && strcmp(cmd, "urrename") == 0) {
+		struct io_uring_sqe req = { .opcode = IORING_OP_RENAMEAT, .fd = AT_FDCWD, .len = AT_FDCWD };
+
+		req.addr = (unsigned long)argv[2];
+		req.addr2 = (unsigned long)argv[3];
+		req.rename_flags = strtoul(argv[4], NULL, 0);
+		if (submit(&req) < 0)
+			return error("IORING_OP_RENAMEAT");
+		return ok();
+	}
+	if (argc == 4 && strcmp(cmd, "urlink") == 0) {
+		struct io_uring_sqe req = { .opcode = IORING_OP_LINKAT, .fd = AT_FDCWD, .len = AT_FDCWD };
+
+		req.addr = (unsigned long)argv[2];
+		req.addr2 = (unsigned long)argv[3];
+		if (submit(&req) < 0)
+			return error("IORING_OP_LINKAT");
+		return ok();
 	}
 	if (argc == 4 && strcmp(cmd, "sendmmsg") == 0)
 		return send_many(argv[2], atoi(argv[3]));
