@@ -11,14 +11,18 @@
 # `$O/ltool` is refused, but the same program through a bind mount of the overlay runs.
 # Found by attack4 on 5.10, 6.1 and 6.12 (root mounted the overlay before the agent
 # started; nothing else is needed).
-# Rules on the overlay's DIRECTORIES held in these runs, before and after the kernel
-# evicted the overlay's dentries and inodes, but by chance: the overlay reports its own
-# device for a directory with an inode number it allocates anew (get_next_ino) each time
-# it builds the inode, and those numbers collide with the layers' file inode numbers
-# under the same overlay device: a lower file was once refused by a directory's rule
-# (`cat $O/lkey`, rule /mnt/ori-o/udir), and after drop_caches `cat $O/ldir/k` was
-# refused with rule /mnt/ori-o/udir and `cat $O/udir/k` with rule /mnt/ori-o/d1/d2
-# (a rule with other ops or selectors would decide wrongly).
+# Rules on the overlay's DIRECTORIES match (the overlay reports its own device for a
+# directory), but with an inode number the overlay allocates anew (a counter) each time
+# it builds the inode: once the kernel has evicted the overlay's dentries and inodes
+# (root: drop_caches; memory pressure on a real host), `$O/d1/d2` comes back with a new
+# number and `cat $O/d1/d2/k` reads a file under the read-denied directory (5.10, 6.1,
+# 6.12). A rule directory right below the overlay's root (`$O/ldir`) gets its identity
+# back when its name is looked up again (the rules-follow-the-name hook: its parent, the
+# overlay's root, keeps its number); `d2`'s parent `d1` does not. Without the 200
+# inode numbers used up below, the layers' small file numbers collided with the
+# directories' (same device): a lower file was refused by a directory's rule, and after
+# drop_caches `cat $O/udir/k` by rule /mnt/ori-o/d1/d2 (a rule with other ops or
+# selectors would decide wrongly).
 # This scenario passes once every attack is refused (EPERM and a BLOCKED record).
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
@@ -35,6 +39,14 @@ trap cleanup_ori EXIT
 cleanup_ori
 mkdir -p "$L" "$U" "$O" "$B"
 mount -t tmpfs tmpfs "$L" && mount -t tmpfs tmpfs "$U" || fail "mount tmpfs"
+# tmpfs numbers its inodes per filesystem from 1, and so does the overlay its
+# directories: use up 200 numbers in each layer first, so that no layer file's number
+# is an overlay directory's (such collisions decide for the wrong rule by chance).
+i=0
+while [ "$i" -lt 200 ]; do
+    : >"$L/burn" && rm "$L/burn" && : >"$U/burn" && rm "$U/burn"
+    i=$((i + 1))
+done
 mkdir -p "$L/lower/ldir" "$L/lower/d1/d2" "$U/upper/udir" "$U/work"
 echo s3cret >"$L/lower/d1/d2/k"
 echo s3cret >"$L/lower/lkey"
