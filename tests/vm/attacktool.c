@@ -65,6 +65,22 @@
 //   sg-attacktool unixbind PATH            bind(2) an AF_UNIX socket to PATH (a new name)
 //   sg-attacktool hold-map FILE SECS       mmap(PROT_READ, MAP_PRIVATE) FILE, print "mapped",
 //                                          hold the mapping SECS seconds
+//   sg-attacktool hlink FILE DIR NEW       name_to_handle_at(FILE), drop the dentry cache,
+//                                          open_by_handle_at(O_PATH) (mount fd: DIR; a
+//                                          DISCONNECTED dentry where FILE's was evicted), then
+//                                          linkat(fd, "", NEW, AT_EMPTY_PATH); prints
+//                                          "opened as: " the fd's /proc/self/fd link first
+//   sg-attacktool hexec FILE DIR ARGV0 [ARG...]
+//                                          the same O_PATH fd by handle, then
+//                                          execveat(fd, "", AT_EMPTY_PATH)
+//   sg-attacktool hchmod FILE DIR OCTAL    the same O_PATH fd, then chmod("/proc/self/fd/N")
+//   sg-attacktool hdir DIR MNTDIR CHILD    the same for a DIRECTORY (O_PATH), then
+//                                          openat(fd, CHILD, O_RDONLY) and print it
+//   sg-attacktool uropen2 FILE             io_uring IORING_OP_OPENAT2 (RESOLVE_NO_SYMLINKS |
+//                                          RESOLVE_NO_MAGICLINKS), then print the file
+//   sg-attacktool urrename A B FLAGS       io_uring IORING_OP_RENAMEAT (5.11+), renameat2
+//                                          FLAGS (2: RENAME_EXCHANGE)
+//   sg-attacktool urlink A B               io_uring IORING_OP_LINKAT (5.15+)
 // Prints "ok" (or the data read) and exits 0, or "error: <step>: <strerror>" and exits 1.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -162,6 +178,45 @@ static int submit(struct io_uring_sqe *req)
 		return -1;
 	}
 	return cqe->res;
+}
+
+/*
+ * An O_PATH descriptor of `file` reopened by file handle after the dentry cache was
+ * dropped (a disconnected dentry where the filesystem evicted it), or -1 with the step
+ * printed. Prints "opened as: " the descriptor's /proc/self/fd link.
+ */
+static int by_handle(const char *file, const char *mntdir)
+{
+	struct file_handle *h = malloc(sizeof(*h) + MAX_HANDLE_SZ);
+	int mount_id, dc, fd, mfd = open(mntdir, O_RDONLY | O_DIRECTORY);
+	char proc[64], link[4096];
+	ssize_t n;
+
+	if (!h || mfd < 0) {
+		error("open");
+		return -1;
+	}
+	h->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(AT_FDCWD, file, h, &mount_id, 0) < 0) {
+		error("name_to_handle_at");
+		return -1;
+	}
+	dc = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	if (dc < 0 || write(dc, "2\n", 2) != 2) {
+		error("drop_caches");
+		return -1;
+	}
+	close(dc);
+	fd = open_by_handle_at(mfd, h, O_PATH);
+	if (fd < 0) {
+		error("open_by_handle_at");
+		return -1;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, link, sizeof(link) - 1);
+	printf("opened as: %.*s\n", n > 0 ? (int)n : 0, link);
+	fflush(stdout);
+	return fd;
 }
 
 static int dump(int fd, const char *step)
@@ -786,6 +841,68 @@ int main(int argc, char **argv)
 		printf("mapped\n");
 		fflush(stdout);
 		sleep(atoi(argv[3]));
+		return ok();
+	}
+	if (argc == 5 && strcmp(cmd, "hlink") == 0) {
+		int fd = by_handle(argv[2], argv[3]);
+
+		if (fd < 0)
+			return 1;
+		if (linkat(fd, "", AT_FDCWD, argv[4], AT_EMPTY_PATH) < 0)
+			return error("linkat");
+		return ok();
+	}
+	if (argc >= 5 && strcmp(cmd, "hexec") == 0) {
+		int fd = by_handle(argv[2], argv[3]);
+
+		if (fd < 0)
+			return 1;
+		syscall(SYS_execveat, fd, "", &argv[4], environ, AT_EMPTY_PATH);
+		return error("execveat");
+	}
+	if (argc == 5 && strcmp(cmd, "hchmod") == 0) {
+		int fd = by_handle(argv[2], argv[3]);
+		char proc[64];
+
+		if (fd < 0)
+			return 1;
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (chmod(proc, strtoul(argv[4], NULL, 8)) < 0)
+			return error("chmod");
+		return ok();
+	}
+	if (argc == 5 && strcmp(cmd, "hdir") == 0) {
+		int fd = by_handle(argv[2], argv[3]);
+
+		if (fd < 0)
+			return 1;
+		return dump(openat(fd, argv[4], O_RDONLY), "openat");
+	}
+	if (argc == 3 && strcmp(cmd, "uropen2") == 0) {
+		struct open_how how = { .flags = O_RDONLY, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+		struct io_uring_sqe req = { .opcode = IORING_OP_OPENAT2, .fd = AT_FDCWD, .len = sizeof(how) };
+
+		req.addr = (unsigned long)argv[2];
+		req.addr2 = (unsigned long)&how;
+		return dump(submit(&req), "IORING_OP_OPENAT2");
+	}
+	if (argc == 5 && strcmp(cmd, "urrename") == 0) {
+		struct io_uring_sqe req = { .opcode = IORING_OP_RENAMEAT, .fd = AT_FDCWD, .len = AT_FDCWD };
+
+		req.addr = (unsigned long)argv[2];
+		req.addr2 = (unsigned long)argv[3];
+		req.rename_flags = strtoul(argv[4], NULL, 0);
+		if (submit(&req) < 0)
+			return error("IORING_OP_RENAMEAT");
+		return ok();
+	}
+	if (argc == 4 && strcmp(cmd, "urlink") == 0) {
+		struct io_uring_sqe req = { .opcode = IORING_OP_LINKAT, .fd = AT_FDCWD, .len = AT_FDCWD };
+
+		req.addr = (unsigned long)argv[2];
+		req.addr2 = (unsigned long)argv[3];
+		if (submit(&req) < 0)
+			return error("IORING_OP_LINKAT");
 		return ok();
 	}
 	if (argc == 4 && strcmp(cmd, "sendmmsg") == 0)
