@@ -355,8 +355,7 @@ static __always_inline __u32 own_rule(struct dentry *dentry)
  * refused (1 in block mode) when a deny rule covers src and would not cover
  * it at dst, so that a denied file cannot be run from a new name. A rule on
  * src's own identity follows it. Outside an allow list is no rule to keep (a
- * new name inside one is the allow list's business), nor is a path too deep
- * to resolve. */
+ * new name inside one is the allow list's business). */
 static __noinline int guard(struct vfsmount *src_mnt, struct dentry *src, struct vfsmount *dst_mnt,
 				 struct dentry *dst, __u32 op)
 {
@@ -371,9 +370,13 @@ static __noinline int guard(struct vfsmount *src_mnt, struct dentry *src, struct
 	if (!ev || judge_exec(src_mnt, src, ev) != SG_VERDICT_DENY)
 		return 0;
 	rule = ev->hdr.rule_id;
-	/* only a deny rule can be shed */
-	if (rule == SG_RULE_NOT_ALLOWED || rule == SG_RULE_UNRESOLVED || rule == SG_RULE_NEW_MOUNT ||
-	    rule == SG_RULE_DETACHED)
+	/* Only a deny rule can be shed: an allow list's refusals are not rules.
+	 * A source too deep to resolve, in a detached tree or with a
+	 * disconnected dentry (open_by_handle_at) may be under a deny rule (it is
+	 * refused to run for that): a new name is refused unless it is no better
+	 * resolved (the same refusal there), or a deep file would be taken out
+	 * of its rule by ln or mv (attack4). */
+	if (rule == SG_RULE_NOT_ALLOWED || rule == SG_RULE_NEW_MOUNT)
 		return 0;
 	if (own_rule(src) == rule)
 		return 0;

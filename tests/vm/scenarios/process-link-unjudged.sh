@@ -1,25 +1,23 @@
 # boots: lsm
-# process-link-unjudged: a program under a process deny rule is given a name outside the
-# rule by a hard link (or a rename) that the process module's link/rename guard lets
-# through, because the walk from the program cannot reach the rule; the new name then
-# runs (no EPERM, no BLOCKED record). Found by attack4 (issue #12's class 3) on 5.10, 6.1
-# and 6.12, as root, with only process deny rules (the file module refuses the same link
-# where it has deny rules). bpf/process.bpf.c guard() returns 0 for a source judged
-# SG_RULE_DETACHED or SG_RULE_UNRESOLVED ("only a deny rule can be shed"), although
-# judge_exec refuses to RUN such a file for exactly that reason (its rule may be above
-# the part the walk could not see):
+# process-link-unjudged: a program under a process deny rule cannot be given a name
+# outside the rule by a hard link or a rename from a place the walk cannot resolve. Found
+# by attack4 (issue #12's class 3; a bypass on 5.10, 6.1 and 6.12, as root, with only
+# process deny rules): the link/rename guard (guard() in bpf/process.bpf.c) let a source
+# through when it was judged SG_RULE_UNRESOLVED or SG_RULE_DETACHED, the very verdicts on
+# which judge_exec refuses to RUN it (its rule may be above the part the walk could not
+# see). Now such a source gets no new name unless it is refused there the same way.
 # 1. deep: the program pushed more than 64 directories below the rule by renaming a
 #    directory above it into a chain of 60 directories inside the rule (each rename's
 #    destination is still within reach of the walk, so it stays inside the rule and is
-#    allowed); the program itself no longer runs (path not resolved completely), but
-#    `ln` or `mv` of it to a name outside the rule is not refused, and the new name runs.
+#    allowed); the program itself does not run (path not resolved completely), and `ln`
+#    or `mv` of it to a name outside the rule is refused.
 # 2. disconnected: the program reopened by file handle (name_to_handle_at, drop the
 #    dentry cache, open_by_handle_at(O_PATH)) on a filesystem that evicts its dentries,
 #    decodes handles and has hard links (overlayfs with index=on,nfs_export=on, layers on
 #    one tmpfs): a DISCONNECTED dentry (d_path "/"); execveat of it is refused (detached),
-#    but linkat(fd, "", NEW, AT_EMPTY_PATH) to a name outside the rule is not, and NEW
-#    runs. Needs CAP_DAC_READ_SEARCH (root).
-# This scenario passes once both are refused (EPERM and a BLOCKED record, no RAN).
+#    and so is linkat(fd, "", NEW, AT_EMPTY_PATH) to a name outside the rule. Needs
+#    CAP_DAC_READ_SEARCH (root).
+# Each attempt must fail with EPERM and a BLOCKED record, and nothing may print RAN.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
