@@ -50,7 +50,8 @@ const ACTION_KILLED: u32 = sg_action::SG_ACTION_KILLED.0;
 /// tables (`rule_id` N is `texts[N - 1]`).
 #[derive(Debug, Default)]
 pub struct RuleTable {
-    pub texts: Vec<String>,
+    /// Shared with the module and its rule hit counters: one copy of the texts.
+    pub texts: std::sync::Arc<[String]>,
     /// What `SG_RULE_NOT_ALLOWED` means for this module, e.g. "not in process.allow".
     pub not_allowed: String,
 }
@@ -221,7 +222,8 @@ mod tests {
 
     #[test]
     fn rule_ids_map_to_texts() {
-        let rules = RuleTable { texts: vec!["/usr/bin/nc".into()], not_allowed: "not in process.allow".into() };
+        let rules =
+            RuleTable { texts: vec!["/usr/bin/nc".to_string()].into(), not_allowed: "not in process.allow".into() };
         assert_eq!(rules.describe(RULE_NONE), None);
         assert_eq!(rules.describe(1).as_deref(), Some("/usr/bin/nc"));
         assert_eq!(rules.describe(RULE_NOT_ALLOWED).as_deref(), Some("not in process.allow"));

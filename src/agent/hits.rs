@@ -15,7 +15,7 @@ const FIRST_SPECIAL: u32 = sg_rule::SG_RULE_NEW_MOUNT.0;
 /// config rule names (`specials`: id and what it means), as the log writes them.
 #[derive(Clone, Debug, Default)]
 pub struct RuleNames {
-    pub texts: Vec<String>,
+    pub texts: std::sync::Arc<[String]>,
     pub specials: Vec<(u32, String)>,
 }
 

@@ -203,14 +203,17 @@ struct File {
     /// No BPF LSM: the fentry twins, which cannot refuse.
     audit_only: bool,
     agent_pidns: u32,
+    /// Without its texts (`texts`, shared with the decoder and the rule hits); its
+    /// tables are dropped once the maps are filled.
     rules: CompiledFileRules,
+    texts: std::sync::Arc<[String]>,
     /// The mounts present at start, when an op is allow-listed.
     mounts: Vec<sg::sg_mount_key>,
 }
 
 impl File {
     fn new(
-        config: FileConfig,
+        mut config: FileConfig,
         hooks: Vec<&'static str>,
         arities: Vec<(&'static str, Option<usize>)>,
         rename_has_flags: bool,
@@ -219,7 +222,11 @@ impl File {
         agent_pidns: u32,
     ) -> anyhow::Result<File> {
         let budget = Cell::new(LINK_SCAN_BUDGET);
-        let rules = rules::compile(&config, identify_on_host, |dir| linked_files(dir, &budget))?;
+        let mut rules = rules::compile(&config, identify_on_host, |dir| linked_files(dir, &budget))?;
+        let texts = std::mem::take(&mut rules.texts).into();
+        // Compiled: the module needs no second copy of the rules (the agent keeps the
+        // config for reloads).
+        (config.allow, config.deny, config.audit) = (Vec::new(), Vec::new(), Vec::new());
         if budget.get() == 0 {
             log::warn!("file: stopped looking for hard-linked files after {LINK_SCAN_BUDGET} entries");
         }
@@ -231,7 +238,18 @@ impl File {
         }
         // Allow rules reach files only through the mounts present now (bpf/common.bpf.h).
         let mounts = if rules.ops_allowlisted == 0 { Vec::new() } else { mounts_now() };
-        Ok(File { config, hooks, arities, rename_has_flags, overlay_fake_path, audit_only, agent_pidns, rules, mounts })
+        Ok(File {
+            config,
+            hooks,
+            arities,
+            rename_has_flags,
+            overlay_fake_path,
+            audit_only,
+            agent_pidns,
+            rules,
+            texts,
+            mounts,
+        })
     }
 
     /// Parameters of a hook of PROTOTYPES in this kernel.
@@ -374,15 +392,17 @@ impl runtime::Module for File {
         for (key, mask) in &rules.exe_selectors {
             update(&maps.exe_selectors, bytes_of(key), &mask.to_ne_bytes(), "command selectors")?;
         }
+        self.rules.drop_tables();
+        self.mounts = Vec::new();
         Ok(())
     }
 
     fn rule_names(&self) -> crate::agent::hits::RuleNames {
-        RuleTable { texts: self.rules.texts.clone(), not_allowed: "not in file.allow".into() }.names()
+        RuleTable { texts: self.texts.clone(), not_allowed: "not in file.allow".into() }.names()
     }
 
     fn decoder(&self) -> RingDecoder {
-        let rules = RuleTable { texts: self.rules.texts.clone(), not_allowed: "not in file.allow".into() };
+        let rules = RuleTable { texts: self.texts.clone(), not_allowed: "not in file.allow".into() };
         let mut decoder = Decoder { rules };
         Box::new(move |data, ctx| decoder.handle(data, ctx))
     }

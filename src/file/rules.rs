@@ -84,6 +84,24 @@ pub struct CompiledFileRules {
     pub name_parents: Vec<sg::sg_inode_key>,
 }
 
+impl CompiledFileRules {
+    /// Once the maps are filled the kernel holds the tables: keeps the texts (records,
+    /// rule hits) and the switches, drops the rest (issue 20: agent memory).
+    pub fn drop_tables(&mut self) {
+        self.nodes = Vec::new();
+        self.paths = Vec::new();
+        self.inodes = Vec::new();
+        self.selector_rules = Vec::new();
+        self.uid_selectors = Vec::new();
+        self.gid_selectors = Vec::new();
+        self.comm_selectors = Vec::new();
+        self.exe_selectors = Vec::new();
+        self.missing = Vec::new();
+        self.names = Vec::new();
+        self.name_parents = Vec::new();
+    }
+}
+
 pub fn op_bit(op: FileOp) -> u32 {
     1 << FileOp::ALL.iter().position(|&o| o == op).unwrap_or(0)
 }

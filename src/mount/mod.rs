@@ -86,10 +86,15 @@ pub fn prepare(config: &MountConfig, caps: &Capabilities, agent_pidns: u32) -> P
         state = ModuleState::Off;
         None
     };
-    let config = config.clone();
+    let mut config = config.clone();
     runtime::prepare(state, move || {
         let hooks = hooks.context("mount: no usable hook")?;
-        Ok(Mount { rules: compile(&config), config, hooks, agent_pidns })
+        let mut rules = compile(&config);
+        let texts = std::mem::take(&mut rules.texts).into();
+        // Compiled: the module needs no second copy of the rules (the agent keeps the
+        // config for reloads).
+        config.deny = Vec::new();
+        Ok(Mount { rules, texts, config, hooks, agent_pidns })
     })
 }
 
@@ -97,7 +102,10 @@ struct Mount {
     config: MountConfig,
     hooks: Hooks,
     agent_pidns: u32,
+    /// Without its texts (`texts`, shared with the decoder and the rule hits); its
+    /// tables are dropped once the maps are filled.
     rules: CompiledMountRules,
+    texts: std::sync::Arc<[String]>,
 }
 
 fn compile(config: &MountConfig) -> CompiledMountRules {
@@ -165,15 +173,18 @@ impl runtime::Module for Mount {
         for (key, value) in &rules.names {
             maps.mount_names.update(bytes_of(key), bytes_of(value), MapFlags::ANY).context("mount: name rules")?;
         }
+        // The maps hold the tables now: only the texts are needed (records, rule hits).
+        let rules = &mut self.rules;
+        (rules.paths, rules.inodes, rules.names) = (Vec::new(), Vec::new(), Vec::new());
         Ok(())
     }
 
     fn rule_names(&self) -> crate::agent::hits::RuleNames {
-        RuleTable { texts: self.rules.texts.clone(), not_allowed: String::new() }.names()
+        RuleTable { texts: self.texts.clone(), not_allowed: String::new() }.names()
     }
 
     fn decoder(&self) -> Decoder {
-        let rules = RuleTable { texts: self.rules.texts.clone(), not_allowed: String::new() };
+        let rules = RuleTable { texts: self.texts.clone(), not_allowed: String::new() };
         Box::new(move |data, ctx| match decode::<sg::sg_mount_event>(data) {
             Some(ev) if ev.hdr.kind == KIND_MOUNT => ctx.send(record(&ev, &rules)),
             _ => ctx.malformed("mount event", data.len()),
@@ -306,7 +317,7 @@ mod tests {
         ev.source_path_len = 6;
         ev.target[..4].copy_from_slice(b"/mnt");
         ev.target_len = 4;
-        let rules = RuleTable { texts: vec!["/run/x".into()], not_allowed: String::new() };
+        let rules = RuleTable { texts: vec!["/run/x".to_string()].into(), not_allowed: String::new() };
         let rec = record(&ev, &rules);
         assert_eq!((rec.module, rec.op, rec.rule.as_deref()), ("mount", "mount", Some("/run/x")));
         let field = |name: &str| rec.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
@@ -332,7 +343,7 @@ mod tests {
         ev.target_len = 6;
         ev.source_dev = 8 << 20 | 1;
         ev.source_ino = 7;
-        let rules = RuleTable { texts: vec!["/run/x".into()], not_allowed: String::new() };
+        let rules = RuleTable { texts: vec!["/run/x".to_string()].into(), not_allowed: String::new() };
         let rec = record(&ev, &rules);
         assert_eq!((rec.module, rec.op, rec.rule.as_deref()), ("mount", "rename", Some("/run/x")));
         let field = |name: &str| rec.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());

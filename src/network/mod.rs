@@ -85,7 +85,7 @@ pub fn prepare(config: &NetworkConfig, caps: &Capabilities, agent_pidns: u32) ->
     let lsm = caps.enforcement() == Enforcement::Full;
     let hooks: Vec<&'static str> = PROGRAMS.iter().map(|p| p.hook).filter(|hook| caps.hook_present(hook)).collect();
     runtime::prepare(state, move || {
-        let rules = rules::compile(&config, |path| {
+        let mut rules = rules::compile(&config, |path| {
             crate::rule_paths::identify_on_host(path).map(|identity| (identity.dev, identity.ino))
         });
         for path in &rules.missing_exes {
@@ -93,7 +93,8 @@ pub fn prepare(config: &NetworkConfig, caps: &Capabilities, agent_pidns: u32) ->
         }
         let domains = Domains::new(&rules.domains);
         let names = Arc::default();
-        Ok(Network { config, lsm, hooks, agent_pidns, rules, domains, trie: Trie::default(), names })
+        let texts = std::mem::take(&mut rules.texts).into();
+        Ok(Network { config, lsm, hooks, agent_pidns, rules, texts, domains, trie: Trie::default(), names })
     })
 }
 
@@ -105,7 +106,9 @@ struct Network {
     /// Hooks this kernel has.
     hooks: Vec<&'static str>,
     agent_pidns: u32,
+    /// Without its texts (`texts`, shared with the decoder and the rule hits).
     rules: CompiledRules,
+    texts: Arc<[String]>,
     domains: Domains,
     trie: Trie,
     /// Resolved address -> domain, kept current by the resolver, read by the decoder.
@@ -230,7 +233,7 @@ impl runtime::Module for Network {
             .iter()
             .any(|(key, entry)| entry.verdict == rules::Verdict::Deny && !matches!(key, SubjectKey::Uid(_)));
         rodata.sg_owner_required = u32::from(owner_required);
-        rodata.sg_have_rules = u32::from(!rules.texts.is_empty() || config.cidr_allow_differs_from_default());
+        rodata.sg_have_rules = u32::from(!self.texts.is_empty() || config.cidr_allow_differs_from_default());
 
         let trie_size = rules.cidr.len() + rules.domains.len() * domains::MAX_ADDRS;
         open.maps.sg_net_cidr.set_max_entries(trie_size.max(1) as u32)?;
@@ -301,7 +304,7 @@ impl runtime::Module for Network {
 
     fn rule_names(&self) -> crate::agent::hits::RuleNames {
         let mut names =
-            RuleTable { texts: self.rules.texts.clone(), not_allowed: "not in network.cidr.allow".into() }.names();
+            RuleTable { texts: self.texts.clone(), not_allowed: "not in network.cidr.allow".into() }.names();
         // The network module's own ids from the top down (bpf/safeguard.h).
         for (id, name) in &mut names.specials {
             match *id {
@@ -314,7 +317,7 @@ impl runtime::Module for Network {
     }
 
     fn decoder(&self) -> RingDecoder {
-        let rules = RuleTable { texts: self.rules.texts.clone(), not_allowed: "not in network.cidr.allow".into() };
+        let rules = RuleTable { texts: self.texts.clone(), not_allowed: "not in network.cidr.allow".into() };
         let mut decoder = Decoder { rules, exe_cache: ExeCache::default(), names: self.names.clone() };
         Box::new(move |data, ctx| decoder.handle(data, ctx))
     }

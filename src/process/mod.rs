@@ -73,10 +73,11 @@ pub fn prepare(config: &ProcessConfig, caps: &Capabilities, agent_pidns: u32) ->
     };
     let rename_has_flags = caps.lsm_hook_arity("path_rename") == Some(5);
     runtime::prepare(state, move || {
-        let rules = compile(&config);
+        let mut rules = compile(&config);
+        let texts = std::mem::take(&mut rules.texts).into();
         // Allow rules reach files only through the mounts present now (bpf/common.bpf.h).
         let mounts = if config.allow.is_empty() { Vec::new() } else { mounts_now() };
-        Ok(Process { config, lsm, deny_hooks, rename_has_flags, agent_pidns, rules, mounts })
+        Ok(Process { config, lsm, deny_hooks, rename_has_flags, agent_pidns, rules, texts, mounts })
     })
 }
 
@@ -90,7 +91,10 @@ struct Process {
     /// path_rename has its flags argument (5.19 and later).
     rename_has_flags: bool,
     agent_pidns: u32,
+    /// Without its texts (`texts`, shared with the decoder and the rule hits); its
+    /// tables are dropped once the maps are filled.
     rules: CompiledRules,
+    texts: std::sync::Arc<[String]>,
     mounts: Vec<sg::sg_mount_key>,
 }
 
@@ -155,15 +159,17 @@ impl runtime::Module for Process {
         for key in &self.mounts {
             maps.sg_mounts.update(bytes_of(key), &0u32.to_ne_bytes(), MapFlags::ANY).context("process: mounts")?;
         }
+        // The maps hold the tables now: only the texts are needed (records, rule hits).
+        (self.rules.paths, self.rules.inodes, self.mounts) = (Vec::new(), Vec::new(), Vec::new());
         Ok(())
     }
 
     fn rule_names(&self) -> crate::agent::hits::RuleNames {
-        RuleTable { texts: self.rules.texts.clone(), not_allowed: "not in process.allow".into() }.names()
+        RuleTable { texts: self.texts.clone(), not_allowed: "not in process.allow".into() }.names()
     }
 
     fn decoder(&self) -> RingDecoder {
-        let rules = RuleTable { texts: self.rules.texts.clone(), not_allowed: "not in process.allow".into() };
+        let rules = RuleTable { texts: self.texts.clone(), not_allowed: "not in process.allow".into() };
         let mut decoder = Decoder { rules, exe_cache: ExeCache::default() };
         Box::new(move |data, ctx| decoder.handle(data, ctx))
     }
@@ -299,7 +305,10 @@ mod tests {
     #[test]
     fn link_and_rename_records_carry_rule_path_and_target() {
         let mut decoder = Decoder {
-            rules: RuleTable { texts: vec!["/opt/denied".into()], not_allowed: "not in process.allow".into() },
+            rules: RuleTable {
+                texts: vec!["/opt/denied".to_string()].into(),
+                not_allowed: "not in process.allow".into(),
+            },
             exe_cache: ExeCache::default(),
         };
         let mut ev = sg::sg_file_event::default();

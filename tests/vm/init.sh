@@ -8,6 +8,7 @@
 #                    before 6.4): "# boots: notramp" scenarios run instead of nolsm ones
 #   sg.only=A,B      run only these scenarios (names without .sh)
 #   sg.timeout=SECS  per-scenario limit (default 120)
+#   sg.bench=1|memory  a benchmark boot: only the "# boots: bench" (or "memory") scenarios
 # Protocol (one line each, on the console):
 #   SG-BEGIN <scenario>
 #   ...the scenario's own output...
@@ -58,15 +59,16 @@ export SG_BOOT SG_LSM SG_NOTRAMP
 echo "SG-BOOT boot=$SG_BOOT lsm_expected=$SG_LSM kernel=$(uname -r) lsm=$(cat /sys/kernel/security/lsm)"
 
 # Does scenario file $1 apply to this boot? Its header line
-# "# boots: all|lsm|nolsm|notramp|bench" says; a benchmark boot (sg.bench=1) runs the bench
-# scenarios only. The nolsm scenarios expect bpf missing from lsm= (and trampolines that
+# "# boots: all|lsm|nolsm|notramp|bench|memory" says; a benchmark boot (sg.bench=1) runs the
+# bench scenarios only, a memory boot (sg.bench=memory: a normal clock, no instruction
+# counting) the memory ones only. The nolsm scenarios expect bpf missing from lsm= (and trampolines that
 # work): a boot without trampolines runs the notramp ones instead.
 applies() {
     boots=$(sed -n 's/^# boots:[[:space:]]*\([a-z][a-z ]*\).*/\1/p' "$1" | head -n 1)
-    if [ "${SG_BENCH:-0}" = 1 ]; then
-        [ "$boots" = bench ]
-        return
-    fi
+    case ${SG_BENCH:-0} in
+        1) [ "$boots" = bench ]; return ;;
+        memory) [ "$boots" = memory ]; return ;;
+    esac
     [ -n "$boots" ] || { echo "init: $1 has no '# boots: all|lsm|nolsm' line; running it"; return 0; }
     # One or more classes: "# boots: nolsm notramp" runs on either kind of boot.
     for class in $boots; do

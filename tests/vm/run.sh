@@ -5,7 +5,10 @@
 #        kernel), 6.1-nobpf, or the half boots KERNEL-a and KERNEL-b (each half of that
 #        kernel's scenarios; the default is every half boot and 6.1-nobpf),
 #        or bench-5.10 bench-6.1 bench-6.12: instruction-counting boots (-icount shift=0) that run
-#        only the "# boots: bench" scenarios (see `make bench`).
+#        only the "# boots: bench" scenarios (see `make bench`), or memory-6.12: a normal
+#        6.12 boot that runs only the "# boots: memory" scenarios (bench-memory: the
+#        agent's RSS needs no instruction counting, and its big configs load too slowly
+#        under -icount).
 #        An aarch64 BIN boots Debian's arm64 kernels under qemu-system-aarch64 instead:
 #        BOOT is arm64-5.10 arm64-6.1 arm64-6.12 (default: all three).
 # Environment:
@@ -44,17 +47,17 @@ only=${SG_VM_ONLY:-}
 
 # boot name -> kernel, extra kernel arguments, whether BPF LSM is expected active
 declare -A kernel_of lsm_args_of lsm_of
-kernel_of=([6.1-nobpf]=6.1 [bench-5.10]=5.10 [bench-6.1]=6.1 [bench-6.12]=6.12 [arm64-5.10]=arm64-5.10
+kernel_of=([6.1-nobpf]=6.1 [bench-5.10]=5.10 [bench-6.1]=6.1 [bench-6.12]=6.12 [memory-6.12]=6.12 [arm64-5.10]=arm64-5.10
            [arm64-6.1]=arm64-6.1 [arm64-6.12]=arm64-6.12)
 lsm_args_of=([6.1-nobpf]="lsm=lockdown,capability,yama,apparmor" [bench-6.1]="sg.bench=1"
              [bench-5.10]="lsm=lockdown,capability,yama,apparmor,bpf sg.bench=1"
-             [bench-6.12]="sg.bench=1"
+             [bench-6.12]="sg.bench=1" [memory-6.12]="sg.bench=memory"
              [arm64-5.10]="lsm=lockdown,capability,yama,apparmor,bpf sg.notramp=1"
              [arm64-6.1]="sg.notramp=1" [arm64-6.12]="")
 # arm64: bpf is in the active list on all three (5.10 by lsm=), but only 6.12 has the BPF
 # trampolines that LSM programs need (measured; README "BPF LSM on arm64"). 5.10 and 6.1
 # are degraded boots: sg.lsm=0 selects the "nolsm" scenarios, sg.notramp=1 tells them why.
-lsm_of=([6.1-nobpf]=0 [bench-5.10]=1 [bench-6.1]=1 [bench-6.12]=1 [arm64-5.10]=0 [arm64-6.1]=0 [arm64-6.12]=1)
+lsm_of=([6.1-nobpf]=0 [bench-5.10]=1 [bench-6.1]=1 [bench-6.12]=1 [memory-6.12]=1 [arm64-5.10]=0 [arm64-6.1]=0 [arm64-6.12]=1)
 # The BPF LSM kernels: KERNEL runs all of its scenarios, KERNEL-a, -b (and -c) a share
 # each. 6.1 verifies the file module's programs slowest (its scenarios took twice
 # 6.12's), so it gets three shares. 5.10 has CONFIG_BPF_LSM=y but leaves bpf out of its
@@ -77,7 +80,7 @@ declare -A qemu_extra_of=([bench-5.10]="-icount shift=0" [bench-6.1]="-icount sh
 for b in "${boots[@]}"; do
     [ -n "${kernel_of[$b]:-}" ] || { echo "vm: unknown boot '$b' (known: ${!kernel_of[*]})" >&2; exit 2; }
     case $arch:$b in
-        aarch64:arm64-* | x86_64:[0-9]* | x86_64:bench-*) ;;
+        aarch64:arm64-* | x86_64:[0-9]* | x86_64:bench-* | x86_64:memory-*) ;;
         *) echo "vm: boot '$b' does not fit the $arch binary $bin" >&2; exit 2 ;;
     esac
 done
