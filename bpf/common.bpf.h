@@ -604,10 +604,14 @@ static __always_inline __u64 sg_known_root(struct sg_inode_filter *filter)
  * BTF load. */
 static __always_inline __u64 sg_known_root_dentry(struct sg_inode_filter *filter, __u64 root)
 {
-	/* 5.10's root is 0 (no bpf_get_current_task_btf), which the verifier
-	 * knows: the test makes this load dead code there. */
-	if (!bpf_ksym_exists(bpf_rdonly_cast))
-		return root ? (__u64)((struct mount *)root)->mnt.mnt_root : 0;
+	if (!bpf_ksym_exists(bpf_rdonly_cast)) {
+		/* 5.10's root is 0 (no bpf_get_current_task_btf): no load through
+		 * it, which the verifier refuses (a test of root itself cost 6.1's
+		 * open 3 instructions, this one is resolved at load). */
+		if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf))
+			return 0;
+		return (__u64)((struct mount *)root)->mnt.mnt_root;
+	}
 	barrier_var(filter);
 	return *(volatile __u64 *)&filter->host_root_dentry;
 }
