@@ -46,12 +46,120 @@ pub fn path_key(path: &str) -> Option<sg::sg_path_key> {
     Some(key)
 }
 
-/// Identity of a path on this machine: stat (following symlinks) and realpath.
+/// Identity of a path on this machine as the kernel's inode has it: stat (following
+/// symlinks) and realpath, corrected inside overlayfs (`overlay_identity`).
 pub fn identify_on_host(path: &str) -> Option<Identity> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path).ok()?;
     let canonical = std::fs::canonicalize(path).ok()?.to_string_lossy().into_owned();
-    Some(Identity { dev: kernel_dev(meta.dev()), ino: meta.ino(), canonical })
+    let identity = Identity { dev: kernel_dev(meta.dev()), ino: meta.ino(), canonical };
+    // overlayfs, like every virtual filesystem, has an anonymous device (major 0)
+    if libc::major(meta.dev()) != 0 {
+        return Some(identity);
+    }
+    Some(overlay_identity(path).unwrap_or(identity))
+}
+
+/// overlayfs's f_type (statfs).
+const OVERLAYFS_MAGIC: i64 = 0x794c_7630;
+
+/// Inside an overlayfs mount stat(2) does not always give the kernel inode's identity.
+/// Where the layers are on more than one filesystem and `xino` is off (Debian's
+/// default), a file's st_dev is a pseudo device of its layer while its inode has the
+/// overlay's s_dev, and a directory's inode number is a counter that overlayfs
+/// allocates anew each time it builds the inode (after the kernel evicted it: memory
+/// pressure, drop_caches). So the identity of a non-directory takes the device of the
+/// mount (mountinfo), and the path stays open (O_PATH, `pin`): an open dentry and its
+/// ancestors are never evicted, so the numbers of the directories on the way keep
+/// what stat said, and so does the parent identity by which the rule follows its
+/// name. None: not on overlayfs (or it could not be opened).
+fn overlay_identity(path: &str) -> Option<Identity> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    use std::os::unix::io::AsRawFd;
+    // O_PATH: the file itself is not opened (no FIFO blocks, no device is opened)
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH).open(path).ok()?;
+    let mut fs = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: fstatfs fills the buffer it is given when it returns 0.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), fs.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: fstatfs returned 0.
+    if i64::from(unsafe { fs.assume_init() }.f_type) != OVERLAYFS_MAGIC {
+        return None;
+    }
+    // what was opened, not what the path names now
+    let meta = file.metadata().ok()?;
+    let canonical = std::fs::canonicalize(path).ok()?.to_string_lossy().into_owned();
+    let mut identity = Identity { dev: kernel_dev(meta.dev()), ino: meta.ino(), canonical };
+    if !meta.is_dir() {
+        identity.dev = mount_dev(&file)?;
+    }
+    pin(&identity, file);
+    Some(identity)
+}
+
+/// The s_dev (kernel encoding) of the mount an open file is on: /proc/self/fdinfo's
+/// mnt_id, looked up in mountinfo.
+fn mount_dev(file: &std::fs::File) -> Option<u32> {
+    use std::os::unix::io::AsRawFd;
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", file.as_raw_fd())).ok()?;
+    let id: u32 = info.lines().find_map(|line| line.strip_prefix("mnt_id:"))?.trim().parse().ok()?;
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    parse_mountinfo(&mounts).into_iter().find(|m| m.id == id).map(|m| m.dev)
+}
+
+/// The rule paths inside overlayfs mounts that the agent keeps open, by identity, for
+/// as long as it runs (a reload pins again what it names; what it no longer names
+/// stays open, within the budget). A plain umount of such an overlay fails with EBUSY
+/// while the agent runs (README, File rules, overlayfs).
+static OVERLAY_PINS: std::sync::Mutex<std::collections::BTreeMap<(u32, u64), std::fs::File>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// At most this many pins, and never more than a quarter of the open-file limit.
+const MAX_PINS: usize = 65_536;
+
+fn pin(identity: &Identity, file: std::fs::File) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let Ok(mut pins) = OVERLAY_PINS.lock() else { return };
+    let key = (identity.dev, identity.ino);
+    if pins.contains_key(&key) {
+        return;
+    }
+    if pins.len() >= MAX_PINS.min(open_file_limit() / 4) {
+        if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            log::warn!(
+                "{} rule paths inside overlayfs mounts are kept open, no more: rules naming \
+                 directories inside such an overlay may stop matching once the kernel evicts \
+                 them (README, File rules, overlayfs)",
+                pins.len()
+            );
+        }
+        return;
+    }
+    pins.insert(key, file);
+}
+
+/// The soft RLIMIT_NOFILE.
+fn open_file_limit() -> usize {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit fills the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return 1024;
+    }
+    usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX)
+}
+
+/// Raises the soft open-file limit to the hard one (the agent keeps overlay rule paths
+/// open, `pin`); called once at start.
+pub fn raise_open_file_limit() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit and setrlimit read and write the struct they are given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
 }
 
 /// st_dev as the kernel's `s_dev`: (major << 20) | minor.

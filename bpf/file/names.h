@@ -111,7 +111,12 @@ int BPF_PROG(sg_d_exchange, struct dentry *dentry1, struct dentry *dentry2)
 
 /* An identity dies with its file: when a deleted inode (no links left) is
  * freed, its entry goes, so that the identity map stays bounded by the live
- * files and a recycled inode number never inherits a rule. */
+ * files and a recycled inode number never inherits a rule. Not an overlay's:
+ * where its layers are on two filesystems (xino off) an overlay inode's number
+ * is its real inode's, so files of two layers can share one identity; an upper
+ * file made with a protected lower file's number, then deleted, would take the
+ * rule away (scenarios/overlay-rule-identity.sh). Overlay identities stay,
+ * bounded by the map (a full map is counted). */
 static __always_inline void forget_identity(struct inode *inode)
 {
 	struct sg_inode_key key = {};
@@ -125,7 +130,8 @@ static __always_inline void forget_identity(struct inode *inode)
 		return;
 	key.ino = BPF_CORE_READ(inode, i_ino);
 	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	if (*filter_slot(filter, key.ino))
+	if (*filter_slot(filter, key.ino) &&
+	    BPF_CORE_READ(inode, i_sb, s_magic) != SG_OVERLAYFS_MAGIC)
 		bpf_map_delete_elem(&sg_inode_rules, &key);
 }
 

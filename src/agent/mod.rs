@@ -124,6 +124,7 @@ const MODULES: [ModuleKind; 8] = [
 
 pub fn run(config: Config, config_path: &Path, require_enforcement: bool) -> anyhow::Result<()> {
     one_malloc_arena();
+    crate::rule_paths::raise_open_file_limit();
     let caps = probe::probe();
     match caps.enforcement() {
         Enforcement::Unsupported => bail!("{}", caps.unsupported_reason().unwrap_or_default()),

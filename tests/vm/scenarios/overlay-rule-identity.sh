@@ -1,29 +1,18 @@
 # boots: lsm
-# overlay-rule-identity: deny rules that name FILES inside an overlayfs mount whose
-# layers are on two filesystems (lower on one tmpfs, upper on another: overlayroot, a
-# live system's squashfs + tmpfs, any overlay with a separate upper, xino off) do not
-# hold. For such an overlay stat(2) reports a file's inode number with the LAYER's
-# (pseudo) device, not the overlay's (a lower file: 30:7 here, an upper file: 29:5),
-# while the kernel's inode is (overlay device, that inode number): the identity the
-# agent records at load is met by no walk. The file module matches a rule path that
-# existed at start by identity only, so `cat $O/ukey` reads a read-denied file through
-# its own path, with no EPERM and no record; the process module matches by path too, so
-# `$O/ltool` is refused, but the same program through a bind mount of the overlay runs.
-# Found by attack4 on 5.10, 6.1 and 6.12 (root mounted the overlay before the agent
-# started; nothing else is needed).
-# Rules on the overlay's DIRECTORIES match (the overlay reports its own device for a
-# directory), but with an inode number the overlay allocates anew (a counter) each time
-# it builds the inode: once the kernel has evicted the overlay's dentries and inodes
-# (root: drop_caches; memory pressure on a real host), `$O/d1/d2` comes back with a new
-# number and `cat $O/d1/d2/k` reads a file under the read-denied directory (5.10, 6.1,
-# 6.12). A rule directory right below the overlay's root (`$O/ldir`) gets its identity
-# back when its name is looked up again (the rules-follow-the-name hook: its parent, the
-# overlay's root, keeps its number); `d2`'s parent `d1` does not. Without the 200
-# inode numbers used up below, the layers' small file numbers collided with the
-# directories' (same device): a lower file was refused by a directory's rule, and after
-# drop_caches `cat $O/udir/k` by rule /mnt/ori-o/d1/d2 (a rule with other ops or
-# selectors would decide wrongly).
-# This scenario passes once every attack is refused (EPERM and a BLOCKED record).
+# overlay-rule-identity: deny rules that name files and directories INSIDE an overlayfs
+# mount whose layers are on two filesystems (lower on one tmpfs, upper on another:
+# overlayroot, a live system's squashfs + tmpfs, any overlay with a separate upper, xino
+# off) hold, through the overlay's path and through a bind mount of it. There stat(2)
+# gives a file its layer's pseudo device (a lower file: 33:N here, an upper file:
+# 32:N) while the kernel's inode has the overlay's device with that number, and a
+# directory a number that overlayfs allocates anew each time it builds the inode (after
+# drop_caches or memory pressure). Found by attack4 on 5.10, 6.1 and 6.12 (file rules
+# never matched; `cat $O/d1/d2/k` read under a denied directory after drop_caches).
+# The agent takes a file's device from its mount and keeps rule paths inside an overlay
+# open (src/rule_paths.rs, overlay_identity). Last: an upper file made with a protected
+# lower file's number (the same identity in the kernel), then deleted, must not take
+# the rule away (bpf/file/names.h, forget_identity).
+# This scenario passes when every attack is refused (EPERM and a BLOCKED record).
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
@@ -48,6 +37,13 @@ while [ "$i" -lt 200 ]; do
     i=$((i + 1))
 done
 mkdir -p "$L/lower/ldir" "$L/lower/d1/d2" "$U/upper/udir" "$U/work"
+# hkey's number (lower layer) is one the upper layer has not given yet (see the end)
+i=0
+while [ "$i" -lt 100 ]; do
+    : >"$L/burn" && rm "$L/burn"
+    i=$((i + 1))
+done
+echo s3cret >"$L/lower/hkey"
 echo s3cret >"$L/lower/d1/d2/k"
 echo s3cret >"$L/lower/lkey"
 echo s3cret >"$U/upper/ukey"
@@ -61,7 +57,7 @@ fi
 mount -t overlay none -o "lowerdir=$L/lower,upperdir=$U/upper,workdir=$U/work" "$O" || fail "mount overlay"
 grep " $O " /proc/mounts
 echo "overlay's device: $(stat -c '%d' "$O")"
-for f in lkey ukey ldir udir d1 d1/d2 ltool utool; do
+for f in lkey ukey hkey ldir udir d1 d1/d2 ltool utool; do
     echo "stat $O/$f: $(stat -c '%d:%i' "$O/$f")"
 done
 cat >/tmp/sg.toml <<CONF
@@ -72,7 +68,7 @@ output = "/tmp/sg.log"
 enable = false
 [file]
 mode = "block"
-deny = ["$O/lkey", "$O/ukey", "$O/ldir", "$O/udir", "$O/d1/d2"]
+deny = ["$O/lkey", "$O/ukey", { path = "$O/hkey", ops = ["read"] }, "$O/ldir", "$O/udir", "$O/d1/d2"]
 [process]
 mode = "block"
 deny = ["$O/ltool", "$O/utool"]
@@ -123,5 +119,25 @@ done
 try "after drop_caches: read a file under the denied lower directory $O/ldir" "cat $O/ldir/k"
 try "after drop_caches: read a file under the denied upper directory $O/udir" "cat $O/udir/k"
 try "after drop_caches: read a file under the denied lower directory $O/d1/d2" "cat $O/d1/d2/k"
+# Two files of different layers can have the same number, and so the same identity in
+# the kernel (the overlay's device, that number): an upper file made with hkey's number
+# (files written through the overlay go to the upper layer), deleted and freed, must
+# not take hkey's rule with it.
+want=$(stat -c %i "$O/hkey")
+i=0
+while [ "$i" -lt 400 ]; do
+    # a number that is a rule's identity is refused (stricter, not looser)
+    touch "$O/c$i" 2>/dev/null
+    if [ "$(stat -c %i "$O/c$i" 2>/dev/null)" = "$want" ]; then
+        say "upper file $O/c$i has hkey's number $want"
+        break
+    fi
+    i=$((i + 1))
+done
+[ "$i" -lt 400 ] || fail "no upper file got hkey's number $want"
+rm -f "$O"/c*
+[ ! -e "$O/c$i" ] || fail "rm $O/c$i"
+echo 2 >/proc/sys/vm/drop_caches
+try "after a file with its number was deleted: read the read-denied lower file $O/hkey" "cat $O/hkey"
 stop_agent
 [ -z "$BAD" ] || fail "deny rules on files inside a two-filesystem overlay do not hold:$BAD"
