@@ -60,9 +60,6 @@ pub fn identify_on_host(path: &str) -> Option<Identity> {
     Some(overlay_identity(path).unwrap_or(identity))
 }
 
-/// overlayfs's f_type (statfs).
-const OVERLAYFS_MAGIC: i64 = 0x794c_7630;
-
 /// Inside an overlayfs mount stat(2) does not always give the kernel inode's identity.
 /// Where the layers are on more than one filesystem and `xino` is off (Debian's
 /// default), a file's st_dev is a pseudo device of its layer while its inode has the
@@ -84,7 +81,7 @@ fn overlay_identity(path: &str) -> Option<Identity> {
         return None;
     }
     // SAFETY: fstatfs returned 0.
-    if i64::from(unsafe { fs.assume_init() }.f_type) != OVERLAYFS_MAGIC {
+    if unsafe { fs.assume_init() }.f_type != libc::OVERLAYFS_SUPER_MAGIC {
         return None;
     }
     // what was opened, not what the path names now
