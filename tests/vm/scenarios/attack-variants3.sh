@@ -12,8 +12,12 @@
 #      OTHER name is a bypass: tests/vm/known-failing/overlay-hardlink-copyup.sh);
 #    - an unprivileged user's overlay in a user namespace over a directory above a rule
 #      dir (5.11+);
+#    - rule paths named through a symlink inside the overlay, through a bind mount of
+#      it and through a symlink to it;
 #    - an overlay with xino=on; one with index=on,metacopy=on,redirect_dir=on (a
-#      metadata-only copy-up by chmod; a rename of the directory above a rule dir);
+#      metadata-only copy-up by chmod; a rename of the directory above a rule dir; a
+#      rule on the LOWER layer's directory, a file of it given a new name outside it
+#      through the overlay after a metadata-only copy-up);
 #    - a bind mount of a SUBDIRECTORY of the overlay, after drop_caches;
 #    - overlays mounted after the start with the overlay (or a rule dir in it) as lower
 #      layer (nested);
@@ -42,18 +46,21 @@ O=/mnt/av3-o
 OX=/mnt/av3-x
 OM=/mnt/av3-m
 B=/mnt/av3-b
+B3=/mnt/av3-b3
+OL=/tmp/sg-av3-olink
 N=/mnt/av3-n
 N2=/mnt/av3-n2
 D=/tmp/sg-av3
 cleanup_av3() {
-    for m in "$N2" "$N" "$B" "$OM" "$OX" "$O" "$L" "$U"; do umount "$m" 2>/dev/null; done
-    for m in "$N2" "$N" "$B" "$OM" "$OX" "$O" "$L" "$U"; do umount -l "$m" 2>/dev/null; done
-    rmdir "$N2" "$N" "$B" "$OM" "$OX" "$O" "$L" "$U" 2>/dev/null
+    for m in "$N2" "$N" "$B" "$B3" "$OM" "$OX" "$O" "$L" "$U"; do umount "$m" 2>/dev/null; done
+    for m in "$N2" "$N" "$B" "$B3" "$OM" "$OX" "$O" "$L" "$U"; do umount -l "$m" 2>/dev/null; done
+    rmdir "$N2" "$N" "$B" "$B3" "$OM" "$OX" "$O" "$L" "$U" 2>/dev/null
+    rm -f "$OL"
     rm -rf "$D"
 }
 trap cleanup_av3 EXIT
 cleanup_av3
-mkdir -p "$L" "$U" "$O" "$OX" "$OM" "$B" "$N" "$N2" "$D" || fail "mkdir"
+mkdir -p "$L" "$U" "$O" "$OX" "$OM" "$B" "$B3" "$N" "$N2" "$D" || fail "mkdir"
 mount -t tmpfs tmpfs "$L" || fail "mount tmpfs $L"
 mount -t tmpfs tmpfs "$U" || fail "mount tmpfs $U"
 # as in overlay-rule-identity: use up numbers so that no layer file's number is an
@@ -64,7 +71,14 @@ while [ "$i" -lt 200 ]; do
     i=$((i + 1))
 done
 mkdir -p "$L/lower/ldir" "$L/lower/sub/sdir" "$U/upper/rdir" "$U/upper/pdir" "$U/upper/pd" "$U/work" \
-    "$L/xl/xdir" "$U/xu" "$U/xw" "$L/ml/rp/sec" "$U/mu" "$U/mw"
+    "$L/xl/xdir" "$U/xu" "$U/xw" "$L/ml/rp/sec" "$U/mu" "$U/mw" "$L/ml/lsec" \
+    "$L/lower/ldir3" "$L/lower/bdir" "$L/lower/sdir4"
+echo s3cret >"$L/lower/ldir3/k"
+echo s3cret >"$L/lower/bdir/k"
+echo s3cret >"$L/lower/sdir4/k"
+ln -s ldir3 "$L/lower/lnk"
+echo s3cret >"$L/ml/lsec/k"
+echo s3cret >"$L/ml/lsec/k2"
 echo s3cret >"$L/lower/hl"
 ln "$L/lower/hl" "$L/lower/hl2"
 echo s3cret >"$L/lower/sub/sdir/k"
@@ -90,6 +104,8 @@ else
     say "no overlay with index=on,metacopy=on,redirect_dir=on: skipped"
 fi
 grep overlay /proc/mounts
+mount --bind "$O" "$B3" || fail "mount --bind $O $B3"
+ln -s "$O" "$OL"
 
 # F: a read-denied directory holding a chain of 60 directories and a/b1/../b6/key;
 # E: a chain of 70 directories outside any rule
@@ -182,7 +198,8 @@ drop() { echo 2 >/proc/sys/vm/drop_caches; }
 OXRULE=""
 [ "$OXOK" = 1 ] && OXRULE="{ path = \"$OX/xdir\", ops = [\"read\"] },"
 OMRULE=""
-[ "$OMOK" = 1 ] && OMRULE="{ path = \"$OM/mkey\", ops = [\"read\"] }, { path = \"$OM/rp/sec\", ops = [\"read\"] },"
+[ "$OMOK" = 1 ] && OMRULE="{ path = \"$OM/mkey\", ops = [\"read\"] }, { path = \"$OM/rp/sec\", ops = [\"read\"] },
+        { path = \"$L/ml/lsec\", ops = [\"read\"] },"
 cat >/tmp/sg.toml <<CONF
 [log]
 format = "json"
@@ -194,6 +211,8 @@ mode = "block"
 deny = [{ path = "$O/rdir", ops = ["read"] }, { path = "$O/ldir", ops = ["read"] },
         { path = "$O/pdir/later", ops = ["read"] }, { path = "$O/hl", ops = ["read"] },
         { path = "$O/sub/sdir", ops = ["read"] }, $OXRULE $OMRULE
+        { path = "$O/lnk", ops = ["read"] }, { path = "$B3/bdir", ops = ["read"] },
+        { path = "$OL/sdir4", ops = ["read"] },
         { path = "$F", ops = ["read"] }]
 [process]
 mode = "block"
@@ -202,6 +221,15 @@ CONF
 cat /tmp/sg.toml
 start_agent /tmp/sg.toml
 wait_for_record '"module":"agent"' '"op":"start"' '"file":"enforcing"'
+
+say "=== overlay: rule paths named through a symlink in the overlay, a bind mount of it, a symlink to it"
+for when in before "after drop_caches"; do
+    [ "$when" = before ] || drop
+    attack "$when: rule path $O/lnk a symlink to ldir3: read $O/ldir3/k" "cat $O/ldir3/k"
+    attack "$when: rule path $O/lnk a symlink to ldir3: read $O/lnk/k" "cat $O/lnk/k"
+    attack "$when: rule path $B3/bdir (a bind mount of the overlay): read $O/bdir/k" "cat $O/bdir/k"
+    attack "$when: rule path $OL/sdir4 ($OL a symlink to the overlay): read $O/sdir4/k" "cat $O/sdir4/k"
+done
 
 say "=== overlay: read-denied directories removed and made again after the start"
 attack "control: a file written in the read-denied upper dir $O/rdir, read" \
@@ -291,6 +319,13 @@ if [ "$OMOK" = 1 ]; then
     drop
     attack "the lower dir above a rule dir renamed (redirect), after drop_caches: read $OM/rp2/sec/k" \
         "cat $OM/rp2/sec/k"
+    # a rule on the LOWER layer's directory: metadata-only copy-up, then a new name
+    # outside it through the overlay (the upper layer's equivalent is a bypass:
+    # tests/vm/known-failing/file-overlay-upper-link.sh)
+    attack "lower layer rule $L/ml/lsec: chmod (metacopy), ln out through the overlay, drop_caches, read" \
+        "chmod 600 $OM/lsec/k; ln $OM/lsec/k $OM/lk-ln; echo 2 >/proc/sys/vm/drop_caches; cat $OM/lk-ln"
+    attack "lower layer rule $L/ml/lsec: mv out through the overlay (metacopy, redirect), drop_caches, read" \
+        "mv $OM/lsec/k2 $OM/lk-mv; echo 2 >/proc/sys/vm/drop_caches; cat $OM/lk-mv"
 fi
 
 say "=== overlay: process deny rules"
