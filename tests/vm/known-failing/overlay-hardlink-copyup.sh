@@ -12,7 +12,9 @@
 # DIRECTORY inside the overlay ($O/sdir/k) with a second lower name outside it ($O/kout,
 # a hard link made before the start) is read through that name at once, before any
 # copy-up: the other names found at start ("files under deny or audit trees with other
-# hard links ... are found at start") are not found inside such an overlay. Found by
+# hard links ... are found at start") are not found inside such an overlay (checked
+# by attack5 on 6.12: on an overlay with both layers on ONE filesystem they are). An
+# upper file's other name ($O/uout for $O/udir/k) as well (5.10, 6.1, 6.12). Found by
 # attack5 on 5.10, 6.1 and 6.12, as root (chmod of the file and drop_caches; for the
 # second, nothing at all).
 # Steps: two tmpfs L, U; echo s3cret >L/lower/hl; ln L/lower/hl L/lower/hl2; overlay O
@@ -43,11 +45,13 @@ while [ "$i" -lt 200 ]; do
     touch "$L/burn" && rm "$L/burn" && touch "$U/burn" && rm "$U/burn"
     i=$((i + 1))
 done
-mkdir -p "$L/lower/sdir" "$U/upper" "$U/work"
+mkdir -p "$L/lower/sdir" "$U/upper/udir" "$U/work"
 echo s3cret >"$L/lower/hl"
 ln "$L/lower/hl" "$L/lower/hl2"
 echo s3cret >"$L/lower/sdir/k"
 ln "$L/lower/sdir/k" "$L/lower/kout"
+echo s3cret >"$U/upper/udir/k"
+ln "$U/upper/udir/k" "$U/upper/uout"
 if ! grep overlay /proc/filesystems >/dev/null; then
     insmod "/lib/modules/$(uname -r)/overlay.ko" 2>&1 || insmod "/lib/sg-extra/overlay-$SG_BOOT.ko" 2>&1
 fi
@@ -61,7 +65,8 @@ output = "/tmp/sg.log"
 enable = false
 [file]
 mode = "block"
-deny = [{ path = "$O/hl", ops = ["read"] }, { path = "$O/sdir", ops = ["read"] }]
+deny = [{ path = "$O/hl", ops = ["read"] }, { path = "$O/sdir", ops = ["read"] },
+        { path = "$O/udir", ops = ["read"] }]
 CONF
 start_agent /tmp/sg.toml
 wait_for_record '"module":"agent"' '"op":"start"' '"file":"enforcing"'
@@ -89,11 +94,12 @@ try() {
   $1: not refused with EPERM (status $RC, output: $OUT)" ;;
     esac
 }
-for f in hl hl2 kout; do
+for f in hl hl2 kout uout; do
     echo "before: $O/$f $(stat -c '%d:%i:%h' "$O/$f")"
 done
 try "read $O/hl2, the other name of the read-denied $O/hl (control)" "cat $O/hl2"
-try "read $O/kout, the other name of $O/sdir/k (control)" "cat $O/kout"
+try "read $O/kout, the other name of $O/sdir/k (lower layer)" "cat $O/kout"
+try "read $O/uout, the other name of $O/udir/k (upper layer)" "cat $O/uout"
 chmod 640 "$O/hl2" || fail "chmod $O/hl2"
 chmod 640 "$O/kout" || fail "chmod $O/kout"
 echo 2 >/proc/sys/vm/drop_caches
