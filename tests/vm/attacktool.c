@@ -16,6 +16,7 @@
 //   sg-attacktool chmod-opath FILE OCTAL   fchmodat2(O_PATH fd, "", mode, AT_EMPTY_PATH)
 //                                          (6.6+), else chmod("/proc/self/fd/N")
 //   sg-attacktool whiteout A B             renameat2(A, B, RENAME_WHITEOUT)
+//   sg-attacktool exchange A B             renameat2(A, B, RENAME_EXCHANGE)
 //   sg-attacktool sendmmsg IP PORT         UDP sendmmsg(2) of two datagrams to IP:PORT
 //   sg-attacktool packet dgram|raw SRC DST PORT
 //                                          an IPv4/UDP datagram SRC -> DST:PORT written whole
@@ -763,6 +764,11 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && strcmp(cmd, "whiteout") == 0) {
 		if (syscall(SYS_renameat2, AT_FDCWD, argv[2], AT_FDCWD, argv[3], RENAME_WHITEOUT) < 0)
+			return error("renameat2");
+		return ok();
+	}
+	if (argc == 4 && strcmp(cmd, "exchange") == 0) {
+		if (syscall(SYS_renameat2, AT_FDCWD, argv[2], AT_FDCWD, argv[3], RENAME_EXCHANGE) < 0)
 			return error("renameat2");
 		return ok();
 	}

@@ -1,0 +1,112 @@
+# boots: lsm
+# overlay-hardlink-copyup: a read-deny rule naming a file INSIDE an overlay whose layers
+# are on two filesystems (xino off), where the file has a second name in the lower
+# layer (a hard link made before the start: README, File rules, "a rule naming the file
+# itself covers every name"). Both names are refused at first: the overlay gives each
+# name the lower inode's number. chmod of the OTHER name (allowed: the rule denies
+# reads only) copies it up; overlayfs breaks the lower hard link on copy-up (no
+# index=on), and once the overlay's inode is evicted (drop_caches; memory pressure on a
+# real host) it is built again numbered by its new upper inode: no rule has that
+# identity, and `cat $O/hl2` prints the secret with no record. The rule path itself
+# ($O/hl) is kept open by the agent and holds. Second, worse: a file under a read-denied
+# DIRECTORY inside the overlay ($O/sdir/k) with a second lower name outside it ($O/kout,
+# a hard link made before the start) is read through that name at once, before any
+# copy-up: the other names found at start ("files under deny or audit trees with other
+# hard links ... are found at start") are not found inside such an overlay (checked
+# by attack5 on 6.12: on an overlay with both layers on ONE filesystem they are). An
+# upper file's other name ($O/uout for $O/udir/k) as well (5.10, 6.1, 6.12). Found by
+# attack5 on 5.10, 6.1 and 6.12, as root (chmod of the file and drop_caches; for the
+# second, nothing at all).
+# Steps: two tmpfs L, U; echo s3cret >L/lower/hl; ln L/lower/hl L/lower/hl2; overlay O
+# lowerdir=L/lower,upperdir=U/upper,workdir=U/work; deny { path = "O/hl", ops =
+# ["read"] }; cat O/hl2 refused; chmod 640 O/hl2; echo 2 >/proc/sys/vm/drop_caches;
+# cat O/hl2 prints s3cret. Second: echo s3cret >L/lower/sdir/k; ln L/lower/sdir/k
+# L/lower/kout; deny { path = "O/sdir", ops = ["read"] }; cat O/kout prints s3cret.
+# This scenario passes once every read of the other names is refused (EPERM and a
+# BLOCKED record).
+# shellcheck shell=sh source=../lib.sh
+. /tests/lib.sh
+
+L=/mnt/ohc-l
+U=/mnt/ohc-u
+O=/mnt/ohc-o
+cleanup_ohc() {
+    for m in "$O" "$L" "$U"; do umount "$m" 2>/dev/null; done
+    for m in "$O" "$L" "$U"; do umount -l "$m" 2>/dev/null; done
+    rmdir "$O" "$L" "$U" 2>/dev/null
+}
+trap cleanup_ohc EXIT
+cleanup_ohc
+mkdir -p "$L" "$U" "$O" || fail "mkdir"
+mount -t tmpfs tmpfs "$L" || fail "mount tmpfs $L"
+mount -t tmpfs tmpfs "$U" || fail "mount tmpfs $U"
+i=0
+while [ "$i" -lt 200 ]; do
+    touch "$L/burn" && rm "$L/burn" && touch "$U/burn" && rm "$U/burn"
+    i=$((i + 1))
+done
+mkdir -p "$L/lower/sdir" "$U/upper/udir" "$U/work"
+echo s3cret >"$L/lower/hl"
+ln "$L/lower/hl" "$L/lower/hl2"
+echo s3cret >"$L/lower/sdir/k"
+ln "$L/lower/sdir/k" "$L/lower/kout"
+echo s3cret >"$U/upper/udir/k"
+ln "$U/upper/udir/k" "$U/upper/uout"
+if ! grep overlay /proc/filesystems >/dev/null; then
+    insmod "/lib/modules/$(uname -r)/overlay.ko" 2>&1 || insmod "/lib/sg-extra/overlay-$SG_BOOT.ko" 2>&1
+fi
+mount -t overlay none -o "lowerdir=$L/lower,upperdir=$U/upper,workdir=$U/work" "$O" ||
+    fail "mount overlay $O"
+cat >/tmp/sg.toml <<CONF
+[log]
+format = "json"
+output = "/tmp/sg.log"
+[network]
+enable = false
+[file]
+mode = "block"
+deny = [{ path = "$O/hl", ops = ["read"] }, { path = "$O/sdir", ops = ["read"] },
+        { path = "$O/udir", ops = ["read"] }]
+CONF
+start_agent /tmp/sg.toml
+wait_for_record '"module":"agent"' '"op":"start"' '"file":"enforcing"'
+WAIT_SECS=6
+BAD=""
+# try NAME SCRIPT: SCRIPT must fail with EPERM, print no s3cret, and write a new BLOCKED
+# record.
+try() {
+    say "$1"
+    mark_records
+    run_cmd /bin/sh -c "$2"
+    case $OUT in
+        *s3cret*) BAD="$BAD
+  $1: BYPASS (status $RC, output: $OUT)" ;;
+        *"Operation not permitted"*)
+            if find_new_record '"action":"BLOCKED"'; then
+                say "refused: $1"
+                echo "$REC"
+            else
+                BAD="$BAD
+  $1: EPERM but no BLOCKED record"
+            fi
+            ;;
+        *) BAD="$BAD
+  $1: not refused with EPERM (status $RC, output: $OUT)" ;;
+    esac
+}
+for f in hl hl2 kout uout; do
+    echo "before: $O/$f $(stat -c '%d:%i:%h' "$O/$f")"
+done
+try "read $O/hl2, the other name of the read-denied $O/hl (control)" "cat $O/hl2"
+try "read $O/kout, the other name of $O/sdir/k (lower layer)" "cat $O/kout"
+try "read $O/uout, the other name of $O/udir/k (upper layer)" "cat $O/uout"
+chmod 640 "$O/hl2" || fail "chmod $O/hl2"
+chmod 640 "$O/kout" || fail "chmod $O/kout"
+echo 2 >/proc/sys/vm/drop_caches
+for f in hl hl2 kout; do
+    echo "after the copy-up and drop_caches: $O/$f $(stat -c '%d:%i:%h' "$O/$f")"
+done
+try "copied up by chmod, after drop_caches: read $O/hl2" "cat $O/hl2"
+try "copied up by chmod, after drop_caches: read $O/kout" "cat $O/kout"
+stop_agent
+[ -z "$BAD" ] || fail "a read-denied file inside an overlay was read through its other name:$BAD"
