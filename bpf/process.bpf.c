@@ -373,9 +373,10 @@ static __noinline int guard(struct vfsmount *src_mnt, struct dentry *src, struct
 	/* Only a deny rule can be shed: an allow list's refusals are not rules.
 	 * A source too deep to resolve, in a detached tree or with a
 	 * disconnected dentry (open_by_handle_at) may be under a deny rule (it is
-	 * refused to run for that): a new name is refused unless it is no better
-	 * resolved (the same refusal there), or a deep file would be taken out
-	 * of its rule by ln or mv (attack4). */
+	 * refused to run for that): it gets no new name at all, or a deep file
+	 * would be taken out of its rule by ln or mv (attack4), also to a name as
+	 * deep, which a rename of a directory above then brings within reach
+	 * (attack5). */
 	if (rule == SG_RULE_NOT_ALLOWED || rule == SG_RULE_NEW_MOUNT)
 		return 0;
 	if (own_rule(src) == rule)
@@ -383,7 +384,8 @@ static __noinline int guard(struct vfsmount *src_mnt, struct dentry *src, struct
 	fev = path_event(task, ev, op);
 	if (!fev)
 		return 0;
-	if (judge_exec(dst_mnt, dst, ev) == SG_VERDICT_DENY && ev->hdr.rule_id == rule)
+	if (judge_exec(dst_mnt, dst, ev) == SG_VERDICT_DENY && ev->hdr.rule_id == rule &&
+	    rule != SG_RULE_UNRESOLVED && rule != SG_RULE_DETACHED)
 		return 0;
 	fev->hdr.rule_id = rule;
 	fev->hdr.flags |= ev->hdr.flags;

@@ -5,7 +5,7 @@
 # process deny rules): the link/rename guard (guard() in bpf/process.bpf.c) let a source
 # through when it was judged SG_RULE_UNRESOLVED or SG_RULE_DETACHED, the very verdicts on
 # which judge_exec refuses to RUN it (its rule may be above the part the walk could not
-# see). Now such a source gets no new name unless it is refused there the same way.
+# see). Now such a source gets no new name (scenarios/process-link-deep-cut.sh).
 # 1. deep: the program pushed more than 64 directories below the rule by renaming a
 #    directory above it into a chain of 60 directories inside the rule (each rename's
 #    destination is still within reach of the walk, so it stays inside the rule and is

@@ -1,19 +1,18 @@
 # boots: lsm
 # process-link-deep-cut: a program under a process deny rule that the walk cannot place
-# (pushed more than 64 directories below its rule) is refused a new name "unless the
-# new name is refused the same way" (guard() in bpf/process.bpf.c, README Process rules,
-# Links and renames). A new name MORE than 64 directories deep OUTSIDE the rule is
-# refused the same way (SG_RULE_UNRESOLVED), so ln, mv, renameat2(RENAME_EXCHANGE) and
-# io_uring LINKAT to it are allowed; then a rename of a directory of that outside chain
-# (no rule anywhere near it: allowed) brings the new name within reach of the walk, and
-# the program runs with no record. Found by attack5 on 6.12 (also 5.10 and 6.1: see the
-# attack5 report), as root with process rules only ([file] off; the file module refuses
-# any link or rename of an unresolved source where deny rules exist).
+# (pushed more than 64 directories below its rule) gets no new name, not even one MORE
+# than 64 directories deep OUTSIDE the rule. Found by attack5 on 5.10, 6.1 and 6.12:
+# the guard (bpf/process.bpf.c guard()) let such a name through as "refused the same
+# way" (SG_RULE_UNRESOLVED): ln, mv, renameat2(RENAME_EXCHANGE) and io_uring LINKAT were
+# allowed, then a rename of a directory of that outside chain (no rule near it) brought
+# the new name within reach of the walk and the program ran with no record. As root
+# with process rules only ([file] off; the file module refuses any link or rename of an
+# unresolved source where deny rules exist).
 # Steps: D=/tmp/sg-pldc; process deny "$D/denied"; $D/denied/c1/../c60 and
 # $D/denied/a/b1/../b6/tool; mv $D/denied/a into c60 (allowed: still inside);
 # mkdir -p $D/out/e1/../e70; ln TOOL $D/out/e1/../e70/t (allowed);
 # mv $D/out/e1/../e30 $D/cut (allowed); exec $D/cut/e31/../e70/t: runs.
-# This scenario passes once every variant is refused (EPERM and a BLOCKED record).
+# This scenario passes when every variant is refused (EPERM and a BLOCKED record).
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
