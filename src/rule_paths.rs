@@ -71,19 +71,8 @@ pub fn identify_on_host(path: &str) -> Option<Identity> {
 /// what stat said, and so does the parent identity by which the rule follows its
 /// name. None: not on overlayfs (or it could not be opened).
 fn overlay_identity(path: &str) -> Option<Identity> {
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    use std::os::unix::io::AsRawFd;
-    // O_PATH: the file itself is not opened (no FIFO blocks, no device is opened)
-    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH).open(path).ok()?;
-    let mut fs = std::mem::MaybeUninit::<libc::statfs>::uninit();
-    // SAFETY: fstatfs fills the buffer it is given when it returns 0.
-    if unsafe { libc::fstatfs(file.as_raw_fd(), fs.as_mut_ptr()) } != 0 {
-        return None;
-    }
-    // SAFETY: fstatfs returned 0.
-    if unsafe { fs.assume_init() }.f_type != libc::OVERLAYFS_SUPER_MAGIC {
-        return None;
-    }
+    use std::os::unix::fs::MetadataExt;
+    let file = open_on_overlay(path)?;
     // what was opened, not what the path names now
     let meta = file.metadata().ok()?;
     let canonical = std::fs::canonicalize(path).ok()?.to_string_lossy().into_owned();
@@ -95,14 +84,116 @@ fn overlay_identity(path: &str) -> Option<Identity> {
     Some(identity)
 }
 
-/// The s_dev (kernel encoding) of the mount an open file is on: /proc/self/fdinfo's
-/// mnt_id, looked up in mountinfo.
+/// `path` opened with O_PATH (the file itself is not opened: no FIFO blocks, no device
+/// is opened) when it is on an overlayfs mount.
+fn open_on_overlay(path: &str) -> Option<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH).open(path).ok()?;
+    let mut fs = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: fstatfs fills the buffer it is given when it returns 0.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), fs.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: fstatfs returned 0.
+    (unsafe { fs.assume_init() }.f_type == libc::OVERLAYFS_SUPER_MAGIC).then_some(file)
+}
+
+/// The s_dev (kernel encoding) of the mount an open file is on.
 fn mount_dev(file: &std::fs::File) -> Option<u32> {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let id = mount_id(file)?;
+    parse_mountinfo(&mounts).into_iter().find(|m| m.id == id).map(|m| m.dev)
+}
+
+/// The id of the mount an open file is on (/proc/self/fdinfo's mnt_id), as mountinfo
+/// numbers mounts.
+fn mount_id(file: &std::fs::File) -> Option<u32> {
     use std::os::unix::io::AsRawFd;
     let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", file.as_raw_fd())).ok()?;
-    let id: u32 = info.lines().find_map(|line| line.strip_prefix("mnt_id:"))?.trim().parse().ok()?;
+    info.lines().find_map(|line| line.strip_prefix("mnt_id:"))?.trim().parse().ok()
+}
+
+/// The same file or directory as `path` in each layer of the overlayfs mount that
+/// `path` is inside of, where it exists there: the upper layer and every lower one
+/// (a file a higher layer hides too). A rule naming a path inside an overlay holds on
+/// these as well, so that the layer directories do not read or run what the overlay
+/// refuses. The layers are the absolute paths of the mount's lowerdir= and upperdir=
+/// options as mountinfo shows them, reached from this mount namespace; a layer given
+/// by a relative path, or not visible here, is left out. Empty when `path` is not
+/// inside an overlay.
+pub fn overlay_layer_paths(path: &str) -> Vec<String> {
+    overlay_layers_of(path).unwrap_or_default()
+}
+
+fn overlay_layers_of(path: &str) -> Option<Vec<String>> {
+    let file = open_on_overlay(path)?;
+    let id = mount_id(&file)?;
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    parse_mountinfo(&mounts).into_iter().find(|m| m.id == id).map(|m| m.dev)
+    let line = mounts.lines().find(|line| line.split(' ').next() == Some(id.to_string().as_str()))?;
+    let canonical = std::fs::canonicalize(path).ok()?.to_string_lossy().into_owned();
+    let within = overlay_relative(line, &canonical)?;
+    Some(
+        overlay_layers(line)
+            .into_iter()
+            .map(|layer| format!("{}{within}", layer.trim_end_matches('/')))
+            .filter(|candidate| std::fs::symlink_metadata(candidate).is_ok())
+            .collect(),
+    )
+}
+
+/// `canonical`'s path inside the overlay's filesystem ("" for its root, else starting
+/// with '/'), from its mountinfo line: the mount's root (a bind mount of a directory
+/// of the overlay) and mount point.
+fn overlay_relative(line: &str, canonical: &str) -> Option<String> {
+    let mut fields = line.split(' ');
+    let root = unescape_mount_field(fields.nth(3)?);
+    let mount_point = unescape_mount_field(fields.next()?);
+    let below = if mount_point == "/" {
+        canonical
+    } else {
+        let rest = canonical.strip_prefix(mount_point.as_str())?;
+        if !rest.is_empty() && !rest.starts_with('/') {
+            return None;
+        }
+        rest
+    };
+    Some(format!("{}{below}", root.trim_end_matches('/')).trim_end_matches('/').to_string())
+}
+
+/// The absolute layer directories of an overlay's mountinfo line: upperdir= and each
+/// lowerdir= (':' separates lower layers, "::" data-only ones; 6.7+ may show
+/// lowerdir+= and datadir+= one layer each).
+fn overlay_layers(line: &str) -> Vec<String> {
+    let Some((_, after)) = line.split_once(" - ") else { return Vec::new() };
+    let options = after.split(' ').nth(2).unwrap_or("");
+    let mut layers = Vec::new();
+    for option in options.split(',') {
+        let Some((name, value)) = option.split_once('=') else { continue };
+        let value = unescape_mount_field(value);
+        match name {
+            "upperdir" | "lowerdir+" | "datadir+" => layers.push(value),
+            "lowerdir" => layers.extend(split_lowerdir(&value)),
+            _ => {}
+        }
+    }
+    layers.retain(|layer| layer.starts_with('/'));
+    layers
+}
+
+/// lowerdir's layers: split at ':' not escaped by '\' ("\:" is a ':' in a name).
+fn split_lowerdir(value: &str) -> Vec<String> {
+    let mut layers = vec![String::new()];
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => layers.last_mut().into_iter().for_each(|l| l.extend(chars.next())),
+            ':' => layers.push(String::new()),
+            c => layers.last_mut().into_iter().for_each(|l| l.push(c)),
+        }
+    }
+    layers.retain(|layer| !layer.is_empty());
+    layers
 }
 
 /// The rule paths inside overlayfs mounts that the agent keeps open, by identity, for
@@ -452,6 +543,30 @@ mod tests {
         assert_eq!(key_text(&path_key("/").unwrap()), "/");
         assert!(path_key(&format!("/{}", "a".repeat(255))).is_none());
         assert!(path_key(&format!("/{}", "a".repeat(254))).is_some());
+    }
+
+    #[test]
+    fn overlay_layers_come_from_the_mount_options() {
+        let line = "61 28 0:45 / /mnt/o rw,relatime shared:33 - overlay none \
+                    rw,lowerdir=/l/one:/l/t\\:wo::/l/data,upperdir=/u/up,workdir=/u/work,uuid=on";
+        assert_eq!(overlay_layers(line), ["/l/one", "/l/t:wo", "/l/data", "/u/up"]);
+        let relative = "61 28 0:45 / /mnt/o rw - overlay none rw,lowerdir=l/ABC:l/DEF,upperdir=/u/up,workdir=/u/w";
+        assert_eq!(overlay_layers(relative), ["/u/up"]);
+        let added = "61 28 0:45 / /mnt/o rw - overlay none rw,lowerdir+=/l/a,lowerdir+=/l/b,datadir+=/d,upperdir=/u";
+        assert_eq!(overlay_layers(added), ["/l/a", "/l/b", "/d", "/u"]);
+    }
+
+    #[test]
+    fn a_path_inside_an_overlay_is_taken_relative_to_its_root() {
+        let line = "61 28 0:45 / /mnt/o rw - overlay none rw,upperdir=/u";
+        assert_eq!(overlay_relative(line, "/mnt/o/a/b").as_deref(), Some("/a/b"));
+        assert_eq!(overlay_relative(line, "/mnt/o").as_deref(), Some(""));
+        assert_eq!(overlay_relative(line, "/mnt/other"), None);
+        // a bind mount of the overlay's directory /sub on /srv/b
+        let bind = "62 28 0:45 /sub /srv/b rw - overlay none rw,upperdir=/u";
+        assert_eq!(overlay_relative(bind, "/srv/b/k").as_deref(), Some("/sub/k"));
+        let root = "1 1 0:45 / / rw - overlay overlay rw,upperdir=/media/root-rw/overlay";
+        assert_eq!(overlay_relative(root, "/etc/shadow").as_deref(), Some("/etc/shadow"));
     }
 
     #[test]

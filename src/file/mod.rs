@@ -20,7 +20,7 @@ use crate::config::{FileConfig, FileOp, Mode, Op};
 use crate::decode::{event_record, RuleTable, KIND_FILE};
 use crate::logging::Value;
 use crate::probe::{Capabilities, Enforcement, HookKind};
-use crate::rule_paths::{identify_on_host, inode_filter, kernel_dev, mounts_now, Identity};
+use crate::rule_paths::{identify_on_host, inode_filter, kernel_dev, mounts_now, overlay_layer_paths, Identity};
 use rules::{op_bit, CompiledFileRules};
 
 pub const NAME: &str = "file";
@@ -222,7 +222,8 @@ impl File {
         agent_pidns: u32,
     ) -> anyhow::Result<File> {
         let budget = Cell::new(LINK_SCAN_BUDGET);
-        let mut rules = rules::compile(&config, identify_on_host, |dir| linked_files(dir, &budget))?;
+        let mut rules =
+            rules::compile(&config, identify_on_host, |dir| linked_files(dir, &budget), overlay_layer_paths)?;
         let texts = std::mem::take(&mut rules.texts).into();
         // Compiled: the module needs no second copy of the rules (the agent keeps the
         // config for reloads).

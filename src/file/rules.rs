@@ -124,17 +124,20 @@ fn ancestors(path: &str) -> impl Iterator<Item = &str> {
 /// Compiles the `[file]` rules. `identify` stats a path (following symlinks);
 /// `linked_files` lists the files with more than one hard link under a directory
 /// (bounded by the caller), so that a hard link made before the agent started
-/// cannot reach a protected file by another name.
+/// cannot reach a protected file by another name; `layers` gives the same path in
+/// the layers of the overlay it is inside of (rule_paths::overlay_layer_paths).
 pub fn compile(
     config: &FileConfig,
     identify: impl Fn(&str) -> Option<Identity>,
     linked_files: impl Fn(&str) -> Vec<(String, Identity)>,
+    layers: impl Fn(&str) -> Vec<String>,
 ) -> anyhow::Result<CompiledFileRules> {
     let mut out = CompiledFileRules::default();
 
     // Rules, with ids in config order (allow, deny, audit) and resolved paths.
     let mut rules = Vec::new();
     let mut identities: HashMap<String, Identity> = HashMap::new();
+    let mut in_layers = Vec::new();
     for (kind, rule) in config.rules() {
         out.texts.push(crate::rule_paths::rule_text(&rule.text).to_string());
         let identity = identify(&rule.path);
@@ -145,7 +148,31 @@ pub fn compile(
             }
             None => out.missing.push(rule.path.clone()),
         }
-        rules.push(Rule { id: out.texts.len() as u32, kind, path, rule });
+        let id = out.texts.len() as u32;
+        rules.push(Rule { id, kind, path, rule });
+        // A restriction on a path inside an overlay holds on the same path in its
+        // layers (which would read or run what the overlay refuses); an allow rule
+        // is not widened to them.
+        if kind != RuleKind::Allow {
+            for layer in layers(&rule.path) {
+                let Some(identity) = identify(&layer) else { continue };
+                let path = identity.canonical.clone();
+                identities.insert(path.clone(), identity);
+                in_layers.push(Rule { id, kind, path, rule });
+            }
+        }
+    }
+    // Within the selector bits: a layer copy of a selector rule takes a bit of its own.
+    let mut selector_rules = rules.iter().filter(|r| r.rule.has_selectors()).count();
+    for rule in in_layers {
+        if rule.rule.has_selectors() {
+            if selector_rules == MAX_SELECTOR_RULES {
+                log::warn!("file: rule {:?} does not reach {} (selector rules full)", rule.rule.path, rule.path);
+                continue;
+            }
+            selector_rules += 1;
+        }
+        rules.push(rule);
     }
 
     // Selector rules, numbered strongest first.
@@ -354,7 +381,7 @@ mod tests {
 
     fn compile_text(text: &str) -> CompiledFileRules {
         let config = parse(text, Path::new("t.toml")).unwrap();
-        compile(&config.file, |_| None, |_| Vec::new()).unwrap()
+        compile(&config.file, |_| None, |_| Vec::new(), |_| Vec::new()).unwrap()
     }
 
     fn node_for(c: &CompiledFileRules, path: &str) -> sg::sg_file_node {
@@ -508,6 +535,7 @@ mod tests {
                     vec![]
                 }
             },
+            |_| vec![],
         )
         .unwrap();
         assert!(!c.need_path, "every rule path exists");
@@ -528,6 +556,45 @@ mod tests {
     }
 
     #[test]
+    fn restrictions_inside_an_overlay_reach_its_layers_and_allow_rules_do_not() {
+        let config = parse(
+            &format!("{SECTION}deny = [\"/o/secret\"]\nallow = [\"/\", \"/o/open\"]\nops = [\"read\", \"write\"]\n"),
+            Path::new("t"),
+        )
+        .unwrap();
+        let c = compile(
+            &config.file,
+            |path| {
+                let ino = match path {
+                    "/" => 2,
+                    "/o/secret" => 10,
+                    "/l/secret" => 11,
+                    "/u/secret" => 12,
+                    "/o/open" => 20,
+                    "/l/open" => 21,
+                    _ => return None,
+                };
+                Some(Identity { dev: 1, ino, canonical: path.into() })
+            },
+            |_| vec![],
+            |path| match path {
+                "/o/secret" => vec!["/l/secret".into(), "/u/secret".into(), "/gone/secret".into()],
+                "/o/open" => vec!["/l/open".into()],
+                _ => vec![],
+            },
+        )
+        .unwrap();
+        assert!(!c.need_path, "a layer path that does not exist is left out");
+        let by_ino: HashMap<u64, &sg::sg_match> = c.inodes.iter().map(|(k, v)| (k.ino, v)).collect();
+        for ino in [10, 11, 12] {
+            let node = &c.nodes[by_ino[&ino].id as usize];
+            assert_eq!(node.ops[0].verdict, VERDICT_DENY, "inode {ino}");
+            assert_eq!(node.ops[0].rule_id, c.nodes[by_ino[&10].id as usize].ops[0].rule_id);
+        }
+        assert!(!by_ino.contains_key(&21), "an allow rule is not widened to the layers");
+    }
+
+    #[test]
     fn rule_paths_are_also_named_by_parent_identity_and_last_component() {
         let config = parse(
             &format!("{SECTION}deny = [\"/etc/link\", \"/srv/rp/passwd\", \"/srv/rp/late\", \"/nodir/x\"]\n"),
@@ -544,6 +611,7 @@ mod tests {
                 "/srv/rp/passwd" => Some(Identity { dev: 5, ino: 41, canonical: "/srv/rp/passwd".into() }),
                 _ => None, // /srv/rp/late does not exist yet, nor /nodir
             },
+            |_| vec![],
             |_| vec![],
         )
         .unwrap();
@@ -575,7 +643,7 @@ mod tests {
     fn too_many_selector_rules_is_an_error() {
         let rules: Vec<String> = (0..65).map(|uid| format!("{{ path = \"/x\", uid = [{uid}] }}")).collect();
         let config = parse(&format!("{SECTION}deny = [{}]\n", rules.join(", ")), Path::new("t")).unwrap();
-        let err = compile(&config.file, |_| None, |_| Vec::new()).err().unwrap();
+        let err = compile(&config.file, |_| None, |_| Vec::new(), |_| Vec::new()).err().unwrap();
         assert!(err.to_string().contains("at most 64"), "{err}");
     }
 }

@@ -25,7 +25,7 @@ use crate::decode::{
 };
 use crate::logging::Value;
 use crate::probe::{Capabilities, Enforcement, HookKind};
-use crate::rule_paths::{identify_on_host, inode_filter, mounts_now, rule_text};
+use crate::rule_paths::{identify_on_host, inode_filter, mounts_now, overlay_layer_paths, rule_text};
 use rules::{CompiledRules, ExecRule, Verdict};
 
 pub const NAME: &str = "process";
@@ -99,11 +99,21 @@ struct Process {
 }
 
 fn compile(config: &ProcessConfig) -> CompiledRules {
+    // A deny rule on a path inside an overlay holds on the same path in its layers,
+    // which would run what the overlay refuses (an allow rule is not widened to them).
+    let in_layers: Vec<(String, &str)> = config
+        .deny
+        .iter()
+        .flat_map(|entry| overlay_layer_paths(&entry.value).into_iter().map(|layer| (layer, entry.text.as_str())))
+        .collect();
     let mut exec_rules = Vec::new();
     for (entries, verdict) in [(&config.deny, Verdict::Deny), (&config.allow, Verdict::Allow)] {
         for entry in entries {
             exec_rules.push(ExecRule { path: &entry.value, text: rule_text(&entry.text), verdict });
         }
+    }
+    for (layer, text) in &in_layers {
+        exec_rules.push(ExecRule { path: layer, text: rule_text(text), verdict: Verdict::Deny });
     }
     rules::compile(&exec_rules, identify_on_host)
 }

@@ -325,7 +325,8 @@ fn random_case(rng: &mut Rng, paths: &[&str]) -> Case {
 
 fn check_config(tree: &Tree, exe: &str, text: &str, rng: &mut Rng, cases: usize, tally: &mut Tally) {
     let config = parse(text).file;
-    let rules = file_rules::compile(&config, identify_on_host, |_| Vec::new()).expect("compile file rules");
+    let rules =
+        file_rules::compile(&config, identify_on_host, |_| Vec::new(), |_| Vec::new()).expect("compile file rules");
     let mounts = if rules.ops_allowlisted == 0 { Vec::new() } else { mounts_now() };
     let mut storage = MaybeUninit::uninit();
     let mut open = FileDecideSkelBuilder::default().open(&mut storage).expect("open file_decide");

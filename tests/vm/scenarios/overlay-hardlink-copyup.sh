@@ -1,29 +1,18 @@
 # boots: lsm
 # overlay-hardlink-copyup: a read-deny rule naming a file INSIDE an overlay whose layers
 # are on two filesystems (xino off), where the file has a second name in the lower
-# layer (a hard link made before the start: README, File rules, "a rule naming the file
-# itself covers every name"). Both names are refused at first: the overlay gives each
-# name the lower inode's number. chmod of the OTHER name (allowed: the rule denies
-# reads only) copies it up; overlayfs breaks the lower hard link on copy-up (no
-# index=on), and once the overlay's inode is evicted (drop_caches; memory pressure on a
-# real host) it is built again numbered by its new upper inode: no rule has that
-# identity, and `cat $O/hl2` prints the secret with no record. The rule path itself
-# ($O/hl) is kept open by the agent and holds. Second, worse: a file under a read-denied
-# DIRECTORY inside the overlay ($O/sdir/k) with a second lower name outside it ($O/kout,
-# a hard link made before the start) is read through that name at once, before any
-# copy-up: the other names found at start ("files under deny or audit trees with other
-# hard links ... are found at start") are not found inside such an overlay (checked
-# by attack5 on 6.12: on an overlay with both layers on ONE filesystem they are). An
-# upper file's other name ($O/uout for $O/udir/k) as well (5.10, 6.1, 6.12). Found by
-# attack5 on 5.10, 6.1 and 6.12, as root (chmod of the file and drop_caches; for the
-# second, nothing at all).
-# Steps: two tmpfs L, U; echo s3cret >L/lower/hl; ln L/lower/hl L/lower/hl2; overlay O
-# lowerdir=L/lower,upperdir=U/upper,workdir=U/work; deny { path = "O/hl", ops =
-# ["read"] }; cat O/hl2 refused; chmod 640 O/hl2; echo 2 >/proc/sys/vm/drop_caches;
-# cat O/hl2 prints s3cret. Second: echo s3cret >L/lower/sdir/k; ln L/lower/sdir/k
-# L/lower/kout; deny { path = "O/sdir", ops = ["read"] }; cat O/kout prints s3cret.
-# This scenario passes once every read of the other names is refused (EPERM and a
-# BLOCKED record).
+# layer (a hard link made before the start), and read-deny rules on directories there
+# whose files have other names outside them (lower: $O/kout, upper: $O/uout). Found by
+# attack5 on 5.10, 6.1 and 6.12: chmod of the OTHER name copied the file up (overlayfs
+# breaks the lower hard link; the copy is numbered by its new upper inode once the
+# overlay's inode is evicted) and `cat $O/hl2` read the secret after drop_caches; and
+# the other names of files under a denied directory were not found at start inside
+# such an overlay, so `cat $O/kout` read at once. Now the rule also holds on the same
+# path in each layer (rule_paths.rs, overlay_layer_paths): the other names are found
+# there and their real files refused, and the copy-up, which reads the lower file, is
+# refused as a read.
+# This scenario passes when every read of the other names and every copy-up of them is
+# refused (EPERM and a BLOCKED record).
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
@@ -100,8 +89,10 @@ done
 try "read $O/hl2, the other name of the read-denied $O/hl (control)" "cat $O/hl2"
 try "read $O/kout, the other name of $O/sdir/k (lower layer)" "cat $O/kout"
 try "read $O/uout, the other name of $O/udir/k (upper layer)" "cat $O/uout"
-chmod 640 "$O/hl2" || fail "chmod $O/hl2"
-chmod 640 "$O/kout" || fail "chmod $O/kout"
+# A copy-up reads the lower file into the upper layer: refused where the rule, which
+# holds on the lower layer's name too (overlay_layer_paths), denies reading it.
+try "copy-up of the other name by chmod: chmod $O/hl2" "chmod 640 $O/hl2"
+try "copy-up of the other name by chmod: chmod $O/kout" "chmod 640 $O/kout"
 echo 2 >/proc/sys/vm/drop_caches
 for f in hl hl2 kout; do
     echo "after the copy-up and drop_caches: $O/$f $(stat -c '%d:%i:%h' "$O/$f")"

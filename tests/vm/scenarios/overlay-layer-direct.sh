@@ -1,16 +1,13 @@
 # boots: lsm
 # overlay-layer-direct: a deny rule that names a path INSIDE an overlayfs mount (a file
-# or process rule on $O/secret, $O/denied) does not reach the same files through the
-# overlay's layer directories: `cat LOWER/secret/key` and `LOWER/denied/tool` (and the
-# upper layer's files) are read and run with no EPERM and no record, while the same
-# files through the overlay are refused. The overlay's inodes are not the layers' (the
-# rule's identity is the overlay's (device, inode), the layer file's device is its own
-# filesystem's), and the layer's path is not the rule's. The README covers the other
-# direction (a rule on a layer holds through the overlay) and says nothing of this one;
-# a host whose / is an overlay with its layers reachable (overlayroot's /media/root-ro,
-# a container's lowerdir under /var/lib) is open so. Found by attack4 on 5.10, 6.1 and
-# 6.12, as root (any user who may read the layer directories).
-# This scenario passes once the layer's files are refused too (EPERM and a BLOCKED record).
+# or process rule on $O/secret, $O/denied) holds on the same files reached through the
+# overlay's layer directories: `cat LOWER/secret/key`, `LOWER/denied/tool` and the upper
+# layer's files are refused as the overlay's are. Found by attack4 on 5.10, 6.1 and
+# 6.12, as root (any user who may read the layer directories): the overlay's inodes are
+# not the layers', and the layer's path is not the rule's. The agent now gives such a
+# rule the same path in each layer the mount's options name (rule_paths.rs,
+# overlay_layer_paths).
+# This scenario passes when the layers' files are refused too (EPERM and a BLOCKED record).
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
