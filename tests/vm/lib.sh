@@ -287,6 +287,39 @@ find_new_record() {
     return 1
 }
 
+# expect_refused NAME: the attack just run by run_cmd (after mark_records) must have
+# failed with EPERM (status not 0, no s3cret or RAN printed, no SETUP-FAILED) and written
+# a new BLOCKED record; else NAME and what happened are added to $BAD.
+expect_refused() {
+    case $OUT in
+        *SETUP-FAILED*)
+            BAD="$BAD
+  $1: setup failed: $OUT"
+            return
+            ;;
+        *s3cret* | *RAN*)
+            BAD="$BAD
+  $1: BYPASS (status $RC, output: $OUT)"
+            return
+            ;;
+        *"Operation not permitted"*) ;;
+        *)
+            BAD="$BAD
+  $1: not refused with EPERM (status $RC, output: $OUT)"
+            return
+            ;;
+    esac
+    if [ "$RC" = 0 ]; then
+        BAD="$BAD
+  $1: BYPASS (status 0, output: $OUT)"
+    elif find_new_record '"action":"BLOCKED"'; then
+        say "refused: $1 (output: $OUT)"
+        echo "$REC"
+    else
+        BAD="$BAD
+  $1: EPERM but no BLOCKED record"
+    fi
+}
 # wait_for_new_record PATTERN...: wait_for_record, among the lines written after the last
 # mark_records (the same path may already have older records).
 wait_for_new_record() {

@@ -138,43 +138,11 @@ chain() {
 
 WAIT_SECS=8
 BAD=""
-# judge NAME: the attack run by run_cmd must have failed with EPERM (status not 0, no
-# s3cret or RAN printed) and written a new BLOCKED record; else it is noted in $BAD.
-judge() {
-    case $OUT in
-        *SETUP-FAILED*)
-            BAD="$BAD
-  $1: setup failed: $OUT"
-            return
-            ;;
-        *s3cret* | *RAN*)
-            BAD="$BAD
-  $1: BYPASS (status $RC, output: $OUT)"
-            return
-            ;;
-        *"Operation not permitted"*) ;;
-        *)
-            BAD="$BAD
-  $1: not refused with EPERM (status $RC, output: $OUT)"
-            return
-            ;;
-    esac
-    if [ "$RC" = 0 ]; then
-        BAD="$BAD
-  $1: BYPASS (status 0, output: $OUT)"
-    elif find_new_record '"action":"BLOCKED"'; then
-        say "refused: $1 (output: $OUT)"
-        echo "$REC"
-    else
-        BAD="$BAD
-  $1: EPERM but no BLOCKED record"
-    fi
-}
 attack() {
     say "$1"
     mark_records
     run_cmd /bin/sh -c "$2"
-    judge "$1"
+    expect_refused "$1"
 }
 # attack_uring NAME SCRIPT: like attack, but a kernel without the io_uring op (EINVAL)
 # skips it.
@@ -184,7 +152,7 @@ attack_uring() {
     run_cmd /bin/sh -c "$2"
     case $OUT in
         *"Invalid argument"*) say "io_uring op absent on this kernel: $1 skipped" ;;
-        *) judge "$1" ;;
+        *) expect_refused "$1" ;;
     esac
 }
 # setup CMD...: a step the attacker is allowed to do; its failure is noted.
@@ -300,7 +268,7 @@ mark_records
 run_cmd su -s /bin/sh user -c "unshare -Urm /bin/sh -c 'mount -t overlay ovl -o lowerdir=$O/sub,upperdir=$D/un/u,workdir=$D/un/w $O/sub || { echo NOMOUNT; exit 9; }; cat $O/sub/sdir/k'"
 case $OUT in
     *NOMOUNT*) say "no overlay in a user namespace here: skipped ($OUT)" ;;
-    *) judge "an unprivileged user's overlay over $O/sub (user namespace): read $O/sub/sdir/k" ;;
+    *) expect_refused "an unprivileged user's overlay over $O/sub (user namespace): read $O/sub/sdir/k" ;;
 esac
 
 if [ "$OXOK" = 1 ]; then
