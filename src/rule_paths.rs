@@ -47,37 +47,41 @@ pub fn path_key(path: &str) -> Option<sg::sg_path_key> {
 }
 
 /// Identity of a path on this machine as the kernel's inode has it: stat (following
-/// symlinks) and realpath, corrected inside overlayfs (`overlay_identity`).
+/// symlinks) and realpath, corrected inside overlayfs and /proc/sys (`pinned_identity`).
 pub fn identify_on_host(path: &str) -> Option<Identity> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path).ok()?;
     let canonical = std::fs::canonicalize(path).ok()?.to_string_lossy().into_owned();
     let identity = Identity { dev: kernel_dev(meta.dev()), ino: meta.ino(), canonical };
-    // overlayfs, like every virtual filesystem, has an anonymous device (major 0)
+    // overlayfs and procfs, like every virtual filesystem, have an anonymous device
     if libc::major(meta.dev()) != 0 {
         return Some(identity);
     }
-    Some(overlay_identity(path).unwrap_or(identity))
+    Some(pinned_identity(path).unwrap_or(identity))
 }
 
-/// Inside an overlayfs mount stat(2) does not always give the kernel inode's identity.
-/// Where the layers are on more than one filesystem and `xino` is off (Debian's
-/// default), a file's st_dev is a pseudo device of its layer while its inode has the
-/// overlay's s_dev, and a directory's inode number is a counter that overlayfs
-/// allocates anew each time it builds the inode (after the kernel evicted it: memory
-/// pressure, drop_caches). So the identity of a non-directory takes the device of the
-/// mount (mountinfo), and the path stays open (O_PATH, `pin`): an open dentry and its
-/// ancestors are never evicted, so the numbers of the directories on the way keep
-/// what stat said, and so does the parent identity by which the rule follows its
-/// name. None: not on overlayfs (or it could not be opened).
-fn overlay_identity(path: &str) -> Option<Identity> {
+/// Where stat(2) does not give the kernel inode's identity for good. procfs numbers a
+/// /proc/sys inode from a counter each time it builds it, and so does overlayfs a
+/// directory where its layers are on more than one filesystem and `xino` is off
+/// (Debian's default): after the kernel evicted the inode (memory pressure,
+/// drop_caches) it comes back with a new number. There also a file's st_dev is a
+/// pseudo device of its layer while its inode has the overlay's s_dev. So the identity
+/// of an overlay's non-directory takes the device of the mount (mountinfo), and the
+/// path stays open (O_PATH, `pin`): an open dentry and its ancestors are never
+/// evicted, so the numbers of the directories on the way keep what stat said, and so
+/// does the parent identity by which the rule follows its name. None: on another
+/// filesystem (or it could not be opened).
+fn pinned_identity(path: &str) -> Option<Identity> {
     use std::os::unix::fs::MetadataExt;
-    let file = open_on_overlay(path)?;
+    let (file, fs_type) = open_path(path)?;
+    if fs_type != libc::OVERLAYFS_SUPER_MAGIC && fs_type != libc::PROC_SUPER_MAGIC {
+        return None;
+    }
     // what was opened, not what the path names now
     let meta = file.metadata().ok()?;
     let canonical = std::fs::canonicalize(path).ok()?.to_string_lossy().into_owned();
     let mut identity = Identity { dev: kernel_dev(meta.dev()), ino: meta.ino(), canonical };
-    if !meta.is_dir() {
+    if fs_type == libc::OVERLAYFS_SUPER_MAGIC && !meta.is_dir() {
         identity.dev = mount_dev(&file)?;
     }
     pin(&identity, file);
@@ -85,8 +89,8 @@ fn overlay_identity(path: &str) -> Option<Identity> {
 }
 
 /// `path` opened with O_PATH (the file itself is not opened: no FIFO blocks, no device
-/// is opened) when it is on an overlayfs mount.
-fn open_on_overlay(path: &str) -> Option<std::fs::File> {
+/// is opened) and its filesystem's type (statfs f_type).
+fn open_path(path: &str) -> Option<(std::fs::File, libc::__fsword_t)> {
     use std::os::unix::fs::OpenOptionsExt;
     use std::os::unix::io::AsRawFd;
     let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH).open(path).ok()?;
@@ -96,7 +100,8 @@ fn open_on_overlay(path: &str) -> Option<std::fs::File> {
         return None;
     }
     // SAFETY: fstatfs returned 0.
-    (unsafe { fs.assume_init() }.f_type == libc::OVERLAYFS_SUPER_MAGIC).then_some(file)
+    let fs_type = unsafe { fs.assume_init() }.f_type;
+    Some((file, fs_type))
 }
 
 /// The s_dev (kernel encoding) of the mount an open file is on.
@@ -127,7 +132,10 @@ pub fn overlay_layer_paths(path: &str) -> Vec<String> {
 }
 
 fn overlay_layers_of(path: &str) -> Option<Vec<String>> {
-    let file = open_on_overlay(path)?;
+    let (file, fs_type) = open_path(path)?;
+    if fs_type != libc::OVERLAYFS_SUPER_MAGIC {
+        return None;
+    }
     let id = mount_id(&file)?;
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
     let line = mounts.lines().find(|line| line.split(' ').next() == Some(id.to_string().as_str()))?;
@@ -196,11 +204,11 @@ fn split_lowerdir(value: &str) -> Vec<String> {
     layers
 }
 
-/// The rule paths inside overlayfs mounts that the agent keeps open, by identity, for
-/// as long as it runs (a reload pins again what it names; what it no longer names
-/// stays open, within the budget). A plain umount of such an overlay fails with EBUSY
+/// The rule paths inside overlayfs mounts and /proc that the agent keeps open, by
+/// identity, for as long as it runs (a reload pins again what it names; what it no
+/// longer names stays open, within the budget). A plain umount of such an overlay fails with EBUSY
 /// while the agent runs (README, File rules, overlayfs).
-static OVERLAY_PINS: std::sync::Mutex<std::collections::BTreeMap<(u32, u64), std::fs::File>> =
+static PINS: std::sync::Mutex<std::collections::BTreeMap<(u32, u64), std::fs::File>> =
     std::sync::Mutex::new(std::collections::BTreeMap::new());
 
 /// At most this many pins, and never more than a quarter of the open-file limit.
@@ -208,7 +216,7 @@ const MAX_PINS: usize = 65_536;
 
 fn pin(identity: &Identity, file: std::fs::File) {
     static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    let Ok(mut pins) = OVERLAY_PINS.lock() else { return };
+    let Ok(mut pins) = PINS.lock() else { return };
     let key = (identity.dev, identity.ino);
     if pins.contains_key(&key) {
         return;
@@ -216,9 +224,9 @@ fn pin(identity: &Identity, file: std::fs::File) {
     if pins.len() >= MAX_PINS.min(open_file_limit() / 4) {
         if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
             log::warn!(
-                "{} rule paths inside overlayfs mounts are kept open, no more: rules naming \
-                 directories inside such an overlay may stop matching once the kernel evicts \
-                 them (README, File rules, overlayfs)",
+                "{} rule paths inside overlayfs mounts and /proc are kept open, no more: rules \
+                 naming directories there may stop matching once the kernel evicts them \
+                 (README, File rules, overlayfs)",
                 pins.len()
             );
         }
