@@ -288,12 +288,7 @@ fn linked_files(dir: &str, budget: &Cell<usize>) -> Vec<(String, Identity)> {
                 pending.push(entry.path());
             } else if (file_type.is_file() || file_type.is_block_device()) && meta.nlink() > 1 {
                 let path = entry.path().to_string_lossy().into_owned();
-                let mut identity = Identity { dev: kernel_dev(meta.dev()), ino: meta.ino(), canonical: path.clone() };
-                // inside an overlay the kernel's device is not stat's
-                if libc::major(meta.dev()) == 0 {
-                    let Some(on_host) = identify_on_host(&path) else { continue };
-                    identity.dev = on_host.dev;
-                }
+                let identity = Identity { dev: kernel_dev(meta.dev()), ino: meta.ino(), canonical: path.clone() };
                 found.push((path, identity));
             }
         }
