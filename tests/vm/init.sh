@@ -9,6 +9,7 @@
 #   sg.only=A,B      run only these scenarios (names without .sh)
 #   sg.timeout=SECS  per-scenario limit (default 120)
 #   sg.bench=1|memory  a benchmark boot: only the "# boots: bench" (or "memory") scenarios
+#   sg.matrix=full   run every scenario on every kernel, whatever its "# kernels:" line says
 # Protocol (one line each, on the console):
 #   SG-BEGIN <scenario>
 #   ...the scenario's own output...
@@ -51,10 +52,14 @@ for arg in $cmdline; do
         sg.timeout=*) limit=${arg#sg.timeout=} ;;
         sg.bench=*) SG_BENCH=${arg#sg.bench=} ;;
         sg.shard=*) shard=${arg#sg.shard=} ;; # "K/N": every Nth applicable scenario from the Kth
+        sg.matrix=*) matrix=${arg#sg.matrix=} ;;
     esac
 done
 SG_NOTRAMP=${SG_NOTRAMP:-0}
 export SG_BOOT SG_LSM SG_NOTRAMP
+# "5.10", "6.1", "6.12": what a scenario's "# kernels:" line names
+release=$(uname -r)
+kernel=$(echo "${release%%-*}" | cut -d. -f1,2)
 
 echo "SG-BOOT boot=$SG_BOOT lsm_expected=$SG_LSM kernel=$(uname -r) lsm=$(cat /sys/kernel/security/lsm)"
 
@@ -70,6 +75,13 @@ applies() {
         memory) [ "$boots" = memory ]; return ;;
     esac
     [ -n "$boots" ] || { echo "init: $1 has no '# boots: all|lsm|nolsm' line; running it"; return 0; }
+    # "# kernels: 6.1 6.12": make test's representative subset runs the scenario on these
+    # kernels only (tests/vm/README.md, "Which scenarios run where"); a scenario named in
+    # sg.only, or sg.matrix=full, runs on every kernel booted.
+    kernels=$(sed -n 's/^# kernels:[[:space:]]*//p' "$1" | head -n 1)
+    if [ -n "$kernels" ] && [ -z "$only" ] && [ "${matrix:-}" != full ]; then
+        case " $kernels " in *" $kernel "*) ;; *) return 1 ;; esac
+    fi
     # One or more classes: "# boots: nolsm notramp" runs on either kind of boot.
     for class in $boots; do
         case $class in

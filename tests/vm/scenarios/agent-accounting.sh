@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 6.1
 # agent-accounting: nothing is lost silently. Under a stress of audited operations the
 # agent's stop record balances: produced (counted by the kernel) = written + lost, and the
 # log holds exactly `written` event records. With a ring buffer too small for the load

@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 5.10
 # agent-crash: the agent pins nothing, so when it dies (SIGKILL stands in for a crash) the
 # kernel detaches every program with its last file descriptor: enforcement ends with the
 # agent (systemd restarts it: Restart=on-failure), nothing stays half-attached, and a new

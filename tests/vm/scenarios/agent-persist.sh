@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 6.12
 # agent-persist: [agent] persist = true. The agent mounts bpffs where it is missing and pins
 # its programs, links and maps under /sys/fs/bpf/safeguard; a reload replaces the pinned
 # instance with no second one left behind. A shell opens a denied file in a loop while

@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 5.10
 # agent-reload: SIGHUP reloads the config with no gap. A shell opens a denied file in a
 # tight loop while the agent reloads 20 times: every reload applies new log tags, and
 # every 10th also replaces the file module (a new instance loaded and attached beside

@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 6.12
 # detect: every built detection, each run for real (sg-detecttool, sg-exectool): one record
 # with its name, ATT&CK technique, severity, evidence and the subject's parent and
 # grandparent executables. Three policies in one agent (reloads): what `block` refuses gets

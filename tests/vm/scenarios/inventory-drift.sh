@@ -1,4 +1,5 @@
 # boots: all
+# kernels: 6.1
 # inventory-drift: the agent's [inventory] module (no BPF, so every boot runs it): an
 # `inventory` record after the start record, then, between two collections 5 s apart,
 # one `drift` record per change judged by the finding it raises: a set-id file nothing

@@ -1,4 +1,5 @@
 # boots: all
+# kernels: 6.1
 # log-unwritable: a log directory that is missing or cannot take files stops the agent at
 # start with exit status 1 (a log path that is a directory: 2, a config error) and one
 # error naming the path and the cause; the directory is

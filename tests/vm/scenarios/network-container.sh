@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 5.10
 # network-container: target = "container" judges only tasks in another pid namespace.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh

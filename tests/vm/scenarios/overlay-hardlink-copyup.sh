@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 6.12
 # overlay-hardlink-copyup: a read-deny rule naming a file INSIDE an overlay whose layers
 # are on two filesystems (xino off), where the file has a second name in the lower
 # layer (a hard link made before the start), and read-deny rules on directories there

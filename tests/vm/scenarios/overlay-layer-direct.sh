@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 5.10
 # overlay-layer-direct: a deny rule that names a path INSIDE an overlayfs mount (a file
 # or process rule on $O/secret, $O/denied) holds on the same files reached through the
 # overlay's layer directories: `cat LOWER/secret/key`, `LOWER/denied/tool` and the upper

@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 6.1
 # overlay-rule-identity: deny rules that name files and directories INSIDE an overlayfs
 # mount whose layers are on two filesystems (lower on one tmpfs, upper on another:
 # overlayroot, a live system's squashfs + tmpfs, any overlay with a separate upper, xino

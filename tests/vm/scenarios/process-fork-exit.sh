@@ -1,4 +1,5 @@
 # boots: all
+# kernels: 6.1
 # process-fork-exit: life-cycle records, with BPF LSM and in degraded mode alike (they
 # come from tracepoints): fork (pid = parent, child_pid = child), exec (argv) and exit
 # (exit_code, or signal for a killed task).

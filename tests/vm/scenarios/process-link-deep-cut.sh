@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 5.10
 # process-link-deep-cut: a program under a process deny rule that the walk cannot place
 # (pushed more than 64 directories below its rule) gets no new name, not even one MORE
 # than 64 directories deep OUTSIDE the rule. Found by attack5 on 5.10, 6.1 and 6.12:

@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 6.12
 # process-link-unjudged: a program under a process deny rule cannot be given a name
 # outside the rule by a hard link or a rename from a place the walk cannot resolve. Found
 # by attack4 (issue #12's class 3; a bypass on 5.10, 6.1 and 6.12, as root, with only

@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 6.12
 # protect: with [agent] protect = true, a root shell cannot stop, freeze, trace or
 # write into the agent, take its maps for writing, detach its links, remove its pins,
 # or alter its config, binary or log; each attempt is EPERM plus a CRITICAL
