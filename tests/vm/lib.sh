@@ -242,6 +242,40 @@ expect_status() {
     [ "$RC" = "$want" ] || fail "expected status $want from: $* (status $RC, output: $OUT)"
 }
 
+# load_overlayfs: overlayfs is a module in Debian's cloud kernels (initramfs.sh puts
+# each kernel's overlay.ko in the guest); load it unless the kernel has it. Its status
+# says whether overlayfs is there now.
+load_overlayfs() {
+    grep -qw overlay /proc/filesystems && return 0
+    insmod "/lib/modules/$(uname -r)/overlay.ko" 2>&1 || insmod "/lib/sg-extra/overlay-$SG_BOOT.ko" 2>&1
+    grep -qw overlay /proc/filesystems
+}
+
+# mount_overlay LOWERDIR UPPERDIR WORKDIR DIR: an overlay of those layers on DIR, or fail.
+mount_overlay() {
+    load_overlayfs || fail "no overlayfs in this kernel"
+    mount -t overlay none -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" || fail "mount overlay $4"
+}
+
+# deep_chain DIR: DIR/e1/.../e70 made, deeper than the BPF walks reach (64); CUT is
+# DIR/e1/.../e30 and TAIL e31/.../e70, for attacks that cut the chain (rename CUT away) so
+# that a name at its end is left without a path to the root.
+deep_chain() {
+    CUT=$1
+    i=1
+    while [ "$i" -le 30 ]; do
+        CUT=$CUT/e$i
+        i=$((i + 1))
+    done
+    TAIL=e31
+    i=32
+    while [ "$i" -le 70 ]; do
+        TAIL=$TAIL/e$i
+        i=$((i + 1))
+    done
+    mkdir -p "$CUT/$TAIL" || fail "mkdir $CUT/$TAIL"
+}
+
 # copy_busybox DEST: a copy of busybox with its own inode, for exec rules. A busybox copy
 # runs an applet only when argv[0] names one ("denied: applet not found" otherwise), so run
 # it as `sh -c 'exec -a true DEST'` when it must succeed.

@@ -35,11 +35,7 @@ mount -t tmpfs tmpfs "$T" || fail "mount tmpfs $T"
 mkdir -p "$T/lower" "$T/upper/secret" "$T/work"
 for f in k1 k2 k3 k4; do echo s3cret >"$T/upper/secret/$f"; done
 echo x >"$T/upper/other"
-if ! grep overlay /proc/filesystems >/dev/null; then
-    insmod "/lib/modules/$(uname -r)/overlay.ko" 2>&1 || insmod "/lib/sg-extra/overlay-$SG_BOOT.ko" 2>&1
-fi
-mount -t overlay none -o "lowerdir=$T/lower,upperdir=$T/upper,workdir=$T/work" "$O" ||
-    fail "mount overlay $O"
+mount_overlay "$T/lower" "$T/upper" "$T/work" "$O"
 cat >/tmp/sg.toml <<CONF
 [log]
 format = "json"

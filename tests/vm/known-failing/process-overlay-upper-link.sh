@@ -34,11 +34,7 @@ mount -t tmpfs tmpfs "$T" || fail "mount tmpfs $T"
 mkdir -p "$T/lower" "$T/upper/denied" "$T/work"
 copy_busybox "$T/upper/denied/tool"
 copy_busybox "$T/upper/denied/tool2"
-if ! grep overlay /proc/filesystems >/dev/null; then
-    insmod "/lib/modules/$(uname -r)/overlay.ko" 2>&1 || insmod "/lib/sg-extra/overlay-$SG_BOOT.ko" 2>&1
-fi
-mount -t overlay none -o "lowerdir=$T/lower,upperdir=$T/upper,workdir=$T/work" "$O" ||
-    fail "mount overlay $O"
+mount_overlay "$T/lower" "$T/upper" "$T/work" "$O"
 cat >/tmp/sg.toml <<CONF
 [log]
 format = "json"

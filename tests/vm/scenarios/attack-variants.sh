@@ -190,10 +190,7 @@ attack "RENAME_WHITEOUT of a read-denied file out of its directory" "$A whiteout
   the read-denied file left its directory by RENAME_WHITEOUT"
 
 say "=== overlay whose lower layer is above the denied directory"
-if ! grep overlay /proc/filesystems >/dev/null; then
-    insmod "/lib/modules/$(uname -r)/overlay.ko" 2>&1 || insmod "/lib/sg-extra/overlay-$SG_BOOT.ko" 2>&1
-fi
-if grep overlay /proc/filesystems >/dev/null; then
+if load_overlayfs; then
     attack "exec: overlay lowerdir=$D/top, run merged/denied/tool" \
         "mount -t overlay none -o lowerdir=$D/top,upperdir=$D/ou,workdir=$D/ow /mnt/av-o || { echo SETUP-FAILED; exit 3; }; exec -a echo /mnt/av-o/denied/tool RAN"
     attack "mmap PROT_EXEC through that overlay" "$X mmap /mnt/av-o/denied/tool"

@@ -43,9 +43,7 @@ mount -t tmpfs tmpfs "$T" || fail "mount tmpfs $T"
 mkdir -p "$T/lower" "$T/upper/secret" "$T/upper/denied" "$T/work"
 echo s3cret >"$T/upper/secret/key"
 copy_busybox "$T/upper/denied/tool"
-if ! grep overlay /proc/filesystems >/dev/null; then
-    insmod "/lib/modules/$(uname -r)/overlay.ko" 2>&1 || insmod "/lib/sg-extra/overlay-$SG_BOOT.ko" 2>&1
-fi
+load_overlayfs
 OVL=0
 if mount -t overlay none -o "lowerdir=$T/lower,upperdir=$T/upper,workdir=$T/work,index=on,nfs_export=on" "$O"; then
     OVL=1

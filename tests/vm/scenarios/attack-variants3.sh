@@ -87,10 +87,7 @@ echo s3cret >"$L/ml/mkey"
 echo s3cret >"$L/ml/rp/sec/k"
 copy_busybox "$L/lower/sub/ltool"
 copy_busybox "$U/upper/pd/tool"
-if ! grep overlay /proc/filesystems >/dev/null; then
-    insmod "/lib/modules/$(uname -r)/overlay.ko" 2>&1 || insmod "/lib/sg-extra/overlay-$SG_BOOT.ko" 2>&1
-fi
-mount -t overlay none -o "lowerdir=$L/lower,upperdir=$U/upper,workdir=$U/work" "$O" || fail "mount overlay $O"
+mount_overlay "$L/lower" "$U/upper" "$U/work" "$O"
 OXOK=0
 if mount -t overlay none -o "lowerdir=$L/xl,upperdir=$U/xu,workdir=$U/xw,xino=on" "$OX"; then
     OXOK=1
@@ -119,22 +116,6 @@ done
 mkdir -p "$DEEP" "$F/a/b1/b2/b3/b4/b5/b6" || fail "mkdir $DEEP"
 echo s3cret >"$F/a/b1/b2/b3/b4/b5/b6/key"
 KEY=$DEEP/a/b1/b2/b3/b4/b5/b6/key
-# chain NAME: $D/NAME/e1/.../e70 made; CUT=$D/NAME/e1/.../e30, TAIL=e31/.../e70
-chain() {
-    CUT=$D/$1
-    i=1
-    while [ "$i" -le 30 ]; do
-        CUT=$CUT/e$i
-        i=$((i + 1))
-    done
-    TAIL=e31
-    i=32
-    while [ "$i" -le 70 ]; do
-        TAIL=$TAIL/e$i
-        i=$((i + 1))
-    done
-    mkdir -p "$CUT/$TAIL" || fail "mkdir $CUT/$TAIL"
-}
 
 WAIT_SECS=8
 BAD=""
@@ -314,11 +295,11 @@ attack "exec: a program in the denied dir $O/pd made again, after drop_caches" "
 
 say "=== file module: a read-denied file more than 64 directories below its rule"
 setup mv "$F/a" "$DEEP/a"
-chain fo
+deep_chain "$D/fo"
 attack "read: the deep file itself (control)" "cat $KEY"
 attack "link: the deep file to a name 70 directories deep outside, the chain cut, read" \
     "ln $KEY $CUT/$TAIL/k && mv $CUT $D/cut-fo && cat $D/cut-fo/$TAIL/k"
-chain fo2
+deep_chain "$D/fo2"
 attack "rename: the deep file to a name 70 directories deep outside, the chain cut, read" \
     "mv $KEY $CUT/$TAIL/k && mv $CUT $D/cut-fo2 && cat $D/cut-fo2/$TAIL/k"
 stop_agent
@@ -354,14 +335,14 @@ attack "exec: the deep program in place (control)" "exec -a echo $T/tool1 RAN"
 # ln, mv, RENAME_EXCHANGE or io_uring LINKAT of the deep program to a name more than 64
 # directories deep outside its rule, then a rename that brings it within reach, is a
 # bypass: tests/vm/known-failing/process-link-deep-cut.sh
-chain ps
+deep_chain "$D/ps"
 attack "ln of a shallow denied program into a directory 70 deep outside, the chain cut, run" \
     "ln $P/shallow $CUT/$TAIL/t && mv $CUT $D/cut-ps && exec -a echo $D/cut-ps/$TAIL/t RAN"
-chain px
+deep_chain "$D/px"
 copy_busybox "$CUT/$TAIL/t"
 attack "renameat2(RENAME_EXCHANGE) of a shallow denied program with a file 70 directories deep outside, the chain cut, run" \
     "$A exchange $P/shallow $CUT/$TAIL/t && mv $CUT $D/cut-px && exec -a echo $D/cut-px/$TAIL/t RAN"
-chain pu
+deep_chain "$D/pu"
 attack_uring "io_uring LINKAT of a shallow denied program into a directory 70 deep outside, the chain cut, run" \
     "$A urlink $P/shallow $CUT/$TAIL/t && mv $CUT $D/cut-pu && exec -a echo $D/cut-pu/$TAIL/t RAN"
 attack "a symlink to the deep program, run" "ln -s $T/tool1 $D/sym && exec -a echo $D/sym RAN"

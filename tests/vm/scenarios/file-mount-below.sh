@@ -77,10 +77,7 @@ refused create /srv/mt/sub/new touch /srv/mt/sub/new
 # same boot. The record's path (README, overlayfs): the overlay's before 6.8, which opens
 # the real file with the overlay's path; from 6.8 the kernel's real path, relative to the
 # layer's private mount.
-if ! grep -qw overlay /proc/filesystems; then
-    insmod "/lib/modules/$(uname -r)/overlay.ko" 2>&1 || insmod "/lib/sg-extra/overlay-$SG_BOOT.ko" 2>&1
-fi
-if grep -qw overlay /proc/filesystems; then
+if load_overlayfs; then
     mkdir -p /mnt/ovl /tmp/ovl/upper /tmp/ovl/work
     case $(uname -r) in
         5.* | 6.[0-7].*) ovl_path=/mnt/ovl/top ;;

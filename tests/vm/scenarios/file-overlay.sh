@@ -19,10 +19,7 @@
 
 D=/srv/sg-file-overlay
 T=/usr/bin/sg-filetool
-if ! grep -q overlay /proc/filesystems; then
-    insmod "/lib/modules/$(uname -r)/overlay.ko" 2>&1 || insmod "/lib/sg-extra/overlay-$SG_BOOT.ko" 2>&1
-fi
-grep -q overlay /proc/filesystems || fail "no overlayfs in this kernel (module not in /lib/modules/$(uname -r))"
+load_overlayfs || fail "no overlayfs in this kernel (module not in /lib/modules/$(uname -r))"
 rm -rf "$D"
 for d in f g a x e ok; do mkdir -p "$D/$d"; done
 for i in 1 2 3 4 5 6 7 8 9 10 11; do mkdir -p "$D/u$i" "$D/w$i" "/mnt/o$i"; done

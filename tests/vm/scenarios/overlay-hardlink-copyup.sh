@@ -42,11 +42,7 @@ echo s3cret >"$L/lower/sdir/k"
 ln "$L/lower/sdir/k" "$L/lower/kout"
 echo s3cret >"$U/upper/udir/k"
 ln "$U/upper/udir/k" "$U/upper/uout"
-if ! grep overlay /proc/filesystems >/dev/null; then
-    insmod "/lib/modules/$(uname -r)/overlay.ko" 2>&1 || insmod "/lib/sg-extra/overlay-$SG_BOOT.ko" 2>&1
-fi
-mount -t overlay none -o "lowerdir=$L/lower,upperdir=$U/upper,workdir=$U/work" "$O" ||
-    fail "mount overlay $O"
+mount_overlay "$L/lower" "$U/upper" "$U/work" "$O"
 cat >/tmp/sg.toml <<CONF
 [log]
 format = "json"

@@ -28,11 +28,7 @@ echo s3cret >"$T/lower/secret/key"
 echo s3cret >"$T/upper/secret/key2"
 copy_busybox "$T/lower/denied/tool"
 copy_busybox "$T/upper/denied/tool2"
-if ! grep overlay /proc/filesystems >/dev/null; then
-    insmod "/lib/modules/$(uname -r)/overlay.ko" 2>&1 || insmod "/lib/sg-extra/overlay-$SG_BOOT.ko" 2>&1
-fi
-mount -t overlay none -o "lowerdir=$T/lower,upperdir=$T/upper,workdir=$T/work" "$O" ||
-    fail "mount overlay $O"
+mount_overlay "$T/lower" "$T/upper" "$T/work" "$O"
 
 cat >/tmp/sg.toml <<CONF
 [log]

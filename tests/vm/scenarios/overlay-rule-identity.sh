@@ -52,10 +52,7 @@ echo s3cret >"$L/lower/ldir/k"
 echo s3cret >"$U/upper/udir/k"
 copy_busybox "$L/lower/ltool"
 copy_busybox "$U/upper/utool"
-if ! grep overlay /proc/filesystems >/dev/null; then
-    insmod "/lib/modules/$(uname -r)/overlay.ko" 2>&1 || insmod "/lib/sg-extra/overlay-$SG_BOOT.ko" 2>&1
-fi
-mount -t overlay none -o "lowerdir=$L/lower,upperdir=$U/upper,workdir=$U/work" "$O" || fail "mount overlay"
+mount_overlay "$L/lower" "$U/upper" "$U/work" "$O"
 grep " $O " /proc/mounts
 echo "overlay's device: $(stat -c '%d' "$O")"
 for f in lkey ukey hkey ldir udir d1 d1/d2 ltool utool; do

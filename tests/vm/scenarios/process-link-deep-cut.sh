@@ -32,22 +32,6 @@ mkdir -p "$PDEEP" "$P/a/b1/b2/b3/b4/b5/b6" || fail "mkdir $PDEEP"
 for t in tool1 tool2 tool3 tool4; do
     copy_busybox "$P/a/b1/b2/b3/b4/b5/b6/$t"
 done
-# chain NAME: $D/NAME/e1/.../e70 made; CUT=$D/NAME/e1/.../e30, TAIL=e31/.../e70
-chain() {
-    CUT=$D/$1
-    i=1
-    while [ "$i" -le 30 ]; do
-        CUT=$CUT/e$i
-        i=$((i + 1))
-    done
-    TAIL=e31
-    i=32
-    while [ "$i" -le 70 ]; do
-        TAIL=$TAIL/e$i
-        i=$((i + 1))
-    done
-    mkdir -p "$CUT/$TAIL" || fail "mkdir $CUT/$TAIL"
-}
 
 cat >/tmp/sg.toml <<CONF
 [log]
@@ -79,17 +63,17 @@ attack() {
 mv "$P/a" "$PDEEP/a" || fail "mv $P/a into the chain was refused"
 T=$PDEEP/a/b1/b2/b3/b4/b5/b6
 attack "the deep program in place (control)" "exec -a echo $T/tool1 RAN"
-chain pl
+deep_chain "$D/pl"
 attack "ln of the deep program to a name 70 directories deep outside, the chain cut, run" \
     "ln $T/tool1 $CUT/$TAIL/t && mv $CUT $D/cut-pl && exec -a echo $D/cut-pl/$TAIL/t RAN"
-chain pm
+deep_chain "$D/pm"
 attack "mv of the deep program to a name 70 directories deep outside, the chain cut, run" \
     "mv $T/tool2 $CUT/$TAIL/t && mv $CUT $D/cut-pm && exec -a echo $D/cut-pm/$TAIL/t RAN"
-chain px
+deep_chain "$D/px"
 copy_busybox "$CUT/$TAIL/t"
 attack "renameat2(RENAME_EXCHANGE) of the deep program with a file 70 directories deep outside, the chain cut, run" \
     "$A exchange $T/tool3 $CUT/$TAIL/t && mv $CUT $D/cut-px && exec -a echo $D/cut-px/$TAIL/t RAN"
-chain pu
+deep_chain "$D/pu"
 attack "io_uring LINKAT of the deep program to a name 70 directories deep outside, the chain cut, run" \
     "$A urlink $T/tool4 $CUT/$TAIL/t && mv $CUT $D/cut-pu && exec -a echo $D/cut-pu/$TAIL/t RAN"
 stop_agent

@@ -46,9 +46,7 @@ TOOL=$DEEP/a/b1/b2/b3/b4/b5/b6/tool
 mount -t tmpfs tmpfs "$T" || fail "mount tmpfs $T"
 mkdir -p "$T/lower" "$T/upper/denied" "$T/work"
 copy_busybox "$T/upper/denied/tool"
-if ! grep overlay /proc/filesystems >/dev/null; then
-    insmod "/lib/modules/$(uname -r)/overlay.ko" 2>&1 || insmod "/lib/sg-extra/overlay-$SG_BOOT.ko" 2>&1
-fi
+load_overlayfs
 OVL=0
 if mount -t overlay none -o "lowerdir=$T/lower,upperdir=$T/upper,workdir=$T/work,index=on,nfs_export=on" "$O"; then
     OVL=1
