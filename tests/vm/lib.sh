@@ -111,22 +111,22 @@ assert_no_record() {
     [ -z "$line" ] || fail "unexpected record with all of: $*: $line"
 }
 
-# reload_and_wait N: SIGHUP to the agent, then wait up to 300 s for the Nth reload record
+# reload_and_wait N: SIGHUP to the agent, then wait up to 600 s for the Nth reload record
 # (a reload that replaces the file module verifies its programs again).
 reload_and_wait() {
     kill -HUP "$AGENT_PID"
     i=0
     while [ "$(count_records '"module":"agent"' '"op":"reload"')" -lt "$1" ]; do
-        [ "$i" -lt 600 ] || fail "no reload record number $1 within 300 s"
+        [ "$i" -lt 1200 ] || fail "no reload record number $1 within 600 s"
         alive "$AGENT_PID" || fail "agent died on reload $1"
         sleep 0.5
         i=$((i + 1))
     done
 }
 
-# start_agent CONFIG [ARGS...]: run the agent in the background and wait up to 300 s for its
+# start_agent CONFIG [ARGS...]: run the agent in the background and wait up to 600 s for its
 # start record in the log file named by CONFIG (the file module's verification takes up
-# to a minute under TCG on a loaded host, and over two with seven boots on two cores).
+# to a minute under TCG on a loaded host, and up to five with seven boots on two cores).
 start_agent() {
     cfg=$1
     shift
@@ -139,7 +139,7 @@ start_agent() {
     "$SG" run -c "$cfg" "$@" >"$AGENT_OUT" 2>"$AGENT_ERR" &
     AGENT_PID=$!
     i=0
-    while [ "$i" -lt 600 ]; do
+    while [ "$i" -lt 1200 ]; do
         if [ "$(count_records '"module":"agent"' '"op":"start"')" -gt "$starts" ]; then
             say "agent $AGENT_PID started"
             return 0
@@ -153,7 +153,7 @@ start_agent() {
         sleep 0.5
         i=$((i + 1))
     done
-    fail "agent wrote no start record within 300 s"
+    fail "agent wrote no start record within 600 s"
 }
 
 # terminate_agent: SIGTERM; the agent must exit within 20 s. Its status is in $rc.

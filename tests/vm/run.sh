@@ -20,7 +20,8 @@
 #   SG_VM_MATRIX   full: every scenario on every kernel (the whole matrix; make test runs
 #                  the representative subset that the "# kernels:" lines pick)
 #   SG_VM_TIMEOUT  hard limit per boot in seconds (default 5400)
-#   SG_VM_SCENARIO_TIMEOUT  limit per scenario inside the guest (default 600: seven boots share two cores)
+#   SG_VM_SCENARIO_TIMEOUT  limit per scenario inside the guest (default 1200: seven boots share
+#                  two cores, and the attack suites and analysis-generate took over 600 s)
 # Output: "PASS <boot> <scenario>" / "FAIL <boot> <scenario>" (each failure followed by the
 # scenario's own output, indented), "FAIL <boot> boot" for a boot that gave no verdict
 # (with the last 40 console lines), and last "vm: N passed, M failed". Exit 0 iff all passed.
@@ -47,7 +48,7 @@ fi
 root=$(cd "$here/../.." && pwd)
 out=${SG_VM_OUT:-$root/target/vm}
 boot_timeout=${SG_VM_TIMEOUT:-5400}
-scenario_timeout=${SG_VM_SCENARIO_TIMEOUT:-600}
+scenario_timeout=${SG_VM_SCENARIO_TIMEOUT:-1200}
 only=${SG_VM_ONLY:-}
 matrix=${SG_VM_MATRIX:-}
 
