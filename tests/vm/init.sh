@@ -76,8 +76,8 @@ applies() {
     esac
     [ -n "$boots" ] || { echo "init: $1 has no '# boots: all|lsm|nolsm' line; running it"; return 0; }
     # "# kernels: 6.1 6.12": make test's representative subset runs the scenario on these
-    # kernels only (tests/vm/README.md, "Which scenarios run where"); a scenario named in
-    # sg.only, or sg.matrix=full, runs on every kernel booted.
+    # kernels only, "# kernels: none" on none (tests/vm/README.md, "Which scenarios run
+    # where"); a scenario named in sg.only, or sg.matrix=full, runs on every kernel booted.
     kernels=$(sed -n 's/^# kernels:[[:space:]]*//p' "$1" | head -n 1)
     if [ -n "$kernels" ] && [ -z "$only" ] && [ "${matrix:-}" != full ]; then
         case " $kernels " in *" $kernel "*) ;; *) return 1 ;; esac

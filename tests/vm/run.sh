@@ -123,7 +123,9 @@ for b in "${boots[@]}"; do
     rm -f "$out/$b.log" "$out/$b.status"
     # no_timer_check: on a loaded host the kernel's IO-APIC timer check can fail under TCG
     # ("IO-APIC + timer doesn't work") and panic the boot.
-    append="console=ttyS0 panic=-1 quiet no_timer_check rdinit=/init ${lsm_args_of[$b]} sg.boot=$b"
+    # mitigations=off: the guest's Spectre and other mitigations cost about 11% of a
+    # scenario's time under TCG (file-deny 97 -> 86 s, measured) and protect nothing here.
+    append="console=ttyS0 panic=-1 quiet no_timer_check mitigations=off rdinit=/init ${lsm_args_of[$b]} sg.boot=$b"
     # arm64: the virt machine's PL011 is ttyAMA0; the verdict goes out by semihosting
     # (init.sh, sg-exit.c). cortex-a72 rather than max: TCG emulates no pointer
     # authentication then, which makes the guest much faster.

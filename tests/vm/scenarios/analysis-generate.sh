@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.12
+# kernels: none
 # analysis-generate: the monitor -> generate -> block workflow of `safeguard generate`
 # (docs/analysis.md) on real records of the agent, and `events` / `report` on the same log.
 #

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10 6.1
+# kernels: 6.1
 # attack-variants: variants of issue #12's bypass classes that its own scenarios do not
 # try, each of which must be REFUSED in block mode (EPERM and a BLOCKED record):
 # - a bind mount or an open_tree clone of a single FILE (the mount's root is the file,

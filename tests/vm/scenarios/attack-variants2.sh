@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.1 6.12
+# kernels: 6.12
 # attack-variants2: more variants of issue #12's bypass classes, around file handles
 # (open_by_handle_at(2) after the dentry cache was dropped: a DISCONNECTED dentry, the
 # last bypass closed), each of which must be REFUSED in block mode (EPERM and a BLOCKED

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10 6.12
+# kernels: 5.10
 # attack-variants3: variants of issue #12's two latest fixes, each of which must be
 # REFUSED in block mode (EPERM and a BLOCKED record), as root:
 # 1. rules naming files and directories INSIDE an overlay whose layers are on two

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10
+# kernels: none
 # detect-escape: container_escape, each technique run for real from a "container" made by
 # unshare (new pid, mount, uts and net namespaces, made by root: a container runtime's;
 # the host's /proc stays mounted in it, as in a container given the host's /proc): the

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.1
+# kernels: none
 # detect-files: the file detections (credential_access, account_tamper, persistence,
 # log_tamper) and privilege_escalation, each run for real by a busybox shell: a read of shadow (by its name, by a
 # hard link, through a bind mount), authorized_keys created, passwd renamed over, a

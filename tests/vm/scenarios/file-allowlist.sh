@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 5.10
 # file-allowlist: allow rules for exec only make exec allow-listed (SPEC 3.1): a file
 # outside /usr, /bin and /sbin cannot be executed (EPERM, "rule":"not in file.allow"),
 # while files under them run, and other ops (read) stay free.

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.1
+# kernels: none
 # file-bypass-mounts-path: file-bypass-mounts with a rule path absent at start, so the
 # module also resolves and looks up paths (path mode): the identity walk still goes to
 # each filesystem's root, and a path built in a detached tree never matches a rule.

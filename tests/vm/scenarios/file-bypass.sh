@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10 6.12
+# kernels: 5.10
 # file-bypass: the ways an attacker reaches a denied file by another name are all refused
 # with EPERM and a BLOCKED read record naming the rule: a hard link made before the agent
 # started, a symlink, a bind mount, a relative path, `..`, a chroot, a new mount namespace,

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10
+# kernels: none
 # file-deep: depth and length do not get a file past a denied directory.
 # - 40 directories and 360+ bytes below /srv/deep: refused, the record has the full path;
 # - 70 components below /srv/deep2 (more than the 64 the kernel walk takes): refused,

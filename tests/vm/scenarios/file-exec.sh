@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 6.12
 # file-exec: a file rule with ops = ["exec"] refuses running the file (execve fails with
 # EPERM: the shell reports it and exits 126; one BLOCKED record with op exec), while reading
 # it is allowed. An exec opens the file for reading too, and is judged as exec only: so a

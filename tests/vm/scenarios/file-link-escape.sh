@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10
+# kernels: none
 # file-link-escape: a rule that denies only reads of a directory (ops = ["read"]) must not
 # be escaped by linking (or moving) a protected file out of the tree after the agent
 # started and reading it by the new name: a link or rename that would shed a file's deny

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.1 6.12
+# kernels: 6.12
 # file-mprotect-exec: a file outside the exec allow list (or under an exec deny rule) cannot
 # be made executable in memory by another road than mmap(PROT_EXEC): mmap(PROT_READ) then
 # mprotect(PROT_EXEC), or PROT_READ under the READ_IMPLIES_EXEC personality (mmap or

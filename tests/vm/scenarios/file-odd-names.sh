@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.12
+# kernels: none
 # file-odd-names: a denied file whose name holds a newline, a double quote, a backslash and
 # a byte that is not UTF-8 is refused, and its record keeps every byte, escaped as the
 # README says (src/logging/json.rs): JSON escapes for the newline and the quote, a literal

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10 6.1
+# kernels: 6.1
 # file-rename-over: a rename or link onto a name changes what that name holds. A rename
 # over a write-denied file replaces its content and one over a delete-denied file removes
 # it: judged as write and delete on the replaced file; RENAME_EXCHANGE replaces both files

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10
+# kernels: none
 # file-selectors: rules with uid, gid and command selectors apply only to subjects that
 # match them; a command is a task name (comm) or, with a '/', an executable path. At equal
 # path length a rule with selectors beats one without (SPEC 3.1), so an allow rule for one

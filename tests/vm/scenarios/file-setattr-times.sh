@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.12
+# kernels: none
 # file-setattr-times: SPEC 3.1 maps setattr to "mode, owner and other attribute changes
 # (truncate, times)". Changing the times of a file under a setattr rule (touch on an
 # existing file: utimensat, no open) must be refused like a truncate, so that timestamps

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10
+# kernels: none
 # file-truncate-write: a truncation destroys a file's content, so it is a write as well as
 # setattr. open(O_RDONLY | O_TRUNC) opens for reading (no write judged at open) and then
 # truncates, truncate(2) opens nothing: on a write-denied file both are refused with EPERM

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10 6.12
+# kernels: 5.10
 # file-xattr: extended attributes are attributes. A POSIX ACL is the file's mode and a file
 # capability (security.capability) grants privilege like a set-uid bit: setting or
 # removing either is judged as chmod (and setattr); any other xattr change is setattr.

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10
+# kernels: none
 # log-flood: one process hammers a denied file. Every attempt gets EPERM (folding is in
 # the writer, never in the kernel), the log gets a handful of records instead of one per
 # attempt, and their counts add up: the sum of `count` (1 where absent) over the records

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.1
+# kernels: none
 # log-full-at-exit: the agent is stopped while the log's filesystem is full. It exits 0 and
 # says how many buffered events it could not write (those written plus those reported
 # are all the denials); when it starts again with space, a record cut at the end of the

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10 6.12
+# kernels: 5.10
 # mount-attacks: attacks on mount.deny in block mode, every one tried, problems listed at
 # the end. Each must end in EPERM, at the mount or at a step before it:
 # - a rename (or RENAME_EXCHANGE either way) of the denied file, of the denied directory,

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10
+# kernels: none
 # mount-edges: `target = "container"` judges only tasks in another pid namespace; a move
 # (MS_MOVE) of a denied mount is refused; a source too long to normalise is refused, not
 # passed (padding with "./"); in a chroot an absolute source is the jail's own path, and

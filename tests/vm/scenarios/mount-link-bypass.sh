@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.1
+# kernels: none
 # mount-link-bypass: mount.deny must hold for every name of the denied file. mount(2)
 # resolves its source after the sb_mount hook, so a hard link made BEFORE the start is
 # found at load time (a walk of each mount of the file's filesystem) and denied like the

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.12
+# kernels: none
 # mount-monitor: monitor mode lets a mount of a denied source through, with one MONITOR
 # record (WARNING) naming the rule, source, target and subject, also when the kernel's
 # lookup of the source decides (/proc/self/root), and a rename of the denied file (the

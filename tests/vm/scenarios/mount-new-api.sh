@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.1 6.12
+# kernels: 6.12
 # mount-new-api: open_tree(OPEN_TREE_CLONE) + move_mount(2) attach a tree the kernel has
 # already resolved, so it is judged by identity: the denied file, a hard link to it made
 # before the agent started, a symlink made after, and its parent directory are refused

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10
+# kernels: none
 # network-accept-recv: a connection from a denied peer never reaches the listener (its SYN
 # is dropped: the client times out) and the record names the listening task; a UDP
 # datagram from a denied peer is dropped before the receiver sees it. Peers elsewhere pass.

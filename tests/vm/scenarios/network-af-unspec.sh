@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.1
+# kernels: none
 # network-af-unspec: a sendto whose sockaddr says AF_UNSPEC is read by IPv4 UDP and raw
 # sockets as AF_INET and by IPv6 raw sockets as AF_INET6: it is judged as such (it used
 # to be taken for "no address" and fell back to the unconnected peer). An unconnected

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10
+# kernels: none
 # network-container: target = "container" judges only tasks in another pid namespace.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.1
+# kernels: none
 # network-domain: a denied domain, served by a DNS responder in the guest: connections to
 # its address are refused and the records carry the domain; when the answer changes and
 # the TTL (5 s) expires, the new address is denied and the old one is free again. A name

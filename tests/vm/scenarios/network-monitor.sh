@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10
+# kernels: none
 # network-monitor: monitor mode denies nothing and writes MONITOR records.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.1 6.12
+# kernels: 6.12
 # network-mptcp-attacks: more ways for an MPTCP subflow the kernel connects itself to
 # reach what the rules deny, each refused in block mode with a record:
 #  1. an address announced with a port (ADD_ADDR with port, the in-kernel path manager):

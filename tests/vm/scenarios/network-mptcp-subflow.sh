@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.12
+# kernels: none
 # network-mptcp-subflow: an MPTCP subflow the kernel opens itself must not reach a
 # denied address. A connection to an allowed address, whose peer announces the denied one
 # (ADD_ADDR, the in-kernel path manager with add_addr_accepted = 1): the kernel connects

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10
+# kernels: none
 # network-peer-gid: getpeername on a connection to a denied peer is refused; gid deny
 # lists refuse every operation of the group, gid allow lists exempt it from address
 # denials.

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.1
+# kernels: none
 # network-ports-allowlist: a port allow list on the host (block): every other port
 # denied, a deny inside it, an allowed port does not lift an address denial, bind to
 # port 0 and a server's answers are not judged; then monitor mode.

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.12
+# kernels: none
 # network-ports-container: with target = "container", a task in another pid namespace
 # may not listen on port 22 nor connect to port 25 (EPERM, BLOCKED records naming the
 # port rule), while the host may.

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10 6.1
+# kernels: 6.1
 # network-raw-hdrincl: a raw socket that writes its own IP header (IPPROTO_RAW, IP_HDRINCL,
 # IPV6_HDRINCL) sends to the header's destination whatever its sockaddr says: the header's
 # destination is judged too; a header the agent cannot read (spread over two iovecs) is

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.12
+# kernels: none
 # network-subjects: a denied command (by executable) has no network at all; an allowed
 # command (by name) is exempt from address denials; uid 1000 is denied while root connects.
 # shellcheck shell=sh source=../lib.sh

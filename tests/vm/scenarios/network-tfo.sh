@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10
+# kernels: none
 # network-tfo: TCP fast open connects without connect(2) (sendto with MSG_FASTOPEN): with
 # only `connect` in ops it is judged as a connect. TCP_FASTOPEN_CONNECT goes through
 # connect(2) and is judged there.

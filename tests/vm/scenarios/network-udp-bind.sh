@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.1
+# kernels: none
 # network-udp-bind: a UDP datagram sent (sendto, no connect) to a denied address is
 # refused, to another address it leaves; bind to a denied local address is refused.
 # shellcheck shell=sh source=../lib.sh

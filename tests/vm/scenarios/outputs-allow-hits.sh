@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10
+# kernels: none
 # outputs-allow-hits: allow rules are counted where they let an operation through, like
 # the rules that refuse: `safeguard status` shows, per rule, exactly the operations of a
 # known workload — a process allow rule per exec it decided, a file allow rule per open,

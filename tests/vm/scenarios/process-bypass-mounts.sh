@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.1 6.12
+# kernels: 6.12
 # process-bypass-mounts: the process module's rules hold however the mount tree is
 # walked (bpf/common.bpf.h, sg_find_by_identity and sg_resolve), as root and as a user
 # in a user+mount namespace (unshare -Urm, where the kernel allows it):

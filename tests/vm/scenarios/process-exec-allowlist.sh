@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 6.1
 # process-exec-allowlist: with a non-empty allow list in block mode, only executables
 # under it run: a busybox copy in /opt/bin is refused with EPERM and logged as BLOCKED,
 # while /bin/true (busybox in /bin) still runs.

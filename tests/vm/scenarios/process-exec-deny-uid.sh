@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.12
+# kernels: none
 # process-exec-deny-uid: an unprivileged task (uid/gid 1000, through busybox su) is refused
 # too, and the BLOCKED record names it.
 # shellcheck shell=sh source=../lib.sh

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10
+# kernels: none
 # process-exec-monitor: monitor mode lets the denied executable run and writes a MONITOR
 # record for it (and no BLOCKED one).
 # shellcheck shell=sh source=../lib.sh

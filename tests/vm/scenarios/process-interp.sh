@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10 6.1
+# kernels: 6.1
 # process-interp: every file the kernel opens to execute is judged against the deny rules,
 # not only the program bprm_check sees. A denied file run as the ELF interpreter
 # (PT_INTERP) of an allowed program is refused with EPERM and one BLOCKED record (filename:

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10
+# kernels: none
 # process-script-read: `sh /denied/script` runs a process-denied script (the shell only
 # reads it; no exec happens), as the README says; the file rule it gives, a read deny on
 # the directory, closes it: the shell gets EPERM and the file module a BLOCKED record.

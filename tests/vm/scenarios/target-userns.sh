@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 5.10 6.12
+# kernels: 5.10
 # target-userns: `target = "host"` holds for an unprivileged user who makes a pid namespace
 # of its own (`unshare -Urpf`): a container is a pid namespace that a privileged process
 # made (its user namespace is owned by root), not any other pid namespace. Root's own
