@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 5.10
 # file-deny: a denied file cannot be read (EPERM) and gives one BLOCKED record with the
 # subject, path, op and rule; a directory rule covers everything below it but not a
 # sibling whose name merely starts the same; per-op rules: read allowed, write denied.

@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 6.1
 # mount-deny: block mode refuses a mount(2) whose source is in mount.deny with EPERM and
 # one BLOCKED record naming source, target, kind and subject: by the path as written,
 # its resolved spelling, a relative path, "..", "//" and "." spellings, a bind of the

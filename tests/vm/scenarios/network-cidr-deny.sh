@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 5.10
 # network-cidr-deny: a denied /32, /128 and the IPv4-mapped form of the /32 are refused
 # with EPERM and give exactly one BLOCKED record each naming the task, the addresses and
 # the rule; the neighbour addresses connect.

@@ -1,4 +1,5 @@
 # boots: lsm
+# kernels: 6.1
 # process-exec-deny: block mode refuses a denied executable with EPERM, by its path, a hard
 # link made before the agent started, a symlink and a relative path; each attempt gives
 # exactly one BLOCKED record naming the task that tried; anything else still runs.

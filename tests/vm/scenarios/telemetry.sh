@@ -1,5 +1,5 @@
 # boots: all
-# kernels: 5.10 6.1
+# kernels: 6.1
 # telemetry: [telemetry] counted in the kernel, written every interval. Known workloads
 # (sg-teltool) appear in the `resource` records with their counts: a CPU burner (CPU time
 # within the wall time it spun, at least a quarter of it on this shared vCPU), 10,000 pipe
