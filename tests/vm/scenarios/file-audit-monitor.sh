@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 5.10
 # file-audit-monitor: an audit rule in block mode logs the operations it covers as ALLOWED
 # (level INFO) and denies nothing; monitor mode logs what a deny rule would refuse as
 # MONITOR (level WARNING) and denies nothing.

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 6.12
 # file-bypass-mounts: the file module's rules hold however the mount tree is walked
 # (bpf/common.bpf.h), as root and as a user in a user+mount namespace (unshare -Urm,
 # where the kernel allows it), with a deny rule and an exec allow list:

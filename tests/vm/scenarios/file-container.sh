@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 6.1
 # file-container: `target` limits the module to tasks in another pid namespace than the
 # agent's ("container") or in the agent's own ("host"). With target = "container" the host
 # reads a denied file and a task in a new pid namespace is refused (record with

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 6.12
 # file-handle-disconnected: a file under a read-denied directory, opened by
 # open_by_handle_at(2) after the dentry cache was dropped, is refused. The kernel then
 # builds a DISCONNECTED dentry for the file (d_obtain_alias: its d_parent is itself, so

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 6.1
 # file-mount-below: a filesystem mounted below a denied directory is inside the rule
 # (SPEC 3.1: rule paths are paths; the agent walks up across mount points). Every op on a
 # file of a tmpfs mounted at /srv/mt/sub is refused, with the full path in the record.

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 5.10
 # file-other-calls: other system calls that reach a denied file or program, each refused
 # with EPERM and a BLOCKED record from the caller's pid: openat2(RESOLVE_*),
 # name_to_handle_at + open_by_handle_at, fchownat(AT_EMPTY_PATH) of an O_PATH fd,

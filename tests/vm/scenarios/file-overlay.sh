@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 6.12
 # file-overlay: an overlayfs over a denied directory does not expose it. On 5.10 and 6.1
 # the kernel opens an overlay's real file with the overlay's path; the agent then judges
 # the real file's identities in its layer too (sg_ovl_* programs). Refused with EPERM and

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 6.1
 # file-rule-path-replaced: a rule names a path (SPEC 3.1). The agent finds rule paths by
 # identity (device, inode) taken at start; when the file or directory at the rule path is
 # replaced by another one (sed -i, editors and package managers write a new file and rename

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 6.1
 # file-tree-ops: every operation of SPEC 3.1 on a denied tree is refused with EPERM and one
 # BLOCKED record carrying the op, the path (and target_path for rename and link) and the
 # rule; the tree is left as it was; the same operations outside the tree succeed.

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 6.12
 # file-uring: io_uring reaches files without the system calls: IORING_OP_OPENAT,
 # RENAMEAT, UNLINKAT and LINKAT (not on 5.10), each inline in the submitting task and, with
 # IOSQE_ASYNC, in an io-wq worker (a thread of the submitter named iou-wrk-PID; upstream

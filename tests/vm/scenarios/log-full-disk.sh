@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 5.10
 # log-full-disk: the log's filesystem fills up while the agent runs. Denied operations
 # still get EPERM; records that cannot be written are counted (write_errors); the failure
 # is reported once on stderr, not once per record; when space returns the agent writes

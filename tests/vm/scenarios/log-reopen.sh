@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 5.10
 # log-reopen: the log file is moved away (logrotate without copytruncate, with and
 # without `create`), removed, or truncated in place (copytruncate) while the agent runs.
 # The agent reopens the path: new records land in the new file at once and the moved file

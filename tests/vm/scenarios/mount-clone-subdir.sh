@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 6.12
 # mount-clone-subdir: a subdirectory of a denied directory stays denied whatever reaches
 # it. open_tree(OPEN_TREE_CLONE) + move_mount of the subdirectory, of a deeper one, of a
 # bind mount of it made before the start and of a directory below that bind are refused

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 5.10
 # mount-new-api-fstype: `deny = ["ramfs"]` holds for the new mount API too. fsopen("ramfs")
 # + fsconfig(FSCONFIG_CMD_CREATE) is refused where the superblock is made (EPERM from
 # fsconfig, a BLOCKED `fsconfig` record): the tree could otherwise be used through the

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 6.1
 # mount-proc-links: a mount(2) whose source goes through a /proc magic link reaches a tree
 # the source string does not show; the kernel's own lookup is judged (source_lookup).
 # Refused with EPERM and a BLOCKED record: /proc/self/root, /proc/<pid>/root,

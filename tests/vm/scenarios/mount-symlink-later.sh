@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 6.12
 # mount-symlink-later: a symlink made after the agent started does not carry a mount(2)
 # bind past mount.deny. The kernel's lookup follows it after sb_mount; its body is judged
 # there like a source string (absolute, or relative to the link's directory; source_lookup,

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 5.10
 # network-allowlist: with an allow list that differs from the default only the listed
 # network is reachable (IPv6 too is outside it); a more specific allow inside a denied
 # network wins over the deny.

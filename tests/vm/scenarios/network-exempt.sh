@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 5.10
 # network-exempt: an allow-listed subject (command, uid, gid) is exempt from address
 # denials for its whole exchange: a TCP connection to a local listener is not dropped at
 # the listener (a local client was judged at its connect), a UDP request and its answer

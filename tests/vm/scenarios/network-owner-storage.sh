@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 6.1
 # network-owner-storage: the owner of a listener is kept with the socket itself, so a
 # denied command's idle listener stays denied however many other sockets come and go
 # (an 8,192-entry map used to forget it). Listeners older than the agent get their

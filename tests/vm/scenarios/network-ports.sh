@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 5.10
 # network-ports: port rules on the host (block). Ranges, tcp/ and udp/ entries, entries
 # written as integers, bind by the local port; MPTCP and UDP-Lite sockets judged as TCP
 # and UDP; a subject allow list does not exempt from a port denial.

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 6.12
 # network-uring: io_uring reaches sockets without the system calls: IORING_OP_CONNECT,
 # IORING_OP_SENDMSG and (6.0+) IORING_OP_SOCKET, each inline in the submitting task and,
 # with IOSQE_ASYNC, in an io-wq worker (a thread of the submitter named iou-wrk-PID).

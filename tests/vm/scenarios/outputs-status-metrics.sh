@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 6.1
 # outputs-status-metrics: per-rule hit counters kept in the kernel equal the denials a
 # workload caused (3 reads of a denied tree, 2 writes under a write-only rule, 0 for a
 # rule nothing touched), and `safeguard status` (root only) and the Prometheus endpoint

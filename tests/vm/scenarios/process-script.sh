@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 6.1
 # process-script: a denied script is refused, and so is a script whose interpreter is
 # denied. The kernel opens both to execute them; the interpreter is refused at its open,
 # whose filename is the name on the #! line; exe names the file that was refused.
