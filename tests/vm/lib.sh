@@ -126,7 +126,7 @@ reload_and_wait() {
 
 # start_agent CONFIG [ARGS...]: run the agent in the background and wait up to 600 s for its
 # start record in the log file named by CONFIG (the file module's verification takes up
-# to a minute under TCG on a loaded host, and up to five with seven boots on two cores).
+# to a minute and a half under TCG, far more with more guests than cores).
 start_agent() {
     cfg=$1
     shift

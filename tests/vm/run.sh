@@ -21,8 +21,8 @@
 #                  the representative subset that the "# kernels:" lines pick)
 #   SG_VM_TIMEOUT  hard limit per boot in seconds (default 5400)
 #   SG_VM_JOBS     boots at a time (default: the number of cores)
-#   SG_VM_SCENARIO_TIMEOUT  limit per scenario inside the guest (default 1200: seven boots share
-#                  two cores, and the attack suites and analysis-generate took over 600 s)
+#   SG_VM_SCENARIO_TIMEOUT  limit per scenario inside the guest (default 1200: it catches a
+#                  hang; with more guests than cores the attack suites took over 600 s)
 # Output: "PASS <boot> <scenario>" / "FAIL <boot> <scenario>" (each failure followed by the
 # scenario's own output, indented), "FAIL <boot> boot" for a boot that gave no verdict
 # (with the last 40 console lines), and last "vm: N passed, M failed". Exit 0 iff all passed.
@@ -37,10 +37,8 @@ boots=("$@")
 # The guest's architecture is the binary's (ELF e_machine: 3e x86_64, b7 aarch64).
 arch=x86_64
 [ "$(od -An -tx1 -j18 -N1 "$bin" | tr -d ' ')" = b7 ] && arch=aarch64
-# Each kernel's scenarios are split over two boots (-a, -b) so that no one boot is the
-# critical path and both cores stay busy to the end (a boot is one TCG vCPU). More boots
-# do not go faster on two cores: with three per kernel (ten at once) agent starts passed
-# their 300 s limit.
+# Each kernel's scenarios are split over two boots (-a, -b), run one per core at a time
+# (below), so that no one boot is the critical path and both cores stay busy to the end.
 if [ ${#boots[@]} = 0 ]; then
     if [ "$arch" = aarch64 ]; then boots=(arm64-5.10 arm64-6.1 arm64-6.12)
     else boots=(6.1-a 6.1-b 5.10-a 5.10-b 6.12-a 6.12-b 6.1-nobpf)
