@@ -807,6 +807,8 @@ static __always_inline void sg_find_by_identity(struct vfsmount *vfsmnt, struct 
 #define SG_OVERLAYFS_MAGIC 0x794c7630
 #define SG_S_IFMT 0170000
 #define SG_S_IFREG 0100000
+#define SG_S_IFCHR 0020000
+#define SG_S_IFDIR 0040000
 
 static __always_inline __u64 sg_overlay_real(struct file *file)
 {
@@ -865,6 +867,41 @@ static __always_inline void sg_walk_real(__u64 start, struct sg_walk *w)
 	 * where a deny rule could apply, as sg_find_by_identity does. */
 	if (depth < SG_MAX_DEPTH && !(BPF_CORE_READ(dentry, d_flags) & SG_DCACHE_DISCONNECTED))
 		w->truncated = 0;
+}
+
+/*
+ * overlayfs's own work directories (<workdir>/work and /index of each overlay
+ * mounted at load, rule_paths::overlay_work_dirs): to remove an upper directory
+ * that a lower layer also has, overlayfs exchanges it with a whiteout (or, for a
+ * directory emptied of lower entries, an opaque directory) made there, then
+ * removes it. Only overlayfs reaches them through an overlay, so a rename whose
+ * new name is in one is overlayfs's own, not a process's. (A removed file is not
+ * moved: the whiteout is renamed over it.)
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* sized by the agent before load */
+	__type(key, struct sg_inode_key);
+	__type(value, __u32); /* unused */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} sg_ovl_work_dirs SEC(".maps");
+
+/* An overlay's whiteout (a character device 0:0): nothing in it to keep a rule on. */
+static __always_inline int sg_is_whiteout(struct inode *inode)
+{
+	return inode && (BPF_CORE_READ(inode, i_mode) & SG_S_IFMT) == SG_S_IFCHR && !BPF_CORE_READ(inode, i_rdev);
+}
+
+static __always_inline int sg_in_ovl_work_dir(struct dentry *dentry)
+{
+	struct inode *dir = BPF_CORE_READ(dentry, d_parent, d_inode);
+	struct sg_inode_key key = {};
+
+	if (!dir)
+		return 0;
+	key.ino = BPF_CORE_READ(dir, i_ino);
+	key.dev = BPF_CORE_READ(dir, i_sb, s_dev);
+	return bpf_map_lookup_elem(&sg_ovl_work_dirs, &key) != 0;
 }
 #endif /* SG_IDENTITY_WALK */
 

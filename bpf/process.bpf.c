@@ -602,3 +602,84 @@ int BPF_PROG(sg_ovl_exec_mprotect, struct vm_area_struct *vma, unsigned long req
 		return 0;
 	VERDICT(exec_real(file, sg_overlay_real(file), SG_OP_MPROTECT));
 }
+
+/*
+ * Links and renames through an overlay: overlayfs makes them in its upper layer
+ * itself (vfs_link, vfs_rename: the inode hooks only, on the mounter's
+ * credentials, which tell them from a process's own), so the path hooks' guard
+ * above judged only the overlay's names. Here the upper file's identity walk: a
+ * program under a deny rule on its upper directory gets no new name outside that
+ * rule, or `ln` or `mv` through the overlay would run it from there. overlayfs's
+ * own move of a directory it removes (exchanged with a whiteout or an opaque
+ * directory in its work directory, then removed) is let through; its link onto a
+ * whited-out name (made in the work directory, then renamed into place) is refused
+ * for such a program, as any link out of the rule (README, File rules, overlayfs).
+ */
+static __noinline int ovl_guard(struct dentry *src, struct dentry *dst, __u32 op)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct inode *dst_inode;
+	struct sg_exec_event *ev;
+	struct sg_file_event *fev;
+	struct sg_pathbuf *pb;
+	struct sg_resolved resolved;
+	struct path path = {};
+	struct sg_walk w;
+	__u32 rule;
+
+	if (!sg_have_deny || BPF_CORE_READ(task, cred) == BPF_CORE_READ(task, real_cred) ||
+	    sg_is_whiteout(BPF_CORE_READ(src, d_inode)) || !sg_in_target(task))
+		return 0;
+	sg_walk_real((__u64)src, &w);
+	if (w.found && w.match.verdict != SG_VERDICT_DENY)
+		return 0;
+	if (!w.found && !w.truncated)
+		return 0;
+	rule = w.found ? w.match.id : SG_RULE_UNRESOLVED;
+	if (w.found && own_rule(src) == rule)
+		return 0;
+	sg_walk_real((__u64)dst, &w);
+	if (w.found && w.match.verdict == SG_VERDICT_DENY && w.match.id == rule)
+		return 0;
+	dst_inode = BPF_CORE_READ(dst, d_inode);
+	if (op == SG_OP_RENAME && dst_inode && sg_in_ovl_work_dir(dst) &&
+	    (sg_is_whiteout(dst_inode) || (BPF_CORE_READ(dst_inode, i_mode) & SG_S_IFMT) == SG_S_IFDIR))
+		return 0;
+	ev = exec_event(task, 0);
+	pb = sg_pathbuf();
+	if (!ev || !pb)
+		return 0;
+	/* the paths: relative to the root of the upper layer's filesystem */
+	ev->hdr.rule_id = rule;
+	path.dentry = src;
+	sg_resolve(&path, pb, &resolved);
+	ev->hdr.flags |= resolved.flags;
+	ev->exe_len = sg_copy_path(ev->exe, pb, &resolved);
+	fev = path_event(task, ev, op);
+	if (!fev)
+		return 0;
+	path.dentry = dst;
+	sg_resolve(&path, pb, &resolved);
+	fev->hdr.flags |= resolved.flags;
+	fev->target_len = sg_copy_path(fev->target, pb, &resolved);
+	emit_path_event(fev);
+	return sg_block;
+}
+
+SEC("lsm/inode_link")
+int BPF_PROG(sg_ovl_exec_link, struct dentry *old_dentry, struct inode *dir, struct dentry *new_dentry, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(ovl_guard(old_dentry, new_dentry, SG_OP_LINK));
+}
+
+/* An exchange comes as a second call, reversed. */
+SEC("lsm/inode_rename")
+int BPF_PROG(sg_ovl_exec_rename, struct inode *old_dir, struct dentry *old_dentry, struct inode *new_dir,
+	     struct dentry *new_dentry, int ret)
+{
+	if (ret)
+		return sg_keep_denial(ret);
+	VERDICT(ovl_guard(old_dentry, new_dentry, SG_OP_RENAME));
+}

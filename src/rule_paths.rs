@@ -173,12 +173,8 @@ fn overlay_relative(line: &str, canonical: &str) -> Option<String> {
 /// lowerdir= (':' separates lower layers, "::" data-only ones; 6.7+ may show
 /// lowerdir+= and datadir+= one layer each).
 fn overlay_layers(line: &str) -> Vec<String> {
-    let Some((_, after)) = line.split_once(" - ") else { return Vec::new() };
-    let options = after.split(' ').nth(2).unwrap_or("");
     let mut layers = Vec::new();
-    for option in options.split(',') {
-        let Some((name, value)) = option.split_once('=') else { continue };
-        let value = unescape_mount_field(value);
+    for (name, value) in overlay_options(line) {
         match name {
             "upperdir" | "lowerdir+" | "datadir+" => layers.push(value),
             "lowerdir" => layers.extend(split_lowerdir(&value)),
@@ -187,6 +183,49 @@ fn overlay_layers(line: &str) -> Vec<String> {
     }
     layers.retain(|layer| layer.starts_with('/'));
     layers
+}
+
+/// The (name, unescaped value) options of a mountinfo line of an overlayfs mount;
+/// none for another filesystem.
+fn overlay_options(line: &str) -> impl Iterator<Item = (&str, String)> {
+    let after = line.split_once(" - ").map_or("", |(_, after)| after);
+    let mut fields = after.split(' ');
+    let options = if fields.next() == Some("overlay") { fields.nth(1).unwrap_or("") } else { "" };
+    options
+        .split(',')
+        .filter_map(|option| option.split_once('='))
+        .map(|(name, value)| (name, unescape_mount_field(value)))
+}
+
+/// overlayfs's own directories in the workdir= of each overlay mount in `mountinfo`
+/// (absolute paths only): `work`, where it makes a file before renaming it into the
+/// upper layer and moves one it removes (exchanged with a whiteout), and `index`.
+/// Only overlayfs reaches them through an overlay; the link and rename guards of the
+/// file and process modules tell its own moves there from a process's by these.
+pub fn overlay_work_dir_paths(mountinfo: &str) -> Vec<String> {
+    let mut dirs = Vec::new();
+    for line in mountinfo.lines() {
+        for (name, value) in overlay_options(line) {
+            if name == "workdir" && value.starts_with('/') {
+                let base = value.trim_end_matches('/');
+                dirs.extend(["work", "index"].map(|dir| format!("{base}/{dir}")));
+            }
+        }
+    }
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
+/// The identities of overlay_work_dir_paths that exist now (the agent's mount
+/// namespace at load: an overlay mounted later is not among them, README, overlayfs).
+pub fn overlay_work_dirs() -> Vec<sg::sg_inode_key> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    overlay_work_dir_paths(&mountinfo)
+        .iter()
+        .filter_map(|dir| identify_on_host(dir))
+        .map(|id| sg::sg_inode_key { dev: id.dev, ino: id.ino, ..Default::default() })
+        .collect()
 }
 
 /// lowerdir's layers: split at ':' not escaped by '\' ("\:" is a ':' in a name).
@@ -562,6 +601,20 @@ mod tests {
         assert_eq!(overlay_layers(relative), ["/u/up"]);
         let added = "61 28 0:45 / /mnt/o rw - overlay none rw,lowerdir+=/l/a,lowerdir+=/l/b,datadir+=/d,upperdir=/u";
         assert_eq!(overlay_layers(added), ["/l/a", "/l/b", "/d", "/u"]);
+        let not_overlay = "62 28 0:46 / /mnt/x rw - tmpfs tmpfs rw,upperdir=/u";
+        assert!(overlay_layers(not_overlay).is_empty());
+    }
+
+    #[test]
+    fn overlay_work_dirs_come_from_workdir_options() {
+        let mountinfo = [
+            r"61 28 0:45 / /mnt/o rw - overlay none rw,lowerdir=/l,upperdir=/u/up,workdir=/u/w\040x/",
+            "62 28 0:46 / /mnt/p rw - overlay none rw,lowerdir=/l,upperdir=u,workdir=rel",
+            "63 28 0:47 / /mnt/q rw - tmpfs tmpfs rw,workdir=/not",
+            r"64 28 0:45 / /mnt/r rw - overlay none rw,lowerdir=/l,upperdir=/u/up,workdir=/u/w\040x",
+        ]
+        .join("\n");
+        assert_eq!(overlay_work_dir_paths(&mountinfo), ["/u/w x/index", "/u/w x/work"]);
     }
 
     #[test]

@@ -256,6 +256,21 @@ struct judgement {
 	__u32 guard_rule; /* a rule denying some op on this node, or 0 */
 };
 
+/* A rule denying some op on the node for this subject, or 0: what a new name
+ * outside the node would shed (the link and rename guards). */
+static __always_inline __u32 node_guard(struct sg_file_node *node, __u64 subject)
+{
+	__u64 hit = node->deny_candidates & subject;
+	struct sg_selector_rule *selector;
+	__u32 index;
+
+	if (!hit)
+		return node->deny_rule_id;
+	index = lowest_bit(hit);
+	selector = bpf_map_lookup_elem(&selector_rules, &index);
+	return selector ? selector->rule_id : node->deny_rule_id;
+}
+
 /* Judge the ops in `ops` on one path. */
 static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, __u32 ops, __u64 subject,
 			     struct judgement *out)
@@ -356,15 +371,7 @@ static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, _
 		return;
 	}
 
-	out->guard_rule = node->deny_rule_id;
-	hit = node->deny_candidates & subject;
-	if (hit) {
-		__u32 index = lowest_bit(hit);
-		struct sg_selector_rule *selector = bpf_map_lookup_elem(&selector_rules, &index);
-
-		if (selector)
-			out->guard_rule = selector->rule_id;
-	}
+	out->guard_rule = node_guard(node, subject);
 
 	for (__u32 op = 0; op < SG_FILE_OPS; op++) {
 		struct sg_file_op_rules *rules = &node->ops[op];

@@ -13,13 +13,49 @@
  * list was judged on the path the process opened (an overlay's real files live
  * in directories such as /var/lib/docker, which no allow list names).
  */
+/* The record of a decision on an overlay's real file. Its path is the one the
+ * process opened (the overlay's), where there is one, else the real file's,
+ * relative to the root of its layer's filesystem (no mount); its rule names the
+ * layer's directory. `target`: the new name of a link or rename, or 0. */
+static __always_inline void emit_real(struct file *file, __u64 real, __u32 op, __u32 rule_id, __u32 verdict,
+				      struct dentry *target)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sg_file_event *ev;
+	__u32 zero = 0, size, exe_flags = 0;
+
+	ev = bpf_map_lookup_elem(&file_scratch, &zero);
+	if (!ev)
+		return;
+	ev->hdr.kind = SG_KIND_FILE;
+	ev->hdr.op = SG_OP_FILE_FIRST + op;
+	ev->hdr.rule_id = rule_id;
+	ev->hdr.flags = 0;
+	ev->hdr.action = verdict == SG_VERDICT_AUDIT ? SG_ACTION_ALLOWED :
+			 sg_block		       ? SG_ACTION_BLOCKED :
+						 SG_ACTION_MONITOR;
+	ev->file_op = op;
+	sg_fill_subject(&ev->hdr, task);
+	ev->exe_len = copy_path(ev->exe, BPF_CORE_READ(task, mm, exe_file, f_path.mnt),
+				BPF_CORE_READ(task, mm, exe_file, f_path.dentry), &exe_flags);
+	if (file)
+		ev->path_len = copy_path(ev->path, file->f_path.mnt, file->f_path.dentry, &ev->hdr.flags);
+	else
+		ev->path_len = copy_path(ev->path, 0, (struct dentry *)real, &ev->hdr.flags);
+	ev->target_len = 0;
+	size = offsetof(struct sg_file_event, path) + (ev->path_len & (SG_PATH_LEN - 1));
+	if (target) {
+		ev->target_len = copy_path(ev->target, 0, target, &ev->hdr.flags);
+		size = offsetof(struct sg_file_event, target) + (ev->target_len & (SG_PATH_LEN - 1));
+	}
+	sg_emit(ev, size);
+}
+
 static __noinline int check_real(struct file *file, __u64 real, __u32 ops)
 {
-	struct task_struct *task;
 	struct sg_file_node *node;
-	struct sg_file_event *ev;
 	struct sg_walk w;
-	__u32 zero = 0, size, exe_flags = 0, node_id, verdict = 0, rule_id = SG_RULE_NONE, decided_op = 0;
+	__u32 node_id, verdict = 0, rule_id = SG_RULE_NONE, decided_op = 0;
 	__u64 subject, hit;
 
 	ops &= sg_ops_enabled & sg_ops_ruled;
@@ -66,31 +102,7 @@ static __noinline int check_real(struct file *file, __u64 real, __u32 ops)
 	}
 	if (!verdict || (bpf_get_current_pid_tgid() >> 32) == sg_agent_tgid)
 		return 0;
-	task = (struct task_struct *)bpf_get_current_task();
-
-	/* Decided. The record's path is the one the process opened (the
-	 * overlay's), where there is one; its rule names the layer's directory. */
-	ev = bpf_map_lookup_elem(&file_scratch, &zero);
-	if (ev) {
-		ev->hdr.kind = SG_KIND_FILE;
-		ev->hdr.op = SG_OP_FILE_FIRST + decided_op;
-		ev->hdr.rule_id = rule_id;
-		ev->hdr.flags = 0;
-		ev->hdr.action = verdict == SG_VERDICT_AUDIT ? SG_ACTION_ALLOWED :
-				 sg_block		       ? SG_ACTION_BLOCKED :
-							 SG_ACTION_MONITOR;
-		ev->file_op = decided_op;
-		sg_fill_subject(&ev->hdr, task);
-		ev->exe_len = copy_path(ev->exe, BPF_CORE_READ(task, mm, exe_file, f_path.mnt),
-					BPF_CORE_READ(task, mm, exe_file, f_path.dentry), &exe_flags);
-		if (file)
-			ev->path_len = copy_path(ev->path, file->f_path.mnt, file->f_path.dentry, &ev->hdr.flags);
-		else /* no mount: relative to the root of the layer's filesystem */
-			ev->path_len = copy_path(ev->path, 0, (struct dentry *)real, &ev->hdr.flags);
-		ev->target_len = 0;
-		size = offsetof(struct sg_file_event, path) + (ev->path_len & (SG_PATH_LEN - 1));
-		sg_emit(ev, size);
-	}
+	emit_real(file, real, decided_op, rule_id, verdict, 0);
 	return verdict == SG_VERDICT_DENY && sg_block;
 }
 
@@ -156,8 +168,62 @@ INODE_HOOK(inode_symlink, 1U << SG_FILE_CREATE, const char *old_name)
 INODE_HOOK(inode_unlink, 1U << SG_FILE_DELETE)
 INODE_HOOK(inode_rmdir, 1U << SG_FILE_DELETE)
 
+/*
+ * A link or rename through the overlay gives the upper file `old` the name `new`
+ * in its layer: refused where a rule denying some op covers old and would not
+ * cover it at new, as the path hooks refuse it (check, judge.h), or `ln` or `mv`
+ * through the overlay would take it out of a rule on its upper directory.
+ * overlayfs's own renames into its work directory (sg_in_ovl_work_dir: a
+ * directory it removes) keep the rule instead: the inode becomes the node's
+ * identity, so that what is in it is not open to a process that reaches the work
+ * directory before overlayfs removed it; freed, it loses the identity again
+ * (forget_identity). A full identity map refuses (counted). A link there (onto a
+ * whited-out name, made in the work directory and then renamed into place) is
+ * refused like any other: a carried identity would outlive a refused rename. A
+ * whiteout has nothing to keep a rule on (and one inode serves many of them on
+ * 5.8 and later).
+ */
+static __noinline int ovl_sheds(struct dentry *old, struct dentry *new, __u32 op)
+{
+	struct inode *inode = BPF_CORE_READ(old, d_inode);
+	struct sg_inode_filter *filter;
+	struct sg_file_node *node;
+	struct sg_inode_key key = {};
+	struct sg_match kept;
+	struct sg_walk w;
+	__u32 zero = 0, guard;
+
+	if (!sg_have_deny || !inode || sg_is_whiteout(inode) || (bpf_get_current_pid_tgid() >> 32) == sg_agent_tgid)
+		return 0;
+	if (sg_target != SG_TARGET_ALL && !sg_in_target((struct task_struct *)bpf_get_current_task()))
+		return 0;
+	sg_walk_real((__u64)old, &w);
+	if (!w.found)
+		return 0;
+	kept = w.match;
+	node = bpf_map_lookup_elem(&nodes, &kept.id);
+	guard = node ? node_guard(node, subject_selectors()) : 0;
+	if (!guard)
+		return 0;
+	sg_walk_real((__u64)new, &w);
+	if (w.found && w.match.id == kept.id)
+		return 0;
+	filter = bpf_map_lookup_elem(&inode_filter, &zero);
+	if (filter && op == SG_FILE_RENAME && sg_in_ovl_work_dir(new)) {
+		key.ino = BPF_CORE_READ(inode, i_ino);
+		key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		if (!bpf_map_update_elem(&sg_inode_rules, &key, &kept, BPF_ANY)) {
+			*filter_slot(filter, key.ino) = 1;
+			return 0;
+		}
+		sg_count(SG_COUNTER_IDENTITIES_FULL);
+	}
+	emit_real(0, (__u64)old, op, guard, SG_VERDICT_DENY, new);
+	return sg_block;
+}
+
 /* A rename moves the file (rename) and makes a new name (create) or replaces the
- * file there (write, delete); before 5.19 an exchange comes as a second call. */
+ * file there (write, delete); an exchange comes as a second call, reversed. */
 static __always_inline int ovl_rename_check(struct dentry *old_dentry, struct dentry *new_dentry)
 {
 	__u32 ops2 = 1U << SG_FILE_RENAME;
@@ -165,7 +231,9 @@ static __always_inline int ovl_rename_check(struct dentry *old_dentry, struct de
 	if (check_real(0, (__u64)old_dentry, 1U << SG_FILE_RENAME))
 		return 1;
 	ops2 |= BPF_CORE_READ(new_dentry, d_inode) ? SG_REPLACED : 1U << SG_FILE_CREATE;
-	return check_real(0, (__u64)new_dentry, ops2);
+	if (check_real(0, (__u64)new_dentry, ops2))
+		return 1;
+	return ovl_sheds(old_dentry, new_dentry, SG_FILE_RENAME);
 }
 
 SEC("lsm/inode_rename")
@@ -189,7 +257,9 @@ int BPF_PROG(sg_ovl_inode_link, struct dentry *old_dentry, struct inode *dir, st
 		return 0;
 	if (check_real(0, (__u64)old_dentry, 1U << SG_FILE_LINK))
 		return -EPERM;
-	VERDICT(check_real(0, (__u64)new_dentry, 1U << SG_FILE_LINK | 1U << SG_FILE_CREATE));
+	if (check_real(0, (__u64)new_dentry, 1U << SG_FILE_LINK | 1U << SG_FILE_CREATE))
+		return -EPERM;
+	VERDICT(ovl_sheds(old_dentry, new_dentry, SG_FILE_LINK));
 }
 
 /*

@@ -20,7 +20,9 @@ use crate::config::{FileConfig, FileOp, Mode, Op};
 use crate::decode::{event_record, RuleTable, KIND_FILE};
 use crate::logging::Value;
 use crate::probe::{Capabilities, Enforcement, HookKind};
-use crate::rule_paths::{identify_on_host, inode_filter, kernel_dev, mounts_now, overlay_layer_paths, Identity};
+use crate::rule_paths::{
+    identify_on_host, inode_filter, kernel_dev, mounts_now, overlay_layer_paths, overlay_work_dirs, Identity,
+};
 use rules::{op_bit, CompiledFileRules};
 
 pub const NAME: &str = "file";
@@ -209,6 +211,8 @@ struct File {
     texts: std::sync::Arc<[String]>,
     /// The mounts present at start, when an op is allow-listed.
     mounts: Vec<sg::sg_mount_key>,
+    /// overlayfs's work directories at start, when a rule denies (bpf/common.bpf.h).
+    work_dirs: Vec<sg::sg_inode_key>,
 }
 
 impl File {
@@ -239,6 +243,7 @@ impl File {
         }
         // Allow rules reach files only through the mounts present now (bpf/common.bpf.h).
         let mounts = if rules.ops_allowlisted == 0 { Vec::new() } else { mounts_now() };
+        let work_dirs = if rules.have_deny { overlay_work_dirs() } else { Vec::new() };
         Ok(File {
             config,
             hooks,
@@ -250,6 +255,7 @@ impl File {
             rules,
             texts,
             mounts,
+            work_dirs,
         })
     }
 
@@ -326,12 +332,15 @@ impl runtime::Module for File {
 
         let size = |n: usize| n.max(1) as u32;
         open.maps.nodes.set_max_entries(size(rules.nodes.len()))?;
-        let runtime = if rules.names.is_empty() { 0 } else { RUNTIME_IDENTITIES };
+        // Identities given at run time: rule paths' new inodes (names.h), files overlayfs
+        // moves into its work directories (overlay.h).
+        let runtime = if rules.names.is_empty() && self.work_dirs.is_empty() { 0 } else { RUNTIME_IDENTITIES };
         open.maps.sg_inode_rules.set_max_entries(size(rules.inodes.len() + runtime))?;
         open.maps.rule_names.set_max_entries(size(rules.names.len()))?;
         open.maps.rule_parents.set_max_entries(size(rules.name_parents.len()))?;
         open.maps.sg_path_rules.set_max_entries(size(rules.paths.len()))?;
         open.maps.sg_mounts.set_max_entries(size(self.mounts.len()))?;
+        open.maps.sg_ovl_work_dirs.set_max_entries(size(self.work_dirs.len()))?;
         open.maps.uid_selectors.set_max_entries(size(rules.uid_selectors.len()))?;
         open.maps.gid_selectors.set_max_entries(size(rules.gid_selectors.len()))?;
         open.maps.comm_selectors.set_max_entries(size(rules.comm_selectors.len()))?;
@@ -375,6 +384,9 @@ impl runtime::Module for File {
         for key in &self.mounts {
             update(&maps.sg_mounts, bytes_of(key), &0u32.to_ne_bytes(), "mounts")?;
         }
+        for key in &self.work_dirs {
+            update(&maps.sg_ovl_work_dirs, bytes_of(key), &0u32.to_ne_bytes(), "overlay work directories")?;
+        }
         for (key, value) in &rules.paths {
             update(&maps.sg_path_rules, bytes_of(key), bytes_of(value), "paths")?;
         }
@@ -394,7 +406,7 @@ impl runtime::Module for File {
             update(&maps.exe_selectors, bytes_of(key), &mask.to_ne_bytes(), "command selectors")?;
         }
         self.rules.drop_tables();
-        self.mounts = Vec::new();
+        (self.mounts, self.work_dirs) = (Vec::new(), Vec::new());
         Ok(())
     }
 

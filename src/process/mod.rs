@@ -25,7 +25,9 @@ use crate::decode::{
 };
 use crate::logging::Value;
 use crate::probe::{Capabilities, Enforcement, HookKind};
-use crate::rule_paths::{identify_on_host, inode_filter, mounts_now, overlay_layer_paths, rule_text};
+use crate::rule_paths::{
+    identify_on_host, inode_filter, mounts_now, overlay_layer_paths, overlay_work_dirs, rule_text,
+};
 use rules::{CompiledRules, ExecRule, Verdict};
 
 pub const NAME: &str = "process";
@@ -49,6 +51,9 @@ pub const PROGRAMS: &[Program<ProcessOp>] = &[
     Program::new("sg_ovl_exec_open", HookKind::Lsm, "file_open", &[ProcessOp::Exec]),
     Program::new("sg_ovl_exec_mmap", HookKind::Lsm, "mmap_file", &[ProcessOp::Exec]),
     Program::new("sg_ovl_exec_mprotect", HookKind::Lsm, "file_mprotect", &[ProcessOp::Exec]),
+    // ... and links and renames that overlayfs makes in its upper layer (every kernel).
+    Program::new("sg_ovl_exec_link", HookKind::Lsm, "inode_link", &[ProcessOp::Exec]),
+    Program::new("sg_ovl_exec_rename", HookKind::Lsm, "inode_rename", &[ProcessOp::Exec]),
 ];
 
 /// The program that judges exec; the other LSM programs serve deny rules only.
@@ -63,9 +68,11 @@ pub fn prepare(config: &ProcessConfig, caps: &Capabilities, agent_pidns: u32) ->
     let deny_hooks: Vec<&'static str> = if lsm && !config.deny.is_empty() {
         let deny = PROGRAMS.iter().filter(|p| p.kind == HookKind::Lsm && p.name != EXEC_CHECK);
         // The real file behind an overlay file: opens and mprotect only where the
-        // kernel hides it behind the overlay's path (before 6.8), mappings everywhere.
+        // kernel hides it behind the overlay's path (before 6.8), mappings, links and
+        // renames everywhere.
+        let everywhere = ["sg_ovl_exec_mmap", "sg_ovl_exec_link", "sg_ovl_exec_rename"];
         let overlay = |p: &&Program<ProcessOp>| {
-            caps.overlay_fake_path || !p.name.starts_with("sg_ovl_") || p.name == "sg_ovl_exec_mmap"
+            caps.overlay_fake_path || !p.name.starts_with("sg_ovl_") || everywhere.contains(&p.name)
         };
         deny.filter(|p| caps.hook_present(p.hook)).filter(overlay).map(|p| p.name).collect()
     } else {
@@ -77,7 +84,8 @@ pub fn prepare(config: &ProcessConfig, caps: &Capabilities, agent_pidns: u32) ->
         let texts = std::mem::take(&mut rules.texts).into();
         // Allow rules reach files only through the mounts present now (bpf/common.bpf.h).
         let mounts = if config.allow.is_empty() { Vec::new() } else { mounts_now() };
-        Ok(Process { config, lsm, deny_hooks, rename_has_flags, agent_pidns, rules, texts, mounts })
+        let work_dirs = if deny_hooks.is_empty() { Vec::new() } else { overlay_work_dirs() };
+        Ok(Process { config, lsm, deny_hooks, rename_has_flags, agent_pidns, rules, texts, mounts, work_dirs })
     })
 }
 
@@ -96,6 +104,8 @@ struct Process {
     rules: CompiledRules,
     texts: std::sync::Arc<[String]>,
     mounts: Vec<sg::sg_mount_key>,
+    /// overlayfs's work directories at start, when deny rules are enforced.
+    work_dirs: Vec<sg::sg_inode_key>,
 }
 
 fn compile(config: &ProcessConfig) -> CompiledRules {
@@ -140,6 +150,7 @@ impl runtime::Module for Process {
         rodata.sg_mount_check = u32::from(!config.allow.is_empty());
 
         open.maps.sg_mounts.set_max_entries(self.mounts.len().max(1) as u32)?;
+        open.maps.sg_ovl_work_dirs.set_max_entries(self.work_dirs.len().max(1) as u32)?;
         open.maps.sg_inode_rules.set_max_entries(self.rules.inodes.len().max(1) as u32)?;
         open.maps.sg_path_rules.set_max_entries(self.rules.paths.len().max(1) as u32)?;
 
@@ -169,8 +180,14 @@ impl runtime::Module for Process {
         for key in &self.mounts {
             maps.sg_mounts.update(bytes_of(key), &0u32.to_ne_bytes(), MapFlags::ANY).context("process: mounts")?;
         }
+        for key in &self.work_dirs {
+            maps.sg_ovl_work_dirs
+                .update(bytes_of(key), &0u32.to_ne_bytes(), MapFlags::ANY)
+                .context("process: overlay work directories")?;
+        }
         // The maps hold the tables now: only the texts are needed (records, rule hits).
-        (self.rules.paths, self.rules.inodes, self.mounts) = (Vec::new(), Vec::new(), Vec::new());
+        (self.rules.paths, self.rules.inodes, self.mounts, self.work_dirs) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         Ok(())
     }
 
