@@ -187,11 +187,26 @@ static __always_inline int sg_in_target(struct task_struct *task)
 	return sg_is_container(task) == (sg_target == SG_TARGET_CONTAINER);
 }
 
+/*
+ * The task's own uid and gid: its objective credentials (real_cred). Where kernel
+ * code acts for it on other credentials, current's cred (what
+ * bpf_get_current_uid_gid reads) is not the process's: overlayfs does its upper
+ * layer changes and, from 6.8, opens the real file on the mounter's
+ * (override_creds), so a user's operations through an overlay that root mounted
+ * would be judged and recorded as root's. Elsewhere both are the same.
+ */
+static __always_inline __u64 sg_task_uid_gid(struct task_struct *task)
+{
+	const struct cred *cred = BPF_CORE_READ(task, real_cred);
+
+	return (__u64)BPF_CORE_READ(cred, gid.val) << 32 | BPF_CORE_READ(cred, uid.val);
+}
+
 static __always_inline void sg_fill_subject(struct sg_header *hdr, struct task_struct *task)
 {
 	struct sg_subject *subject = &hdr->subject;
 	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
-	__u64 uid_gid = bpf_get_current_uid_gid();
+	__u64 uid_gid = sg_task_uid_gid(task);
 
 	hdr->time_ns = bpf_ktime_get_boot_ns();
 	subject->cgroup_id = bpf_get_current_cgroup_id();

@@ -638,7 +638,9 @@ static __noinline int ovl_guard(struct dentry *src, struct dentry *dst, __u32 op
 	rule = w.found ? w.match.id : SG_RULE_UNRESOLVED;
 	if (w.found && own_rule(src) == rule)
 		return 0;
-	sg_walk_real((__u64)dst, &w);
+	/* From the new name's directory: a file the rename replaces there may carry
+	 * the rule's identity itself (another name of a file under it). */
+	sg_walk_real((__u64)BPF_CORE_READ(dst, d_parent), &w);
 	if (w.found && w.match.verdict == SG_VERDICT_DENY && w.match.id == rule)
 		return 0;
 	dst_inode = BPF_CORE_READ(dst, d_inode);

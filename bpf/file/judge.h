@@ -105,7 +105,7 @@ static __always_inline __u64 subject_selectors(void)
 	__builtin_memset(&exe, 0, sizeof(exe));
 	__builtin_memset(comm, 0, sizeof(comm));
 	task = (struct task_struct *)bpf_get_current_task();
-	uid_gid = bpf_get_current_uid_gid();
+	uid_gid = sg_task_uid_gid(task);
 	uid = (__u32)uid_gid;
 	gid = uid_gid >> 32;
 
@@ -260,15 +260,17 @@ struct judgement {
  * outside the node would shed (the link and rename guards). */
 static __always_inline __u32 node_guard(struct sg_file_node *node, __u64 subject)
 {
+	__u32 guard = node->deny_rule_id;
 	__u64 hit = node->deny_candidates & subject;
-	struct sg_selector_rule *selector;
-	__u32 index;
 
-	if (!hit)
-		return node->deny_rule_id;
-	index = lowest_bit(hit);
-	selector = bpf_map_lookup_elem(&selector_rules, &index);
-	return selector ? selector->rule_id : node->deny_rule_id;
+	if (hit) {
+		__u32 index = lowest_bit(hit);
+		struct sg_selector_rule *selector = bpf_map_lookup_elem(&selector_rules, &index);
+
+		if (selector)
+			guard = selector->rule_id;
+	}
+	return guard;
 }
 
 /* Judge the ops in `ops` on one path. */

@@ -205,7 +205,9 @@ static __noinline int ovl_sheds(struct dentry *old, struct dentry *new, __u32 op
 	guard = node ? node_guard(node, subject_selectors()) : 0;
 	if (!guard)
 		return 0;
-	sg_walk_real((__u64)new, &w);
+	/* From the new name's directory: a file the rename replaces there may carry
+	 * the node's identity itself (another name of a file under the rule). */
+	sg_walk_real((__u64)BPF_CORE_READ(new, d_parent), &w);
 	if (w.found && w.match.id == kept.id)
 		return 0;
 	filter = bpf_map_lookup_elem(&inode_filter, &zero);

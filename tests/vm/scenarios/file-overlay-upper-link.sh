@@ -9,7 +9,8 @@
 # the file was read under its new name. overlayfs's own operations keep working:
 # removing a file or a directory that the lower layer also has (a directory is
 # exchanged with a whiteout, or an opaque directory once emptied, in its work
-# directory), and a rename into the denied directory onto a whited-out name.
+# directory), and a rename into the denied directory onto a whited-out name. A rule
+# with a uid selector meets the process's uid, not the mounter's that overlayfs acts on.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
@@ -28,6 +29,11 @@ mount -t tmpfs tmpfs "$T" || fail "mount tmpfs $T"
 mkdir -p "$T/lower/secret" "$T/upper/secret" "$T/work"
 for f in k1 k2 k3 k4 k5 k6 k7; do echo s3cret >"$T/upper/secret/$f"; done
 echo x >"$T/upper/other"
+# read-denied for uid 1000 only; the user may write the overlay's directories
+mkdir -p "$T/upper/usecret"
+for f in u1 u2; do echo s3cret >"$T/upper/usecret/$f"; done
+chown 1000:1000 "$T/upper/usecret/u1" "$T/upper/usecret/u2"
+chmod 1777 "$T/upper" "$T/upper/usecret"
 # names the lower layer has too: removing them through the overlay leaves whiteouts
 for f in k6 wo2; do echo lower >"$T/lower/secret/$f"; done
 # directories the lower layer has too, under an exec-deny rule (a read-deny rule
@@ -44,7 +50,11 @@ output = "/tmp/sg.log"
 enable = false
 [file]
 mode = "block"
-deny = [{ path = "$T/upper/secret", ops = ["read"] }, { path = "$T/upper/xsecret", ops = ["exec"] }]
+deny = [
+    { path = "$T/upper/secret", ops = ["read"] },
+    { path = "$T/upper/xsecret", ops = ["exec"] },
+    { path = "$T/upper/usecret", ops = ["read"], uid = [1000] },
+]
 CONF
 start_agent /tmp/sg.toml
 wait_for_record '"module":"agent"' '"op":"start"' '"file":"enforcing"'
@@ -73,6 +83,13 @@ run_cmd rm "$O/wo3"
 [ "$RC" = 0 ] || fail "rm $O/wo3 (a lower file, no rule): status $RC, output: $OUT"
 try "ln through the overlay onto a whited-out name outside the read-denied directory, read" \
     "ln $O/secret/k5 $O/wo3 && cat $O/wo3"
+# overlayfs acts on the mounter's (root's) credentials: the rule's uid selector must
+# still meet the user's (6.8 and later open the real file on them too)
+try "uid 1000 reads its read-denied upper file through the overlay" \
+    "su -s /bin/sh user -c 'cat $O/usecret/u1'"
+try "uid 1000 moves its read-denied upper file out through the overlay, reads" \
+    "su -s /bin/sh user -c 'mv $O/usecret/u2 $O/u2-mv && cat $O/u2-mv'"
+expect_ok cat "$O/usecret/u1"
 say "overlayfs's own moves in its work directory still work"
 expect_ok rm "$O/secret/k6"
 if [ -e "$O/secret/k6" ] || [ ! -c "$T/upper/secret/k6" ]; then fail "$O/secret/k6 was not removed (whited out)"; fi
