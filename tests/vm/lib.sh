@@ -257,6 +257,22 @@ mount_overlay() {
     mount -t overlay none -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" || fail "mount overlay $4"
 }
 
+# overlay_scratch T O: a fresh tmpfs on T (to hold an overlay's layers) and an empty
+# directory O (to mount it on); both unmounted and removed when the scenario exits.
+overlay_scratch() {
+    SCRATCH_T=$1 SCRATCH_O=$2
+    trap overlay_scratch_cleanup EXIT
+    overlay_scratch_cleanup
+    mkdir -p "$1" "$2" || fail "mkdir $1 $2"
+    mount -t tmpfs tmpfs "$1" || fail "mount tmpfs $1"
+}
+
+overlay_scratch_cleanup() {
+    umount "$SCRATCH_O" 2>/dev/null
+    umount "$SCRATCH_T" 2>/dev/null
+    rmdir "$SCRATCH_O" "$SCRATCH_T" 2>/dev/null
+}
+
 # deep_chain DIR: DIR/e1/.../e70 made, deeper than the BPF walks reach (64); CUT is
 # DIR/e1/.../e30 and TAIL e31/.../e70, for attacks that cut the chain (rename CUT away) so
 # that a name at its end is left without a path to the root.

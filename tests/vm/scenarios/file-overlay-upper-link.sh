@@ -17,15 +17,7 @@
 A=/usr/bin/sg-attacktool
 T=/mnt/fou-t
 O=/mnt/fou-o
-cleanup_fou() {
-    umount "$O" 2>/dev/null
-    umount "$T" 2>/dev/null
-    rmdir "$O" "$T" 2>/dev/null
-}
-trap cleanup_fou EXIT
-cleanup_fou
-mkdir -p "$T" "$O" || fail "mkdir"
-mount -t tmpfs tmpfs "$T" || fail "mount tmpfs $T"
+overlay_scratch "$T" "$O"
 mkdir -p "$T/lower/secret" "$T/upper/secret" "$T/work"
 for f in k1 k2 k3 k4 k5 k6 k7; do echo s3cret >"$T/upper/secret/$f"; done
 echo x >"$T/upper/other"

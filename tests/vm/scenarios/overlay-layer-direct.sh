@@ -14,15 +14,7 @@
 
 T=/mnt/old-t
 O=/mnt/old-o
-cleanup_old() {
-    umount "$O" 2>/dev/null
-    umount "$T" 2>/dev/null
-    rmdir "$O" "$T" 2>/dev/null
-}
-trap cleanup_old EXIT
-cleanup_old
-mkdir -p "$T" "$O" || fail "mkdir"
-mount -t tmpfs tmpfs "$T" || fail "mount tmpfs $T"
+overlay_scratch "$T" "$O"
 mkdir -p "$T/lower/secret" "$T/lower/denied" "$T/upper/secret" "$T/upper/denied" "$T/work"
 echo s3cret >"$T/lower/secret/key"
 echo s3cret >"$T/upper/secret/key2"

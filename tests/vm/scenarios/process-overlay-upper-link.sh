@@ -14,15 +14,7 @@
 
 T=/mnt/pou-t
 O=/mnt/pou-o
-cleanup_pou() {
-    umount "$O" 2>/dev/null
-    umount "$T" 2>/dev/null
-    rmdir "$O" "$T" 2>/dev/null
-}
-trap cleanup_pou EXIT
-cleanup_pou
-mkdir -p "$T" "$O" || fail "mkdir"
-mount -t tmpfs tmpfs "$T" || fail "mount tmpfs $T"
+overlay_scratch "$T" "$O"
 mkdir -p "$T/lower/denied" "$T/upper/denied" "$T/work"
 for f in tool tool2 tool3 tool4; do copy_busybox "$T/upper/denied/$f"; done
 # names the lower layer has too: removing them through the overlay leaves whiteouts
