@@ -257,6 +257,15 @@ mount_overlay() {
     mount -t overlay none -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" || fail "mount overlay $4"
 }
 
+# refused_sh NAME SCRIPT: `sh -c SCRIPT` must be refused: EPERM and a new BLOCKED record,
+# no secret printed (expect_refused; a failure is added to $BAD).
+refused_sh() {
+    say "$1"
+    mark_records
+    run_cmd /bin/sh -c "$2"
+    expect_refused "$1"
+}
+
 # overlay_scratch T O: a fresh tmpfs on T (to hold an overlay's layers) and an empty
 # directory O (to mount it on); both unmounted and removed when the scenario exits.
 overlay_scratch() {

@@ -52,34 +52,27 @@ start_agent /tmp/sg.toml
 wait_for_record '"module":"agent"' '"op":"start"' '"file":"enforcing"'
 WAIT_SECS=6
 BAD=""
-# try NAME SCRIPT: SCRIPT must be refused (expect_refused).
-try() {
-    say "$1"
-    mark_records
-    run_cmd /bin/sh -c "$2"
-    expect_refused "$1"
-}
-try "read $O/secret/k1 (control)" "cat $O/secret/k1"
-try "ln from the upper layer itself, read (control)" "ln $T/upper/secret/k1 $T/upper/k1-l && cat $T/upper/k1-l"
-try "ln through the overlay out of the read-denied upper directory, read from the layer" \
+refused_sh "read $O/secret/k1 (control)" "cat $O/secret/k1"
+refused_sh "ln from the upper layer itself, read (control)" "ln $T/upper/secret/k1 $T/upper/k1-l && cat $T/upper/k1-l"
+refused_sh "ln through the overlay out of the read-denied upper directory, read from the layer" \
     "ln $O/secret/k1 $O/k1-ln && cat $T/upper/k1-ln"
-try "mv through the overlay out of the read-denied upper directory, read" \
+refused_sh "mv through the overlay out of the read-denied upper directory, read" \
     "mv $O/secret/k2 $O/k2-mv && cat $O/k2-mv"
-try "renameat2(RENAME_EXCHANGE) through the overlay with a file outside, read" \
+refused_sh "renameat2(RENAME_EXCHANGE) through the overlay with a file outside, read" \
     "$A exchange $O/secret/k3 $O/other && cat $O/other"
-try "io_uring RENAMEAT through the overlay out of the read-denied upper directory, read" \
+refused_sh "io_uring RENAMEAT through the overlay out of the read-denied upper directory, read" \
     "$A urrename $O/secret/k4 $O/k4-ur 0 && cat $O/k4-ur"
 # a whited-out name outside the denied directory: the link is made in the work
 # directory, then renamed onto the whiteout
 run_cmd rm "$O/wo3"
 [ "$RC" = 0 ] || fail "rm $O/wo3 (a lower file, no rule): status $RC, output: $OUT"
-try "ln through the overlay onto a whited-out name outside the read-denied directory, read" \
+refused_sh "ln through the overlay onto a whited-out name outside the read-denied directory, read" \
     "ln $O/secret/k5 $O/wo3 && cat $O/wo3"
 # overlayfs acts on the mounter's (root's) credentials: the rule's uid selector must
 # still meet the user's (6.8 and later open the real file on them too)
-try "uid 1000 reads its read-denied upper file through the overlay" \
+refused_sh "uid 1000 reads its read-denied upper file through the overlay" \
     "su -s /bin/sh user -c 'cat $O/usecret/u1'"
-try "uid 1000 moves its read-denied upper file out through the overlay, reads" \
+refused_sh "uid 1000 moves its read-denied upper file out through the overlay, reads" \
     "su -s /bin/sh user -c 'mv $O/usecret/u2 $O/u2-mv && cat $O/u2-mv'"
 expect_ok cat "$O/usecret/u1"
 say "overlayfs's own moves in its work directory still work"

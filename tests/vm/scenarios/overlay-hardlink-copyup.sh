@@ -58,28 +58,21 @@ start_agent /tmp/sg.toml
 wait_for_record '"module":"agent"' '"op":"start"' '"file":"enforcing"'
 WAIT_SECS=6
 BAD=""
-# try NAME SCRIPT: SCRIPT must be refused (expect_refused).
-try() {
-    say "$1"
-    mark_records
-    run_cmd /bin/sh -c "$2"
-    expect_refused "$1"
-}
 for f in hl hl2 kout uout; do
     echo "before: $O/$f $(stat -c '%d:%i:%h' "$O/$f")"
 done
-try "read $O/hl2, the other name of the read-denied $O/hl (control)" "cat $O/hl2"
-try "read $O/kout, the other name of $O/sdir/k (lower layer)" "cat $O/kout"
-try "read $O/uout, the other name of $O/udir/k (upper layer)" "cat $O/uout"
+refused_sh "read $O/hl2, the other name of the read-denied $O/hl (control)" "cat $O/hl2"
+refused_sh "read $O/kout, the other name of $O/sdir/k (lower layer)" "cat $O/kout"
+refused_sh "read $O/uout, the other name of $O/udir/k (upper layer)" "cat $O/uout"
 # A copy-up reads the lower file into the upper layer: refused where the rule, which
 # holds on the lower layer's name too (overlay_layer_paths), denies reading it.
-try "copy-up of the other name by chmod: chmod $O/hl2" "chmod 640 $O/hl2"
-try "copy-up of the other name by chmod: chmod $O/kout" "chmod 640 $O/kout"
+refused_sh "copy-up of the other name by chmod: chmod $O/hl2" "chmod 640 $O/hl2"
+refused_sh "copy-up of the other name by chmod: chmod $O/kout" "chmod 640 $O/kout"
 echo 2 >/proc/sys/vm/drop_caches
 for f in hl hl2 kout; do
     echo "after the copy-up and drop_caches: $O/$f $(stat -c '%d:%i:%h' "$O/$f")"
 done
-try "copied up by chmod, after drop_caches: read $O/hl2" "cat $O/hl2"
-try "copied up by chmod, after drop_caches: read $O/kout" "cat $O/kout"
+refused_sh "copied up by chmod, after drop_caches: read $O/hl2" "cat $O/hl2"
+refused_sh "copied up by chmod, after drop_caches: read $O/kout" "cat $O/kout"
 stop_agent
 [ -z "$BAD" ] || fail "a read-denied file inside an overlay was read through its other name:$BAD"

@@ -40,22 +40,15 @@ start_agent /tmp/sg.toml
 wait_for_record '"module":"agent"' '"op":"start"'
 WAIT_SECS=8
 BAD=""
-# attack NAME SCRIPT: SCRIPT must be refused (expect_refused).
-attack() {
-    say "$1"
-    mark_records
-    run_cmd /bin/sh -c "$2"
-    expect_refused "$1"
-}
-attack "the denied program through the overlay (control)" "exec -a echo $O/denied/tool RAN"
-attack "the denied program in the upper layer (control)" "exec -a echo $T/upper/denied/tool RAN"
-attack "ln from the layer itself, run (control)" "ln $T/upper/denied/tool $T/upper/tool-l && exec -a echo $T/upper/tool-l RAN"
-attack "ln through the overlay out of the denied upper directory, run from the upper layer" \
+refused_sh "the denied program through the overlay (control)" "exec -a echo $O/denied/tool RAN"
+refused_sh "the denied program in the upper layer (control)" "exec -a echo $T/upper/denied/tool RAN"
+refused_sh "ln from the layer itself, run (control)" "ln $T/upper/denied/tool $T/upper/tool-l && exec -a echo $T/upper/tool-l RAN"
+refused_sh "ln through the overlay out of the denied upper directory, run from the upper layer" \
     "ln $O/denied/tool $O/tool-ln && exec -a echo $T/upper/tool-ln RAN"
-attack "mv through the overlay out of the denied upper directory, run through the overlay" \
+refused_sh "mv through the overlay out of the denied upper directory, run through the overlay" \
     "mv $O/denied/tool2 $O/tool-mv && exec -a echo $O/tool-mv RAN"
 expect_ok rm "$O/wo2"
-attack "ln through the overlay onto a whited-out name outside the denied directory, run" \
+refused_sh "ln through the overlay onto a whited-out name outside the denied directory, run" \
     "ln $O/denied/tool3 $O/wo2 && exec -a echo $O/wo2 RAN"
 say "overlayfs's own moves in its work directory still work"
 expect_ok rm "$O/denied/tool4"
