@@ -179,6 +179,50 @@ pub fn event_record(
     record
 }
 
+/// A file event (`struct sg_file_event`: the file module's records and the process
+/// module's path records) read where it lies in the ring buffer. It is sent with only
+/// the bytes it used, so copying it into its C struct would mean zeroing 12 KiB and
+/// copying the rest per record: more than everything else the agent did with an
+/// audited open (measured by the audit-pipeline profile, README development notes).
+pub struct FileEvent<'a> {
+    pub hdr: sg::sg_header,
+    pub file_op: u32,
+    pub exe: &'a [u8],
+    pub path: &'a [u8],
+    /// rename and link: the new name; else empty
+    pub target: &'a [u8],
+}
+
+impl<'a> FileEvent<'a> {
+    /// None when even the fixed head (up to `path`) is missing.
+    pub fn read(data: &'a [u8]) -> Option<FileEvent<'a>> {
+        use std::mem::offset_of;
+        type E = sg::sg_file_event;
+        if data.len() < offset_of!(E, path) {
+            return None;
+        }
+        let len_at = |offset: usize| {
+            let mut bytes = [0u8; 4];
+            bytes.copy_from_slice(&data[offset..offset + 4]);
+            u32::from_ne_bytes(bytes)
+        };
+        // `len` bytes of the path field at `offset`, no more than it holds (each is
+        // SG_PATH_LEN) nor than was sent.
+        let cap = offset_of!(E, path) - offset_of!(E, exe);
+        let field = |offset: usize, len: usize| {
+            let end = offset.saturating_add(len.min(cap)).min(data.len());
+            data.get(offset..end).unwrap_or_default()
+        };
+        Some(FileEvent {
+            hdr: crate::bpf::decode(data)?,
+            file_op: len_at(offset_of!(E, file_op)),
+            exe: field(offset_of!(E, exe), len_at(offset_of!(E, exe_len)) as usize),
+            path: field(offset_of!(E, path), len_at(offset_of!(E, path_len)) as usize),
+            target: field(offset_of!(E, target), len_at(offset_of!(E, target_len)) as usize),
+        })
+    }
+}
+
 /// The executable of each live process, learned from exec events, else read from
 /// /proc once; keyed by (pid, start time) so a reused pid is not confused.
 #[derive(Default)]
@@ -228,6 +272,32 @@ mod tests {
         assert_eq!(rules.describe(1).as_deref(), Some("/usr/bin/nc"));
         assert_eq!(rules.describe(RULE_NOT_ALLOWED).as_deref(), Some("not in process.allow"));
         assert_eq!(rules.describe(2), None);
+    }
+
+    #[test]
+    fn file_events_are_read_as_far_as_they_were_sent() {
+        use std::mem::offset_of;
+        let mut ev = sg::sg_file_event::default();
+        ev.hdr.kind = KIND_FILE;
+        ev.file_op = 3;
+        ev.exe[..7].copy_from_slice(b"/bin/mv");
+        ev.path[..6].copy_from_slice(b"/a/old");
+        ev.target[..6].copy_from_slice(b"/a/new");
+        (ev.exe_len, ev.path_len, ev.target_len) = (7, 6, 6);
+        let bytes = crate::bpf::bytes_of(&ev);
+        let at = |field: usize, len: usize| field + len;
+        let read = FileEvent::read(&bytes[..at(offset_of!(sg::sg_file_event, target), 6)]).unwrap();
+        assert_eq!((read.hdr.kind, read.file_op), (KIND_FILE, 3));
+        assert_eq!((read.exe, read.path, read.target), (&b"/bin/mv"[..], &b"/a/old"[..], &b"/a/new"[..]));
+        // Lengths past what was sent (a mismatched object) or past a field are cut.
+        let read = FileEvent::read(&bytes[..at(offset_of!(sg::sg_file_event, path), 3)]).unwrap();
+        assert_eq!((read.path, read.target), (&b"/a/"[..], &b""[..]));
+        ev.exe_len = 99_999;
+        let bytes = crate::bpf::bytes_of(&ev);
+        let read = FileEvent::read(bytes).unwrap();
+        assert_eq!(read.exe.len(), offset_of!(sg::sg_file_event, path) - offset_of!(sg::sg_file_event, exe));
+        // Without the whole fixed head: nothing.
+        assert!(FileEvent::read(&bytes[..offset_of!(sg::sg_file_event, path) - 1]).is_none());
     }
 
     #[test]

@@ -389,6 +389,32 @@ mod tests {
         (dir.join("safeguard.log"), dir)
     }
 
+    /// The audited-event pipeline's user-space half (decode, record, JSON, write) for a
+    /// profiler on the host (README, development notes): SG_PROFILE_EVENTS audited opens
+    /// as the kernel queues them, through the file module's decoder and a writer thread
+    /// into a JSON log. `make bench`'s audit-event measures the whole of it in a VM.
+    #[test]
+    #[ignore]
+    fn audit_pipeline_profile() {
+        let n = std::env::var("SG_PROFILE_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+        let (path, dir) = temp_log("profile");
+        let log = LogWriter::open(options(Output::File(path.clone()), Level::Info)).unwrap();
+        let (sender, queue) = bounded(n + 1);
+        let thread = spawn(log, extras(), queue, crossbeam_channel::never(), Arc::default()).unwrap();
+        let ctx = crate::agent::module::ModuleContext::new(sender, Arc::default(), Arc::default());
+        let mut decode = crate::file::profile::decoder(&["file.audit /srv/audit/p"]);
+        let event = crate::file::profile::audited_open(b"/usr/local/bin/sg-loop", b"/srv/audit/p");
+        for _ in 0..n {
+            decode(&event, &ctx);
+        }
+        ctx.records.send(stop()).unwrap();
+        drop(ctx);
+        thread.join().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().filter(|line| line.contains(r#""path":"/srv/audit/p""#)).count(), n);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[test]
     fn every_event_is_written_or_filtered_and_folds_add_up() {
         let (path, dir) = temp_log("account");

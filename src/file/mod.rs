@@ -15,9 +15,9 @@ use libbpf_rs::{MapCore, MapFlags};
 use crate::agent::module::{ModuleContext, ModuleState, Prepared};
 use crate::agent::runtime::{self, target_code, Decoder as RingDecoder, Program};
 use crate::bpf::file::{FileSkel, FileSkelBuilder, OpenFileSkel};
-use crate::bpf::{bytes_of, decode_prefix, sg, sized_bytes};
+use crate::bpf::{bytes_of, sg};
 use crate::config::{FileConfig, FileOp, Mode, Op};
-use crate::decode::{event_record, RuleTable, KIND_FILE};
+use crate::decode::{event_record, FileEvent, RuleTable, KIND_FILE};
 use crate::logging::Value;
 use crate::probe::{Capabilities, Enforcement, HookKind};
 use crate::rule_paths::{
@@ -494,8 +494,7 @@ struct Decoder {
 
 impl Decoder {
     fn handle(&mut self, data: &[u8], ctx: &ModuleContext) {
-        let head = std::mem::offset_of!(sg::sg_file_event, path);
-        let Some(ev) = decode_prefix::<sg::sg_file_event>(data, head) else {
+        let Some(ev) = FileEvent::read(data) else {
             return ctx.malformed("file event", data.len());
         };
         if ev.hdr.kind != KIND_FILE {
@@ -504,13 +503,42 @@ impl Decoder {
         let Some(&op) = FileOp::ALL.get(ev.file_op as usize) else {
             return ctx.malformed("file op", data.len());
         };
-        let exe = Value::Bytes(sized_bytes(&ev.exe, ev.exe_len).to_vec());
-        let mut record = event_record(&ev.hdr, NAME, op.name(), &self.rules, exe);
-        record.fields.push(("path", Value::Bytes(sized_bytes(&ev.path, ev.path_len).to_vec())));
-        if ev.target_len > 0 {
-            record.fields.push(("target_path", Value::Bytes(sized_bytes(&ev.target, ev.target_len).to_vec())));
+        let mut record = event_record(&ev.hdr, NAME, op.name(), &self.rules, Value::Bytes(ev.exe.to_vec()));
+        record.fields.push(("path", Value::Bytes(ev.path.to_vec())));
+        if !ev.target.is_empty() {
+            record.fields.push(("target_path", Value::Bytes(ev.target.to_vec())));
         }
         ctx.send(record);
+    }
+}
+
+/// The decoder of this module's records, on its own (the audit-pipeline profile in
+/// agent::log_thread's tests), and an audited open's record as the kernel queues it.
+#[cfg(test)]
+pub(crate) mod profile {
+    use super::*;
+
+    pub fn decoder(texts: &[&str]) -> RingDecoder {
+        let texts = texts.iter().map(|text| text.to_string()).collect();
+        let mut decoder = Decoder { rules: RuleTable { texts, not_allowed: "not in file.allow".into() } };
+        Box::new(move |data, ctx| decoder.handle(data, ctx))
+    }
+
+    pub fn audited_open(exe: &[u8], path: &[u8]) -> Vec<u8> {
+        let mut ev = sg::sg_file_event::default();
+        ev.hdr.kind = KIND_FILE;
+        ev.hdr.op = sg::sg_op::SG_OP_FILE_FIRST.0;
+        ev.hdr.action = sg::sg_action::SG_ACTION_ALLOWED.0;
+        ev.hdr.rule_id = 1;
+        let s = &mut ev.hdr.subject;
+        (s.pid, s.tid, s.ppid, s.uid, s.gid, s.start_time, s.cgroup_id) = (812, 812, 1, 0, 0, 4_000_000_000, 1);
+        s.comm[..7].copy_from_slice(b"sg-loop");
+        s.parent_comm[..2].copy_from_slice(b"sh");
+        s.hostname[..4].copy_from_slice(b"web1");
+        ev.exe[..exe.len()].copy_from_slice(exe);
+        ev.path[..path.len()].copy_from_slice(path);
+        (ev.exe_len, ev.path_len) = (exe.len() as u32, path.len() as u32);
+        bytes_of(&ev)[..std::mem::offset_of!(sg::sg_file_event, path) + path.len()].to_vec()
     }
 }
 

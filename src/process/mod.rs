@@ -8,8 +8,6 @@
 
 pub mod rules;
 
-use std::mem::offset_of;
-
 use anyhow::Context;
 use libbpf_rs::skel::OpenSkel;
 use libbpf_rs::{MapCore, MapFlags};
@@ -17,11 +15,11 @@ use libbpf_rs::{MapCore, MapFlags};
 use crate::agent::module::{ModuleContext, ModuleState, Prepared};
 use crate::agent::runtime::{self, load_only, target_code, Decoder as RingDecoder, Program};
 use crate::bpf::process::{OpenProcessSkel, ProcessSkel, ProcessSkelBuilder};
-use crate::bpf::{bytes_of, decode, decode_prefix, sg, sized_bytes};
+use crate::bpf::{bytes_of, decode, sg, sized_bytes};
 use crate::config::{Mode, ProcessConfig, ProcessOp};
 use crate::decode::{
-    event_record, process_op_name, ExeCache, RuleTable, FLAG_ARGV_TRUNCATED, KIND_EXEC, KIND_EXIT, KIND_FORK,
-    KIND_PROCESS_PATH, OP_FILE_FIRST,
+    event_record, process_op_name, ExeCache, FileEvent, RuleTable, FLAG_ARGV_TRUNCATED, KIND_EXEC, KIND_EXIT,
+    KIND_FORK, KIND_PROCESS_PATH, OP_FILE_FIRST,
 };
 use crate::logging::Value;
 use crate::probe::{Capabilities, Enforcement, HookKind};
@@ -216,8 +214,7 @@ impl Decoder {
             KIND_EXEC => decode::<sg::sg_exec_event>(data).map(|ev| self.exec(&ev)),
             KIND_FORK => decode::<sg::sg_fork_event>(data).map(|ev| self.fork(&ev)),
             KIND_EXIT => decode::<sg::sg_exit_event>(data).map(|ev| self.exit(&ev)),
-            KIND_PROCESS_PATH => decode_prefix::<sg::sg_file_event>(data, offset_of!(sg::sg_file_event, path))
-                .and_then(|ev| self.path(&ev)),
+            KIND_PROCESS_PATH => FileEvent::read(data).and_then(|ev| self.path(&ev)),
             _ => None,
         };
         match record {
@@ -247,13 +244,12 @@ impl Decoder {
 
     /// A decision on a mapping, link or rename: `path` is the file judged, `target_path`
     /// the new name of a link or rename.
-    fn path(&mut self, ev: &sg::sg_file_event) -> Option<crate::logging::Record> {
+    fn path(&mut self, ev: &FileEvent) -> Option<crate::logging::Record> {
         let op = path_op(ev.hdr.op)?;
-        let exe = Value::Bytes(sized_bytes(&ev.exe, ev.exe_len).to_vec());
-        let mut record = event_record(&ev.hdr, NAME, op, &self.rules, exe);
-        record.fields.push(("path", Value::Bytes(sized_bytes(&ev.path, ev.path_len).to_vec())));
-        if ev.target_len > 0 {
-            record.fields.push(("target_path", Value::Bytes(sized_bytes(&ev.target, ev.target_len).to_vec())));
+        let mut record = event_record(&ev.hdr, NAME, op, &self.rules, Value::Bytes(ev.exe.to_vec()));
+        record.fields.push(("path", Value::Bytes(ev.path.to_vec())));
+        if !ev.target.is_empty() {
+            record.fields.push(("target_path", Value::Bytes(ev.target.to_vec())));
         }
         Some(record)
     }
@@ -349,7 +345,17 @@ mod tests {
         ev.path_len = 15;
         ev.target[..6].copy_from_slice(b"/tmp/x");
         ev.target_len = 6;
-        let record = decoder.path(&ev).unwrap();
+        // As the kernel sends it: up to the last path field used.
+        let sent = |ev: &sg::sg_file_event| {
+            use std::mem::offset_of;
+            let end = match ev.target_len {
+                0 => offset_of!(sg::sg_file_event, path) + ev.path_len as usize,
+                len => offset_of!(sg::sg_file_event, target) + len as usize,
+            };
+            bytes_of(ev)[..end].to_vec()
+        };
+        let bytes = sent(&ev);
+        let record = decoder.path(&FileEvent::read(&bytes).unwrap()).unwrap();
         assert_eq!((record.module, record.op, record.rule.as_deref()), ("process", "link", Some("/opt/denied")));
         let field = |name| record.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
         assert_eq!(field("exe"), Some(Value::Bytes(b"/bin/ln".to_vec())));
@@ -359,11 +365,13 @@ mod tests {
         // A mapping has no target; an unknown op is malformed.
         ev.hdr.op = crate::decode::OP_MMAP;
         ev.target_len = 0;
-        let record = decoder.path(&ev).unwrap();
+        let bytes = sent(&ev);
+        let record = decoder.path(&FileEvent::read(&bytes).unwrap()).unwrap();
         assert_eq!(record.op, "mmap");
         assert!(record.fields.iter().all(|(n, _)| *n != "target_path"));
         ev.hdr.op = sg::sg_op::SG_OP_EXEC.0;
-        assert!(decoder.path(&ev).is_none());
+        let bytes = sent(&ev);
+        assert!(decoder.path(&FileEvent::read(&bytes).unwrap()).is_none());
         assert_eq!(path_op(sg::sg_op::SG_OP_MPROTECT.0), Some("mprotect"));
         assert_eq!(path_op(sg::sg_op::SG_OP_RENAME.0), Some("rename"));
         assert_eq!(crate::decode::op_name(sg::sg_op::SG_OP_RENAME.0), "rename");
