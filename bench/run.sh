@@ -38,10 +38,10 @@ results "$here/results-file.md" 'file-|audit-|memory-|verifier' \
     "(qemu -icount shift=0): detached, with 10 rules, with 10,000 rules (none" \
     "matching), with the 10 rules and an allow rule that decides (and counts) the open" \
     "(allow10), the extra instructions per operation and the ratios over detached." \
-    "audit-event: N audited opens, the loop's time detached and attached plus the" \
-    "agent's CPU time until every record was written, per event; audit-burst: what a" \
-    "burst of audited opens left written and lost; memory (a normal 6.12 boot, not" \
-    "instruction-counted): the agent's VmRSS, peak, RssAnon, RssFile and the RSS of its" \
+    "audit-event: N audited opens, the loop's own CPU time detached and attached (the" \
+    "hook) plus the agent's CPU time until every record was written, per event;" \
+    "audit-burst: what a burst of audited opens left written and lost; memory (a normal" \
+    "6.12 boot, not instruction-counted): the agent's VmRSS, peak, RssAnon, RssFile and the RSS of its" \
     "mapped BPF maps (the ring buffers, counted twice by libbpf's double mapping), kB;" \
     "verifier: the instructions the verifier processed for a full config."
 results "$here/results-telemetry.md" 'telemetry-' \
