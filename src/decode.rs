@@ -183,7 +183,7 @@ pub fn event_record(
 /// module's path records) read where it lies in the ring buffer. It is sent with only
 /// the bytes it used, so copying it into its C struct would mean zeroing 12 KiB and
 /// copying the rest per record: more than everything else the agent did with an
-/// audited open (measured by the audit-pipeline profile, README development notes).
+/// audited open (measured by the audit-pipeline profile: README, "How it works").
 pub struct FileEvent<'a> {
     pub hdr: sg::sg_header,
     pub file_op: u32,
@@ -201,7 +201,7 @@ impl<'a> FileEvent<'a> {
         if data.len() < offset_of!(E, path) {
             return None;
         }
-        let len_at = |offset: usize| {
+        let u32_at = |offset: usize| {
             let mut bytes = [0u8; 4];
             bytes.copy_from_slice(&data[offset..offset + 4]);
             u32::from_ne_bytes(bytes)
@@ -215,10 +215,10 @@ impl<'a> FileEvent<'a> {
         };
         Some(FileEvent {
             hdr: crate::bpf::decode(data)?,
-            file_op: len_at(offset_of!(E, file_op)),
-            exe: field(offset_of!(E, exe), len_at(offset_of!(E, exe_len)) as usize),
-            path: field(offset_of!(E, path), len_at(offset_of!(E, path_len)) as usize),
-            target: field(offset_of!(E, target), len_at(offset_of!(E, target_len)) as usize),
+            file_op: u32_at(offset_of!(E, file_op)),
+            exe: field(offset_of!(E, exe), u32_at(offset_of!(E, exe_len)) as usize),
+            path: field(offset_of!(E, path), u32_at(offset_of!(E, path_len)) as usize),
+            target: field(offset_of!(E, target), u32_at(offset_of!(E, target_len)) as usize),
         })
     }
 }
@@ -285,12 +285,11 @@ mod tests {
         ev.target[..6].copy_from_slice(b"/a/new");
         (ev.exe_len, ev.path_len, ev.target_len) = (7, 6, 6);
         let bytes = crate::bpf::bytes_of(&ev);
-        let at = |field: usize, len: usize| field + len;
-        let read = FileEvent::read(&bytes[..at(offset_of!(sg::sg_file_event, target), 6)]).unwrap();
+        let read = FileEvent::read(&bytes[..offset_of!(sg::sg_file_event, target) + 6]).unwrap();
         assert_eq!((read.hdr.kind, read.file_op), (KIND_FILE, 3));
         assert_eq!((read.exe, read.path, read.target), (&b"/bin/mv"[..], &b"/a/old"[..], &b"/a/new"[..]));
         // Lengths past what was sent (a mismatched object) or past a field are cut.
-        let read = FileEvent::read(&bytes[..at(offset_of!(sg::sg_file_event, path), 3)]).unwrap();
+        let read = FileEvent::read(&bytes[..offset_of!(sg::sg_file_event, path) + 3]).unwrap();
         assert_eq!((read.path, read.target), (&b"/a/"[..], &b""[..]));
         ev.exe_len = 99_999;
         let bytes = crate::bpf::bytes_of(&ev);

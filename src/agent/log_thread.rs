@@ -390,7 +390,7 @@ mod tests {
     }
 
     /// The audited-event pipeline's user-space half (decode, record, JSON, write) for a
-    /// profiler on the host (README, development notes): SG_PROFILE_EVENTS audited opens
+    /// profiler on the host (README, "How it works"): SG_PROFILE_EVENTS audited opens
     /// as the kernel queues them, through the file module's decoder and a writer thread
     /// into a JSON log. `make bench`'s audit-event measures the whole of it in a VM.
     #[test]
