@@ -260,6 +260,21 @@ mod tests {
     }
 
     #[test]
+    fn every_char_up_to_u3000_round_trips_and_no_line_break_stays_raw() {
+        for code in (0..0x3000).chain([0xfeff, 0xfffd, 0x1f600]) {
+            let Some(ch) = char::from_u32(code) else { continue }; // surrogates
+            let text = format!("a{ch}b{ch}");
+            let mut out = Vec::new();
+            escape_str(&mut out, &text);
+            let escaped = String::from_utf8(out).unwrap();
+            let parsed: String = serde_json::from_str(&format!("\"{escaped}\"")).unwrap();
+            assert_eq!(parsed, text, "U+{code:04X}");
+            let raw = escaped.chars().any(|c| c.is_control() || c == '\u{2028}' || c == '\u{2029}');
+            assert!(!raw, "U+{code:04X} left raw: {escaped:?}");
+        }
+    }
+
+    #[test]
     fn strings_are_escaped() {
         let record = record()
             .field("s", Value::Str("a\"b\\c\nd\te\r\u{1}\u{1f}\u{7f}\u{9b}\u{2028}é✓\u{a0}\u{2029}\u{2030}".into()));
