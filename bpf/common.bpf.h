@@ -931,6 +931,26 @@ static __always_inline __u32 sg_copy_path(__u8 *dst, struct sg_pathbuf *pb, cons
 	return len;
 }
 
+/* Where struct sg_file_event's target and executable go in `names`: after the
+ * names before them, with lengths masked so that the verifier knows each place
+ * and the copy into it stay inside the event. */
+static __always_inline __u8 *sg_names_target(struct sg_file_event *ev)
+{
+	return ev->names + (ev->path_len & (SG_PATH_LEN - 1));
+}
+
+static __always_inline __u8 *sg_names_exe(struct sg_file_event *ev)
+{
+	return sg_names_target(ev) + (ev->target_len & (SG_PATH_LEN - 1));
+}
+
+/* The bytes of the event to send: up to the end of its last name. */
+static __always_inline __u32 sg_file_event_size(struct sg_file_event *ev)
+{
+	return offsetof(struct sg_file_event, names) + (ev->path_len & (SG_PATH_LEN - 1)) +
+	       (ev->target_len & (SG_PATH_LEN - 1)) + (ev->exe_len & (SG_PATH_LEN - 1));
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

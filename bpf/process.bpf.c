@@ -248,17 +248,11 @@ static __always_inline __u32 copy_judged(__u8 *dst, struct sg_exec_event *ev)
 }
 
 /* Start a mapping, link or rename record (struct sg_file_event) from the
- * judged event: its subject and decision, the path judged, and the subject's
- * executable (resolved here: a short-lived process is gone before the agent
- * could read /proc). */
-static __always_inline struct sg_file_event *path_event(struct task_struct *task, struct sg_exec_event *ev,
-							__u32 op)
+ * judged event: its subject and decision, and the path judged. */
+static __always_inline struct sg_file_event *path_event(struct sg_exec_event *ev, __u32 op)
 {
 	__u32 zero = 0;
 	struct sg_file_event *fev = bpf_map_lookup_elem(&path_scratch, &zero);
-	struct sg_pathbuf *pb;
-	struct sg_resolved resolved;
-	struct file *exe;
 
 	if (!fev)
 		return 0;
@@ -268,24 +262,25 @@ static __always_inline struct sg_file_event *path_event(struct task_struct *task
 	fev->hdr.action = sg_block ? SG_ACTION_BLOCKED : SG_ACTION_MONITOR;
 	fev->file_op = 0;
 	fev->target_len = 0;
-	fev->path_len = copy_judged(fev->path, ev);
-	fev->exe_len = 0;
-	exe = BPF_CORE_READ(task, mm, exe_file);
-	pb = sg_pathbuf();
-	if (exe && pb) {
-		sg_resolve(&exe->f_path, pb, &resolved);
-		fev->exe_len = sg_copy_path(fev->exe, pb, &resolved);
-	}
+	fev->path_len = copy_judged(fev->names, ev);
 	return fev;
 }
 
-static __always_inline void emit_path_event(struct sg_file_event *fev)
+/* Send the record, its target (if any) in place, with the subject's executable
+ * after its names (resolved here: a short-lived process is gone before the
+ * agent could read /proc). */
+static __always_inline void emit_path_event(struct task_struct *task, struct sg_file_event *fev)
 {
-	__u32 size = offsetof(struct sg_file_event, path) + (fev->path_len & (SG_PATH_LEN - 1));
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	struct sg_pathbuf *pb = sg_pathbuf();
+	struct sg_resolved resolved;
 
-	if (fev->target_len)
-		size = offsetof(struct sg_file_event, target) + (fev->target_len & (SG_PATH_LEN - 1));
-	sg_emit(fev, size);
+	fev->exe_len = 0;
+	if (exe && pb) {
+		sg_resolve(&exe->f_path, pb, &resolved);
+		fev->exe_len = sg_copy_path(sg_names_exe(fev), pb, &resolved);
+	}
+	sg_emit(fev, sg_file_event_size(fev));
 }
 
 /* An executable mapping of `file`: 1 where block mode refuses it. The kernel
@@ -304,9 +299,9 @@ static __always_inline int judge_mapping(struct file *file, __u32 op)
 	ev = exec_event(task, 0);
 	if (!ev || judge_deny(file, ev) != SG_VERDICT_DENY)
 		return 0;
-	fev = path_event(task, ev, op);
+	fev = path_event(ev, op);
 	if (fev)
-		emit_path_event(fev);
+		emit_path_event(task, fev);
 	return sg_block;
 }
 
@@ -381,7 +376,7 @@ static __noinline int guard(struct vfsmount *src_mnt, struct dentry *src, struct
 		return 0;
 	if (own_rule(src) == rule)
 		return 0;
-	fev = path_event(task, ev, op);
+	fev = path_event(ev, op);
 	if (!fev)
 		return 0;
 	if (judge_exec(dst_mnt, dst, ev) == SG_VERDICT_DENY && ev->hdr.rule_id == rule &&
@@ -389,8 +384,8 @@ static __noinline int guard(struct vfsmount *src_mnt, struct dentry *src, struct
 		return 0;
 	fev->hdr.rule_id = rule;
 	fev->hdr.flags |= ev->hdr.flags;
-	fev->target_len = copy_judged(fev->target, ev);
-	emit_path_event(fev);
+	fev->target_len = copy_judged(sg_names_target(fev), ev);
+	emit_path_event(task, fev);
 	return sg_block;
 }
 
@@ -557,9 +552,9 @@ static __noinline int exec_real(struct file *file, __u64 real, __u32 op)
 	ev->exe_len = sg_copy_path(ev->exe, pb, &resolved);
 	if (op == SG_OP_EXEC)
 		return deny_exec(ev);
-	fev = path_event(task, ev, op);
+	fev = path_event(ev, op);
 	if (fev)
-		emit_path_event(fev);
+		emit_path_event(task, fev);
 	return sg_block;
 }
 
@@ -657,14 +652,14 @@ static __noinline int ovl_guard(struct dentry *src, struct dentry *dst, __u32 op
 	sg_resolve(&path, pb, &resolved);
 	ev->hdr.flags |= resolved.flags;
 	ev->exe_len = sg_copy_path(ev->exe, pb, &resolved);
-	fev = path_event(task, ev, op);
+	fev = path_event(ev, op);
 	if (!fev)
 		return 0;
 	path.dentry = dst;
 	sg_resolve(&path, pb, &resolved);
 	fev->hdr.flags |= resolved.flags;
-	fev->target_len = sg_copy_path(fev->target, pb, &resolved);
-	emit_path_event(fev);
+	fev->target_len = sg_copy_path(sg_names_target(fev), pb, &resolved);
+	emit_path_event(task, fev);
 	return sg_block;
 }
 

@@ -185,19 +185,20 @@ struct sg_exit_event {
 };
 
 /* A file operation: the decision and the path(s) it was about (also the process
- * module's SG_KIND_PROCESS_PATH records, with file_op unused). Sent with only
- * the bytes used: up to `path` + path_len, or `target` + target_len. The
- * subject's executable is resolved in the kernel: a short-lived process is
- * gone before the agent could look it up. */
+ * module's SG_KIND_PROCESS_PATH records, with file_op unused). The subject's
+ * executable is resolved in the kernel: a short-lived process is gone before
+ * the agent could look it up. `names` holds the path, then the target, then
+ * the executable, each right after the one before (sg_names_target and
+ * sg_names_exe in common.bpf.h), and the event is sent with only the bytes
+ * used: a fixed place per name would send the executable's 4 KiB whole, and
+ * the ring buffer's copy costs per byte (README, "How it works"). */
 struct sg_file_event {
 	struct sg_header hdr;
 	__u32 exe_len;
 	__u32 path_len;
 	__u32 target_len; /* rename and link: the new name */
 	__u32 file_op;    /* enum sg_file_op */
-	__u8 exe[SG_PATH_LEN];
-	__u8 path[SG_PATH_LEN];
-	__u8 target[SG_PATH_LEN];
+	__u8 names[3 * SG_PATH_LEN];
 };
 
 /* The file module's rules, flattened per rule path ("node") when compiled: for

@@ -1,6 +1,7 @@
 //! What every module's decoder shares: the record head built from `sg_header`
 //! (time, action, rule, the subject's fields) and the executable-path cache.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -8,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use crate::bpf::sg::{sg_action, sg_flag, sg_kind, sg_mount_op, sg_net_op, sg_op, sg_rule};
 use crate::bpf::{c_bytes, sg};
 use crate::config::{Detection, FileOp, NetworkOp, Op};
-use crate::logging::{Action, Level, Record, Value};
+use crate::logging::{Action, Level, Recent, Record, Value};
 
 // The ABI's numbers as plain integers (match patterns need constants), each taken
 // from its enum in bpf/safeguard.h as the skeleton generates it: none is copied.
@@ -155,28 +156,42 @@ pub fn event_record(
     exe: Value,
 ) -> Record {
     let action = action(hdr.action);
-    let mut record = Record::new(action.map_or(Level::Info, Action::level), module, op);
-    record.time = boot_time_to_wall(hdr.time_ns);
-    record.action = action;
-    record.event = true;
-    record.rule = rules.describe(hdr.rule_id);
     let s = &hdr.subject;
-    record.fields = vec![
-        ("hostname", Value::Bytes(c_bytes(&s.hostname).to_vec())),
-        ("pid", Value::Uint(s.pid.into())),
-        ("ppid", Value::Uint(s.ppid.into())),
-        ("uid", Value::Uint(s.uid.into())),
-        ("gid", Value::Uint(s.gid.into())),
-        ("comm", Value::Bytes(c_bytes(&s.comm).to_vec())),
-        ("exe", exe),
-        ("parent_comm", Value::Bytes(c_bytes(&s.parent_comm).to_vec())),
-        ("cgroup_id", Value::Uint(s.cgroup_id)),
-        ("container", Value::Bool(hdr.flags & FLAG_CONTAINER != 0)),
-    ];
+    // Room for the module's fields and the writer's host identity: one allocation.
+    let mut fields = Vec::with_capacity(16);
+    SUBJECT_TEXTS.with_borrow_mut(|[hostname, comm, parent_comm]| {
+        fields.extend([
+            ("hostname", hostname.value(c_bytes(&s.hostname))),
+            ("pid", Value::Uint(s.pid.into())),
+            ("ppid", Value::Uint(s.ppid.into())),
+            ("uid", Value::Uint(s.uid.into())),
+            ("gid", Value::Uint(s.gid.into())),
+            ("comm", comm.value(c_bytes(&s.comm))),
+            ("exe", exe),
+            ("parent_comm", parent_comm.value(c_bytes(&s.parent_comm))),
+            ("cgroup_id", Value::Uint(s.cgroup_id)),
+            ("container", Value::Bool(hdr.flags & FLAG_CONTAINER != 0)),
+        ])
+    });
     if hdr.flags & FLAG_TRUNCATED != 0 {
-        record.fields.push(("truncated", Value::Bool(true)));
+        fields.push(("truncated", Value::Bool(true)));
     }
-    record
+    Record {
+        time: boot_time_to_wall(hdr.time_ns),
+        level: action.map_or(Level::Info, Action::level),
+        module,
+        op,
+        action,
+        rule: rules.describe(hdr.rule_id),
+        fields,
+        event: true,
+    }
+}
+
+thread_local! {
+    /// The hostname, comm and parent comm of the last event each module thread
+    /// decoded: a burst from one process shares them (`Value::Shared`).
+    static SUBJECT_TEXTS: RefCell<[Recent; 3]> = RefCell::default();
 }
 
 /// A file event (`struct sg_file_event`: the file module's records and the process
@@ -194,11 +209,12 @@ pub struct FileEvent<'a> {
 }
 
 impl<'a> FileEvent<'a> {
-    /// None when even the fixed head (up to `path`) is missing.
+    /// None when even the fixed head (up to `names`) is missing.
     pub fn read(data: &'a [u8]) -> Option<FileEvent<'a>> {
         use std::mem::offset_of;
         type E = sg::sg_file_event;
-        if data.len() < offset_of!(E, path) {
+        let names = offset_of!(E, names);
+        if data.len() < names {
             return None;
         }
         let u32_at = |offset: usize| {
@@ -206,21 +222,43 @@ impl<'a> FileEvent<'a> {
             bytes.copy_from_slice(&data[offset..offset + 4]);
             u32::from_ne_bytes(bytes)
         };
-        // `len` bytes of the path field at `offset`, no more than it holds (each is
-        // SG_PATH_LEN) nor than was sent.
-        let cap = offset_of!(E, path) - offset_of!(E, exe);
-        let field = |offset: usize, len: usize| {
-            let end = offset.saturating_add(len.min(cap)).min(data.len());
-            data.get(offset..end).unwrap_or_default()
-        };
+        // The names follow each other: path, target, exe. Each length is cut to
+        // what a name can hold (SG_PATH_LEN - 1 bytes), and each name to what was sent.
+        let len = |offset: usize| (u32_at(offset) as usize).min(NAME_MAX);
+        let path_end = names + len(offset_of!(E, path_len));
+        let target_end = path_end + len(offset_of!(E, target_len));
+        let exe_end = target_end + len(offset_of!(E, exe_len));
+        let name = |start: usize, end: usize| &data[start.min(data.len())..end.min(data.len())];
         Some(FileEvent {
             hdr: crate::bpf::decode(data)?,
             file_op: u32_at(offset_of!(E, file_op)),
-            exe: field(offset_of!(E, exe), u32_at(offset_of!(E, exe_len)) as usize),
-            path: field(offset_of!(E, path), u32_at(offset_of!(E, path_len)) as usize),
-            target: field(offset_of!(E, target), u32_at(offset_of!(E, target_len)) as usize),
+            path: name(names, path_end),
+            target: name(path_end, target_end),
+            exe: name(target_end, exe_end),
         })
     }
+}
+
+/// The longest name of a file event: SG_PATH_LEN - 1 (`names` holds three of SG_PATH_LEN).
+const NAME_MAX: usize =
+    (std::mem::size_of::<sg::sg_file_event>() - std::mem::offset_of!(sg::sg_file_event, names)) / 3 - 1;
+
+/// A file event's bytes as the kernel sends them (tests).
+#[cfg(test)]
+pub fn file_event_bytes(hdr: sg::sg_header, file_op: u32, path: &[u8], target: &[u8], exe: &[u8]) -> Vec<u8> {
+    let ev = sg::sg_file_event {
+        hdr,
+        file_op,
+        exe_len: exe.len() as u32,
+        path_len: path.len() as u32,
+        target_len: target.len() as u32,
+        ..Default::default()
+    };
+    let mut bytes = crate::bpf::bytes_of(&ev)[..std::mem::offset_of!(sg::sg_file_event, names)].to_vec();
+    bytes.extend_from_slice(path);
+    bytes.extend_from_slice(target);
+    bytes.extend_from_slice(exe);
+    bytes
 }
 
 /// The executable of each live process, learned from exec events, else read from
@@ -277,26 +315,23 @@ mod tests {
     #[test]
     fn file_events_are_read_as_far_as_they_were_sent() {
         use std::mem::offset_of;
-        let mut ev = sg::sg_file_event::default();
-        ev.hdr.kind = KIND_FILE;
-        ev.file_op = 3;
-        ev.exe[..7].copy_from_slice(b"/bin/mv");
-        ev.path[..6].copy_from_slice(b"/a/old");
-        ev.target[..6].copy_from_slice(b"/a/new");
-        (ev.exe_len, ev.path_len, ev.target_len) = (7, 6, 6);
-        let bytes = crate::bpf::bytes_of(&ev);
-        let read = FileEvent::read(&bytes[..offset_of!(sg::sg_file_event, target) + 6]).unwrap();
+        let hdr = sg::sg_header { kind: KIND_FILE, ..Default::default() };
+        let bytes = file_event_bytes(hdr, 3, b"/a/old", b"/a/new", b"/bin/mv");
+        let read = FileEvent::read(&bytes).unwrap();
         assert_eq!((read.hdr.kind, read.file_op), (KIND_FILE, 3));
-        assert_eq!((read.exe, read.path, read.target), (&b"/bin/mv"[..], &b"/a/old"[..], &b"/a/new"[..]));
-        // Lengths past what was sent (a mismatched object) or past a field are cut.
-        let read = FileEvent::read(&bytes[..offset_of!(sg::sg_file_event, path) + 3]).unwrap();
-        assert_eq!((read.path, read.target), (&b"/a/"[..], &b""[..]));
-        ev.exe_len = 99_999;
-        let bytes = crate::bpf::bytes_of(&ev);
-        let read = FileEvent::read(bytes).unwrap();
-        assert_eq!(read.exe.len(), offset_of!(sg::sg_file_event, path) - offset_of!(sg::sg_file_event, exe));
+        assert_eq!((read.path, read.target, read.exe), (&b"/a/old"[..], &b"/a/new"[..], &b"/bin/mv"[..]));
+        // Lengths past what was sent (a mismatched object) are cut where the bytes end.
+        let names = offset_of!(sg::sg_file_event, names);
+        let read = FileEvent::read(&bytes[..names + 8]).unwrap();
+        assert_eq!((read.path, read.target, read.exe), (&b"/a/old"[..], &b"/a"[..], &b""[..]));
+        // A length past what a name holds is cut to it, and the next name starts there.
+        let mut bytes = file_event_bytes(hdr, 0, &[b'p'; 5000], b"", b"/bin/x");
+        bytes[offset_of!(sg::sg_file_event, path_len)..][..4].copy_from_slice(&99_999u32.to_ne_bytes());
+        let read = FileEvent::read(&bytes).unwrap();
+        assert_eq!(read.path.len(), NAME_MAX);
+        assert_eq!(read.exe, &[b'p'; 6][..]);
         // Without the whole fixed head: nothing.
-        assert!(FileEvent::read(&bytes[..offset_of!(sg::sg_file_event, path) - 1]).is_none());
+        assert!(FileEvent::read(&bytes[..names - 1]).is_none());
     }
 
     #[test]

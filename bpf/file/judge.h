@@ -432,6 +432,21 @@ static __always_inline __u32 copy_path(__u8 *dst, struct vfsmount *mnt, struct d
 	return sg_copy_path(dst, pb, &resolved);
 }
 
+/* Send a file record whose path is in place: the new name of a rename or link
+ * (dentry2, else none) and the subject's executable go after it. */
+static __always_inline void emit_names(struct sg_file_event *ev, struct task_struct *task, struct vfsmount *mnt2,
+				       struct dentry *dentry2)
+{
+	__u32 exe_flags = 0; /* the executable's own truncation is not the record's */
+
+	ev->target_len = 0;
+	if (dentry2)
+		ev->target_len = copy_path(sg_names_target(ev), mnt2, dentry2, &ev->hdr.flags);
+	ev->exe_len = copy_path(sg_names_exe(ev), BPF_CORE_READ(task, mm, exe_file, f_path.mnt),
+				BPF_CORE_READ(task, mm, exe_file, f_path.dentry), &exe_flags);
+	sg_emit(ev, sg_file_event_size(ev));
+}
+
 /* The agent itself, whose own operations are not judged. Its pid alone would not
  * do: with [agent] persist these programs outlive the agent, and a process that later
  * gets its pid must not inherit the exemption. The start time tells them apart, in
@@ -479,7 +494,7 @@ static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 o
 	struct judgement *decided = &first;
 	struct sg_file_event *ev;
 	__u64 subject;
-	__u32 zero = 0, size, exe_flags = 0, exchange = ops & SG_EXCHANGE, ops2 = ops;
+	__u32 zero = 0, exchange = ops & SG_EXCHANGE, ops2 = ops;
 
 	/* A rename or link onto a name: a new name in its directory is a create
 	 * there; an existing file at that name (rename only) has its content
@@ -555,16 +570,8 @@ static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 o
 								 SG_ACTION_MONITOR;
 		ev->file_op = decided->op;
 		sg_fill_subject(&ev->hdr, task);
-		ev->exe_len = copy_path(ev->exe, BPF_CORE_READ(task, mm, exe_file, f_path.mnt),
-					BPF_CORE_READ(task, mm, exe_file, f_path.dentry), &exe_flags);
-		ev->path_len = copy_path(ev->path, mnt, dentry, &ev->hdr.flags);
-		ev->target_len = 0;
-		size = offsetof(struct sg_file_event, path) + (ev->path_len & (SG_PATH_LEN - 1));
-		if (dentry2) {
-			ev->target_len = copy_path(ev->target, mnt2, dentry2, &ev->hdr.flags);
-			size = offsetof(struct sg_file_event, target) + (ev->target_len & (SG_PATH_LEN - 1));
-		}
-		sg_emit(ev, size);
+		ev->path_len = copy_path(ev->names, mnt, dentry, &ev->hdr.flags);
+		emit_names(ev, task, mnt2, dentry2);
 	}
 	return decided->verdict == SG_VERDICT_DENY && sg_block;
 }

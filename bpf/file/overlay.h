@@ -22,7 +22,7 @@ static __always_inline void emit_real(struct file *file, __u64 real, __u32 op, _
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct sg_file_event *ev;
-	__u32 zero = 0, size, exe_flags = 0;
+	__u32 zero = 0;
 
 	ev = bpf_map_lookup_elem(&file_scratch, &zero);
 	if (!ev)
@@ -36,19 +36,11 @@ static __always_inline void emit_real(struct file *file, __u64 real, __u32 op, _
 						 SG_ACTION_MONITOR;
 	ev->file_op = op;
 	sg_fill_subject(&ev->hdr, task);
-	ev->exe_len = copy_path(ev->exe, BPF_CORE_READ(task, mm, exe_file, f_path.mnt),
-				BPF_CORE_READ(task, mm, exe_file, f_path.dentry), &exe_flags);
 	if (file)
-		ev->path_len = copy_path(ev->path, file->f_path.mnt, file->f_path.dentry, &ev->hdr.flags);
+		ev->path_len = copy_path(ev->names, file->f_path.mnt, file->f_path.dentry, &ev->hdr.flags);
 	else
-		ev->path_len = copy_path(ev->path, 0, (struct dentry *)real, &ev->hdr.flags);
-	ev->target_len = 0;
-	size = offsetof(struct sg_file_event, path) + (ev->path_len & (SG_PATH_LEN - 1));
-	if (target) {
-		ev->target_len = copy_path(ev->target, 0, target, &ev->hdr.flags);
-		size = offsetof(struct sg_file_event, target) + (ev->target_len & (SG_PATH_LEN - 1));
-	}
-	sg_emit(ev, size);
+		ev->path_len = copy_path(ev->names, 0, (struct dentry *)real, &ev->hdr.flags);
+	emit_names(ev, task, 0, target);
 }
 
 static __noinline int check_real(struct file *file, __u64 real, __u32 ops)

@@ -18,7 +18,7 @@ use crate::bpf::file::{FileSkel, FileSkelBuilder, OpenFileSkel};
 use crate::bpf::{bytes_of, sg};
 use crate::config::{FileConfig, FileOp, Mode, Op};
 use crate::decode::{event_record, FileEvent, RuleTable, KIND_FILE};
-use crate::logging::Value;
+use crate::logging::{Recent, Value};
 use crate::probe::{Capabilities, Enforcement, HookKind};
 use crate::rule_paths::{
     identify_on_host, inode_filter, kernel_dev, mounts_now, overlay_layer_paths, overlay_work_dirs, Identity,
@@ -416,7 +416,7 @@ impl runtime::Module for File {
 
     fn decoder(&self) -> RingDecoder {
         let rules = RuleTable { texts: self.texts.clone(), not_allowed: "not in file.allow".into() };
-        let mut decoder = Decoder { rules };
+        let mut decoder = Decoder { rules, exe: Recent::default() };
         Box::new(move |data, ctx| decoder.handle(data, ctx))
     }
 }
@@ -490,6 +490,8 @@ fn ovl_loads(
 
 struct Decoder {
     rules: RuleTable,
+    /// The last executable, shared by the records that repeat it.
+    exe: Recent,
 }
 
 impl Decoder {
@@ -503,7 +505,7 @@ impl Decoder {
         let Some(&op) = FileOp::ALL.get(ev.file_op as usize) else {
             return ctx.malformed("file op", data.len());
         };
-        let mut record = event_record(&ev.hdr, NAME, op.name(), &self.rules, Value::Bytes(ev.exe.to_vec()));
+        let mut record = event_record(&ev.hdr, NAME, op.name(), &self.rules, self.exe.value(ev.exe));
         record.fields.push(("path", Value::Bytes(ev.path.to_vec())));
         if !ev.target.is_empty() {
             record.fields.push(("target_path", Value::Bytes(ev.target.to_vec())));
@@ -520,25 +522,25 @@ pub(crate) mod profile {
 
     pub fn decoder(texts: &[&str]) -> RingDecoder {
         let texts = texts.iter().map(|text| text.to_string()).collect();
-        let mut decoder = Decoder { rules: RuleTable { texts, not_allowed: "not in file.allow".into() } };
+        let mut decoder =
+            Decoder { rules: RuleTable { texts, not_allowed: "not in file.allow".into() }, exe: Recent::default() };
         Box::new(move |data, ctx| decoder.handle(data, ctx))
     }
 
     pub fn audited_open(exe: &[u8], path: &[u8]) -> Vec<u8> {
-        let mut ev = sg::sg_file_event::default();
-        ev.hdr.kind = KIND_FILE;
-        ev.hdr.op = sg::sg_op::SG_OP_FILE_FIRST.0;
-        ev.hdr.action = sg::sg_action::SG_ACTION_ALLOWED.0;
-        ev.hdr.rule_id = 1;
-        let s = &mut ev.hdr.subject;
+        let mut hdr = sg::sg_header {
+            kind: KIND_FILE,
+            op: sg::sg_op::SG_OP_FILE_FIRST.0,
+            action: sg::sg_action::SG_ACTION_ALLOWED.0,
+            rule_id: 1,
+            ..Default::default()
+        };
+        let s = &mut hdr.subject;
         (s.pid, s.tid, s.ppid, s.uid, s.gid, s.start_time, s.cgroup_id) = (812, 812, 1, 0, 0, 4_000_000_000, 1);
         s.comm[..7].copy_from_slice(b"sg-loop");
         s.parent_comm[..2].copy_from_slice(b"sh");
         s.hostname[..4].copy_from_slice(b"web1");
-        ev.exe[..exe.len()].copy_from_slice(exe);
-        ev.path[..path.len()].copy_from_slice(path);
-        (ev.exe_len, ev.path_len) = (exe.len() as u32, path.len() as u32);
-        bytes_of(&ev)[..std::mem::offset_of!(sg::sg_file_event, path) + path.len()].to_vec()
+        crate::decode::file_event_bytes(hdr, 0, path, b"", exe)
     }
 }
 

@@ -16,7 +16,7 @@ pub use fold::Folder;
 pub use fold::FOLD_WINDOW;
 pub use json::{write_json, write_json_user, write_value as write_json_value};
 pub use level::Level;
-pub use record::{Action, Record, Value};
+pub use record::{Action, Recent, Record, Value};
 pub use text::{write_text, write_text_user};
 pub use time::write_rfc3339;
 pub use users::UserNames;

@@ -89,6 +89,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value, nesting: Nesting) {
     match value {
         Value::Str(text) => write_scalar(out, text.as_bytes(), nesting),
         Value::Bytes(bytes) => write_scalar(out, bytes, nesting),
+        Value::Shared(bytes) => write_scalar(out, bytes, nesting),
         Value::Uint(number) => out.extend_from_slice(number.to_string().as_bytes()),
         Value::Bool(flag) => out.extend_from_slice(if *flag { b"true" } else { b"false" }),
         Value::List(items) => {

@@ -195,6 +195,7 @@ pub(crate) fn value_bytes(value: &Value) -> Vec<u8> {
     match value {
         Value::Str(text) => text.as_bytes().to_vec(),
         Value::Bytes(bytes) => bytes.clone(),
+        Value::Shared(bytes) => bytes.to_vec(),
         Value::Uint(n) => n.to_string().into_bytes(),
         Value::Bool(b) => b.to_string().into_bytes(),
         Value::List(_) | Value::Map(_) => {

@@ -302,6 +302,7 @@ fn exit_fields(status: u32) -> Vec<(&'static str, Value)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::file_event_bytes;
 
     #[test]
     fn argv_splits_on_nul() {
@@ -334,27 +335,14 @@ mod tests {
             },
             exe_cache: ExeCache::default(),
         };
-        let mut ev = sg::sg_file_event::default();
-        ev.hdr.kind = KIND_PROCESS_PATH;
-        ev.hdr.op = sg::sg_op::SG_OP_LINK.0;
-        ev.hdr.action = sg::sg_action::SG_ACTION_BLOCKED.0;
-        ev.hdr.rule_id = 1;
-        ev.exe[..7].copy_from_slice(b"/bin/ln");
-        ev.exe_len = 7;
-        ev.path[..15].copy_from_slice(b"/opt/denied/cat");
-        ev.path_len = 15;
-        ev.target[..6].copy_from_slice(b"/tmp/x");
-        ev.target_len = 6;
-        // As the kernel sends it: up to the last path field used.
-        let sent = |ev: &sg::sg_file_event| {
-            use std::mem::offset_of;
-            let end = match ev.target_len {
-                0 => offset_of!(sg::sg_file_event, path) + ev.path_len as usize,
-                len => offset_of!(sg::sg_file_event, target) + len as usize,
-            };
-            bytes_of(ev)[..end].to_vec()
+        let mut hdr = sg::sg_header {
+            kind: KIND_PROCESS_PATH,
+            op: sg::sg_op::SG_OP_LINK.0,
+            action: sg::sg_action::SG_ACTION_BLOCKED.0,
+            rule_id: 1,
+            ..Default::default()
         };
-        let bytes = sent(&ev);
+        let bytes = file_event_bytes(hdr, 0, b"/opt/denied/cat", b"/tmp/x", b"/bin/ln");
         let record = decoder.path(&FileEvent::read(&bytes).unwrap()).unwrap();
         assert_eq!((record.module, record.op, record.rule.as_deref()), ("process", "link", Some("/opt/denied")));
         let field = |name| record.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
@@ -363,14 +351,13 @@ mod tests {
         assert_eq!(field("target_path"), Some(Value::Bytes(b"/tmp/x".to_vec())));
 
         // A mapping has no target; an unknown op is malformed.
-        ev.hdr.op = crate::decode::OP_MMAP;
-        ev.target_len = 0;
-        let bytes = sent(&ev);
+        hdr.op = crate::decode::OP_MMAP;
+        let bytes = file_event_bytes(hdr, 0, b"/opt/denied/cat", b"", b"/bin/ln");
         let record = decoder.path(&FileEvent::read(&bytes).unwrap()).unwrap();
         assert_eq!(record.op, "mmap");
         assert!(record.fields.iter().all(|(n, _)| *n != "target_path"));
-        ev.hdr.op = sg::sg_op::SG_OP_EXEC.0;
-        let bytes = sent(&ev);
+        hdr.op = sg::sg_op::SG_OP_EXEC.0;
+        let bytes = file_event_bytes(hdr, 0, b"/opt/denied/cat", b"", b"/bin/ln");
         assert!(decoder.path(&FileEvent::read(&bytes).unwrap()).is_none());
         assert_eq!(path_op(sg::sg_op::SG_OP_MPROTECT.0), Some("mprotect"));
         assert_eq!(path_op(sg::sg_op::SG_OP_RENAME.0), Some("rename"));
