@@ -1,7 +1,7 @@
 //! What every module's decoder shares: the record head built from `sg_header`
 //! (time, action, rule, the subject's fields) and the executable-path cache.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -90,17 +90,35 @@ const DETACHED: &str = "path in a detached mount tree (no real path; deny rules 
 /// after the agent started, which does not inherit it.
 const NEW_MOUNT: &str = "allow rule not inherited across a mount made after start";
 
-/// CLOCK_BOOTTIME nanoseconds (what the kernel stamps) to wall-clock time.
+/// CLOCK_BOOTTIME nanoseconds (what the kernel stamps) to wall-clock time. The clocks
+/// are read again only for an event more than 100 ms (of boot time) after the last
+/// reading of this thread: a burst of records costs one reading, not two clock reads
+/// each, and a step of the wall clock reaches the records of events 100 ms later.
 pub fn boot_time_to_wall(boot_ns: u64) -> SystemTime {
-    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut now) };
-    let wall_now = SystemTime::now();
-    if rc != 0 {
-        return wall_now;
+    const REREAD_NS: u64 = 100_000_000;
+    thread_local! {
+        /// (CLOCK_BOOTTIME of the reading, the wall-clock time of boot it gave)
+        static READING: Cell<Option<(u64, SystemTime)>> = const { Cell::new(None) };
     }
-    let boot_now = now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64;
-    wall_now - Duration::from_nanos(boot_now.saturating_sub(boot_ns))
+    READING.with(|reading| {
+        let boot_wall = match reading.get() {
+            Some((read_at, boot_wall)) if boot_ns < read_at.saturating_add(REREAD_NS) => boot_wall,
+            _ => {
+                let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+                // SAFETY: clock_gettime writes into the timespec we own.
+                let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut now) };
+                let wall_now = SystemTime::now();
+                if rc != 0 {
+                    return wall_now;
+                }
+                let boot_now = now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64;
+                let boot_wall = wall_now - Duration::from_nanos(boot_now);
+                reading.set(Some((boot_now, boot_wall)));
+                boot_wall
+            }
+        };
+        boot_wall + Duration::from_nanos(boot_ns)
+    })
 }
 
 fn action(code: u32) -> Option<Action> {
@@ -338,6 +356,13 @@ mod tests {
     fn boot_time_converts_to_the_recent_past() {
         let then = boot_time_to_wall(0);
         assert!(then < SystemTime::now());
+        // An event of now (read again: 0 was more than 100 ms of boot time ago) is now.
+        let mut boot = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime writes into the timespec we own.
+        assert_eq!(unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut boot) }, 0);
+        let now = boot_time_to_wall(boot.tv_sec as u64 * 1_000_000_000 + boot.tv_nsec as u64);
+        let off = SystemTime::now().duration_since(now).unwrap_or_else(|early| early.duration());
+        assert!(off < Duration::from_secs(1), "{off:?}");
     }
 
     /// The op enums of config.rs and of bpf/safeguard.h name the same ops in the same

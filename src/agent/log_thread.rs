@@ -157,9 +157,11 @@ impl Writer {
             }
             match received {
                 Ok(message) => {
-                    self.receive(message);
+                    // One clock read per batch: fold windows last seconds.
+                    let now = Instant::now();
+                    self.receive(message, now);
                     for message in queue.try_iter().take(BATCH - 1) {
-                        self.receive(message);
+                        self.receive(message, now);
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -172,9 +174,9 @@ impl Writer {
         self.finish();
     }
 
-    fn receive(&mut self, message: ToWriter) {
+    fn receive(&mut self, message: ToWriter, now: Instant) {
         match message {
-            ToWriter::Record(record) => self.take(record),
+            ToWriter::Record(record) => self.take(record, now),
             ToWriter::Stop(report) => self.stop(report),
         }
     }
@@ -195,13 +197,13 @@ impl Writer {
         record.fields.push(("machine_id", Value::Str(identity.machine_id.clone())));
     }
 
-    fn take(&mut self, mut record: Record) {
+    fn take(&mut self, mut record: Record, now: Instant) {
         if record.event {
             let action = record.action.map_or("", |action| action.name());
             *self.counted.entry((record.module, record.op, action)).or_default() += record.events();
         }
         self.identify(&mut record);
-        self.folder.offer(record, Instant::now(), &mut self.out);
+        self.folder.offer(record, now, &mut self.out);
         self.write_out();
     }
 
@@ -491,7 +493,7 @@ mod tests {
         let mut sent = 0;
         let mut send = |writer: &mut Writer, n: u64| {
             for i in 0..n {
-                writer.take(denial(&format!("/x/{sent}/{i}")));
+                writer.take(denial(&format!("/x/{sent}/{i}")), Instant::now());
             }
             writer.flush();
             sent += n;
@@ -508,7 +510,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         send(&mut writer, 100);
         assert!(!writer.failing, "recovered");
-        writer.receive(stop());
+        writer.receive(stop(), Instant::now());
         writer.flush();
         let stats = &writer.stats;
         let (written, errors) = (stats.written.load(Ordering::Relaxed), stats.write_errors.load(Ordering::Relaxed));
