@@ -356,7 +356,7 @@ mod tests {
     fn boot_time_converts_to_the_recent_past() {
         let then = boot_time_to_wall(0);
         assert!(then < SystemTime::now());
-        // An event of now (read again: 0 was more than 100 ms of boot time ago) is now.
+        // An event of now is now, with the reading the call above made.
         let mut boot = libc::timespec { tv_sec: 0, tv_nsec: 0 };
         // SAFETY: clock_gettime writes into the timespec we own.
         assert_eq!(unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut boot) }, 0);

@@ -168,3 +168,30 @@ impl Record {
 
 /// The field a folded record carries: the number of identical events it stands for.
 pub const COUNT_FIELD: &str = "count";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::hash_map::DefaultHasher;
+
+    fn hash(value: &Value) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        value.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    #[test]
+    fn shared_bytes_are_the_same_value_as_bytes_and_repeats_share_one_allocation() {
+        let mut recent = Recent::default();
+        let first = recent.value(b"sg-loop");
+        let bytes = Value::Bytes(b"sg-loop".to_vec());
+        assert_eq!(first, bytes);
+        assert_eq!(bytes, first);
+        assert_eq!(hash(&first), hash(&bytes));
+        assert_ne!(first, Value::Str("sg-loop".into()));
+        let (Value::Shared(a), Value::Shared(b)) = (first, recent.value(b"sg-loop")) else { panic!("not shared") };
+        assert!(Arc::ptr_eq(&a, &b));
+        let Value::Shared(c) = recent.value(b"sh") else { panic!("not shared") };
+        assert_eq!(&*c, b"sh");
+    }
+}
