@@ -2,53 +2,71 @@
 //! (`2026-11-22T12:34:56.123456Z`). The civil-date conversion is Howard Hinnant's
 //! `civil_from_days`, exact for the proleptic Gregorian calendar; no date crate needed.
 
+use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const MICROS_PER_SECOND: i128 = 1_000_000;
 const SECONDS_PER_DAY: i64 = 86_400;
+/// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: RFC 3339's range, in seconds from the epoch.
+const FIRST_SECOND: i64 = -62_167_219_200;
+const LAST_SECOND: i64 = 253_402_300_799;
+
+thread_local! {
+    /// The last second written and its `YYYY-MM-DDTHH:MM:SS`: the records of a burst
+    /// share their second, and the calendar is worked out once for it.
+    static RECENT_SECOND: Cell<(i64, [u8; 19])> = const { Cell::new((i64::MIN, [0; 19])) };
+}
 
 /// Appends `time` as RFC 3339 in UTC with exactly six fractional digits (truncated, not
 /// rounded, so a record never appears to come from the future). RFC 3339 only has
 /// four-digit years: times outside 0000..=9999 are clamped to the nearest end.
 pub fn write_rfc3339(out: &mut Vec<u8>, time: SystemTime) {
-    let micros: i128 = match time.duration_since(UNIX_EPOCH) {
-        Ok(after) => after.as_micros() as i128,
+    let (seconds, fraction) = match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => (i128::from(after.as_secs()), after.subsec_micros()),
         // Before 1970: only in tests or with a broken clock, but still well-defined.
-        Err(before) => -(before.duration().as_nanos().div_ceil(1000) as i128),
+        Err(before) => {
+            let micros = -(before.duration().as_nanos().div_ceil(1000) as i128);
+            (micros.div_euclid(MICROS_PER_SECOND), micros.rem_euclid(MICROS_PER_SECOND) as u32)
+        }
     };
-    let seconds = micros.div_euclid(MICROS_PER_SECOND);
-    let fraction = micros.rem_euclid(MICROS_PER_SECOND) as u32;
-    let days = seconds.div_euclid(i128::from(SECONDS_PER_DAY));
-    let second_of_day = seconds.rem_euclid(i128::from(SECONDS_PER_DAY)) as u32;
-
-    let (year, month, day) = match i64::try_from(days) {
-        Ok(days) => civil_from_days(days),
-        Err(_) if days < 0 => (i64::MIN, 1, 1),
-        Err(_) => (i64::MAX, 1, 1),
-    };
-    let (year, month, day, second_of_day, fraction) = if year < 0 {
-        (0, 1, 1, 0, 0)
-    } else if year > 9999 {
-        (9999, 12, 31, SECONDS_PER_DAY as u32 - 1, 999_999)
+    let (seconds, fraction) = if seconds < i128::from(FIRST_SECOND) {
+        (FIRST_SECOND, 0)
+    } else if seconds > i128::from(LAST_SECOND) {
+        (LAST_SECOND, 999_999)
     } else {
-        (year, month, day, second_of_day, fraction)
+        (seconds as i64, fraction)
     };
-
-    let (hour, minute, second) = (second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60);
-    push_digits(out, year as u32, 4);
-    out.push(b'-');
-    push_digits(out, month, 2);
-    out.push(b'-');
-    push_digits(out, day, 2);
-    out.push(b'T');
-    push_digits(out, hour, 2);
-    out.push(b':');
-    push_digits(out, minute, 2);
-    out.push(b':');
-    push_digits(out, second, 2);
+    let (recent, mut head) = RECENT_SECOND.get();
+    if recent != seconds {
+        head = date_and_time(seconds);
+        RECENT_SECOND.set((seconds, head));
+    }
+    out.extend_from_slice(&head);
     out.push(b'.');
     push_digits(out, fraction, 6);
     out.push(b'Z');
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of a second within RFC 3339's range.
+fn date_and_time(seconds: i64) -> [u8; 19] {
+    let (year, month, day) = civil_from_days(seconds.div_euclid(SECONDS_PER_DAY));
+    let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY) as u32;
+    let (hour, minute, second) = (second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60);
+    let mut text = Vec::with_capacity(19);
+    push_digits(&mut text, year as u32, 4);
+    text.push(b'-');
+    push_digits(&mut text, month, 2);
+    text.push(b'-');
+    push_digits(&mut text, day, 2);
+    text.push(b'T');
+    push_digits(&mut text, hour, 2);
+    text.push(b':');
+    push_digits(&mut text, minute, 2);
+    text.push(b':');
+    push_digits(&mut text, second, 2);
+    let mut head = [0; 19];
+    head.copy_from_slice(&text);
+    head
 }
 
 /// Zero-padded decimal, `width` digits (the value always fits).
@@ -116,6 +134,18 @@ mod tests {
         assert_eq!(format(UNIX_EPOCH - Duration::from_secs(86_400 * 365)), "1969-01-01T00:00:00.000000Z");
         assert_eq!(format(at(253_402_300_800, 0)), "9999-12-31T23:59:59.999999Z"); // year 10000
         assert_eq!(format(UNIX_EPOCH - Duration::from_secs(62_167_219_201)), "0000-01-01T00:00:00.000000Z");
+    }
+
+    /// The cached second serves only its own second: repeats, the next second, a clamped
+    /// time and the same second again.
+    #[test]
+    fn a_repeated_second_is_written_from_the_cache_and_others_are_not() {
+        assert_eq!(format(at(1_795_350_896, 1_000)), "2026-11-22T12:34:56.000001Z");
+        assert_eq!(format(at(1_795_350_896, 2_000)), "2026-11-22T12:34:56.000002Z");
+        assert_eq!(format(at(1_795_350_897, 0)), "2026-11-22T12:34:57.000000Z");
+        assert_eq!(format(at(253_402_300_800, 5_000)), "9999-12-31T23:59:59.999999Z");
+        assert_eq!(format(at(253_402_300_799, 5_000)), "9999-12-31T23:59:59.000005Z");
+        assert_eq!(format(at(1_795_350_896, 3_000)), "2026-11-22T12:34:56.000003Z");
     }
 
     /// Every day from 1600 to 2500 against a naive day-by-day walk of the calendar.
