@@ -1,12 +1,14 @@
 //! User names for the `user` field: the name of a record's `uid` at event time, from
 //! `/etc/passwd`, so that reading the log later (or on another host) needs no lookup.
-//! The file is read again when it changed, checked at most every `RECHECK`: a user
-//! added a second ago may be logged by uid alone for that long. Users that only NSS
+//! The file is read again when it changed, checked at most every `RECHECK` of the
+//! records' time (no clock read per record; a record older than the last check, as
+//! after a step back of the wall clock, checks again): a user added a second ago may be
+//! logged by uid alone for that long. Users that only NSS
 //! modules know (LDAP, sssd) have no name here: the static binary reads the file only.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use super::{Record, Value};
 
@@ -17,7 +19,7 @@ pub struct UserNames {
     path: PathBuf,
     names: HashMap<u64, String>,
     modified: Option<SystemTime>,
-    checked: Option<Instant>,
+    checked: Option<SystemTime>,
 }
 
 impl UserNames {
@@ -40,15 +42,15 @@ impl UserNames {
             }
         }
         let uid = uid?;
-        self.refresh();
+        self.refresh(record.time);
         self.names.get(&uid).map(String::as_str)
     }
 
-    fn refresh(&mut self) {
-        if self.checked.is_some_and(|at| at.elapsed() < RECHECK) {
+    fn refresh(&mut self, now: SystemTime) {
+        if self.checked.is_some_and(|at| now.duration_since(at).is_ok_and(|since| since < RECHECK)) {
             return;
         }
-        self.checked = Some(Instant::now());
+        self.checked = Some(now);
         let modified = std::fs::metadata(&self.path).and_then(|meta| meta.modified()).ok();
         if modified.is_some() && modified == self.modified {
             return;
@@ -113,6 +115,35 @@ mod tests {
             let entry = crate::analysis::entry::Entry::parse(line.strip_suffix(b"\n").unwrap()).unwrap();
             assert_eq!(entry.user.as_ref().map(|user| user.as_str()), Some("alice"));
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The file is looked at again RECHECK of record time after the last look, or at
+    /// once for a record older than it (the wall clock stepped back).
+    #[test]
+    fn a_changed_file_is_read_again_by_record_time() {
+        let dir = std::env::temp_dir().join(format!("safeguard-users-recheck-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let passwd = dir.join("passwd");
+        let write = |text: &str, modified: SystemTime| {
+            std::fs::write(&passwd, text).unwrap();
+            std::fs::File::options().write(true).open(&passwd).unwrap().set_modified(modified).unwrap();
+        };
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let at = |seconds: u64, uid: u64| {
+            let mut record = Record::new(Level::Info, "file", "open");
+            record.time = start + Duration::from_secs(seconds);
+            record.fields = vec![("uid", Value::Uint(uid))];
+            record
+        };
+        write("root:x:0:0\n", start);
+        let mut users = UserNames::from_file(passwd.clone());
+        assert_eq!(users.for_record(&at(0, 2000)), None);
+        write("root:x:0:0\nbob:x:2000:2000\n", start + Duration::from_secs(1));
+        assert_eq!(users.for_record(&at(9, 2000)), None, "looked again before RECHECK");
+        assert_eq!(users.for_record(&at(10, 2000)), Some("bob"));
+        write("root:x:0:0\ncarol:x:2000:2000\n", start + Duration::from_secs(2));
+        assert_eq!(users.for_record(&at(5, 2000)), Some("carol"), "a record from before the last look");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
