@@ -47,14 +47,23 @@ const ACTION_BLOCKED: u32 = sg_action::SG_ACTION_BLOCKED.0;
 const ACTION_ALERT: u32 = sg_action::SG_ACTION_ALERT.0;
 const ACTION_KILLED: u32 = sg_action::SG_ACTION_KILLED.0;
 
+/// A module's rule texts, shared by its decoder, its rule hit counters and every record
+/// that names one of them (a clone is a reference count, not a copy of the text).
+pub type RuleTexts = std::sync::Arc<[std::sync::Arc<str>]>;
+
+/// `RuleTexts` of the texts a module's rule compiler wrote.
+pub fn rule_texts(texts: Vec<String>) -> RuleTexts {
+    texts.into_iter().map(std::sync::Arc::from).collect()
+}
+
 /// The rules of one module as the log shows them; ids come from the compiled
 /// tables (`rule_id` N is `texts[N - 1]`).
 #[derive(Debug, Default)]
 pub struct RuleTable {
     /// Shared with the module and its rule hit counters: one copy of the texts.
-    pub texts: std::sync::Arc<[String]>,
+    pub texts: RuleTexts,
     /// What `SG_RULE_NOT_ALLOWED` means for this module, e.g. "not in process.allow".
-    pub not_allowed: String,
+    pub not_allowed: std::sync::Arc<str>,
 }
 
 impl RuleTable {
@@ -63,18 +72,18 @@ impl RuleTable {
     pub fn names(&self) -> crate::agent::hits::RuleNames {
         let specials = [RULE_NOT_ALLOWED, RULE_UNRESOLVED, RULE_DETACHED, RULE_NEW_MOUNT]
             .into_iter()
-            .filter_map(|id| self.describe(id).filter(|name| !name.is_empty()).map(|name| (id, name)))
+            .filter_map(|id| self.describe(id).filter(|name| !name.is_empty()).map(|name| (id, name.to_string())))
             .collect();
         crate::agent::hits::RuleNames { texts: self.texts.clone(), specials }
     }
 
-    pub fn describe(&self, rule_id: u32) -> Option<String> {
+    pub fn describe(&self, rule_id: u32) -> Option<std::sync::Arc<str>> {
         match rule_id {
             RULE_NONE => None,
             RULE_NOT_ALLOWED => Some(self.not_allowed.clone()),
-            RULE_UNRESOLVED => Some(UNRESOLVED.to_string()),
-            RULE_DETACHED => Some(DETACHED.to_string()),
-            RULE_NEW_MOUNT => Some(NEW_MOUNT.to_string()),
+            RULE_UNRESOLVED => Some(UNRESOLVED.into()),
+            RULE_DETACHED => Some(DETACHED.into()),
+            RULE_NEW_MOUNT => Some(NEW_MOUNT.into()),
             id => self.texts.get(id as usize - 1).cloned(),
         }
     }
@@ -322,8 +331,7 @@ mod tests {
 
     #[test]
     fn rule_ids_map_to_texts() {
-        let rules =
-            RuleTable { texts: vec!["/usr/bin/nc".to_string()].into(), not_allowed: "not in process.allow".into() };
+        let rules = RuleTable { texts: ["/usr/bin/nc".into()].into(), not_allowed: "not in process.allow".into() };
         assert_eq!(rules.describe(RULE_NONE), None);
         assert_eq!(rules.describe(1).as_deref(), Some("/usr/bin/nc"));
         assert_eq!(rules.describe(RULE_NOT_ALLOWED).as_deref(), Some("not in process.allow"));

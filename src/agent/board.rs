@@ -111,8 +111,8 @@ impl Board {
         let mut snapshot = Snapshot {
             version: env!("CARGO_PKG_VERSION").into(),
             pid: std::process::id(),
-            host: self.identity.host.clone(),
-            machine_id: self.identity.machine_id.clone(),
+            host: self.identity.host.to_string(),
+            machine_id: self.identity.machine_id.to_string(),
             config: self.config.display().to_string(),
             started: Some(self.started),
             now: Some(SystemTime::now()),

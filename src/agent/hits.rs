@@ -15,7 +15,7 @@ const FIRST_SPECIAL: u32 = sg_rule::SG_RULE_NEW_MOUNT.0;
 /// config rule names (`specials`: id and what it means), as the log writes them.
 #[derive(Clone, Debug, Default)]
 pub struct RuleNames {
-    pub texts: std::sync::Arc<[String]>,
+    pub texts: crate::decode::RuleTexts,
     pub specials: Vec<(u32, String)>,
 }
 
@@ -78,7 +78,7 @@ impl RuleHits {
             let slot = if hit.id == 0 {
                 self.names.specials.iter().find(|(_, name)| *name == hit.rule).and_then(|(id, _)| slot(*id))
             } else {
-                self.names.texts.iter().position(|text| *text == hit.rule).and_then(|i| slot(i as u32 + 1))
+                self.names.texts.iter().position(|text| **text == *hit.rule).and_then(|i| slot(i as u32 + 1))
             };
             if let Some(value) = slot.and_then(|slot| carried.get_mut(slot)) {
                 *value += hit.hits;
@@ -100,7 +100,7 @@ impl RuleHits {
             .enumerate()
             .map(|(i, text)| {
                 let id = i as u32 + 1;
-                RuleHit { module: self.module, id, rule: text.clone(), hits: hits(slot(id)) }
+                RuleHit { module: self.module, id, rule: text.to_string(), hits: hits(slot(id)) }
             })
             .collect();
         for (id, name) in &self.names.specials {
@@ -122,7 +122,7 @@ mod tests {
 
     fn names(texts: &[&str]) -> RuleNames {
         RuleNames {
-            texts: texts.iter().map(|t| t.to_string()).collect(),
+            texts: texts.iter().map(|t| (*t).into()).collect(),
             specials: vec![(u32::MAX, "not in file.allow".into())],
         }
     }

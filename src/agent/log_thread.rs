@@ -193,8 +193,8 @@ impl Writer {
     /// Every record carries the agent's host identity (SPEC section 11).
     fn identify(&self, record: &mut Record) {
         let identity = &self.extras.identity;
-        record.fields.push(("host", Value::Str(identity.host.clone())));
-        record.fields.push(("machine_id", Value::Str(identity.machine_id.clone())));
+        record.fields.push(("host", Value::Text(identity.host.clone())));
+        record.fields.push(("machine_id", Value::Text(identity.machine_id.clone())));
     }
 
     fn take(&mut self, mut record: Record, now: Instant) {

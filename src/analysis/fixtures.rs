@@ -80,7 +80,7 @@ impl Scenario {
         let mut record = Record::new(level, module, op);
         record.time = Scenario::at(second, self.random(1_000_000));
         record.action = decision.map(|(action, _)| action);
-        record.rule = decision.and_then(|(_, rule)| (!rule.is_empty()).then(|| rule.to_string()));
+        record.rule = decision.and_then(|(_, rule)| (!rule.is_empty()).then(|| rule.into()));
         record.fields = vec![
             ("hostname", Value::Bytes(b"web1".to_vec())),
             ("pid", Value::Uint(who.pid)),

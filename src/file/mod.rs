@@ -208,7 +208,7 @@ struct File {
     /// Without its texts (`texts`, shared with the decoder and the rule hits); its
     /// tables are dropped once the maps are filled.
     rules: CompiledFileRules,
-    texts: std::sync::Arc<[String]>,
+    texts: crate::decode::RuleTexts,
     /// The mounts present at start, when an op is allow-listed.
     mounts: Vec<sg::sg_mount_key>,
     /// overlayfs's work directories at start, when a rule denies (bpf/common.bpf.h).
@@ -228,7 +228,7 @@ impl File {
         let budget = Cell::new(LINK_SCAN_BUDGET);
         let mut rules =
             rules::compile(&config, identify_on_host, |dir| linked_files(dir, &budget), overlay_layer_paths)?;
-        let texts = std::mem::take(&mut rules.texts).into();
+        let texts = crate::decode::rule_texts(std::mem::take(&mut rules.texts));
         // Compiled: the module needs no second copy of the rules (the agent keeps the
         // config for reloads).
         (config.allow, config.deny, config.audit) = (Vec::new(), Vec::new(), Vec::new());
@@ -521,7 +521,7 @@ pub(crate) mod profile {
     use super::*;
 
     pub fn decoder(texts: &[&str]) -> RingDecoder {
-        let texts = texts.iter().map(|text| text.to_string()).collect();
+        let texts = texts.iter().map(|&text| text.into()).collect();
         let mut decoder =
             Decoder { rules: RuleTable { texts, not_allowed: "not in file.allow".into() }, exe: Recent::default() };
         Box::new(move |data, ctx| decoder.handle(data, ctx))

@@ -71,8 +71,9 @@ pub fn write_json_user(out: &mut Vec<u8>, record: &Record, user: Option<&str>, t
 pub fn write_value(out: &mut Vec<u8>, value: &Value) {
     match value {
         Value::Str(text) => write_str(out, text),
+        Value::Text(text) => write_str(out, text),
         Value::Bytes(bytes) => write_bytes(out, bytes),
-        Value::Shared(bytes) => write_bytes(out, bytes),
+        Value::Shared(shared) => out.extend_from_slice(shared.json(write_bytes)),
         Value::Uint(number) => write_uint(out, *number),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
@@ -357,6 +358,23 @@ mod tests {
         // A literal `\x41` in the bytes must not read back as `A`.
         assert_eq!(unescape_bytes(parsed["backslash"].as_str().unwrap()), b"C:\\x41\\");
         assert_eq!(unescape_bytes(parsed["mixed"].as_str().unwrap()), b"\xc3\xa9\0\"\xc3");
+    }
+
+    /// `Shared` and `Text` values (escaped once and kept, or shared) are written as
+    /// `Bytes` and `Str` are, however many records carry them.
+    #[test]
+    fn shared_values_are_written_as_their_owned_kinds_each_time() {
+        let all_bytes: Vec<u8> = (0..=255).collect();
+        for bytes in [&b"sg-loop"[..], b"/tmp/\xff\xfeevil\nname", b"C:\\x41\\", &all_bytes] {
+            let shared = crate::logging::record::Recent::default().value(bytes);
+            let owned = line(&record().field("v", Value::Bytes(bytes.to_vec())), &[]);
+            for _ in 0..2 {
+                assert_eq!(line(&record().field("v", shared.clone()), &[]), owned);
+            }
+        }
+        let text = Value::Text("web\"1\\".into());
+        let owned = line(&record().field("host", Value::Str("web\"1\\".into())), &[]);
+        assert_eq!(line(&record().field("host", text), &[]), owned);
     }
 
     #[test]

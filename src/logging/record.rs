@@ -3,7 +3,7 @@
 //! given, then the configured tags.
 
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use super::Level;
@@ -48,12 +48,14 @@ impl Action {
 /// `Shared` is the same value in one allocation that records share: what repeats
 /// record after record (a process's comm, hostname, executable) is not allocated
 /// and freed again for each (issue 20's audit pipeline: allocation was a fifth of
-/// the agent's work per record). Both compare and hash as their bytes.
+/// the agent's work per record). Both compare and hash as their bytes. `Text` is to
+/// `Str` what `Shared` is to `Bytes` (the host identity every record carries).
 #[derive(Clone, Debug)]
 pub enum Value {
     Str(String),
+    Text(Arc<str>),
     Bytes(Vec<u8>),
-    Shared(Arc<[u8]>),
+    Shared(Arc<SharedBytes>),
     Uint(u64),
     Bool(bool),
     List(Vec<Value>),
@@ -69,12 +71,21 @@ impl Value {
             _ => None,
         }
     }
+
+    /// The text of a `Str` or `Text` value.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Value::Str(text) => Some(text),
+            Value::Text(text) => Some(text),
+            _ => None,
+        }
+    }
 }
 
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
         match (self, other) {
-            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::Str(_) | Value::Text(_), _) => self.text() == other.text(),
             (Value::Uint(a), Value::Uint(b)) => a == b,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::List(a), Value::List(b)) => a == b,
@@ -89,7 +100,7 @@ impl Eq for Value {}
 impl Hash for Value {
     fn hash<H: Hasher>(&self, state: &mut H) {
         match self {
-            Value::Str(text) => (0u8, text).hash(state),
+            Value::Str(_) | Value::Text(_) => (0u8, self.text()).hash(state),
             Value::Bytes(_) | Value::Shared(_) => (1u8, self.bytes()).hash(state),
             Value::Uint(number) => (2u8, number).hash(state),
             Value::Bool(flag) => (3u8, flag).hash(state),
@@ -99,17 +110,44 @@ impl Hash for Value {
     }
 }
 
+/// The bytes of a `Value::Shared`, with their JSON string kept beside them: escaped
+/// once for all the records that carry them, not once per record.
+#[derive(Debug)]
+pub struct SharedBytes {
+    bytes: Box<[u8]>,
+    json: OnceLock<Box<[u8]>>,
+}
+
+impl SharedBytes {
+    /// The JSON string of the bytes, `write` making it the first time.
+    pub fn json(&self, write: impl FnOnce(&mut Vec<u8>, &[u8])) -> &[u8] {
+        self.json.get_or_init(|| {
+            let mut json = Vec::new();
+            write(&mut json, &self.bytes);
+            json.into()
+        })
+    }
+}
+
+impl std::ops::Deref for SharedBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
 /// The last bytes one field was given, shared (`Value::Shared`): the next record with
 /// the same bytes gets the same allocation.
 #[derive(Default)]
-pub struct Recent(Option<Arc<[u8]>>);
+pub struct Recent(Option<Arc<SharedBytes>>);
 
 impl Recent {
     pub fn value(&mut self, bytes: &[u8]) -> Value {
         match &self.0 {
-            Some(last) if **last == *bytes => Value::Shared(last.clone()),
+            Some(last) if ***last == *bytes => Value::Shared(last.clone()),
             _ => {
-                let shared: Arc<[u8]> = bytes.into();
+                let shared = Arc::new(SharedBytes { bytes: bytes.into(), json: OnceLock::new() });
                 self.0 = Some(shared.clone());
                 Value::Shared(shared)
             }
@@ -126,7 +164,7 @@ pub struct Record {
     pub op: &'static str,
     pub action: Option<Action>,
     /// The rule that decided, as written in the config.
-    pub rule: Option<String>,
+    pub rule: Option<Arc<str>>,
     pub fields: Vec<(&'static str, Value)>,
     /// An event the kernel emitted (not the agent's or a module's own record): the
     /// accounting counts these, emitted = written + lost.
@@ -192,6 +230,6 @@ mod tests {
         let (Value::Shared(a), Value::Shared(b)) = (first, recent.value(b"sg-loop")) else { panic!("not shared") };
         assert!(Arc::ptr_eq(&a, &b));
         let Value::Shared(c) = recent.value(b"sh") else { panic!("not shared") };
-        assert_eq!(&*c, b"sh");
+        assert_eq!(&**c, b"sh");
     }
 }

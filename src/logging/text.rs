@@ -88,6 +88,7 @@ fn pair(out: &mut Vec<u8>, key: &str, value: &[u8]) {
 fn write_value(out: &mut Vec<u8>, value: &Value, nesting: Nesting) {
     match value {
         Value::Str(text) => write_scalar(out, text.as_bytes(), nesting),
+        Value::Text(text) => write_scalar(out, text.as_bytes(), nesting),
         Value::Bytes(bytes) => write_scalar(out, bytes, nesting),
         Value::Shared(bytes) => write_scalar(out, bytes, nesting),
         Value::Uint(number) => out.extend_from_slice(number.to_string().as_bytes()),

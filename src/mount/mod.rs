@@ -90,7 +90,7 @@ pub fn prepare(config: &MountConfig, caps: &Capabilities, agent_pidns: u32) -> P
     runtime::prepare(state, move || {
         let hooks = hooks.context("mount: no usable hook")?;
         let mut rules = compile(&config);
-        let texts = std::mem::take(&mut rules.texts).into();
+        let texts = crate::decode::rule_texts(std::mem::take(&mut rules.texts));
         // Compiled: the module needs no second copy of the rules (the agent keeps the
         // config for reloads).
         config.deny = Vec::new();
@@ -105,7 +105,7 @@ struct Mount {
     /// Without its texts (`texts`, shared with the decoder and the rule hits); its
     /// tables are dropped once the maps are filled.
     rules: CompiledMountRules,
-    texts: std::sync::Arc<[String]>,
+    texts: crate::decode::RuleTexts,
 }
 
 fn compile(config: &MountConfig) -> CompiledMountRules {
@@ -180,11 +180,11 @@ impl runtime::Module for Mount {
     }
 
     fn rule_names(&self) -> crate::agent::hits::RuleNames {
-        RuleTable { texts: self.texts.clone(), not_allowed: String::new() }.names()
+        RuleTable { texts: self.texts.clone(), not_allowed: "".into() }.names()
     }
 
     fn decoder(&self) -> Decoder {
-        let rules = RuleTable { texts: self.texts.clone(), not_allowed: String::new() };
+        let rules = RuleTable { texts: self.texts.clone(), not_allowed: "".into() };
         Box::new(move |data, ctx| match decode::<sg::sg_mount_event>(data) {
             Some(ev) if ev.hdr.kind == KIND_MOUNT => ctx.send(record(&ev, &rules)),
             _ => ctx.malformed("mount event", data.len()),
@@ -317,7 +317,7 @@ mod tests {
         ev.source_path_len = 6;
         ev.target[..4].copy_from_slice(b"/mnt");
         ev.target_len = 4;
-        let rules = RuleTable { texts: vec!["/run/x".to_string()].into(), not_allowed: String::new() };
+        let rules = RuleTable { texts: ["/run/x".into()].into(), not_allowed: "".into() };
         let rec = record(&ev, &rules);
         assert_eq!((rec.module, rec.op, rec.rule.as_deref()), ("mount", "mount", Some("/run/x")));
         let field = |name: &str| rec.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
@@ -343,7 +343,7 @@ mod tests {
         ev.target_len = 6;
         ev.source_dev = 8 << 20 | 1;
         ev.source_ino = 7;
-        let rules = RuleTable { texts: vec!["/run/x".to_string()].into(), not_allowed: String::new() };
+        let rules = RuleTable { texts: ["/run/x".into()].into(), not_allowed: "".into() };
         let rec = record(&ev, &rules);
         assert_eq!((rec.module, rec.op, rec.rule.as_deref()), ("mount", "rename", Some("/run/x")));
         let field = |name: &str| rec.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());

@@ -93,7 +93,7 @@ pub fn prepare(config: &NetworkConfig, caps: &Capabilities, agent_pidns: u32) ->
         }
         let domains = Domains::new(&rules.domains);
         let names = Arc::default();
-        let texts = std::mem::take(&mut rules.texts).into();
+        let texts = crate::decode::rule_texts(std::mem::take(&mut rules.texts));
         Ok(Network { config, lsm, hooks, agent_pidns, rules, texts, domains, trie: Trie::default(), names })
     })
 }
@@ -108,7 +108,7 @@ struct Network {
     agent_pidns: u32,
     /// Without its texts (`texts`, shared with the decoder and the rule hits).
     rules: CompiledRules,
-    texts: Arc<[String]>,
+    texts: crate::decode::RuleTexts,
     domains: Domains,
     trie: Trie,
     /// Resolved address -> domain, kept current by the resolver, read by the decoder.

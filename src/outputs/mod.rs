@@ -41,14 +41,14 @@ impl OutputStatsSet {
 /// The host identity every record carries (SPEC section 11).
 #[derive(Clone, Debug, Default)]
 pub struct Identity {
-    pub host: String,
-    pub machine_id: String,
+    pub host: Arc<str>,
+    pub machine_id: Arc<str>,
 }
 
 impl Identity {
     pub fn of_this_host() -> Identity {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string();
-        let machine_id = std::fs::read_to_string("/etc/machine-id").unwrap_or_default().trim().to_string();
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().into();
+        let machine_id = std::fs::read_to_string("/etc/machine-id").unwrap_or_default().trim().into();
         Identity { host, machine_id }
     }
 }
@@ -87,7 +87,7 @@ impl Outputs {
             stats,
             journal: None,
             syslog: None,
-            header: syslog::Header { hostname: identity.host.clone(), pid: std::process::id() },
+            header: syslog::Header { hostname: identity.host.to_string(), pid: std::process::id() },
             tags: tags.to_vec(),
             retry: [None, None],
             failing: [false, false],
@@ -194,6 +194,7 @@ impl Outputs {
 pub(crate) fn value_bytes(value: &Value) -> Vec<u8> {
     match value {
         Value::Str(text) => text.as_bytes().to_vec(),
+        Value::Text(text) => text.as_bytes().to_vec(),
         Value::Bytes(bytes) => bytes.clone(),
         Value::Shared(bytes) => bytes.to_vec(),
         Value::Uint(n) => n.to_string().into_bytes(),

@@ -79,7 +79,7 @@ pub fn prepare(config: &ProcessConfig, caps: &Capabilities, agent_pidns: u32) ->
     let rename_has_flags = caps.lsm_hook_arity("path_rename") == Some(5);
     runtime::prepare(state, move || {
         let mut rules = compile(&config);
-        let texts = std::mem::take(&mut rules.texts).into();
+        let texts = crate::decode::rule_texts(std::mem::take(&mut rules.texts));
         // Allow rules reach files only through the mounts present now (bpf/common.bpf.h).
         let mounts = if config.allow.is_empty() { Vec::new() } else { mounts_now() };
         let work_dirs = if deny_hooks.is_empty() { Vec::new() } else { overlay_work_dirs() };
@@ -100,7 +100,7 @@ struct Process {
     /// Without its texts (`texts`, shared with the decoder and the rule hits); its
     /// tables are dropped once the maps are filled.
     rules: CompiledRules,
-    texts: std::sync::Arc<[String]>,
+    texts: crate::decode::RuleTexts,
     mounts: Vec<sg::sg_mount_key>,
     /// overlayfs's work directories at start, when deny rules are enforced.
     work_dirs: Vec<sg::sg_inode_key>,
@@ -329,10 +329,7 @@ mod tests {
     #[test]
     fn link_and_rename_records_carry_rule_path_and_target() {
         let mut decoder = Decoder {
-            rules: RuleTable {
-                texts: vec!["/opt/denied".to_string()].into(),
-                not_allowed: "not in process.allow".into(),
-            },
+            rules: RuleTable { texts: ["/opt/denied".into()].into(), not_allowed: "not in process.allow".into() },
             exe_cache: ExeCache::default(),
         };
         let mut hdr = sg::sg_header {
