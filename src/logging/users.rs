@@ -6,7 +6,7 @@
 //! logged by uid alone for that long. Users that only NSS
 //! modules know (LDAP, sssd) have no name here: the static binary reads the file only.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -17,7 +17,9 @@ const RECHECK: Duration = Duration::from_secs(10);
 
 pub struct UserNames {
     path: PathBuf,
-    names: HashMap<u64, String>,
+    /// A B-tree: a host's few dozen uids are found in a few comparisons, with no
+    /// hashing per record.
+    names: BTreeMap<u64, String>,
     modified: Option<SystemTime>,
     checked: Option<SystemTime>,
 }
@@ -28,7 +30,7 @@ impl UserNames {
     }
 
     pub fn from_file(path: PathBuf) -> UserNames {
-        UserNames { path, names: HashMap::new(), modified: None, checked: None }
+        UserNames { path, names: BTreeMap::new(), modified: None, checked: None }
     }
 
     /// The name to log beside the record's `uid`, if it has one and no `user` field yet.
@@ -62,8 +64,8 @@ impl UserNames {
 
 /// uid → name of `name:password:uid:...` lines; the first name of a uid wins, as for
 /// getpwuid.
-fn parse_passwd(text: &str) -> HashMap<u64, String> {
-    let mut names = HashMap::new();
+fn parse_passwd(text: &str) -> BTreeMap<u64, String> {
+    let mut names = BTreeMap::new();
     for line in text.lines() {
         let mut fields = line.split(':');
         let (Some(name), Some(uid)) = (fields.next(), fields.nth(1)) else { continue };
