@@ -1,9 +1,9 @@
 //! User names for the `user` field: the name of a record's `uid` at event time, from
 //! `/etc/passwd`, so that reading the log later (or on another host) needs no lookup.
-//! The file is read again when it changed, checked at most every `RECHECK` of the
-//! records' time (no clock read per record; a record older than the last check, as
-//! after a step back of the wall clock, checks again): a user added a second ago may be
-//! logged by uid alone for that long. Users that only NSS
+//! The file is read again when it changed, checked when a record's time is `RECHECK`
+//! or more from the last check's, later or earlier (no clock read per record; records
+//! of several modules come slightly out of order, a step back of the wall clock much
+//! more): a user added a second ago may be logged by uid alone for that long. Users that only NSS
 //! modules know (LDAP, sssd) have no name here: the static binary reads the file only.
 
 use std::collections::BTreeMap;
@@ -49,7 +49,8 @@ impl UserNames {
     }
 
     fn refresh(&mut self, now: SystemTime) {
-        if self.checked.is_some_and(|at| now.duration_since(at).is_ok_and(|since| since < RECHECK)) {
+        let apart = |at: SystemTime| now.duration_since(at).unwrap_or_else(|earlier| earlier.duration());
+        if self.checked.is_some_and(|at| apart(at) < RECHECK) {
             return;
         }
         self.checked = Some(now);
@@ -120,8 +121,8 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// The file is looked at again RECHECK of record time after the last look, or at
-    /// once for a record older than it (the wall clock stepped back).
+    /// The file is looked at again for a record RECHECK or more from the last look,
+    /// later or earlier (the wall clock stepped back), not for one slightly out of order.
     #[test]
     fn a_changed_file_is_read_again_by_record_time() {
         let dir = std::env::temp_dir().join(format!("safeguard-users-recheck-{}", std::process::id()));
@@ -140,12 +141,13 @@ mod tests {
         };
         write("root:x:0:0\n", start);
         let mut users = UserNames::from_file(passwd.clone());
-        assert_eq!(users.for_record(&at(0, 2000)), None);
+        assert_eq!(users.for_record(&at(20, 2000)), None);
         write("root:x:0:0\nbob:x:2000:2000\n", start + Duration::from_secs(1));
-        assert_eq!(users.for_record(&at(9, 2000)), None, "looked again before RECHECK");
-        assert_eq!(users.for_record(&at(10, 2000)), Some("bob"));
+        assert_eq!(users.for_record(&at(29, 2000)), None, "looked again before RECHECK");
+        assert_eq!(users.for_record(&at(30, 2000)), Some("bob"));
         write("root:x:0:0\ncarol:x:2000:2000\n", start + Duration::from_secs(2));
-        assert_eq!(users.for_record(&at(5, 2000)), Some("carol"), "a record from before the last look");
+        assert_eq!(users.for_record(&at(25, 2000)), Some("bob"), "a record slightly out of order");
+        assert_eq!(users.for_record(&at(19, 2000)), Some("carol"), "a step back of RECHECK");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
