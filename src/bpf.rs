@@ -30,6 +30,8 @@ skeleton!(file_decide);
 skeleton!(network_decide);
 #[cfg(test)]
 skeleton!(mount_decide);
+#[cfg(test)]
+skeleton!(ring_emit);
 // detect module
 skeleton!(detect);
 // telemetry module

@@ -18,6 +18,7 @@ pub mod hits;
 mod log_thread;
 pub mod module;
 pub mod persist;
+pub mod ring;
 pub mod runtime;
 mod stats;
 

@@ -28,12 +28,13 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{bail, Context};
 use crossbeam_channel::{Receiver, Sender};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, OpenObject, RingBuffer, RingBufferBuilder};
+use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, OpenObject};
 
 use super::hits::{RuleHits, RuleNames};
 use super::log_thread::ToWriter;
 use super::module::{Adoption, ModuleContext, ModuleState, ModuleStats, Prepared, OP_SLOTS};
 use super::persist::{self, InstanceName, Persist};
+use super::ring::Ring;
 use crate::logging::Value;
 use crate::probe::HookKind;
 
@@ -45,6 +46,9 @@ pub trait Module: Send + Sized + 'static {
     /// An instance with no program to attach is an error (process, mount), not an
     /// idle instance (file and network when no op is in scope).
     const NEEDS_A_PROGRAM: bool = false;
+    /// Its ring buffer's size: room for the records of a burst while the agent's
+    /// thread waits for a CPU. Kernel memory, and mapped into the agent (its RSS).
+    const RING_BYTES: u32 = 1 << 20;
     /// The skeleton builder generated from `bpf/<module>.bpf.c`.
     type Skel: for<'obj> SkelBuilder<'obj> + Default;
 
@@ -129,7 +133,7 @@ fn run<M: Module>(
     let mut decode = module.decoder();
     let callback_ctx = ctx.clone();
     let ring = ring_buffer(name, events, &ctx, move |data| decode(data, &callback_ctx));
-    let Some(ring) = or_report(ring, &ready) else { return Ok(()) };
+    let Some(mut ring) = or_report(ring, &ready) else { return Ok(()) };
     // Attached (and pinned): only now may an earlier agent's instance go.
     let adopted = match &ctx.persist {
         Some(persist) => adopt(name, persist, &module, &ctx),
@@ -139,7 +143,7 @@ fn run<M: Module>(
 
     let kernel = KernelCounters { counters, op_counts, rule_hits, hits };
     let pinned = guard.0.take();
-    poll_until_stopped(name, &ring, kernel, links, pinned, &ctx, || module.tick(&skel, &ctx))
+    poll_until_stopped(name, &mut ring, kernel, links, pinned, &ctx, || module.tick(&skel, &ctx))
 }
 
 /// Removes an instance's pins when its start fails after pinning (the instance did
@@ -253,22 +257,17 @@ fn take_over(
         let read = Arc::new(AtomicU64::new(0));
         let counted = read.clone();
         let decodable = adoption.same_version;
-        let mut builder = RingBufferBuilder::new();
-        builder
-            .add(events, move |data: &[u8]| {
-                counted.fetch_add(1, Ordering::Relaxed);
-                if decodable {
-                    decode(data, &inner);
-                }
-                0
-            })
-            .context("ring buffer")?;
-        let ring = builder.build().context("ring buffer")?;
+        let mut ring = Ring::new(events, move |data: &[u8]| {
+            counted.fetch_add(1, Ordering::Relaxed);
+            if decodable {
+                decode(data, &inner);
+            }
+        })?;
         // A program that was running when its link went may still emit: read until
         // the buffer stays empty for a moment.
         let (deadline, mut last, mut quiet_since) = (Instant::now() + Duration::from_secs(2), 0, Instant::now());
         loop {
-            ring.consume().context("consume ring buffer")?;
+            ring.consume();
             forward(&forwarded, ctx, adoption.same_policy);
             let now = read.load(Ordering::Relaxed);
             if now != last {
@@ -348,7 +347,8 @@ fn load<'obj, M: Module>(
     let mut open = M::Skel::default().open(storage).with_context(|| format!("{name}: open BPF object"))?;
     for mut map in open.open_object_mut().maps_mut() {
         if map.name() == "sg_events" {
-            map.set_max_entries(ring_buffer_bytes()).with_context(|| format!("{name}: ring buffer size"))?;
+            map.set_max_entries(ring_buffer_bytes(M::RING_BYTES))
+                .with_context(|| format!("{name}: ring buffer size"))?;
         }
         if map.name() == "sg_rule_hits" {
             let slots = u32::try_from(rule_slots).unwrap_or(u32::MAX);
@@ -413,18 +413,18 @@ pub fn target_code(target: crate::config::Target) -> u32 {
     }
 }
 
-/// Each module's ring buffer: 4 MiB, or `SAFEGUARD_RING_KIB` KiB (a power of two,
-/// at least 4), a diagnostic knob with which the tests make the kernel lose events.
-fn ring_buffer_bytes() -> u32 {
-    const DEFAULT: u32 = 4 << 20;
+/// A module's ring buffer: its `RING_BYTES`, or `SAFEGUARD_RING_KIB` KiB for every
+/// module (a power of two, at least 4), a diagnostic knob with which the tests make
+/// the kernel lose events.
+fn ring_buffer_bytes(default: u32) -> u32 {
     let Some(kib) = std::env::var("SAFEGUARD_RING_KIB").ok().and_then(|v| v.parse::<u32>().ok()) else {
-        return DEFAULT;
+        return default;
     };
     match kib.checked_mul(1024) {
         Some(bytes) if kib >= 4 && kib.is_power_of_two() => bytes,
         _ => {
-            log::warn!("SAFEGUARD_RING_KIB={kib} is not a power of two from 4 to 4194304; using 4 MiB");
-            DEFAULT
+            log::warn!("SAFEGUARD_RING_KIB={kib} is not a power of two from 4 to 4194304; using {default} bytes");
+            default
         }
     }
 }
@@ -436,17 +436,13 @@ fn ring_buffer<'a>(
     events: &'a dyn MapCore,
     ctx: &ModuleContext,
     mut handle: impl FnMut(&[u8]) + 'a,
-) -> anyhow::Result<RingBuffer<'a>> {
+) -> anyhow::Result<Ring<'a>> {
     let taken = ctx.taken.clone();
-    let mut builder = RingBufferBuilder::new();
-    builder
-        .add(events, move |data: &[u8]| {
-            taken.fetch_add(1, Ordering::Relaxed);
-            handle(data);
-            0
-        })
-        .with_context(|| format!("{name}: ring buffer"))?;
-    builder.build().with_context(|| format!("{name}: ring buffer"))
+    Ring::new(events, move |data: &[u8]| {
+        taken.fetch_add(1, Ordering::Relaxed);
+        handle(data);
+    })
+    .with_context(|| format!("{name}: ring buffer"))
 }
 
 /// A setup step's value, or None after handing its error to the agent, which then
@@ -492,7 +488,7 @@ const HITS_EVERY_SECOND: usize = 1024;
 /// leaves the rest to the agent that adopts it.
 fn poll_until_stopped(
     name: &str,
-    ring: &RingBuffer<'_>,
+    ring: &mut Ring<'_>,
     kernel: KernelCounters<'_>,
     links: Vec<Attached>,
     pinned: Option<PathBuf>,
@@ -503,12 +499,8 @@ fn poll_until_stopped(
     let mut last_counters = Instant::now();
     let mut rounds = 0usize;
     while ctx.running.load(Ordering::Relaxed) {
-        match ring.poll(POLL_INTERVAL) {
-            Ok(()) => {}
-            Err(err) if err.kind() == libbpf_rs::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err).with_context(|| format!("{name}: poll ring buffer")),
-        }
-        ring.consume().with_context(|| format!("{name}: consume ring buffer"))?;
+        ring.poll(POLL_INTERVAL).with_context(|| format!("{name}: poll ring buffer"))?;
+        ring.consume();
         tick();
         if last_counters.elapsed() >= COUNTER_INTERVAL {
             published.update(&kernel, &ctx.stats);
@@ -524,7 +516,7 @@ fn poll_until_stopped(
         return drain(name, ring, &kernel, ctx, &mut published);
     };
     if ctx.keep.load(Ordering::Relaxed) {
-        ring.consume().with_context(|| format!("{name}: consume ring buffer"))?;
+        ring.consume();
         published.update(&kernel, &ctx.stats);
         log::info!("{name}: left pinned in {} (enforcement continues)", dir.display());
         return Ok(()); // the pins hold the links: dropping ours detaches nothing
@@ -541,7 +533,7 @@ fn poll_until_stopped(
 /// that was running when its link went may still emit one last record.
 fn drain(
     name: &str,
-    ring: &RingBuffer<'_>,
+    ring: &mut Ring<'_>,
     kernel: &KernelCounters<'_>,
     ctx: &ModuleContext,
     published: &mut Published,
@@ -549,7 +541,7 @@ fn drain(
     let deadline = Instant::now() + DRAIN_LIMIT;
     read_hits(kernel);
     loop {
-        ring.consume().with_context(|| format!("{name}: consume ring buffer"))?;
+        ring.consume();
         published.update(kernel, &ctx.stats);
         let taken = ctx.taken.load(Ordering::Relaxed);
         if published.queued() == taken {

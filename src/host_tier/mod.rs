@@ -16,6 +16,8 @@ mod file;
 mod mount;
 #[path = "network/tests.rs"]
 mod network;
+#[path = "ring/tests.rs"]
+mod ring;
 
 use libbpf_rs::{ProgramInput, ProgramMut};
 

@@ -123,6 +123,8 @@ fn compile(config: &MountConfig) -> CompiledMountRules {
 
 impl runtime::Module for Mount {
     const NAME: &'static str = NAME;
+    /// Mounts are rare.
+    const RING_BYTES: u32 = 256 << 10;
     const NEEDS_A_PROGRAM: bool = true;
     type Skel = MountSkelBuilder;
 

@@ -139,6 +139,8 @@ const RESCAN: Duration = Duration::from_secs(1);
 
 impl runtime::Module for Protect {
     const NAME: &'static str = NAME;
+    /// Only attempts on the agent itself are recorded.
+    const RING_BYTES: u32 = 256 << 10;
     const NEEDS_A_PROGRAM: bool = true;
     type Skel = ProtectSkelBuilder;
 

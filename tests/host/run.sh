@@ -34,13 +34,15 @@ for scenario in "$here"/scenarios/*.sh; do
 done
 # The C decision code against Rust models (src/host_tier/, bpf/test/): test functions of
 # the unit-test build, #[ignore]d there because they load BPF programs; one result per
-# module. SG_HOST_SEED=N repeats a run's random cases.
+# module; and the agent's ring-buffer reader against the kernel's producer (ring-reader).
+# SG_HOST_SEED=N repeats a run's random cases.
 decide=$(mktemp /tmp/sg-host.XXXXXX)
 (cd "$here/../.." && cargo test --color never host_tier -- --ignored --show-output) >"$decide" 2>&1
-for module in file network mount; do
+for module in file network mount ring; do
     name="decide-$module"
+    [ "$module" = ring ] && name=ring-reader
     if grep -qE "^test host_tier::$module::[a-z_]+ \.\.\. ok$" "$decide"; then
-        echo "PASS host $name ($(grep -E "^$module: [0-9]+ cases" "$decide" | sed -E 's/^[a-z]+: //'))"
+        echo "PASS host $name ($(grep -E "^$module: [0-9]+ (cases|records)" "$decide" | sed -E 's/^[a-z]+: //'))"
         passed=$((passed + 1))
     else
         echo "FAIL host $name"

@@ -3,8 +3,8 @@
 # (memory-6.12, `make bench`): RSS needs no instruction counting, and these configs load
 # too slowly under -icount. Once started: VmRSS and its peak VmHWM, RssAnon (the agent's
 # own heap and stacks), RssFile (the mapped BPF maps; the binary is on the initramfs, shared memory), the RSS of
-# the BPF maps mapped into the agent (its ring buffers: libbpf maps each one's data twice,
-# so a 4 MiB ring counts 8 MiB, kernel memory the agent did not allocate), and threads.
+# the BPF maps mapped into the agent (its ring buffers, each mapped once: kernel memory the
+# agent did not allocate), and threads.
 # Configs: 10 process rules, 10,000 rules in each module alone, in all four at once, then
 # 100,000 and 400,000 file rules (on paths absent at start: the costlier kind). One
 # SG-BENCH line per config as it goes (the guest has 512 MB); a config that does not
