@@ -42,7 +42,7 @@ results "$here/results-file.md" 'file-|audit-|memory-|verifier' \
     "hook) plus the agent's CPU time until every record was written, per event;" \
     "audit-burst: what a burst of audited opens left written and lost; memory (a normal" \
     "6.12 boot, not instruction-counted): the agent's VmRSS, peak, RssAnon, RssFile and the RSS of its" \
-    "mapped BPF maps (the ring buffers, counted twice by libbpf's double mapping), kB;" \
+    "mapped BPF maps (the ring buffers, each mapped once), kB;" \
     "verifier: the instructions the verifier processed for a full config."
 results "$here/results-telemetry.md" 'telemetry-' \
     "Each line: one loop of N round trips (telemetry-ping: one byte there and back over two" \
