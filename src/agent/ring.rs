@@ -150,12 +150,12 @@ impl<'a> Ring<'a> {
     }
 
     fn consumer_pos(&self) -> &AtomicU64 {
-        // SAFETY: the first word of the consumer page, which outlives `self`.
+        // SAFETY: the first word of the consumer page, mapped as long as `self` lives.
         unsafe { &*(self.consumer.at.as_ptr() as *const AtomicU64) }
     }
 
     fn producer_pos(&self) -> &AtomicU64 {
-        // SAFETY: the first word of the producer page, which outlives `self`.
+        // SAFETY: the first word of the producer page, mapped as long as `self` lives.
         unsafe { &*(self.producer.at.as_ptr() as *const AtomicU64) }
     }
 
