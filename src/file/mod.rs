@@ -21,7 +21,7 @@ use crate::decode::{event_record, FileEvent, RuleTable, KIND_FILE};
 use crate::logging::{Recent, Value};
 use crate::probe::{Capabilities, Enforcement, HookKind};
 use crate::rule_paths::{
-    identify_on_host, inode_filter, kernel_dev, mounts_now, overlay_layer_paths, overlay_work_dirs, Identity,
+    identify_on_host, inode_filter, kernel_dev, mounts_now, overlay_layer_paths, overlay_work_dirs, path_key, Identity,
 };
 use rules::{op_bit, CompiledFileRules};
 
@@ -368,13 +368,20 @@ impl runtime::Module for File {
     }
 
     fn fill(&mut self, skel: &FileSkel<'_>, _ctx: &ModuleContext) -> anyhow::Result<()> {
-        let (rules, maps) = (&self.rules, &skel.maps);
+        let maps = &skel.maps;
         let update = |map: &dyn MapCore, key: &[u8], value: &[u8], what: &str| {
             map.update(key, value, MapFlags::ANY).with_context(|| format!("file: fill {what}"))
         };
-        for (index, node) in rules.nodes.iter().enumerate() {
+        // The two big tables are let go as soon as the kernel holds them, before the
+        // next one fills (the start's peak with many rules, issue 20).
+        for (index, node) in std::mem::take(&mut self.rules.nodes).iter().enumerate() {
             update(&maps.nodes, &(index as u32).to_ne_bytes(), bytes_of(node), "nodes")?;
         }
+        for (path, value) in std::mem::take(&mut self.rules.paths) {
+            let key = path_key(&path).context("file: a rule path longer than the path table's key")?;
+            update(&maps.sg_path_rules, bytes_of(&key), bytes_of(&value), "paths")?;
+        }
+        let rules = &self.rules;
         for (key, value) in &rules.inodes {
             update(&maps.sg_inode_rules, bytes_of(key), bytes_of(value), "identities")?;
         }
@@ -390,9 +397,6 @@ impl runtime::Module for File {
         }
         for key in &self.work_dirs {
             update(&maps.sg_ovl_work_dirs, bytes_of(key), &0u32.to_ne_bytes(), "overlay work directories")?;
-        }
-        for (key, value) in &rules.paths {
-            update(&maps.sg_path_rules, bytes_of(key), bytes_of(value), "paths")?;
         }
         for (index, rule) in rules.selector_rules.iter().enumerate() {
             update(&maps.selector_rules, &(index as u32).to_ne_bytes(), bytes_of(rule), "selector rules")?;

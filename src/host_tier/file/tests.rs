@@ -370,8 +370,8 @@ fn check_config(tree: &Tree, exe: &str, text: &str, rng: &mut Rng, cases: usize,
     for key in &mounts {
         put(&m.sg_mounts, bytes_of(key), &0u32.to_ne_bytes());
     }
-    for (key, value) in &rules.paths {
-        put(&m.sg_path_rules, bytes_of(key), bytes_of(value));
+    for (path, value) in &rules.paths {
+        put(&m.sg_path_rules, bytes_of(&crate::rule_paths::path_key(path).expect("key")), bytes_of(value));
     }
     for (index, rule) in rules.selector_rules.iter().enumerate() {
         put(&m.selector_rules, &(index as u32).to_ne_bytes(), bytes_of(rule));
