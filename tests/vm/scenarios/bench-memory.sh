@@ -7,7 +7,7 @@
 # agent did not allocate), and threads.
 # Configs: 10 process rules, 10,000 rules in each module alone, in all four at once, then
 # 100,000 and 400,000 file rules (on paths absent at start: the costlier kind). One
-# SG-BENCH line per config as it goes (the guest has 512 MB); a config that does not
+# SG-BENCH line per config as it goes (this boot's guest has 2 GB); a config that does not
 # start (killed for memory, say) prints its line with rss_kb=none and the scenario goes on.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
