@@ -72,6 +72,26 @@ struct {
 	__type(value, struct sg_file_event);
 } file_scratch SEC(".maps");
 
+/* The subject's executable as this CPU last resolved it for a record, and
+ * whose it was: a thread (tid and start time) in one program image (its exec
+ * count, self_exec_id, and the executable file). A burst of audited events from
+ * one process resolves it for the first record only (emit_names). */
+struct exe_cache {
+	__u64 start_time;
+	__u64 exec_id;
+	__u64 exe_file;
+	__u32 tid;
+	__u32 len;
+	__u8 path[SG_PATH_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exe_cache);
+} exe_cache SEC(".maps");
+
 /* check()'s op mask for the new name of a rename or link, see there. */
 struct sg_check_ops {
 	__u32 ops2;
@@ -432,18 +452,45 @@ static __always_inline __u32 copy_path(__u8 *dst, struct vfsmount *mnt, struct d
 	return sg_copy_path(dst, pb, &resolved);
 }
 
+/* The subject's executable into dst: from exe_cache when this CPU's last
+ * record was the same thread's in the same program image, else resolved (and
+ * cached). The subject (tid, start time) is in the record's header already. */
+static __always_inline __u32 copy_exe(__u8 *dst, struct sg_file_event *ev, struct task_struct *task)
+{
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	__u64 exec_id = BPF_CORE_READ(task, self_exec_id);
+	__u32 zero = 0, exe_flags = 0; /* the executable's own truncation is not the record's */
+	struct exe_cache *cache = bpf_map_lookup_elem(&exe_cache, &zero);
+	__u32 len;
+
+	if (!cache)
+		return 0;
+	if (cache->tid == ev->hdr.subject.tid && cache->start_time == ev->hdr.subject.start_time &&
+	    cache->exec_id == exec_id && cache->exe_file == (__u64)exe) {
+		len = cache->len & (SG_PATH_LEN - 1);
+		bpf_probe_read_kernel(dst, len, cache->path);
+		return len;
+	}
+	len = copy_path(dst, BPF_CORE_READ(exe, f_path.mnt), BPF_CORE_READ(exe, f_path.dentry), &exe_flags) &
+	      (SG_PATH_LEN - 1);
+	bpf_probe_read_kernel(cache->path, len, dst);
+	cache->tid = ev->hdr.subject.tid;
+	cache->start_time = ev->hdr.subject.start_time;
+	cache->exec_id = exec_id;
+	cache->exe_file = (__u64)exe;
+	cache->len = len;
+	return len;
+}
+
 /* Send a file record whose path is in place: the new name of a rename or link
  * (dentry2, else none) and the subject's executable go after it. */
 static __always_inline void emit_names(struct sg_file_event *ev, struct task_struct *task, struct vfsmount *mnt2,
 				       struct dentry *dentry2)
 {
-	__u32 exe_flags = 0; /* the executable's own truncation is not the record's */
-
 	ev->target_len = 0;
 	if (dentry2)
 		ev->target_len = copy_path(sg_names_target(ev), mnt2, dentry2, &ev->hdr.flags);
-	ev->exe_len = copy_path(sg_names_exe(ev), BPF_CORE_READ(task, mm, exe_file, f_path.mnt),
-				BPF_CORE_READ(task, mm, exe_file, f_path.dentry), &exe_flags);
+	ev->exe_len = copy_exe(sg_names_exe(ev), ev, task);
 	sg_emit(ev, sg_file_event_size(ev));
 }
 

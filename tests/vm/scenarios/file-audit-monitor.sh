@@ -27,6 +27,19 @@ rec_has '"level":"INFO"' '"level_no":20' '"rule":"/etc"' '"comm":"cat"' '"uid":0
 expect_ok sh -c 'echo x >/etc/sg-audit && rm /etc/sg-audit'
 wait_for_record '"op":"create"' '"action":"ALLOWED"' '"path":"/etc/sg-audit"'
 wait_for_record '"op":"delete"' '"action":"ALLOWED"' '"path":"/etc/sg-audit"'
+
+say "each record names the executable of its moment: one thread before and after an exec"
+# The kernel keeps the last executable it resolved per CPU (bpf/file/judge.h,
+# copy_exe): an exec in the same thread must not inherit the shell's.
+expect_ok sh -c 'echo $$ >/tmp/exe-pid; read -r x </etc/hostname; read -r x </etc/hostname
+                 exec /usr/local/bin/sg-loop open /etc/hostname 2 >/dev/null'
+pid=$(cat /tmp/exe-pid)
+wait_for_record '"op":"read"' '"path":"/etc/hostname"' "\"pid\":$pid," '"comm":"sg-loop"'
+rec_has '"exe":"/usr/local/bin/sg-loop"'
+[ "$(records '"path":"/etc/hostname"' "\"pid\":$pid," '"exe":"/bin/busybox"' | wc -l)" = 2 ] ||
+    fail "the shell's two reads: $(records "\"pid\":$pid,")"
+[ "$(records '"path":"/etc/hostname"' "\"pid\":$pid," '"exe":"/usr/local/bin/sg-loop"' | wc -l)" = 2 ] ||
+    fail "sg-loop's two opens: $(records "\"pid\":$pid,")"
 expect_read /srv/mon/f watched
 stop_agent
 assert_no_record '"action":"BLOCKED"'
