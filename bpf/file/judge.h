@@ -72,16 +72,20 @@ struct {
 	__type(value, struct sg_file_event);
 } file_scratch SEC(".maps");
 
-/* The subject's executable as this CPU last resolved it for a record, and
- * whose it was: a thread (tid and start time) in one program image (its exec
- * count, self_exec_id, and the executable file). A burst of audited events from
- * one process resolves it for the first record only (emit_names). */
-struct exe_cache {
+/* What a record says of its subject that holds for a thread's program image,
+ * as this CPU last worked it out: the executable's path and the pid namespace
+ * (a thread never changes namespace), and whose they were: a thread (tid and
+ * start time) in one program image (its exec count, self_exec_id, and its
+ * executable file). A burst of audited events from one process resolves them
+ * for the first record only (fill_image). */
+struct image_cache {
 	__u64 start_time;
 	__u64 exec_id;
 	__u64 exe_file;
 	__u32 tid;
 	__u32 len;
+	__u32 pidns_inum;
+	__u32 flags; /* SG_FLAG_CONTAINER or 0 */
 	__u8 path[SG_PATH_LEN];
 };
 
@@ -89,8 +93,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct exe_cache);
-} exe_cache SEC(".maps");
+	__type(value, struct image_cache);
+} image_cache SEC(".maps");
 
 /* check()'s op mask for the new name of a rename or link, see there. */
 struct sg_check_ops {
@@ -452,25 +456,39 @@ static __always_inline __u32 copy_path(__u8 *dst, struct vfsmount *mnt, struct d
 	return sg_copy_path(dst, pb, &resolved);
 }
 
-/* The subject's executable into dst: from exe_cache when this CPU's last
- * record was the same thread's in the same program image, else resolved (and
- * cached). The subject (tid, start time) is in the record's header already. */
-static __always_inline __u32 copy_exe(__u8 *dst, struct sg_file_event *ev, struct task_struct *task)
+/* The subject's executable into dst and its pid namespace into the header (whose
+ * subject is filled): from image_cache when this CPU's last record was the same
+ * thread's in the same program image, else worked out (and cached). */
+static __always_inline __u32 fill_image(__u8 *dst, struct sg_file_event *ev, struct task_struct *task)
 {
-	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
-	__u64 exec_id = BPF_CORE_READ(task, self_exec_id);
 	__u32 zero = 0, exe_flags = 0; /* the executable's own truncation is not the record's */
-	struct exe_cache *cache = bpf_map_lookup_elem(&exe_cache, &zero);
+	struct image_cache *cache = bpf_map_lookup_elem(&image_cache, &zero);
+	struct file *exe;
+	__u64 exec_id;
 	__u32 len;
 
 	if (!cache)
 		return 0;
+	/* BTF loads where there are (5.11+). A kernel thread's mm is 0, and so is
+	 * the executable read through it. */
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+		struct task_struct *current = bpf_get_current_task_btf();
+
+		exe = current->mm->exe_file;
+		exec_id = current->self_exec_id;
+	} else {
+		exe = BPF_CORE_READ(task, mm, exe_file);
+		exec_id = BPF_CORE_READ(task, self_exec_id);
+	}
 	if (cache->tid == ev->hdr.subject.tid && cache->start_time == ev->hdr.subject.start_time &&
 	    cache->exec_id == exec_id && cache->exe_file == (__u64)exe) {
+		ev->hdr.subject.pidns_inum = cache->pidns_inum;
+		ev->hdr.flags |= cache->flags;
 		len = cache->len & (SG_PATH_LEN - 1);
 		bpf_probe_read_kernel(dst, len, cache->path);
 		return len;
 	}
+	sg_fill_pidns(&ev->hdr, task);
 	len = copy_path(dst, BPF_CORE_READ(exe, f_path.mnt), BPF_CORE_READ(exe, f_path.dentry), &exe_flags) &
 	      (SG_PATH_LEN - 1);
 	bpf_probe_read_kernel(cache->path, len, dst);
@@ -478,6 +496,8 @@ static __always_inline __u32 copy_exe(__u8 *dst, struct sg_file_event *ev, struc
 	cache->start_time = ev->hdr.subject.start_time;
 	cache->exec_id = exec_id;
 	cache->exe_file = (__u64)exe;
+	cache->pidns_inum = ev->hdr.subject.pidns_inum;
+	cache->flags = ev->hdr.flags & SG_FLAG_CONTAINER;
 	cache->len = len;
 	return len;
 }
@@ -490,7 +510,7 @@ static __always_inline void emit_names(struct sg_file_event *ev, struct task_str
 	ev->target_len = 0;
 	if (dentry2)
 		ev->target_len = copy_path(sg_names_target(ev), mnt2, dentry2, &ev->hdr.flags);
-	ev->exe_len = copy_exe(sg_names_exe(ev), ev, task);
+	ev->exe_len = fill_image(sg_names_exe(ev), ev, task);
 	sg_emit(ev, sg_file_event_size(ev));
 }
 
@@ -616,7 +636,7 @@ static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 o
 				 sg_block			       ? SG_ACTION_BLOCKED :
 								 SG_ACTION_MONITOR;
 		ev->file_op = decided->op;
-		sg_fill_subject(&ev->hdr, task);
+		sg_fill_current_subject(&ev->hdr);
 		ev->path_len = copy_path(ev->names, mnt, dentry, &ev->hdr.flags);
 		emit_names(ev, task, mnt2, dentry2);
 	}

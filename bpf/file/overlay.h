@@ -35,7 +35,7 @@ static __always_inline void emit_real(struct file *file, __u64 real, __u32 op, _
 			 sg_block		       ? SG_ACTION_BLOCKED :
 						 SG_ACTION_MONITOR;
 	ev->file_op = op;
-	sg_fill_subject(&ev->hdr, task);
+	sg_fill_current_subject(&ev->hdr);
 	if (file)
 		ev->path_len = copy_path(ev->names, file->f_path.mnt, file->f_path.dentry, &ev->hdr.flags);
 	else

@@ -30,7 +30,7 @@ wait_for_record '"op":"delete"' '"action":"ALLOWED"' '"path":"/etc/sg-audit"'
 
 say "each record names the executable of its moment: one thread before and after an exec"
 # The kernel keeps the last executable it resolved per CPU (bpf/file/judge.h,
-# copy_exe): an exec in the same thread must not inherit the shell's.
+# fill_image): an exec in the same thread must not inherit the shell's.
 expect_ok sh -c 'echo $$ >/tmp/exe-pid; read -r x </etc/hostname; read -r x </etc/hostname
                  exec /usr/local/bin/sg-loop open /etc/hostname 2 >/dev/null'
 pid=$(cat /tmp/exe-pid)
