@@ -458,7 +458,10 @@ static __always_inline __u32 copy_path(__u8 *dst, struct vfsmount *mnt, struct d
 
 /* The subject's executable into dst and its pid namespace into the header (whose
  * subject is filled): from image_cache when this CPU's last record was the same
- * thread's in the same program image, else worked out (and cached). */
+ * thread's in the same program image, else worked out (and cached). On 5.10
+ * sg_fill_current_subject has read the pid namespace already (sg_fill_subject):
+ * a miss reads it twice and a hit writes the same values over it, so there only
+ * the executable's path is saved. */
 static __always_inline __u32 fill_image(__u8 *dst, struct sg_file_event *ev, struct task_struct *task)
 {
 	__u32 zero = 0, exe_flags = 0; /* the executable's own truncation is not the record's */
