@@ -554,10 +554,14 @@ static __always_inline int sg_agent_now(void)
 /*
  * The one entry point of every hook: judge `ops` on the path (mnt, dentry) and,
  * for rename and link, on the new name (mnt2, dentry2); emit one record for a
- * denial or an audited operation; return non-zero to refuse.
+ * denial or an audited operation; return non-zero to refuse. The hooks call it as
+ * a subprogram (check(), below); sg_file_open, which every open on the host runs,
+ * inlines it: no call, no frame, and none of the second path's work (bench-file's
+ * open on 6.12: 606 -> 537 extra instructions, on a file one mount below the root
+ * 740 -> 680; 6.1: 654 -> 612 and 1,557 -> 1,486; the verifier's total +3%).
  */
-static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 ops,
-			    struct vfsmount *mnt2, struct dentry *dentry2)
+static __always_inline int check_inline(struct vfsmount *mnt, struct dentry *dentry, __u32 ops,
+					struct vfsmount *mnt2, struct dentry *dentry2)
 {
 	struct task_struct *task;
 	struct judgement first = {}, second = {};
@@ -644,4 +648,10 @@ static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 o
 		emit_names(ev, task, mnt2, dentry2);
 	}
 	return decided->verdict == SG_VERDICT_DENY && sg_block;
+}
+
+static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 ops, struct vfsmount *mnt2,
+			    struct dentry *dentry2)
+{
+	return check_inline(mnt, dentry, ops, mnt2, dentry2);
 }
