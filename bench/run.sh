@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The VM benchmarks (`make bench`): boots 5.10, 6.1 and 6.12 with an instruction-counting
 # clock (-icount shift=0), runs every "# boots: bench" scenario of tests/vm/scenarios, and
-# writes their SG-BENCH lines into bench/results-file.md (file open+close, the audited-event
-# pipeline, memory, the verifier's work at start), bench/results-telemetry.md
+# writes their SG-BENCH lines into bench/results-file.md (file open+close, exec with process
+# rules, the audited-event pipeline, memory, the verifier's work at start), bench/results-telemetry.md
 # (bench-telemetry), bench/results-detect.md (bench-detect) and bench/results-outputs.md
 # (bench-outputs: journald, syslog and metrics on vs the log file only) with the date and
 # commit. Ratios are measured within one boot (agent attached vs detached), so they repeat
@@ -33,11 +33,13 @@ results() {
     } >"$file"
     cat "$file"
 }
-results "$here/results-file.md" 'file-|audit-|memory-|verifier' \
+results "$here/results-file.md" 'file-|process-|audit-|memory-|verifier' \
     "Each line: one loop of N operations, best of three, in guest instructions" \
     "(qemu -icount shift=0): detached, with 10 rules, with 10,000 rules (none" \
     "matching), with the 10 rules and an allow rule that decides (and counts) the open" \
     "(allow10), the extra instructions per operation and the ratios over detached." \
+    "process-exec: fork + execve of a small static program + wait, with 10 and 10,000" \
+    "exec deny rules of the process module (block mode, none matching)." \
     "audit-event: N audited opens, the loop's own CPU time detached and attached (the" \
     "hook) plus the agent's CPU time until every record was written, per event;" \
     "audit-burst: what a burst of audited opens left written and lost; memory (a normal" \
