@@ -13,26 +13,14 @@ N=2000
 mkdir -p /srv/prules
 (cd /srv/prules && seq 0 9999 | sed 's/^/p/' | xargs touch)
 
-# config COUNT: exec deny rules on COUNT existing files, none of them the program run.
-config() {
-    {
-        printf '[log]\nformat = "json"\noutput = "/tmp/sg.log"\n[process]\nmode = "block"\nops = []\ndeny = ['
-        seq 0 $(($1 - 1)) | sed 's|.*|"/srv/prules/p&",|' | tr -d '\n'
-        printf ']\n'
-    } >"/tmp/sg$1.toml"
-}
-config 10
-config 10000
+# exec deny rules on existing files, none of them the program run
+many_rules_config /tmp/sg10.toml '[process]\nmode = "block"\nops = []\n' 10 /srv/prules/p
+many_rules_config /tmp/sg10000.toml '[process]\nmode = "block"\nops = []\n' 10000 /srv/prules/p
 
-# loop NAME: best of three (background kernel work, early in a boot above all, only
-# ever adds). Sets NAME.
+# loop NAME: sets NAME to the loop's best time
 loop() {
-    best=""
-    for _ in 1 2 3; do
-        t=$(/usr/local/bin/sg-loop exec /usr/local/bin/sg-loop $N) || fail "exec loop failed"
-        if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
-    done
-    eval "$1=$best"
+    t=$(best_of_three /usr/local/bin/sg-loop exec /usr/local/bin/sg-loop $N) || fail "exec loop failed"
+    eval "$1=$t"
 }
 
 loop warm # the caches

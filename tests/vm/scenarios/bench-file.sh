@@ -17,31 +17,19 @@ mount -t tmpfs tmpfs /srv/mounted
 echo x >/srv/mounted/file
 (cd /srv/rules && seq 0 9999 | sed 's/^/r/' | xargs mkdir)
 
-# config COUNT: deny rules on COUNT existing directories, none above the opened file.
-config() {
-    {
-        printf '[log]\nformat = "json"\noutput = "/tmp/sg.log"\n[file]\nmode = "block"\ndeny = ['
-        seq 0 $(($1 - 1)) | sed 's|.*|"/srv/rules/r&",|' | tr -d '\n'
-        printf ']\n'
-    } >"/tmp/sg$1.toml"
-}
-config 10
-config 10000
+# deny rules on existing directories, none above the opened file
+many_rules_config /tmp/sg10.toml '[file]\nmode = "block"\n' 10 /srv/rules/r
+many_rules_config /tmp/sg10000.toml '[file]\nmode = "block"\n' 10000 /srv/rules/r
 # the 10 deny rules and an allow list: "/" and a rule on the opened file's directory
 { cat /tmp/sg10.toml && echo 'allow = ["/", "/srv/bench"]'; } >/tmp/sgallow.toml
 
-# loop NAME: best of three for each file; background kernel work (early in a boot above
-# all) only ever adds. Sets NAME_root and NAME_mounted.
+# loop NAME: sets NAME_root and NAME_mounted to the best time for each file
 loop() {
     for file in root mounted; do
         path=/srv/bench/file
         [ "$file" = root ] || path=/srv/mounted/file
-        best=""
-        for _ in 1 2 3; do
-            t=$(/usr/local/bin/sg-loop open $path $N) || fail "open loop failed"
-            if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
-        done
-        eval "${1}_$file=$best"
+        t=$(best_of_three /usr/local/bin/sg-loop open $path $N) || fail "open loop failed"
+        eval "${1}_$file=$t"
     done
 }
 
