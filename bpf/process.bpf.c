@@ -19,7 +19,8 @@ const volatile __u32 sg_have_deny = 0;       /* any deny rule */
 const volatile __u32 sg_decide_in_tracepoint = 0; /* degraded mode: judge at exec, audit-only */
 const volatile __u32 sg_log_exec = 0;
 /* lsm/file_open judges every exec open against the deny rules: bprm_check then
- * leaves what they deny to it (in monitor mode it would report it twice). */
+ * judges only for an allow list, and leaves what the deny rules deny to the open
+ * (in monitor mode it would report it twice). */
 const volatile __u32 sg_judge_opens = 0;
 /* 1 where the path_rename hook has its flags argument (5.19 and later). */
 const volatile __u32 sg_rename_has_flags = 0;
@@ -131,6 +132,37 @@ static __always_inline struct sg_exec_event *exec_event(struct task_struct *task
 	return ev;
 }
 
+/* exec_event() in two halves for sg_exec_open, which every exec passes: the
+ * header judge_exec() needs, and the subject and name (about two thousand
+ * instructions of probe reads before 5.11) only for a record. exec_event() is
+ * left whole: built from these halves it moved clang's code for the rename
+ * guard, and 6.1's verifier went past its limit on sg_exec_rename. */
+static __always_inline struct sg_exec_event *exec_header(void)
+{
+	__u32 zero = 0;
+	struct sg_exec_event *ev = bpf_map_lookup_elem(&exec_scratch, &zero);
+
+	if (!ev)
+		return 0;
+	ev->hdr.kind = SG_KIND_EXEC;
+	ev->hdr.op = SG_OP_EXEC;
+	ev->hdr.action = SG_ACTION_NONE;
+	ev->hdr.rule_id = SG_RULE_NONE;
+	ev->hdr.flags = 0;
+	ev->exe_len = 0;
+	return ev;
+}
+
+static __always_inline void exec_subject(struct sg_exec_event *ev, struct task_struct *task, const char *filename)
+{
+	long n = bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename), filename);
+
+	sg_fill_subject(&ev->hdr, task);
+	ev->argc = 0;
+	ev->argv_len = 0;
+	ev->filename_len = n > 0 ? n - 1 : 0;
+}
+
 SEC("lsm/bprm_check_security")
 int BPF_PROG(sg_exec_check, struct linux_binprm *bprm, int ret)
 {
@@ -140,6 +172,12 @@ int BPF_PROG(sg_exec_check, struct linux_binprm *bprm, int ret)
 
 	if (ret)
 		return sg_keep_denial(ret);
+	/* With deny rules every open for execution was judged against them
+	 * (sg_exec_open: the program, each script's interpreter, the ELF
+	 * interpreter), and bprm->file is the file opened then: only an allow
+	 * list is left to this hook (judged once, an exec costs half). */
+	if (sg_judge_opens && !sg_allowlist)
+		return 0;
 	if (!sg_in_target(task))
 		return 0;
 	ev = exec_event(task, BPF_CORE_READ(bprm, filename));
@@ -223,11 +261,13 @@ int BPF_PROG(sg_exec_open, struct file *file, int ret)
 	task = (struct task_struct *)bpf_get_current_task();
 	if (!sg_in_target(task))
 		return 0;
-	ev = exec_event(task, BPF_CORE_READ(task, nameidata, name, name));
+	/* Every exec passes here: the subject only for a record. */
+	ev = exec_header();
 	if (!ev)
 		return 0;
 	if (judge_deny(file, ev) != SG_VERDICT_DENY)
 		return 0;
+	exec_subject(ev, task, BPF_CORE_READ(task, nameidata, name, name));
 	VERDICT(deny_exec(ev));
 }
 
