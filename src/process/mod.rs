@@ -41,6 +41,8 @@ pub const PROGRAMS: &[Program<ProcessOp>] = &[
     Program::new("sg_exec_mprotect", HookKind::Lsm, "file_mprotect", &[ProcessOp::Exec]),
     Program::new("sg_exec_link", HookKind::Lsm, "path_link", &[ProcessOp::Exec]),
     Program::new("sg_exec_rename", HookKind::Lsm, "path_rename", &[ProcessOp::Exec]),
+    // The other direction of an exchange, where the hook has the flags (5.19 and later).
+    Program::new("sg_exec_rename_exchange", HookKind::Lsm, "path_rename", &[ProcessOp::Exec]),
     Program::new("sg_exec", HookKind::Tracepoint, "sched_process_exec", &[ProcessOp::Exec]),
     Program::new("sg_fork", HookKind::Tracepoint, "sched_process_fork", &[ProcessOp::Fork]),
     Program::new("sg_exit", HookKind::Tracepoint, "sched_process_exit", &[ProcessOp::Exit]),
@@ -63,6 +65,7 @@ pub fn prepare(config: &ProcessConfig, caps: &Capabilities, agent_pidns: u32) ->
     let state = ModuleState::of(config.enable, config.mode, caps);
     let has_rules = !config.allow.is_empty() || !config.deny.is_empty();
     let lsm = caps.enforcement() == Enforcement::Full && has_rules && caps.hook_present("bprm_check_security");
+    let rename_has_flags = caps.lsm_hook_arity("path_rename") == Some(5);
     let deny_hooks: Vec<&'static str> = if lsm && !config.deny.is_empty() {
         let deny = PROGRAMS.iter().filter(|p| p.kind == HookKind::Lsm && p.name != EXEC_CHECK);
         // The real file behind an overlay file: opens and mprotect only where the
@@ -72,11 +75,12 @@ pub fn prepare(config: &ProcessConfig, caps: &Capabilities, agent_pidns: u32) ->
         let overlay = |p: &&Program<ProcessOp>| {
             caps.overlay_fake_path || !p.name.starts_with("sg_ovl_") || everywhere.contains(&p.name)
         };
-        deny.filter(|p| caps.hook_present(p.hook)).filter(overlay).map(|p| p.name).collect()
+        // Before 5.19 the kernel calls path_rename again, reversed, for an exchange.
+        let exchange = |p: &&Program<ProcessOp>| rename_has_flags || p.name != "sg_exec_rename_exchange";
+        deny.filter(|p| caps.hook_present(p.hook)).filter(overlay).filter(exchange).map(|p| p.name).collect()
     } else {
         Vec::new()
     };
-    let rename_has_flags = caps.lsm_hook_arity("path_rename") == Some(5);
     runtime::prepare(state, move || {
         let mut rules = compile(&config);
         let texts = crate::decode::rule_texts(std::mem::take(&mut rules.texts));

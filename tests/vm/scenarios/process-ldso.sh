@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.12
+# kernels: 6.1 6.12
 # process-ldso: a denied file mapped executable without any exec is refused against the
 # deny rules: `ld.so /denied/prog` (the dynamic loader maps the program itself), an
 # mmap(PROT_EXEC) and an mprotect adding PROT_EXEC; each with EPERM and one BLOCKED
