@@ -603,7 +603,8 @@ static __always_inline int sg_lookup_identity(__u64 ino, __u32 dev, struct sg_in
  * it has reached the top of a real namespace (sg_cross_mounts). Only the file
  * module asks for it (#define SG_WALK_NS_ROOT before including this file): in
  * the process module's rename guard its branches took the verifier past the
- * 1,000,000-instruction limit on 6.1 (sg_exec_rename: 1,000,001). Which one
+ * 1,000,000-instruction limit on 6.1 (sg_exec_rename: 1,000,001, when it still
+ * judged both directions of an exchange; not tried since). Which one
  * depends on what reading struct mount costs:
  *  - 6.2 and later (bpf_rdonly_cast: struct mount is read with BTF loads): the
  *    root mount of the initial mount namespace, the host's (init_nsproxy's),

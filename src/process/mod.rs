@@ -65,7 +65,9 @@ pub fn prepare(config: &ProcessConfig, caps: &Capabilities, agent_pidns: u32) ->
     let state = ModuleState::of(config.enable, config.mode, caps);
     let has_rules = !config.allow.is_empty() || !config.deny.is_empty();
     let lsm = caps.enforcement() == Enforcement::Full && has_rules && caps.hook_present("bprm_check_security");
-    let rename_has_flags = caps.lsm_hook_arity("path_rename") == Some(5);
+    // From 5.19 (flags added) the kernel no longer calls the hook again for an exchange:
+    // a later kernel with more arguments still needs the exchange program.
+    let rename_has_flags = caps.lsm_hook_arity("path_rename").is_some_and(|n| n >= 5);
     let deny_hooks: Vec<&'static str> = if lsm && !config.deny.is_empty() {
         let deny = PROGRAMS.iter().filter(|p| p.kind == HookKind::Lsm && p.name != EXEC_CHECK);
         // The real file behind an overlay file: opens and mprotect only where the

@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: 6.1
+# kernels: 6.1 6.12
 # process-link-rename: a hard link or a rename that would take a file out of a process deny
 # rule is refused (EPERM, one BLOCKED record: op link/rename, path, target_path, the rule):
 # ln, linkat(AT_EMPTY_PATH), mv, io_uring's LINKAT and RENAMEAT (also in an io-wq
