@@ -33,7 +33,7 @@ results() {
     } >"$file"
     cat "$file"
 }
-results "$here/results-file.md" 'file-|process-|audit-|memory-|verifier' \
+results "$here/results-file.md" 'file-|process-|audit-|memory-|verifier|progs-' \
     "Each line: one loop of N operations, best of three, in guest instructions" \
     "(qemu -icount shift=0): detached, with 10 rules, with 10,000 rules (none" \
     "matching), with the 10 rules and an allow rule that decides (and counts) the open" \
@@ -45,7 +45,11 @@ results "$here/results-file.md" 'file-|process-|audit-|memory-|verifier' \
     "audit-burst: what a burst of audited opens left written and lost; memory (a normal" \
     "6.12 boot, not instruction-counted): the agent's VmRSS, peak, RssAnon, RssFile and the RSS of its" \
     "mapped BPF maps (the ring buffers, each mapped once), kB;" \
-    "verifier: the instructions the verifier processed for a full config."
+    "verifier: the instructions the verifier processed for a full config;" \
+    "progs-file-open, progs-connect (bench-progs): per operation, the loop's extra" \
+    "instructions with kernel.bpf_stats_enabled on, those spent inside the programs" \
+    "(the rest: the hooks' entry and exit), and each program that ran: runs per" \
+    "operation and instructions per run (about 90 of them the statistics' own clock reads)."
 results "$here/results-telemetry.md" 'telemetry-' \
     "Each line: one loop of N round trips (telemetry-ping: one byte there and back over two" \
     "pipes between two processes; telemetry-udp: a loopback UDP datagram of 100 bytes and a" \

@@ -191,18 +191,30 @@ static __always_inline void map_v4(__u8 *out, __be32 addr)
 }
 
 /* A sockaddr passed to connect, bind or sendmsg (a kernel copy). Returns its
- * family, 0 when it is no inet address. */
-static __always_inline __u16 read_sockaddr(struct sockaddr *sa, int len, __u8 *addr, __u16 *port)
+ * family, 0 when it is no inet address. `btf` (a constant): sa is a BTF pointer
+ * (connect's and bind's argument; a send's msg_name is not), and a struct
+ * sockaddr_in, no larger than struct sockaddr, is read with plain loads. */
+static __always_inline __u16 read_sockaddr(struct sockaddr *sa, int len, __u8 *addr, __u16 *port, int btf)
 {
 	__u16 family = 0;
 
 	if (!sa)
 		return 0;
-	bpf_probe_read_kernel(&family, sizeof(family), &sa->sa_family);
+	if (btf)
+		family = sa->sa_family;
+	else
+		bpf_probe_read_kernel(&family, sizeof(family), &sa->sa_family);
 	if (family == AF_INET && len >= (int)sizeof(struct sockaddr_in)) {
 		struct sockaddr_in in = {};
 
-		bpf_probe_read_kernel(&in, sizeof(in), sa);
+		if (btf) {
+			const struct sockaddr_in *from = (const void *)sa;
+
+			in.sin_addr.s_addr = from->sin_addr.s_addr;
+			in.sin_port = from->sin_port;
+		} else {
+			bpf_probe_read_kernel(&in, sizeof(in), sa);
+		}
 		map_v4(addr, in.sin_addr.s_addr);
 		*port = bpf_ntohs(in.sin_port);
 		return AF_INET;
@@ -218,33 +230,44 @@ static __always_inline __u16 read_sockaddr(struct sockaddr *sa, int len, __u8 *a
 	return 0;
 }
 
-/* The socket's own ends: local into (laddr, lport), peer into (raddr, rport). */
+/*
+ * The hooks' socket, skb and request arguments are BTF pointers, and so is what is
+ * loaded from their pointer fields (sock->sk): their fields are read with plain
+ * loads, a few instructions each, where a BPF_CORE_READ is a helper call of about a
+ * hundred (every packet a socket receives passes sg_net_recv). The verifier refuses
+ * such a load through a pointer read any other way (a probe read, the iterator's
+ * private_data): those keep BPF_CORE_READ.
+ */
+
+/* The socket's own ends: local into (laddr, lport), peer into (raddr, rport).
+ * `c` is a BTF pointer. */
 static __always_inline void read_ends(const struct sock_common *c, __u16 family, __u8 *laddr, __u16 *lport,
 				      __u8 *raddr, __u16 *rport)
 {
 	if (family == AF_INET) {
-		map_v4(laddr, BPF_CORE_READ(c, skc_rcv_saddr));
-		map_v4(raddr, BPF_CORE_READ(c, skc_daddr));
+		map_v4(laddr, c->skc_rcv_saddr);
+		map_v4(raddr, c->skc_daddr);
 	} else {
-		BPF_CORE_READ_INTO(laddr, c, skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(raddr, c, skc_v6_daddr);
+		__builtin_memcpy(laddr, &c->skc_v6_rcv_saddr, SG_NET_ADDR_LEN);
+		__builtin_memcpy(raddr, &c->skc_v6_daddr, SG_NET_ADDR_LEN);
 	}
-	*lport = BPF_CORE_READ(c, skc_num);
-	*rport = bpf_ntohs(BPF_CORE_READ(c, skc_dport));
+	*lport = c->skc_num;
+	*rport = bpf_ntohs(c->skc_dport);
 }
 
-/* An inet socket's family and protocol into f; 0 for any other socket. */
+/* An inet socket's family and protocol into f; 0 for any other socket. `sk` is a
+ * BTF pointer. */
 static __always_inline int inet_socket(struct sock *sk, struct flow *f)
 {
 	__u16 family;
 
 	if (!sk)
 		return 0;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
 	f->family = family;
-	f->protocol = BPF_CORE_READ(sk, sk_protocol);
+	f->protocol = sk->sk_protocol;
 	return 1;
 }
 
@@ -539,7 +562,7 @@ static __always_inline __u32 decide_as_owner(__u32 op, struct sock *sk, struct s
 	} else {
 		if (sg_target != SG_TARGET_ALL)
 			return SG_VERDICT_ALLOW;
-		w.uid = BPF_CORE_READ(sk, sk_uid.val);
+		w.uid = sk->sk_uid.val;
 		w.gid = (__u32)-1;
 	}
 	if (!o && with_storage && sg_owner_required)
@@ -581,7 +604,7 @@ static __always_inline int is_datagram(const struct flow *f)
  * arriving elsewhere). skb->dev is no help: tcp_v4_rcv clears it. */
 static __always_inline int from_local(struct sk_buff *skb)
 {
-	return BPF_CORE_READ(skb, skb_iif) == LOOPBACK_IFINDEX;
+	return skb->skb_iif == LOOPBACK_IFINDEX;
 }
 
 static __always_inline int owner_known(struct sock *sk)
@@ -620,7 +643,7 @@ static __always_inline __u16 read_send_name(struct msghdr *msg, __u16 sk_family,
 		*port = bpf_ntohs(in6.sin6_port);
 		return AF_INET6;
 	}
-	return read_sockaddr(sa, len, addr, port);
+	return read_sockaddr(sa, len, addr, port, 0);
 }
 
 /* Kernels before 6.6 keep IP_HDRINCL in a bitfield, before 6.4 the iovec
@@ -756,8 +779,11 @@ int sg_net_seed_owners(struct bpf_iter__task_file *ctx)
 		return 0;
 	sock = BPF_CORE_READ(file, private_data);
 	sk = BPF_CORE_READ(sock, sk);
-	if (!inet_socket(sk, &f))
+	/* inet_socket() by probe reads: sk is no BTF pointer here */
+	f.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (!sk || (f.family != AF_INET && f.family != AF_INET6))
 		return 0;
+	f.protocol = BPF_CORE_READ(sk, sk_protocol);
 	if (!is_datagram(&f) &&
 	    !(f.protocol == IPPROTO_TCP && BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_LISTEN_STATE))
 		return 0;
@@ -1100,7 +1126,7 @@ int BPF_PROG(sg_net_connect, struct socket *sock, struct sockaddr *address, int 
 		return 0;
 	if (sg_track_owners && is_datagram(&f))
 		note_owner(sk, 0);
-	if (!OP_ON(SG_OP_CONNECT) || !read_sockaddr(address, addrlen, f.dst, &f.dport))
+	if (!OP_ON(SG_OP_CONNECT) || !read_sockaddr(address, addrlen, f.dst, &f.dport, 1))
 		return 0;
 	/* Its subflows are judged by this owner (sg_net_subflow_enter). */
 	if (f.protocol == IPPROTO_MPTCP)
@@ -1222,17 +1248,17 @@ int BPF_PROG(sg_net_sendmsg, struct socket *sock, struct msghdr *msg, int size, 
 
 	if (ret)
 		return sg_keep_denial(ret);
-	if (sk && BPF_CORE_READ(sk, __sk_common.skc_family) == AF_PACKET)
+	if (sk && sk->__sk_common.skc_family == AF_PACKET)
 		return packet_sendmsg(sock, sk, msg, size, &f);
 	if (!inet_socket(sk, &f))
 		return 0;
-	type = BPF_CORE_READ(sock, type);
+	type = sock->type;
 	if (sg_track_owners && is_datagram(&f) && !owner_known(sk))
 		note_owner(sk, 0);
 	if (type == SOCK_STREAM) {
 		/* TCP (and MPTCP) read msg_name only to connect: a fast-open send
 		 * (MSG_FASTOPEN) connects without connect(2). */
-		if ((BPF_CORE_READ(msg, msg_flags) & MSG_FASTOPEN) &&
+		if ((msg->msg_flags & MSG_FASTOPEN) &&
 		    read_send_name(msg, f.family, type, f.dst, &f.dport)) {
 			if (OP_ON(SG_OP_CONNECT))
 				op = SG_OP_CONNECT;
@@ -1252,7 +1278,7 @@ int BPF_PROG(sg_net_sendmsg, struct socket *sock, struct msghdr *msg, int size, 
 		/* Not connected (raw and ping sockets connect without a port): the
 		 * send fails, but a subject denied everything is still refused. A
 		 * send to the connected peer is not judged by port (its connect was). */
-		if (!f.dport && BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_ESTABLISHED_STATE)
+		if (!f.dport && sk->__sk_common.skc_state != TCP_ESTABLISHED_STATE)
 			f.no_addr = 1;
 		f.to_peer = 1;
 	}
@@ -1276,7 +1302,7 @@ int BPF_PROG(sg_net_bind, struct socket *sock, struct sockaddr *address, int add
 		return sg_keep_denial(ret);
 	if (!inet_socket(sk, &f))
 		return 0;
-	if (OP_ON(SG_OP_BIND) && read_sockaddr(address, addrlen, f.src, &f.sport)) {
+	if (OP_ON(SG_OP_BIND) && read_sockaddr(address, addrlen, f.src, &f.sport, 1)) {
 		if (decide_task(SG_OP_BIND, &f, sg_block, sk) == SG_VERDICT_DENY && sg_block)
 			return -EPERM;
 	}
@@ -1288,7 +1314,7 @@ int BPF_PROG(sg_net_bind, struct socket *sock, struct sockaddr *address, int add
 SEC("lsm/socket_getpeername")
 int BPF_PROG(sg_net_getpeername, struct socket *sock, int ret)
 {
-	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct sock *sk = sock->sk;
 	struct flow f = {};
 
 	if (ret)
@@ -1334,7 +1360,7 @@ int BPF_PROG(sg_net_accept, struct sock *sk, struct sk_buff *skb, struct request
 	if (!inet_socket(sk, &f))
 		return 0;
 	/* A dual-stack listener gets IPv4 requests with IPv4 addresses only. */
-	if (BPF_CORE_READ(skb, protocol) == bpf_htons(ETH_P_IP))
+	if (skb->protocol == bpf_htons(ETH_P_IP))
 		read_ends(c, AF_INET, f.dst, &f.dport, f.src, &f.sport);
 	else
 		read_ends(c, AF_INET6, f.dst, &f.dport, f.src, &f.sport);
@@ -1357,21 +1383,21 @@ int BPF_PROG(sg_net_recv, struct sock *sk, struct sk_buff *skb, int ret)
 		return sg_keep_denial(ret);
 	if (!inet_socket(sk, &f) || !is_datagram(&f))
 		return 0; /* TCP peers are judged at connect and accept */
-	head = BPF_CORE_READ(skb, head);
-	if (BPF_CORE_READ(skb, protocol) == bpf_htons(ETH_P_IP)) {
+	head = skb->head;
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		struct iphdr ip = {};
 
-		bpf_probe_read_kernel(&ip, sizeof(ip), head + BPF_CORE_READ(skb, network_header));
+		bpf_probe_read_kernel(&ip, sizeof(ip), head + skb->network_header);
 		map_v4(f.src, ip.saddr);
 		map_v4(f.dst, ip.daddr);
 	} else {
 		struct ipv6hdr ip6 = {};
 
-		bpf_probe_read_kernel(&ip6, sizeof(ip6), head + BPF_CORE_READ(skb, network_header));
+		bpf_probe_read_kernel(&ip6, sizeof(ip6), head + skb->network_header);
 		__builtin_memcpy(f.src, &ip6.saddr, SG_NET_ADDR_LEN);
 		__builtin_memcpy(f.dst, &ip6.daddr, SG_NET_ADDR_LEN);
 	}
-	bpf_probe_read_kernel(&uh, sizeof(uh), head + BPF_CORE_READ(skb, transport_header));
+	bpf_probe_read_kernel(&uh, sizeof(uh), head + skb->transport_header);
 	f.sport = bpf_ntohs(uh.source);
 	f.dport = bpf_ntohs(uh.dest);
 	/* A local sender's destination was judged at its send, with its lists. */
