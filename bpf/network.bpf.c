@@ -30,6 +30,13 @@
  * on a loopback device) was judged at its sender when that op is on: the
  * receiver then applies only its subject deny lists.
  *
+ * The agent's own DNS queries (for `domain` entries) are no subject of the
+ * rules: a port or address rule covering the name server would otherwise stop
+ * the agent from resolving the names it denies. The agent marks each query's
+ * socket in sg_net_owners (`agent`) before it connects it; only a map update,
+ * which needs the agent's map, sets the mark. It is looked at only once a rule
+ * has denied.
+ *
  * Without BPF LSM, tp_btf/inet_sock_set_state reports (audit-only) TCP
  * connects (-> SYN_SENT, process context) and accepts (SYN_RECV -> ESTABLISHED).
  */
@@ -119,6 +126,8 @@ struct sg_net_owner {
 	struct sg_inode_key exe;
 	__u32 known;  /* hdr and exe are filled */
 	__u32 exempt; /* an allow-listed subject connected or sent through it */
+	__u32 agent;  /* the agent's own socket (its DNS queries): marked by the agent */
+	__u32 unused; /* the size stays a multiple of 8 (src/network/owners.rs) */
 };
 
 struct {
@@ -482,6 +491,14 @@ static __always_inline void note_mptcp_owner(struct sock *sk, __u32 exempt)
 		note_owner_in(&sg_net_mptcp_owners, sk, exempt);
 }
 
+/* The agent's own socket (see the top of this file). */
+static __always_inline int agent_socket(struct sock *sk)
+{
+	struct sg_net_owner *o = bpf_sk_storage_get(&sg_net_owners, sk, 0, 0);
+
+	return o && o->agent;
+}
+
 /* A decision in process context: the current task is the subject. Returns the
  * verdict; emits the record of a denial (MONITOR when !block). An exemption
  * from an address denial marks sk (when given) for its replies. */
@@ -511,6 +528,8 @@ static __always_inline __u32 decide_task(__u32 op, struct flow *f, int block, st
 			note_mptcp_owner(sk, 1);
 		return SG_VERDICT_ALLOW;
 	}
+	if (sk && agent_socket(sk))
+		return SG_VERDICT_ALLOW;
 
 	s = scratch();
 	if (!s)
@@ -567,7 +586,7 @@ static __always_inline __u32 decide_as_owner(__u32 op, struct sock *sk, struct s
 	}
 	if (!o && with_storage && sg_owner_required)
 		rule_id = SG_NET_RULE_NO_OWNER;
-	else if (judge_op(op, f, &w, &rule_id) != SG_VERDICT_DENY)
+	else if (judge_op(op, f, &w, &rule_id) != SG_VERDICT_DENY || (o && o->agent))
 		return SG_VERDICT_ALLOW;
 
 	s = scratch();

@@ -93,6 +93,8 @@ unsafe impl plain::Plain for sg::sg_net_event {}
 unsafe impl plain::Plain for sg::sg_net_addr_key {}
 unsafe impl plain::Plain for sg::sg_net_rule {}
 unsafe impl plain::Plain for sg::sg_comm_key {}
+// the owner entry with which the agent marks its own sockets (src/network/mod.rs)
+unsafe impl plain::Plain for network::types::sg_net_owner {}
 // mount module
 unsafe impl plain::Plain for sg::sg_mount_event {}
 unsafe impl plain::Plain for sg::sg_mount_name {}

@@ -5,6 +5,7 @@
 //! Packet building and parsing are pure and unit-tested.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 pub const TYPE_A: u16 = 1;
@@ -187,14 +188,28 @@ fn query_id() -> Result<u16, String> {
     Ok(u16::from_ne_bytes(id))
 }
 
+/// A UDP socket of the server's family, not bound yet: `mark` sees it before any
+/// operation the network module judges (connect binds it to a free port itself).
+fn unbound_socket(server: SocketAddr) -> Result<UdpSocket, String> {
+    let family = if server.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+    // SAFETY: a plain system call; the descriptor it returns is owned exactly once.
+    let fd = unsafe { libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(format!("socket: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: fd is a new socket descriptor that nothing else owns.
+    Ok(UdpSocket::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
 /// Asks one server for the A and AAAA records of `name` (both queries in flight at
 /// once, each with its own random id); waits at most `timeout`. Only a datagram from
 /// the server's address and port that answers one of the two questions counts; anything
-/// else is ignored, so a spoofer can neither answer nor cut the wait short.
-fn ask(server: SocketAddr, name: &str, timeout: Duration) -> Result<Answer, String> {
-    let bind: SocketAddr =
-        if server.is_ipv4() { "0.0.0.0:0".parse().unwrap_or(server) } else { "[::]:0".parse().unwrap_or(server) };
-    let socket = UdpSocket::bind(bind).map_err(|e| format!("socket: {e}"))?;
+/// else is ignored, so a spoofer can neither answer nor cut the wait short. `mark` is
+/// given the socket before it is connected (the network module exempts it from the
+/// rules: src/network/mod.rs).
+fn ask(server: SocketAddr, name: &str, timeout: Duration, mark: &dyn Fn(&UdpSocket)) -> Result<Answer, String> {
+    let socket = unbound_socket(server)?;
+    mark(&socket);
     socket.connect(server).map_err(|e| format!("{server}: {e}"))?;
     let mut pending = vec![(query_id()?, TYPE_A), (query_id()?, TYPE_AAAA)];
     for &(qid, qtype) in &pending {
@@ -230,10 +245,16 @@ fn ask(server: SocketAddr, name: &str, timeout: Duration) -> Result<Answer, Stri
 }
 
 /// Resolves `name` through the servers in order; the first complete answer counts.
-pub fn resolve(name: &str, servers: &[SocketAddr], timeout: Duration) -> Result<Answer, String> {
+/// `mark` is given each query's socket before it is connected.
+pub fn resolve(
+    name: &str,
+    servers: &[SocketAddr],
+    timeout: Duration,
+    mark: &dyn Fn(&UdpSocket),
+) -> Result<Answer, String> {
     let mut errors = Vec::new();
     for &server in servers {
-        match ask(server, name, timeout) {
+        match ask(server, name, timeout, mark) {
             Ok(answer) => return Ok(answer),
             Err(err) => errors.push(err),
         }
@@ -387,7 +408,7 @@ mod tests {
                 server.send_to(&reply, peer).unwrap();
             }
         });
-        let answer = resolve("svc.test", &[addr], Duration::from_secs(2)).unwrap();
+        let answer = resolve("svc.test", &[addr], Duration::from_secs(2), &|_| ()).unwrap();
         thread.join().unwrap();
         assert_eq!(answer.addrs, vec!["192.0.2.9".parse::<IpAddr>().unwrap()]);
     }
@@ -407,7 +428,7 @@ mod tests {
                 server.send_to(&response(q, 0, &answers), peer).unwrap();
             }
         });
-        let answer = resolve("svc.test", &[addr], Duration::from_secs(2)).unwrap();
+        let answer = resolve("svc.test", &[addr], Duration::from_secs(2), &|_| ()).unwrap();
         thread.join().unwrap();
         assert_eq!(answer.addrs, vec!["192.0.2.9".parse::<IpAddr>().unwrap()]);
         assert_eq!(answer.ttl, 42); // the empty AAAA answer does not shorten it

@@ -15,6 +15,7 @@ pub mod rules;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv6Addr};
+use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,7 @@ use libbpf_rs::{MapCore, MapFlags};
 
 use crate::agent::module::{ModuleContext, ModuleState, Prepared};
 use crate::agent::runtime::{self, load_only, target_code, Decoder as RingDecoder, Program};
+use crate::bpf::network::types::sg_net_owner;
 use crate::bpf::network::{NetworkSkel, NetworkSkelBuilder, OpenNetworkSkel};
 use crate::bpf::{bytes_of, decode, sg};
 use crate::config::Op;
@@ -94,7 +96,8 @@ pub fn prepare(config: &NetworkConfig, caps: &Capabilities, agent_pidns: u32) ->
         let domains = Domains::new(&rules.domains);
         let names = Arc::default();
         let texts = crate::decode::rule_texts(std::mem::take(&mut rules.texts));
-        Ok(Network { config, lsm, hooks, agent_pidns, rules, texts, domains, trie: Trie::default(), names })
+        let trie = Trie::default();
+        Ok(Network { config, lsm, hooks, agent_pidns, rules, texts, domains, trie, names, unmarked: false })
     })
 }
 
@@ -113,6 +116,8 @@ struct Network {
     trie: Trie,
     /// Resolved address -> domain, kept current by the resolver, read by the decoder.
     names: Arc<Mutex<HashMap<IpAddr, String>>>,
+    /// A query's socket could not be marked as the agent's own (reported once).
+    unmarked: bool,
 }
 
 impl Network {
@@ -145,10 +150,27 @@ impl Network {
         hook_usable && p.ops.iter().any(|&op| self.op(op))
     }
 
-    /// Resolves the domains that are due and brings the trie up to date.
-    fn resolve_round(&mut self, cidr: &dyn MapCore, ctx: &ModuleContext) {
+    /// Resolves the domains that are due and brings the trie up to date. The queries'
+    /// sockets are marked as the agent's own in `owners` (sg_net_owners): no rule
+    /// applies to them, or a port or address rule that covers the name server would
+    /// keep the agent from resolving the very names it denies.
+    fn resolve_round(&mut self, cidr: &dyn MapCore, owners: &dyn MapCore, ctx: &ModuleContext) {
         let servers = dns::name_servers(&std::fs::read_to_string(RESOLV_CONF).unwrap_or_default());
-        let outcome = self.domains.refresh(Instant::now(), |name| dns::resolve(name, &servers, DNS_TIMEOUT));
+        let unmarked = std::cell::RefCell::new(None);
+        let mark = |socket: &std::net::UdpSocket| {
+            let owner = sg_net_owner { known: 1, agent: 1, ..Default::default() };
+            if let Err(err) = owners.update(&socket.as_raw_fd().to_ne_bytes(), bytes_of(&owner), MapFlags::ANY) {
+                unmarked.replace(Some(err));
+            }
+        };
+        let outcome = self.domains.refresh(Instant::now(), |name| dns::resolve(name, &servers, DNS_TIMEOUT, &mark));
+        if let Some(err) = unmarked.take().filter(|_| !self.unmarked) {
+            self.unmarked = true;
+            ctx.report(
+                Record::new(Level::Warning, NAME, "resolve")
+                    .field("error", Value::Str(format!("the agent's DNS queries are judged by the rules: {err}"))),
+            );
+        }
         for (domain, error) in &outcome.failures {
             ctx.report(
                 Record::new(Level::Warning, NAME, "resolve")
@@ -292,7 +314,7 @@ impl runtime::Module for Network {
             }
         }
         write_ports(&maps.sg_net_ports, &self.rules.port_slots())?;
-        self.resolve_round(&maps.sg_net_cidr, ctx);
+        self.resolve_round(&maps.sg_net_cidr, &maps.sg_net_owners, ctx);
         // before the hooks: nothing is judged ownerless once they are attached
         seed_owners(skel, "before")
     }
@@ -324,7 +346,7 @@ impl runtime::Module for Network {
 
     fn tick(&mut self, skel: &NetworkSkel<'_>, ctx: &ModuleContext) {
         if self.domains.next_due().is_some_and(|due| due <= Instant::now()) {
-            self.resolve_round(&skel.maps.sg_net_cidr, ctx);
+            self.resolve_round(&skel.maps.sg_net_cidr, &skel.maps.sg_net_owners, ctx);
         }
     }
 }
