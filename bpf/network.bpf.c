@@ -1115,15 +1115,18 @@ static __always_inline void read_route(struct sock *sk, struct msghdr *msg, stru
 		got = v4 ? ipopt_hop(ctl + (found >> 32), (__u32)found, f->route_dst)
 			 : rthdr_hop(ctl + (found >> 32), f->route_dst);
 	else if (v4) {
-		struct ip_options_rcu *o = BPF_CORE_READ((struct inet_sock *)sk, inet_opt);
+		/* struct inet_sock is larger than the hook's struct sock: SG_READ */
+		struct ip_options_rcu *o = SG_READ(sk, struct inet_sock, inet_opt);
 
 		if (o && BPF_CORE_READ(o, opt.srr)) {
 			map_v4(f->route_dst, BPF_CORE_READ(o, opt.faddr));
 			got = 1;
 		}
 	} else {
-		got = rthdr_hop((const __u8 *)BPF_CORE_READ((struct inet_sock *)sk, pinet6, opt, srcrt),
-				f->route_dst);
+		struct ipv6_pinfo *np = SG_READ(sk, struct inet_sock, pinet6);
+		struct ipv6_txoptions *opt = np ? SG_READ(np, struct ipv6_pinfo, opt) : 0;
+
+		got = rthdr_hop(opt ? (const __u8 *)SG_READ(opt, struct ipv6_txoptions, srcrt) : 0, f->route_dst);
 	}
 	if (got > 0)
 		f->route = RAW_HDR_READ;

@@ -29,7 +29,7 @@ net_loop() {
 # stats NAME LOOP CONFIG: the loop detached, then attached with the statistics on.
 stats() {
     "$2" >/dev/null
-    detached=$("$2") || fail "$1: loop failed"
+    detached=$(best_of_three "$2") || fail "$1: loop failed"
     start_agent "$3"
     "$2" >/dev/null # the agent's start is over
     sysctl -qw kernel.bpf_stats_enabled=1 || fail "no kernel.bpf_stats_enabled"
