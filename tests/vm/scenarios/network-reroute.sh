@@ -1,5 +1,5 @@
 # boots: lsm
-# kernels: none
+# kernels: 6.12
 # network-reroute: sends whose packets go to another address than the one their
 # connect or sendmsg names are judged by where they really go. AF_PACKET frames
 # (SOCK_DGRAM and SOCK_RAW with an Ethernet header) carrying an IP packet to a
