@@ -3,7 +3,7 @@
 //! keeps the last good answer and is retried soon. The lookup is a parameter, so the
 //! schedule and the bookkeeping are tested without a network.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -42,19 +42,27 @@ pub struct Domains {
 }
 
 impl Domains {
-    pub fn new(domains: &[(String, Verdict, u32)]) -> Domains {
+    /// The names to resolve, each due at once; `known` holds the last answers an
+    /// earlier instance of the module had (a reload): they stand until the first
+    /// answer of this one, and stay if that fails, as any last good answer does.
+    pub fn new(domains: &[(String, Verdict, u32)], known: &BTreeMap<String, Vec<IpAddr>>) -> Domains {
         let list = domains
             .iter()
             .map(|(name, verdict, rule_id)| Domain {
                 name: name.clone(),
                 verdict: *verdict,
                 rule_id: *rule_id,
-                addrs: Vec::new(),
+                addrs: known.get(name).cloned().unwrap_or_default(),
                 next: None,
                 failing: false,
             })
             .collect();
         Domains { list }
+    }
+
+    /// Each name's current addresses, for the next instance (`new`).
+    pub fn answers(&self) -> BTreeMap<String, Vec<IpAddr>> {
+        self.list.iter().map(|d| (d.name.clone(), d.addrs.clone())).collect()
     }
 
     /// Resolves every name whose time has come.
@@ -118,7 +126,7 @@ mod tests {
 
     #[test]
     fn resolves_when_due_and_keeps_the_last_good_answer() {
-        let mut d = Domains::new(&[("a.test".into(), Verdict::Deny, 3)]);
+        let mut d = Domains::new(&[("a.test".into(), Verdict::Deny, 3)], &BTreeMap::new());
         let t0 = Instant::now();
         let out = d.refresh(t0, |_| answer(&["192.0.2.1"], 1));
         assert!(out.changed);
@@ -144,11 +152,28 @@ mod tests {
 
     #[test]
     fn an_empty_answer_removes_the_addresses() {
-        let mut d = Domains::new(&[("gone.test".into(), Verdict::Deny, 1)]);
+        let mut d = Domains::new(&[("gone.test".into(), Verdict::Deny, 1)], &BTreeMap::new());
         let t0 = Instant::now();
         d.refresh(t0, |_| answer(&["192.0.2.1"], 5));
         let out = d.refresh(t0 + MIN_TTL, |_| answer(&[], 30));
         assert!(out.changed);
         assert!(d.list[0].addrs.is_empty());
+    }
+
+    #[test]
+    fn a_new_instance_starts_from_the_last_answers() {
+        let mut before = Domains::new(&[("a.test".into(), Verdict::Deny, 1)], &BTreeMap::new());
+        let t0 = Instant::now();
+        before.refresh(t0, |_| answer(&["192.0.2.1"], 60));
+        // a reload: the new instance's first query fails (the old rules judge it)
+        let names = [("a.test".into(), Verdict::Deny, 4), ("new.test".into(), Verdict::Deny, 5)];
+        let mut after = Domains::new(&names, &before.answers());
+        assert_eq!(after.names_by_addr().get(&"192.0.2.1".parse().unwrap()).map(String::as_str), Some("a.test"));
+        let out = after.refresh(t0, |_| Err("refused".into()));
+        assert!(!out.changed);
+        assert_eq!(after.list[0].addrs, vec!["192.0.2.1".parse::<IpAddr>().unwrap()]);
+        assert!(after.list[1].addrs.is_empty());
+        // and asks again soon, as after any failure
+        assert_eq!(after.next_due(), Some(t0 + RETRY));
     }
 }

@@ -93,7 +93,8 @@ pub fn prepare(config: &NetworkConfig, caps: &Capabilities, agent_pidns: u32) ->
         for path in &rules.missing_exes {
             log::warn!("network: command {path:?} does not exist; its rule is ignored until the next start");
         }
-        let domains = Domains::new(&rules.domains);
+        let known = LAST_ANSWERS.lock().map(|last| last.clone()).unwrap_or_default();
+        let domains = Domains::new(&rules.domains, &known);
         let names = Arc::default();
         let texts = crate::decode::rule_texts(std::mem::take(&mut rules.texts));
         let trie = Trie::default();
@@ -164,6 +165,9 @@ impl Network {
             }
         };
         let outcome = self.domains.refresh(Instant::now(), |name| dns::resolve(name, &servers, DNS_TIMEOUT, &mark));
+        if let Ok(mut last) = LAST_ANSWERS.lock() {
+            *last = self.domains.answers();
+        }
         if let Some(err) = unmarked.take().filter(|_| !self.unmarked) {
             self.unmarked = true;
             ctx.report(
@@ -193,6 +197,12 @@ impl Network {
         }
     }
 }
+
+/// The domains' answers of the module's latest instance, for the next one: a reload's
+/// first queries are judged by the instance it replaces too, which does not know their
+/// sockets (bpf/network.bpf.c, `agent`), so they may fail; meanwhile the last answers
+/// stand instead of none.
+static LAST_ANSWERS: Mutex<BTreeMap<String, Vec<IpAddr>>> = Mutex::new(BTreeMap::new());
 
 /// The trie as loaded in the kernel, updated by difference.
 #[derive(Default)]

@@ -506,6 +506,25 @@ net_eperm() {
     say "refused with EPERM: $*"
 }
 
+# denied_after_ttl NEW OLD: the DNS zone /tmp/zone (served by sg-nettool dnsd) answers
+# blocked.test with NEW; within 15 s a connect to NEW:8080 is refused (the agent asked
+# again when the 5 s TTL expired) with a BLOCKED record naming the domain, and OLD:8080
+# is free again.
+denied_after_ttl() {
+    echo "blocked.test 5 $1" >/tmp/zone
+    i=0
+    while :; do
+        run_cmd "$NETTOOL" connect "$1:8080"
+        case $OUT in *"Operation not permitted"*) break ;; esac
+        [ "$i" -lt 60 ] || fail "$1 still reachable 15 s after the answer changed"
+        sleep 0.25
+        i=$((i + 1))
+    done
+    say "denied after $((i / 4)) s"
+    wait_for_record '"action":"BLOCKED"' "\"dst_addr\":\"$1\"" '"domain":"blocked.test"'
+    net_ok connect "$2:8080"
+}
+
 # net_config FILE MODE TOML...: a config with [network] in MODE and the given lines.
 net_config() {
     f=$1 mode=$2
