@@ -5,10 +5,10 @@
 # name server is refused (EPERM, one BLOCKED record), yet the agent still resolves its
 # denied domain: when the answer changes and the TTL (5 s) expires, the new address is
 # denied. No record refuses the agent. After a reload, whose first query the replaced
-# instance may refuse, the last answer stands until the new one. Then with datagrams judged by their source
-# (recvmsg, without sendmsg) and the server's address denied: the answers still reach the
-# agent. (The server, on a local address, is talked to from that same address: an
-# allow-listed command, dnsd, keeps its own receives out of the address rule.)
+# instance refuses, the last answer stands until the new one. Then with datagrams judged
+# by their source (recvmsg, without sendmsg) and the server's address denied: the answers
+# still reach the agent. (The server, on a local address, is talked to from that same
+# address: an allow-listed command, dnsd, keeps its own receives out of the address rule.)
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
