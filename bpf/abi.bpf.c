@@ -75,6 +75,9 @@ struct sg_watch_name sg_abi_watch_name;
 /* telemetry module */
 struct sg_tel_proc sg_abi_tel_proc;
 struct sg_tel_drop_key sg_abi_tel_drop_key;
+struct sg_tel_thread sg_abi_tel_thread;
+struct sg_tel_thread_key sg_abi_tel_thread_key;
+struct sg_tel_cpu sg_abi_tel_cpu;
 enum sg_tel_op sg_abi_tel_op;
 enum sg_tel_hist sg_abi_tel_hist;
 enum sg_tel_counter sg_abi_tel_counter;

@@ -635,6 +635,7 @@ enum sg_tel_op {
 	SG_OP_TEL_NET_DROP = 91, /* packets dropped for one reason in an interval */
 	SG_OP_TEL_FORWARD = 92,  /* packets forwarded in an interval */
 	SG_OP_TEL_OVERFLOW = 93, /* what the bounded tables had no room for */
+	SG_OP_TEL_RUNQ = 94,     /* the host's run-queue waits in an interval, by slot */
 };
 
 /* Run-queue wait histogram: slot i counts waits of [2^i, 2^(i+1)) microseconds
@@ -649,17 +650,16 @@ enum sg_tel_counter {
 	SG_TEL_WAKEUPS_FULL = 1, /* a wake-up found no room in tel_wakeups: its run-queue wait was not measured */
 	SG_TEL_DROPS_FULL = 2,   /* a drop reason found no room in tel_drops: the drop was not counted */
 	SG_TEL_FORWARDED = 3,    /* packets that entered the IPv4/IPv6 forward path */
-	SG_TEL_COUNTER_MAX = 4,
+	SG_TEL_EXITS_FULL = 4,   /* a thread's exit found no room in tel_exited: its last counts were lost */
+	SG_TEL_COUNTER_MAX = 5,
 };
 
-/* What the kernel knows of one process (tgid), counted since its entry was made;
- * the agent diffs successive reads. Updated with atomic adds from every CPU. */
+/* What the telemetry programs count of one process (tgid) that the kernel does not:
+ * traffic, and the run-queue wait on a kernel without sched_info. Counted since
+ * the entry was made; the agent diffs successive reads. Atomic adds from every CPU. */
 struct sg_tel_proc {
-	__u64 cpu_ns;
-	__u64 switches_voluntary;
-	__u64 switches_involuntary;
-	__u64 runq_wait_ns;
-	__u64 runq_waits; /* wake-up-to-run intervals measured */
+	__u64 runq_wait_ns; /* without sched_info only (tel_wakeups) */
+	__u64 runq_waits;   /* wake-up-to-run intervals measured */
 	__u64 tx_bytes;
 	__u64 rx_bytes;
 	__u64 tx_packets; /* UDP datagrams sent, TCP sendmsg calls that sent data */
@@ -667,10 +667,46 @@ struct sg_tel_proc {
 	__u64 connections; /* TCP connects started */
 	__u64 cgroup_id;
 	__u64 start_time; /* of the task that made the entry (boot-time ns) */
-	__u64 runq_hist[SG_TEL_HIST_SLOTS];
 	__u32 flags; /* SG_FLAG_CONTAINER */
 	__u32 _pad;
 	__u8 comm[SG_COMM_LEN]; /* refreshed at exec */
+};
+
+/* One thread as the scheduler counts it (its CPU time, switches and run-queue wait
+ * since it started): listed by the iterator sg_tel_threads every interval, and
+ * kept by sg_tel_thread_exit in tel_exited when it exits, so that what it counted
+ * after the last listing is not lost. The agent diffs each thread's reads. */
+struct sg_tel_thread {
+	__u64 start_time;   /* the thread's (boot-time ns): with tid, which thread */
+	__u64 leader_start; /* the process's: with tgid, which process */
+	__u64 cgroup_id;
+	__u64 cpu_ns;       /* se.sum_exec_runtime */
+	__u64 nvcsw;        /* voluntary switches */
+	__u64 nivcsw;       /* involuntary switches */
+	__u64 run_delay;    /* sched_info.run_delay: ns waited on a run queue (0 without sched_info) */
+	__u64 pcount;       /* sched_info.pcount: arrivals on a CPU */
+	__u32 tid;
+	__u32 tgid;
+	__u32 flags; /* SG_FLAG_CONTAINER */
+	__u32 _pad;
+	__u8 comm[SG_COMM_LEN]; /* the process's (its group leader's) */
+};
+
+/* Per CPU (tel_cpu): the host's run-queue waits counted on this CPU, by slot; and,
+ * on a kernel without sched_info, the thread on the CPU and the wait that ended
+ * when it came on (credited to its process when it leaves). */
+struct sg_tel_cpu {
+	__u64 hist[SG_TEL_HIST_SLOTS];
+	__u64 wait;
+	__u32 tid;
+	__u32 waited;
+};
+
+/* tel_exited key: a thread that exited since the agent last read the table. */
+struct sg_tel_thread_key {
+	__u64 start_time;
+	__u32 tid;
+	__u32 _pad;
 };
 
 /* tel_drops key: the kernel's drop reason (5.17+), or where the packet was

@@ -4,17 +4,21 @@
  * maps, never one record per event. The agent (src/telemetry/) reads the maps
  * every interval, diffs them and writes the records.
  *
- * Per process (tgid, table tel_procs):
- * - tp_btf/sched_switch: CPU time and run-queue wait, as the scheduler counts
- *   them for each thread (se.sum_exec_runtime, sched_info: the differences
- *   between a thread's coming on a CPU and its leaving it), and voluntary and
- *   involuntary switches;
- * - on a kernel that keeps no sched_info: tp_btf/sched_wakeup, sched_wakeup_new
- *   and sched_switch time the wait from the wake-up (or the preemption) to the
- *   coming on the CPU, in tel_wakeups;
- * - fexit/tcp_sendmsg, udp_sendmsg, udpv6_sendmsg: bytes and packets sent;
- *   fentry/tcp_cleanup_rbuf, skb_consume_udp: bytes and packets received;
- *   fentry/tcp_connect: connections opened. All in the task's own context.
+ * Per thread, what the scheduler counts anyway (CPU time, voluntary and
+ * involuntary switches, run-queue wait in sched_info): nothing runs per switch
+ * to count them. The iterator sg_tel_threads lists every thread's counts each
+ * interval, and tp_btf/sched_process_exit keeps an exiting thread's last counts
+ * in tel_exited until the agent reads them; the agent diffs and sums per process.
+ *
+ * Per host, the run-queue waits by length (the histogram): tp_btf/sched_switch,
+ * one per-CPU slot increment per wait, no table lookup. On a kernel that keeps no
+ * sched_info, tp_btf/sched_wakeup, sched_wakeup_new and sched_switch time the
+ * waits themselves (tel_wakeups) and credit them to the process in tel_procs.
+ *
+ * Per process (tgid, table tel_procs), in the task's own context:
+ * fexit/tcp_sendmsg, udp_sendmsg, udpv6_sendmsg: bytes and packets sent;
+ * fentry/tcp_cleanup_rbuf, skb_consume_udp: bytes and packets received;
+ * fentry/tcp_connect: connections opened.
  * Per host: tp_btf/kfree_skb (drops, by the kernel's reason where it has one,
  * by location on 5.10), fentry/ip_forward and ip6_forward (forwarded).
  *
@@ -27,9 +31,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Which measures are on: the verifier prunes the rest. */
-const volatile __u32 sg_tel_cpu = 0;  /* CPU time and context switches */
-const volatile __u32 sg_tel_runq = 0; /* run-queue wait */
 /* 1: the run-queue wait is timed by the wake-up programs and tel_wakeups, on a
  * kernel that does not keep its own (sched_info, /proc/PID/schedstat); 0: read
  * from the kernel's sched_info at each switch, and no wake-up program runs. */
@@ -67,25 +68,31 @@ struct {
 	__type(value, __u64);
 } tel_counters SEC(".maps");
 
-/* The thread on this CPU, and what the kernel had counted for it when it came
- * on: its CPU time and its run-queue wait are the differences when it leaves,
- * credited then with one lookup of its process (no clock read, no per-thread
- * table). */
-struct tel_oncpu {
-	__u64 runtime;   /* se.sum_exec_runtime */
-	__u64 run_delay; /* sched_info.run_delay (before this arrival) */
-	__u64 pcount;    /* sched_info.pcount (arrivals) */
-	__u64 wait;      /* sg_tel_runq_wakeups: the wait that ended */
-	__u32 tid;
-	__u32 waited; /* sg_tel_runq_wakeups: wait is to be credited */
-};
-
+/* The threads that exited since the agent last read this table, with their last
+ * counts (struct sg_tel_thread). */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192); /* set by the agent: [telemetry] max_processes */
+	__type(key, struct sg_tel_thread_key);
+	__type(value, struct sg_tel_thread);
+} tel_exited SEC(".maps");
+
+/* One row per CPU, written by that CPU only (a switch runs with preemption off):
+ * an array indexed by the CPU's number, whose lookup the verifier inlines where a
+ * per-CPU array's is a call (before 6.10). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* set by the agent: the possible CPUs */
 	__type(key, __u32);
-	__type(value, struct tel_oncpu);
-} tel_oncpu SEC(".maps");
+	__type(value, struct sg_tel_cpu);
+} tel_cpu SEC(".maps");
+
+static __always_inline struct sg_tel_cpu *this_cpu(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&tel_cpu, &cpu);
+}
 
 /* A new table entry is built here: struct sg_tel_proc is too big for the stack
  * next to the rest. */
@@ -160,31 +167,37 @@ static __always_inline long task_state(struct task_struct *task)
 	return ((struct task_struct___state_long *)task)->state;
 }
 
-static __always_inline __u32 log2_u64(__u64 v)
+/* The histogram slot of a wait in ns: floor(log2(microseconds)), 0 below 2 us,
+ * the last slot from 2^23 us. The microseconds by a multiply and a shift (high by
+ * at most one part in six million: a wait a few ns short of a slot's bound of 8 ms
+ * or more may count in that slot; a division is several instructions more), the
+ * logarithm by a binary search over the 23 bits that matter: this runs at every
+ * context switch. */
+static __always_inline __u32 wait_slot(__u64 ns)
 {
+	__u64 us;
 	__u32 r = 0;
 
-	if (v >> 32) {
-		v >>= 32;
-		r += 32;
-	}
-	if (v >> 16) {
-		v >>= 16;
+	if (ns >= (1ULL << 23) * 1000)
+		return SG_TEL_HIST_SLOTS - 1;
+	us = (ns * 1073742) >> 30; /* 2^30 / 1000, rounded up */
+	if (us >> 16) {
+		us >>= 16;
 		r += 16;
 	}
-	if (v >> 8) {
-		v >>= 8;
+	if (us >> 8) {
+		us >>= 8;
 		r += 8;
 	}
-	if (v >> 4) {
-		v >>= 4;
+	if (us >> 4) {
+		us >>= 4;
 		r += 4;
 	}
-	if (v >> 2) {
-		v >>= 2;
+	if (us >> 2) {
+		us >>= 2;
 		r += 2;
 	}
-	if (v >> 1)
+	if (us >> 1)
 		r += 1;
 	return r;
 }
@@ -215,88 +228,146 @@ int BPF_PROG(sg_tel_wakeup_new, struct task_struct *p)
 	return 0;
 }
 
-/* The run-queue wait that ended when the task on this CPU came on; 0 if none. */
-static __always_inline bool runq_wait(struct tel_oncpu *cur, struct task_struct *task, __u64 *wait)
+/* The host's run-queue waits, by slot, in this CPU's histogram (no lock, no table
+ * lookup; the agent sums the CPUs). */
+static __always_inline void count_wait(__u64 wait)
 {
-	if (sg_tel_runq_wakeups) {
-		*wait = cur->wait;
-		return cur->waited;
-	}
-	if (!bpf_core_field_exists(task->sched_info.run_delay))
-		return false;
-	/* one arrival since it came on: the kernel added that wait */
-	if (task->sched_info.pcount != cur->pcount + 1)
-		return false;
-	*wait = task->sched_info.run_delay - cur->run_delay;
-	return true;
+	__u32 slot = wait_slot(wait);
+	struct sg_tel_cpu *cur = this_cpu();
+
+	if (slot >= SG_TEL_HIST_SLOTS) /* for the verifier: it is not */
+		slot = SG_TEL_HIST_SLOTS - 1;
+	if (cur)
+		cur->hist[slot] += 1;
 }
 
-/* The first three arguments are the same on 5.10 to 6.12 (5.18 added prev_state).
- * pid 0 is the idle task: idle time is nobody's, and it never waits. */
-SEC("tp_btf/sched_switch")
-int BPF_PROG(sg_tel_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+/* Without sched_info: the process's run-queue wait, which the kernel does not keep. */
+static __always_inline void credit_wait(struct task_struct *task, __u64 wait)
+{
+	struct sg_tel_proc *proc = proc_of(task);
+
+	if (!proc)
+		return;
+	__sync_fetch_and_add(&proc->runq_wait_ns, wait);
+	__sync_fetch_and_add(&proc->runq_waits, 1);
+}
+
+/* Without sched_info: the wait that ended when the thread now leaving came on
+ * (timed from its wake-up in tel_wakeups), credited to its process; and the wait,
+ * if any, of the thread coming on. */
+static __always_inline void switch_timed(struct task_struct *prev, struct task_struct *next)
 {
 	__u32 prev_tid = prev->pid;
 	__u32 next_tid = next->pid;
-	struct sg_tel_proc *proc;
-	struct tel_oncpu *cur;
-	__u32 zero = 0;
+	struct sg_tel_cpu *cur = this_cpu();
+	__u64 *since;
 
-	cur = bpf_map_lookup_elem(&tel_oncpu, &zero);
 	if (!cur)
-		return 0;
-	if (prev_tid) {
-		long state = task_state(prev);
-		bool mine = cur->tid == prev_tid;
-		__u64 wait = 0;
-
-		/* preempted and still runnable: back on the run queue */
-		if (sg_tel_runq && sg_tel_runq_wakeups && state == 0)
-			runq_enqueue(prev_tid, bpf_ktime_get_boot_ns());
-		if (sg_tel_cpu || mine)
-			proc = proc_of(prev);
-		else
-			proc = 0;
-		if (proc && sg_tel_cpu) {
-			/* CPU time as the scheduler counts it */
-			if (mine)
-				__sync_fetch_and_add(&proc->cpu_ns, prev->se.sum_exec_runtime - cur->runtime);
-			/* as the kernel counts nvcsw: a switch that is not a
-			 * preemption, by a task that is going to sleep */
-			if (!preempt && state != 0)
-				__sync_fetch_and_add(&proc->switches_voluntary, 1);
-			else
-				__sync_fetch_and_add(&proc->switches_involuntary, 1);
-		}
-		if (proc && sg_tel_runq && mine && runq_wait(cur, prev, &wait)) {
-			__u32 slot = wait < 1000 ? 0 : log2_u64(wait / 1000);
-
-			if (slot >= SG_TEL_HIST_SLOTS)
-				slot = SG_TEL_HIST_SLOTS - 1;
-			__sync_fetch_and_add(&proc->runq_wait_ns, wait);
-			__sync_fetch_and_add(&proc->runq_waits, 1);
-			__sync_fetch_and_add(&proc->runq_hist[slot], 1);
-		}
-	}
+		return;
+	if (prev_tid && cur->tid == prev_tid && cur->waited)
+		credit_wait(prev, cur->wait);
+	/* preempted and still runnable: back on the run queue */
+	if (prev_tid && task_state(prev) == 0)
+		runq_enqueue(prev_tid, bpf_ktime_get_boot_ns());
 	cur->tid = next_tid;
-	if (sg_tel_cpu)
-		cur->runtime = next->se.sum_exec_runtime;
-	if (sg_tel_runq && !sg_tel_runq_wakeups && bpf_core_field_exists(next->sched_info.run_delay)) {
-		cur->run_delay = next->sched_info.run_delay;
-		cur->pcount = next->sched_info.pcount;
-	}
-	if (sg_tel_runq && sg_tel_runq_wakeups) {
-		__u64 *since = next_tid ? bpf_map_lookup_elem(&tel_wakeups, &next_tid) : 0;
-		__u64 now;
+	cur->waited = 0;
+	since = next_tid ? bpf_map_lookup_elem(&tel_wakeups, &next_tid) : 0;
+	if (since && *since) {
+		__u64 now = bpf_ktime_get_boot_ns();
 
-		cur->waited = 0;
-		if (since && *since) {
-			now = bpf_ktime_get_boot_ns();
-			cur->wait = now > *since ? now - *since : 0;
-			cur->waited = 1;
-			*since = 0;
-		}
+		cur->wait = now > *since ? now - *since : 0;
+		cur->waited = 1;
+		*since = 0;
+		count_wait(cur->wait);
 	}
+}
+
+/* The clock of the run queue a thread is on: the scheduler's "now" at a switch (its
+ * sched_info times are on this clock), through the thread's CFS queue: every thread
+ * has one, whatever its class, and with CONFIG_FAIR_GROUP_SCHED (the agent checks)
+ * it points to its run queue. Three loads, no call. (Not the CPU's `runqueues`: a
+ * kernel's BTF may name it while the verifier cannot find its address.) */
+static __always_inline __u64 rq_clock_of(struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->se.cfs_rq->rq))
+		return task->se.cfs_rq->rq->clock;
+	return 0;
+}
+
+/* Loaded for the run-queue measure only. The first three arguments are the same on
+ * 5.10 to 6.12 (5.18 added prev_state). With sched_info the wait of the thread
+ * coming on is what the kernel is about to add to its run_delay: its run queue's
+ * clock less sched_info.last_queued (0: it did not wait, like a switch to the idle
+ * task). */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sg_tel_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u64 queued, now;
+
+	if (sg_tel_runq_wakeups) {
+		switch_timed(prev, next);
+		return 0;
+	}
+	/* the idle task (pid 0) is never queued: 0 */
+	if (!bpf_core_field_exists(next->sched_info.last_queued))
+		return 0;
+	queued = next->sched_info.last_queued;
+	now = rq_clock_of(next);
+	if (queued && now)
+		count_wait(now > queued ? now - queued : 0);
+	return 0;
+}
+
+/* ---- the scheduler's counts of every thread ---- */
+
+static __always_inline void thread_counts(struct task_struct *task, struct sg_tel_thread *t)
+{
+	struct task_struct *leader = task->group_leader;
+
+	t->tid = task->pid;
+	t->tgid = task->tgid;
+	t->start_time = task->start_time;
+	t->leader_start = BPF_CORE_READ(leader, start_time);
+	t->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+	t->cpu_ns = task->se.sum_exec_runtime;
+	t->nvcsw = task->nvcsw;
+	t->nivcsw = task->nivcsw;
+	if (bpf_core_field_exists(task->sched_info.run_delay)) {
+		t->run_delay = task->sched_info.run_delay;
+		t->pcount = task->sched_info.pcount;
+	}
+	if (sg_is_container(task))
+		t->flags = SG_FLAG_CONTAINER;
+	BPF_CORE_READ_STR_INTO(&t->comm, leader, comm);
+}
+
+/* Every thread, every interval (the agent runs it): its counts so far. */
+SEC("iter/task")
+int sg_tel_threads(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct sg_tel_thread t = {};
+
+	if (!task)
+		return 0;
+	thread_counts(task, &t);
+	bpf_seq_write(ctx->meta->seq, &t, sizeof(t));
+	return 0;
+}
+
+/* A thread exits: its last counts, until the agent reads them. Once per thread,
+ * not per switch. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sg_tel_thread_exit, struct task_struct *p)
+{
+	struct sg_tel_thread t = {};
+	struct sg_tel_thread_key key = {};
+
+	thread_counts(p, &t);
+	key.start_time = t.start_time;
+	key.tid = t.tid;
+	if (bpf_map_update_elem(&tel_exited, &key, &t, BPF_ANY))
+		tel_count(SG_TEL_EXITS_FULL);
 	return 0;
 }
 

@@ -70,7 +70,10 @@ const _: () = assert!(size_of::<sg::sg_detect_event>() == 176 + 40 + 3 * 16 + 4 
 const _: () = assert!(size_of::<sg::sg_command_key>() == 32);
 const _: () = assert!(size_of::<sg::sg_interp_key>() == 16);
 // telemetry module
-const _: () = assert!(size_of::<sg::sg_tel_proc>() == 12 * 8 + 24 * 8 + 8 + 16);
+const _: () = assert!(size_of::<sg::sg_tel_proc>() == 9 * 8 + 8 + 16);
+const _: () = assert!(size_of::<sg::sg_tel_thread>() == 8 * 8 + 4 * 4 + 16);
+const _: () = assert!(size_of::<sg::sg_tel_thread_key>() == 16);
+const _: () = assert!(size_of::<sg::sg_tel_cpu>() == 24 * 8 + 16);
 const _: () = assert!(size_of::<sg::sg_tel_drop_key>() == 16);
 
 // SAFETY: these are plain C structs of integers and byte arrays (no pointers, no
@@ -108,6 +111,9 @@ unsafe impl plain::Plain for sg::sg_interp_key {}
 // telemetry module
 unsafe impl plain::Plain for sg::sg_tel_proc {}
 unsafe impl plain::Plain for sg::sg_tel_drop_key {}
+unsafe impl plain::Plain for sg::sg_tel_thread {}
+unsafe impl plain::Plain for sg::sg_tel_thread_key {}
+unsafe impl plain::Plain for sg::sg_tel_cpu {}
 
 /// Copies a record out of ring-buffer bytes; None when the bytes are too short
 /// (a record from a mismatched object: logged by the caller, never fatal).

@@ -790,14 +790,13 @@ mod tests {
     #[test]
     fn resources_from_telemetry_records() {
         use crate::logging::{write_json, write_text};
-        use crate::telemetry::counts::{drop_record, resource_record, Counts, Identity, Ranking};
+        use crate::telemetry::counts::{drop_record, resource_record, runq_record, Counts, Identity, Ranking};
         let who = Identity { pid: 42, comm: b"burn".to_vec(), ..Identity::default() };
         let counts = Counts {
             cpu_ns: 2_000_000_000,
             switches_voluntary: 250_000,
             runq_wait_ns: 5_000_000,
             runq_waits: 10,
-            runq_hist: std::array::from_fn(|i| u64::from(i == 4) * 10),
             tx_bytes: 4096,
             tx_packets: 4,
             ..Counts::default()
@@ -806,6 +805,7 @@ mod tests {
         let mut log = Vec::new();
         for (index, mut record) in [
             resource_record(&who, Some(b"/opt/burn".to_vec()), &counts, &[Ranking::Cpu], interval),
+            runq_record(&std::array::from_fn(|i| u64::from(i == 4) * 10), interval),
             drop_record("NO_SOCKET", None, 3, interval),
             drop_record("unknown", Some("__udp4_lib_rcv+0x9a3".into()), 7, interval),
         ]
@@ -813,7 +813,7 @@ mod tests {
         .enumerate()
         {
             record.time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000 + index as u64);
-            if index < 2 {
+            if index < 3 {
                 write_text(&mut log, &record, &[]);
             } else {
                 write_json(&mut log, &record, &[]);

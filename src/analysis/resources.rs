@@ -1,9 +1,10 @@
 //! The report's "Resources" section: what the agent's `[telemetry]` module recorded
-//! (`resource`, `net_drop`, `net_forward` and `overflow` records), summed over the range.
+//! (`resource`, `runq_latency`, `net_drop`, `net_forward` and `overflow` records), summed
+//! over the range.
 //!
 //! Hot spots add each process's (executable, else `[comm]`) interval counts: CPU time,
-//! context switches, run-queue wait, traffic. Run-queue latency is the histogram of every
-//! process's waits added up, with its median and 99th percentile (as the lower bound of
+//! context switches, run-queue wait, traffic. Run-queue latency is the host's histogram
+//! of waits (older logs: the written processes' histograms) added up, with its median and 99th percentile (as the lower bound of
 //! the histogram slot they fall in). Anomalies, each a rule simple enough to state:
 //! - switch storm: one process switching at least `STORM_RATE` times a second over an
 //!   interval;
@@ -100,6 +101,7 @@ impl Resources {
     pub fn add(&mut self, entry: &Entry<'_>, at: Micros) {
         match entry.op.as_str() {
             "resource" => self.resource(entry, at),
+            "runq_latency" => self.runq_hist(entry),
             "net_drop" => {
                 let reason = entry.reason.as_ref().map_or("unknown", |r| r.as_str());
                 let name = match &entry.location {
@@ -140,6 +142,11 @@ impl Resources {
         usage.rx_bytes += n(entry.rx_bytes);
         usage.tx_packets += n(entry.tx_packets);
         usage.rx_packets += n(entry.rx_packets);
+        // logs written before the host-wide `runq_latency` record: per process
+        self.runq_hist(entry);
+    }
+
+    fn runq_hist(&mut self, entry: &Entry<'_>) {
         for (label, count) in entry.runq_hist.iter().flatten() {
             if let Some(us) = slot_micros(label) {
                 self.hist.entry(us).or_insert_with(|| (label.clone(), 0)).1 += count;

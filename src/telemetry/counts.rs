@@ -1,8 +1,8 @@
 //! The interval arithmetic of the telemetry module, pure so that it is unit-tested:
-//! the kernel's counts since an entry was made, diffed against the last read; the
-//! top processes by each ranking; the records.
+//! the kernel's counts of each process and thread, diffed against the last read
+//! and summed per process; the top processes by each ranking; the records.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use crate::bpf::sg;
@@ -11,7 +11,7 @@ use crate::logging::{Level, Record, Value};
 pub const NAME: &str = "telemetry";
 pub const HIST_SLOTS: usize = sg::sg_tel_hist::SG_TEL_HIST_SLOTS.0 as usize;
 
-/// One process's counts (a `struct sg_tel_proc`, or the difference of two).
+/// One process's or thread's counts, or the difference of two reads.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     pub cpu_ns: u64,
@@ -24,15 +24,13 @@ pub struct Counts {
     pub tx_packets: u64,
     pub rx_packets: u64,
     pub connections: u64,
-    pub runq_hist: [u64; HIST_SLOTS],
 }
 
 impl Counts {
+    /// What the programs counted of a process (traffic; the run-queue wait where
+    /// the kernel keeps no sched_info).
     pub fn of(proc: &sg::sg_tel_proc) -> Counts {
         Counts {
-            cpu_ns: proc.cpu_ns,
-            switches_voluntary: proc.switches_voluntary,
-            switches_involuntary: proc.switches_involuntary,
             runq_wait_ns: proc.runq_wait_ns,
             runq_waits: proc.runq_waits,
             tx_bytes: proc.tx_bytes,
@@ -40,7 +38,19 @@ impl Counts {
             tx_packets: proc.tx_packets,
             rx_packets: proc.rx_packets,
             connections: proc.connections,
-            runq_hist: proc.runq_hist,
+            ..Counts::default()
+        }
+    }
+
+    /// What the scheduler counted of a thread.
+    pub fn of_thread(thread: &sg::sg_tel_thread) -> Counts {
+        Counts {
+            cpu_ns: thread.cpu_ns,
+            switches_voluntary: thread.nvcsw,
+            switches_involuntary: thread.nivcsw,
+            runq_wait_ns: thread.run_delay,
+            runq_waits: thread.pcount,
+            ..Counts::default()
         }
     }
 
@@ -59,8 +69,32 @@ impl Counts {
             tx_packets: d(self.tx_packets, before.tx_packets),
             rx_packets: d(self.rx_packets, before.rx_packets),
             connections: d(self.connections, before.connections),
-            runq_hist: std::array::from_fn(|i| d(self.runq_hist[i], before.runq_hist[i])),
         }
+    }
+
+    pub fn add(&mut self, other: &Counts) {
+        let Counts {
+            cpu_ns,
+            switches_voluntary,
+            switches_involuntary,
+            runq_wait_ns,
+            runq_waits,
+            tx_bytes,
+            rx_bytes,
+            tx_packets,
+            rx_packets,
+            connections,
+        } = other;
+        self.cpu_ns += cpu_ns;
+        self.switches_voluntary += switches_voluntary;
+        self.switches_involuntary += switches_involuntary;
+        self.runq_wait_ns += runq_wait_ns;
+        self.runq_waits += runq_waits;
+        self.tx_bytes += tx_bytes;
+        self.rx_bytes += rx_bytes;
+        self.tx_packets += tx_packets;
+        self.rx_packets += rx_packets;
+        self.connections += connections;
     }
 
     pub fn switches(&self) -> u64 {
@@ -162,6 +196,75 @@ impl Snapshots {
     }
 }
 
+/// One thread as `sg_tel_threads` listed it or its exit left it in `tel_exited`.
+#[derive(Clone, Debug)]
+pub struct Thread {
+    pub tid: u32,
+    pub start_time: u64,
+    pub process: Identity,
+    pub counts: Counts,
+}
+
+impl Thread {
+    pub fn of(thread: &sg::sg_tel_thread) -> Thread {
+        Thread {
+            tid: thread.tid,
+            start_time: thread.start_time,
+            process: Identity {
+                pid: thread.tgid,
+                start_time: thread.leader_start,
+                cgroup_id: thread.cgroup_id,
+                container: thread.flags & sg::sg_flag::SG_FLAG_CONTAINER.0 != 0,
+                comm: crate::bpf::c_bytes(&thread.comm).to_vec(),
+            },
+            counts: Counts::of_thread(thread),
+        }
+    }
+}
+
+/// The last read of every thread, to diff the next against: the scheduler's counts
+/// of a thread only grow while it lives.
+#[derive(Default)]
+pub struct Threads {
+    /// By tid and start time: the counts last read, and in which interval.
+    last: HashMap<(u32, u64), (Counts, u64)>,
+    interval: u64,
+}
+
+impl Threads {
+    /// One interval: the threads that exited since the last (read first, with their
+    /// last counts) and the threads listed alive after. Each process's counts in the
+    /// interval, summed over its threads; a thread never read before counts from its
+    /// start (it started in the interval: the first interval only sets the base).
+    pub fn interval(&mut self, exited: &[Thread], alive: &[Thread]) -> Vec<(Identity, Counts)> {
+        self.interval += 1;
+        let mut processes: HashMap<(u32, u64), (Identity, Counts)> = HashMap::new();
+        let mut add = |thread: &Thread, delta: Counts| {
+            let key = (thread.process.pid, thread.process.start_time);
+            processes.entry(key).or_insert_with(|| (thread.process.clone(), Counts::default())).1.add(&delta);
+        };
+        let mut gone = HashSet::new();
+        for thread in exited {
+            let key = (thread.tid, thread.start_time);
+            let before = self.last.remove(&key).map(|(counts, _)| counts).unwrap_or_default();
+            add(thread, thread.counts.since(&before));
+            gone.insert(key);
+        }
+        // An exited thread can still be listed until the kernel releases it.
+        for thread in alive.iter().filter(|t| !gone.contains(&(t.tid, t.start_time))) {
+            let key = (thread.tid, thread.start_time);
+            let before = self.last.get(&key).map(|(counts, _)| counts.clone()).unwrap_or_default();
+            add(thread, thread.counts.since(&before));
+            self.last.insert(key, (thread.counts.clone(), self.interval));
+        }
+        // A thread neither listed nor exited exited between the two reads: its exit
+        // comes with the next interval, diffed against this last read. Then forget it.
+        let now = self.interval;
+        self.last.retain(|_, (_, read)| now - *read <= 1);
+        processes.into_values().filter(|(_, counts)| !counts.is_zero()).collect()
+    }
+}
+
 /// The label of a run-queue histogram slot: the lower bound of the wait it counts.
 pub fn slot_label(slot: usize) -> String {
     if slot == 0 {
@@ -204,24 +307,23 @@ pub fn resource_record(
         ("switches_involuntary", u(counts.switches_involuntary)),
         ("runq_wait_ns", u(counts.runq_wait_ns)),
         ("runq_waits", u(counts.runq_waits)),
-    ]);
-    let hist: Vec<(String, Value)> = counts
-        .runq_hist
-        .iter()
-        .enumerate()
-        .filter(|(_, &n)| n > 0)
-        .map(|(slot, &n)| (slot_label(slot), u(n)))
-        .collect();
-    if !hist.is_empty() {
-        record.fields.push(("runq_hist", Value::Map(hist)));
-    }
-    record.fields.extend([
         ("tx_bytes", u(counts.tx_bytes)),
         ("rx_bytes", u(counts.rx_bytes)),
         ("tx_packets", u(counts.tx_packets)),
         ("rx_packets", u(counts.rx_packets)),
         ("connections", u(counts.connections)),
     ]);
+    record
+}
+
+/// The `runq_latency` record: the host's run-queue waits in an interval, by slot.
+pub fn runq_record(hist: &[u64; HIST_SLOTS], interval: Duration) -> Record {
+    let mut record = Record::new(Level::Info, NAME, "runq_latency");
+    let slots: Vec<(String, Value)> =
+        hist.iter().enumerate().filter(|(_, &n)| n > 0).map(|(slot, &n)| (slot_label(slot), Value::Uint(n))).collect();
+    record.fields.push(("waits", Value::Uint(hist.iter().sum())));
+    record.fields.push(("runq_hist", Value::Map(slots)));
+    record.fields.push(("interval_ms", Value::Uint(interval.as_millis() as u64)));
     record
 }
 
@@ -319,18 +421,11 @@ mod tests {
 
     #[test]
     fn a_resource_record_has_the_spec_fields() {
-        let counts = Counts {
-            cpu_ns: 500_000_000,
-            switches_voluntary: 4,
-            runq_hist: std::array::from_fn(|i| u64::from(i == 3)),
-            rx_packets: 2,
-            ..Counts::default()
-        };
+        let counts = Counts { cpu_ns: 500_000_000, switches_voluntary: 4, rx_packets: 2, ..Counts::default() };
         let rec = resource_record(&who(9), None, &counts, &[Ranking::Cpu], Duration::from_secs(1));
         let field = |name: &str| rec.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
         assert_eq!((rec.module, rec.op), ("telemetry", "resource"));
         assert_eq!(field("cpu_permille"), Some(Value::Uint(500)));
-        assert_eq!(field("runq_hist"), Some(Value::Map(vec![(">=8us".into(), Value::Uint(1))])));
         assert_eq!(field("exe"), None);
         for name in [
             "cpu_ns",
@@ -344,6 +439,52 @@ mod tests {
         ] {
             assert!(field(name).is_some(), "{name}");
         }
+    }
+
+    fn thread(tid: u32, start_time: u64, pid: u32, cpu_ns: u64) -> Thread {
+        let counts = Counts { cpu_ns, switches_voluntary: cpu_ns / 10, ..Counts::default() };
+        Thread { tid, start_time, process: who(pid), counts }
+    }
+
+    fn cpu_of(deltas: &[(Identity, Counts)], pid: u32) -> Option<u64> {
+        deltas.iter().find(|(who, _)| who.pid == pid).map(|(_, counts)| counts.cpu_ns)
+    }
+
+    #[test]
+    fn threads_are_diffed_and_summed_per_process() {
+        let mut threads = Threads::default();
+        // the first interval sets the base (the caller drops what it returns)
+        threads.interval(&[], &[thread(10, 1, 10, 100), thread(11, 2, 10, 50), thread(20, 3, 20, 7)]);
+        // 10 ran 30 more, 11 exited after 5 more, 12 started and ran 8, 20 did nothing
+        let exited = [thread(11, 2, 10, 55)];
+        let alive = [thread(10, 1, 10, 130), thread(11, 2, 10, 55), thread(12, 4, 10, 8), thread(20, 3, 20, 7)];
+        let deltas = threads.interval(&exited, &alive);
+        assert_eq!(cpu_of(&deltas, 10), Some(30 + 5 + 8));
+        assert_eq!(deltas.iter().find(|(who, _)| who.pid == 10).unwrap().1.switches_voluntary, 3);
+        assert_eq!(cpu_of(&deltas, 20), None, "nothing counted: not written");
+        // 12 exited after the table was read and was released before the listing:
+        // its exit comes next time, against the last read
+        let deltas = threads.interval(&[], &[thread(10, 1, 10, 130)]);
+        assert_eq!(cpu_of(&deltas, 10), None);
+        let deltas = threads.interval(&[thread(12, 4, 10, 9)], &[thread(10, 1, 10, 130)]);
+        assert_eq!(cpu_of(&deltas, 10), Some(1));
+        // a thread born and gone within one interval counts whole; a reused tid
+        // with another start time is another thread
+        let deltas = threads.interval(&[thread(12, 9, 10, 40)], &[thread(10, 1, 10, 130)]);
+        assert_eq!(cpu_of(&deltas, 10), Some(40));
+        // forgotten: 20 was not listed for two intervals
+        assert!(!threads.last.contains_key(&(20, 3)));
+    }
+
+    #[test]
+    fn the_runq_record_sums_the_slots() {
+        let hist: [u64; HIST_SLOTS] = std::array::from_fn(|i| u64::from(i == 0) * 4 + u64::from(i == 10));
+        let rec = runq_record(&hist, Duration::from_secs(2));
+        let field = |name: &str| rec.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        assert_eq!(rec.op, "runq_latency");
+        assert_eq!(field("waits"), Some(Value::Uint(5)));
+        let slots = vec![("<2us".into(), Value::Uint(4)), (">=1ms".into(), Value::Uint(1))];
+        assert_eq!(field("runq_hist"), Some(Value::Map(slots)));
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! The telemetry module (SPEC section 10): CPU time, context switches, run-queue wait
-//! and traffic per process, drops by reason and forwarded packets per host, counted
-//! in the kernel (bpf/telemetry.bpf.c) and read here every `interval`: the top
-//! processes of each ranking become `resource` records, each drop reason a
-//! `net_drop` record; what the kernel's tables had no room for an `overflow` record.
-//! Nothing goes through the ring buffer. Records: docs/telemetry.md.
+//! and traffic per process, run-queue latency, drops by reason and forwarded packets
+//! per host, counted in the kernel (bpf/telemetry.bpf.c) and read here every
+//! `interval`: the top processes of each ranking become `resource` records, the
+//! host's waits a `runq_latency` record, each drop reason a `net_drop` record; what
+//! the kernel's tables had no room for an `overflow` record. Nothing goes through the
+//! ring buffer. Records: docs/telemetry.md.
 
 pub mod counts;
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
@@ -22,16 +24,17 @@ use crate::bpf::{decode, sg};
 use crate::config::{Measure, TelemetryConfig};
 use crate::logging::{Level, Record, Value};
 use crate::probe::{Capabilities, HookKind};
-use counts::{Counts, Identity, Snapshots, Symbols};
+use counts::{Counts, Identity, Snapshots, Symbols, Thread, Threads, HIST_SLOTS};
 
 pub use counts::NAME;
 
 /// The hook table (bpf/telemetry.bpf.c), by measure.
 pub const PROGRAMS: &[Program<&'static str>] = &[
-    Program::new("sg_tel_switch", HookKind::Tracepoint, "sched_switch", &["cpu", "runq"]),
+    Program::new("sg_tel_thread_exit", HookKind::Tracepoint, "sched_process_exit", &["cpu", "runq"]),
+    Program::new("sg_tel_switch", HookKind::Tracepoint, "sched_switch", &["runq"]),
     Program::new("sg_tel_wakeup", HookKind::Tracepoint, "sched_wakeup", &["runq"]),
     Program::new("sg_tel_wakeup_new", HookKind::Tracepoint, "sched_wakeup_new", &["runq"]),
-    Program::new("sg_tel_exec", HookKind::Tracepoint, "sched_process_exec", &["cpu", "runq", "net"]),
+    Program::new("sg_tel_exec", HookKind::Tracepoint, "sched_process_exec", &["runq", "net"]),
     Program::new("sg_tel_tcp_send", HookKind::Function, "tcp_sendmsg", &["net"]),
     Program::new("sg_tel_udp_send", HookKind::Function, "udp_sendmsg", &["net"]),
     Program::new("sg_tel_udp6_send", HookKind::Function, "udpv6_sendmsg", &["net"]),
@@ -67,6 +70,16 @@ pub fn sched_info_kept(schedstat: &str) -> bool {
     schedstat.split_whitespace().nth(2).and_then(|n| n.parse::<u64>().ok()).is_some_and(|n| n > 0)
 }
 
+/// Whether a thread's CFS queue names its run queue (`struct cfs_rq` has `rq`:
+/// CONFIG_FAIR_GROUP_SCHED), through which sg_tel_switch reads the scheduler's clock
+/// to time a wait against sched_info.
+pub fn cfs_rq_has_rq() -> bool {
+    use libbpf_rs::btf::types::Struct;
+    let Ok(btf) = libbpf_rs::btf::Btf::from_vmlinux() else { return false };
+    btf.type_by_name::<Struct<'_>>("cfs_rq")
+        .is_some_and(|cfs_rq| cfs_rq.iter().any(|member| member.name.is_some_and(|name| name == "rq")))
+}
+
 /// The measures this kernel cannot take, and why (for `probe` and the start): true
 /// when the measure is off, false when it is taken with less detail.
 pub fn missing_measures(caps: &Capabilities) -> Vec<(Measure, String, bool)> {
@@ -79,11 +92,11 @@ pub fn missing_measures(caps: &Capabilities) -> Vec<(Measure, String, bool)> {
     } else if !absent("net").is_empty() {
         missing.push((Measure::Net, format!("no kernel function {}", absent("net").join(", ")), true));
     }
-    if !caps.hook_present("sched_switch") {
-        missing.push((Measure::Cpu, "no sched_switch tracepoint".into(), true));
+    if !caps.hook_present("sched_process_exit") {
+        missing.push((Measure::Cpu, "no sched_process_exit tracepoint".into(), true));
     }
-    if !caps.hook_present("sched_switch") || !absent("runq").is_empty() {
-        missing.push((Measure::Runq, "no sched_switch or sched_wakeup tracepoint".into(), true));
+    if !caps.hook_present("sched_process_exit") || !absent("runq").is_empty() {
+        missing.push((Measure::Runq, "no sched_process_exit, sched_switch or sched_wakeup tracepoint".into(), true));
     }
     if !caps.hook_present("kfree_skb") {
         missing.push((Measure::Drops, "no kfree_skb tracepoint".into(), true));
@@ -122,10 +135,16 @@ pub fn prepare(config: &TelemetryConfig, caps: &Capabilities, agent_pidns: u32) 
             config,
             agent_pidns,
             forward,
-            sched_info: sched_info_kept(&std::fs::read_to_string("/proc/self/schedstat").unwrap_or_default()),
+            // SAFEGUARD_TELEMETRY_WAKEUPS: a diagnostic knob with which the tests
+            // take the path of a kernel without sched_info on one that has it.
+            sched_info: sched_info_kept(&std::fs::read_to_string("/proc/self/schedstat").unwrap_or_default())
+                && cfs_rq_has_rq()
+                && std::env::var_os("SAFEGUARD_TELEMETRY_WAKEUPS").is_none(),
             reasons,
             symbols,
             snapshots: Snapshots::default(),
+            threads: Threads::default(),
+            hist: [0; HIST_SLOTS],
             drops: HashMap::new(),
             counters: [0; COUNTERS],
             last: Instant::now(),
@@ -140,12 +159,16 @@ struct Telemetry {
     agent_pidns: u32,
     /// fentry on ip_forward and ip6_forward.
     forward: bool,
-    /// The kernel keeps each thread's run-queue wait (sched_info): no wake-up programs.
+    /// The kernel keeps each thread's run-queue wait (sched_info) and sg_tel_switch
+    /// can read its clock: no wake-up programs.
     sched_info: bool,
     reasons: Option<HashMap<u32, String>>,
     /// Where packets were freed, on a kernel without drop reasons.
     symbols: Symbols,
     snapshots: Snapshots,
+    threads: Threads,
+    /// The host's run-queue waits by slot, last read (summed over the CPUs).
+    hist: [u64; HIST_SLOTS],
     /// The drop counts last read, by (location, reason).
     drops: HashMap<(u64, u32), u64>,
     /// `tel_counters` last read.
@@ -162,8 +185,24 @@ impl Telemetry {
     fn report(&mut self, skel: &TelemetrySkel<'_>, ctx: &ModuleContext) {
         let interval = self.last.elapsed();
         self.last = Instant::now();
-        for record in self.processes(&skel.maps.tel_procs, interval) {
+        let threads = if self.on(Measure::Cpu) || self.on(Measure::Runq) {
+            self.threads_read(skel).unwrap_or_else(|err| {
+                log::warn!("telemetry: threads not read: {err:#}");
+                Vec::new()
+            })
+        } else {
+            Vec::new()
+        };
+        for record in self.processes(&skel.maps.tel_procs, threads, interval) {
             ctx.report(record);
+        }
+        if self.on(Measure::Runq) {
+            let now = runq_hist(&skel.maps.tel_cpu);
+            let delta: [u64; HIST_SLOTS] = std::array::from_fn(|i| now[i].saturating_sub(self.hist[i]));
+            self.hist = now;
+            if delta.iter().any(|&n| n > 0) {
+                ctx.report(counts::runq_record(&delta, interval));
+            }
         }
         for record in self.drops(&skel.maps.tel_drops, interval) {
             ctx.report(record);
@@ -182,6 +221,7 @@ impl Telemetry {
         let lost = [
             ("processes", at(c::SG_TEL_PROCS_FULL)),
             ("wakeups", at(c::SG_TEL_WAKEUPS_FULL)),
+            ("exits", at(c::SG_TEL_EXITS_FULL)),
             ("drop_reasons", at(c::SG_TEL_DROPS_FULL)),
         ];
         if lost.iter().any(|&(_, n)| n > 0) {
@@ -193,7 +233,42 @@ impl Telemetry {
         }
     }
 
-    fn processes(&mut self, map: &dyn MapCore, interval: Duration) -> Vec<Record> {
+    /// Each process's CPU time, switches and run-queue wait in the interval, as the
+    /// scheduler counts its threads: those that exited since the last read, then
+    /// every thread alive (the iterator).
+    fn threads_read(&mut self, skel: &TelemetrySkel<'_>) -> anyhow::Result<Vec<(Identity, Counts)>> {
+        let exited = &skel.maps.tel_exited;
+        let mut gone = Vec::new();
+        for key in exited.keys() {
+            if let Ok(Some(value)) = exited.lookup(&key, MapFlags::ANY) {
+                gone.extend(decode::<sg::sg_tel_thread>(&value).map(|t| Thread::of(&t)));
+            }
+            let _ = exited.delete(&key);
+        }
+        let link = skel.progs.sg_tel_threads.attach().context("attach the thread iterator")?;
+        let mut listing = libbpf_rs::Iter::new(&link).context("open the thread iterator")?;
+        let mut bytes = Vec::new();
+        listing.read_to_end(&mut bytes).context("read the thread iterator")?;
+        let alive: Vec<Thread> = bytes
+            .chunks_exact(size_of::<sg::sg_tel_thread>())
+            .filter_map(decode::<sg::sg_tel_thread>)
+            .map(|t| Thread::of(&t))
+            .collect();
+        let mut deltas = self.threads.interval(&gone, &alive);
+        if !self.on(Measure::Cpu) {
+            for (_, counts) in &mut deltas {
+                (counts.cpu_ns, counts.switches_voluntary, counts.switches_involuntary) = (0, 0, 0);
+            }
+        }
+        if !self.on(Measure::Runq) || !self.sched_info {
+            for (_, counts) in &mut deltas {
+                (counts.runq_wait_ns, counts.runq_waits) = (0, 0);
+            }
+        }
+        Ok(deltas)
+    }
+
+    fn processes(&mut self, map: &dyn MapCore, threads: Vec<(Identity, Counts)>, interval: Duration) -> Vec<Record> {
         let mut deltas = Vec::new();
         let mut gone = Vec::new();
         for key in map.keys() {
@@ -224,6 +299,15 @@ impl Telemetry {
         let live: std::collections::HashSet<u32> =
             map.keys().filter_map(|k| k.as_slice().try_into().ok().map(u32::from_ne_bytes)).collect();
         self.snapshots.retain(|pid| live.contains(&pid));
+        for (who, counts) in threads {
+            match deltas
+                .iter_mut()
+                .find(|(known, _): &&mut (Identity, Counts)| (known.pid, known.start_time) == (who.pid, who.start_time))
+            {
+                Some((_, sum)) => sum.add(&counts),
+                None => deltas.push((who, counts)),
+            }
+        }
         counts::top(&deltas, self.config.top as usize)
             .into_iter()
             .map(|(index, rankings)| {
@@ -268,8 +352,6 @@ impl runtime::Module for Telemetry {
             (self.on(Measure::Cpu), self.on(Measure::Runq), self.on(Measure::Net), self.on(Measure::Drops));
         let rodata = open.maps.rodata_data.as_deref_mut().context("telemetry: no rodata")?;
         rodata.sg_agent_pidns = self.agent_pidns;
-        rodata.sg_tel_cpu = u32::from(cpu);
-        rodata.sg_tel_runq = u32::from(runq);
         rodata.sg_tel_runq_wakeups = u32::from(!self.sched_info);
         let processes = self.config.max_processes;
         open.maps.tel_procs.set_max_entries(processes).context("telemetry: process table size")?;
@@ -277,13 +359,18 @@ impl runtime::Module for Telemetry {
         // Unused where the kernel keeps sched_info.
         let wakeups = if self.sched_info { 64 } else { processes.saturating_mul(4).max(4096) };
         open.maps.tel_wakeups.set_max_entries(wakeups).context("telemetry: wakeups")?;
+        let cpus = libbpf_rs::num_possible_cpus().context("telemetry: possible CPUs")? as u32;
+        open.maps.tel_cpu.set_max_entries(cpus.max(1)).context("telemetry: CPU table size")?;
+        // Threads that exit in one interval; the agent empties the table every interval.
+        open.maps.tel_exited.set_max_entries(processes).context("telemetry: exited threads")?;
         // Nothing is queued: the smallest ring buffer the kernel takes.
         open.maps.sg_events.set_max_entries(4096).context("telemetry: ring buffer size")?;
         let (forward, sched_info) = (self.forward, self.sched_info);
         load_only(open.open_object_mut(), |program| match program {
-            "sg_tel_switch" => cpu || runq,
+            "sg_tel_threads" | "sg_tel_thread_exit" => cpu || runq,
+            "sg_tel_switch" => runq,
             "sg_tel_wakeup" | "sg_tel_wakeup_new" => runq && !sched_info,
-            "sg_tel_exec" => cpu || runq || net,
+            "sg_tel_exec" => (runq && !sched_info) || net,
             "sg_tel_kfree_skb" => drops,
             "sg_tel_forward" | "sg_tel_forward6" => drops && forward,
             _ => net,
@@ -291,10 +378,17 @@ impl runtime::Module for Telemetry {
         Ok(())
     }
 
-    fn fill(&mut self, _skel: &TelemetrySkel<'_>, _ctx: &ModuleContext) -> anyhow::Result<()> {
+    fn fill(&mut self, skel: &TelemetrySkel<'_>, _ctx: &ModuleContext) -> anyhow::Result<()> {
         if self.on(Measure::Runq) {
-            let how = if self.sched_info { "the kernel's sched_info" } else { "wake-up programs (no sched_info)" };
+            let how = match self.sched_info {
+                true => "the kernel's sched_info",
+                false => "wake-up programs (no sched_info, or no CONFIG_FAIR_GROUP_SCHED)",
+            };
             log::info!("telemetry: run-queue wait from {how}");
+        }
+        if self.on(Measure::Cpu) || self.on(Measure::Runq) {
+            // The base the first interval is diffed against.
+            self.threads_read(skel).context("telemetry: list the threads")?;
         }
         self.last = Instant::now();
         Ok(())
@@ -310,6 +404,19 @@ impl runtime::Module for Telemetry {
             self.report(skel, ctx);
         }
     }
+}
+
+/// The host's run-queue waits by slot so far: `tel_cpu`'s rows (one per CPU) summed.
+fn runq_hist(map: &dyn MapCore) -> [u64; HIST_SLOTS] {
+    let mut sum = [0; HIST_SLOTS];
+    for cpu in 0..map.max_entries() {
+        if let Ok(Some(row)) = map.lookup(&cpu.to_ne_bytes(), MapFlags::ANY) {
+            for (total, n) in sum.iter_mut().zip(decode::<sg::sg_tel_cpu>(&row).map(|r| r.hist).unwrap_or_default()) {
+                *total += n;
+            }
+        }
+    }
+    sum
 }
 
 /// Sum over the CPUs of a per-CPU u64 counter.

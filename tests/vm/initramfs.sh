@@ -103,7 +103,7 @@ cp "$(realpath "$ldso")" usr/lib/sg/ld.so || exit 1
 # protect module: ptrace, process_vm_writev, pidfd_getfd, BPF objects by id
 "$cc" -O2 -static -o usr/bin/sg-protecttool "$here/protecttool.c" || exit 1
 # telemetry: workloads with known CPU, switch and traffic counts
-"$cc" -O2 -static -o usr/bin/sg-teltool "$here/teltool.c" || exit 1
+"$cc" -O2 -static -pthread -o usr/bin/sg-teltool "$here/teltool.c" || exit 1
 if [ "$arch" = aarch64 ]; then
     # qemu's virt machine has no isa-debug-exit: init hands the verdict over by
     # semihosting (see sg-exit.c).

@@ -1,6 +1,8 @@
 // sg-teltool: the telemetry scenario's workloads (tests/vm/scenarios/telemetry.sh), with
 // known counts; built statically into the guest by initramfs.sh, never part of the product.
 //   sg-teltool burn MS              spin on the CPU for MS milliseconds of wall time
+//   sg-teltool burn-thread MS       a second thread spins MS ms and exits; the process
+//                                   stays 3 s more (its CPU time is a gone thread's)
 //   sg-teltool pingpong N           N round trips of one byte between this process and a
 //                                   child over two pipes (each side blocks N times)
 //   sg-teltool udp PORT COUNT SIZE  a child receives on 127.0.0.1:PORT while this process
@@ -13,6 +15,7 @@
 // then "ok"; or "error: ..." and exits 1.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +72,29 @@ static int burn(long long ms)
 	while (now_ms() < end)
 		for (int i = 0; i < 100000; i++)
 			spins++;
+	return 0;
+}
+
+static void *spin(void *ms)
+{
+	volatile unsigned long spins = 0;
+	long long end = now_ms() + *(long long *)ms;
+
+	while (now_ms() < end)
+		for (int i = 0; i < 100000; i++)
+			spins++;
+	return NULL;
+}
+
+static int burn_thread(long long ms)
+{
+	pthread_t thread;
+
+	printf("pid %d child 0\n", getpid());
+	fflush(stdout);
+	if (pthread_create(&thread, NULL, spin, &ms) != 0 || pthread_join(thread, NULL) != 0)
+		return die("thread");
+	sleep(3);
 	return 0;
 }
 
@@ -166,6 +192,8 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "burn") == 0)
 		rc = burn(atoll(argv[2]));
+	else if (argc == 3 && strcmp(argv[1], "burn-thread") == 0)
+		rc = burn_thread(atoll(argv[2]));
 	else if (argc == 3 && strcmp(argv[1], "pingpong") == 0)
 		rc = pingpong(atol(argv[2]));
 	else if (argc == 5 && strcmp(argv[1], "udp") == 0)

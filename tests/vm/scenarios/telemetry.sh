@@ -2,12 +2,15 @@
 # kernels: 6.1
 # telemetry: [telemetry] counted in the kernel, written every interval. Known workloads
 # (sg-teltool) appear in the `resource` records with their counts: a CPU burner (CPU time
-# within the wall time it spun, at least a quarter of it on this shared vCPU), 10,000 pipe
-# round trips (each side switches at least 10,000 times in all, at most 30,000, and
-# mostly voluntarily), 200 UDP datagrams of 1000 bytes to a local listener (packets and
+# within the wall time it spun, at least a quarter of it on this shared vCPU; the same for
+# a thread that spun and exited while its process lived on), 10,000 pipe round trips
+# (each side switches at least 10,000 times in all, at most 30,000, and mostly
+# voluntarily; the host's run-queue waits in a `runq_latency` record), 200 UDP datagrams of 1000 bytes to a local listener (packets and
 # bytes exact on both sides); 50 datagrams to a closed port show as drops under the
 # kernel's reason (NO_SOCKET, 5.17+) or, on 5.10, as "unknown" with the UDP function that
-# freed them; probe says which. Then a table of 16 processes overflows, and says so.
+# freed them; probe says which. The run-queue waits timed by the wake-up programs, the
+# path of a kernel without sched_info (forced). Then a table of 16 exited threads
+# overflows, and says so.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
@@ -62,6 +65,8 @@ start_agent /tmp/sg.toml
 say "workloads"
 run_tool burn 3000
 burner=$PID
+run_tool burn-thread 1000
+threaded=$PID
 run_tool pingpong 10000
 ping=$PID pong=$CHILD
 run_tool udp 5555 200 1000
@@ -74,6 +79,7 @@ say "CPU burner"
 wait_for_record '"op":"resource"' "\"pid\":$burner," '"comm":"sg-teltool"' '"top":["cpu"'
 rec_has '"cgroup_id":' '"container":false' '"interval_ms":'
 within "burner cpu_ms" $(($(sum cpu_ns "$burner") / 1000000)) 750 3600
+within "gone thread's cpu_ms" $(($(sum cpu_ns "$threaded") / 1000000)) 250 1200
 
 say "pipe ping-pong"
 for p in $ping $pong; do
@@ -84,6 +90,7 @@ for p in $ping $pong; do
 done
 wait_for_record '"op":"resource"' "\"pid\":$ping," '"switches"'
 [ "$(sum runq_waits "$ping")" -gt 0 ] || fail "no run-queue waits measured for the ping-pong"
+wait_for_record '"op":"runq_latency"' '"waits":' '"runq_hist":{"'
 
 say "UDP traffic, exact"
 within "sender tx_packets" "$(sum tx_packets "$sender")" 200 200
@@ -105,7 +112,21 @@ within "drops to the closed port" "$drops" 50 60
 assert_no_record '"module":"telemetry"' '"op":"overflow"'
 stop_agent
 
-say "a full process table is counted"
+say "run-queue waits timed from the wake-ups (a kernel without sched_info)"
+sed 's|/tmp/sg.log|/tmp/sg-wake.log|' /tmp/sg.toml >/tmp/sg-wake.toml
+export SAFEGUARD_TELEMETRY_WAKEUPS=1
+start_agent /tmp/sg-wake.toml
+unset SAFEGUARD_TELEMETRY_WAKEUPS
+grep -q 'run-queue wait from wake-up programs' "$AGENT_ERR" || fail "not the wake-up path: $(cat "$AGENT_ERR")"
+run_tool pingpong 2000
+ping=$PID
+sleep 5
+[ "$(sum runq_waits "$ping")" -gt 0 ] || fail "no run-queue waits timed for the ping-pong"
+[ "$(sum runq_wait_ns "$ping")" -gt 0 ] || fail "no run-queue wait time for the ping-pong"
+wait_for_record '"op":"runq_latency"' '"waits":' '"runq_hist":{"'
+stop_agent
+
+say "a full table of exited threads is counted"
 cat >/tmp/sg-small.toml <<'TOMLEOF'
 [log]
 format = "json"
@@ -117,5 +138,5 @@ TOMLEOF
 start_agent /tmp/sg-small.toml
 for i in $(seq 40); do /bin/true; done
 wait_for_record '"module":"telemetry"' '"op":"overflow"' '"level":"ERROR"' '"max_processes":16'
-[ "$(echo "$REC" | sed -n 's/.*"processes":\([0-9]*\).*/\1/p')" -gt 0 ] || fail "overflow without processes: $REC"
+[ "$(echo "$REC" | sed -n 's/.*"exits":\([0-9]*\).*/\1/p')" -gt 0 ] || fail "overflow without exits: $REC"
 stop_agent
