@@ -688,7 +688,7 @@ struct sg_tel_thread {
 	__u32 tid;
 	__u32 tgid;
 	__u32 flags; /* SG_FLAG_CONTAINER */
-	__u32 _pad;
+	__u32 renamed_from; /* in tel_exited: not an exit but an exec by this former tid */
 	__u8 comm[SG_COMM_LEN]; /* the process's (its group leader's) */
 };
 
@@ -700,6 +700,7 @@ struct sg_tel_cpu {
 	__u64 wait;
 	__u32 tid;
 	__u32 waited;
+	__u64 _pad[6]; /* 256 bytes: CPUs next to each other write no common cache line */
 };
 
 /* tel_exited key: a thread that exited since the agent last read the table. */

@@ -31,6 +31,9 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* 1: the threads' counts are read (the cpu or runq measure): sg_tel_exec tells
+ * the agent about a thread that took its leader's pid. */
+const volatile __u32 sg_tel_threads_on = 0;
 /* 1: the run-queue wait is timed by the wake-up programs and tel_wakeups, on a
  * kernel that does not keep its own (sched_info, /proc/PID/schedstat); 0: read
  * from the kernel's sched_info at each switch, and no wake-up program runs. */
@@ -341,14 +344,18 @@ static __always_inline void thread_counts(struct task_struct *task, struct sg_te
 	BPF_CORE_READ_STR_INTO(&t->comm, leader, comm);
 }
 
-/* Every thread, every interval (the agent runs it): its counts so far. */
+#define SG_PF_EXITING 0x00000004 /* include/linux/sched.h */
+
+/* Every thread, every interval (the agent runs it): its counts so far. Not a thread
+ * that is exiting: its last counts come from sg_tel_thread_exit, and a zombie stays
+ * listed until it is reaped (listed after its exit was read, it would count again). */
 SEC("iter/task")
 int sg_tel_threads(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
 	struct sg_tel_thread t = {};
 
-	if (!task)
+	if (!task || (task->flags & SG_PF_EXITING))
 		return 0;
 	thread_counts(task, &t);
 	bpf_seq_write(ctx->meta->seq, &t, sizeof(t));
@@ -371,15 +378,27 @@ int BPF_PROG(sg_tel_thread_exit, struct task_struct *p)
 	return 0;
 }
 
-/* A new program image: the process's name changes. */
+/* A new program image: the process's name changes. A thread other than the leader
+ * that execs takes the leader's pid and start time (de_thread, after the leader's
+ * exit): the agent is told its old tid and its counts at the exec, so that what it
+ * counted before is not counted again under its new name. */
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(sg_tel_exec, struct task_struct *p)
+int BPF_PROG(sg_tel_exec, struct task_struct *p, pid_t old_pid)
 {
 	__u32 tgid = p->tgid;
 	struct sg_tel_proc *proc = bpf_map_lookup_elem(&tel_procs, &tgid);
+	struct sg_tel_thread t = {};
+	struct sg_tel_thread_key key = {};
 
 	if (proc)
 		BPF_CORE_READ_STR_INTO(&proc->comm, p, comm);
+	if (!sg_tel_threads_on || (__u32)old_pid == tgid)
+		return 0;
+	thread_counts(p, &t);
+	t.renamed_from = old_pid;
+	key.tid = old_pid; /* start_time 0: no thread's */
+	if (bpf_map_update_elem(&tel_exited, &key, &t, BPF_ANY))
+		tel_count(SG_TEL_EXITS_FULL);
 	return 0;
 }
 

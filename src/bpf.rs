@@ -73,7 +73,7 @@ const _: () = assert!(size_of::<sg::sg_interp_key>() == 16);
 const _: () = assert!(size_of::<sg::sg_tel_proc>() == 9 * 8 + 8 + 16);
 const _: () = assert!(size_of::<sg::sg_tel_thread>() == 8 * 8 + 4 * 4 + 16);
 const _: () = assert!(size_of::<sg::sg_tel_thread_key>() == 16);
-const _: () = assert!(size_of::<sg::sg_tel_cpu>() == 24 * 8 + 16);
+const _: () = assert!(size_of::<sg::sg_tel_cpu>() == 256);
 const _: () = assert!(size_of::<sg::sg_tel_drop_key>() == 16);
 
 // SAFETY: these are plain C structs of integers and byte arrays (no pointers, no

@@ -203,6 +203,9 @@ pub struct Thread {
     pub start_time: u64,
     pub process: Identity,
     pub counts: Counts,
+    /// In `tel_exited`: not an exit, the exec of a thread that had this tid and took
+    /// its leader's pid and start time.
+    pub renamed_from: Option<u32>,
 }
 
 impl Thread {
@@ -218,6 +221,7 @@ impl Thread {
                 comm: crate::bpf::c_bytes(&thread.comm).to_vec(),
             },
             counts: Counts::of_thread(thread),
+            renamed_from: (thread.renamed_from != 0).then_some(thread.renamed_from),
         }
     }
 }
@@ -229,38 +233,56 @@ pub struct Threads {
     /// By tid and start time: the counts last read, and in which interval.
     last: HashMap<(u32, u64), (Counts, u64)>,
     interval: u64,
+    /// When the last listing began (CLOCK_MONOTONIC ns, the clock of start times).
+    listed_at: u64,
 }
 
 impl Threads {
-    /// One interval: the threads that exited since the last (read first, with their
-    /// last counts) and the threads listed alive after. Each process's counts in the
-    /// interval, summed over its threads; a thread never read before counts from its
-    /// start (it started in the interval: the first interval only sets the base).
-    pub fn interval(&mut self, exited: &[Thread], alive: &[Thread]) -> Vec<(Identity, Counts)> {
+    /// One interval: the threads listed alive at `listed_at`, and those that exited
+    /// or exec'd since the last interval (with their counts then: an exit wins over a
+    /// listing of the same thread). Each process's counts in the interval, summed over
+    /// its threads.
+    ///
+    /// A thread never read before counts from its start if it started after the last
+    /// listing; one that started before it lost its last read (gone unlisted for more
+    /// than two intervals): it counts from now on, never twice. A thread that exec'd
+    /// (it took its leader's pid and start time, after the leader's exit) goes on from
+    /// its read under its former tid. The first interval only sets the base.
+    pub fn interval(&mut self, alive: &[Thread], exited: &[Thread], listed_at: u64) -> Vec<(Identity, Counts)> {
         self.interval += 1;
         let mut processes: HashMap<(u32, u64), (Identity, Counts)> = HashMap::new();
         let mut add = |thread: &Thread, delta: Counts| {
             let key = (thread.process.pid, thread.process.start_time);
             processes.entry(key).or_insert_with(|| (thread.process.clone(), Counts::default())).1.add(&delta);
         };
+        let before_listing = self.listed_at;
+        let since = |thread: &Thread, read: Option<(Counts, u64)>| match read {
+            Some((before, _)) => thread.counts.since(&before),
+            None if thread.start_time < before_listing => Counts::default(),
+            None => thread.counts.clone(),
+        };
         let mut gone = HashSet::new();
-        for thread in exited {
+        // exits first: a leader's exit frees the key its exec'ing thread takes next
+        for thread in exited.iter().filter(|t| t.renamed_from.is_none()) {
             let key = (thread.tid, thread.start_time);
-            let before = self.last.remove(&key).map(|(counts, _)| counts).unwrap_or_default();
-            add(thread, thread.counts.since(&before));
+            add(thread, since(thread, self.last.remove(&key)));
             gone.insert(key);
         }
-        // An exited thread can still be listed until the kernel releases it.
+        for thread in exited.iter().filter(|t| t.renamed_from.is_some()) {
+            let former = self.last.keys().find(|(tid, _)| Some(*tid) == thread.renamed_from).copied();
+            let read = former.and_then(|key| self.last.remove(&key));
+            add(thread, read.map_or_else(|| thread.counts.clone(), |(before, _)| thread.counts.since(&before)));
+            self.last.insert((thread.tid, thread.start_time), (thread.counts.clone(), self.interval));
+        }
         for thread in alive.iter().filter(|t| !gone.contains(&(t.tid, t.start_time))) {
             let key = (thread.tid, thread.start_time);
-            let before = self.last.get(&key).map(|(counts, _)| counts.clone()).unwrap_or_default();
-            add(thread, thread.counts.since(&before));
-            self.last.insert(key, (thread.counts.clone(), self.interval));
+            add(thread, since(thread, self.last.insert(key, (thread.counts.clone(), self.interval))));
         }
-        // A thread neither listed nor exited exited between the two reads: its exit
-        // comes with the next interval, diffed against this last read. Then forget it.
+        // A thread neither listed nor exited is exiting: its exit comes with a later
+        // interval, diffed against this last read. Forgotten after two.
         let now = self.interval;
-        self.last.retain(|_, (_, read)| now - *read <= 1);
+        self.last.retain(|_, (_, read)| now - *read <= 2);
+        self.listed_at = listed_at;
         processes.into_values().filter(|(_, counts)| !counts.is_zero()).collect()
     }
 }
@@ -443,7 +465,7 @@ mod tests {
 
     fn thread(tid: u32, start_time: u64, pid: u32, cpu_ns: u64) -> Thread {
         let counts = Counts { cpu_ns, switches_voluntary: cpu_ns / 10, ..Counts::default() };
-        Thread { tid, start_time, process: who(pid), counts }
+        Thread { tid, start_time, process: who(pid), counts, renamed_from: None }
     }
 
     fn cpu_of(deltas: &[(Identity, Counts)], pid: u32) -> Option<u64> {
@@ -454,26 +476,42 @@ mod tests {
     fn threads_are_diffed_and_summed_per_process() {
         let mut threads = Threads::default();
         // the first interval sets the base (the caller drops what it returns)
-        threads.interval(&[], &[thread(10, 1, 10, 100), thread(11, 2, 10, 50), thread(20, 3, 20, 7)]);
-        // 10 ran 30 more, 11 exited after 5 more, 12 started and ran 8, 20 did nothing
-        let exited = [thread(11, 2, 10, 55)];
-        let alive = [thread(10, 1, 10, 130), thread(11, 2, 10, 55), thread(12, 4, 10, 8), thread(20, 3, 20, 7)];
-        let deltas = threads.interval(&exited, &alive);
+        threads.interval(&[thread(10, 1, 10, 100), thread(11, 2, 10, 50), thread(20, 3, 20, 7)], &[], 100);
+        // 10 ran 30 more, 11 exited after 5 more (and is still listed), 12 started
+        // and ran 8, 20 did nothing
+        let alive = [thread(10, 1, 10, 130), thread(11, 2, 10, 55), thread(12, 140, 10, 8), thread(20, 3, 20, 7)];
+        let deltas = threads.interval(&alive, &[thread(11, 2, 10, 55)], 200);
         assert_eq!(cpu_of(&deltas, 10), Some(30 + 5 + 8));
         assert_eq!(deltas.iter().find(|(who, _)| who.pid == 10).unwrap().1.switches_voluntary, 3);
         assert_eq!(cpu_of(&deltas, 20), None, "nothing counted: not written");
-        // 12 exited after the table was read and was released before the listing:
-        // its exit comes next time, against the last read
-        let deltas = threads.interval(&[], &[thread(10, 1, 10, 130)]);
+        // 12 is exiting: not listed; its exit comes next time, against the last read
+        let deltas = threads.interval(&[thread(10, 1, 10, 130)], &[], 300);
         assert_eq!(cpu_of(&deltas, 10), None);
-        let deltas = threads.interval(&[thread(12, 4, 10, 9)], &[thread(10, 1, 10, 130)]);
+        let deltas = threads.interval(&[thread(10, 1, 10, 130)], &[thread(12, 140, 10, 9)], 400);
         assert_eq!(cpu_of(&deltas, 10), Some(1));
-        // a thread born and gone within one interval counts whole; a reused tid
-        // with another start time is another thread
-        let deltas = threads.interval(&[thread(12, 9, 10, 40)], &[thread(10, 1, 10, 130)]);
+        // born and gone within one interval: counted whole; a reused tid with another
+        // start time is another thread
+        let deltas = threads.interval(&[thread(10, 1, 10, 130)], &[thread(12, 450, 10, 40)], 500);
         assert_eq!(cpu_of(&deltas, 10), Some(40));
-        // forgotten: 20 was not listed for two intervals
+        // forgotten: 20 was not listed for three intervals
         assert!(!threads.last.contains_key(&(20, 3)));
+    }
+
+    #[test]
+    fn an_exec_by_another_thread_goes_on_from_its_former_read() {
+        let mut threads = Threads::default();
+        threads.interval(&[thread(10, 1, 10, 100), thread(11, 2, 10, 50)], &[], 100);
+        // 11 ran 20 more and exec'd: the leader 10 exited after 3 more, and 11 goes
+        // on as (10, 1), listed with 80 (10 more since the exec)
+        let exec = Thread { renamed_from: Some(11), ..thread(10, 1, 10, 70) };
+        let deltas = threads.interval(&[thread(10, 1, 10, 80)], &[thread(10, 1, 10, 103), exec], 200);
+        assert_eq!(cpu_of(&deltas, 10), Some(3 + 20), "the leader's last 3, 11's 20 before the exec");
+        let deltas = threads.interval(&[thread(10, 1, 10, 95)], &[], 300);
+        assert_eq!(cpu_of(&deltas, 10), Some(25), "from the exec on");
+        // a thread older than the last listing with no read (its read forgotten) is
+        // counted from now on, not from its start
+        let deltas = threads.interval(&[thread(10, 1, 10, 95), thread(30, 50, 10, 500)], &[], 400);
+        assert_eq!(cpu_of(&deltas, 10), None);
     }
 
     #[test]

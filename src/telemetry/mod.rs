@@ -34,7 +34,7 @@ pub const PROGRAMS: &[Program<&'static str>] = &[
     Program::new("sg_tel_switch", HookKind::Tracepoint, "sched_switch", &["runq"]),
     Program::new("sg_tel_wakeup", HookKind::Tracepoint, "sched_wakeup", &["runq"]),
     Program::new("sg_tel_wakeup_new", HookKind::Tracepoint, "sched_wakeup_new", &["runq"]),
-    Program::new("sg_tel_exec", HookKind::Tracepoint, "sched_process_exec", &["runq", "net"]),
+    Program::new("sg_tel_exec", HookKind::Tracepoint, "sched_process_exec", &["cpu", "runq", "net"]),
     Program::new("sg_tel_tcp_send", HookKind::Function, "tcp_sendmsg", &["net"]),
     Program::new("sg_tel_udp_send", HookKind::Function, "udp_sendmsg", &["net"]),
     Program::new("sg_tel_udp6_send", HookKind::Function, "udpv6_sendmsg", &["net"]),
@@ -234,17 +234,11 @@ impl Telemetry {
     }
 
     /// Each process's CPU time, switches and run-queue wait in the interval, as the
-    /// scheduler counts its threads: those that exited since the last read, then
-    /// every thread alive (the iterator).
+    /// scheduler counts its threads: every thread alive (the iterator), then those
+    /// that exited since the last read (taken from `tel_exited` only once the listing
+    /// worked).
     fn threads_read(&mut self, skel: &TelemetrySkel<'_>) -> anyhow::Result<Vec<(Identity, Counts)>> {
-        let exited = &skel.maps.tel_exited;
-        let mut gone = Vec::new();
-        for key in exited.keys() {
-            if let Ok(Some(value)) = exited.lookup(&key, MapFlags::ANY) {
-                gone.extend(decode::<sg::sg_tel_thread>(&value).map(|t| Thread::of(&t)));
-            }
-            let _ = exited.delete(&key);
-        }
+        let listed_at = monotonic_ns();
         let link = skel.progs.sg_tel_threads.attach().context("attach the thread iterator")?;
         let mut listing = libbpf_rs::Iter::new(&link).context("open the thread iterator")?;
         let mut bytes = Vec::new();
@@ -254,7 +248,17 @@ impl Telemetry {
             .filter_map(decode::<sg::sg_tel_thread>)
             .map(|t| Thread::of(&t))
             .collect();
-        let mut deltas = self.threads.interval(&gone, &alive);
+        // The keys first: deleting while walking would restart the walk at each key.
+        let exited = &skel.maps.tel_exited;
+        let keys: Vec<Vec<u8>> = exited.keys().collect();
+        let mut gone = Vec::with_capacity(keys.len());
+        for key in &keys {
+            if let Ok(Some(value)) = exited.lookup(key, MapFlags::ANY) {
+                gone.extend(decode::<sg::sg_tel_thread>(&value).map(|t| Thread::of(&t)));
+            }
+            let _ = exited.delete(key);
+        }
+        let mut deltas = self.threads.interval(&alive, &gone, listed_at);
         if !self.on(Measure::Cpu) {
             for (_, counts) in &mut deltas {
                 (counts.cpu_ns, counts.switches_voluntary, counts.switches_involuntary) = (0, 0, 0);
@@ -299,13 +303,15 @@ impl Telemetry {
         let live: std::collections::HashSet<u32> =
             map.keys().filter_map(|k| k.as_slice().try_into().ok().map(u32::from_ne_bytes)).collect();
         self.snapshots.retain(|pid| live.contains(&pid));
+        let mut index: HashMap<(u32, u64), usize> =
+            deltas.iter().enumerate().map(|(i, (who, _))| ((who.pid, who.start_time), i)).collect();
         for (who, counts) in threads {
-            match deltas
-                .iter_mut()
-                .find(|(known, _): &&mut (Identity, Counts)| (known.pid, known.start_time) == (who.pid, who.start_time))
-            {
-                Some((_, sum)) => sum.add(&counts),
-                None => deltas.push((who, counts)),
+            match index.get(&(who.pid, who.start_time)) {
+                Some(&i) => deltas[i].1.add(&counts),
+                None => {
+                    index.insert((who.pid, who.start_time), deltas.len());
+                    deltas.push((who, counts));
+                }
             }
         }
         counts::top(&deltas, self.config.top as usize)
@@ -352,6 +358,7 @@ impl runtime::Module for Telemetry {
             (self.on(Measure::Cpu), self.on(Measure::Runq), self.on(Measure::Net), self.on(Measure::Drops));
         let rodata = open.maps.rodata_data.as_deref_mut().context("telemetry: no rodata")?;
         rodata.sg_agent_pidns = self.agent_pidns;
+        rodata.sg_tel_threads_on = u32::from(cpu || runq);
         rodata.sg_tel_runq_wakeups = u32::from(!self.sched_info);
         let processes = self.config.max_processes;
         open.maps.tel_procs.set_max_entries(processes).context("telemetry: process table size")?;
@@ -370,7 +377,7 @@ impl runtime::Module for Telemetry {
             "sg_tel_threads" | "sg_tel_thread_exit" => cpu || runq,
             "sg_tel_switch" => runq,
             "sg_tel_wakeup" | "sg_tel_wakeup_new" => runq && !sched_info,
-            "sg_tel_exec" => (runq && !sched_info) || net,
+            "sg_tel_exec" => cpu || runq || net,
             "sg_tel_kfree_skb" => drops,
             "sg_tel_forward" | "sg_tel_forward6" => drops && forward,
             _ => net,
@@ -378,7 +385,7 @@ impl runtime::Module for Telemetry {
         Ok(())
     }
 
-    fn fill(&mut self, skel: &TelemetrySkel<'_>, _ctx: &ModuleContext) -> anyhow::Result<()> {
+    fn fill(&mut self, _skel: &TelemetrySkel<'_>, _ctx: &ModuleContext) -> anyhow::Result<()> {
         if self.on(Measure::Runq) {
             let how = match self.sched_info {
                 true => "the kernel's sched_info",
@@ -386,11 +393,18 @@ impl runtime::Module for Telemetry {
             };
             log::info!("telemetry: run-queue wait from {how}");
         }
-        if self.on(Measure::Cpu) || self.on(Measure::Runq) {
-            // The base the first interval is diffed against.
-            self.threads_read(skel).context("telemetry: list the threads")?;
-        }
         self.last = Instant::now();
+        Ok(())
+    }
+
+    /// The base the first interval is diffed against, read once the exit program is
+    /// attached (no exit falls between).
+    fn attached(&mut self, skel: &TelemetrySkel<'_>, _ctx: &ModuleContext) -> anyhow::Result<()> {
+        if self.on(Measure::Cpu) || self.on(Measure::Runq) {
+            if let Err(err) = self.threads_read(skel) {
+                log::warn!("telemetry: threads not listed: {err:#}; the first interval counts them whole");
+            }
+        }
         Ok(())
     }
 
@@ -404,6 +418,14 @@ impl runtime::Module for Telemetry {
             self.report(skel, ctx);
         }
     }
+}
+
+/// CLOCK_MONOTONIC in ns: the clock of a task's start_time.
+fn monotonic_ns() -> u64 {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes the timespec it is given, nothing else.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
 }
 
 /// The host's run-queue waits by slot so far: `tel_cpu`'s rows (one per CPU) summed.

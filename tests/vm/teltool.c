@@ -3,6 +3,10 @@
 //   sg-teltool burn MS              spin on the CPU for MS milliseconds of wall time
 //   sg-teltool burn-thread MS       a second thread spins MS ms and exits; the process
 //                                   stays 3 s more (its CPU time is a gone thread's)
+//   sg-teltool burn-zombie MS       a child spins MS ms and exits; reaped 5 s later
+//                                   (prints the child's pid)
+//   sg-teltool burn-exec MS         a second thread spins MS ms, then execs
+//                                   `sg-teltool burn MS` (it takes the leader's pid)
 //   sg-teltool pingpong N           N round trips of one byte between this process and a
 //                                   child over two pipes (each side blocks N times)
 //   sg-teltool udp PORT COUNT SIZE  a child receives on 127.0.0.1:PORT while this process
@@ -96,6 +100,43 @@ static int burn_thread(long long ms)
 		return die("thread");
 	sleep(3);
 	return 0;
+}
+
+static int burn_zombie(long long ms)
+{
+	pid_t child = fork();
+
+	if (child < 0)
+		return die("fork");
+	if (child == 0) {
+		spin(&ms);
+		_exit(0);
+	}
+	printf("pid %d child %d\n", getpid(), child);
+	fflush(stdout);
+	sleep(5);
+	return reap(child);
+}
+
+static void *spin_and_exec(void *arg)
+{
+	char **argv = arg;
+	long long ms = atoll(argv[2]);
+
+	spin(&ms);
+	execv("/proc/self/exe", (char *[]){ "sg-teltool", "burn", argv[2], NULL });
+	printf("error: execv: %m\n");
+	exit(1);
+}
+
+static int burn_exec(char **argv)
+{
+	pthread_t thread;
+
+	if (pthread_create(&thread, NULL, spin_and_exec, argv) != 0)
+		return die("thread");
+	pthread_join(thread, NULL);
+	return 1;
 }
 
 static int pingpong(long n)
@@ -194,6 +235,10 @@ int main(int argc, char **argv)
 		rc = burn(atoll(argv[2]));
 	else if (argc == 3 && strcmp(argv[1], "burn-thread") == 0)
 		rc = burn_thread(atoll(argv[2]));
+	else if (argc == 3 && strcmp(argv[1], "burn-zombie") == 0)
+		rc = burn_zombie(atoll(argv[2]));
+	else if (argc == 3 && strcmp(argv[1], "burn-exec") == 0)
+		rc = burn_exec(argv);
 	else if (argc == 3 && strcmp(argv[1], "pingpong") == 0)
 		rc = pingpong(atol(argv[2]));
 	else if (argc == 5 && strcmp(argv[1], "udp") == 0)

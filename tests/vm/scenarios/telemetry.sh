@@ -3,10 +3,12 @@
 # telemetry: [telemetry] counted in the kernel, written every interval. Known workloads
 # (sg-teltool) appear in the `resource` records with their counts: a CPU burner (CPU time
 # within the wall time it spun, at least a quarter of it on this shared vCPU; the same for
-# a thread that spun and exited while its process lived on), 10,000 pipe round trips
-# (each side switches at least 10,000 times in all, at most 30,000, and mostly
-# voluntarily; the host's run-queue waits in a `runq_latency` record), 200 UDP datagrams of 1000 bytes to a local listener (packets and
-# bytes exact on both sides); 50 datagrams to a closed port show as drops under the
+# a thread that spun and exited while its process lived on, and for a child left a zombie
+# for two intervals; a thread that spun 1 s and then exec'd a 1 s burner: 1 to 2.4 s,
+# never counted twice), 10,000 pipe round trips (each side switches at least 10,000
+# times in all, at most 30,000, and mostly voluntarily; the host's run-queue waits in a
+# `runq_latency` record), 200 UDP datagrams of 1000 bytes to a local listener (packets
+# and bytes exact on both sides); 50 datagrams to a closed port show as drops under the
 # kernel's reason (NO_SOCKET, 5.17+) or, on 5.10, as "unknown" with the UDP function that
 # freed them; probe says which. The run-queue waits timed by the wake-up programs, the
 # path of a kernel without sched_info (forced). Then a table of 16 exited threads
@@ -67,6 +69,10 @@ run_tool burn 3000
 burner=$PID
 run_tool burn-thread 1000
 threaded=$PID
+run_tool burn-zombie 1000
+zombie=$CHILD
+run_tool burn-exec 1000
+execd=$PID
 run_tool pingpong 10000
 ping=$PID pong=$CHILD
 run_tool udp 5555 200 1000
@@ -80,6 +86,8 @@ wait_for_record '"op":"resource"' "\"pid\":$burner," '"comm":"sg-teltool"' '"top
 rec_has '"cgroup_id":' '"container":false' '"interval_ms":'
 within "burner cpu_ms" $(($(sum cpu_ns "$burner") / 1000000)) 750 3600
 within "gone thread's cpu_ms" $(($(sum cpu_ns "$threaded") / 1000000)) 250 1200
+within "zombie's cpu_ms" $(($(sum cpu_ns "$zombie") / 1000000)) 250 1200
+within "exec'd thread's process cpu_ms" $(($(sum cpu_ns "$execd") / 1000000)) 1000 2400
 
 say "pipe ping-pong"
 for p in $ping $pong; do
