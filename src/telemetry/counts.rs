@@ -230,11 +230,18 @@ impl Thread {
 /// of a thread only grow while it lives.
 #[derive(Default)]
 pub struct Threads {
-    /// By tid and start time: the counts last read, and in which interval.
-    last: HashMap<(u32, u64), (Counts, u64)>,
+    /// By tid and start time.
+    last: HashMap<(u32, u64), Read>,
     interval: u64,
-    /// When the last listing began (CLOCK_MONOTONIC ns, the clock of start times).
-    listed_at: u64,
+    /// When the last two listings began, the last first (CLOCK_MONOTONIC ns, the
+    /// clock of start times).
+    listed_at: [u64; 2],
+}
+
+struct Read {
+    counts: Counts,
+    interval: u64,
+    pid: u32,
 }
 
 impl Threads {
@@ -243,11 +250,12 @@ impl Threads {
     /// listing of the same thread). Each process's counts in the interval, summed over
     /// its threads.
     ///
-    /// A thread never read before counts from its start if it started after the last
-    /// listing; one that started before it lost its last read (gone unlisted for more
-    /// than two intervals): it counts from now on, never twice. A thread that exec'd
-    /// (it took its leader's pid and start time, after the leader's exit) goes on from
-    /// its read under its former tid. The first interval only sets the base.
+    /// A thread never read before counts from its start if it started after the
+    /// listing before the last (a thread that was just forking may be missing from a
+    /// listing); one older than that lost its last read (unlisted for more than two
+    /// intervals): it counts from now on, never twice. A thread that exec'd (it took
+    /// its leader's pid and start time, after the leader's exit) goes on from its read
+    /// under its former tid. The first interval only sets the base.
     pub fn interval(&mut self, alive: &[Thread], exited: &[Thread], listed_at: u64) -> Vec<(Identity, Counts)> {
         self.interval += 1;
         let mut processes: HashMap<(u32, u64), (Identity, Counts)> = HashMap::new();
@@ -255,12 +263,14 @@ impl Threads {
             let key = (thread.process.pid, thread.process.start_time);
             processes.entry(key).or_insert_with(|| (thread.process.clone(), Counts::default())).1.add(&delta);
         };
-        let before_listing = self.listed_at;
-        let since = |thread: &Thread, read: Option<(Counts, u64)>| match read {
-            Some((before, _)) => thread.counts.since(&before),
-            None if thread.start_time < before_listing => Counts::default(),
+        let known_since = self.listed_at[1];
+        let since = |thread: &Thread, read: Option<Read>| match read {
+            Some(read) => thread.counts.since(&read.counts),
+            None if thread.start_time < known_since => Counts::default(),
             None => thread.counts.clone(),
         };
+        let read =
+            |thread: &Thread, interval| Read { counts: thread.counts.clone(), interval, pid: thread.process.pid };
         let mut gone = HashSet::new();
         // exits first: a leader's exit frees the key its exec'ing thread takes next
         for thread in exited.iter().filter(|t| t.renamed_from.is_none()) {
@@ -268,21 +278,26 @@ impl Threads {
             add(thread, since(thread, self.last.remove(&key)));
             gone.insert(key);
         }
+        let mut renamed = HashSet::new();
         for thread in exited.iter().filter(|t| t.renamed_from.is_some()) {
-            let former = self.last.keys().find(|(tid, _)| Some(*tid) == thread.renamed_from).copied();
-            let read = former.and_then(|key| self.last.remove(&key));
-            add(thread, read.map_or_else(|| thread.counts.clone(), |(before, _)| thread.counts.since(&before)));
-            self.last.insert((thread.tid, thread.start_time), (thread.counts.clone(), self.interval));
+            let former = thread.renamed_from.map(|tid| (tid, thread.process.pid));
+            let key = self.last.iter().find(|(k, r)| Some((k.0, r.pid)) == former).map(|(k, _)| *k);
+            let before = key.and_then(|key| self.last.remove(&key));
+            add(thread, before.map_or_else(|| thread.counts.clone(), |r| thread.counts.since(&r.counts)));
+            self.last.insert((thread.tid, thread.start_time), read(thread, self.interval));
+            renamed.extend(former);
         }
-        for thread in alive.iter().filter(|t| !gone.contains(&(t.tid, t.start_time))) {
+        // A listing under a former tid was before the exec: the exec's counts cover it.
+        let listed = |t: &&Thread| !gone.contains(&(t.tid, t.start_time)) && !renamed.contains(&(t.tid, t.process.pid));
+        for thread in alive.iter().filter(listed) {
             let key = (thread.tid, thread.start_time);
-            add(thread, since(thread, self.last.insert(key, (thread.counts.clone(), self.interval))));
+            add(thread, since(thread, self.last.insert(key, read(thread, self.interval))));
         }
         // A thread neither listed nor exited is exiting: its exit comes with a later
         // interval, diffed against this last read. Forgotten after two.
         let now = self.interval;
-        self.last.retain(|_, (_, read)| now - *read <= 2);
-        self.listed_at = listed_at;
+        self.last.retain(|_, read| now - read.interval <= 2);
+        self.listed_at = [listed_at, self.listed_at[0]];
         processes.into_values().filter(|(_, counts)| !counts.is_zero()).collect()
     }
 }
@@ -508,10 +523,25 @@ mod tests {
         assert_eq!(cpu_of(&deltas, 10), Some(3 + 20), "the leader's last 3, 11's 20 before the exec");
         let deltas = threads.interval(&[thread(10, 1, 10, 95)], &[], 300);
         assert_eq!(cpu_of(&deltas, 10), Some(25), "from the exec on");
-        // a thread older than the last listing with no read (its read forgotten) is
-        // counted from now on, not from its start
-        let deltas = threads.interval(&[thread(10, 1, 10, 95), thread(30, 50, 10, 500)], &[], 400);
+        // a thread older than the listing before the last with no read (its read
+        // forgotten) is counted from now on, not from its start; one that started
+        // since (missing from a listing while it forked) from its start
+        let deltas = threads.interval(&[thread(10, 1, 10, 95), thread(30, 150, 10, 500)], &[], 400);
         assert_eq!(cpu_of(&deltas, 10), None);
+        let deltas = threads.interval(&[thread(10, 1, 10, 95), thread(31, 350, 10, 7)], &[], 500);
+        assert_eq!(cpu_of(&deltas, 10), Some(7));
+    }
+
+    #[test]
+    fn a_thread_listed_then_execing_in_one_interval_counts_once() {
+        let mut threads = Threads::default();
+        threads.interval(&[thread(10, 1, 10, 100)], &[], 100);
+        // 11 started after the listing, was listed with 40, then exec'd with 50
+        let exec = Thread { renamed_from: Some(11), ..thread(10, 1, 10, 50) };
+        let deltas = threads.interval(&[thread(11, 150, 10, 40)], &[thread(10, 1, 10, 100), exec], 200);
+        assert_eq!(cpu_of(&deltas, 10), Some(50));
+        let deltas = threads.interval(&[thread(10, 1, 10, 58)], &[], 300);
+        assert_eq!(cpu_of(&deltas, 10), Some(8));
     }
 
     #[test]
