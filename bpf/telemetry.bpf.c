@@ -35,8 +35,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * the agent about a thread that took its leader's pid. */
 const volatile __u32 sg_tel_threads_on = 0;
 /* 1: the run-queue wait is timed by the wake-up programs and tel_wakeups, on a
- * kernel that does not keep its own (sched_info, /proc/PID/schedstat); 0: read
- * from the kernel's sched_info at each switch, and no wake-up program runs. */
+ * kernel that does not keep its own (sched_info, /proc/PID/schedstat) or where
+ * sg_tel_switch cannot read the run queue's clock; 0: the kernel's sched_info,
+ * and no wake-up program runs. */
 const volatile __u32 sg_tel_runq_wakeups = 0;
 
 struct {
@@ -72,7 +73,8 @@ struct {
 } tel_counters SEC(".maps");
 
 /* The threads that exited since the agent last read this table, with their last
- * counts (struct sg_tel_thread). */
+ * counts; and the threads that exec'd as their leader (renamed_from set, key
+ * {former tid, 0}: see sg_tel_exec). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192); /* set by the agent: [telemetry] max_processes */
