@@ -1,5 +1,5 @@
 # boots: all
-# kernels: 6.1
+# kernels: 5.10 6.1 6.12
 # telemetry: [telemetry] counted in the kernel, written every interval. Known workloads
 # (sg-teltool) appear in the `resource` records with their counts: a CPU burner (CPU time
 # within the wall time it spun, at least a quarter of it on this shared vCPU; the same for
