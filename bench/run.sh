@@ -55,7 +55,9 @@ results "$here/results-telemetry.md" 'telemetry-' \
     "pipes between two processes; telemetry-udp: a loopback UDP datagram of 100 bytes and a" \
     "pipe acknowledgement), best of three, in guest instructions (qemu -icount shift=0):" \
     "detached, with [telemetry] on (every measure), detached again; the extra instructions" \
-    "per round trip and the ratio over detached (target: at most 1.03)."
+    "per round trip and the ratio over detached (target: at most 1.03). Lines ending in" \
+    "-every: the same with runq_sample = 1 (the run-queue histogram measures every wait," \
+    "not 1 in 8)."
 results "$here/results-detect.md" 'detect-' \
     "Each line: one loop of N operations (detect-exec: fork + execve of a small static" \
     "program + wait; detect-open: open+close of a file; detect-connect: connect + accept +" \

@@ -692,15 +692,18 @@ struct sg_tel_thread {
 	__u8 comm[SG_COMM_LEN]; /* the process's (its group leader's) */
 };
 
-/* Per CPU (tel_cpu): the host's run-queue waits counted on this CPU, by slot; and,
- * on a kernel without sched_info, the thread on the CPU and the wait that ended
- * when it came on (credited to its process when it leaves). */
+/* Per CPU (tel_cpu): the host's run-queue waits measured on this CPU, by slot (1 in
+ * sg_tel_runq_sample, picked by the xorshift state `random`); and, on a kernel
+ * without sched_info, the thread on the CPU and the wait that ended when it came on
+ * (credited to its process when it leaves). */
 struct sg_tel_cpu {
 	__u64 hist[SG_TEL_HIST_SLOTS];
 	__u64 wait;
 	__u32 tid;
 	__u32 waited;
-	__u64 _pad[6]; /* 256 bytes: CPUs next to each other write no common cache line */
+	__u32 random; /* the CPU's xorshift state: which waits the histogram measures */
+	__u32 _pad32;
+	__u64 _pad[5]; /* 256 bytes: CPUs next to each other write no common cache line */
 };
 
 /* tel_exited key: a thread that exited since the agent last read the table. */

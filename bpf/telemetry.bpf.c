@@ -39,6 +39,11 @@ const volatile __u32 sg_tel_threads_on = 0;
  * sg_tel_switch cannot read the run queue's clock; 0: the kernel's sched_info,
  * and no wake-up program runs. */
 const volatile __u32 sg_tel_runq_wakeups = 0;
+/* With sched_info: the histogram measures one wait in this many, picked at random
+ * ([telemetry] runq_sample; 1: every wait). Run at every switch, the timing and the
+ * slot cost about as much as attaching a program at all; the exact count and sum of
+ * the waits come from the threads' sched_info anyway. */
+const volatile __u32 sg_tel_runq_sample = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -235,15 +240,13 @@ int BPF_PROG(sg_tel_wakeup_new, struct task_struct *p)
 
 /* The host's run-queue waits, by slot, in this CPU's histogram (no lock, no table
  * lookup; the agent sums the CPUs). */
-static __always_inline void count_wait(__u64 wait)
+static __always_inline void count_wait(struct sg_tel_cpu *cur, __u64 wait)
 {
 	__u32 slot = wait_slot(wait);
-	struct sg_tel_cpu *cur = this_cpu();
 
 	if (slot >= SG_TEL_HIST_SLOTS) /* for the verifier: it is not */
 		slot = SG_TEL_HIST_SLOTS - 1;
-	if (cur)
-		cur->hist[slot] += 1;
+	cur->hist[slot] += 1;
 }
 
 /* Without sched_info: the process's run-queue wait, which the kernel does not keep. */
@@ -283,7 +286,7 @@ static __always_inline void switch_timed(struct task_struct *prev, struct task_s
 		cur->wait = now > *since ? now - *since : 0;
 		cur->waited = 1;
 		*since = 0;
-		count_wait(cur->wait);
+		count_wait(cur, cur->wait);
 	}
 }
 
@@ -307,6 +310,7 @@ static __always_inline __u64 rq_clock_of(struct task_struct *task)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sg_tel_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
+	struct sg_tel_cpu *cur;
 	__u64 queued, now;
 
 	if (sg_tel_runq_wakeups) {
@@ -317,9 +321,29 @@ int BPF_PROG(sg_tel_switch, bool preempt, struct task_struct *prev, struct task_
 	if (!bpf_core_field_exists(next->sched_info.last_queued))
 		return 0;
 	queued = next->sched_info.last_queued;
+	if (!queued)
+		return 0;
+	cur = this_cpu();
+	if (!cur)
+		return 0;
+	/* At random, not every Nth: a pattern of switches (a ping-pong) would put
+	 * every Nth wait in the same place of it. A xorshift per CPU (Marsaglia's
+	 * 13, 17, 5), not bpf_get_prandom_u32: that call costs about what timing the
+	 * wait does. Seeded by the first wait's clock. */
+	if (sg_tel_runq_sample > 1) {
+		__u32 x = cur->random ? cur->random : (__u32)queued | 1;
+
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		cur->random = x;
+		/* x below 2^32 / N: the high bits, and no division */
+		if (((__u64)x * sg_tel_runq_sample) >> 32)
+			return 0;
+	}
 	now = rq_clock_of(next);
-	if (queued && now)
-		count_wait(now > queued ? now - queued : 0);
+	if (now)
+		count_wait(cur, now > queued ? now - queued : 0);
 	return 0;
 }
 

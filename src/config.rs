@@ -645,6 +645,9 @@ pub struct TelemetryConfig {
     /// Size of the kernel's per-process table (an extension): processes past it
     /// are counted, not kept. Default 8192.
     pub max_processes: u32,
+    /// The host's run-queue histogram measures one wait in this many, picked at
+    /// random (an extension; 1: every wait). Default 8.
+    pub runq_sample: u32,
 }
 
 impl Default for TelemetryConfig {
@@ -655,6 +658,7 @@ impl Default for TelemetryConfig {
             top: 10,
             measures: Measure::all(),
             max_processes: 8192,
+            runq_sample: 8,
         }
     }
 }

@@ -805,7 +805,7 @@ mod tests {
         let mut log = Vec::new();
         for (index, mut record) in [
             resource_record(&who, Some(b"/opt/burn".to_vec()), &counts, &[Ranking::Cpu], interval),
-            runq_record(&std::array::from_fn(|i| u64::from(i == 4) * 10), interval),
+            runq_record(&std::array::from_fn(|i| u64::from(i == 4) * 10), 1, interval),
             drop_record("NO_SOCKET", None, 3, interval),
             drop_record("unknown", Some("__udp4_lib_rcv+0x9a3".into()), 7, interval),
         ]

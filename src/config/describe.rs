@@ -229,6 +229,9 @@ fn describe_telemetry(out: &mut String, telemetry: &super::TelemetryConfig) -> f
         telemetry.top
     )?;
     writeln!(out, "  measures: {}", if measures.is_empty() { "none".into() } else { measures.join(", ") })?;
+    if telemetry.measures.contains(&super::Measure::Runq) && telemetry.runq_sample > 1 {
+        writeln!(out, "  run-queue histogram: 1 wait in {} measured, at random", telemetry.runq_sample)?;
+    }
     writeln!(out, "  kernel table: {} processes (more are counted as lost)", telemetry.max_processes)
 }
 

@@ -29,7 +29,7 @@ const NETWORK_KEYS: &[&str] = &["enable", "mode", "target", "ops", "cidr", "doma
 const PROCESS_KEYS: &[&str] = &["enable", "mode", "target", "ops", "allow", "deny"];
 const MOUNT_KEYS: &[&str] = &["enable", "mode", "target", "deny"];
 const INVENTORY_KEYS: &[&str] = &["enable", "interval"];
-const TELEMETRY_KEYS: &[&str] = &["enable", "interval", "top", "measures", "max_processes"];
+const TELEMETRY_KEYS: &[&str] = &["enable", "interval", "top", "measures", "max_processes", "runq_sample"];
 const DETECT_KEYS: &[&str] = &["enable", "mode", "target", "response", "exclude", "disable", "default_exclude"];
 const EXCLUDE_KEYS: &[&str] = &["detection", "command", "uid"];
 const ALLOW_DENY_KEYS: &[&str] = &["allow", "deny"];
@@ -724,6 +724,9 @@ impl Reader<'_> {
             max_processes: self
                 .field(&fields, "max_processes", |r, n| r.bounded(n, 16, 1 << 20))
                 .unwrap_or(default.max_processes),
+            runq_sample: self
+                .field(&fields, "runq_sample", |r, n| r.bounded(n, 1, 1024))
+                .unwrap_or(default.runq_sample),
         }
     }
 

@@ -1062,6 +1062,16 @@ fn telemetry_section() {
     let config = parse_ok("[telemetry]\nmeasures = [\"cpu\", \"drops\"]\nmax_processes = 100\n");
     assert_eq!(config.telemetry.measures, [Measure::Cpu, Measure::Drops].into_iter().collect());
     assert_eq!(config.telemetry.max_processes, 100);
+    let every = parse_ok("[telemetry]\nenable = true\nrunq_sample = 1\n");
+    assert_eq!(every.telemetry.runq_sample, 1);
+    assert!(!every.describe().contains("run-queue histogram"), "{}", every.describe());
+    let sampled = parse_ok("[telemetry]\nenable = true\n");
+    assert_eq!(sampled.telemetry.runq_sample, 8);
+    assert!(sampled.describe().contains("run-queue histogram: 1 wait in 8 measured"), "{}", sampled.describe());
+    assert_eq!(
+        problem("[telemetry]\nrunq_sample = 0\n"),
+        at(2, 15, "telemetry.runq_sample", "must be between 1 and 1024: 0")
+    );
     let idle = parse_ok("[telemetry]\nmeasures = []\n");
     assert!(idle.warnings().iter().any(|w| w.contains("telemetry.measures is empty")), "{:?}", idle.warnings());
     assert_eq!(problem("[telemetry]\ntop = 0\n"), at(2, 7, "telemetry.top", "must be between 1 and 1000: 0"));
@@ -1074,9 +1084,8 @@ fn telemetry_section() {
         problem("[telemetry]\ninterval = \"0s\"\n"),
         at(2, 12, "telemetry.interval", "duration must be at least 1s")
     );
-    assert!(
-        problem("[telemetry]\nwalk = 1\n").contains("expected one of: enable, interval, top, measures, max_processes")
-    );
+    assert!(problem("[telemetry]\nwalk = 1\n")
+        .contains("expected one of: enable, interval, top, measures, max_processes, runq_sample"));
 }
 
 #[test]

@@ -354,12 +354,23 @@ pub fn resource_record(
 }
 
 /// The `runq_latency` record: the host's run-queue waits in an interval, by slot.
-pub fn runq_record(hist: &[u64; HIST_SLOTS], interval: Duration) -> Record {
+/// `hist` holds the waits measured, one in `sample` of them (picked at random in the
+/// kernel): the record's counts are estimates, each measured wait counted `sample`
+/// times, and `measured` says how many there were.
+pub fn runq_record(hist: &[u64; HIST_SLOTS], sample: u32, interval: Duration) -> Record {
     let mut record = Record::new(Level::Info, NAME, "runq_latency");
-    let slots: Vec<(String, Value)> =
-        hist.iter().enumerate().filter(|(_, &n)| n > 0).map(|(slot, &n)| (slot_label(slot), Value::Uint(n))).collect();
-    record.fields.push(("waits", Value::Uint(hist.iter().sum())));
+    let scale = u64::from(sample.max(1));
+    let slots: Vec<(String, Value)> = hist
+        .iter()
+        .enumerate()
+        .filter(|(_, &n)| n > 0)
+        .map(|(slot, &n)| (slot_label(slot), Value::Uint(n.saturating_mul(scale))))
+        .collect();
+    let measured: u64 = hist.iter().sum();
+    record.fields.push(("waits", Value::Uint(measured.saturating_mul(scale))));
     record.fields.push(("runq_hist", Value::Map(slots)));
+    record.fields.push(("sample_one_in", Value::Uint(scale)));
+    record.fields.push(("measured", Value::Uint(measured)));
     record.fields.push(("interval_ms", Value::Uint(interval.as_millis() as u64)));
     record
 }
@@ -547,12 +558,20 @@ mod tests {
     #[test]
     fn the_runq_record_sums_the_slots() {
         let hist: [u64; HIST_SLOTS] = std::array::from_fn(|i| u64::from(i == 0) * 4 + u64::from(i == 10));
-        let rec = runq_record(&hist, Duration::from_secs(2));
-        let field = |name: &str| rec.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
-        assert_eq!(rec.op, "runq_latency");
-        assert_eq!(field("waits"), Some(Value::Uint(5)));
+        let field = |rec: &Record, name: &str| rec.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        let every = runq_record(&hist, 1, Duration::from_secs(2));
+        assert_eq!(every.op, "runq_latency");
+        assert_eq!(field(&every, "waits"), Some(Value::Uint(5)));
+        assert_eq!(field(&every, "measured"), Some(Value::Uint(5)));
         let slots = vec![("<2us".into(), Value::Uint(4)), (">=1ms".into(), Value::Uint(1))];
-        assert_eq!(field("runq_hist"), Some(Value::Map(slots)));
+        assert_eq!(field(&every, "runq_hist"), Some(Value::Map(slots)));
+        // one wait in 8 measured: each counts for 8
+        let sampled = runq_record(&hist, 8, Duration::from_secs(2));
+        assert_eq!(field(&sampled, "waits"), Some(Value::Uint(40)));
+        assert_eq!(field(&sampled, "measured"), Some(Value::Uint(5)));
+        assert_eq!(field(&sampled, "sample_one_in"), Some(Value::Uint(8)));
+        let slots = vec![("<2us".into(), Value::Uint(32)), (">=1ms".into(), Value::Uint(8))];
+        assert_eq!(field(&sampled, "runq_hist"), Some(Value::Map(slots)));
     }
 
     #[test]

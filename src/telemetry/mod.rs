@@ -181,6 +181,16 @@ impl Telemetry {
         self.config.measures.contains(&measure)
     }
 
+    /// One wait in how many the histogram measures: the wake-up programs, timing
+    /// every wait for the process's total anyway, count each.
+    fn runq_sample(&self) -> u32 {
+        if self.sched_info {
+            self.config.runq_sample
+        } else {
+            1
+        }
+    }
+
     /// One interval: reads every table, writes the records.
     fn report(&mut self, skel: &TelemetrySkel<'_>, ctx: &ModuleContext) {
         let interval = self.last.elapsed();
@@ -201,7 +211,7 @@ impl Telemetry {
             let delta: [u64; HIST_SLOTS] = std::array::from_fn(|i| now[i].saturating_sub(self.hist[i]));
             self.hist = now;
             if delta.iter().any(|&n| n > 0) {
-                ctx.report(counts::runq_record(&delta, interval));
+                ctx.report(counts::runq_record(&delta, self.runq_sample(), interval));
             }
         }
         for record in self.drops(&skel.maps.tel_drops, interval) {
@@ -360,6 +370,7 @@ impl runtime::Module for Telemetry {
         rodata.sg_agent_pidns = self.agent_pidns;
         rodata.sg_tel_threads_on = u32::from(cpu || runq);
         rodata.sg_tel_runq_wakeups = u32::from(!self.sched_info);
+        rodata.sg_tel_runq_sample = self.runq_sample();
         let processes = self.config.max_processes;
         open.maps.tel_procs.set_max_entries(processes).context("telemetry: process table size")?;
         // Threads waiting to run: a few per process; at least what a small host needs.
@@ -391,7 +402,7 @@ impl runtime::Module for Telemetry {
                 true => "the kernel's sched_info",
                 false => "wake-up programs (no sched_info, or no CONFIG_FAIR_GROUP_SCHED)",
             };
-            log::info!("telemetry: run-queue wait from {how}");
+            log::info!("telemetry: run-queue wait from {how}, 1 wait in {} in the histogram", self.runq_sample());
         }
         self.last = Instant::now();
         Ok(())

@@ -2,7 +2,9 @@
 # bench-telemetry: what [telemetry] costs, in one boot whose clock counts instructions
 # (-icount shift=0): a pipe ping-pong between two processes (two context switches per
 # round trip at least) and a loopback UDP loop (a datagram, its receipt, and a pipe
-# acknowledgement each time), detached, with every measure on, and detached again.
+# acknowledgement each time), detached, with every measure on, and detached again;
+# then with the run-queue histogram measuring every wait (`runq_sample = 1`, the
+# lines ending in -every) instead of 1 in 8 (the default).
 # Prints one SG-BENCH line per loop, which `make bench` collects.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
@@ -17,6 +19,10 @@ output = "/tmp/sg.log"
 interval = "60s"
 TOMLEOF
 # (60 s: no interval ends during the loops, which measure the programs, not the reading)
+{
+    cat /tmp/sg.toml
+    echo "runq_sample = 1"
+} >/tmp/sg-every.toml
 
 # loop NAME: best of three of each loop; sets NAME_ping and NAME_udp.
 loop() {
@@ -41,13 +47,20 @@ loop detached
 start_agent /tmp/sg.toml
 loop telemetry
 stop_agent
+start_agent /tmp/sg-every.toml
+loop every
+stop_agent
 loop detached_after
 
 for what in ping udp; do
     n=$PINGS
     [ "$what" = ping ] || n=$DGRAMS
-    eval "echo SG-BENCH telemetry-$what kernel=$(uname -r) n=$n detached=\$detached_$what" \
-        "telemetry=\$telemetry_$what detached_after=\$detached_after_$what"
+    for run in telemetry every; do
+        name=telemetry-$what
+        [ "$run" = telemetry ] || name=$name-every
+        eval "echo SG-BENCH $name kernel=$(uname -r) n=$n detached=\$detached_$what" \
+            "telemetry=\$${run}_$what detached_after=\$detached_after_$what"
+    done
 done | awk '{
         for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
         base = (v["detached"] + v["detached_after"]) / 2
