@@ -20,7 +20,7 @@
  * fentry/tcp_cleanup_rbuf, skb_consume_udp: bytes and packets received;
  * fentry/tcp_connect: connections opened.
  * Per host: tp_btf/kfree_skb (drops, by the kernel's reason where it has one,
- * by location on 5.10), fentry/ip_forward and ip6_forward (forwarded).
+ * by location on 5.10), fexit/ip_forward and ip6_forward (forwarded).
  *
  * Tables are fixed in size (the agent sets them before load); what does not
  * fit is counted in tel_counters, never silent.
@@ -532,16 +532,22 @@ int sg_tel_kfree_skb(__u64 *ctx)
 	return 0;
 }
 
-SEC("fentry/ip_forward")
-int BPF_PROG(sg_tel_forward, struct sk_buff *skb)
+/* A packet forwarded: ip_forward and ip6_forward return 0 once it went on (through
+ * the FORWARD hook and out, what the kernel counts as ForwDatagrams), else they
+ * dropped it (its TTL or hop limit spent, no route, a policy): a drop, counted by
+ * sg_tel_kfree_skb under its reason and not here. */
+SEC("fexit/ip_forward")
+int BPF_PROG(sg_tel_forward, struct sk_buff *skb, int ret)
 {
-	tel_count(SG_TEL_FORWARDED);
+	if (ret == 0)
+		tel_count(SG_TEL_FORWARDED);
 	return 0;
 }
 
-SEC("fentry/ip6_forward")
-int BPF_PROG(sg_tel_forward6, struct sk_buff *skb)
+SEC("fexit/ip6_forward")
+int BPF_PROG(sg_tel_forward6, struct sk_buff *skb, int ret)
 {
-	tel_count(SG_TEL_FORWARDED);
+	if (ret == 0)
+		tel_count(SG_TEL_FORWARDED);
 	return 0;
 }

@@ -157,7 +157,7 @@ const COUNTERS: usize = sg::sg_tel_counter::SG_TEL_COUNTER_MAX.0 as usize;
 struct Telemetry {
     config: TelemetryConfig,
     agent_pidns: u32,
-    /// fentry on ip_forward and ip6_forward.
+    /// fexit on ip_forward and ip6_forward.
     forward: bool,
     /// The kernel keeps each thread's run-queue wait (sched_info) and sg_tel_switch
     /// can read its clock: no wake-up programs.

@@ -14,10 +14,21 @@
 //                                   (the child acknowledges each through a pipe, so none
 //                                   is lost to a full socket buffer)
 //   sg-teltool udp-closed PORT COUNT  COUNT datagrams to 127.0.0.1:PORT, where nothing listens
+//   sg-teltool tcp PORT COUNT SIZE  a child accepts one connection on 127.0.0.1:PORT and
+//                                   reads until the end; this process connects and writes
+//                                   COUNT blocks of SIZE bytes (the child exits 4 unless
+//                                   it read COUNT x SIZE bytes)
+//   sg-teltool forward COUNT         COUNT IPv4 packets from 10.1.0.2 to 10.2.0.9 (TTL 2)
+//                                   injected on lo as if received there (AF_PACKET): with
+//                                   ip_forward on and 10.2.0.0/24 routed to lo, each is
+//                                   forwarded out lo, comes back in and dies of its TTL
 // Prints "pid P child C" (C: 0 without a child), for pingpong and udp "ns N" (the clock's
 // nanoseconds the loop took: instructions under qemu -icount, for bench-telemetry.sh),
 // then "ok"; or "error: ..." and exits 1.
 #include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -227,6 +238,85 @@ static int udp_closed(int port, long count)
 	return 0;
 }
 
+static int tcp(int port, long count, size_t size)
+{
+	struct sockaddr_in addr = local(port);
+	int one = 1, listener = socket(AF_INET, SOCK_STREAM, 0), fd;
+	char *buf = calloc(1, size);
+	pid_t child;
+
+	if (!buf || listener < 0 || setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(listener, (struct sockaddr *)&addr, sizeof(addr)) || listen(listener, 1))
+		return die("listen");
+	child = fork();
+	if (child < 0)
+		return die("fork");
+	if (child == 0) {
+		long long got = 0;
+		ssize_t n;
+
+		fd = accept(listener, NULL, NULL);
+		if (fd < 0)
+			_exit(2);
+		while ((n = read(fd, buf, size)) > 0)
+			got += n;
+		_exit(n == 0 && got == count * (long long)size ? 0 : 4);
+	}
+	close(listener);
+	printf("pid %d child %d\n", getpid(), child);
+	fflush(stdout);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)))
+		return die("connect");
+	for (long i = 0; i < count; i++)
+		if (write(fd, buf, size) != (ssize_t)size)
+			return die("write");
+	close(fd);
+	return reap(child);
+}
+
+/* The Internet checksum of an IPv4 header. */
+static unsigned short ip_checksum(const unsigned char *header, int len)
+{
+	unsigned long sum = 0;
+
+	for (int i = 0; i < len; i += 2)
+		sum += (header[i] << 8) | header[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (unsigned short)~sum;
+}
+
+static int forward(long count)
+{
+	/* 20 bytes of IPv4 header (TTL 2, UDP) and 8 of UDP header, no payload */
+	unsigned char packet[28] = {
+		0x45, 0, 0, 28, 0, 0, 0, 0, 2, IPPROTO_UDP, 0, 0,
+		10, 1, 0, 2, 10, 2, 0, 9,
+		0x30, 0x39, 0x30, 0x39, 0, 8, 0, 0,
+	};
+	unsigned short checksum = ip_checksum(packet, 20);
+	struct sockaddr_ll to = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_IP),
+		.sll_ifindex = (int)if_nametoindex("lo"),
+		.sll_halen = ETH_ALEN, /* lo's address: all zeros, so the packet is for this host */
+	};
+	int fd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
+
+	if (fd < 0)
+		return die("socket(AF_PACKET)");
+	if (!to.sll_ifindex)
+		return die("if_nametoindex(lo)");
+	packet[10] = checksum >> 8;
+	packet[11] = checksum & 0xff;
+	printf("pid %d child 0\n", getpid());
+	for (long i = 0; i < count; i++)
+		if (sendto(fd, packet, sizeof(packet), 0, (struct sockaddr *)&to, sizeof(to)) != sizeof(packet))
+			return die("sendto");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -245,6 +335,10 @@ int main(int argc, char **argv)
 		rc = udp(atoi(argv[2]), atol(argv[3]), (size_t)atol(argv[4]));
 	else if (argc == 4 && strcmp(argv[1], "udp-closed") == 0)
 		rc = udp_closed(atoi(argv[2]), atol(argv[3]));
+	else if (argc == 5 && strcmp(argv[1], "tcp") == 0)
+		rc = tcp(atoi(argv[2]), atol(argv[3]), (size_t)atol(argv[4]));
+	else if (argc == 3 && strcmp(argv[1], "forward") == 0)
+		rc = forward(atol(argv[2]));
 	else {
 		fprintf(stderr, "usage: see tests/vm/teltool.c\n");
 		return 2;

@@ -9,11 +9,13 @@
 # times in all, at most 30,000, and mostly voluntarily; the host's run-queue waits in a
 # `runq_latency` record, 1 in 8 measured, whose estimate holds the ping-pong's waits),
 # 200 UDP datagrams of 1000 bytes to a local listener (packets and bytes exact on both
-# sides); 50 datagrams to a closed port show as drops under the kernel's reason
+# sides); 100 KB over a local TCP connection (bytes, writes and the connection exact);
+# 50 datagrams to a closed port show as drops under the kernel's reason
 # (NO_SOCKET, 5.17+) or, on 5.10, as "unknown" with the UDP function that freed them;
-# probe says which. The run-queue waits timed by the wake-up programs, the
-# path of a kernel without sched_info (forced). Then a table of 16 exited threads
-# overflows, and says so.
+# probe says which; 100 packets forwarded (injected on lo for an address routed back out
+# lo) count 100 in `net_forward` records, as the kernel's ForwDatagrams. The run-queue
+# waits timed by the wake-up programs, the path of a kernel without sched_info (forced).
+# Then a table of 16 exited threads overflows, and says so.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
@@ -41,6 +43,12 @@ ok"*) ;; *) fail "sg-teltool $* failed: $OUT" ;; esac
     PID=$(echo "$OUT" | sed -n 's/^pid \([0-9]*\) child.*/\1/p')
     CHILD=$(echo "$OUT" | sed -n 's/^pid [0-9]* child \([0-9]*\)/\1/p')
     say "sg-teltool $*: pid $PID child $CHILD"
+}
+
+# The kernel's count of forwarded IPv4 packets (/proc/net/snmp, Ip: ForwDatagrams).
+forw_datagrams() {
+    awk '$1 == "Ip:" { if (!col) { for (i = 2; i <= NF; i++) if ($i == "ForwDatagrams") col = i }
+        else { print $col; exit } }' /proc/net/snmp
 }
 
 # within NAME VALUE MIN MAX
@@ -79,6 +87,17 @@ ping=$PID pong=$CHILD
 run_tool udp 5555 200 1000
 sender=$PID receiver=$CHILD
 run_tool udp-closed 5556 50
+run_tool tcp 5558 100 1000
+tcp_sender=$PID tcp_receiver=$CHILD
+# 100 packets forwarded: injected on lo for 10.2.0.9, routed back out lo (where their TTL
+# runs out on the way in again: a drop, not a second forward)
+echo 1 >/proc/sys/net/ipv4/ip_forward
+ip route add 10.2.0.0/24 dev lo || fail "ip route add 10.2.0.0/24 dev lo"
+forwarded_before=$(forw_datagrams)
+run_tool forward 100
+forwarded=$(($(forw_datagrams) - forwarded_before))
+ip route del 10.2.0.0/24 dev lo
+echo 0 >/proc/sys/net/ipv4/ip_forward
 # two intervals and a half: every count above has been read
 sleep 5
 
@@ -117,6 +136,14 @@ within "receiver rx_packets" "$(sum rx_packets "$receiver")" 200 200
 within "receiver rx_bytes" "$(sum rx_bytes "$receiver")" 200000 200000
 wait_for_record '"op":"resource"' "\"pid\":$sender," '"traffic"'
 
+say "TCP traffic and connections, exact"
+within "TCP sender tx_bytes" "$(sum tx_bytes "$tcp_sender")" 100000 100000
+within "TCP sender tx_packets (writes)" "$(sum tx_packets "$tcp_sender")" 100 100
+within "TCP sender connections" "$(sum connections "$tcp_sender")" 1 1
+within "TCP receiver rx_bytes" "$(sum rx_bytes "$tcp_receiver")" 100000 100000
+within "TCP receiver rx_packets (reads)" "$(sum rx_packets "$tcp_receiver")" 1 100000
+within "TCP receiver tx_bytes" "$(sum tx_bytes "$tcp_receiver")" 0 0
+
 say "drops"
 if [ "$reasons" = 1 ]; then
     drops=$(records '"op":"net_drop"' '"reason":"NO_SOCKET"' | sed -n 's/.*"count":\([0-9]*\).*/\1/p' |
@@ -127,6 +154,11 @@ else
 fi
 records '"op":"net_drop"' | head -n 5
 within "drops to the closed port" "$drops" 50 60
+
+say "forwarded, as the kernel counts them"
+within "ForwDatagrams" "$forwarded" 100 100
+counted=$(records '"op":"net_forward"' | sed -n 's/.*"count":\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+within "net_forward count" "$counted" 100 100
 assert_no_record '"module":"telemetry"' '"op":"overflow"'
 stop_agent
 
