@@ -181,8 +181,8 @@ static __always_inline long task_state(struct task_struct *task)
  * the last slot from 2^23 us. The microseconds by a multiply and a shift (high by
  * at most one part in six million: a wait a few ns short of a slot's bound of 8 ms
  * or more may count in that slot; a division is several instructions more), the
- * logarithm by a binary search over the 23 bits that matter: this runs at every
- * context switch. */
+ * logarithm by a binary search over the 23 bits that matter: this runs in the
+ * scheduler, for one switch in runq_sample. */
 static __always_inline __u32 wait_slot(__u64 ns)
 {
 	__u64 us;
