@@ -13,6 +13,7 @@
 //                                   sends it COUNT datagrams of SIZE bytes, one at a time
 //                                   (the child acknowledges each through a pipe, so none
 //                                   is lost to a full socket buffer)
+//   sg-teltool udp6 PORT COUNT SIZE the same over [::1]
 //   sg-teltool udp-closed PORT COUNT  COUNT datagrams to 127.0.0.1:PORT, where nothing listens
 //   sg-teltool tcp PORT COUNT SIZE  a child accepts one connection on 127.0.0.1:PORT and
 //                                   reads until the end; this process connects and writes
@@ -178,9 +179,12 @@ static int pingpong(long n)
 	return reap(child);
 }
 
-static int udp(int port, long count, size_t size)
+static int udp(int family, int port, long count, size_t size)
 {
-	struct sockaddr_in addr = local(port);
+	struct sockaddr_in addr4 = local(port);
+	struct sockaddr_in6 addr6 = { .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	struct sockaddr *addr = family == AF_INET6 ? (struct sockaddr *)&addr6 : (struct sockaddr *)&addr4;
+	socklen_t addr_len = family == AF_INET6 ? sizeof(addr6) : sizeof(addr4);
 	int ack[2], ready[2], fd;
 	char *buf = calloc(1, size + 1);
 	char byte = 0;
@@ -192,8 +196,8 @@ static int udp(int port, long count, size_t size)
 	if (child < 0)
 		return die("fork");
 	if (child == 0) {
-		fd = socket(AF_INET, SOCK_DGRAM, 0);
-		if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)))
+		fd = socket(family, SOCK_DGRAM, 0);
+		if (fd < 0 || bind(fd, addr, addr_len))
 			_exit(2);
 		if (write(ready[1], &byte, 1) != 1)
 			_exit(3);
@@ -209,13 +213,13 @@ static int udp(int port, long count, size_t size)
 	fflush(stdout);
 	if (read(ready[0], &byte, 1) != 1)
 		return die("receiver did not start");
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	fd = socket(family, SOCK_DGRAM, 0);
 	if (fd < 0)
 		return die("socket");
 	long long start = now_ns();
 
 	for (long i = 0; i < count; i++) {
-		if (sendto(fd, buf, size, 0, (struct sockaddr *)&addr, sizeof(addr)) != (ssize_t)size)
+		if (sendto(fd, buf, size, 0, addr, addr_len) != (ssize_t)size)
 			return die("sendto");
 		if (read(ack[0], &byte, 1) != 1)
 			return die("receiver stopped");
@@ -332,7 +336,9 @@ int main(int argc, char **argv)
 	else if (argc == 3 && strcmp(argv[1], "pingpong") == 0)
 		rc = pingpong(atol(argv[2]));
 	else if (argc == 5 && strcmp(argv[1], "udp") == 0)
-		rc = udp(atoi(argv[2]), atol(argv[3]), (size_t)atol(argv[4]));
+		rc = udp(AF_INET, atoi(argv[2]), atol(argv[3]), (size_t)atol(argv[4]));
+	else if (argc == 5 && strcmp(argv[1], "udp6") == 0)
+		rc = udp(AF_INET6, atoi(argv[2]), atol(argv[3]), (size_t)atol(argv[4]));
 	else if (argc == 4 && strcmp(argv[1], "udp-closed") == 0)
 		rc = udp_closed(atoi(argv[2]), atol(argv[3]));
 	else if (argc == 5 && strcmp(argv[1], "tcp") == 0)

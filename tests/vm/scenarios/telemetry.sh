@@ -8,14 +8,14 @@
 # never counted twice), 10,000 pipe round trips (each side switches at least 10,000
 # times in all, at most 30,000, and mostly voluntarily; the host's run-queue waits in a
 # `runq_latency` record, 1 in 8 measured, whose estimate holds the ping-pong's waits),
-# 200 UDP datagrams of 1000 bytes to a local listener (packets and bytes exact on both
-# sides); 100 KB over a local TCP connection (bytes, writes and the connection exact);
-# 50 datagrams to a closed port show as drops under the kernel's reason
-# (NO_SOCKET, 5.17+) or, on 5.10, as "unknown" with the UDP function that freed them;
-# probe says which; 100 packets forwarded (injected on lo for an address routed back out
-# lo) count 100 in `net_forward` records, as the kernel's ForwDatagrams. The run-queue
-# waits timed by the wake-up programs, the path of a kernel without sched_info (forced).
-# Then a table of 16 exited threads overflows, and says so.
+# 200 UDP datagrams of 1000 bytes to a local listener and 100 of 500 over IPv6 (packets
+# and bytes exact on both sides); 100 KB over a local TCP connection (bytes, writes and
+# the connection exact); 50 datagrams to a closed port show as drops under the kernel's
+# reason (NO_SOCKET, 5.17+) or, on 5.10, as "unknown" with the UDP function that freed
+# them; probe says which; 100 packets forwarded (injected on lo for an address routed
+# back out lo) count 100 in `net_forward` records, as the kernel's ForwDatagrams. The
+# run-queue waits timed by the wake-up programs, the path of a kernel without sched_info
+# (forced). Then a table of 16 exited threads overflows, and says so.
 # shellcheck shell=sh source=../lib.sh
 . /tests/lib.sh
 
@@ -26,8 +26,9 @@ format = "json"
 output = "/tmp/sg.log"
 [telemetry]
 interval = "2s"
-top = 5
+top = 10
 TOMLEOF
+# (top 10: the six processes with traffic all make the traffic ranking in one interval)
 
 # sum FIELD PID: the sum of FIELD over every resource record of PID.
 sum() {
@@ -86,6 +87,8 @@ run_tool pingpong 10000
 ping=$PID pong=$CHILD
 run_tool udp 5555 200 1000
 sender=$PID receiver=$CHILD
+run_tool udp6 5559 100 500
+sender6=$PID receiver6=$CHILD
 run_tool udp-closed 5556 50
 run_tool tcp 5558 100 1000
 tcp_sender=$PID tcp_receiver=$CHILD
@@ -135,6 +138,10 @@ within "sender tx_bytes" "$(sum tx_bytes "$sender")" 200000 200000
 within "receiver rx_packets" "$(sum rx_packets "$receiver")" 200 200
 within "receiver rx_bytes" "$(sum rx_bytes "$receiver")" 200000 200000
 wait_for_record '"op":"resource"' "\"pid\":$sender," '"traffic"'
+within "IPv6 sender tx_packets" "$(sum tx_packets "$sender6")" 100 100
+within "IPv6 sender tx_bytes" "$(sum tx_bytes "$sender6")" 50000 50000
+within "IPv6 receiver rx_packets" "$(sum rx_packets "$receiver6")" 100 100
+within "IPv6 receiver rx_bytes" "$(sum rx_bytes "$receiver6")" 50000 50000
 
 say "TCP traffic and connections, exact"
 within "TCP sender tx_bytes" "$(sum tx_bytes "$tcp_sender")" 100000 100000
