@@ -17,7 +17,7 @@
  *
  * Per process (tgid, table tel_procs), in the task's own context:
  * fexit/tcp_sendmsg, udp_sendmsg, udpv6_sendmsg: bytes and packets sent;
- * fentry/tcp_cleanup_rbuf, skb_consume_udp: bytes and packets received;
+ * fexit/tcp_recvmsg, tcp_splice_read, fentry/skb_consume_udp: bytes and packets received;
  * fentry/tcp_connect: connections opened.
  * Per host: tp_btf/kfree_skb (drops, by the kernel's reason where it has one,
  * by location on 5.10), fexit/ip_forward and ip6_forward (forwarded).
@@ -474,12 +474,47 @@ int BPF_PROG(sg_tel_udp6_send, struct sock *sk, struct msghdr *msg, size_t len, 
 	return 0;
 }
 
-/* Called by tcp_recvmsg with what it copied to the user (and by splice). */
-SEC("fentry/tcp_cleanup_rbuf")
-int BPF_PROG(sg_tel_tcp_recv, struct sock *sk, int copied)
+#define SG_MSG_PEEK 2 /* include/linux/socket.h */
+
+/* What tcp_recvmsg copied to the user: its return value, unless it only peeked (the
+ * data stays queued, counted when it is read). Not tcp_cleanup_rbuf's `copied`:
+ * tcp_recvmsg also calls it inside its loop with the running total (before it waits
+ * for more, as with MSG_WAITALL; on 5.10 also when packets wait in the backlog) and
+ * again at the end, which counted the same bytes twice. */
+static __always_inline void tcp_read(int flags, int ret)
 {
-	if (copied > 0)
-		received(copied);
+	if (ret > 0 && !(flags & SG_MSG_PEEK))
+		received(ret);
+}
+
+/* From 5.19 (`nonblock` folded into flags); the agent loads the one of these two
+ * whose parameters the kernel's BTF gives tcp_recvmsg. */
+SEC("fexit/tcp_recvmsg")
+int BPF_PROG(sg_tel_tcp_recv, struct sock *sk, struct msghdr *msg, size_t len, int flags, int *addr_len,
+	     int ret)
+{
+	tcp_read(flags, ret);
+	return 0;
+}
+
+/* Before 5.19. */
+SEC("fexit/tcp_recvmsg")
+int BPF_PROG(sg_tel_tcp_recv_nonblock, struct sock *sk, struct msghdr *msg, size_t len, int nonblock,
+	     int flags, int *addr_len, int ret)
+{
+	tcp_read(flags, ret);
+	return 0;
+}
+
+/* A splice from the socket: what it moved to the pipe. (Not tcp_read_sock, which
+ * does the work: gcc inlines it into its caller in tcp.c, and the fexit on its
+ * exported copy never ran for a splice.) */
+SEC("fexit/tcp_splice_read")
+int BPF_PROG(sg_tel_tcp_splice, struct socket *sock, loff_t *ppos, struct pipe_inode_info *pipe, size_t len,
+	     unsigned int flags, long ret)
+{
+	if (ret > 0)
+		received(ret);
 	return 0;
 }
 
@@ -532,22 +567,29 @@ int sg_tel_kfree_skb(__u64 *ctx)
 	return 0;
 }
 
-/* A packet forwarded: ip_forward and ip6_forward return 0 once it went on (through
- * the FORWARD hook and out, what the kernel counts as ForwDatagrams), else they
- * dropped it (its TTL or hop limit spent, no route, a policy): a drop, counted by
+/* A packet forwarded: ip_forward and ip6_forward return what sending it on returned
+ * (through the FORWARD hook and out: 0, or NET_XMIT_CN when the device queue took it
+ * but is congested), else they dropped it (its TTL or hop limit spent, no route, a
+ * policy, a full queue: NET_RX_DROP and NET_XMIT_DROP are both 1): a drop, counted by
  * sg_tel_kfree_skb under its reason and not here. */
+#define SG_NET_XMIT_CN 2 /* queued; the queue signals congestion */
+
+static __always_inline void forwarded(int ret)
+{
+	if (ret == 0 || ret == SG_NET_XMIT_CN)
+		tel_count(SG_TEL_FORWARDED);
+}
+
 SEC("fexit/ip_forward")
 int BPF_PROG(sg_tel_forward, struct sk_buff *skb, int ret)
 {
-	if (ret == 0)
-		tel_count(SG_TEL_FORWARDED);
+	forwarded(ret);
 	return 0;
 }
 
 SEC("fexit/ip6_forward")
 int BPF_PROG(sg_tel_forward6, struct sk_buff *skb, int ret)
 {
-	if (ret == 0)
-		tel_count(SG_TEL_FORWARDED);
+	forwarded(ret);
 	return 0;
 }

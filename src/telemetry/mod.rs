@@ -38,7 +38,9 @@ pub const PROGRAMS: &[Program<&'static str>] = &[
     Program::new("sg_tel_tcp_send", HookKind::Function, "tcp_sendmsg", &["net"]),
     Program::new("sg_tel_udp_send", HookKind::Function, "udp_sendmsg", &["net"]),
     Program::new("sg_tel_udp6_send", HookKind::Function, "udpv6_sendmsg", &["net"]),
-    Program::new("sg_tel_tcp_recv", HookKind::Function, "tcp_cleanup_rbuf", &["net"]),
+    Program::new("sg_tel_tcp_recv", HookKind::Function, "tcp_recvmsg", &["net"]),
+    Program::new("sg_tel_tcp_recv_nonblock", HookKind::Function, "tcp_recvmsg", &["net"]),
+    Program::new("sg_tel_tcp_splice", HookKind::Function, "tcp_splice_read", &["net"]),
     Program::new("sg_tel_udp_recv", HookKind::Function, "skb_consume_udp", &["net"]),
     Program::new("sg_tel_connect", HookKind::Function, "tcp_connect", &["net"]),
     Program::new("sg_tel_kfree_skb", HookKind::Tracepoint, "kfree_skb", &["drops"]),
@@ -68,6 +70,17 @@ pub fn drop_reasons() -> Option<HashMap<u32, String>> {
 /// ("CPU-time wait-time timeslices"): a running process has had a timeslice.
 pub fn sched_info_kept(schedstat: &str) -> bool {
     schedstat.split_whitespace().nth(2).and_then(|n| n.parse::<u64>().ok()).is_some_and(|n| n > 0)
+}
+
+/// Whether tcp_recvmsg still takes `nonblock` (before 5.19: six parameters; from 5.19
+/// five): which of sg_tel_tcp_recv_nonblock and sg_tel_tcp_recv is loaded.
+pub fn tcp_recvmsg_has_nonblock() -> bool {
+    use libbpf_rs::btf::types::{Func, FuncProto};
+    use libbpf_rs::btf::ReferencesType;
+    let Ok(btf) = libbpf_rs::btf::Btf::from_vmlinux() else { return false };
+    btf.type_by_name::<Func<'_>>("tcp_recvmsg")
+        .and_then(|func| FuncProto::try_from(func.referenced_type()).ok())
+        .is_some_and(|proto| proto.len() == 6)
 }
 
 /// Whether a thread's CFS queue names its run queue (`struct cfs_rq` has `rq`:
@@ -384,6 +397,7 @@ impl runtime::Module for Telemetry {
         // Nothing is queued: the smallest ring buffer the kernel takes.
         open.maps.sg_events.set_max_entries(4096).context("telemetry: ring buffer size")?;
         let (forward, sched_info) = (self.forward, self.sched_info);
+        let nonblock = net && tcp_recvmsg_has_nonblock();
         load_only(open.open_object_mut(), |program| match program {
             "sg_tel_threads" | "sg_tel_thread_exit" => cpu || runq,
             "sg_tel_switch" => runq,
@@ -391,6 +405,8 @@ impl runtime::Module for Telemetry {
             "sg_tel_exec" => cpu || runq || net,
             "sg_tel_kfree_skb" => drops,
             "sg_tel_forward" | "sg_tel_forward6" => drops && forward,
+            "sg_tel_tcp_recv" => net && !nonblock,
+            "sg_tel_tcp_recv_nonblock" => nonblock,
             _ => net,
         });
         Ok(())

@@ -15,10 +15,11 @@
 //                                   is lost to a full socket buffer)
 //   sg-teltool udp6 PORT COUNT SIZE the same over [::1]
 //   sg-teltool udp-closed PORT COUNT  COUNT datagrams to 127.0.0.1:PORT, where nothing listens
-//   sg-teltool tcp PORT COUNT SIZE  a child accepts one connection on 127.0.0.1:PORT and
-//                                   reads until the end; this process connects and writes
-//                                   COUNT blocks of SIZE bytes (the child exits 4 unless
-//                                   it read COUNT x SIZE bytes)
+//   sg-teltool tcp PORT COUNT SIZE  a child accepts one connection on 127.0.0.1:PORT,
+//                                   peeks, splices half to a pipe, reads the rest with
+//                                   MSG_WAITALL; this
+//                                   process connects and writes COUNT blocks of SIZE
+//                                   bytes (the child exits 4 unless it read COUNT x SIZE)
 //   sg-teltool forward COUNT         COUNT IPv4 packets from 10.1.0.2 to 10.2.0.9 (TTL 2)
 //                                   injected on lo as if received there (AF_PACKET): with
 //                                   ip_forward on and 10.2.0.0/24 routed to lo, each is
@@ -26,12 +27,15 @@
 // Prints "pid P child C" (C: 0 without a child), for pingpong and udp "ns N" (the clock's
 // nanoseconds the loop took: instructions under qemu -icount, for bench-telemetry.sh),
 // then "ok"; or "error: ..." and exits 1.
+#define _GNU_SOURCE /* splice */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,25 +260,49 @@ static int tcp(int port, long count, size_t size)
 	if (child < 0)
 		return die("fork");
 	if (child == 0) {
-		long long got = 0;
-		ssize_t n;
+		long long want = count * (long long)size, got = 0;
+		char *all = calloc(1, want + 1);
+		ssize_t n = 1;
 
 		fd = accept(listener, NULL, NULL);
-		if (fd < 0)
+		if (!all || fd < 0)
 			_exit(2);
-		while ((n = read(fd, buf, size)) > 0)
+		int through[2];
+
+		/* A peek (nothing read); the first half spliced to a pipe (tcp_splice_read,
+		 * not recvmsg) and read from there; the rest by reads that wait until they
+		 * have all they ask for (MSG_WAITALL: tcp_recvmsg reports its progress to
+		 * tcp_cleanup_rbuf before each wait); then the end of the stream. */
+		if (recv(fd, all, size, MSG_PEEK) <= 0 || pipe(through))
+			_exit(3);
+		while (got < want / 2) {
+			ssize_t moved = splice(fd, NULL, through[1], NULL, want / 2 - got, 0);
+
+			if (moved <= 0)
+				_exit(5);
+			for (; moved > 0; moved -= n, got += n)
+				if ((n = read(through[0], all + got, moved)) <= 0)
+					_exit(5);
+		}
+		while (got < want && (n = recv(fd, all + got, want - got, MSG_WAITALL)) > 0)
 			got += n;
-		_exit(n == 0 && got == count * (long long)size ? 0 : 4);
+		if (n > 0)
+			n = recv(fd, all, 1, 0);
+		_exit(n == 0 && got == want ? 0 : 4);
 	}
 	close(listener);
 	printf("pid %d child %d\n", getpid(), child);
 	fflush(stdout);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)))
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		kill(child, SIGKILL); /* else it waits in accept for ever */
 		return die("connect");
+	}
 	for (long i = 0; i < count; i++)
-		if (write(fd, buf, size) != (ssize_t)size)
+		if (write(fd, buf, size) != (ssize_t)size) {
+			kill(child, SIGKILL);
 			return die("write");
+		}
 	close(fd);
 	return reap(child);
 }
