@@ -280,11 +280,23 @@ static __always_inline void sg_fill_pidns(struct sg_header *hdr, struct task_str
 #define SG_MAX_DEPTH 64
 #define SG_NAME_MASK 255
 
+struct sg_resolved {
+	__u32 len;   /* bytes of the path, ending at buf[SG_PATH_LEN] */
+	__u32 flags; /* SG_FLAG_TRUNCATED */
+	__u32 top;   /* SG_TOP_*: where the walk ended (when not truncated) */
+};
+
 struct sg_pathbuf {
 	char buf[SG_PATH_LEN * 2];
 	__u32 off;      /* start of the path in buf */
 	__u32 found;    /* an inode rule was met */
 	struct sg_match by_inode; /* the deepest one */
+	/* sg_resolve's call of sg_resolve_shared: the path's mount and dentry in,
+	 * the outcome out (a global function takes only numbers); then the walk's
+	 * struct mount and dentry */
+	__u64 at_mnt;
+	__u64 at_dentry;
+	struct sg_resolved resolved;
 };
 
 struct {
@@ -448,31 +460,31 @@ static __always_inline int sg_mounts_known_to_top(struct vfsmount *vfsmnt)
 	return 0;
 }
 
-struct sg_resolved {
-	__u32 len;   /* bytes of the path, ending at buf[SG_PATH_LEN] */
-	__u32 flags; /* SG_FLAG_TRUNCATED */
-	__u32 top;   /* SG_TOP_*: where the walk ended (when not truncated) */
-};
-
-/* Resolve `path` into pb and, on the way up, note the deepest inode rule (the
- * first one met): pb->found, pb->by_inode (not where SG_IDENTITY_WALK is defined:
- * those modules find identities with sg_find_by_identity). */
-static __noinline void sg_resolve(const struct path *path, struct sg_pathbuf *pb,
-				  struct sg_resolved *out)
+/* Resolve the path at vfsmnt and dentry into pb and, on the way up, note the
+ * deepest inode rule (the first one met): pb->found, pb->by_inode (not where
+ * SG_IDENTITY_WALK is defined: those modules find identities with
+ * sg_find_by_identity). Call sg_resolve, not this. */
+static __always_inline void sg_resolve_walk(struct vfsmount *vfsmnt, struct dentry *dentry,
+					    struct sg_pathbuf *pb, struct sg_resolved *out)
 {
-	struct dentry *dentry = BPF_CORE_READ(path, dentry);
-	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
-	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
 	__u32 off;
 
+	/* SG_READ: BTF loads on 6.2+, probe reads before (see there). The mount
+	 * and dentry of each level go round the loop through pb, as numbers: kept
+	 * in registers, the typed pointers of the BTF loads split the verifier's
+	 * states at every level (6.12's total for a full config 3.4 M -> 6.5 M). */
+	pb->at_mnt = (__u64)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	pb->at_dentry = (__u64)dentry;
 	out->flags = SG_FLAG_TRUNCATED; /* cleared when the root is reached */
 	out->top = SG_TOP_ROOT;
 	pb->off = SG_PATH_LEN;
 	pb->found = 0;
 
 	for (int i = 0; i < SG_MAX_DEPTH; i++) {
-		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+		struct mount *mnt = (void *)pb->at_mnt;
+		struct dentry *dentry = (void *)pb->at_dentry;
+		struct dentry *mnt_root = SG_READ(mnt, struct mount, mnt.mnt_root);
+		struct dentry *parent = SG_READ(dentry, struct dentry, d_parent);
 		struct qstr name;
 		__u32 len;
 
@@ -482,16 +494,15 @@ static __noinline void sg_resolve(const struct path *path, struct sg_pathbuf *pb
 #endif
 
 		if (dentry == mnt_root) {
-			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+			struct mount *mnt_parent = SG_READ(mnt, struct mount, mnt_parent);
 
 			if (mnt == mnt_parent) {
 				out->flags = 0; /* the top: a namespace's root, or detached */
 				out->top = sg_top_kind(mnt);
 				break;
 			}
-			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = mnt_parent;
-			vfsmnt = (void *)mnt + bpf_core_field_offset(struct mount, mnt);
+			pb->at_dentry = (__u64)SG_READ(mnt, struct mount, mnt_mountpoint);
+			pb->at_mnt = (__u64)mnt_parent;
 			continue;
 		}
 		if (dentry == parent) {
@@ -504,7 +515,12 @@ static __noinline void sg_resolve(const struct path *path, struct sg_pathbuf *pb
 			break;
 		}
 
-		name = BPF_CORE_READ(dentry, d_name);
+		if (bpf_ksym_exists(bpf_rdonly_cast)) {
+			name.len = SG_READ(dentry, struct dentry, d_name.len);
+			name.name = SG_READ(dentry, struct dentry, d_name.name);
+		} else {
+			name = BPF_CORE_READ(dentry, d_name); /* one probe read, not two */
+		}
 		len = name.len & SG_NAME_MASK;
 		off = pb->off;
 		if (off > SG_PATH_LEN || len + 1 > off)
@@ -514,7 +530,7 @@ static __noinline void sg_resolve(const struct path *path, struct sg_pathbuf *pb
 		off -= 1;
 		pb->buf[off & (SG_PATH_LEN - 1)] = '/';
 		pb->off = off;
-		dentry = parent;
+		pb->at_dentry = (__u64)parent;
 	}
 	off = pb->off;
 	if (off >= SG_PATH_LEN) {
@@ -524,6 +540,35 @@ static __noinline void sg_resolve(const struct path *path, struct sg_pathbuf *pb
 	out->len = SG_PATH_LEN - off;
 	if (out->flags & SG_FLAG_TRUNCATED)
 		sg_count(SG_COUNTER_TRUNCATED);
+}
+
+/* The walk as a global function: the verifier checks a global function once
+ * per program, a static one again at every call with the caller's state (the
+ * walk was most of each file program's verification, and three walks took
+ * sg_sb_mount to 99% of the one-million-instruction limit on 6.12). It takes
+ * only numbers (5.10), so its input and output are in the per-CPU buffer. */
+__noinline int sg_resolve_shared(__u32 slot)
+{
+	/* The slot is used, so that clang passes it: an argument the function
+	 * ignored was left unset at the call, and the verifier refused a
+	 * kprobe's call with the context still in R1 ("R1 is not a scalar"). */
+	struct sg_pathbuf *pb = bpf_map_lookup_elem(&sg_pathbufs, &slot);
+
+	if (pb)
+		sg_resolve_walk((void *)pb->at_mnt, (void *)pb->at_dentry, pb, &pb->resolved);
+	return 0;
+}
+
+/* Resolve `path` into pb, which must be sg_pathbuf()'s (see sg_resolve_walk). */
+static __always_inline void sg_resolve(const struct path *path, struct sg_pathbuf *pb,
+				       struct sg_resolved *out)
+{
+	pb->at_mnt = (__u64)BPF_CORE_READ(path, mnt);
+	pb->at_dentry = (__u64)BPF_CORE_READ(path, dentry);
+	pb->resolved.flags = SG_FLAG_TRUNCATED; /* should the walk not run: refused, not passed */
+	pb->resolved.len = 0;
+	sg_resolve_shared(0);
+	*out = pb->resolved;
 }
 
 #ifdef SG_IDENTITY_WALK

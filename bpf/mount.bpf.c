@@ -144,7 +144,7 @@ static __always_inline void end_component(struct sg_norm *n)
 /* Appends n->in to the path in n->out as the kernel's lookup would walk it,
  * lexically: empty components ("//") and "." vanish, ".." removes the
  * previous component (never above n->floor). Symlinks are not followed. */
-static __noinline void norm_feed(struct sg_norm *n)
+static __always_inline void norm_feed_walk(struct sg_norm *n)
 {
 	for (__u32 i = 0; i < SG_MOUNT_SOURCE_LEN; i++) {
 		__u8 c = n->in[i & SRC_MASK];
@@ -172,6 +172,23 @@ static __noinline void norm_feed(struct sg_norm *n)
 		n->out[n->olen & SRC_MASK] = c;
 		n->olen += 1;
 	}
+}
+
+/* norm_feed_walk of the scratch's state as a global function, verified once
+ * per program rather than at each of sg_sb_mount's calls (see sg_resolve_shared). */
+__noinline int norm_feed_shared(__u32 slot)
+{
+	struct mount_scratch *s = bpf_map_lookup_elem(&mount_scratch, &slot); /* slot: see sg_resolve_shared */
+
+	if (s)
+		norm_feed_walk(&s->norm);
+	return 0;
+}
+
+/* Feeds the scratch's normalization state (scratch()->norm). */
+static __always_inline void norm_feed(void)
+{
+	norm_feed_shared(0);
 }
 
 /* The denied-path rule that applies to the normalized source, or 0. `exact`:
@@ -238,7 +255,7 @@ static __always_inline void norm_reset(struct sg_norm *n)
 static __always_inline void norm_base(struct sg_norm *n, const void *base, int absolute)
 {
 	if (norm_input(n, base) == 0)
-		norm_feed(n);
+		norm_feed();
 	/* "/.." is "/" in a chroot too. (A relative source is resolved against the
 	 * working directory's full path: a ".." beyond the task's root is taken
 	 * literally there, which can only deny more.) */
@@ -256,7 +273,7 @@ static __always_inline __u32 judge_normalized(struct mount_scratch *s, int exact
 	struct sg_norm *n = &s->norm;
 
 	if (!n->overflow && norm_input(n, ev->source) == 0)
-		norm_feed(n);
+		norm_feed();
 
 	if (n->overflow) {
 		ev->mount_flags |= SG_MOUNT_SOURCE_UNRESOLVED;
@@ -749,12 +766,12 @@ static __always_inline __u32 judge_link_body(struct mount_scratch *s, struct sg_
 		start = (SG_PATH_LEN - base.len) & (SG_PATH_LEN - 1);
 		pb->buf[SG_PATH_LEN] = 0;
 		if (norm_input(n, &pb->buf[start]) == 0)
-			norm_feed(n);
+			norm_feed();
 		if (first == '/')
 			n->floor = n->depth;
 	}
 	if (!n->overflow && norm_input(n, body) == 0)
-		norm_feed(n);
+		norm_feed();
 	if (n->overflow)
 		return SG_RULE_UNRESOLVED;
 	if (n->olen == 0) {

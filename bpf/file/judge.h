@@ -259,13 +259,10 @@ __noinline int sg_resolve_global(__u32 slot)
 {
 	struct sg_walk_call *call = bpf_map_lookup_elem(&walk_calls, &slot);
 	struct sg_pathbuf *pb = sg_pathbuf();
-	struct path path = {};
 
 	if (!call || !pb)
 		return 0;
-	path.mnt = (void *)call->mnt;
-	path.dentry = (void *)call->dentry;
-	sg_resolve(&path, pb, &call->resolved);
+	sg_resolve_walk((void *)call->mnt, (void *)call->dentry, pb, &call->resolved);
 	return 0;
 }
 
