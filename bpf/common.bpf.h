@@ -463,7 +463,8 @@ static __always_inline int sg_mounts_known_to_top(struct vfsmount *vfsmnt)
 /* Resolve the path at vfsmnt and dentry into pb and, on the way up, note the
  * deepest inode rule (the first one met): pb->found, pb->by_inode (not where
  * SG_IDENTITY_WALK is defined: those modules find identities with
- * sg_find_by_identity). Call sg_resolve, not this. */
+ * sg_find_by_identity). Inlined only into global functions (sg_resolve_shared,
+ * the file module's sg_resolve_global): elsewhere call sg_resolve. */
 static __always_inline void sg_resolve_walk(struct vfsmount *vfsmnt, struct dentry *dentry,
 					    struct sg_pathbuf *pb, struct sg_resolved *out)
 {
