@@ -2,11 +2,18 @@
 //! The skeletons are `include!`d once, by `src/bpf.rs`; nothing generated is committed.
 //! `bpf/test/*.bpf.c` (the host tier's wrappers around the modules' decision code) are
 //! compiled the same way and included by the unit-test build only.
+//!
+//! Each object is built twice: as is, and with `SG_BPF_LOOP` defined (its
+//! path walks run as `bpf_loop` callbacks, which the verifier checks once rather than
+//! once per level). The two have the same maps, programs and globals, so one skeleton
+//! serves both: its object bytes are chosen when it is opened (`bpf::object_bytes`),
+//! the second where the kernel has bpf_loop (5.17+). A kernel without it refuses an
+//! object that merely names a callback, even in code it would never run.
 
 use std::env;
 use std::ffi::OsStr;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use libbpf_cargo::SkeletonBuilder;
 
@@ -47,5 +54,35 @@ fn main() {
             .clang_args(clang_args)
             .build_and_generate(&skeleton)
             .unwrap_or_else(|err| panic!("compile {}: {err:#}", source.display()));
+        add_loop_variant(&source, &skeleton, &out_dir.join(format!("{name}.loop.o")), &clang_args);
     }
+}
+
+/// Compile `source` again with `SG_BPF_LOOP` into `object`, and make the skeleton open
+/// whichever of its two objects `bpf::object_bytes` picks.
+fn add_loop_variant(source: &Path, skeleton: &Path, object: &Path, clang_args: &[&str]) {
+    let mut args = clang_args.to_vec();
+    args.push("-DSG_BPF_LOOP");
+    SkeletonBuilder::new()
+        .source(source)
+        .obj(object)
+        .clang_args(args)
+        .build()
+        .unwrap_or_else(|err| panic!("compile {} with SG_BPF_LOOP: {err:#}", source.display()));
+    let generated = fs::read_to_string(skeleton).expect("read the generated skeleton");
+    let opening = "ObjectSkeletonConfigBuilder::new(&DATA)";
+    assert_eq!(
+        generated.matches(opening).count(),
+        1,
+        "{}: the skeleton's object is not opened once",
+        skeleton.display()
+    );
+    let patched = generated.replace(
+        opening,
+        &format!(
+            "ObjectSkeletonConfigBuilder::new(crate::bpf::object_bytes(&DATA, include_bytes!({:?})))",
+            object.display().to_string()
+        ),
+    );
+    fs::write(skeleton, patched).expect("write the skeleton");
 }

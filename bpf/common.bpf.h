@@ -280,6 +280,46 @@ static __always_inline void sg_fill_pidns(struct sg_header *hdr, struct task_str
 #define SG_MAX_DEPTH 64
 #define SG_NAME_MASK 255
 
+/*
+ * A walk of up to SG_MAX_DEPTH levels: step(state) does one level and returns
+ * 1 where the walk ends. As a bounded loop the verifier follows every level,
+ * about 64 times the step's work per walk per program. The object built with
+ * SG_BPF_LOOP (build.rs; the agent opens it where the kernel has bpf_loop,
+ * 5.17+) makes a walk that is not `bounded` a bpf_loop callback, which the
+ * verifier checks once (before 6.7) or until its states repeat (6.7+). The
+ * hot walks (sg_file_open's) stay bounded loops: a callback costs a call and
+ * the state's loads and stores at every level.
+ *
+ * Before 6.7 a callback is verified with the state of the first call only, so
+ * everything a step branches on must be unknown to the verifier there: map
+ * memory or a pointer, never a constant on the stack (a branch the first
+ * level cannot take would be removed as dead code). bpf_loop's state must be
+ * on the stack: it holds pointers, to map memory where values change.
+ */
+#define SG_LEVELS_BOUNDED(step, state)                                  \
+	do {                                                            \
+		for (int level_ = 0; level_ < SG_MAX_DEPTH; level_++)   \
+			if (step(state))                                \
+				break;                                  \
+	} while (0)
+#ifdef SG_BPF_LOOP
+#define SG_LEVELS(bounded, step, state)                                    \
+	do {                                                               \
+		if (bounded)                                               \
+			SG_LEVELS_BOUNDED(step, state);                    \
+		else                                                       \
+			bpf_loop(SG_MAX_DEPTH, step##_callback, state, 0); \
+	} while (0)
+#define SG_LEVEL_CALLBACK(step, type)                            \
+	static long step##_callback(__u64 level, void *state)    \
+	{                                                        \
+		return step((type *)state);                      \
+	}
+#else
+#define SG_LEVELS(bounded, step, state) SG_LEVELS_BOUNDED(step, state)
+#define SG_LEVEL_CALLBACK(step, type)
+#endif
+
 struct sg_resolved {
 	__u32 len;   /* bytes of the path, ending at buf[SG_PATH_LEN] */
 	__u32 flags; /* SG_FLAG_TRUNCATED */
@@ -297,6 +337,12 @@ struct sg_pathbuf {
 	__u64 at_mnt;
 	__u64 at_dentry;
 	struct sg_resolved resolved;
+	/* the mount crossing as a callback (sg_cross_level, SG_BPF_LOOP): the
+	 * level's mount (a struct mount), the parent of the directory looked up
+	 * last, and whether that was the root of its filesystem */
+	__u64 cross_mnt;
+	__u64 cross_parent;
+	__u64 cross_at_top;
 };
 
 struct {
@@ -460,14 +506,82 @@ static __always_inline int sg_mounts_known_to_top(struct vfsmount *vfsmnt)
 	return 0;
 }
 
+/* sg_resolve_walk's state: the per-CPU buffer (the level's mount and dentry,
+ * the path so far) and where the outcome goes. A level returns 1 where the walk
+ * ends (the top, or truncated). */
+struct sg_resolve_state {
+	struct sg_pathbuf *pb;
+	struct sg_resolved *out;
+};
+
+static __always_inline long sg_resolve_level(struct sg_resolve_state *state)
+{
+	struct sg_pathbuf *pb = state->pb;
+	struct sg_resolved *out = state->out;
+	struct mount *mnt = (void *)pb->at_mnt;
+	struct dentry *dentry = (void *)pb->at_dentry;
+	struct dentry *mnt_root = SG_READ(mnt, struct mount, mnt.mnt_root);
+	struct dentry *parent = SG_READ(dentry, struct dentry, d_parent);
+	struct qstr name;
+	__u32 len, off;
+
+#ifndef SG_IDENTITY_WALK
+	if (!pb->found)
+		sg_match_inode(dentry, pb);
+#endif
+
+	if (dentry == mnt_root) {
+		struct mount *mnt_parent = SG_READ(mnt, struct mount, mnt_parent);
+
+		if (mnt == mnt_parent) {
+			out->flags = 0; /* the top: a namespace's root, or detached */
+			out->top = sg_top_kind(mnt);
+			return 1;
+		}
+		pb->at_dentry = (__u64)SG_READ(mnt, struct mount, mnt_mountpoint);
+		pb->at_mnt = (__u64)mnt_parent;
+		return 0;
+	}
+	if (dentry == parent) {
+		/* The root of a filesystem that is not the mount's root: a dentry
+		 * moved out from under a bind mount, or disconnected; or a pseudo
+		 * file of a kernel-internal mount (a memfd's dentry is its own
+		 * parent). */
+		out->flags = 0;
+		out->top = sg_top_kind(mnt) == SG_TOP_INTERNAL ? SG_TOP_INTERNAL : SG_TOP_DETACHED;
+		return 1;
+	}
+
+	if (bpf_ksym_exists(bpf_rdonly_cast)) {
+		name.len = SG_READ(dentry, struct dentry, d_name.len);
+		name.name = SG_READ(dentry, struct dentry, d_name.name);
+	} else {
+		name = BPF_CORE_READ(dentry, d_name); /* one probe read, not two */
+	}
+	len = name.len & SG_NAME_MASK;
+	off = pb->off;
+	if (off > SG_PATH_LEN || len + 1 > off)
+		return 1; /* longer than PATH_MAX: truncated */
+	off -= len;
+	bpf_probe_read_kernel(&pb->buf[off & (SG_PATH_LEN - 1)], len, name.name);
+	off -= 1;
+	pb->buf[off & (SG_PATH_LEN - 1)] = '/';
+	pb->off = off;
+	pb->at_dentry = (__u64)parent;
+	return 0;
+}
+
+SG_LEVEL_CALLBACK(sg_resolve_level, struct sg_resolve_state)
+
 /* Resolve the path at vfsmnt and dentry into pb and, on the way up, note the
  * deepest inode rule (the first one met): pb->found, pb->by_inode (not where
  * SG_IDENTITY_WALK is defined: those modules find identities with
  * sg_find_by_identity). Inlined only into global functions (sg_resolve_shared,
  * the file module's sg_resolve_global): elsewhere call sg_resolve. */
 static __always_inline void sg_resolve_walk(struct vfsmount *vfsmnt, struct dentry *dentry,
-					    struct sg_pathbuf *pb, struct sg_resolved *out)
+					    struct sg_pathbuf *pb, struct sg_resolved *out, const int bounded)
 {
+	struct sg_resolve_state state = { .pb = pb, .out = out };
 	__u32 off;
 
 	/* SG_READ: BTF loads on 6.2+, probe reads before (see there). The mount
@@ -481,58 +595,7 @@ static __always_inline void sg_resolve_walk(struct vfsmount *vfsmnt, struct dent
 	pb->off = SG_PATH_LEN;
 	pb->found = 0;
 
-	for (int i = 0; i < SG_MAX_DEPTH; i++) {
-		struct mount *mnt = (void *)pb->at_mnt;
-		struct dentry *dentry = (void *)pb->at_dentry;
-		struct dentry *mnt_root = SG_READ(mnt, struct mount, mnt.mnt_root);
-		struct dentry *parent = SG_READ(dentry, struct dentry, d_parent);
-		struct qstr name;
-		__u32 len;
-
-#ifndef SG_IDENTITY_WALK
-		if (!pb->found)
-			sg_match_inode(dentry, pb);
-#endif
-
-		if (dentry == mnt_root) {
-			struct mount *mnt_parent = SG_READ(mnt, struct mount, mnt_parent);
-
-			if (mnt == mnt_parent) {
-				out->flags = 0; /* the top: a namespace's root, or detached */
-				out->top = sg_top_kind(mnt);
-				break;
-			}
-			pb->at_dentry = (__u64)SG_READ(mnt, struct mount, mnt_mountpoint);
-			pb->at_mnt = (__u64)mnt_parent;
-			continue;
-		}
-		if (dentry == parent) {
-			/* The root of a filesystem that is not the mount's root: a
-			 * dentry moved out from under a bind mount, or disconnected;
-			 * or a pseudo file of a kernel-internal mount (a memfd's
-			 * dentry is its own parent). */
-			out->flags = 0;
-			out->top = sg_top_kind(mnt) == SG_TOP_INTERNAL ? SG_TOP_INTERNAL : SG_TOP_DETACHED;
-			break;
-		}
-
-		if (bpf_ksym_exists(bpf_rdonly_cast)) {
-			name.len = SG_READ(dentry, struct dentry, d_name.len);
-			name.name = SG_READ(dentry, struct dentry, d_name.name);
-		} else {
-			name = BPF_CORE_READ(dentry, d_name); /* one probe read, not two */
-		}
-		len = name.len & SG_NAME_MASK;
-		off = pb->off;
-		if (off > SG_PATH_LEN || len + 1 > off)
-			break; /* longer than PATH_MAX: truncated */
-		off -= len;
-		bpf_probe_read_kernel(&pb->buf[off & (SG_PATH_LEN - 1)], len, name.name);
-		off -= 1;
-		pb->buf[off & (SG_PATH_LEN - 1)] = '/';
-		pb->off = off;
-		pb->at_dentry = (__u64)parent;
-	}
+	SG_LEVELS(bounded, sg_resolve_level, &state);
 	off = pb->off;
 	if (off >= SG_PATH_LEN) {
 		off = SG_PATH_LEN - 1;
@@ -556,7 +619,7 @@ __noinline int sg_resolve_shared(__u32 slot)
 	struct sg_pathbuf *pb = bpf_map_lookup_elem(&sg_pathbufs, &slot);
 
 	if (pb)
-		sg_resolve_walk((void *)pb->at_mnt, (void *)pb->at_dentry, pb, &pb->resolved);
+		sg_resolve_walk((void *)pb->at_mnt, (void *)pb->at_dentry, pb, &pb->resolved, 0);
 	return 0;
 }
 
@@ -892,6 +955,224 @@ static __always_inline void sg_find_by_identity(struct vfsmount *vfsmnt, struct 
 		sg_check_crossings(vfsmnt, w);
 }
 
+#ifdef SG_BPF_LOOP
+/*
+ * The identity walks as bpf_loop callbacks (see SG_LEVELS), for every program
+ * but sg_file_open, which keeps the bounded loops above. Each sits in a
+ * function of its own (a subprogram, or a global function): its state on the
+ * stack would otherwise add to the frame of check(), whose chain of frames is
+ * near the 512-byte limit. The levels mark "reached the filesystem's root,
+ * the mounts above are next" with w->truncated = 2.
+ */
+
+/* sg_cross_mounts' state: the level's mount, the parent of the directory
+ * looked up last and whether that was its filesystem's root, in the per-CPU
+ * buffer (map memory: unknown to the verifier at the first call). */
+struct sg_crossing {
+	struct sg_pathbuf *pb;
+	struct sg_walk *w;
+	__u64 root; /* sg_known_root's: a BTF pointer on 6.1, hence not in map memory */
+};
+
+static long sg_cross_level(__u64 level, void *state)
+{
+	struct sg_crossing *c = state;
+	struct sg_pathbuf *pb = c->pb;
+	struct mount *mnt = (void *)pb->cross_mnt;
+	struct sg_inode_filter *filter;
+	struct dentry *dentry;
+	struct super_block *sb;
+	struct inode *inode;
+	__u32 zero = 0;
+	__u64 ino;
+
+	/* Looked up here, not kept in c: sg_mounts_levels' frame stays at 32
+	 * bytes, the xattr hooks' chain of frames at 512 (6.1). */
+	filter = bpf_map_lookup_elem(&inode_filter, &zero);
+	if (!filter)
+		return 1; /* w stays truncated */
+
+	if (pb->cross_at_top) {
+		struct mount *parent;
+
+		if (SG_IS_KNOWN_ROOT(mnt, c->root))
+			goto done_root;
+		/* not sg_mount_up: its buffer would take this frame past the
+		 * 512 bytes that check()'s chain has (the xattr hooks, 6.1) */
+		parent = SG_READ(mnt, struct mount, mnt_parent);
+		if (mnt == parent)
+			goto done;
+		dentry = SG_READ(mnt, struct mount, mnt_mountpoint);
+		mnt = parent;
+		pb->cross_mnt = (__u64)mnt;
+		if (SG_IS_KNOWN_ROOT(mnt, c->root)) {
+			/* Equal to mnt here, but on 6.1 only root is a BTF pointer:
+			 * read again, or clang reads through mnt, a number (refused). */
+			if ((__u64)dentry == SG_KNOWN_ROOT_DENTRY(filter, *(volatile __u64 *)&c->root))
+				goto done_root;
+		} else if (dentry == SG_READ(mnt, struct mount, mnt.mnt_root) &&
+			   SG_READ(mnt, struct mount, mnt_parent) == mnt) {
+			goto done;
+		}
+	} else {
+		dentry = (void *)pb->cross_parent;
+	}
+	inode = SG_READ(dentry, struct dentry, d_inode);
+	ino = SG_READ(inode, struct inode, i_ino);
+	if (*filter_slot(filter, ino)) {
+		sb = SG_READ(inode, struct inode, i_sb);
+		if (sg_lookup_identity(ino, SG_READ(sb, struct super_block, s_dev), filter, c->w)) {
+			c->w->node_mnt = mnt;
+			return 1;
+		}
+	}
+	pb->cross_parent = (__u64)SG_READ(dentry, struct dentry, d_parent);
+	pb->cross_at_top = (__u64)dentry == pb->cross_parent;
+	return 0;
+done:
+	c->w->truncated = 0;
+	c->w->top = sg_top_kind(mnt);
+	return 1;
+done_root:
+	c->w->truncated = 0;
+	c->w->top = SG_TOP_ROOT;
+	return 1;
+}
+
+/* sg_find_by_identity's state within the file's filesystem: the level's
+ * dentry, a BTF pointer (a pointer is no constant the verifier could prune
+ * on, so it may stay on the stack). */
+struct sg_identity_walk {
+	struct dentry *dentry;
+	struct sg_inode_filter *filter;
+	struct sg_walk *w;
+};
+
+static long sg_identity_level(__u64 level, void *state)
+{
+	struct sg_identity_walk *walk = state;
+	struct dentry *dentry = walk->dentry;
+	struct inode *inode = dentry->d_inode;
+	struct dentry *parent;
+
+	if (inode) {
+		__u64 ino = inode->i_ino;
+
+		if (*filter_slot(walk->filter, ino) &&
+		    sg_lookup_identity(ino, inode->i_sb->s_dev, walk->filter, walk->w))
+			return 1;
+	}
+	parent = dentry->d_parent;
+	if (dentry == parent) {
+		walk->w->truncated = 2;
+		return 1;
+	}
+	walk->dentry = parent;
+	return 0;
+}
+
+/* sg_find_by_identity within the file's filesystem, level by level; where it
+ * ends at the filesystem's root, w->truncated = 2: sg_mounts_levels next. */
+static __noinline int sg_identity_levels(struct dentry *dentry, struct sg_walk *w)
+{
+	struct sg_identity_walk walk = { .dentry = dentry, .w = w };
+	__u32 zero = 0;
+
+	w->found = 0;
+	w->truncated = 1;
+	w->crossed_new = 0;
+	w->top = SG_TOP_ROOT;
+	walk.filter = bpf_map_lookup_elem(&inode_filter, &zero);
+	if (!walk.filter)
+		return 0;
+	bpf_loop(SG_MAX_DEPTH, sg_identity_level, &walk, 0);
+	/* a disconnected dentry: as sg_find_by_identity */
+	if (w->truncated == 2 && (walk.dentry->d_flags & SG_DCACHE_DISCONNECTED)) {
+		w->truncated = 0;
+		w->top = SG_TOP_DETACHED;
+	}
+	return 0;
+}
+
+/* The rest of an identity walk whose levels reached the root of the file's
+ * filesystem (w->truncated == 2): the mounts above, level by level. A
+ * function of its own, called after the levels below, not from them: each
+ * frame adds to the chain of check()'s (the limit is 512 bytes). */
+static __noinline int sg_mounts_levels(struct vfsmount *vfsmnt, struct sg_walk *w)
+{
+	struct sg_crossing c = { .w = w };
+	struct sg_inode_filter *filter;
+	__u32 zero = 0; /* one key for both lookups: this frame has 32 bytes */
+
+	w->truncated = 1;
+	if (!vfsmnt) {
+		w->truncated = 0; /* no mount known (inode_setattr) */
+		return 0;
+	}
+	filter = bpf_map_lookup_elem(&inode_filter, &zero);
+	c.pb = bpf_map_lookup_elem(&sg_pathbufs, &zero);
+	if (!filter || !c.pb)
+		return 0; /* w stays truncated */
+	w->node_mnt = 0;
+	c.pb->cross_mnt = (__u64)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	c.pb->cross_at_top = 1;
+	c.root = sg_known_root(filter);
+	bpf_loop(SG_MAX_DEPTH, sg_cross_level, &c, 0);
+	return 0;
+}
+
+/* sg_check_crossings level by level: from the file's mount up to the one the
+ * rule was found in (w->node_mnt), each known at load. */
+struct sg_crossings_check {
+	__u64 mnt;
+	struct sg_walk *w;
+};
+
+static long sg_crossing_known(__u64 level, void *state)
+{
+	struct sg_crossings_check *c = state;
+	struct mount *mnt = (void *)c->mnt;
+
+	if (mnt == c->w->node_mnt) {
+		c->w->crossed_new = 0;
+		return 1;
+	}
+	if (!sg_mount_known(SG_READ(mnt, struct mount, mnt.mnt_root), SG_READ(mnt, struct mount, mnt_mountpoint)))
+		return 1;
+	c->mnt = (__u64)SG_READ(mnt, struct mount, mnt_parent);
+	return 0;
+}
+
+static __noinline int sg_check_crossings_levels(struct vfsmount *vfsmnt, struct sg_walk *w)
+{
+	struct sg_crossings_check c = { .mnt = (__u64)vfsmnt - bpf_core_field_offset(struct mount, mnt), .w = w };
+
+	w->crossed_new = 1; /* an unknown mount, or too deep to tell, unless the levels get there */
+	bpf_loop(SG_MAX_DEPTH, sg_crossing_known, &c, 0);
+	return 0;
+}
+
+/* sg_mounts_levels and then, as sg_find_by_identity does, the check of the
+ * crossings: each a call from the caller's frame. */
+static __always_inline void sg_mounts_levels_checked(struct vfsmount *vfsmnt, struct sg_walk *w)
+{
+	sg_mounts_levels(vfsmnt, w);
+	if (sg_mount_check && w->found && w->node_mnt)
+		sg_check_crossings_levels(vfsmnt, w);
+}
+
+/* sg_find_by_identity level by level, for every program but sg_file_open. */
+static __always_inline void sg_find_by_identity_levels(struct vfsmount *vfsmnt, struct dentry *dentry,
+						       struct sg_walk *w)
+{
+	sg_identity_levels(dentry, w);
+	if (w->truncated == 2)
+		sg_mounts_levels_checked(vfsmnt, w);
+}
+#else
+#define sg_find_by_identity_levels sg_find_by_identity
+#endif
+
 /*
  * overlayfs before 6.8 opens the real (upper or lower) file of an overlay file
  * with the OVERLAY's path (open_with_fake_path, then backing_file_open until
@@ -971,6 +1252,61 @@ static __always_inline void sg_walk_real(__u64 start, struct sg_walk *w)
 	if (depth < SG_MAX_DEPTH && !(BPF_CORE_READ(dentry, d_flags) & SG_DCACHE_DISCONNECTED))
 		w->truncated = 0;
 }
+
+#ifdef SG_BPF_LOOP
+/* sg_walk_real, level by level (see sg_find_by_identity_levels): the level's
+ * dentry is a number, unknown to the verifier. */
+struct sg_real_walk {
+	__u64 dentry;
+	struct sg_inode_filter *filter;
+	struct sg_walk *w;
+};
+
+static long sg_real_level(__u64 level, void *state)
+{
+	struct sg_real_walk *walk = state;
+	struct dentry *dentry = (void *)walk->dentry;
+	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+	struct dentry *parent;
+	__u64 ino = BPF_CORE_READ(inode, i_ino);
+
+	if (inode && *filter_slot(walk->filter, ino) &&
+	    sg_lookup_identity(ino, BPF_CORE_READ(inode, i_sb, s_dev), walk->filter, walk->w))
+		return 1;
+	parent = BPF_CORE_READ(dentry, d_parent);
+	if (!parent || dentry == parent) {
+		walk->w->truncated = 2;
+		return 1;
+	}
+	walk->dentry = (__u64)parent;
+	return 0;
+}
+
+static __always_inline void sg_walk_real_levels(__u64 start, struct sg_walk *w)
+{
+	struct sg_real_walk walk = { .dentry = start, .w = w };
+	struct dentry *end;
+	__u32 zero = 0;
+
+	w->found = 0;
+	w->truncated = 1;
+	w->crossed_new = 0;
+	w->top = SG_TOP_ROOT;
+	w->node_mnt = 0;
+	walk.filter = bpf_map_lookup_elem(&inode_filter, &zero);
+	if (!walk.filter || !start)
+		return;
+	bpf_loop(SG_MAX_DEPTH, sg_real_level, &walk, 0);
+	if (w->truncated != 2)
+		return; /* found, or too deep */
+	/* as sg_walk_real (the dentry out of walk first: inside BPF_CORE_READ its
+	 * access would be a CO-RE relocation of our own struct) */
+	end = (void *)walk.dentry;
+	w->truncated = !!(BPF_CORE_READ(end, d_flags) & SG_DCACHE_DISCONNECTED);
+}
+#else
+#define sg_walk_real_levels sg_walk_real
+#endif
 
 /*
  * overlayfs's own work directories (<workdir>/work and /index of each overlay

@@ -141,37 +141,56 @@ static __always_inline void end_component(struct sg_norm *n)
 	}
 }
 
+/* One byte of norm_feed_walk, n->in[i]: 1 where the input ends. */
+static __always_inline long norm_byte(struct sg_norm *n, __u32 i)
+{
+	__u8 c = n->in[i & SRC_MASK];
+
+	if (n->overflow)
+		return 1;
+	if (c == '/' || c == 0) {
+		if (n->in_comp)
+			end_component(n);
+		return c == 0;
+	}
+	/* room for this byte, a '/' before it and the key's closing '/' */
+	if (n->olen + 3 > SG_MOUNT_SOURCE_LEN) {
+		n->overflow = 1;
+		return 1;
+	}
+	if (!n->in_comp) {
+		n->cstart = n->olen;
+		n->out[n->olen & SRC_MASK] = '/';
+		n->olen += 1;
+		n->in_comp = 1;
+	}
+	n->out[n->olen & SRC_MASK] = c;
+	n->olen += 1;
+	return 0;
+}
+
+#ifdef SG_BPF_LOOP
+/* A byte per call, verified once (see SG_LEVELS in common.bpf.h): n is map
+ * memory, and the byte's index is the callback's own. */
+static long norm_byte_callback(__u64 index, void *state)
+{
+	return norm_byte(*(struct sg_norm **)state, index);
+}
+#endif
+
 /* Appends n->in to the path in n->out as the kernel's lookup would walk it,
  * lexically: empty components ("//") and "." vanish, ".." removes the
  * previous component (never above n->floor). Symlinks are not followed. */
 static __always_inline void norm_feed_walk(struct sg_norm *n)
 {
+#ifdef SG_BPF_LOOP
+	bpf_loop(SG_MOUNT_SOURCE_LEN, norm_byte_callback, &n, 0);
+#else
 	for (__u32 i = 0; i < SG_MOUNT_SOURCE_LEN; i++) {
-		__u8 c = n->in[i & SRC_MASK];
-
-		if (n->overflow)
+		if (norm_byte(n, i))
 			break;
-		if (c == '/' || c == 0) {
-			if (n->in_comp)
-				end_component(n);
-			if (c == 0)
-				break;
-			continue;
-		}
-		/* room for this byte, a '/' before it and the key's closing '/' */
-		if (n->olen + 3 > SG_MOUNT_SOURCE_LEN) {
-			n->overflow = 1;
-			break;
-		}
-		if (!n->in_comp) {
-			n->cstart = n->olen;
-			n->out[n->olen & SRC_MASK] = '/';
-			n->olen += 1;
-			n->in_comp = 1;
-		}
-		n->out[n->olen & SRC_MASK] = c;
-		n->olen += 1;
 	}
+#endif
 }
 
 /* norm_feed_walk of the scratch's state as a global function, verified once
@@ -516,25 +535,42 @@ int BPF_KPROBE(sg_path_mount, const char *dev_name, struct path *path, const cha
  * dentry's parents up to the filesystem's root, whatever is mounted where. A
  * bind mount or a detached clone of a subdirectory starts below the denied
  * directory, so a walk that follows mounts (sg_resolve) never meets it. */
-static __noinline __u32 deny_in_fs(struct dentry *dentry)
+struct deny_walk {
+	__u64 dentry; /* the level's (the caller's pointer, or a number read since) */
+	__u32 rule;   /* the outcome: set by the level that ends the walk */
+};
+
+static __always_inline long deny_level(struct deny_walk *walk)
 {
+	struct dentry *dentry = (void *)walk->dentry;
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
 	struct sg_inode_key key = {};
 	struct sg_match *rule;
 
-	for (int i = 0; i < SG_MAX_DEPTH; i++) {
-		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-
-		key.ino = BPF_CORE_READ(dentry, d_inode, i_ino);
-		key.dev = BPF_CORE_READ(dentry, d_sb, s_dev);
-		rule = bpf_map_lookup_elem(&sg_inode_rules, &key);
-		if (rule && rule->verdict == SG_VERDICT_DENY)
-			return rule->id;
-		if (!parent || parent == dentry)
-			return SG_RULE_NONE;
-		dentry = parent;
+	key.ino = BPF_CORE_READ(dentry, d_inode, i_ino);
+	key.dev = BPF_CORE_READ(dentry, d_sb, s_dev);
+	rule = bpf_map_lookup_elem(&sg_inode_rules, &key);
+	if (rule && rule->verdict == SG_VERDICT_DENY) {
+		walk->rule = rule->id;
+		return 1;
 	}
+	if (!parent || parent == dentry) {
+		walk->rule = SG_RULE_NONE;
+		return 1;
+	}
+	walk->dentry = (__u64)parent;
+	return 0;
+}
+
+SG_LEVEL_CALLBACK(deny_level, struct deny_walk)
+
+static __noinline __u32 deny_in_fs(struct dentry *dentry)
+{
 	/* deeper than the walk: a rule above may have been missed */
-	return sg_have_paths ? SG_RULE_UNRESOLVED : SG_RULE_NONE;
+	struct deny_walk walk = { .dentry = (__u64)dentry, .rule = SG_RULE_UNRESOLVED };
+
+	SG_LEVELS(0, deny_level, &walk);
+	return walk.rule == SG_RULE_UNRESOLVED && !sg_have_paths ? SG_RULE_NONE : walk.rule;
 }
 
 /* A resolved tree (the source of move_mount(2), the target of a /proc magic

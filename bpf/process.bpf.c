@@ -55,7 +55,7 @@ static __always_inline __u32 judge_exec(struct vfsmount *mnt, struct dentry *den
 	 * filesystem's root, then across each mount point (the file module's
 	 * walk), so a bind mount or clone of a denied directory's subdirectory
 	 * is still below it. */
-	sg_find_by_identity(mnt, dentry, &w);
+	sg_find_by_identity_levels(mnt, dentry, &w);
 	sg_resolve(&path, pb, &resolved);
 	ev->hdr.flags |= resolved.flags;
 	ev->exe_len = sg_copy_path(ev->exe, pb, &resolved);
@@ -583,7 +583,7 @@ static __noinline int exec_real(struct file *file, __u64 real, __u32 op)
 
 	if (!real || !sg_have_deny || !sg_in_target(task))
 		return 0;
-	sg_walk_real(real, &w);
+	sg_walk_real_levels(real, &w);
 	if (w.found && w.match.verdict != SG_VERDICT_DENY)
 		return 0;
 	if (!w.found && !w.truncated)
@@ -672,7 +672,7 @@ static __noinline int ovl_guard(struct dentry *src, struct dentry *dst, __u32 op
 	if (!sg_have_deny || BPF_CORE_READ(task, cred) == BPF_CORE_READ(task, real_cred) ||
 	    sg_is_whiteout(BPF_CORE_READ(src, d_inode)) || !sg_in_target(task))
 		return 0;
-	sg_walk_real((__u64)src, &w);
+	sg_walk_real_levels((__u64)src, &w);
 	if (w.found && w.match.verdict != SG_VERDICT_DENY)
 		return 0;
 	if (!w.found && !w.truncated)
@@ -682,7 +682,7 @@ static __noinline int ovl_guard(struct dentry *src, struct dentry *dst, __u32 op
 		return 0;
 	/* From the new name's directory: a file the rename replaces there may carry
 	 * the rule's identity itself (another name of a file under it). */
-	sg_walk_real((__u64)BPF_CORE_READ(dst, d_parent), &w);
+	sg_walk_real_levels((__u64)BPF_CORE_READ(dst, d_parent), &w);
 	if (w.found && w.match.verdict == SG_VERDICT_DENY && w.match.id == rule)
 		return 0;
 	dst_inode = BPF_CORE_READ(dst, d_inode);

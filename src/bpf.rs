@@ -3,6 +3,7 @@
 //! ring-buffer bytes into those types and those types into map keys and values.
 
 use std::mem::size_of;
+use std::sync::OnceLock;
 
 macro_rules! skeleton {
     ($name:ident) => {
@@ -36,6 +37,28 @@ skeleton!(ring_emit);
 skeleton!(detect);
 // telemetry module
 skeleton!(telemetry);
+
+/// Which of a module's two objects its skeleton opens (build.rs): `looping`, the one
+/// whose path walks are `bpf_loop` callbacks, where the kernel has that helper (5.17+);
+/// else `bounded`, the one with bounded loops, which every kernel takes but whose
+/// verification costs a walk's work once per level. Asked of the kernel once.
+pub fn object_bytes(bounded: &'static [u8], looping: &'static [u8]) -> &'static [u8] {
+    if has_bpf_loop() {
+        looping
+    } else {
+        bounded
+    }
+}
+
+/// Does this kernel have the bpf_loop helper? Asked once.
+pub fn has_bpf_loop() -> bool {
+    static HAS_BPF_LOOP: OnceLock<bool> = OnceLock::new();
+    *HAS_BPF_LOOP.get_or_init(|| {
+        let probe = libbpf_rs::ProgramType::SocketFilter.is_helper_supported(libbpf_rs::libbpf_sys::BPF_FUNC_loop);
+        log::debug!("bpf_loop: {probe:?}");
+        probe.unwrap_or(false)
+    })
+}
 
 /// The records and map entries of `bpf/safeguard.h`, generated from the `abi` object.
 pub use abi::types as sg;

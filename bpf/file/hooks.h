@@ -69,7 +69,7 @@ int BPF_PROG(sg_file_open, struct file *file, int ret)
 	if (ret)
 		return sg_keep_denial(ret);
 	ops = open_ops(file);
-	if (check_inline(file->f_path.mnt, file->f_path.dentry, ops, 0, 0))
+	if (check_inline(file->f_path.mnt, file->f_path.dentry, ops, 0, 0, 1))
 		return -EPERM;
 	if (sg_overlay_fake_path && file->f_inode != file->f_path.dentry->d_inode)
 		VERDICT(check_real(file, sg_overlay_real(file), ops));

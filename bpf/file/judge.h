@@ -253,17 +253,112 @@ __noinline int sg_walk_global(__u32 slot)
 	return 0;
 }
 
+#ifdef SG_BPF_LOOP
+/* sg_walk_global level by level (see SG_LEVELS), for every program but
+ * sg_file_open: the level's dentry and the filesystem's device as numbers. */
+struct sg_global_walk {
+	__u64 dentry;
+	__u64 dev;
+	struct sg_inode_filter *filter;
+	struct sg_walk *w;
+};
+
+static long sg_global_level(__u64 level, void *state)
+{
+	struct sg_global_walk *walk = state;
+	struct dentry *dentry = (void *)walk->dentry;
+	struct inode *inode = SG_READ(dentry, struct dentry, d_inode);
+	struct dentry *parent;
+
+	if (sg_lookup_identity(SG_READ(inode, struct inode, i_ino), walk->dev, walk->filter, walk->w))
+		return 1;
+	parent = SG_READ(dentry, struct dentry, d_parent);
+	if (dentry == parent) {
+		walk->w->truncated = 2; /* the filesystem's root: the mounts above next */
+		return 1;
+	}
+	walk->dentry = (__u64)parent;
+	return 0;
+}
+
+__noinline int sg_walk_global_levels(__u32 slot)
+{
+	struct sg_global_walk walk = {};
+	struct sg_walk_call *call;
+	struct super_block *sb;
+	struct dentry *dentry;
+	struct sg_walk *w;
+	__u32 zero = 0;
+
+	call = bpf_map_lookup_elem(&walk_calls, &slot);
+	walk.filter = bpf_map_lookup_elem(&inode_filter, &zero);
+	if (!call)
+		return 0;
+	w = &call->w;
+	walk.w = w;
+	walk.dentry = call->dentry;
+	w->found = 0;
+	w->truncated = 1;
+	w->crossed_new = 0;
+	w->top = SG_TOP_ROOT;
+	w->node_mnt = 0;
+	if (!walk.filter || !walk.dentry)
+		return 0;
+	dentry = (void *)walk.dentry; /* not walk.dentry inside SG_READ: a CO-RE access of our struct */
+	sb = SG_READ(dentry, struct dentry, d_sb);
+	walk.dev = SG_READ(sb, struct super_block, s_dev);
+	/* where it ends at the filesystem's root, w->truncated = 2: the caller
+	 * goes on with sg_mounts_levels */
+	bpf_loop(SG_MAX_DEPTH, sg_global_level, &walk, 0);
+	return 0;
+}
+
+/* sg_walk_global's path_new, in a frame of its own too. */
+__noinline int sg_path_new_global(__u32 slot)
+{
+	struct sg_walk_call *call = bpf_map_lookup_elem(&walk_calls, &slot);
+
+	if (call)
+		call->path_new = call->mnt && !sg_mounts_known_to_top((void *)call->mnt);
+	return 0;
+}
+
+/* Then the mounts above, each from the caller's frame (see sg_mounts_levels). */
+static __always_inline void sg_walk_call_levels(struct sg_walk_call *call)
+{
+	call->path_new = 0;
+	if (sg_mount_check)
+		sg_path_new_global(0);
+	sg_walk_global_levels(0);
+	if (call->w.truncated == 2)
+		sg_mounts_levels_checked((void *)call->mnt, &call->w);
+}
+#else
+#define sg_walk_call_levels(call) sg_walk_global(0)
+#endif
+
 /* Path mode: sg_resolve of the slot's mount and dentry, verified once per
- * program too (each of path_rename's judgements would verify it again). */
-__noinline int sg_resolve_global(__u32 slot)
+ * program too (each of path_rename's judgements would verify it again);
+ * sg_file_open's and the others', as above. */
+static __always_inline int sg_resolve_call(__u32 slot, const int bounded)
 {
 	struct sg_walk_call *call = bpf_map_lookup_elem(&walk_calls, &slot);
 	struct sg_pathbuf *pb = sg_pathbuf();
 
 	if (!call || !pb)
 		return 0;
-	sg_resolve_walk((void *)call->mnt, (void *)call->dentry, pb, &call->resolved);
+	sg_resolve_walk((void *)call->mnt, (void *)call->dentry, pb, &call->resolved, bounded);
 	return 0;
+}
+
+__noinline int sg_resolve_global(__u32 slot)
+{
+	return sg_resolve_call(slot, 1);
+}
+
+__noinline int sg_resolve_global_levels(__u32 slot)
+{
+	return sg_resolve_call(slot, 0);
 }
 
 /* The outcome for one path. */
@@ -294,9 +389,10 @@ static __always_inline __u32 node_guard(struct sg_file_node *node, __u64 subject
 	return guard;
 }
 
-/* Judge the ops in `ops` on one path. */
+/* Judge the ops in `ops` on one path. `hot`: sg_file_open's judgement, whose
+ * walks stay bounded loops in both objects (see SG_LEVELS). */
 static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, __u32 ops, __u64 subject,
-			     struct judgement *out)
+			     struct judgement *out, const int hot)
 {
 	struct sg_file_node *node = 0;
 	struct sg_walk w;
@@ -315,11 +411,17 @@ static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, _
 			return;
 		call->mnt = (__u64)mnt;
 		call->dentry = (__u64)dentry;
-		sg_walk_global(0);
+		if (hot)
+			sg_walk_global(0);
+		else
+			sg_walk_call_levels(call);
 		w = call->w;
 		path_new = call->path_new;
 	} else {
-		sg_find_by_identity(mnt, dentry, &w);
+		if (hot)
+			sg_find_by_identity(mnt, dentry, &w);
+		else
+			sg_find_by_identity_levels(mnt, dentry, &w);
 	}
 	truncated = w.truncated;
 	found = w.found;
@@ -333,7 +435,10 @@ static __always_inline void judge(struct vfsmount *mnt, struct dentry *dentry, _
 
 		if (!pb)
 			return;
-		sg_resolve_global(0);
+		if (hot)
+			sg_resolve_global(0);
+		else
+			sg_resolve_global_levels(0);
 		resolved = call->resolved;
 		/* By path only where the mount is known (inode_setattr's path is
 		 * relative to the root of the file's filesystem) and the path is
@@ -558,7 +663,7 @@ static __always_inline int sg_agent_now(void)
  * 740 -> 680; 6.1: 654 -> 612 and 1,557 -> 1,486; the verifier's total +3%).
  */
 static __always_inline int check_inline(struct vfsmount *mnt, struct dentry *dentry, __u32 ops,
-					struct vfsmount *mnt2, struct dentry *dentry2)
+					struct vfsmount *mnt2, struct dentry *dentry2, const int hot)
 {
 	struct task_struct *task;
 	struct judgement first = {}, second = {};
@@ -601,11 +706,11 @@ static __always_inline int check_inline(struct vfsmount *mnt, struct dentry *den
 	if (sg_agent_now())
 		return 0;
 	subject = subject_selectors();
-	judge(mnt, dentry, ops, subject, &first);
+	judge(mnt, dentry, ops, subject, &first, hot);
 	if (dentry2 && first.verdict != SG_VERDICT_DENY) {
 		__u32 moves = ops & SG_MOVES;
 
-		judge(mnt2, dentry2, ops2, subject, &second);
+		judge(mnt2, dentry2, ops2, subject, &second, hot);
 		if (second.verdict == SG_VERDICT_DENY || (second.verdict && !first.verdict))
 			decided = &second;
 		/* A new name (link) or place (rename) outside the file's own rules
@@ -650,5 +755,5 @@ static __always_inline int check_inline(struct vfsmount *mnt, struct dentry *den
 static __noinline int check(struct vfsmount *mnt, struct dentry *dentry, __u32 ops, struct vfsmount *mnt2,
 			    struct dentry *dentry2)
 {
-	return check_inline(mnt, dentry, ops, mnt2, dentry2);
+	return check_inline(mnt, dentry, ops, mnt2, dentry2, 0);
 }

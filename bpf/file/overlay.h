@@ -55,7 +55,7 @@ static __noinline int check_real(struct file *file, __u64 real, __u32 ops)
 		return 0;
 	if (sg_target != SG_TARGET_ALL && !sg_in_target((struct task_struct *)bpf_get_current_task()))
 		return 0;
-	sg_walk_real(real, &w);
+	sg_walk_real_levels(real, &w);
 	if (!w.found) {
 		/* too deep to tell: never silently allowed where a deny rule could apply */
 		if (!w.truncated || !sg_have_deny)
@@ -189,7 +189,7 @@ static __noinline int ovl_sheds(struct dentry *old, struct dentry *new, __u32 op
 		return 0;
 	if (sg_target != SG_TARGET_ALL && !sg_in_target((struct task_struct *)bpf_get_current_task()))
 		return 0;
-	sg_walk_real((__u64)old, &w);
+	sg_walk_real_levels((__u64)old, &w);
 	if (!w.found)
 		return 0;
 	kept = w.match;
@@ -199,7 +199,7 @@ static __noinline int ovl_sheds(struct dentry *old, struct dentry *new, __u32 op
 		return 0;
 	/* From the new name's directory: a file the rename replaces there may carry
 	 * the node's identity itself (another name of a file under the rule). */
-	sg_walk_real((__u64)BPF_CORE_READ(new, d_parent), &w);
+	sg_walk_real_levels((__u64)BPF_CORE_READ(new, d_parent), &w);
 	if (w.found && w.match.id == kept.id)
 		return 0;
 	filter = bpf_map_lookup_elem(&inode_filter, &zero);

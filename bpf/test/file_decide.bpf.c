@@ -12,6 +12,15 @@
  */
 #include "../file.bpf.c"
 
+/* The walks the host's kernel runs: as bpf_loop callbacks where it has bpf_loop
+ * (the object built with SG_BPF_LOOP, as every hook but sg_file_open runs them),
+ * else sg_file_open's bounded loops. */
+#ifdef SG_BPF_LOOP
+#define SG_TEST_HOT 0
+#else
+#define SG_TEST_HOT 1
+#endif
+
 struct sg_test_file_case {
 	__u32 fd;  /* the file judged: an fd of the calling thread */
 	__u32 ops; /* bits of enum sg_file_op */
@@ -42,7 +51,7 @@ int sg_test_file_judge(void *ctx)
 	/* check(): only ops that are on and that some rule speaks of are judged */
 	ops = c->ops & sg_ops_enabled & sg_ops_ruled;
 	if (ops)
-		judge(file->f_path.mnt, file->f_path.dentry, ops, subject_selectors(), &out);
+		judge(file->f_path.mnt, file->f_path.dentry, ops, subject_selectors(), &out, SG_TEST_HOT);
 	c->out = out;
 	return 0;
 }
