@@ -15,7 +15,7 @@ CONFIG   ?= ./safeguard.toml
 CACHE    ?= $(CURDIR)/.cache
 
 DEB_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make gcc \
-                qemu-system-x86 busybox-static cpio bpftool shellcheck
+                qemu-system-x86 busybox-static cpio bpftool shellcheck python3
 
 ifeq ($(ARCH),x86_64)
 # One fully static binary for the host and the busybox initramfs alike. The explicit
