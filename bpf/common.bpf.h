@@ -315,9 +315,11 @@ static __always_inline void sg_fill_pidns(struct sg_header *hdr, struct task_str
 	{                                                        \
 		return step((type *)state);                      \
 	}
+#define SG_CALLBACKS 1
 #else
 #define SG_LEVELS(bounded, step, state) SG_LEVELS_BOUNDED(step, state)
 #define SG_LEVEL_CALLBACK(step, type)
+#define SG_CALLBACKS 0
 #endif
 
 struct sg_resolved {

@@ -37,10 +37,10 @@ static __always_inline void emit_real(struct file *file, __u64 real, __u32 op, _
 	ev->file_op = op;
 	sg_fill_current_subject(&ev->hdr);
 	if (file)
-		ev->path_len = copy_path(ev->names, file->f_path.mnt, file->f_path.dentry, &ev->hdr.flags);
+		ev->path_len = copy_path(ev->names, file->f_path.mnt, file->f_path.dentry, &ev->hdr.flags, 0);
 	else
-		ev->path_len = copy_path(ev->names, 0, (struct dentry *)real, &ev->hdr.flags);
-	emit_names(ev, task, 0, target);
+		ev->path_len = copy_path(ev->names, 0, (struct dentry *)real, &ev->hdr.flags, 0);
+	emit_names(ev, task, 0, target, 0);
 }
 
 static __noinline int check_real(struct file *file, __u64 real, __u32 ops)
