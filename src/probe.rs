@@ -89,6 +89,9 @@ pub struct Capabilities {
     /// use): the file module's audit-only mode needs it.
     pub fentry_attach: Result<(), String>,
     pub ringbuf: Result<(), String>,
+    /// The bpf_loop helper (5.17+): the objects whose path walks are bpf_loop callbacks
+    /// load (`bpf::object_bytes`), which the verifier checks in a fraction of the time.
+    pub bpf_loop: bool,
     /// Pinning a map in bpffs (`[agent] persist`), and the instances pinned now. Only
     /// `safeguard probe` tries it (it may mount bpffs); the agent pins or fails.
     pub pinning: Option<Result<(), String>>,
@@ -226,6 +229,11 @@ impl Capabilities {
         out.push_str(&format!("tracepoints:       {}\n", result(&self.tracepoint_attach)));
         out.push_str(&format!("fentry:            {}\n", result(&self.fentry_attach)));
         out.push_str(&format!("ring buffer:       {}\n", result(&self.ringbuf)));
+        out.push_str(if self.bpf_loop {
+            "bpf_loop:          yes (path walks verified once, as callbacks)\n"
+        } else {
+            "bpf_loop:          no (path walks verified level by level: a slower start)\n"
+        });
         if let Some(pinning) = &self.pinning {
             out.push_str(&format!("pinning (persist): {}\n", result(pinning)));
         }
@@ -277,6 +285,7 @@ impl Capabilities {
             "tracepoints": result(&self.tracepoint_attach),
             "fentry": result(&self.fentry_attach),
             "ringbuf": result(&self.ringbuf),
+            "bpf_loop": self.bpf_loop,
             "pinning": self.pinning.as_ref().map(result),
             "pinned": self.pinned,
             "hooks": hooks,
@@ -313,6 +322,7 @@ pub fn probe() -> Capabilities {
         tracepoint_attach: probe_program(ProbeProgram::Tracepoint),
         fentry_attach: probe_program(ProbeProgram::Fentry),
         ringbuf: probe_ringbuf(),
+        bpf_loop: crate::bpf::has_bpf_loop(),
         pinning: None,
         pinned: crate::agent::persist::pinned_now(),
         hooks,
@@ -480,6 +490,7 @@ mod tests {
             tracepoint_attach: Ok(()),
             fentry_attach: Ok(()),
             ringbuf: Ok(()),
+            bpf_loop: true,
             pinning: None,
             pinned: vec![],
             hooks: vec![],
@@ -501,6 +512,16 @@ mod tests {
         let refused = caps(&["bpf"], Err("Operation not permitted (os error 1)".into()));
         assert_eq!(refused.enforcement(), Enforcement::Degraded);
         assert!(refused.degraded_reason().unwrap().contains("refused"));
+    }
+
+    #[test]
+    fn bpf_loop_is_reported_both_ways() {
+        let mut c = caps(&["bpf"], Ok(()));
+        assert!(c.to_text().contains("bpf_loop:          yes (path walks verified once, as callbacks)\n"));
+        assert_eq!(c.to_json()["bpf_loop"], true);
+        c.bpf_loop = false;
+        assert!(c.to_text().contains("bpf_loop:          no (path walks verified level by level"));
+        assert_eq!(c.to_json()["bpf_loop"], false);
     }
 
     #[test]
